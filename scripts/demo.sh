@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Run the demo on a bare machine: only Python 3.11+ is needed; no broker, no Pi.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh ""
+exec .venv/bin/sentinel demo "$@"

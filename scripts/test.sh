@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run the tests on a bare machine: installs Mosquitto (apt-get) and the Python
+# dependencies (pip, into .venv), checks style, then runs pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh test mosquitto
+.venv/bin/ruff check sentinel tests
+exec .venv/bin/pytest "$@"

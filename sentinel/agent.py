@@ -1,0 +1,383 @@
+"""The agent: pins in, decisions from the pure core, store and MQTT out.
+
+One thread owns all state. Pin callbacks and paho callbacks only put messages
+on its queue; the loop handles them, ticks the sensor logic at its deadlines,
+sends heartbeats and feeds the systemd watchdog.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gpiozero.pins import Factory
+
+from sentinel import __version__, systemd
+from sentinel.clock import Clock, SystemClock
+from sentinel.config import Config, SensorConfig
+from sentinel.core.alerts import Alert, help_alert
+from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, Reading
+from sentinel.core.status import MODES, Flip, Mode, flip
+from sentinel.events import Event
+from sentinel.gpio import SensorPin, open_sensors
+from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
+from sentinel.mqtt.topics import Topics
+from sentinel.store import Store
+
+log = logging.getLogger(__name__)
+
+Logic = MotionLogic | DoorLogic | ButtonLogic
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A pin changed level (already translated to the sensor's meaning)."""
+
+    sensor: str
+    level: bool
+    mono: float
+    wall: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Ask the loop to finish."""
+
+
+def make_logic(sensor: SensorConfig, level: bool) -> Logic:
+    """The pure logic for one sensor, starting from its current level."""
+    if sensor.kind == "motion":
+        logic = MotionLogic(sensor.hold_time)
+        if level:
+            logic.edge(True, 0.0)
+        return logic
+    if sensor.kind == "door":
+        return DoorLogic(sensor.bounce, level)
+    return ButtonLogic(sensor.bounce, sensor.help, sensor.long_press, sensor.double_press)
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat(timespec="seconds") if at else None
+
+
+class Agent:
+    """Everything one home's monitor does, driven by ``run()`` or step by step in tests."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Clock | None = None,
+        pin_factory: Factory | None = None,
+        nonce: Callable[[], str] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.pin_factory = pin_factory
+        self._nonce = nonce or (lambda: secrets.token_hex(3))
+        self.topics = Topics.for_home(config.mqtt.base_topic, config.home.id)
+        self.queue: queue.Queue[Edge | LinkEvent | Stop] = queue.Queue()
+        self.pins: dict[str, SensorPin] = {}
+        self.logic: dict[str, Logic] = {}
+        self.link = MqttLink(
+            config.mqtt,
+            self.topics,
+            config.mqtt.client_id or f"sentinel-agent-{config.home.id}",
+            self.queue.put,
+            [self.topics.acks, self.topics.commands],
+        )
+        self._inflight: dict[int, int] = {}  # paho message id -> outbox row
+        mode = store.get_setting("mode", "home")
+        self.mode: Mode = mode if mode in MODES else "home"  # type: ignore[assignment]
+        last = store.last_flip()
+        self.status = last.new if last else "starting"
+        self.status_since = last.at if last else self.clock.now()
+        self.status_reason = last.reason if last else "the monitor started"
+        self._heartbeat_seq = 0
+        self._started = self.clock.monotonic()
+        self._next_heartbeat = self._started
+        self._watchdog = systemd.watchdog_interval()
+        self._next_watchdog = self._started
+
+    # life cycle
+    def start(self) -> None:
+        """Open the pins, restore the status and start connecting."""
+        self.pins = open_sensors(self.config.sensors, self.pin_factory, self._edge)
+        for name, pin in self.pins.items():
+            self.logic[name] = make_logic(pin.sensor, pin.read())
+        self._update_status("the monitor started")
+        self.link.start()
+        log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Run until ``stop`` is set or a Stop message arrives."""
+        self.start()
+        systemd.notify("READY=1")
+        try:
+            self.loop(stop)
+        finally:
+            systemd.notify("STOPPING=1")
+            self.close()
+
+    def loop(self, stop: threading.Event | None = None) -> None:
+        """Handle messages and deadlines until ``stop`` is set or a Stop arrives."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            if not self.step(1.0):
+                break
+
+    def close(self) -> None:
+        """Say offline and release the pins."""
+        self.link.stop()
+        for pin in self.pins.values():
+            pin.close()
+        log.info("agent stopped")
+
+    def step(self, max_wait: float) -> bool:
+        """Wait for one message (at most until the next deadline) and handle it; False on Stop."""
+        wait = max(0.0, min(max_wait, self._next_deadline() - self.clock.monotonic()))
+        try:
+            item = self.queue.get(timeout=self.clock.real_seconds(wait))
+        except queue.Empty:
+            item = None
+        if isinstance(item, Stop):
+            return False
+        if item is not None:
+            self.handle(item)
+        self.tick()
+        return True
+
+    def pump(self) -> None:
+        """Handle everything queued and everything due now, without waiting (tests)."""
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if not isinstance(item, Stop):
+                self.handle(item)
+        self.tick()
+
+    # inputs
+    def _edge(self, sensor: str, level: bool) -> None:
+        """Pin callback thread: stamp the edge and queue it."""
+        self.queue.put(Edge(sensor, level, self.clock.monotonic(), self.clock.now()))
+
+    def handle(self, item: Edge | LinkEvent) -> None:
+        """One message from a pin or the broker."""
+        if isinstance(item, Edge):
+            logic = self.logic.get(item.sensor)
+            if logic is not None:
+                self._outputs(item.sensor, logic.edge(item.level, item.mono), item.wall, item.mono)
+        elif isinstance(item, Connected):
+            self._on_connected()
+        elif isinstance(item, Published):
+            row = self._inflight.pop(item.mid, None)
+            if row is not None:
+                self.store.delivered(row)
+        elif isinstance(item, Incoming):
+            self._on_message(item.topic, item.payload)
+        elif isinstance(item, Disconnected):
+            pass  # paho reconnects by itself and re-sends what is in flight
+
+    def tick(self) -> None:
+        """Everything that is due now: sensor deadlines, heartbeat, watchdog, missed edges."""
+        now = self.clock.monotonic()
+        wall = self.clock.now()
+        for name, logic in self.logic.items():
+            deadline = logic.deadline()
+            if deadline is not None and now >= deadline:
+                self._outputs(name, logic.tick(now), wall, now)
+        self._reconcile(now, wall)
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.config.mqtt.heartbeat
+            self._heartbeat(now, wall)
+        if self._watchdog and now >= self._next_watchdog:
+            self._next_watchdog = now + self._watchdog
+            systemd.notify("WATCHDOG=1")
+
+    def _next_deadline(self) -> float:
+        times = [self._next_heartbeat]
+        if self._watchdog:
+            times.append(self._next_watchdog)
+        times.extend(d for d in (logic.deadline() for logic in self.logic.values()) if d is not None)
+        return min(times)
+
+    def _reconcile(self, now: float, wall: datetime) -> None:
+        """Feed a level the logic has not seen (an edge lost by the pin driver)."""
+        for name, pin in self.pins.items():
+            logic = self.logic[name]
+            if isinstance(logic, DoorLogic) and logic.deadline() is None and int(pin.read()) != logic.value:
+                log.info("sensor %s: missed an edge, reading %d now", name, int(pin.read()))
+                self._outputs(name, logic.edge(pin.read(), now), wall, now)
+
+    # decisions
+    def _outputs(self, name: str, outputs: list[Reading | Gesture], wall: datetime, mono: float) -> None:
+        sensor = self.config.sensor(name)
+        for out in outputs:
+            if isinstance(out, Reading):
+                event = Event(name, sensor.kind, out.value, sensor.room, wall, mono)
+                self.store.add_event(event)
+                log.debug("event %s", event)
+                if self.config.mqtt.publish_sensors:
+                    self._publish_sensor(sensor, out.value, wall)
+            elif out.what == "help":
+                self.raise_alert(
+                    help_alert(
+                        self.config.home.id, self.config.home.name, out.how, name, sensor.room, wall, self._nonce()
+                    )
+                )
+            else:
+                self.resident_ok(out.how, wall)
+
+    def raise_alert(self, alert: Alert) -> None:
+        """Store the alert and queue it in the outbox before anything else can fail."""
+        log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
+        self.store.add_alert(alert)
+        self.store.enqueue(self.topics.alert, json.dumps(alert.payload()), qos=1, at=alert.raised_at)
+        self._update_status(alert.reason)
+        self._flush_outbox()
+
+    def resident_ok(self, how: str, at: datetime) -> None:
+        """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
+        self.store.set_setting("last_checkin", at.isoformat())
+        open_alerts = self.store.open_alerts(self.config.home.id)
+        if not open_alerts:
+            log.info("check-in by the resident (%s)", how)
+            self._publish_status()
+            return
+        for alert in open_alerts:
+            self.close_alert(
+                alert.alert_id, "resident", "cancel", f"{self.config.home.name} pressed 'I'm OK' ({how}).", at
+            )
+
+    def close_alert(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> bool:
+        """Close an open alert, tell the circle, and update the status."""
+        if not self.store.close_alert(alert_id, at, who, note):
+            return False
+        log.warning("alert %s closed by %s: %s", alert_id, who, note)
+        if who == "resident":
+            ack = {"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id}
+            self.store.enqueue(self.topics.ack(alert_id), json.dumps(ack), qos=1, at=at)
+        self._update_status(note)
+        self._flush_outbox()
+        return True
+
+    def set_mode(self, mode: Mode, reason: str) -> None:
+        """Home, away or paused, as the resident or a carer says."""
+        self.mode = mode
+        self.store.set_setting("mode", mode)
+        self._update_status(reason)
+
+    def _update_status(self, reason: str) -> Flip | None:
+        open_alerts = len(self.store.open_alerts(self.config.home.id))
+        change = flip(self.status, open_alerts, self.mode, reason, self.clock.now())
+        if change is not None:
+            self.store.add_flip(change)
+            self.status, self.status_since, self.status_reason = change.new, change.at, change.reason
+            log.info("status %s -> %s: %s", change.old, change.new, change.reason)
+            self._publish_status()
+        return change
+
+    # incoming messages
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            body = json.loads(payload.decode("utf-8")) if payload else {}
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+        except (UnicodeDecodeError, ValueError) as exc:
+            log.warning("ignored a malformed message on %s: %s", topic, exc)
+            return
+        alert_id = self.topics.parse_ack(topic)
+        if alert_id is not None:
+            self._on_ack(alert_id, body)
+            return
+        verb = self.topics.parse_command(topic)
+        if verb is not None:
+            self._on_command(verb, body)
+
+    def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
+        what, who = body.get("what"), body.get("who")
+        if what in ("resolve", "cancel") and isinstance(who, str) and who != "resident":
+            note = body.get("note") if isinstance(body.get("note"), str) else f"{what}d by {who}"
+            self.close_alert(alert_id, who, what, note, self.clock.now())
+
+    def _on_command(self, verb: str, body: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"status": "ok"}
+        if "transaction" in body:
+            reply["transaction"] = body["transaction"]
+        modes = {"away": "away", "home": "home", "pause": "paused", "resume": "home"}
+        if verb in modes:
+            who = body.get("who") if isinstance(body.get("who"), str) else "someone"
+            self.set_mode(modes[verb], f"set to {modes[verb]} by {who}")  # type: ignore[arg-type]
+        elif verb == "status":
+            self._publish_status()
+        else:
+            reply = {**reply, "status": "error", "error": f"unknown command {verb!r}"}
+            log.warning("ignored unknown command %r", verb)
+        self.link.publish(self.topics.reply(verb), json.dumps(reply), qos=1)
+
+    # outgoing messages
+    def _on_connected(self) -> None:
+        self._next_heartbeat = self.clock.monotonic()  # tell watchers at once that we are back
+        self._publish_status()
+        if self.config.mqtt.publish_sensors:
+            for name, logic in self.logic.items():
+                self._publish_sensor(self.config.sensor(name), logic.value, None)
+        self._flush_outbox()
+
+    def _flush_outbox(self) -> None:
+        """Hand every unacknowledged outbox message not already with paho to it."""
+        if not self.link.connected:
+            return
+        waiting = set(self._inflight.values())
+        for item in self.store.pending():
+            if item.id in waiting:
+                continue
+            mid = self.link.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+            if mid is not None:
+                self._inflight[mid] = item.id
+
+    def status_payload(self) -> dict[str, Any]:
+        """The retained status a neighbour's app shows."""
+        checkin = self.store.get_setting("last_checkin")
+        return {
+            "state": self.status,
+            "since": iso(self.status_since),
+            "reason": self.status_reason,
+            "mode": self.mode,
+            "last_activity": iso(self.store.last_activity()),
+            "last_checkin": checkin and iso(datetime.fromisoformat(checkin)),
+            "open_alerts": [a.alert_id for a in self.store.open_alerts(self.config.home.id)],
+            "home": self.config.home.id,
+            "name": self.config.home.name,
+            "version": __version__,
+        }
+
+    def _publish_status(self) -> None:
+        self.link.publish(self.topics.status, json.dumps(self.status_payload()), qos=1, retain=True)
+
+    def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
+        body = {"value": value, "kind": sensor.kind, "room": sensor.room, "at": iso(at)}
+        self.link.publish(self.topics.sensor(sensor.name), json.dumps(body), qos=0, retain=True)
+
+    def _heartbeat(self, now: float, wall: datetime) -> None:
+        if not self.link.connected:
+            return
+        self._heartbeat_seq += 1
+        body = {
+            "seq": self._heartbeat_seq,
+            "at": iso(wall),
+            "uptime_s": round(now - self._started),
+            "interval_s": self.config.mqtt.heartbeat,
+            "outbox": len(self.store.pending()),
+        }
+        self.link.publish(self.topics.heartbeat, json.dumps(body), qos=0)

@@ -1,0 +1,122 @@
+"""The ``sentinel`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from sentinel import __version__, logs
+from sentinel.config import Config, load_config
+from sentinel.errors import ConfigError, SentinelError
+
+log = logging.getLogger("sentinel")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentinel", description="A private home-wellbeing monitor.")
+    parser.add_argument("--version", action="version", version=f"sentinel {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the agent on the Pi")
+    run.add_argument("-c", "--config", required=True, help="the agent's YAML config")
+
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("config", help="the YAML config to check")
+
+    demo = sub.add_parser("demo", help="a simulated morning at a home, with a broker of its own")
+    demo.add_argument("--speed", type=float, default=720.0, help="simulated seconds per real second")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the simulated resident")
+    demo.add_argument("--broker", metavar="HOST:PORT", help="use this broker instead of an embedded one")
+
+    export = sub.add_parser("export", help="write the stored events as an event CSV")
+    export.add_argument("-c", "--config", required=True, help="the agent's YAML config")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            return _check_config(args.config)
+        if args.command == "run":
+            return _run(load_config(args.config))
+        if args.command == "demo":
+            from sentinel.demo import run_demo
+
+            return run_demo(speed=args.speed, seed=args.seed, broker=args.broker)
+        if args.command == "export":
+            return _export(load_config(args.config), args.output)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return EXIT_USAGE
+    except SentinelError as exc:
+        print(f"sentinel: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    return EXIT_USAGE
+
+
+def _check_config(path: str) -> int:
+    config = load_config(path)
+    print(
+        f"{path}: OK: home {config.home.id!r}, {len(config.sensors)} sensors, "
+        f"broker {config.mqtt.host}:{config.mqtt.port}"
+    )
+    return EXIT_OK
+
+
+def _state_dir(config: Config) -> Path:
+    from sentinel.store import default_state_dir
+
+    return Path(config.state_dir) if config.state_dir else default_state_dir()
+
+
+def _run(config: Config) -> int:
+    from sentinel.agent import Agent
+    from sentinel.gpio import make_factory
+    from sentinel.store import Store
+
+    logs.setup(config.log_level)
+    store = Store(_state_dir(config) / "agent.db")
+    agent = Agent(config, store, pin_factory=make_factory(config.gpio.pin_factory))
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        agent.run(stop)
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _export(config: Config, output: str | None) -> int:
+    from sentinel.export import write_csv
+    from sentinel.store import Store
+
+    store = Store(_state_dir(config) / "agent.db")
+    try:
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                count = write_csv(store.events(), out)
+            print(f"wrote {count} events to {output}", file=sys.stderr)
+        else:
+            write_csv(store.events(), sys.stdout)
+    finally:
+        store.close()
+    return EXIT_OK

@@ -1,0 +1,91 @@
+"""Clocks: wall time for time of day, monotonic time for durations.
+
+A Pi has no real-time clock and its wall clock jumps when NTP syncs, so every
+duration is measured on the monotonic clock. Tests and the demo inject clocks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What the agent needs to know about time."""
+
+    def now(self) -> datetime:
+        """Aware local wall-clock time."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never jumps."""
+
+    def real_seconds(self, seconds: float) -> float:
+        """How long to really wait for ``seconds`` of this clock to pass."""
+
+
+class SystemClock:
+    """The machine's own clocks."""
+
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds
+
+
+class ManualClock:
+    """A clock that only moves when told to; for tests at exact boundaries."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._elapsed = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._start + timedelta(seconds=self._elapsed)
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return 1000.0 + self._elapsed
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        with self._lock:
+            self._elapsed += seconds
+
+    def real_seconds(self, seconds: float) -> float:
+        # Nothing happens by waiting on a manual clock; poll briefly instead.
+        return min(seconds, 0.01)
+
+
+class ScaledClock:
+    """A clock that runs ``speed`` times faster than real time (the demo's)."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self._start = start
+        self._speed = speed
+        self._real0 = time.monotonic()
+
+    def _elapsed(self) -> float:
+        return (time.monotonic() - self._real0) * self._speed
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._elapsed())
+
+    def monotonic(self) -> float:
+        return 1000.0 + self._elapsed()
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds / self._speed
+
+    def sleep_until(self, when: datetime) -> None:
+        """Sleep in real time until this clock reads ``when``."""
+        delta = (when - self.now()).total_seconds()
+        if delta > 0:
+            time.sleep(delta / self._speed)

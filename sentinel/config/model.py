@@ -1,0 +1,152 @@
+"""The config schema: frozen dataclasses whose fields document themselves."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from sentinel.config.schema import Seconds, setting
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _slug(value: str) -> str | None:
+    if not _SLUG.match(value):
+        return f"{value!r} must be 1-40 lower-case letters, digits, '-' or '_'"
+    return None
+
+
+def _topic_part(value: str) -> str | None:
+    if not value or any(c in value for c in "#+\0") or value.startswith("/") or value.endswith("/"):
+        return f"{value!r} is not a usable MQTT topic prefix"
+    return None
+
+
+def _between(low: float, high: float, what: str = "") -> object:
+    def check(value: float) -> str | None:
+        if not low <= value <= high:
+            return f"{value:g} is {what or 'out of range'} ({low:g}-{high:g})"
+        return None
+
+    return check
+
+
+@dataclass(frozen=True, slots=True)
+class HomeConfig:
+    """Who lives here."""
+
+    id: str = setting(doc="Short name used in MQTT topics: lower-case letters, digits, '-', '_'.", check=_slug)
+    name: str = setting(doc="How the circle knows the resident, e.g. 'Mary'.")
+
+
+@dataclass(frozen=True, slots=True)
+class SensorConfig:
+    """One sensor wired to a GPIO pin."""
+
+    name: str = setting(doc="A stable name, e.g. hall_pir.", check=_slug)
+    kind: Literal["motion", "door", "button"] = setting(
+        doc="motion: a PIR; door: a reed switch on an outside door; button: the help button."
+    )
+    pin: int = setting(
+        doc="BCM GPIO number (0-27), not the physical pin number.", check=_between(0, 27, "not a GPIO pin")
+    )
+    room: str | None = setting(None, doc="Where it is, in words the carer uses.")
+    pull_up: bool | None = setting(
+        None, doc="Use the Pi's internal pull-up. Default: yes for door and button, no for motion."
+    )
+    hold_time: Seconds = setting(
+        Seconds(30),
+        doc="PIR triggers closer together than this are one motion episode.",
+        check=_between(1, 3600),
+        only_for=("motion",),
+    )
+    bounce: Seconds = setting(
+        Seconds(0.05),
+        doc="Contact chatter shorter than this is ignored.",
+        check=_between(0, 1),
+        only_for=("door", "button"),
+    )
+    normally_open: bool = setting(
+        True,
+        doc="The reed switch closes when the magnet is near (the door is shut).",
+        only_for=("door",),
+    )
+    help: Literal["long", "double", "long_or_double"] = setting(
+        "long_or_double",
+        doc="Which press calls for help; a single short press means 'I'm OK'.",
+        only_for=("button",),
+    )
+    long_press: Seconds = setting(
+        Seconds(2),
+        doc="Holding the button this long calls for help.",
+        check=_between(0.5, 30),
+        only_for=("button",),
+    )
+    double_press: Seconds = setting(
+        Seconds(0.6),
+        doc="Two presses within this time call for help.",
+        check=_between(0.2, 3),
+        only_for=("button",),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """TLS to the broker."""
+
+    ca_file: str | None = setting(None, doc="CA certificate file; none uses the system's CAs.")
+    cert_file: str | None = setting(None, doc="Client certificate, for brokers that ask for one.")
+    key_file: str | None = setting(None, doc="Key of the client certificate.")
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """How to reach the MQTT broker."""
+
+    host: str = setting("localhost", doc="Broker host name or address.")
+    port: int = setting(1883, doc="Broker port (8883 is usual with TLS).", check=_between(1, 65535))
+    protocol: Literal["5", "3.1.1"] = setting("5", doc="MQTT protocol version.")
+    base_topic: str = setting("sentinel", doc="Topics start with <base_topic>/<home.id>/.", check=_topic_part)
+    client_id: str | None = setting(None, doc="Default: sentinel-agent-<home.id>.")
+    keepalive: Seconds = setting(
+        Seconds(30),
+        doc="The broker marks the home offline after about 1.5 times this.",
+        check=_between(5, 3600),
+    )
+    heartbeat: Seconds = setting(Seconds(60), doc="How often the agent says it is alive.", check=_between(5, 3600))
+    publish_sensors: bool = setting(
+        False,
+        doc="Also publish each sensor's state (e.g. for Home Assistant). Off: only status and alerts leave the agent.",
+    )
+    username: str | None = setting(None, doc="Broker user name.")
+    password_env: str | None = setting(None, doc="Environment variable that holds the password.")
+    password_file: str | None = setting(None, doc="File that holds the password (e.g. a systemd credential).")
+    tls: TlsConfig | None = setting(None, doc="Set to use TLS; {} uses the system's CAs.")
+
+
+@dataclass(frozen=True, slots=True)
+class GpioConfig:
+    """How pins are read."""
+
+    pin_factory: Literal["auto", "mock"] = setting(
+        "auto", doc="auto: the Pi's pins (or GPIOZERO_PIN_FACTORY); mock: simulated pins for trying things out."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A whole agent configuration file."""
+
+    home: HomeConfig = setting(doc="The resident.")
+    sensors: list[SensorConfig] = setting(doc="The sensors wired to the Pi.")
+    mqtt: MqttConfig = setting(MqttConfig(), doc="The broker.")
+    gpio: GpioConfig = setting(GpioConfig(), doc="Pin access.")
+    state_dir: str | None = setting(
+        None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="How much to log.")
+
+    def sensor(self, name: str) -> SensorConfig:
+        """The sensor called ``name``."""
+        return next(s for s in self.sensors if s.name == name)

@@ -1,0 +1,80 @@
+"""Sensors on GPIO pins through gpiozero; the only module that touches pins.
+
+Every input is edge-driven (no sampling thread), and bounce handling is done in
+``core.sensors`` so that it behaves the same on real and mock pins.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+from gpiozero import Button, DigitalInputDevice, GPIOZeroError
+from gpiozero.pins import Factory
+
+from sentinel.config import SensorConfig
+from sentinel.errors import SentinelError
+
+log = logging.getLogger(__name__)
+
+EdgeCallback = Callable[[str, bool], None]
+
+
+class GpioError(SentinelError, RuntimeError):
+    """The pins cannot be opened."""
+
+
+def make_factory(name: str) -> Factory | None:
+    """A MockFactory when asked (config or GPIOZERO_PIN_FACTORY=mock); None means gpiozero's default."""
+    if name == "mock" or os.environ.get("GPIOZERO_PIN_FACTORY") == "mock":
+        from gpiozero.pins.mock import MockFactory
+
+        return MockFactory()
+    return None
+
+
+class SensorPin:
+    """One input pin, reported as the sensor's logical level (open, motion, pressed)."""
+
+    def __init__(self, sensor: SensorConfig, factory: Factory | None, on_edge: EdgeCallback) -> None:
+        self.sensor = sensor
+        pull_up = sensor.pull_up if sensor.pull_up is not None else sensor.kind != "motion"
+        try:
+            if sensor.kind == "button":
+                self.device = Button(sensor.pin, pull_up=pull_up, bounce_time=None, pin_factory=factory)
+            else:
+                self.device = DigitalInputDevice(sensor.pin, pull_up=pull_up, bounce_time=None, pin_factory=factory)
+        except GPIOZeroError as exc:
+            raise GpioError(f"sensor {sensor.name}: cannot open GPIO{sensor.pin}: {exc}") from exc
+        # A normally-open reed switch conducts while the door is shut, so "active" means shut.
+        self._inverted = sensor.kind == "door" and sensor.normally_open
+        self.device.when_activated = lambda: on_edge(sensor.name, not self._inverted)
+        self.device.when_deactivated = lambda: on_edge(sensor.name, self._inverted)
+
+    def read(self) -> bool:
+        """The current logical level."""
+        return self.device.is_active != self._inverted
+
+    def close(self) -> None:
+        self.device.close()
+
+
+def open_sensors(sensors: list[SensorConfig], factory: Factory | None, on_edge: EdgeCallback) -> dict[str, SensorPin]:
+    """Open every configured pin, or close what was opened and raise GpioError."""
+    opened: dict[str, SensorPin] = {}
+    try:
+        for sensor in sensors:
+            opened[sensor.name] = SensorPin(sensor, factory, on_edge)
+    except GPIOZeroError as exc:  # e.g. no pin library at all on this machine
+        _close_all(opened)
+        raise GpioError(f"cannot open GPIO pins: {exc}; on a machine without GPIO set gpio.pin_factory: mock") from exc
+    except GpioError:
+        _close_all(opened)
+        raise
+    return opened
+
+
+def _close_all(pins: dict[str, SensorPin]) -> None:
+    for pin in pins.values():
+        pin.close()

@@ -1,0 +1,145 @@
+"""The agent's connection to the broker, built on paho-mqtt 2.
+
+Callbacks run on paho's network thread; they only turn what happened into
+messages for the agent's queue, so all decisions stay on the agent's thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from sentinel.config import MqttConfig, read_password
+from sentinel.mqtt.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The broker accepted the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The connection was lost or refused."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The broker acknowledged message ``mid`` (QoS 1), or it left (QoS 0)."""
+
+    mid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message arrived on a subscribed topic."""
+
+    topic: str
+    payload: bytes
+
+
+LinkEvent = Connected | Disconnected | Published | Incoming
+
+
+class MqttLink:
+    """One paho client with the last will, reconnects and subscriptions set up."""
+
+    def __init__(
+        self,
+        cfg: MqttConfig,
+        topics: Topics,
+        client_id: str,
+        on_event: Callable[[LinkEvent], None],
+        subscriptions: list[str],
+    ) -> None:
+        self.cfg = cfg
+        self.topics = topics
+        self._on_event = on_event
+        self._subscriptions = subscriptions
+        v5 = cfg.protocol == "5"
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        )
+        self.client.will_set(topics.availability, "offline", qos=1, retain=True)
+        if cfg.username:
+            self.client.username_pw_set(cfg.username, read_password(cfg))
+        if cfg.tls is not None:
+            self.client.tls_set(
+                ca_certs=cfg.tls.ca_file,
+                certfile=cfg.tls.cert_file,
+                keyfile=cfg.tls.key_file,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._connected
+        self.client.on_disconnect = self._disconnected
+        self.client.on_publish = self._published
+        self.client.on_message = self._message
+        self.connected = False
+        self._stopping = False
+
+    def start(self) -> None:
+        """Connect in the background; paho keeps retrying until the broker answers."""
+        log.info("connecting to %s:%d (MQTT %s)", self.cfg.host, self.cfg.port, self.cfg.protocol)
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=int(self.cfg.keepalive))
+        self.client.loop_start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Say offline (a clean stop is not a crash), then disconnect."""
+        self._stopping = True
+        if self.connected:
+            info = self.client.publish(self.topics.availability, "offline", qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 0, retain: bool = False) -> int | None:
+        """Hand a message to paho; the message id, or None when it was not accepted."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        # While disconnected paho keeps QoS 1 messages and sends them on reconnect.
+        queued = info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and qos > 0
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not queued:
+            log.debug("publish to %s not sent now: %s", topic, mqtt.error_string(info.rc))
+            return None
+        return info.mid
+
+    # paho callbacks (network thread)
+    def _connected(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        self.connected = True
+        log.info("connected to the broker")
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
+        client.publish(self.topics.availability, "online", qos=1, retain=True)
+        self._on_event(Connected())
+
+    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
+        was = self.connected
+        self.connected = False
+        if was and not self._stopping:
+            log.warning("lost the broker (%s); retrying", reason_code)
+        self._on_event(Disconnected(str(reason_code)))
+
+    def _published(self, client, userdata, mid, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker rejected message %d: %s", mid, reason_code)
+            return
+        self._on_event(Published(mid))
+
+    def _message(self, client, userdata, message) -> None:
+        self._on_event(Incoming(message.topic, message.payload))

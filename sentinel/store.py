@@ -1,0 +1,213 @@
+"""The home's SQLite database: events, alerts, status flips and the MQTT outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sentinel.core.alerts import Alert
+from sentinel.core.status import Flip
+from sentinel.errors import StoreError
+from sentinel.events import Event
+
+# Each entry moves the schema one version up; never edit a released entry.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        wall TEXT NOT NULL,
+        mono REAL NOT NULL,
+        sensor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        room TEXT
+    );
+    CREATE INDEX events_wall ON events (wall);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        topic TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        qos INTEGER NOT NULL,
+        retain INTEGER NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE alerts (
+        alert_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        closed_at TEXT,
+        closed_by TEXT,
+        close_note TEXT
+    );
+    CREATE TABLE flips (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        old TEXT NOT NULL,
+        new TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A message waiting for the broker's acknowledgement."""
+
+    id: int
+    topic: str
+    payload: str
+    qos: int
+    retain: bool
+
+
+def default_state_dir() -> Path:
+    """systemd's StateDirectory, else the XDG state directory."""
+    if os.environ.get("STATE_DIRECTORY"):
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "sentinel"
+
+
+class Store:
+    """One SQLite file in WAL mode; safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a process kill; only power loss can lose
+            # the last commits, and fsync on every event would wear the SD card.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._lock = threading.Lock()
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path} was written by a newer sentinel (schema {version})")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).lastrowid or 0
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # events
+    def add_event(self, event: Event) -> None:
+        self._write(
+            "INSERT INTO events (wall, mono, sensor, kind, value, room) VALUES (?, ?, ?, ?, ?, ?)",
+            (event.wall.isoformat(), event.mono, event.sensor, event.kind, event.value, event.room),
+        )
+
+    def events(self, since: datetime | None = None) -> Iterator[Event]:
+        """Stored events in time order (``since`` compares stored local times)."""
+        sql = "SELECT wall, mono, sensor, kind, value, room FROM events"
+        args: tuple[Any, ...] = ()
+        if since is not None:
+            sql += " WHERE wall >= ?"
+            args = (since.isoformat(),)
+        for wall, mono, sensor, kind, value, room in self._read(sql + " ORDER BY id", args):
+            yield Event(sensor, kind, value, room, datetime.fromisoformat(wall), mono)
+
+    def last_activity(self) -> datetime | None:
+        row = self._read("SELECT wall FROM events WHERE NOT (kind = 'motion' AND value = 0) ORDER BY id DESC LIMIT 1")
+        return datetime.fromisoformat(row[0][0]) if row else None
+
+    # outbox
+    def enqueue(self, topic: str, payload: str, qos: int = 1, retain: bool = False, at: datetime | None = None) -> int:
+        created = (at or datetime.now().astimezone()).isoformat()
+        return self._write(
+            "INSERT INTO outbox (topic, payload, qos, retain, created) VALUES (?, ?, ?, ?, ?)",
+            (topic, payload, qos, int(retain), created),
+        )
+
+    def pending(self) -> list[OutboxItem]:
+        rows = self._read("SELECT id, topic, payload, qos, retain FROM outbox ORDER BY id")
+        return [OutboxItem(i, t, p, q, bool(r)) for i, t, p, q, r in rows]
+
+    def delivered(self, item_id: int) -> None:
+        self._write("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    # alerts
+    def add_alert(self, alert: Alert) -> None:
+        self._write(
+            "INSERT INTO alerts (alert_id, kind, severity, raised_at, reason, facts) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                alert.alert_id,
+                alert.kind,
+                alert.severity,
+                alert.raised_at.isoformat(),
+                alert.reason,
+                json.dumps(alert.facts),
+            ),
+        )
+
+    def open_alerts(self, home: str) -> list[Alert]:
+        rows = self._read(
+            "SELECT alert_id, kind, severity, raised_at, reason, facts FROM alerts"
+            " WHERE closed_at IS NULL ORDER BY raised_at"
+        )
+        return [
+            Alert(aid, home, kind, sev, datetime.fromisoformat(at), reason, json.loads(facts))
+            for aid, kind, sev, at, reason, facts in rows
+        ]
+
+    def close_alert(self, alert_id: str, at: datetime, by: str, note: str) -> bool:
+        """Close an open alert; False if it was unknown or already closed."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE alerts SET closed_at = ?, closed_by = ?, close_note = ?"
+                " WHERE alert_id = ? AND closed_at IS NULL",
+                (at.isoformat(), by, note, alert_id),
+            )
+            return cur.rowcount == 1
+
+    # status
+    def add_flip(self, flip: Flip) -> None:
+        self._write(
+            "INSERT INTO flips (at, old, new, reason) VALUES (?, ?, ?, ?)",
+            (flip.at.isoformat(), flip.old, flip.new, flip.reason),
+        )
+
+    def last_flip(self) -> Flip | None:
+        rows = self._read("SELECT old, new, reason, at FROM flips ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        old, new, reason, at = rows[0]
+        return Flip(old, new, reason, datetime.fromisoformat(at))
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        rows = self._read("SELECT value FROM settings WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))

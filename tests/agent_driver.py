@@ -1,0 +1,46 @@
+"""Run the real agent in its own process on mock pins, driven from standard input.
+
+Used by tests that must kill the agent with SIGKILL. Commands, one per line:
+``press SECONDS`` holds the help button; ``wait-alert`` prints ``queued ALERT_ID``
+once the alert is stored in the outbox.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+from gpiozero.pins.mock import MockFactory
+
+from sentinel import logs
+from sentinel.agent import Agent
+from sentinel.config import load_config
+from sentinel.store import Store
+
+
+def main() -> None:
+    config = load_config(sys.argv[1])
+    logs.setup("info")
+    store = Store(Path(config.state_dir) / "agent.db")
+    factory = MockFactory()
+    agent = Agent(config, store, pin_factory=factory)
+    agent.start()
+    threading.Thread(target=agent.loop, daemon=True).start()
+    button = factory.pin(config.sensor("help_button").pin)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command, *args = line.split()
+        if command == "press":
+            button.drive_low()
+            time.sleep(float(args[0]))
+            button.drive_high()
+        elif command == "wait-alert":
+            while not (store.open_alerts(config.home.id) and store.pending()):
+                time.sleep(0.01)
+            print("queued", store.open_alerts(config.home.id)[0].alert_id, flush=True)
+
+
+if __name__ == "__main__":
+    main()

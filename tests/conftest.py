@@ -1,0 +1,220 @@
+"""Shared fixtures: a real Mosquitto on a free loopback port, MQTT recorders, configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``condition`` until it is truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+    if not found:
+        # Never a skip: without a broker these tests would prove nothing.
+        pytest.fail("mosquitto is not installed; run the tests with `bash scripts/test.sh`", pytrace=False)
+    return found
+
+
+class Mosquitto:
+    """A real Mosquitto process on 127.0.0.1, started and stopped by the tests."""
+
+    def __init__(self, workdir: Path, persistence: bool = False) -> None:
+        self.binary = mosquitto_binary()
+        self.workdir = workdir
+        self.port = free_port()
+        self.persistence = persistence
+        self.proc: subprocess.Popen[bytes] | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mosquitto.conf"
+        self.log = workdir / "mosquitto.log"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            f"persistence {'true' if persistence else 'false'}",
+            f"persistence_location {workdir}/",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # else it drops to 'mosquitto', who cannot write here
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log, stderr=log)
+
+        def listening() -> bool:
+            if self.proc and self.proc.poll() is not None:
+                raise AssertionError(f"mosquitto exited: {self.log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(listening, 10, "mosquitto to listen")
+
+    def stop(self) -> None:
+        """A clean stop (SIGTERM): Mosquitto saves its persistence file."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """One Mosquitto for the whole session."""
+    server = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A Mosquitto of the test's own, with persistence, that the test may stop and start."""
+    server = Mosquitto(tmp_path / "broker", persistence=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+class Recorder:
+    """An MQTT client that records every message it receives."""
+
+    def __init__(self, port: int, topics: list[str], client_id: str = "", clean: bool = True) -> None:
+        self.messages: list[mqtt.MQTTMessage] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean, protocol=mqtt.MQTTv311
+        )
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.subscribed = threading.Event()
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda *a: self.subscribed.set()
+        self.client.on_message = self._message
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+        assert self.subscribed.wait(5), "recorder could not subscribe"
+
+    def _message(self, client, userdata, message) -> None:
+        with self._lock:
+            self.messages.append(message)
+
+    def on(self, topic: str) -> list[Any]:
+        """Payloads received on ``topic`` (JSON decoded where possible)."""
+        with self._lock:
+            found = [m.payload for m in self.messages if m.topic == topic]
+        out = []
+        for payload in found:
+            try:
+                out.append(json.loads(payload))
+            except ValueError:
+                out.append(payload.decode())
+        return out
+
+    def wait(self, topic: str, predicate: Callable[[Any], bool] = lambda _: True, timeout: float = 10.0) -> Any:
+        """The first payload on ``topic`` matching ``predicate``."""
+        return wait_for(
+            lambda: next((p for p in self.on(topic) if predicate(p)), None), timeout, f"a message on {topic}"
+        )
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def recorder(broker: Mosquitto) -> Iterator[Callable[..., Recorder]]:
+    made: list[Recorder] = []
+
+    def make(topics: list[str], **kwargs: Any) -> Recorder:
+        rec = Recorder(broker.port, topics, **kwargs)
+        made.append(rec)
+        return rec
+
+    yield make
+    for rec in made:
+        rec.close()
+
+
+def agent_yaml(
+    port: int,
+    home: str = "testhome",
+    extra_mqtt: str = "",
+    state_dir: Path | None = None,
+    protocol: str = "5",
+    keepalive: str = "10s",
+    heartbeat: str = "60s",
+) -> str:
+    """A small agent config on mock pins, for tests."""
+    state = f"state_dir: {state_dir}\n" if state_dir else ""
+    return f"""\
+home:
+  id: {home}
+  name: Mary
+gpio:
+  pin_factory: mock
+{state}mqtt:
+  host: 127.0.0.1
+  port: {port}
+  protocol: "{protocol}"
+  keepalive: {keepalive}
+  heartbeat: {heartbeat}
+{extra_mqtt}sensors:
+  - name: hall_pir
+    kind: motion
+    pin: 17
+    room: hall
+    hold_time: 30s
+  - name: front_door
+    kind: door
+    pin: 27
+    room: hall
+  - name: help_button
+    kind: button
+    pin: 22
+    room: lounge
+    long_press: 0.5s
+    double_press: 0.3s
+"""
+
+
+def sentinel_cmd(*args: str) -> list[str]:
+    """Run the CLI of this checkout with this interpreter."""
+    return [sys.executable, "-m", "sentinel", *args]

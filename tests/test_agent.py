@@ -1,0 +1,263 @@
+"""The agent end to end: mock pins in, a real Mosquitto out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from conftest import Mosquitto, Recorder, agent_yaml, wait_for
+from gpiozero.pins.mock import MockFactory
+from paho.mqtt.enums import CallbackAPIVersion
+
+from sentinel.agent import Agent
+from sentinel.clock import ManualClock
+from sentinel.config import parse_config
+from sentinel.store import Store
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HELP_PIN, PIR_PIN, DOOR_PIN = 22, 17, 27
+
+
+class Home:
+    """An agent on mock pins with its store, run on a thread or pumped by hand."""
+
+    def __init__(self, tmp_path: Path, port: int, clock: ManualClock | None = None, **yaml: str) -> None:
+        self.config = parse_config(agent_yaml(port, **yaml), "test.yaml")
+        self.store = Store(tmp_path / "agent.db")
+        self.factory = MockFactory()
+        self.clock = clock
+        self.agent = Agent(self.config, self.store, clock=clock, pin_factory=self.factory)
+        self.topics = self.agent.topics
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, threaded: bool = True) -> Home:
+        self.agent.start()
+        if threaded:
+            self._thread = threading.Thread(target=self.agent.loop, args=(self._stop,), daemon=True)
+            self._thread.start()
+        wait_for(lambda: self.agent.link.connected, 10, "the agent to connect")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+        self.agent.close()
+        self.store.close()
+
+    def pin(self, number: int):
+        return self.factory.pin(number)
+
+    def press(self, seconds: float) -> None:
+        self.pin(HELP_PIN).drive_low()
+        self.wait(seconds)
+        self.pin(HELP_PIN).drive_high()
+
+    def wait(self, seconds: float) -> None:
+        if self.clock is None:
+            time.sleep(seconds)
+        else:
+            self.agent.pump()
+            self.clock.advance(seconds)
+            self.agent.pump()
+
+    def pump_until(self, condition: Callable[[], object], what: str) -> object:
+        def step() -> object:
+            self.agent.pump()
+            return condition()
+
+        return wait_for(step, 10, what)
+
+
+@pytest.fixture
+def home(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Home]]:
+    made: list[Home] = []
+
+    def make(port: int | None = None, **kwargs) -> Home:
+        made.append(Home(tmp_path / f"home{len(made)}", port or broker.port, **kwargs))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.stop()
+
+
+def test_long_press_raises_a_help_alert_and_a_short_press_cancels_it(home, recorder) -> None:
+    h = home().start()
+    t = h.topics
+    rec: Recorder = recorder([t.alert, t.status, t.acks])
+    rec.wait(t.status, lambda s: s["state"] == "ok")
+
+    h.press(0.6)
+    alert = rec.wait(t.alert)
+    assert alert["kind"] == "help" and alert["severity"] == "critical" and alert["home"] == "testhome"
+    assert alert["reason"].startswith("Mary pressed the help button in the lounge at ")
+    assert alert["facts"] == {"sensor": "help_button", "room": "lounge", "gesture": "long press"}
+    assert alert["alert_id"].startswith("testhome-help-")
+    status = rec.wait(t.status, lambda s: s["state"] == "alert")
+    assert status["open_alerts"] == [alert["alert_id"]]
+    wait_for(lambda: h.store.pending() == [], 5, "the broker to acknowledge the alert")
+
+    h.press(0.1)
+    ack = rec.wait(t.ack(alert["alert_id"]))
+    assert ack["who"] == "resident" and ack["what"] == "cancel"
+    assert rec.wait(t.status, lambda s: s["state"] == "ok" and s["last_checkin"])["open_alerts"] == []
+    assert len(rec.on(t.alert)) == 1
+
+
+def test_double_press_raises_help_at_once(home, recorder) -> None:
+    h = home().start()
+    rec = recorder([h.topics.alert])
+    h.press(0.05)
+    time.sleep(0.1)
+    h.press(0.05)
+    assert rec.wait(h.topics.alert)["facts"]["gesture"] == "double press"
+
+
+def test_an_alert_raised_while_the_broker_is_down_arrives_once_it_is_back(home, own_broker: Mosquitto) -> None:
+    h = home(port=own_broker.port).start()
+    rec = Recorder(own_broker.port, [h.topics.alert], client_id="circle", clean=False)
+    own_broker.stop()
+    wait_for(lambda: not h.agent.link.connected, 10, "the agent to notice")
+    h.press(0.6)
+    wait_for(lambda: h.store.open_alerts("testhome"), 5, "the alert to be stored")
+    assert len(h.store.pending()) == 1
+    own_broker.start()
+    alert = rec.wait(h.topics.alert, timeout=40)
+    wait_for(lambda: h.store.pending() == [], 10, "the outbox to empty")
+    time.sleep(1)
+    assert [a["alert_id"] for a in rec.on(h.topics.alert)] == [alert["alert_id"]]
+    rec.close()
+
+
+def test_events_are_stored_with_the_injected_clock(home) -> None:
+    clock = ManualClock(T0)
+    h = home(clock=clock).start(threaded=False)
+    h.pin(PIR_PIN).drive_high()
+    h.wait(3)
+    h.pin(PIR_PIN).drive_low()
+    h.wait(29.9)
+    assert [(e.value, e.wall) for e in h.store.events()] == [(1, T0)]
+    h.wait(0.1)  # exactly 30 s (hold_time) after the PIR went quiet
+    assert [(e.sensor, e.kind, e.value, e.room, e.wall) for e in h.store.events()] == [
+        ("hall_pir", "motion", 1, "hall", T0),
+        ("hall_pir", "motion", 0, "hall", T0 + timedelta(seconds=33)),
+    ]
+
+
+def test_a_chattering_reed_switch_through_real_gpiozero_devices_is_one_door_event(home) -> None:
+    clock = ManualClock(T0)
+    h = home(clock=clock).start(threaded=False)
+    h.agent.pump()
+    before = len(list(h.store.events()))
+    door = h.pin(DOOR_PIN)
+    for _ in range(5):  # the pin bounces within the same few milliseconds
+        door.drive_low()
+        door.drive_high()
+        door.drive_low()
+        clock.advance(0.002)
+    h.wait(1)
+    events = [(e.sensor, e.value) for e in h.store.events()][before:]
+    assert events == [("front_door", 0)]  # normally-open reed closed: the door is shut
+
+
+def test_malformed_messages_are_logged_and_ignored(home, recorder, broker, caplog) -> None:
+    h = home().start()
+    t = h.topics
+    rec = recorder([t.reply("away"), t.status])
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    for topic, payload in [
+        (f"{t.root}/cmd/away", b"{not json"),
+        (f"{t.root}/cmd/away", b"\xff\xfe"),
+        (f"{t.root}/cmd/away", b"[1, 2]"),
+        (t.ack("nope"), b"42"),
+        (t.ack("unknown-alert"), b'{"what": "resolve", "who": "ann"}'),
+    ]:
+        pub.publish(topic, payload, qos=1).wait_for_publish(5)
+    pub.publish(f"{t.root}/cmd/away", b'{"who": "ann", "transaction": 7}', qos=1).wait_for_publish(5)
+    reply = rec.wait(t.reply("away"), lambda r: r.get("transaction") == 7)
+    assert reply["status"] == "ok"
+    assert rec.wait(t.status, lambda s: s["state"] == "away")["reason"] == "set to away by ann"
+    assert sum("ignored a malformed message" in r.message for r in caplog.records) == 4
+    assert h._thread and h._thread.is_alive()
+    pub.loop_stop()
+
+
+def test_help_still_works_while_away(home, recorder) -> None:
+    h = home().start()
+    rec = recorder([h.topics.alert, h.topics.status])
+    h.agent.set_mode("away", "set to away by test")
+    rec.wait(h.topics.status, lambda s: s["state"] == "away")
+    h.press(0.6)
+    rec.wait(h.topics.alert)
+    rec.wait(h.topics.status, lambda s: s["state"] == "alert")
+
+
+def test_subscriptions_survive_a_broker_restart(home, own_broker: Mosquitto) -> None:
+    h = home(port=own_broker.port).start()
+    own_broker.stop()
+    wait_for(lambda: not h.agent.link.connected, 10, "the agent to notice")
+    own_broker.start()
+    wait_for(lambda: h.agent.link.connected, 40, "the agent to reconnect")
+    rec = Recorder(own_broker.port, [h.topics.reply("status")])
+    rec.client.publish(f"{h.topics.root}/cmd/status", b"{}", qos=1)
+    assert rec.wait(h.topics.reply("status"))["status"] == "ok"
+    rec.close()
+
+
+def test_mqtt_311_works_too(home, recorder) -> None:
+    h = home(protocol="3.1.1").start()
+    rec = recorder([h.topics.alert])
+    h.press(0.6)
+    assert rec.wait(h.topics.alert)["kind"] == "help"
+
+
+def test_heartbeat_on_connect_and_every_interval(home, recorder) -> None:
+    clock = ManualClock(T0)
+    h = home(clock=clock).start(threaded=False)
+    rec = recorder([h.topics.heartbeat])
+    h.pump_until(lambda: rec.on(h.topics.heartbeat), "the first heartbeat")
+    clock.advance(59.9)
+    h.agent.pump()
+    time.sleep(0.2)
+    assert len(rec.on(h.topics.heartbeat)) == 1
+    clock.advance(0.1)
+    h.agent.pump()
+    beat = rec.wait(h.topics.heartbeat, lambda b: b["seq"] == 2)
+    assert beat["interval_s"] == 60 and beat["outbox"] == 0
+
+
+def test_sensor_states_are_published_only_when_asked(home, recorder) -> None:
+    quiet = home(home="quiet").start()
+    rec = recorder([f"{quiet.topics.root}/sensor/#", "sentinel/chatty/sensor/#"])
+    quiet.pin(PIR_PIN).drive_high()
+    chatty = home(home="chatty", extra_mqtt="  publish_sensors: true\n").start()
+    chatty.pin(PIR_PIN).drive_high()
+    state = rec.wait("sentinel/chatty/sensor/hall_pir", lambda s: s["value"] == 1)
+    assert state["kind"] == "motion" and state["room"] == "hall"
+    time.sleep(0.3)
+    assert not [m for m in rec.messages if m.topic.startswith(quiet.topics.root)]
+
+
+def test_an_open_alert_and_the_mode_survive_a_restart(tmp_path: Path, broker: Mosquitto, recorder) -> None:
+    first = Home(tmp_path, broker.port).start()
+    first.agent.set_mode("away", "set to away by test")
+    first.press(0.6)
+    wait_for(lambda: first.store.open_alerts("testhome"), 5, "the alert")
+    first.stop()
+    second = Home(tmp_path, broker.port)
+    assert second.agent.status == "alert" and second.agent.mode == "away"
+    second.start()
+    rec = recorder([second.topics.status])
+    assert rec.wait(second.topics.status)["state"] == "alert"
+    second.press(0.1)
+    assert rec.wait(second.topics.status, lambda s: s["state"] == "away")
+    second.stop()

@@ -1,0 +1,84 @@
+"""The command line as a user meets it: --version, the demo, systemd notifications."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+from conftest import ROOT, Mosquitto, agent_yaml, sentinel_cmd
+
+from sentinel import __version__
+from sentinel.agent import Agent
+from sentinel.config import parse_config
+from sentinel.store import Store
+
+
+def test_version() -> None:
+    result = subprocess.run(sentinel_cmd("--version"), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"sentinel {__version__}"
+
+
+def test_no_command_is_a_usage_error() -> None:
+    result = subprocess.run(sentinel_cmd(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "usage: sentinel" in result.stderr
+
+
+def test_the_demo_tells_the_story_and_exits_0() -> None:
+    result = subprocess.run(
+        sentinel_cmd("demo", "--speed", "1500"), capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for line in [
+        "neighbour | Mary's monitor is online",
+        "home      | Mary gets up (bedroom motion)",
+        "neighbour | ALERT [critical] Mary pressed the help button in the living room",
+        "neighbour | alert closed by resident: Mary pressed 'I'm OK' (short press).",
+        "status changes ok -> alert -> ok",
+        "demo OK",
+    ]:
+        assert line in out, out
+
+
+def test_the_demo_uses_a_given_broker(broker: Mosquitto) -> None:
+    result = subprocess.run(
+        sentinel_cmd("demo", "--speed", "1500", "--broker", f"127.0.0.1:{broker.port}"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"broker 127.0.0.1:{broker.port}" in result.stdout
+
+
+def test_the_agent_tells_systemd_it_is_ready_and_feeds_the_watchdog(
+    tmp_path: Path, broker: Mosquitto, monkeypatch
+) -> None:
+    sock_path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(sock_path))
+    server.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(sock_path))
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")  # WatchdogSec=0.4: a ping every 0.2 s
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    from gpiozero.pins.mock import MockFactory
+
+    agent = Agent(parse_config(agent_yaml(broker.port)), Store(tmp_path / "a.db"), pin_factory=MockFactory())
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,))
+    thread.start()
+    try:
+        received = [server.recv(100).decode() for _ in range(4)]
+    finally:
+        stop.set()
+        thread.join(10)
+    assert received[0] == "READY=1"
+    assert received[1:] == ["WATCHDOG=1"] * 3
+    assert server.recv(100).decode() in ("WATCHDOG=1", "STOPPING=1")
+    server.close()

@@ -1,0 +1,172 @@
+"""Config validation: every error at once, each with file, line and key path."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, agent_yaml, sentinel_cmd
+
+from sentinel.config import load_config, parse_config
+from sentinel.config.schema import parse_duration
+from sentinel.errors import ConfigError
+
+GOOD = """\
+home:
+  id: mary
+  name: Mary
+sensors:
+  - name: hall_pir
+    kind: motion
+    pin: 17
+  - name: front_door
+    kind: door
+    pin: 27
+"""
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "home.yaml")
+    return info.value.issues
+
+
+def test_a_good_config_loads_with_defaults() -> None:
+    config = parse_config(GOOD, "home.yaml")
+    assert config.home.id == "mary"
+    assert config.mqtt.port == 1883 and config.mqtt.protocol == "5"
+    assert config.sensors[0].hold_time == 30 and config.sensors[1].bounce == 0.05
+    assert config.mqtt.publish_sensors is False  # privacy by default
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("pin: 17", "pin: 41"), ["home.yaml:7: sensors[0].pin: 41 is not a GPIO pin (0-27)"]),
+        (("kind: door", "kind: dor"), ["home.yaml:9: sensors[1].kind: 'dor' is not one of 'motion', 'door', 'button'"]),
+        (
+            ("    pin: 27", "    pin: 27\n    hold_tme: 5"),
+            ["home.yaml:11: sensors[1].hold_tme: unknown key (did you mean 'hold_time'?)"],
+        ),
+        (
+            ("    pin: 27", "    pin: 27\n    hold_time: 5"),
+            ["home.yaml:11: sensors[1].hold_time: only applies to kind motion"],
+        ),
+        (
+            ("  id: mary", "  id: Mary Smith"),
+            ["home.yaml:2: home.id: 'Mary Smith' must be 1-40 lower-case letters, digits, '-' or '_'"],
+        ),
+        (("  name: Mary\n", ""), ["home.yaml:1: home.name: is required"]),
+        (("pin: 27", "pin: 17"), ["home.yaml:10: sensors[1].pin: GPIO17 is already used by sensors[0]"]),
+        (
+            ("name: front_door", "name: hall_pir"),
+            ["home.yaml:8: sensors[1].name: 'hall_pir' is already used by sensors[0]"],
+        ),
+        (("pin: 17", "pin: seventeen"), ["home.yaml:7: sensors[0].pin: 'seventeen' is not a whole number"]),
+        (
+            ("    pin: 17", "    pin: 17\n    hold_time: soon"),
+            ["home.yaml:8: sensors[0].hold_time: 'soon' is not a duration (e.g. 90, '90s', '15m', '2h', '50ms')"],
+        ),
+        (("sensors:", "mqtt:\n  port: 70000\nsensors:"), ["home.yaml:5: mqtt.port: 70000 is out of range (1-65535)"]),
+        (("sensors:", "mqtt:\n  protocol: 4\nsensors:"), ["home.yaml:5: mqtt.protocol: 4 is not one of '5', '3.1.1'"]),
+        (
+            ("sensors:", "mqtt:\n  password_env: X\nsensors:"),
+            [
+                "home.yaml:5: mqtt.password_env: a password needs mqtt.username",
+                "home.yaml:5: mqtt.password_env: environment variable X is not set",
+            ],
+        ),
+        (("sensors:", "colour: blue\nsensors:"), ["home.yaml:4: colour: unknown key"]),
+        (("    pin: 27", "    pin: 27\n    pin: 5"), ["home.yaml:11: YAML syntax error: duplicate key 'pin'"]),
+        (("  name: Mary", "  name: [Mary"), ["home.yaml:4: YAML syntax error: expected ',' or ']', but got ':'"]),
+    ],
+)
+def test_broken_configs_name_file_line_and_key(change: tuple[str, str], expected: list[str]) -> None:
+    old, new = change
+    assert old in GOOD
+    assert errors_of(GOOD.replace(old, new, 1)) == expected
+
+
+def test_every_error_is_reported_at_once_in_line_order() -> None:
+    text = GOOD.replace("pin: 17", "pin: 99").replace("kind: door", "kind: window").replace("id: mary", "id: M")
+    assert errors_of(text) == [
+        "home.yaml:2: home.id: 'M' must be 1-40 lower-case letters, digits, '-' or '_'",
+        "home.yaml:7: sensors[0].pin: 99 is not a GPIO pin (0-27)",
+        "home.yaml:9: sensors[1].kind: 'window' is not one of 'motion', 'door', 'button'",
+    ]
+
+
+def test_an_empty_file_is_an_error() -> None:
+    assert errors_of("") == ["home.yaml:1: the file must be a mapping of sections (home:, sensors:, ...)"]
+
+
+def test_password_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINEL_MQTT_PASSWORD", "s3cret")
+    text = GOOD.replace("sensors:", "mqtt:\n  username: agent\n  password_env: SENTINEL_MQTT_PASSWORD\nsensors:")
+    config = parse_config(text)
+    assert "s3cret" not in repr(config)  # only the variable's name is kept
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        (90, 90),
+        ("90s", 90),
+        ("15m", 900),
+        ("2h", 7200),
+        ("1h30m", 5400),
+        ("0.5s", 0.5),
+        (1.5, 1.5),
+        ("50ms", 0.05),
+        ("1m 30s", 90),
+    ],
+)
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5 minutes", True, "m", "5x", "10s later"])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("name", ["example.yaml", "demo.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    load_config(ROOT / "configs" / name)
+
+
+def test_check_config_exits_0_on_the_example() -> None:
+    result = subprocess.run(
+        sentinel_cmd("check-config", str(ROOT / "configs" / "example.yaml")), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_check_config_exits_2_with_file_line_messages(tmp_path: Path) -> None:
+    bad = tmp_path / "home.yaml"
+    text = agent_yaml(1883).replace("pin: 22", "pin: 41")
+    bad.write_text(text)
+    line = text.splitlines().index("    pin: 41") + 1
+    result = subprocess.run(sentinel_cmd("check-config", str(bad)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{bad}:{line}: sensors[2].pin: 41 is not a GPIO pin (0-27)"
+
+
+def test_run_with_a_broken_config_exits_2_before_starting(tmp_path: Path) -> None:
+    bad = tmp_path / "home.yaml"
+    bad.write_text(agent_yaml(1883, state_dir=tmp_path / "state").replace("kind: door", "kind: doorbell"))
+    result = subprocess.run(sentinel_cmd("run", "-c", str(bad)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "sensors[1].kind: 'doorbell' is not one of" in result.stderr
+    assert not (tmp_path / "state").exists()  # nothing started, nothing written
+
+
+def test_a_missing_config_file_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        sentinel_cmd("check-config", str(tmp_path / "nope.yaml")), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{tmp_path / 'nope.yaml'}: cannot read:")

@@ -1,0 +1,136 @@
+"""The agent as a real process: killed with SIGKILL, restarted, and its last will."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC
+from pathlib import Path
+
+from conftest import ROOT, Mosquitto, Recorder, agent_yaml, sentinel_cmd, wait_for
+
+from sentinel.store import Store
+
+
+def write_config(tmp_path: Path, port: int, **kwargs: str) -> Path:
+    path = tmp_path / "agent.yaml"
+    path.write_text(agent_yaml(port, state_dir=tmp_path / "state", **kwargs))
+    return path
+
+
+def start_agent(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        sentinel_cmd("run", "-c", str(config)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+    )
+
+
+def test_an_alert_survives_broker_outage_and_agent_kill(tmp_path: Path, own_broker: Mosquitto) -> None:
+    config = write_config(tmp_path, own_broker.port)
+    topic = "sentinel/testhome/alert"
+    circle = Recorder(own_broker.port, [topic], client_id="circle", clean=False)
+    own_broker.stop()
+
+    # The agent raises a help alert while the broker is down, then dies hard.
+    driver = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "agent_driver.py"), str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert driver.stdout and driver.stdin
+    assert driver.stdout.readline().strip() == "ready"
+    driver.stdin.write("press 0.7\nwait-alert\n")
+    driver.stdin.flush()
+    queued, alert_id = driver.stdout.readline().split()
+    assert queued == "queued"
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait(10)
+
+    # A new agent process starts with the broker still down, then the broker returns.
+    agent = start_agent(config)
+    time.sleep(1.5)
+    own_broker.start()
+    try:
+        first = circle.wait(topic, timeout=60)
+        assert first["alert_id"] == alert_id and first["kind"] == "help"
+        store = Store(tmp_path / "state" / "agent.db")
+        wait_for(lambda: store.pending() == [], 15, "the outbox to empty")
+        time.sleep(2)
+        assert [a["alert_id"] for a in circle.on(topic)] == [alert_id]
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        out, _ = agent.communicate(timeout=15)
+        circle.close()
+    assert agent.returncode == 0, out
+
+
+def test_last_will_marks_a_killed_agent_offline_within_the_keepalive(tmp_path: Path, broker: Mosquitto) -> None:
+    keepalive = 5
+    config = write_config(tmp_path, broker.port, keepalive=f"{keepalive}s")
+    topic = "sentinel/testhome/availability"
+    watcher = Recorder(broker.port, [topic])
+    agent = start_agent(config)
+    try:
+        watcher.wait(topic, lambda p: p == "online", timeout=20)
+        killed_at = time.monotonic()
+        os.kill(agent.pid, signal.SIGKILL)
+        watcher.wait(topic, lambda p: p == "offline", timeout=keepalive * 1.5 + 2)
+        assert time.monotonic() - killed_at <= keepalive * 1.5 + 2
+    finally:
+        agent.kill()
+        agent.wait(10)
+        watcher.close()
+
+
+def test_a_clean_stop_says_offline_and_exits_0(tmp_path: Path, broker: Mosquitto) -> None:
+    config = write_config(tmp_path, broker.port)
+    topic = "sentinel/testhome/availability"
+    watcher = Recorder(broker.port, [topic])
+    agent = start_agent(config)
+    watcher.wait(topic, lambda p: p == "online", timeout=20)
+    agent.send_signal(signal.SIGTERM)
+    out, _ = agent.communicate(timeout=15)
+    assert agent.returncode == 0, out
+    assert watcher.on(topic)[-1] == "offline"
+    assert "agent stopped" in out
+    watcher.close()
+
+
+def test_the_agent_starts_without_a_broker_and_keeps_retrying(tmp_path: Path) -> None:
+    from conftest import free_port
+
+    config = write_config(tmp_path, free_port())
+    agent = start_agent(config)
+    time.sleep(3)
+    assert agent.poll() is None  # still running, retrying in the background
+    agent.send_signal(signal.SIGTERM)
+    out, _ = agent.communicate(timeout=15)
+    assert agent.returncode == 0, out
+
+
+def test_export_writes_what_the_agent_stored(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from sentinel.events import Event
+
+    config = write_config(tmp_path, 1883)
+    store = Store(tmp_path / "state" / "agent.db")
+    store.add_event(Event("hall_pir", "motion", 1, "hall", datetime(2026, 1, 5, 8, 0, tzinfo=UTC), 1.0))
+    store.close()
+    out = tmp_path / "events.csv"
+    result = subprocess.run(
+        sentinel_cmd("export", "-c", str(config), "-o", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines() == [
+        "timestamp,sensor,kind,value,room",
+        "2026-01-05T08:00:00+00:00,hall_pir,motion,1,hall",
+    ]

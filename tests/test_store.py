@@ -1,0 +1,87 @@
+"""The SQLite store: migrations, WAL, events, outbox and alerts survive a reopen."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from sentinel.core.alerts import help_alert
+from sentinel.core.status import Flip
+from sentinel.errors import StoreError
+from sentinel.events import Event
+from sentinel.export import write_csv
+from sentinel.store import MIGRATIONS, Store
+
+T0 = datetime(2026, 3, 1, 7, 30, tzinfo=timezone(timedelta(hours=1)))
+
+
+def test_a_new_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(tmp_path / "deep" / "agent.db")
+    assert store.schema_version == len(MIGRATIONS)
+    mode = sqlite3.connect(tmp_path / "deep" / "agent.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "agent.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer sentinel"):
+        Store(path)
+
+
+def test_an_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store(blocker / "agent.db")
+
+
+def test_everything_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "agent.db"
+    store = Store(path)
+    store.add_event(Event("hall_pir", "motion", 1, "hall", T0, 5.0))
+    store.add_event(Event("hall_pir", "motion", 0, "hall", T0 + timedelta(seconds=40), 45.0))
+    alert = help_alert("mary", "Mary", "long press", "help_button", "lounge", T0, "abc123")
+    store.add_alert(alert)
+    row = store.enqueue("sentinel/mary/alert", '{"x": 1}', qos=1)
+    store.add_flip(Flip("ok", "alert", alert.reason, T0))
+    store.set_setting("mode", "away")
+    store.close()
+
+    store = Store(path)
+    events = list(store.events())
+    assert [(e.sensor, e.value, e.wall) for e in events] == [
+        ("hall_pir", 1, T0),
+        ("hall_pir", 0, T0 + timedelta(seconds=40)),
+    ]
+    assert store.last_activity() == T0  # a PIR going quiet is not activity
+    assert [a.alert_id for a in store.open_alerts("mary")] == ["mary-help-20260301T073000-abc123"]
+    assert [(i.id, i.topic, i.qos) for i in store.pending()] == [(row, "sentinel/mary/alert", 1)]
+    assert store.last_flip() == Flip("ok", "alert", alert.reason, T0)
+    assert store.get_setting("mode") == "away"
+
+    store.delivered(row)
+    assert store.pending() == []
+    assert store.close_alert(alert.alert_id, T0, "resident", "ok") is True
+    assert store.close_alert(alert.alert_id, T0, "resident", "again") is False
+    assert store.open_alerts("mary") == []
+
+
+def test_export_writes_the_event_csv(tmp_path: Path) -> None:
+    store = Store(tmp_path / "agent.db")
+    store.add_event(Event("front_door", "door", 1, "hall", T0, 1.0))
+    store.add_event(Event("help_button", "button", 1, None, T0 + timedelta(minutes=1), 61.0))
+    out = io.StringIO()
+    assert write_csv(store.events(), out) == 2
+    assert out.getvalue().splitlines() == [
+        "timestamp,sensor,kind,value,room",
+        "2026-03-01T07:30:00+01:00,front_door,door,1,hall",
+        "2026-03-01T07:31:00+01:00,help_button,button,1,",
+    ]
