@@ -184,6 +184,22 @@ def build(cls: type, raw: dict, path: str, errors: _Errors, line: int = 1) -> An
     return cls(**values)
 
 
+def _show(value: Any) -> str:
+    """A default as a carer would write it in YAML."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Seconds):
+        if value < 1:
+            return f"{value * 1000:g}ms"
+        for unit, size in (("h", 3600), ("m", 60)):
+            if value >= size and value % size == 0:
+                return f"{value / size:g}{unit}"
+        return f"{value:g}s"
+    return str(value)
+
+
 def reference(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
     """Rows of (key path, type, default, doc) for the reference documentation."""
     rows = []
@@ -192,7 +208,7 @@ def reference(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
         tp = hints[field.name]
         key = f"{prefix}{field.name}"
         if field.default is not dataclasses.MISSING:
-            default = "none" if field.default is None else repr(field.default)
+            default = _show(field.default)
         elif field.default_factory is not dataclasses.MISSING:
             default = "see below"
         else:
