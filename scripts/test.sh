@@ -3,6 +3,6 @@
 # dependencies (pip, into .venv), checks style, then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh test mosquitto
+bash scripts/bootstrap.sh test mosquitto openssl
 .venv/bin/ruff check sentinel tests
 exec .venv/bin/pytest "$@"

@@ -27,7 +27,9 @@ from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, 
 from sentinel.core.status import MODES, Flip, Mode, flip
 from sentinel.events import Event
 from sentinel.gpio import SensorPin, open_sensors
+from sentinel.mqtt import inbox
 from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
+from sentinel.mqtt.outbox import OutboxSender
 from sentinel.mqtt.topics import Topics
 from sentinel.store import Store
 
@@ -94,7 +96,7 @@ class Agent:
             self.queue.put,
             [self.topics.acks, self.topics.commands],
         )
-        self._inflight: dict[int, int] = {}  # paho message id -> outbox row
+        self.outbox = OutboxSender(store, self.link)
         mode = store.get_setting("mode", "home")
         self.mode: Mode = mode if mode in MODES else "home"  # type: ignore[assignment]
         last = store.last_flip()
@@ -180,9 +182,7 @@ class Agent:
         elif isinstance(item, Connected):
             self._on_connected()
         elif isinstance(item, Published):
-            row = self._inflight.pop(item.mid, None)
-            if row is not None:
-                self.store.delivered(row)
+            self.outbox.acked(item.mid)
         elif isinstance(item, Incoming):
             self._on_message(item.topic, item.payload)
         elif isinstance(item, Disconnected):
@@ -244,7 +244,7 @@ class Agent:
         self.store.add_alert(alert)
         self.store.enqueue(self.topics.alert, json.dumps(alert.payload()), qos=1, at=alert.raised_at)
         self._update_status(alert.reason)
-        self._flush_outbox()
+        self.outbox.flush()
 
     def resident_ok(self, how: str, at: datetime) -> None:
         """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
@@ -268,7 +268,7 @@ class Agent:
             ack = {"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id}
             self.store.enqueue(self.topics.ack(alert_id), json.dumps(ack), qos=1, at=at)
         self._update_status(note)
-        self._flush_outbox()
+        self.outbox.flush()
         return True
 
     def set_mode(self, mode: Mode, reason: str) -> None:
@@ -290,19 +290,14 @@ class Agent:
     # incoming messages
     def _on_message(self, topic: str, payload: bytes) -> None:
         try:
-            body = json.loads(payload.decode("utf-8")) if payload else {}
-            if not isinstance(body, dict):
-                raise ValueError("not a JSON object")
-        except (UnicodeDecodeError, ValueError) as exc:
+            message = inbox.parse(self.topics, topic, payload)
+        except inbox.Malformed as exc:
             log.warning("ignored a malformed message on %s: %s", topic, exc)
             return
-        alert_id = self.topics.parse_ack(topic)
-        if alert_id is not None:
-            self._on_ack(alert_id, body)
-            return
-        verb = self.topics.parse_command(topic)
-        if verb is not None:
-            self._on_command(verb, body)
+        if isinstance(message, inbox.Ack):
+            self._on_ack(message.alert_id, message.body)
+        elif isinstance(message, inbox.Command):
+            self._on_command(message.verb, message.body)
 
     def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
         what, who = body.get("what"), body.get("who")
@@ -332,19 +327,7 @@ class Agent:
         if self.config.mqtt.publish_sensors:
             for name, logic in self.logic.items():
                 self._publish_sensor(self.config.sensor(name), logic.value, None)
-        self._flush_outbox()
-
-    def _flush_outbox(self) -> None:
-        """Hand every unacknowledged outbox message not already with paho to it."""
-        if not self.link.connected:
-            return
-        waiting = set(self._inflight.values())
-        for item in self.store.pending():
-            if item.id in waiting:
-                continue
-            mid = self.link.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
-            if mid is not None:
-                self._inflight[mid] = item.id
+        self.outbox.flush()
 
     def status_payload(self) -> dict[str, Any]:
         """The retained status a neighbour's app shows."""

@@ -50,7 +50,7 @@ def mosquitto_binary() -> str:
 class Mosquitto:
     """A real Mosquitto process on 127.0.0.1, started and stopped by the tests."""
 
-    def __init__(self, workdir: Path, persistence: bool = False) -> None:
+    def __init__(self, workdir: Path, persistence: bool = False, extra: tuple[str, ...] = ()) -> None:
         self.binary = mosquitto_binary()
         self.workdir = workdir
         self.port = free_port()
@@ -69,6 +69,7 @@ class Mosquitto:
             "log_type warning",
             "log_type notice",
         ]
+        lines.extend(extra)
         if os.geteuid() == 0:
             lines.append("user root")  # else it drops to 'mosquitto', who cannot write here
         self.conf.write_text("\n".join(lines) + "\n")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from conftest import ROOT
+
 from sentinel.config.reference import render
 
 
 def test_config_reference_is_up_to_date() -> None:
-    assert (ROOT / "docs" / "config.md").read_text() == render(), "run: python -m sentinel.config.reference > docs/config.md"
+    assert (ROOT / "docs" / "config.md").read_text() == render(), (
+        "run: python -m sentinel.config.reference > docs/config.md"
+    )
 
 
 def test_every_config_key_is_in_the_commented_example() -> None:

@@ -48,16 +48,21 @@ class Topics:
     def reply(self, verb: str) -> str:
         return f"{self.root}/cmd/{verb}/reply"
 
+    def _parts(self, topic: str) -> list[str]:
+        """The levels below this home's root; empty for another home's topic."""
+        prefix = self.root + "/"
+        return topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
+
     def parse_ack(self, topic: str) -> str | None:
         """The alert id of an ack topic, or None."""
-        parts = topic.removeprefix(self.root + "/").split("/")
+        parts = self._parts(topic)
         if len(parts) == 3 and parts[0] == "alert" and parts[2] == "ack" and parts[1]:
             return parts[1]
         return None
 
     def parse_command(self, topic: str) -> str | None:
         """The verb of a command topic, or None."""
-        parts = topic.removeprefix(self.root + "/").split("/")
+        parts = self._parts(topic)
         if len(parts) == 2 and parts[0] == "cmd" and parts[1]:
             return parts[1]
         return None
