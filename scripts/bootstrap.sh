@@ -20,4 +20,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]"
+target="."
+[ -z "$extras" ] || target=".[${extras}]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e "$target"
