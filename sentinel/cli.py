@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sentinel import __version__, logs
 from sentinel.config import Config, load_config
-from sentinel.errors import ConfigError, SentinelError
+from sentinel.errors import ConfigError, CsvFormatError, SentinelError
 
 log = logging.getLogger("sentinel")
 
@@ -35,6 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated resident")
     demo.add_argument("--broker", metavar="HOST:PORT", help="use this broker instead of an embedded one")
 
+    replay = sub.add_parser("replay", help="list the inactivity alerts the detector would have raised")
+    replay.add_argument("events", help="an event CSV (timestamp,sensor,kind,value,room)")
+    replay.add_argument("--json", action="store_true", help="print JSON")
+    replay.add_argument("--name", default="the resident", help="how to call the resident in reasons")
+
+    backtest = sub.add_parser("backtest", help="measure detection on an event CSV (docs/detection.md)")
+    backtest.add_argument("events", help="an event CSV (timestamp,sensor,kind,value,room)")
+    backtest.add_argument("--json", action="store_true", help="print JSON")
+    backtest.add_argument("--seed", type=int, default=7, help="seed for the injected incidents")
+
+    routine = sub.add_parser("routine", help="show the routine learned from an event CSV or the agent's store")
+    source = routine.add_mutually_exclusive_group(required=True)
+    source.add_argument("events", nargs="?", help="an event CSV")
+    source.add_argument("-c", "--config", help="the agent's YAML config (reads its store)")
+
     export = sub.add_parser("export", help="write the stored events as an event CSV")
     export.add_argument("-c", "--config", required=True, help="the agent's YAML config")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
@@ -55,9 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(speed=args.speed, seed=args.seed, broker=args.broker)
         if args.command == "export":
             return _export(load_config(args.config), args.output)
+        if args.command in ("replay", "backtest", "routine"):
+            from sentinel.detect import commands
+
+            return commands.run(args)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
+        return EXIT_USAGE
+    except CsvFormatError as exc:
+        print(f"sentinel: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SentinelError as exc:
         print(f"sentinel: {exc}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Learned routines and unusual-inactivity detection: pure, replayable, measurable."""

@@ -1,0 +1,49 @@
+"""The replay, backtest and routine subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sentinel.detect.csvio import Row, read_rows
+from sentinel.detect.tools import backtest, format_backtest, replay, routine_summary
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch one of the detection subcommands; returns the exit code."""
+    if args.command == "replay":
+        alerts = replay(read_rows(args.events), args.name)
+        if args.json:
+            print(json.dumps([a.as_dict() for a in alerts], indent=2))
+        else:
+            for alert in alerts:
+                print(f"{alert.at:%Y-%m-%d %H:%M}  {alert.reason}")
+            print(f"{len(alerts)} inactivity alert(s)", file=sys.stderr)
+        return 0
+    if args.command == "backtest":
+        reports = backtest(read_rows(args.events), args.seed, progress=sys.stderr.isatty() and not args.json)
+        if args.json:
+            print(json.dumps({name: r.as_dict() for name, r in reports.items()}, indent=2))
+        else:
+            print(f"{Path(args.events).name} (seed {args.seed})")
+            print(format_backtest(reports))
+        return 0
+    rows = read_rows(args.events) if args.events else _stored_rows(args.config)
+    print(routine_summary(rows) if rows else "No events yet.")
+    return 0
+
+
+def _stored_rows(config_path: str) -> list[Row]:
+    """The agent's stored events as CSV rows."""
+    from sentinel.cli import _state_dir
+    from sentinel.config import load_config
+    from sentinel.store import Store
+
+    config = load_config(config_path)
+    store = Store(_state_dir(config) / "agent.db")
+    try:
+        return [Row(e.wall.replace(tzinfo=None), e.sensor, e.kind, e.value, e.room or "") for e in store.events()]
+    finally:
+        store.close()

@@ -1,0 +1,101 @@
+"""The two reference detectors every figure is compared with."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sentinel.detect.csvio import Row
+from sentinel.detect.protocol import Split
+
+SLOT = timedelta(minutes=30)
+SLOTS = 48
+
+
+class FixedTimer:
+    """Alert after a fixed time without activity, whatever the time of day."""
+
+    def __init__(self, hours: float = 12) -> None:
+        self.limit = timedelta(hours=hours)
+        self.last: datetime | None = None
+
+    def observe(self, row: Row) -> None:
+        if row.is_activity:
+            self.last = row.at
+
+    def alert_at(self) -> datetime | None:
+        return self.last + self.limit if self.last else None
+
+
+class Cuddihy:
+    """Cuddihy et al. 2007: a per-half-hour alert line from the training days."""
+
+    def __init__(self, split: Split) -> None:
+        self.split = split
+        self.last: datetime | None = None
+        self._activity: list[datetime] = []
+        self.line: list[float] | None = None  # seconds, per slot
+
+    def observe(self, row: Row) -> None:
+        if not row.is_activity:
+            return
+        if self.line is None:
+            if row.at >= self.split.test_start:
+                self.line = alert_line(self._activity, self.split)
+            else:
+                self._activity.append(row.at)
+        self.last = row.at
+
+    def alert_at(self) -> datetime | None:
+        if self.last is None or self.line is None:
+            return None
+        return first_crossing(self.last, self.line)
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    """The classic percentile: the smallest value with at least q % of values at or below it."""
+    return values[max(0, math.ceil(q / 100 * len(values)) - 1)]
+
+
+def slot_of(at: datetime) -> int:
+    return (at.hour * 60 + at.minute) // 30
+
+
+def alert_line(activity: list[datetime], split: Split) -> list[float]:
+    """A(i) for the 48 slots, from the longest time-since-last-activity per day and slot."""
+    per_slot: list[list[float]] = [[] for _ in range(SLOTS)]
+    k = 0
+    last: datetime | None = None
+    for day in range(split.train_days):
+        for i in range(SLOTS):
+            start = split.day0 + timedelta(days=day) + i * SLOT
+            end = start + SLOT
+            longest: float | None = None
+            while k < len(activity) and activity[k] < end:
+                if last is not None and activity[k] >= start:
+                    longest = max(longest or 0.0, (activity[k] - last).total_seconds())
+                last = activity[k]
+                k += 1
+            if last is not None:
+                longest = max(longest or 0.0, (end - last).total_seconds())
+            if longest is not None:
+                per_slot[i].append(longest)
+    m = [nearest_rank(sorted(v), 97) if v else 0.0 for v in per_slot]
+    line = []
+    for i in range(SLOTS):
+        around = [m[(i + d) % SLOTS] for d in (-2, -1, 0, 1, 2)]
+        wmean = sum(w * x for w, x in zip((1, 2, 3, 2, 1), around, strict=True)) / 9
+        line.append(max(around) + 0.3 * m[i] + 0.4 * wmean)
+    return line
+
+
+def first_crossing(last: datetime, line: list[float], horizon: timedelta = timedelta(hours=72)) -> datetime | None:
+    """The first moment the quiet spell since ``last`` exceeds the line of the slot it is in."""
+    start = last.replace(minute=(last.minute // 30) * 30, second=0, microsecond=0)
+    while start - last < horizon:
+        end = start + SLOT
+        crossing = last + timedelta(seconds=line[slot_of(start)])
+        if crossing < end:
+            return max(crossing, start, last)
+        start = end
+    return None

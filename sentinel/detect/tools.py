@@ -1,0 +1,163 @@
+"""The carer's tools: replay an event CSV, backtest it, summarise the routine."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from sentinel.detect.csvio import Row
+from sentinel.detect.detector import InactivityDetector, context_of
+from sentinel.detect.explain import Place, duration, explain
+from sentinel.detect.protocol import Report, Split, evaluate
+from sentinel.detect.reference import Cuddihy, FixedTimer
+from sentinel.detect.routine import BINS, DAY_S
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedAlert:
+    """An alert the detector would have raised."""
+
+    at: datetime
+    reason: str
+    facts: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(timespec="seconds"),
+            "kind": "inactivity",
+            "reason": self.reason,
+            "facts": self.facts,
+        }
+
+
+def replay(rows: Sequence[Row], name: str = "the resident") -> list[ReplayedAlert]:
+    """Every inactivity alert the detector would have raised over these rows."""
+    detector = InactivityDetector()
+    places: dict[str, tuple[Place, int]] = {}
+    alerts: list[ReplayedAlert] = []
+    alerted = False
+    for i, row in enumerate(rows):
+        if row.is_activity:
+            alerted = False
+            places[context_of(row.sensor, row.kind, row.value)] = (
+                Place(row.sensor, row.kind, row.room or None),
+                row.value,
+            )
+        detector.observe(row)
+        at = detector.alert_at()
+        if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
+            alerted = True
+            context = detector.last_context or ""
+            place, value = places[context]
+            assert detector.last_at is not None
+            reason, facts = explain(
+                name, detector.last_at, at, context, place, value, detector.line_s() or 0.0, detector.model
+            )
+            alerts.append(ReplayedAlert(at.replace(microsecond=0), reason, facts))
+    return alerts
+
+
+DETECTORS: dict[str, Callable[[Split], Any]] = {
+    "sentinel": lambda split: InactivityDetector(),
+    "fixed 12 h": lambda split: FixedTimer(12),
+    "Cuddihy 2007": Cuddihy,
+}
+
+
+def backtest(rows: Sequence[Row], seed: int = 7, progress: bool = False) -> dict[str, Report]:
+    """The evaluation protocol for sentinel's detector and both references."""
+    reports = {}
+    bar = _Progress(len(rows) * len(DETECTORS)) if progress else None
+    for k, (name, factory) in enumerate(DETECTORS.items()):
+        tick = (lambda i, k=k: bar.show(k * len(rows) + i)) if bar else None
+        reports[name] = evaluate(rows, factory, seed, tick)
+    if bar:
+        bar.done()
+    return reports
+
+
+def format_backtest(reports: dict[str, Report]) -> str:
+    """The backtest as a table."""
+    lines = [
+        f"{'detector':14s} {'test days':>9s} {'false alerts/30 d':>17s} {'detected <=24 h':>15s} "
+        f"{'median delay':>12s} {'p90 delay':>10s}"
+    ]
+    for name, r in reports.items():
+
+        def minutes(v: float | None) -> str:
+            return "-" if v is None else f"{v:.0f} min"
+
+        lines.append(
+            f"{name:14s} {r.test_days:9.1f} {r.false_alerts_per_30d:17.1f} "
+            f"{r.detected_within_24h * 100:14.0f}% {minutes(r.median_delay_min):>12s} "
+            f"{minutes(r.p90_delay_min):>10s}"
+        )
+    return "\n".join(lines)
+
+
+def routine_summary(rows: Sequence[Row]) -> str:
+    """What the detector learned, in words a carer can check against what they know."""
+    detector = InactivityDetector()
+    for row in rows:
+        detector.observe(row)
+    model = detector.model
+    if model is None:
+        return f"Still learning: {len(rows)} events so far; the routine needs {detector.warmup.min_days:g} days."
+    counts = [0] * 24
+    for row in rows:
+        if row.is_activity:
+            counts[row.at.hour] += 1
+    days = max(1.0, (rows[-1].at - rows[0].at).total_seconds() / DAY_S)
+    out = [f"Learned from the last {model.days:.0f} days ({model.spells_per_day:.0f} quiet spells a day)."]
+    if model.night:
+        night = model.night
+        out.append(
+            f"Usual night: from {_clock(night.bed_from)} to {_clock(night.usually_up)}; "
+            f"latest up: {_clock(night.up_by)} (over {night.nights} nights)."
+        )
+    out.append("")
+    out.append("hour  activity/day  alert after (typical place at that hour)")
+    typical = _typical_context(rows)
+    for hour in range(24):
+        context = typical.get(hour)
+        at = rows[-1].at.replace(hour=hour, minute=30, second=0, microsecond=0)
+        line = model.line(context, at) if context else float(model.home_line[hour * BINS // 24])  # type: ignore[index]
+        bar = "#" * min(20, round(counts[hour] / days))
+        shown = "never (out)" if line == float("inf") else duration(line)
+        out.append(f"{hour:02d}:00 {counts[hour] / days:8.1f}  {bar:<20s} {shown} ({context or '-'})")
+    return "\n".join(out)
+
+
+def _typical_context(rows: Sequence[Row]) -> dict[int, str]:
+    by_hour: dict[int, dict[str, int]] = {}
+    for row in rows:
+        if row.is_activity:
+            counts = by_hour.setdefault(row.at.hour, {})
+            context = context_of(row.sensor, row.kind, row.value)
+            counts[context] = counts.get(context, 0) + 1
+    return {h: max(c, key=c.__getitem__) for h, c in by_hour.items()}
+
+
+def _clock(seconds_after_noon: float) -> str:
+    at = datetime(2000, 1, 1, 12) + timedelta(seconds=seconds_after_noon)
+    return f"{at:%H:%M}"
+
+
+class _Progress:
+    """A one-line progress bar on a terminal (stderr)."""
+
+    def __init__(self, total: int, out: TextIO = sys.stderr) -> None:
+        self.total = max(1, total)
+        self.out = out
+
+    def show(self, done: int) -> None:
+        filled = int(30 * done / self.total)
+        self.out.write(f"\rbacktest [{'#' * filled}{'.' * (30 - filled)}] {100 * done // self.total:3d}%")
+        self.out.flush()
+
+    def done(self) -> None:
+        self.out.write("\r" + " " * 50 + "\r")
+        self.out.flush()

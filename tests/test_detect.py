@@ -1,0 +1,245 @@
+"""Detection: the event CSV, the protocol, the references, and the learned routine."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import sentinel_cmd
+
+from sentinel.detect.csvio import Row, read_rows
+from sentinel.detect.detector import InactivityDetector, Warmup
+from sentinel.detect.protocol import Split, evaluate, onsets, percentile
+from sentinel.detect.reference import Cuddihy, FixedTimer, alert_line, first_crossing
+from sentinel.detect.routine import Params, Spell, fit
+from sentinel.detect.tools import backtest, replay
+from sentinel.errors import CsvFormatError
+from sentinel.sim import Resident
+
+D0 = datetime(2026, 1, 5)
+
+
+def write_csv(path: Path, rows: list[Row]) -> Path:
+    lines = ["timestamp,sensor,kind,value,room"]
+    lines += [f"{r.at.isoformat()},{r.sensor},{r.kind},{r.value},{r.room}" for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --- the event CSV -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("2026-01-05T08:00:00,hall,motoin,1,hall", "x.csv:2: kind 'motoin' is not one of motion, door"),
+        ("2026-01-05T08:00:00,hall,motion,2,hall", "x.csv:2: value '2' is not 0 or 1"),
+        ("08:00 on Monday,hall,motion,1,hall", "x.csv:2: timestamp '08:00 on Monday' is not ISO 8601"),
+        ("2026-01-05T08:00:00,,motion,1,hall", "x.csv:2: sensor is empty"),
+        ("2026-01-05T08:00:00,hall,motion,1,hall,extra", "x.csv:2: too many fields"),
+    ],
+)
+def test_malformed_rows_name_the_line(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("timestamp,sensor,kind,value,room\n" + body + "\n")
+    with pytest.raises(CsvFormatError) as info:
+        read_rows(path)
+    assert str(info.value).startswith(str(tmp_path / message))
+
+
+def test_rows_out_of_order_and_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("timestamp,sensor,kind,value\n2026-01-05T09:00:00,a,motion,1\n2026-01-05T08:00:00,a,motion,1\n")
+    with pytest.raises(CsvFormatError, match=r"x.csv:3: rows must be in time order"):
+        read_rows(path)
+    path.write_text("time,sensor,kind,value\n")
+    with pytest.raises(CsvFormatError, match=r"x.csv:1: missing column\(s\) timestamp"):
+        read_rows(path)
+
+
+def test_offsets_keep_the_wall_clock_reading(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("timestamp,sensor,kind,value,room\n2026-01-05T08:00:00+01:00,a,door,1,\n")
+    assert read_rows(path)[0].at == datetime(2026, 1, 5, 8, 0)
+
+
+# --- the protocol --------------------------------------------------------------------
+
+
+def hourly_rows(days: int, quiet: tuple[datetime, datetime] | None = None) -> list[Row]:
+    """A kitchen PIR every hour on the hour, except during ``quiet``."""
+    rows = []
+    for h in range(days * 24):
+        at = D0 + timedelta(hours=h)
+        if quiet and quiet[0] < at < quiet[1]:
+            continue
+        rows.append(Row(at, "kitchen", "motion", 1, "kitchen"))
+        rows.append(Row(at + timedelta(seconds=30), "kitchen", "motion", 0, "kitchen"))
+    return rows
+
+
+def test_split_counts_whole_days_and_test_days_to_the_last_row() -> None:
+    split = Split.of(hourly_rows(20))
+    assert split.day0 == D0 and split.train_days == 10 and split.total_days == 20
+    assert split.test_days == pytest.approx(9 + 23 / 24 + 30 / 86400)
+    assert Split.of(hourly_rows(10)).train_days == 7  # never fewer than 7
+
+
+def test_onsets_are_test_period_activity_thinned_to_ten_minutes() -> None:
+    rows = hourly_rows(20)
+    rows.append(Row(D0 + timedelta(days=15, minutes=5), "kitchen", "motion", 1, "kitchen"))  # same bucket as 00:00
+    rows.sort(key=lambda r: r.at)
+    split = Split.of(rows)
+    chosen = onsets(rows, split, seed=7, count=10_000)
+    assert len(chosen) == 10 * 24  # one per hour of the test period; the 00:05 row thinned out
+    assert all(rows[i].value == 1 and rows[i].at >= split.test_start for i in chosen)
+    assert onsets(rows, split, seed=7, count=5) == onsets(rows, split, seed=7, count=5)
+
+
+def test_fixed_timer_one_false_alert_per_quiet_spell_and_12_h_delays() -> None:
+    quiet = (D0 + timedelta(days=14, hours=2), D0 + timedelta(days=15, hours=3))  # 25 h without a row
+    report = evaluate(hourly_rows(20, quiet), lambda split: FixedTimer(12))
+    assert report.false_alerts == 1
+    assert report.detected_within_24h == 1.0
+    assert report.median_delay_min == report.p90_delay_min == 720.0
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([10.0], 90) == 10.0
+    assert percentile([0, 10], 90) == 9.0
+
+
+def test_cuddihy_line_and_its_first_crossing() -> None:
+    rows = [r for r in hourly_rows(8) if r.value == 1]
+    split = Split.of(rows)
+    line = alert_line([r.at for r in rows], split)
+    # In every half hour the longest time since activity is 1 h (just before a row, or at its end).
+    assert line == [pytest.approx(3600 + 0.3 * 3600 + 0.4 * 3600)] * 48
+    last = datetime(2026, 1, 20, 10, 0)
+    crossing = first_crossing(last, line)
+    assert crossing == last + timedelta(seconds=6120)
+    detector = Cuddihy(split)
+    for row in rows:
+        detector.observe(row)
+    assert detector.alert_at() == first_crossing(rows[-1].at, line)
+
+
+# --- the learned routine and detector -------------------------------------------------
+
+
+def test_detector_warms_up_then_learns() -> None:
+    detector = InactivityDetector(warmup=Warmup(min_days=7, day_s=6 * 3600, night_s=12 * 3600))
+    detector.observe(Row(D0 + timedelta(hours=10), "kitchen", "motion", 1, ""))
+    assert detector.learning
+    assert detector.alert_at() == D0 + timedelta(hours=16)  # the day line, to the second
+    detector.observe(Row(D0 + timedelta(hours=21), "kitchen", "motion", 1, ""))
+    assert detector.alert_at() == D0 + timedelta(hours=33)  # the night line
+    for row in Resident(seed=1).days(D0 + timedelta(days=1), 8):
+        detector.observe(row)
+    assert not detector.learning
+
+
+def test_after_the_front_door_there_is_no_inactivity_alert() -> None:
+    detector = InactivityDetector()
+    for row in Resident(seed=2).days(D0, 10):
+        detector.observe(row)
+    detector.observe(Row(D0 + timedelta(days=10, hours=11), "front_door", "door", 0, "hall"))
+    assert detector.alert_at() is None
+    detector.observe(Row(D0 + timedelta(days=10, hours=13), "kitchen_pir", "motion", 1, "kitchen"))
+    assert detector.alert_at() is not None
+
+
+def test_alert_comes_exactly_at_the_learned_line() -> None:
+    detector = InactivityDetector()
+    rows = Resident(seed=5).days(D0, 12)
+    for row in rows:
+        detector.observe(row)
+    last = [r for r in rows if r.is_activity][-1]
+    assert detector.alert_at() == last.at + timedelta(seconds=detector.line_s() or 0)
+
+
+def test_calibration_keeps_a_synthetic_home_within_its_budget() -> None:
+    """Ninety days of a known routine: learned on 45, false alerts counted on the other 45."""
+    budget = 2.0
+    rows = Resident(seed=11, outing_chance=0.6).days(D0, 90)
+    report = evaluate(rows, lambda split: InactivityDetector(Params(false_alerts_per_month=budget)))
+    assert report.false_alerts_per_30d <= budget
+    assert report.detected_within_24h == 1.0
+    # Faster than the 12 h timer by a wide margin, yet never sooner than the floor.
+    assert 30 <= (report.median_delay_min or 0) < 6 * 60
+
+
+def test_a_larger_budget_gives_shorter_lines() -> None:
+    spells = [
+        Spell(D0 + timedelta(days=d, hours=h), "kitchen", 60.0 * (5 + (d * 7 + h) % 20))
+        for d in range(14)
+        for h in range(8, 22)
+    ]
+    now = D0 + timedelta(days=14)
+    strict = fit(spells, now, Params(false_alerts_per_month=0.5), frozenset())
+    loose = fit(spells, now, Params(false_alerts_per_month=20), frozenset())
+    at = D0 + timedelta(days=14, hours=12)
+    assert strict.line("kitchen", at) >= loose.line("kitchen", at)
+    assert loose.line("kitchen", at) >= 24 * 60  # never below the longest spells seen (24 min)
+    assert math.isfinite(strict.line("kitchen", at))
+
+
+# --- replay and backtest --------------------------------------------------------------
+
+
+def test_replay_finds_the_one_unusual_spell(tmp_path: Path) -> None:
+    rows = Resident(seed=4).days(D0, 14)
+    quiet_from = datetime(2026, 1, 17, 10, 0)  # day 12: 5 hours without a sign of life mid-morning
+    rows = [r for r in rows if not (quiet_from < r.at < quiet_from + timedelta(hours=5))]
+    rows.append(Row(quiet_from, "kitchen_pir", "motion", 1, "kitchen"))
+    rows.sort(key=lambda r: r.at)
+    alerts = [a for a in replay(rows, "Mary") if a.at.date() == quiet_from.date() and a.at.hour < 15]
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert quiet_from < alert.at < quiet_from + timedelta(hours=5)
+    assert alert.reason.startswith("No sign of activity since 10:00 (")
+    assert "Mary was last noticed by movement in the kitchen." in alert.reason
+    assert alert.facts["context"] == "kitchen_pir" and alert.facts["learning"] is False
+
+
+def test_backtest_runs_all_three_detectors() -> None:
+    reports = backtest(Resident(seed=6).days(D0, 16))
+    assert list(reports) == ["sentinel", "fixed 12 h", "Cuddihy 2007"]
+    assert reports["fixed 12 h"].median_delay_min == 720.0
+    assert all(r.incidents > 100 for r in reports.values())
+
+
+def test_backtest_and_replay_commands(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "home.csv", Resident(seed=8).days(D0, 16))
+    result = subprocess.run(sentinel_cmd("backtest", "--json", str(path)), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"sentinel", "fixed 12 h", "Cuddihy 2007"}
+    assert set(report["sentinel"]) >= {
+        "test_days",
+        "false_alerts_per_30d",
+        "detected_within_24h",
+        "median_delay_min",
+        "p90_delay_min",
+    }
+    table = subprocess.run(sentinel_cmd("backtest", str(path)), capture_output=True, text=True, timeout=120)
+    assert "Cuddihy 2007" in table.stdout and "median delay" in table.stdout
+    listed = subprocess.run(sentinel_cmd("replay", "--json", str(path)), capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and isinstance(json.loads(listed.stdout), list)
+    routine = subprocess.run(sentinel_cmd("routine", str(path)), capture_output=True, text=True, timeout=120)
+    assert routine.returncode == 0 and "Usual night" in routine.stdout
+
+
+def test_a_malformed_csv_exits_2_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "timestamp,sensor,kind,value,room\n2026-01-05T08:00:00,a,motion,1,\n2026-01-05T08:01:00,a,motion,x,\n"
+    )
+    result = subprocess.run(sentinel_cmd("replay", str(path)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"sentinel: {path}:3: value 'x' is not 0 or 1"
