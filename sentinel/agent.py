@@ -14,7 +14,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from gpiozero.pins import Factory
@@ -26,12 +26,13 @@ from sentinel.core.alerts import Alert, help_alert
 from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, Reading
 from sentinel.core.status import MODES, Flip, Mode, flip
 from sentinel.events import Event
-from sentinel.gpio import SensorPin, open_sensors
+from sentinel.gpio import SensorPin, Signal, open_sensors
 from sentinel.mqtt import inbox
 from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
 from sentinel.mqtt.outbox import OutboxSender
 from sentinel.mqtt.topics import Topics
 from sentinel.store import Store
+from sentinel.watch import Watch, excluded_periods
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ class Agent:
         self.queue: queue.Queue[Edge | LinkEvent | Stop] = queue.Queue()
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
+        detection = config.detection
+        self.watch = Watch(detection, config.home, config.sensors) if detection.enabled else None
+        self.signal: Signal | None = None
         self.link = MqttLink(
             config.mqtt,
             self.topics,
@@ -115,6 +119,18 @@ class Agent:
         self.pins = open_sensors(self.config.sensors, self.pin_factory, self._edge)
         for name, pin in self.pins.items():
             self.logic[name] = make_logic(pin.sensor, pin.read())
+        checkin = self.config.detection.checkin
+        if self.watch is not None and checkin.enabled:
+            self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)
+        if self.watch is not None:
+            now = self.clock.now()
+            since = now - timedelta(days=self.config.detection.window_days)
+            count = self.watch.load(
+                self.store.events(since), excluded_periods(self.store.flips(), now), now, self.clock.monotonic()
+            )
+            log.info(
+                "routine: %d stored events read; %s", count, "still learning" if self.watch.learning else "learned"
+            )
         self._update_status("the monitor started")
         self.link.start()
         log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
@@ -141,6 +157,8 @@ class Agent:
         self.link.stop()
         for pin in self.pins.values():
             pin.close()
+        if self.signal is not None:
+            self.signal.close()
         log.info("agent stopped")
 
     def step(self, max_wait: float) -> bool:
@@ -200,6 +218,7 @@ class Agent:
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.config.mqtt.heartbeat
             self._heartbeat(now, wall)
+        self._watch_due(now, wall)
         if self._watchdog and now >= self._next_watchdog:
             self._next_watchdog = now + self._watchdog
             systemd.notify("WATCHDOG=1")
@@ -209,6 +228,8 @@ class Agent:
         if self._watchdog:
             times.append(self._next_watchdog)
         times.extend(d for d in (logic.deadline() for logic in self.logic.values()) if d is not None)
+        if self.watch is not None and (deadline := self.watch.deadline()) is not None:
+            times.append(deadline)
         return min(times)
 
     def _reconcile(self, now: float, wall: datetime) -> None:
@@ -227,6 +248,8 @@ class Agent:
                 event = Event(name, sensor.kind, out.value, sensor.room, wall, mono)
                 self.store.add_event(event)
                 log.debug("event %s", event)
+                if event.is_activity:
+                    self._watch_activity(event)
                 if self.config.mqtt.publish_sensors:
                     self._publish_sensor(sensor, out.value, wall)
             elif out.what == "help":
@@ -249,6 +272,10 @@ class Agent:
     def resident_ok(self, how: str, at: datetime) -> None:
         """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
         self.store.set_setting("last_checkin", at.isoformat())
+        if self.watch is not None and self.watch.cancel_check():  # a press the pin logic saw before the edge
+            self._signal(False)
+            self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
+            return
         open_alerts = self.store.open_alerts(self.config.home.id)
         if not open_alerts:
             log.info("check-in by the resident (%s)", how)
@@ -264,7 +291,7 @@ class Agent:
         if not self.store.close_alert(alert_id, at, who, note):
             return False
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
-        if who == "resident":
+        if who in ("resident", "sensors"):  # closed here: the circle must hear of it
             ack = {"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id}
             self.store.enqueue(self.topics.ack(alert_id), json.dumps(ack), qos=1, at=at)
         self._update_status(note)
@@ -275,11 +302,48 @@ class Agent:
         """Home, away or paused, as the resident or a carer says."""
         self.mode = mode
         self.store.set_setting("mode", mode)
+        if mode != "home" and self.watch is not None and self.watch.cancel_check():
+            self._signal(False)
         self._update_status(reason)
+
+    # unusual quiet
+    def _watch_activity(self, event: Event) -> None:
+        """Movement: learn from it, and end a check-in or an inactivity alert it answers."""
+        assert self.watch is not None
+        learn = self.status in ("ok", "learning")
+        open_id = self.watch.alert_id
+        ended = self.watch.activity(event, learn)
+        place = self.watch.places[event.sensor].words(event.value)
+        if ended == "checking":
+            self._signal(False)
+            if event.kind == "button":
+                self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
+            else:
+                self._update_status(f"Movement again ({place}) while asking: all seems well.")
+        elif ended == "alerted" and open_id and self.config.detection.resolve_on_activity:
+            note = f"Movement again: {place} at {event.wall:%H:%M}."
+            self.close_alert(open_id, "sensors", "resolve", note, event.wall)
+
+    def _watch_due(self, mono: float, wall: datetime) -> None:
+        if self.watch is None or self.mode != "home":
+            return
+        verdict = self.watch.due(mono)
+        if verdict == "check":
+            self._signal(True)
+            self._update_status(f"Unusually quiet; asking {self.config.home.name} first.")
+        elif verdict == "alert":
+            self._signal(False)
+            self.raise_alert(self.watch.alert(wall, self._nonce()))
+
+    def _signal(self, on: bool) -> None:
+        if self.signal is not None:
+            self.signal.on() if on else self.signal.off()
 
     def _update_status(self, reason: str) -> Flip | None:
         open_alerts = len(self.store.open_alerts(self.config.home.id))
-        change = flip(self.status, open_alerts, self.mode, reason, self.clock.now())
+        checking = self.watch is not None and self.watch.phase == "checking"
+        learning = self.watch is not None and self.watch.learning
+        change = flip(self.status, open_alerts, self.mode, reason, self.clock.now(), checking, learning)
         if change is not None:
             self.store.add_flip(change)
             self.status, self.status_since, self.status_reason = change.new, change.at, change.reason

@@ -71,9 +71,19 @@ class ScaledClock:
         self._start = start
         self._speed = speed
         self._real0 = time.monotonic()
+        self._base = 0.0  # simulated seconds before the last change of speed
+        self._lock = threading.Lock()
 
     def _elapsed(self) -> float:
-        return (time.monotonic() - self._real0) * self._speed
+        with self._lock:
+            return self._base + (time.monotonic() - self._real0) * self._speed
+
+    def set_speed(self, speed: float) -> None:
+        """Run faster or slower from now on, without a jump."""
+        with self._lock:
+            now = time.monotonic()
+            self._base += (now - self._real0) * self._speed
+            self._real0, self._speed = now, speed
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self._elapsed())

@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from gpiozero import Button, DigitalInputDevice, GPIOZeroError
+from gpiozero import LED, Button, Buzzer, DigitalInputDevice, GPIOZeroError
 from gpiozero.pins import Factory
 
 from sentinel.config import SensorConfig
@@ -78,3 +78,30 @@ def open_sensors(sensors: list[SensorConfig], factory: Factory | None, on_edge: 
 def _close_all(pins: dict[str, SensorPin]) -> None:
     for pin in pins.values():
         pin.close()
+
+
+class Signal:
+    """The buzzer and/or LED that ask the resident "are you all right?"."""
+
+    def __init__(self, buzzer_pin: int | None, led_pin: int | None, factory: Factory | None) -> None:
+        self.devices: list[Buzzer | LED] = []
+        try:
+            if buzzer_pin is not None:
+                self.devices.append(Buzzer(buzzer_pin, pin_factory=factory))
+            if led_pin is not None:
+                self.devices.append(LED(led_pin, pin_factory=factory))
+        except GPIOZeroError as exc:
+            self.close()
+            raise GpioError(f"cannot open the check-in buzzer or LED: {exc}") from exc
+
+    def on(self) -> None:
+        for device in self.devices:
+            device.blink(on_time=0.5, off_time=0.5) if isinstance(device, LED) else device.beep(0.2, 1.8)
+
+    def off(self) -> None:
+        for device in self.devices:
+            device.off()
+
+    def close(self) -> None:
+        for device in self.devices:
+            device.close()

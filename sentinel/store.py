@@ -198,6 +198,10 @@ class Store:
             (flip.at.isoformat(), flip.old, flip.new, flip.reason),
         )
 
+    def flips(self) -> list[tuple[datetime, str]]:
+        """Every change of status: when, and to what."""
+        return [(datetime.fromisoformat(at), new) for at, new in self._read("SELECT at, new FROM flips ORDER BY id")]
+
     def last_flip(self) -> Flip | None:
         rows = self._read("SELECT old, new, reason, at FROM flips ORDER BY id DESC LIMIT 1")
         if not rows:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import Mosquitto, Recorder, agent_yaml, wait_for
 from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
+from conftest import Mosquitto, Recorder, agent_yaml, wait_for
 from sentinel.agent import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
@@ -92,7 +92,7 @@ def test_long_press_raises_a_help_alert_and_a_short_press_cancels_it(home, recor
     h = home().start()
     t = h.topics
     rec: Recorder = recorder([t.alert, t.status, t.acks])
-    rec.wait(t.status, lambda s: s["state"] == "ok")
+    rec.wait(t.status, lambda s: s["state"] == "learning")
 
     h.press(0.6)
     alert = rec.wait(t.alert)
@@ -107,7 +107,7 @@ def test_long_press_raises_a_help_alert_and_a_short_press_cancels_it(home, recor
     h.press(0.1)
     ack = rec.wait(t.ack(alert["alert_id"]))
     assert ack["who"] == "resident" and ack["what"] == "cancel"
-    assert rec.wait(t.status, lambda s: s["state"] == "ok" and s["last_checkin"])["open_alerts"] == []
+    assert rec.wait(t.status, lambda s: s["state"] == "learning" and s["last_checkin"])["open_alerts"] == []
     assert len(rec.on(t.alert)) == 1
 
 

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 from conftest import ROOT, Mosquitto, agent_yaml, sentinel_cmd
-
 from sentinel import __version__
 from sentinel.agent import Agent
 from sentinel.config import parse_config

@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, agent_yaml, sentinel_cmd
 
+from conftest import ROOT, agent_yaml, sentinel_cmd
 from sentinel.config import load_config, parse_config
 from sentinel.config.schema import parse_duration
 from sentinel.errors import ConfigError

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import sentinel_cmd
 
+from conftest import sentinel_cmd
 from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector, Warmup
 from sentinel.detect.protocol import Split, evaluate, onsets, percentile

@@ -6,9 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Mosquitto, agent_yaml, wait_for
 from gpiozero.pins.mock import MockFactory
 
+from conftest import Mosquitto, agent_yaml, wait_for
 from sentinel.agent import Agent
 from sentinel.config import parse_config
 from sentinel.mqtt import inbox

@@ -11,7 +11,6 @@ from datetime import UTC
 from pathlib import Path
 
 from conftest import ROOT, Mosquitto, Recorder, agent_yaml, sentinel_cmd, wait_for
-
 from sentinel.store import Store
 
 

@@ -65,6 +65,18 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
                 pin_line, f"sensors[{i}].pin", f"GPIO{sensor.pin} is already used by sensors[{seen_pins[sensor.pin]}]"
             )
         seen_pins.setdefault(sensor.pin, i)
+    checkin = config.detection.checkin
+    checkin_lines = getattr((raw.get("detection") or {}).get("checkin"), "lines", {})
+    for key in ("buzzer_pin", "led_pin"):
+        pin = getattr(checkin, key)
+        if pin is not None and pin in seen_pins:
+            errors.add(
+                checkin_lines.get(key, 1),
+                f"detection.checkin.{key}",
+                f"GPIO{pin} is already used by sensors[{seen_pins[pin]}]",
+            )
+    if checkin.buzzer_pin is not None and checkin.buzzer_pin == checkin.led_pin:
+        errors.add(checkin_lines.get("led_pin", 1), "detection.checkin.led_pin", "the buzzer already uses this pin")
     mqtt = config.mqtt
     mqtt_raw = raw.get("mqtt") or {}
     mqtt_lines = getattr(mqtt_raw, "lines", {})

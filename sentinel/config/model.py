@@ -126,6 +126,58 @@ class MqttConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckinConfig:
+    """Ask the resident before the circle is told of unusual quiet."""
+
+    enabled: bool = setting(False, doc="Ask first: sound the buzzer and/or light the LED, then wait.")
+    wait: Seconds = setting(
+        Seconds(600),
+        doc="How long to wait for a button press or any movement before telling the circle.",
+        check=_between(30, 3600),
+    )
+    buzzer_pin: int | None = setting(
+        None, doc="GPIO of a buzzer to sound while asking.", check=_between(0, 27, "not a GPIO pin")
+    )
+    led_pin: int | None = setting(
+        None, doc="GPIO of an LED to light while asking.", check=_between(0, 27, "not a GPIO pin")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionConfig:
+    """Learned unusual-inactivity detection."""
+
+    enabled: bool = setting(True, doc="Learn the routine and alert on unusual quiet.")
+    false_alerts_per_month: float = setting(
+        1.0,
+        doc="The main knob: how many unnecessary alerts a month the circle accepts. Lower waits longer.",
+        check=_between(0.1, 30),
+    )
+    floor: Seconds = setting(
+        Seconds(1800), doc="Never alert sooner than this after the last sign of life.", check=_between(300, 6 * 3600)
+    )
+    ceiling: Seconds = setting(
+        Seconds(16 * 3600),
+        doc="Always alert after this long, unless the resident went out.",
+        check=_between(3600, 48 * 3600),
+    )
+    learn_days: float = setting(7.0, doc="Days of history before the learned routine is used.", check=_between(1, 60))
+    warmup_day: Seconds = setting(
+        Seconds(6 * 3600), doc="Alert after this much quiet by day while learning.", check=_between(1800, 24 * 3600)
+    )
+    warmup_night: Seconds = setting(
+        Seconds(12 * 3600), doc="The same at night (20:00-08:00) while learning.", check=_between(1800, 24 * 3600)
+    )
+    window_days: float = setting(
+        56.0, doc="How many days of history the routine is learned from.", check=_between(7, 365)
+    )
+    resolve_on_activity: bool = setting(
+        True, doc="Close an inactivity alert (and tell the circle) when movement resumes."
+    )
+    checkin: CheckinConfig = setting(CheckinConfig(), doc="Ask the resident first.")
+
+
+@dataclass(frozen=True, slots=True)
 class GpioConfig:
     """How pins are read."""
 
@@ -142,6 +194,7 @@ class Config:
     sensors: list[SensorConfig] = setting(doc="The sensors wired to the Pi.")
     mqtt: MqttConfig = setting(MqttConfig(), doc="The broker.")
     gpio: GpioConfig = setting(GpioConfig(), doc="Pin access.")
+    detection: DetectionConfig = setting(DetectionConfig(), doc="Unusual-inactivity alerts.")
     state_dir: str | None = setting(
         None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."
     )

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-# learning and checking arrive with learned inactivity detection.
-State = Literal["ok", "alert", "away", "paused"]
+State = Literal["ok", "learning", "checking", "alert", "away", "paused"]
 Mode = Literal["home", "away", "paused"]
 MODES: tuple[Mode, ...] = ("home", "away", "paused")
 
@@ -26,18 +25,28 @@ class Flip:
     at: datetime
 
 
-def derive(open_alerts: int, mode: Mode) -> State:
-    """An open alert outranks everything; then the resident's mode."""
+def derive(open_alerts: int, mode: Mode, checking: bool = False, learning: bool = False) -> State:
+    """An open alert outranks everything; then asking the resident; then the resident's mode."""
     if open_alerts:
         return "alert"
+    if checking:
+        return "checking"
     if mode == "away":
         return "away"
     if mode == "paused":
         return "paused"
-    return "ok"
+    return "learning" if learning else "ok"
 
 
-def flip(current: str, open_alerts: int, mode: Mode, reason: str, at: datetime) -> Flip | None:
+def flip(
+    current: str,
+    open_alerts: int,
+    mode: Mode,
+    reason: str,
+    at: datetime,
+    checking: bool = False,
+    learning: bool = False,
+) -> Flip | None:
     """The flip from ``current`` to what the state should now be, if it differs."""
-    new = derive(open_alerts, mode)
+    new = derive(open_alerts, mode, checking, learning)
     return None if new == current else Flip(current, new, reason, at)

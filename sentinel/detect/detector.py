@@ -58,16 +58,22 @@ class InactivityDetector:
         if row.is_activity:
             self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door")
 
-    def activity(self, at: datetime, context: str, is_door: bool = False) -> None:
-        """A sign of life: it ends the current spell and starts the next."""
-        if self.last_at is not None and self.last_context is not None:
+    def activity(
+        self, at: datetime, context: str, is_door: bool = False, learn: bool = True, refit: bool = True
+    ) -> None:
+        """A sign of life: it ends the current spell and starts the next.
+
+        ``learn`` False leaves the ending spell out of the routine (away, paused,
+        or during an incident); ``refit`` False defers relearning (bulk loading).
+        """
+        if learn and self.last_at is not None and self.last_context is not None:
             self.spells.append(Spell(self.last_at, self.last_context, (at - self.last_at).total_seconds()))
         if is_door:
             self.outing_contexts.add(context)
         if self.first_at is None:
             self.first_at = at
         self.last_at, self.last_context = at, context
-        if at.date() != self._fitted_on and (at - self.first_at) >= timedelta(days=self.warmup.min_days):
+        if refit and at.date() != self._fitted_on and (at - self.first_at) >= timedelta(days=self.warmup.min_days):
             self.refit(at)
 
     def refit(self, now: datetime) -> None:

@@ -1,0 +1,162 @@
+"""The inactivity detector inside the agent: fed with events, asking the resident first.
+
+It decides; the agent acts (status, buzzer, alerts). Durations run on the
+monotonic clock; the detector's wall-clock times only say "time of day".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sentinel.config.model import DetectionConfig, HomeConfig, SensorConfig
+from sentinel.core.alerts import Alert, alert_id
+from sentinel.detect.detector import InactivityDetector, Warmup, context_of
+from sentinel.detect.explain import Place, explain
+from sentinel.detect.routine import Params
+from sentinel.events import Event
+
+log = logging.getLogger(__name__)
+
+Phase = Literal["watching", "checking", "alerted"]
+Verdict = Literal["check", "alert"]
+
+
+def naive(at: datetime) -> datetime:
+    """The home's wall-clock reading, without its offset."""
+    return at.replace(tzinfo=None)
+
+
+class Watch:
+    """Unusual quiet: when to ask the resident, when to tell the circle, when it is over."""
+
+    def __init__(self, cfg: DetectionConfig, home: HomeConfig, sensors: list[SensorConfig]) -> None:
+        self.cfg = cfg
+        self.home = home
+        self.places = {s.name: Place(s.name, s.kind, s.room) for s in sensors}
+        params = Params(
+            false_alerts_per_month=cfg.false_alerts_per_month,
+            floor_s=cfg.floor,
+            ceiling_s=cfg.ceiling,
+            window_days=cfg.window_days,
+        )
+        warmup = Warmup(min_days=cfg.learn_days, day_s=cfg.warmup_day, night_s=cfg.warmup_night)
+        self.detector = InactivityDetector(params, warmup)
+        self.phase: Phase = "watching"
+        self.alert_id: str | None = None
+        self._since_mono: float | None = None
+        self._check_until: float | None = None
+        self._last: Event | None = None
+
+    @property
+    def learning(self) -> bool:
+        return self.detector.learning
+
+    def load(
+        self, events: Iterable[Event], excluded: list[tuple[datetime, datetime]], now_wall: datetime, now_mono: float
+    ) -> int:
+        """Relearn from stored history (after a restart); returns how many events were read."""
+        count = 0
+        for event in events:
+            if event.is_activity:
+                at = naive(event.wall)
+                learn = not any(start <= at <= end for start, end in excluded)
+                self.detector.activity(
+                    at,
+                    context_of(event.sensor, event.kind, event.value),
+                    event.kind == "door",
+                    learn=learn,
+                    refit=False,
+                )
+                self._last = event
+                count += 1
+        if self._last is not None:
+            self.detector.refit(naive(now_wall))
+            # The monotonic clock restarted with the process: place the last activity on it by wall time.
+            self._since_mono = now_mono - max(0.0, (now_wall - self._last.wall).total_seconds())
+        return count
+
+    def activity(self, event: Event, learn: bool) -> Phase:
+        """A sign of life; returns the phase it ended (watching when nothing was pending)."""
+        self.detector.activity(
+            naive(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", learn=learn
+        )
+        self._last = event
+        self._since_mono = event.mono
+        ended, self.phase, self._check_until = self.phase, "watching", None
+        return ended
+
+    def cancel_check(self) -> bool:
+        """The resident answered; False if nothing was being asked."""
+        if self.phase != "checking":
+            return False
+        self.phase, self._check_until = "watching", None
+        return True
+
+    def due(self, mono: float) -> Verdict | None:
+        """What the current quiet spell calls for now, once."""
+        line = self.detector.line_s()
+        if self._since_mono is None or line is None or line == float("inf"):
+            return None
+        if self.phase == "watching" and mono - self._since_mono >= line:
+            if self.cfg.checkin.enabled:
+                self.phase, self._check_until = "checking", mono + self.cfg.checkin.wait
+                return "check"
+            self.phase = "alerted"
+            return "alert"
+        if self.phase == "checking" and self._check_until is not None and mono >= self._check_until:
+            self.phase, self._check_until = "alerted", None
+            return "alert"
+        return None
+
+    def deadline(self) -> float | None:
+        """The next monotonic time at which ``due`` may say something."""
+        line = self.detector.line_s()
+        if self.phase == "checking":
+            return self._check_until
+        if self.phase == "watching" and self._since_mono is not None and line is not None and line != float("inf"):
+            return self._since_mono + line
+        return None
+
+    def alert(self, wall: datetime, nonce: str) -> Alert:
+        """The alert for the current quiet spell."""
+        last = self._last
+        assert last is not None and self.detector.last_context is not None
+        model = self.detector.model
+        kind = "not_up" if model is not None and model.in_night(naive(last.wall)) else "inactivity"
+        place = self.places.get(last.sensor, Place(last.sensor, last.kind, last.room))
+        reason, facts = explain(
+            self.home.name,
+            naive(last.wall),
+            naive(wall),
+            self.detector.last_context,
+            place,
+            last.value,
+            self.detector.line_s() or 0.0,
+            model,
+        )
+        if self.cfg.checkin.enabled:
+            reason += f" {self.home.name} did not answer the check-in for {round(self.cfg.checkin.wait / 60)} min."
+            facts["checkin_min"] = round(self.cfg.checkin.wait / 60)
+        facts["sensor"] = last.sensor
+        made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, "high", wall, reason, facts)
+        self.alert_id = made.alert_id
+        return made
+
+
+def excluded_periods(flips: Iterable[tuple[datetime, str]], now: datetime) -> list[tuple[datetime, datetime]]:
+    """Wall-clock periods not to learn from: away, paused, checking or under an alert."""
+    periods: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    for at, state in flips:
+        quiet = state in ("away", "paused", "checking", "alert")
+        if quiet and start is None:
+            start = at
+        elif not quiet and start is not None:
+            periods.append((naive(start), naive(at)))
+            start = None
+    if start is not None:
+        periods.append((naive(start), naive(now) + timedelta(seconds=1)))
+    return periods

@@ -1,0 +1,179 @@
+"""Learned inactivity end to end: stored history, mock pins, an injected clock, a real broker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from conftest import Mosquitto, Recorder, wait_for
+from sentinel.agent import Agent
+from sentinel.clock import ManualClock
+from sentinel.config import parse_config
+from sentinel.events import Event
+from sentinel.sim import Resident
+from sentinel.store import Store
+
+START = datetime(2026, 1, 5).astimezone()
+NOW = (START + timedelta(days=12)).replace(hour=9, minute=0)
+PINS = {"bedroom_pir": 5, "bathroom_pir": 6, "kitchen_pir": 13, "living_pir": 19, "front_door": 26, "help_button": 21}
+BUZZER = 12
+
+
+def kind_of(name: str) -> str:
+    return {"front_door": "door", "help_button": "button"}.get(name, "motion")
+
+
+def config_yaml(port: int, checkin: bool) -> str:
+    sensors = "".join(f"  - name: {name}\n    kind: {kind_of(name)}\n    pin: {pin}\n" for name, pin in PINS.items())
+    return f"""\
+home: {{id: mary, name: Mary}}
+gpio: {{pin_factory: mock}}
+mqtt: {{host: 127.0.0.1, port: {port}}}
+detection:
+  checkin: {{enabled: {str(checkin).lower()}, wait: 5m, buzzer_pin: {BUZZER}}}
+sensors:
+{sensors}"""
+
+
+def seed_history(store: Store) -> None:
+    """Twelve days of Mary's life, as the agent would have stored them."""
+    for row in Resident(seed=21).days(START.replace(tzinfo=None), 12):
+        store.add_event(Event(row.sensor, row.kind, row.value, row.room, row.at.astimezone(), 0.0))
+
+
+class Flat:
+    def __init__(self, tmp_path: Path, port: int, checkin: bool = False) -> None:
+        self.store = Store(tmp_path / "agent.db")
+        if not any(True for _ in self.store.events()):
+            seed_history(self.store)
+        self.clock = ManualClock(NOW)
+        self.factory = MockFactory()
+        self.agent = Agent(
+            parse_config(config_yaml(port, checkin)), self.store, self.clock, self.factory, nonce=lambda: "abc123"
+        )
+        self.agent.start()
+        wait_for(lambda: (self.agent.pump(), self.agent.link.connected)[1], 10, "the agent to connect")
+
+    def move(self, sensor: str) -> None:
+        pin = self.factory.pin(PINS[sensor])
+        pin.drive_high()
+        self.agent.pump()
+        pin.drive_low()
+        self.agent.pump()
+
+    def press(self) -> None:
+        pin = self.factory.pin(PINS["help_button"])
+        pin.drive_low()
+        self.advance(0.2)
+        pin.drive_high()
+        self.advance(1.0)  # past the double-press window: a single "I'm OK"
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.agent.pump()
+
+    def line(self) -> float:
+        assert self.agent.watch is not None
+        line = self.agent.watch.detector.line_s()
+        assert line is not None
+        return line
+
+    def close(self) -> None:
+        self.agent.close()
+        self.store.close()
+
+
+@pytest.fixture
+def flat(tmp_path: Path, broker: Mosquitto) -> Iterator[type[Flat]]:
+    made: list[Flat] = []
+
+    def make(checkin: bool = False) -> Flat:
+        made.append(Flat(tmp_path, broker.port, checkin))
+        return made[-1]
+
+    yield make  # type: ignore[misc]
+    for f in made:
+        f.close()
+
+
+def test_unusual_quiet_raises_an_inactivity_alert_and_movement_resolves_it(flat, recorder) -> None:
+    home = flat()
+    rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/status", "sentinel/mary/alert/+/ack"])
+    assert home.agent.status == "ok"  # twelve days learned
+    home.move("kitchen_pir")
+    line = home.line()
+    assert 30 * 60 <= line <= 16 * 3600
+    home.advance(line - 1)
+    time.sleep(0.2)
+    assert rec.on("sentinel/mary/alert") == []
+    home.advance(1)
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["kind"] == "inactivity" and alert["severity"] == "high"
+    assert alert["reason"].startswith("No sign of activity since 09:00 (")
+    assert "Mary was last noticed by movement" in alert["reason"]
+    assert alert["facts"]["sensor"] == "kitchen_pir" and alert["facts"]["line_min"] == round(line / 60)
+    rec.wait("sentinel/mary/status", lambda s: s["state"] == "alert")
+
+    home.move("living_pir")
+    ack = rec.wait(f"sentinel/mary/alert/{alert['alert_id']}/ack")
+    assert ack["who"] == "sensors" and ack["what"] == "resolve"
+    rec.wait("sentinel/mary/status", lambda s: s["state"] == "ok" and s["reason"].startswith("Movement again"))
+
+
+def test_the_resident_is_asked_first_and_a_press_stops_it_there(flat, recorder) -> None:
+    home = flat(checkin=True)
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/status"])
+    home.move("kitchen_pir")
+    home.advance(home.line())
+    rec.wait("sentinel/mary/status", lambda s: s["state"] == "checking")
+    buzzer = home.factory.pin(BUZZER)
+    wait_for(lambda: any(state.state for state in buzzer.states), 5, "the buzzer to sound")
+    home.press()
+    rec.wait("sentinel/mary/status", lambda s: s["state"] == "ok" and "pressed the button when asked" in s["reason"])
+    home.advance(600)
+    time.sleep(0.2)
+    assert rec.on("sentinel/mary/alert") == []
+    assert not buzzer.state
+
+
+def test_no_answer_to_the_check_in_tells_the_circle(flat, recorder) -> None:
+    home = flat(checkin=True)
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("bathroom_pir")
+    home.advance(home.line())
+    home.advance(299)
+    time.sleep(0.2)
+    assert rec.on("sentinel/mary/alert") == []
+    home.advance(1)
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["reason"].endswith("Mary did not answer the check-in for 5 min.")
+
+
+def test_no_inactivity_alert_while_away(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    home.agent.set_mode("away", "set to away by test")
+    home.move("kitchen_pir")
+    home.advance(20 * 3600)
+    time.sleep(0.2)
+    assert rec.on("sentinel/mary/alert") == []
+
+
+def test_the_routine_survives_a_restart(tmp_path: Path, broker: Mosquitto) -> None:
+    first = Flat(tmp_path, broker.port)
+    first.move("kitchen_pir")
+    assert first.agent.watch is not None
+    first.agent.watch.detector.refit(NOW.replace(tzinfo=None))  # learn from the same events a restart reads
+    line = first.line()
+    first.close()
+    second = Flat(tmp_path, broker.port)
+    try:
+        assert second.agent.status == "ok"
+        assert second.line() == pytest.approx(line)
+    finally:
+        second.close()
