@@ -6,13 +6,15 @@ routine once a day from a rolling window of spells.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import numpy as np
+
 from sentinel.detect.csvio import Row
-from sentinel.detect.routine import Params, RoutineModel, Spell, fit
+from sentinel.detect.routine import EPOCH, Params, RoutineModel, Spell, SpellTable, fit, wall_seconds
 
 
 def context_of(sensor: str, kind: str, value: int) -> str:
@@ -41,13 +43,26 @@ class InactivityDetector:
     def __init__(self, params: Params | None = None, warmup: Warmup | None = None) -> None:
         self.params = params or Params()
         self.warmup = warmup or Warmup()
-        self.spells: deque[Spell] = deque()
+        # The learned spells, as parallel columns (fast to turn into arrays).
+        self._start: list[float] = []
+        self._seconds: list[float] = []
+        self._context: list[int] = []
+        self._codes: dict[str, int] = {}
         self.outing_contexts: set[str] = set()
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None
         self.last_context: str | None = None
         self.model: RoutineModel | None = None
         self._fitted_on: date | None = None
+
+    @property
+    def spells(self) -> list[Spell]:
+        """The spells the routine is learned from (oldest first)."""
+        names = {code: name for name, code in self._codes.items()}
+        return [
+            Spell(EPOCH + timedelta(seconds=start), names[code], seconds)
+            for start, seconds, code in zip(self._start, self._seconds, self._context, strict=True)
+        ]
 
     @property
     def learning(self) -> bool:
@@ -67,7 +82,9 @@ class InactivityDetector:
         or during an incident); ``refit`` False defers relearning (bulk loading).
         """
         if learn and self.last_at is not None and self.last_context is not None:
-            self.spells.append(Spell(self.last_at, self.last_context, (at - self.last_at).total_seconds()))
+            self._start.append(wall_seconds(self.last_at))
+            self._seconds.append((at - self.last_at).total_seconds())
+            self._context.append(self._codes.setdefault(self.last_context, len(self._codes)))
         if is_door:
             self.outing_contexts.add(context)
         if self.first_at is None:
@@ -78,12 +95,13 @@ class InactivityDetector:
 
     def refit(self, now: datetime) -> None:
         """Relearn the routine from the window of spells before ``now``."""
-        horizon = now - timedelta(days=self.params.window_days)
-        while self.spells and self.spells[0].start < horizon:
-            self.spells.popleft()
-        if not self.spells:
+        cut = bisect.bisect_left(self._start, wall_seconds(now) - self.params.window_days * 86400)
+        del self._start[:cut], self._seconds[:cut], self._context[:cut]
+        if not self._start:
             return
-        self.model = fit(list(self.spells), now, self.params, frozenset(self.outing_contexts))
+        names = tuple(sorted(self._codes, key=self._codes.__getitem__))
+        table = SpellTable(np.array(self._start), np.array(self._seconds), np.array(self._context), names)
+        self.model = fit(table, now, self.params, frozenset(self.outing_contexts))
         self._fitted_on = now.date()
 
     def line_s(self) -> float | None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 
-BINS = 96  # quarter hours
+BINS = 48  # half hours
 DAY_S = 86400.0
 
 
@@ -103,32 +103,34 @@ class Night:
     nights: int
 
 
-def learn_night(spells: Sequence[Spell]) -> Night | None:
+def learn_night(start: np.ndarray, seconds: np.ndarray) -> Night | None:
     """Each noon-to-noon day's longest quiet spell is its night's rest.
 
-    The usual night is the time of day covered by the rest on most nights; a
-    spell that begins in it may last until the latest waking seen.
+    ``start`` is in seconds of local wall-clock time since 1970-01-01. The usual
+    night is the time of day covered by the rest on most nights; a spell that
+    begins in it may last until the latest waking seen.
     """
-    rests: dict[object, Spell] = {}
-    for spell in spells:
-        day = (spell.start - timedelta(hours=12)).date()
-        if spell.seconds >= MIN_REST_S and (day not in rests or spell.seconds > rests[day].seconds):
-            rests[day] = spell
+    long = seconds >= MIN_REST_S
+    if not long.any():
+        return None
+    day = np.floor((start[long] - NOON) / DAY_S)
+    order = np.lexsort((-seconds[long], day))  # by day, longest first
+    _, first = np.unique(day[order], return_index=True)
+    rests = order[first]
     if len(rests) < 3:
         return None
+    since_noon = (start[long][rests] - NOON) % DAY_S
+    ends = np.minimum(since_noon + seconds[long][rests], DAY_S)
     step = DAY_S / BINS
     covered = np.zeros(BINS)
-    ends = []
-    for rest in rests.values():
-        start = (tod_seconds(rest.start) - NOON) % DAY_S
-        end = min(start + rest.seconds, DAY_S)
-        ends.append(end)
-        covered[int(start // step) : math.ceil(end / step)] += 1
+    for begin, end in zip(since_noon, ends, strict=True):
+        covered[int(begin // step) : math.ceil(end / step)] += 1
     usual = np.flatnonzero(covered > len(rests) / 2)
     if not len(usual):
         return None
-    bed_from, usually_up = usual[0] * step, (usual[-1] + 1) * step
-    up_by = max([e for e in ends if e > bed_from], default=usually_up)
+    bed_from, usually_up = float(usual[0] * step), float((usual[-1] + 1) * step)
+    later = ends[ends > bed_from]
+    up_by = float(later.max()) if len(later) else usually_up
     return Night(bed_from=bed_from, usually_up=usually_up, up_by=max(up_by, usually_up), nights=len(rests))
 
 
@@ -139,78 +141,98 @@ MIN_LOG_BANDWIDTH = math.log(1.5)
 GRID = np.geomspace(30.0, 48 * 3600.0, 100)  # candidate lines, 30 s to 48 h, 8 % apart
 
 
-def fit(spells: Sequence[Spell], now: datetime, params: Params, outing_contexts: frozenset[str]) -> RoutineModel:
+EPOCH = datetime(1970, 1, 1)
+
+
+def wall_seconds(at: datetime) -> float:
+    """Local wall-clock seconds since 1970-01-01 (naive: the home's clock reading)."""
+    return (at.replace(tzinfo=None) - EPOCH).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class SpellTable:
+    """Spells as arrays: start (wall seconds), duration and context code."""
+
+    start: np.ndarray
+    seconds: np.ndarray
+    context: np.ndarray
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spells: Sequence[Spell]) -> SpellTable:
+        names = tuple(sorted({s.context for s in spells}))
+        code = {n: i for i, n in enumerate(names)}
+        return cls(
+            np.array([wall_seconds(s.start) for s in spells], dtype=float),
+            np.array([s.seconds for s in spells], dtype=float),
+            np.array([code[s.context] for s in spells], dtype=int),
+            names,
+        )
+
+
+def fit(
+    spells: Sequence[Spell] | SpellTable, now: datetime, params: Params, outing_contexts: frozenset[str]
+) -> RoutineModel:
     """Learn the alert lines from the spells in the window before ``now``.
 
     Spells after an outside door are outings, not inactivity at home: they are
     left out, and such a context never raises an inactivity alert.
     """
-    window = [
-        s
-        for s in spells
-        if 0 <= (now - s.start).total_seconds() <= params.window_days * DAY_S and s.context not in outing_contexts
-    ]
-    if not window:
+    table = spells if isinstance(spells, SpellTable) else SpellTable.of(spells)
+    now_s = wall_seconds(now)
+    age = (now_s - table.start) / DAY_S
+    home = np.array([name not in outing_contexts for name in table.names], dtype=bool)
+    keep = (age >= 0) & (age <= params.window_days) & home[table.context] if len(table.names) else age < 0
+    if not keep.any():
         raise ValueError("no spells to learn from")
-    oldest = max((now - s.start).total_seconds() for s in window) / DAY_S
-    days = max(1.0, oldest)
-    spells_per_day = len(window) / days
+    start, seconds, context, age = table.start[keep], table.seconds[keep], table.context[keep], age[keep]
+    days = max(1.0, float(age.max()))
+    spells_per_day = len(start) / days
     centres = (np.arange(BINS) + 0.5) * DAY_S / BINS
     log_grid = np.log(GRID)
+    tod = start % DAY_S
+    recency = 0.5 ** (age / params.half_life_days)
+    log_gap = np.log(np.maximum(seconds, 1.0))
 
-    by_context: dict[str, list[Spell]] = {}
-    for spell in window:
-        by_context.setdefault(spell.context, []).append(spell)
-    above: dict[str, np.ndarray] = {}  # weighted count of spells longer than each grid line, per bin
-    weight: dict[str, np.ndarray] = {}  # weighted count of spells, per bin
-    longest: dict[str, np.ndarray] = {}
-    above_all_day: dict[str, np.ndarray] = {}  # the same at any time of day
-    weight_all_day: dict[str, float] = {}
-    starts: dict[str, np.ndarray] = {}  # recency-weighted spells starting in each bin
-    for context, group in by_context.items():
-        tod = np.array([tod_seconds(s.start) for s in group])
-        age = np.array([(now - s.start).total_seconds() / DAY_S for s in group])
-        log_gap = np.log(np.maximum([s.seconds for s in group], 1.0))
-        delta = np.abs(centres[:, None] - tod[None, :])
+    codes = np.unique(context)
+    above = np.empty((len(codes), BINS, len(GRID)))  # weighted count of spells longer than each line
+    weight = np.empty((len(codes), BINS))  # weighted count of spells, per bin
+    above_all_day = np.empty((len(codes), len(GRID)))  # the same at any time of day
+    weight_all_day = np.empty(len(codes))
+    starts = np.empty((len(codes), BINS))  # recency-weighted spells starting in each bin
+    longest = np.empty((len(codes), BINS))
+    for i, code in enumerate(codes):
+        mine = context == code
+        delta = np.abs(centres[:, None] - tod[mine][None, :])
         delta = np.minimum(delta, DAY_S - delta)
-        w = np.exp(-0.5 * (delta / params.bandwidth_s) ** 2) * (0.5 ** (age / params.half_life_days))[None, :]
+        w = (np.exp(-0.5 * (delta / params.bandwidth_s) ** 2) * recency[mine][None, :]).astype(np.float32)
         # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too.
-        scale = _log_bandwidth(log_gap) * math.sqrt(3) / math.pi  # logistic kernel with that sd
-        exceed = 1.0 / (1.0 + np.exp((log_grid[None, :] - log_gap[:, None]) / scale))
-        above[context] = w @ exceed
-        weight[context] = w.sum(axis=1)
-        recent = 0.5 ** (age / params.half_life_days)
-        above_all_day[context] = recent @ exceed
-        weight_all_day[context] = float(recent.sum())
-        longest[context] = np.where(delta <= params.bandwidth_s, np.exp(log_gap)[None, :], 0.0).max(axis=1)
-        starts[context] = np.bincount(
-            (tod // (DAY_S / BINS)).astype(int) % BINS, weights=0.5 ** (age / params.half_life_days), minlength=BINS
-        )
+        scale = _log_bandwidth(log_gap[mine]) * math.sqrt(3) / math.pi  # logistic kernel with that sd
+        exceed = (1.0 / (1.0 + np.exp((log_grid[None, :] - log_gap[mine][:, None]) / scale))).astype(np.float32)
+        above[i] = w @ exceed
+        weight[i] = w.sum(axis=1)
+        above_all_day[i] = recency[mine] @ exceed
+        weight_all_day[i] = recency[mine].sum()
+        starts[i] = np.bincount((tod[mine] // (DAY_S / BINS)).astype(int) % BINS, weights=recency[mine], minlength=BINS)
+        longest[i] = np.where(delta <= params.bandwidth_s, seconds[mine][None, :], 0.0).max(axis=1)
 
-    home_above = sum(above.values())
-    home_weight = sum(weight.values())
-    home_survival = home_above / home_weight[:, None]
+    home_survival = above.sum(axis=0) / weight.sum(axis=0)[:, None]
     prior = params.prior_weight
-    contexts = list(by_context)
-    survival = np.empty((len(contexts), BINS, len(GRID)))
-    rate = np.empty((len(contexts), BINS))
+    # Shrink towards what is known at a coarser level: this context at any time of
+    # day ("where"), and that towards the whole home at this time of day ("when").
+    all_day = (above_all_day[:, None, :] + prior * home_survival[None]) / (weight_all_day[:, None, None] + prior)
+    survival = (above + prior * all_day) / (weight[:, :, None] + prior)
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))
-    for i, context in enumerate(contexts):
-        # Shrink towards what is known at a coarser level: this context at any time
-        # of day ("where"), and the whole home at this time of day ("when").
-        all_day = (above_all_day[context][None, :] + prior * home_survival) / (weight_all_day[context] + prior)
-        parent = all_day
-        survival[i] = (above[context] + prior * parent) / (weight[context][:, None] + prior)
-        rate[i] = starts[context] / effective_days
-    price = _price(survival, rate, params.false_alerts_per_month / 30.0)
-    model = RoutineModel(params, days, spells_per_day, price, night=learn_night(window))
+    price = _price(survival, starts / effective_days, params.false_alerts_per_month / 30.0)
+    model = RoutineModel(params, days, spells_per_day, price, night=learn_night(start, seconds))
     chosen = _lines(survival, price)
-    for i, context in enumerate(contexts):
-        model.lines[context] = np.clip(chosen[i], params.floor_s, params.ceiling_s)
-        model.longest[context] = longest[context]
+    for i, code in enumerate(codes):
+        name = table.names[code]
+        model.lines[name] = np.clip(chosen[i], params.floor_s, params.ceiling_s)
+        model.longest[name] = longest[i]
     model.home_line = np.clip(_lines(home_survival[None], price)[0], params.floor_s, params.ceiling_s)
-    for context in outing_contexts:
-        model.lines[context] = np.full(BINS, math.inf)
+    for name in outing_contexts:
+        model.lines[name] = np.full(BINS, math.inf)
     return model
 
 
@@ -258,10 +280,3 @@ def _log_bandwidth(log_gap: np.ndarray) -> float:
     iqr = float(np.subtract(*np.percentile(log_gap, [75, 25]))) / 1.34
     spread = min(sd, iqr) if iqr > 0 else sd
     return float(np.clip(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH, 1.0))
-
-
-def _line(survival: np.ndarray, alpha: float) -> np.ndarray:
-    """Per bin: the shortest grid duration x with P(spell > x) <= alpha."""
-    ok = survival <= alpha
-    first = np.argmax(ok, axis=1)
-    return np.where(ok.any(axis=1), GRID[first], GRID[-1])
