@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpiozero.pins import Factory
 
@@ -32,7 +32,9 @@ from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, Mqt
 from sentinel.mqtt.outbox import OutboxSender
 from sentinel.mqtt.topics import Topics
 from sentinel.store import Store
-from sentinel.watch import Watch, excluded_periods
+
+if TYPE_CHECKING:
+    from sentinel.watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,12 @@ class Agent:
         self.queue: queue.Queue[Edge | LinkEvent | Stop] = queue.Queue()
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
-        detection = config.detection
-        self.watch = Watch(detection, config.home, config.sensors) if detection.enabled else None
+        self.watch: Watch | None = None
+        if config.detection.enabled:
+            # Imported here: learning needs numpy, which a help-button-only agent does without.
+            from sentinel.watch import Watch
+
+            self.watch = Watch(config.detection, config.home, config.sensors)
         self.signal: Signal | None = None
         self.link = MqttLink(
             config.mqtt,
@@ -125,9 +131,7 @@ class Agent:
         if self.watch is not None:
             now = self.clock.now()
             since = now - timedelta(days=self.config.detection.window_days)
-            count = self.watch.load(
-                self.store.events(since), excluded_periods(self.store.flips(), now), now, self.clock.monotonic()
-            )
+            count = self.watch.load(self.store.events(since), self.store.flips(), now, self.clock.monotonic())
             log.info(
                 "routine: %d stored events read; %s", count, "still learning" if self.watch.learning else "learned"
             )
