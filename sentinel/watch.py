@@ -55,9 +55,10 @@ class Watch:
         return self.detector.learning
 
     def load(
-        self, events: Iterable[Event], excluded: list[tuple[datetime, datetime]], now_wall: datetime, now_mono: float
+        self, events: Iterable[Event], flips: Iterable[tuple[datetime, str]], now_wall: datetime, now_mono: float
     ) -> int:
-        """Relearn from stored history (after a restart); returns how many events were read."""
+        """Relearn from stored history and status changes (after a restart); returns how many events were read."""
+        excluded = excluded_periods(flips, now_wall)
         count = 0
         for event in events:
             if event.is_activity:
