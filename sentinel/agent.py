@@ -331,7 +331,10 @@ class Agent:
     def _watch_due(self, mono: float, wall: datetime) -> None:
         if self.watch is None or self.mode != "home":
             return
-        verdict = self.watch.due(mono)
+        door = self.watch.door_left_open(mono, wall)
+        if door is not None:
+            self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
+        verdict = self.watch.due(mono, wall)
         if verdict == "check":
             self._signal(True)
             self._update_status(f"Unusually quiet; asking {self.config.home.name} first.")

@@ -7,6 +7,7 @@ monotonic clock; the detector's wall-clock times only say "time of day".
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -21,7 +22,23 @@ from sentinel.events import Event
 log = logging.getLogger(__name__)
 
 Phase = Literal["watching", "checking", "alerted"]
-Verdict = Literal["check", "alert"]
+Verdict = Literal["check", "alert", "door"]
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def within(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAMES) -> bool:
+    """Whether ``at`` falls in a daily window (which may run past midnight, counted from its start day)."""
+    now, begin, finish = at.hour * 60 + at.minute, _minutes(start), _minutes(end)
+    if begin <= finish:
+        return begin <= now < finish and DAY_NAMES[at.weekday()] in days
+    if now >= begin:
+        return DAY_NAMES[at.weekday()] in days
+    return now < finish and DAY_NAMES[(at.weekday() - 1) % 7] in days
 
 
 def naive(at: datetime) -> datetime:
@@ -43,7 +60,10 @@ class Watch:
             window_days=cfg.window_days,
         )
         warmup = Warmup(min_days=cfg.learn_days, day_s=cfg.warmup_day, night_s=cfg.warmup_night)
-        self.detector = InactivityDetector(params, warmup)
+        self.detector = InactivityDetector(params, warmup, not_back=cfg.not_back)
+        self.rooms = {rule.room: rule for rule in cfg.rooms}
+        self._door_open: dict[str, float] = {}  # door sensor -> monotonic time it opened
+        self._door_alerted: set[str] = set()
         self.phase: Phase = "watching"
         self.alert_id: str | None = None
         self._since_mono: float | None = None
@@ -81,6 +101,12 @@ class Watch:
 
     def activity(self, event: Event, learn: bool) -> Phase:
         """A sign of life; returns the phase it ended (watching when nothing was pending)."""
+        if event.kind == "door":
+            if event.value:
+                self._door_open.setdefault(event.sensor, event.mono)
+            else:
+                self._door_open.pop(event.sensor, None)
+                self._door_alerted.discard(event.sensor)
         self.detector.activity(
             naive(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", learn=learn
         )
@@ -96,11 +122,38 @@ class Watch:
         self.phase, self._check_until = "watching", None
         return True
 
-    def due(self, mono: float) -> Verdict | None:
-        """What the current quiet spell calls for now, once."""
+    def line_s(self) -> float | None:
+        """The learned line for the current spell, within the room's own limits."""
         line = self.detector.line_s()
-        if self._since_mono is None or line is None or line == float("inf"):
+        rule = self.rooms.get(self._last.room or "") if self._last is not None else None
+        if line is None or line == math.inf or rule is None:
+            return line
+        if rule.floor is not None:
+            line = max(line, rule.floor)
+        return min(line, rule.ceiling) if rule.ceiling is not None else line
+
+    def door_left_open(self, mono: float, wall: datetime) -> str | None:
+        """A door open longer than allowed during the night, once per opening."""
+        rule = self.cfg.door_open_at_night
+        if not rule.enabled or not within(wall, rule.start, rule.end):
             return None
+        for sensor, since in self._door_open.items():
+            if sensor not in self._door_alerted and mono - since >= rule.after:
+                self._door_alerted.add(sensor)
+                return sensor
+        return None
+
+    def quiet_window(self, wall: datetime) -> bool:
+        """Whether inactivity alerts wait now."""
+        return any(within(wall, w.start, w.end, w.days) for w in self.cfg.quiet_windows)
+
+    def due(self, mono: float, wall: datetime | None = None) -> Verdict | None:
+        """What the current quiet spell calls for now, once."""
+        line = self.line_s()
+        if self._since_mono is None or line is None or line == math.inf:
+            return None
+        if wall is not None and self.phase == "watching" and self.quiet_window(wall):
+            return None  # postponed to the end of the window
         if self.phase == "watching" and mono - self._since_mono >= line:
             if self.cfg.checkin.enabled:
                 self.phase, self._check_until = "checking", mono + self.cfg.checkin.wait
@@ -114,7 +167,7 @@ class Watch:
 
     def deadline(self) -> float | None:
         """The next monotonic time at which ``due`` may say something."""
-        line = self.detector.line_s()
+        line = self.line_s()
         if self.phase == "checking":
             return self._check_until
         if self.phase == "watching" and self._since_mono is not None and line is not None and line != float("inf"):
@@ -126,7 +179,11 @@ class Watch:
         last = self._last
         assert last is not None and self.detector.last_context is not None
         model = self.detector.model
-        kind = "not_up" if model is not None and model.in_night(naive(last.wall)) else "inactivity"
+        outing = self.detector.last_context in self.detector.outing_contexts
+        if outing:
+            kind, model = "not_back", self.detector.outing_model
+        else:
+            kind = "not_up" if model is not None and model.in_night(naive(last.wall)) else "inactivity"
         place = self.places.get(last.sensor, Place(last.sensor, last.kind, last.room))
         reason, facts = explain(
             self.home.name,
@@ -135,16 +192,34 @@ class Watch:
             self.detector.last_context,
             place,
             last.value,
-            self.detector.line_s() or 0.0,
+            self.line_s() or 0.0,
             model,
+            outing,
         )
         if self.cfg.checkin.enabled:
             reason += f" {self.home.name} did not answer the check-in for {round(self.cfg.checkin.wait / 60)} min."
             facts["checkin_min"] = round(self.cfg.checkin.wait / 60)
         facts["sensor"] = last.sensor
-        made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, "high", wall, reason, facts)
+        severity = "normal" if outing else "high"
+        made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
         self.alert_id = made.alert_id
         return made
+
+    def door_alert(self, sensor: str, wall: datetime, nonce: str) -> Alert:
+        """The outside door has been open too long at night."""
+        place = self.places.get(sensor)
+        name = f"the {place.room} door" if place and place.room else "the front door"
+        minutes = round(self.cfg.door_open_at_night.after / 60)
+        reason = f"{name.capitalize()} at {self.home.name}'s has been open for over {minutes} min at night."
+        return Alert(
+            alert_id(self.home.id, "door_open", wall, nonce),
+            self.home.id,
+            "door_open",
+            "high",
+            wall,
+            reason,
+            {"sensor": sensor, "open_min": minutes},
+        )
 
 
 def excluded_periods(flips: Iterable[tuple[datetime, str]], now: datetime) -> list[tuple[datetime, datetime]]:

@@ -78,6 +78,14 @@ def test_a_good_config_loads_with_defaults() -> None:
             ],
         ),
         (("sensors:", "colour: blue\nsensors:"), ["home.yaml:4: colour: unknown key"]),
+        (
+            ("sensors:", "detection:\n  rooms:\n    - room: attic\n      ceiling: 1h\nsensors:"),
+            ["home.yaml:6: detection.rooms[0].room: no sensor is in room 'attic' (rooms: none)"],
+        ),
+        (
+            ("sensors:", 'detection:\n  quiet_windows:\n    - {start: "7:00", end: "09:00"}\nsensors:'),
+            ["home.yaml:6: detection.quiet_windows[0].start: '7:00' is not a time of day like '07:30'"],
+        ),
         (("    pin: 27", "    pin: 27\n    pin: 5"), ["home.yaml:11: YAML syntax error: duplicate key 'pin'"]),
         (("  name: Mary", "  name: [Mary"), ["home.yaml:4: YAML syntax error: expected ',' or ']', but got ':'"]),
     ],

@@ -15,28 +15,32 @@ from sentinel.agent import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.events import Event
-from sentinel.sim import Resident
+from sentinel.sim import SENSORS, Resident
 from sentinel.store import Store
 
 START = datetime(2026, 1, 5).astimezone()
 NOW = (START + timedelta(days=12)).replace(hour=9, minute=0)
 PINS = {"bedroom_pir": 5, "bathroom_pir": 6, "kitchen_pir": 13, "living_pir": 19, "front_door": 26, "help_button": 21}
 BUZZER = 12
+ROOMS = {name: room for name, (_, room) in SENSORS.items()} | {"help_button": "living room"}
 
 
 def kind_of(name: str) -> str:
     return {"front_door": "door", "help_button": "button"}.get(name, "motion")
 
 
-def config_yaml(port: int, checkin: bool) -> str:
-    sensors = "".join(f"  - name: {name}\n    kind: {kind_of(name)}\n    pin: {pin}\n" for name, pin in PINS.items())
+def config_yaml(port: int, checkin: bool, extra: str = "") -> str:
+    sensors = "".join(
+        f"  - name: {name}\n    kind: {kind_of(name)}\n    pin: {pin}\n    room: {ROOMS[name]}\n"
+        for name, pin in PINS.items()
+    )
     return f"""\
 home: {{id: mary, name: Mary}}
 gpio: {{pin_factory: mock}}
 mqtt: {{host: 127.0.0.1, port: {port}}}
 detection:
   checkin: {{enabled: {str(checkin).lower()}, wait: 5m, buzzer_pin: {BUZZER}}}
-sensors:
+{extra}sensors:
 {sensors}"""
 
 
@@ -47,14 +51,18 @@ def seed_history(store: Store) -> None:
 
 
 class Flat:
-    def __init__(self, tmp_path: Path, port: int, checkin: bool = False) -> None:
+    def __init__(self, tmp_path: Path, port: int, checkin: bool = False, extra: str = "") -> None:
         self.store = Store(tmp_path / "agent.db")
         if not any(True for _ in self.store.events()):
             seed_history(self.store)
         self.clock = ManualClock(NOW)
         self.factory = MockFactory()
         self.agent = Agent(
-            parse_config(config_yaml(port, checkin)), self.store, self.clock, self.factory, nonce=lambda: "abc123"
+            parse_config(config_yaml(port, checkin, extra)),
+            self.store,
+            self.clock,
+            self.factory,
+            nonce=lambda: "abc123",
         )
         self.agent.start()
         wait_for(lambda: (self.agent.pump(), self.agent.link.connected)[1], 10, "the agent to connect")
@@ -79,7 +87,7 @@ class Flat:
 
     def line(self) -> float:
         assert self.agent.watch is not None
-        line = self.agent.watch.detector.line_s()
+        line = self.agent.watch.line_s()
         assert line is not None
         return line
 
@@ -92,8 +100,8 @@ class Flat:
 def flat(tmp_path: Path, broker: Mosquitto) -> Iterator[type[Flat]]:
     made: list[Flat] = []
 
-    def make(checkin: bool = False) -> Flat:
-        made.append(Flat(tmp_path, broker.port, checkin))
+    def make(checkin: bool = False, extra: str = "") -> Flat:
+        made.append(Flat(tmp_path, broker.port, checkin, extra))
         return made[-1]
 
     yield make  # type: ignore[misc]
@@ -177,3 +185,55 @@ def test_the_routine_survives_a_restart(tmp_path: Path, broker: Mosquitto) -> No
         assert second.line() == pytest.approx(line)
     finally:
         second.close()
+
+
+def test_a_room_ceiling_caps_the_learned_line(flat) -> None:
+    home = flat(extra="  rooms: [{room: bathroom, ceiling: 40m}]\n")
+    home.move("bathroom_pir")
+    assert home.line() == 40 * 60
+    home.move("kitchen_pir")
+    assert home.line() > 40 * 60  # other rooms keep their learned lines
+
+
+def test_a_quiet_window_postpones_the_alert_to_its_end(flat, recorder) -> None:
+    home = flat(extra='  quiet_windows: [{start: "09:00", end: "15:00"}]\n')
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")  # at 09:00
+    assert home.line() < 5 * 3600
+    home.advance(6 * 3600 - 60)  # 14:59
+    time.sleep(0.2)
+    assert rec.on("sentinel/mary/alert") == []
+    home.advance(61)
+    assert rec.wait("sentinel/mary/alert")["kind"] == "inactivity"
+
+
+def test_not_back_is_opt_in_and_learned_from_outings(flat, recorder) -> None:
+    home = flat(extra="  not_back: true\n")
+    rec = recorder(["sentinel/mary/alert"])
+    door = home.factory.pin(PINS["front_door"])
+    door.drive_low()  # the mock pin starts high (open): shutting it is the door closing behind her
+    home.advance(1)
+    line = home.line()
+    assert 60 * 60 <= line < 24 * 3600  # the simulated outings last one to three hours
+    home.advance(line)
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["kind"] == "not_back" and alert["severity"] == "normal"
+    assert alert["reason"].startswith("Mary went out at 09:00 and is not back after ")
+
+
+def test_the_front_door_left_open_at_night(flat, recorder) -> None:
+    home = flat(extra='  door_open_at_night: {enabled: true, after: 10m, start: "08:00", end: "10:00"}\n')
+    rec = recorder(["sentinel/mary/alert"])
+    door = home.factory.pin(PINS["front_door"])
+    door.drive_low()  # shut (the mock pin starts high: open)
+    home.advance(1)
+    door.drive_high()  # opened, and left open
+    home.advance(599)
+    time.sleep(0.2)
+    assert rec.on("sentinel/mary/alert") == []
+    home.advance(1)
+    alert = rec.wait("sentinel/mary/alert")
+    assert (
+        alert["kind"] == "door_open"
+        and alert["reason"] == "The hall door at Mary's has been open for over 10 min at night."
+    )

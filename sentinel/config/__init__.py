@@ -65,6 +65,13 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
                 pin_line, f"sensors[{i}].pin", f"GPIO{sensor.pin} is already used by sensors[{seen_pins[sensor.pin]}]"
             )
         seen_pins.setdefault(sensor.pin, i)
+    rooms = {s.room for s in config.sensors if s.room}
+    detection_raw = raw.get("detection") or {}
+    for i, rule in enumerate(config.detection.rooms):
+        if rule.room not in rooms:
+            line = detection_raw["rooms"][i].lines.get("room", 1)
+            known = ", ".join(sorted(rooms)) or "none"
+            errors.add(line, f"detection.rooms[{i}].room", f"no sensor is in room {rule.room!r} (rooms: {known})")
     checkin = config.detection.checkin
     checkin_lines = getattr((raw.get("detection") or {}).get("checkin"), "lines", {})
     for key in ("buzzer_pin", "led_pin"):

@@ -143,6 +143,51 @@ class CheckinConfig:
     )
 
 
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock(value: str) -> str | None:
+    return None if _CLOCK.match(value) else f"{value!r} is not a time of day like '07:30'"
+
+
+def _days(value: list[str]) -> str | None:
+    wrong = [d for d in value if d not in DAYS]
+    return f"{', '.join(map(repr, wrong))}: days are {', '.join(DAYS)}" if wrong else None
+
+
+@dataclass(frozen=True, slots=True)
+class QuietWindow:
+    """A time when no inactivity alert is raised (a nap, church on Sunday morning)."""
+
+    start: str = setting(doc="From this time of day (HH:MM).", check=_clock)
+    end: str = setting(doc="Until this time of day (HH:MM); past midnight is fine.", check=_clock)
+    days: list[str] = setting(list(DAYS), doc="On these days (mon ... sun); default every day.", check=_days)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRule:
+    """Limits for quiet spells that begin in one room, whatever was learned."""
+
+    room: str = setting(doc="The room, as the sensors' room: says it.")
+    floor: Seconds | None = setting(
+        None, doc="Never alert sooner than this after a sign of life here.", check=_between(60, 24 * 3600)
+    )
+    ceiling: Seconds | None = setting(
+        None, doc="Always alert after this much quiet that began here.", check=_between(60, 48 * 3600)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DoorAtNightConfig:
+    """Opt-in: the outside door left open during the usual night."""
+
+    enabled: bool = setting(False, doc="Alert when the front door stays open at night.")
+    after: Seconds = setting(Seconds(900), doc="How long open counts as left open.", check=_between(60, 6 * 3600))
+    start: str = setting("23:00", doc="Night starts (HH:MM).", check=_clock)
+    end: str = setting("06:00", doc="Night ends (HH:MM).", check=_clock)
+
+
 @dataclass(frozen=True, slots=True)
 class DetectionConfig:
     """Learned unusual-inactivity detection."""
@@ -174,6 +219,12 @@ class DetectionConfig:
     resolve_on_activity: bool = setting(
         True, doc="Close an inactivity alert (and tell the circle) when movement resumes."
     )
+    not_back: bool = setting(
+        False, doc="Opt-in: alert when an outing lasts far longer than the resident's outings at that time."
+    )
+    door_open_at_night: DoorAtNightConfig = setting(DoorAtNightConfig(), doc="Opt-in door alert.")
+    quiet_windows: list[QuietWindow] = setting([], doc="Times with no inactivity alerts (postponed to the end).")
+    rooms: list[RoomRule] = setting([], doc="Per-room floors and ceilings.")
     checkin: CheckinConfig = setting(CheckinConfig(), doc="Ask the resident first.")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -40,7 +40,7 @@ class Warmup:
 class InactivityDetector:
     """Learns quiet spells and says when the current one becomes unusual."""
 
-    def __init__(self, params: Params | None = None, warmup: Warmup | None = None) -> None:
+    def __init__(self, params: Params | None = None, warmup: Warmup | None = None, not_back: bool = False) -> None:
         self.params = params or Params()
         self.warmup = warmup or Warmup()
         # The learned spells, as parallel columns (fast to turn into arrays).
@@ -53,6 +53,8 @@ class InactivityDetector:
         self.last_at: datetime | None = None
         self.last_context: str | None = None
         self.model: RoutineModel | None = None
+        self.not_back = not_back  # also learn outings, to say when one lasts far longer than usual
+        self.outing_model: RoutineModel | None = None
         self._fitted_on: date | None = None
 
     @property
@@ -102,6 +104,13 @@ class InactivityDetector:
         names = tuple(sorted(self._codes, key=self._codes.__getitem__))
         table = SpellTable(np.array(self._start), np.array(self._seconds), np.array(self._context), names)
         self.model = fit(table, now, self.params, frozenset(self.outing_contexts))
+        if self.not_back and self.outing_contexts:
+            homes = frozenset(names) - self.outing_contexts  # learn the outings alone
+            try:
+                self.outing_model = fit(table, now, replace(self.params, ceiling_s=math.inf), homes)
+                self.outing_model.night = None  # nights say nothing about how long an outing lasts
+            except ValueError:  # no outings in the window yet
+                self.outing_model = None
         self._fitted_on = now.date()
 
     def line_s(self) -> float | None:
@@ -109,7 +118,10 @@ class InactivityDetector:
         if self.last_at is None or self.last_context is None:
             return None
         if self.last_context in self.outing_contexts:
-            return math.inf  # probably out: "not back by the usual time" is a separate, opt-in alert
+            # Probably out: no inactivity alert. "Not back" is a separate, opt-in alert.
+            if self.outing_model is None:
+                return math.inf
+            return self.outing_model.line(self.last_context, self.last_at)
         if self.model is None:
             return self.warmup.line(self.last_at)
         return self.model.line(self.last_context, self.last_at)

@@ -46,12 +46,17 @@ def explain(
     value: int | None,
     line_s: float,
     model: RoutineModel | None,
+    outing: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The reason sentence and the figures behind it."""
     quiet = (now - start).total_seconds()
-    reason = (
-        f"No sign of activity since {start:%H:%M} ({duration(quiet)}); {name} was last noticed by {place.words(value)}."
-    )
+    if outing:
+        reason = f"{name} went out at {start:%H:%M} and is not back after {duration(quiet)}."
+    else:
+        reason = (
+            f"No sign of activity since {start:%H:%M} ({duration(quiet)}); "
+            f"{name} was last noticed by {place.words(value)}."
+        )
     facts: dict[str, Any] = {
         "last_activity": start.isoformat(timespec="seconds"),
         "quiet_min": round(quiet / 60),
@@ -68,9 +73,8 @@ def explain(
     facts["longest_usual_min"] = round(longest_s / 60)
     facts["days_learned"] = days
     if longest_s > 0:
-        reason += (
-            f" At this time of day such quiet spells have lasted at most {duration(longest_s)} in the last {days} days."
-        )
+        what = "outings" if outing else "such quiet spells"
+        reason += f" At this time of day {what} have lasted at most {duration(longest_s)} in the last {days} days."
     night = model.night
     if night is not None and model.in_night(start):
         facts["usually_up_by"] = _clock(night.usually_up)
