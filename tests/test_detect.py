@@ -243,3 +243,22 @@ def test_a_malformed_csv_exits_2_with_its_line(tmp_path: Path) -> None:
     result = subprocess.run(sentinel_cmd("replay", str(path)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"sentinel: {path}:3: value 'x' is not 0 or 1"
+
+
+def test_weekends_are_learned_apart_once_there_are_three_weeks() -> None:
+    def spells(days: int) -> list[Spell]:
+        out = []
+        for d in range(days):
+            day = D0 + timedelta(days=d)  # D0 is a Monday
+            weekend = day.weekday() >= 5
+            for k in range(6):  # a lie-in with the paper at weekends; a quick breakfast on weekdays
+                out.append(Spell(day + timedelta(hours=8, minutes=10 * k), "kitchen", (70 if weekend else 6) * 60.0))
+            out.extend(Spell(day + timedelta(hours=h), "kitchen", 300.0) for h in range(10, 22))
+        return out
+
+    saturday, monday = D0 + timedelta(days=26, hours=8, minutes=20), D0 + timedelta(days=28, hours=8, minutes=20)
+    learned = fit(spells(28), D0 + timedelta(days=28), Params(), frozenset())
+    assert learned.weekend_lines
+    assert learned.line("kitchen", saturday) > 70 * 60 > learned.line("kitchen", monday)
+    early = fit(spells(14), D0 + timedelta(days=14), Params(), frozenset())
+    assert not early.weekend_lines

@@ -13,7 +13,7 @@ from sentinel.detect.detector import InactivityDetector, context_of
 from sentinel.detect.explain import Place, duration, explain
 from sentinel.detect.protocol import Report, Split, evaluate
 from sentinel.detect.reference import Cuddihy, FixedTimer
-from sentinel.detect.routine import BINS, DAY_S
+from sentinel.detect.routine import DAY_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,7 @@ def routine_summary(rows: Sequence[Row]) -> str:
     for hour in range(24):
         context = typical.get(hour)
         at = rows[-1].at.replace(hour=hour, minute=30, second=0, microsecond=0)
-        line = model.line(context, at) if context else float(model.home_line[hour * BINS // 24])  # type: ignore[index]
+        line = model.line(context or "", at)
         bar = "#" * min(20, round(counts[hour] / days))
         shown = "never (out)" if line == float("inf") else duration(line)
         out.append(f"{hour:02d}:00 {counts[hour] / days:8.1f}  {bar:<20s} {shown} ({context or '-'})")
