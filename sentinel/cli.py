@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     source = routine.add_mutually_exclusive_group(required=True)
     source.add_argument("events", nargs="?", help="an event CSV")
     source.add_argument("-c", "--config", help="the agent's YAML config (reads its store)")
+    routine.add_argument("--plot", metavar="FILE.png", help="also draw the routine as a picture")
+    routine.add_argument("--name", default="the resident", help="how to call the resident")
 
     export = sub.add_parser("export", help="write the stored events as an event CSV")
     export.add_argument("-c", "--config", required=True, help="the agent's YAML config")
@@ -86,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
+    except BrokenPipeError:  # e.g. `sentinel replay home.csv | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return EXIT_USAGE
 
 

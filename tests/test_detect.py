@@ -231,8 +231,12 @@ def test_backtest_and_replay_commands(tmp_path: Path) -> None:
     assert "Cuddihy 2007" in table.stdout and "median delay" in table.stdout
     listed = subprocess.run(sentinel_cmd("replay", "--json", str(path)), capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0 and isinstance(json.loads(listed.stdout), list)
-    routine = subprocess.run(sentinel_cmd("routine", str(path)), capture_output=True, text=True, timeout=120)
+    picture = tmp_path / "routine.png"
+    routine = subprocess.run(
+        sentinel_cmd("routine", str(path), "--plot", str(picture)), capture_output=True, text=True, timeout=120
+    )
     assert routine.returncode == 0 and "Usual night" in routine.stdout
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_malformed_csv_exits_2_with_its_line(tmp_path: Path) -> None:

@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     rows = read_rows(args.events) if args.events else _stored_rows(args.config)
     print(routine_summary(rows) if rows else "No events yet.")
+    if args.plot and rows:
+        from sentinel.detect.plot import plot_routine
+
+        print(f"picture written to {plot_routine(rows, args.plot, args.name)}", file=sys.stderr)
     return 0
 
 
