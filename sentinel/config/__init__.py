@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
 
@@ -12,21 +14,31 @@ from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
 from sentinel.errors import ConfigError
 
+T = TypeVar("T")
+
 __all__ = ["Config", "ConfigError", "MqttConfig", "SensorConfig", "load_config", "parse_config", "read_password"]
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A config file's text; ConfigError when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Load and validate a config file; raise ConfigError listing every problem."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{source}: cannot read: {exc}"]) from exc
-    return parse_config(text, source)
+    return parse_config(read_text(path), str(path))
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Validate YAML text; raise ConfigError listing every problem."""
+    return validate(text, source, Config, _cross_check)
+
+
+def validate(text: str, source: str, cls: type[T], cross_check: Callable[[T, dict, Any], None]) -> T:
+    """Parse YAML text into ``cls``; ConfigError with every problem, each with its line."""
     try:
         raw = yamllines.load(text)
     except yaml.YAMLError as exc:
@@ -37,9 +49,9 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}:1: the file must be a mapping of sections (home:, sensors:, ...)"])
     errors = new_errors(source)
-    config = build(Config, raw, "", errors)
+    config = build(cls, raw, "", errors)
     if not is_invalid(config):
-        _cross_check(config, raw, errors)
+        cross_check(config, raw, errors)
     if errors.items:
         raise ConfigError(errors.sorted())
     return config
@@ -84,7 +96,11 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
             )
     if checkin.buzzer_pin is not None and checkin.buzzer_pin == checkin.led_pin:
         errors.add(checkin_lines.get("led_pin", 1), "detection.checkin.led_pin", "the buzzer already uses this pin")
-    mqtt = config.mqtt
+    check_mqtt(config.mqtt, raw, errors)
+
+
+def check_mqtt(mqtt: MqttConfig, raw: dict, errors: Any) -> None:
+    """Broker credentials and certificates must be there to be read."""
     mqtt_raw = raw.get("mqtt") or {}
     mqtt_lines = getattr(mqtt_raw, "lines", {})
     if mqtt.password_env and mqtt.password_file:
