@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     routine.add_argument("--plot", metavar="FILE.png", help="also draw the routine as a picture")
     routine.add_argument("--name", default="the resident", help="how to call the resident")
 
+    notify = sub.add_parser("notify", help="run the notifier that tells the circle")
+    notify.add_argument("-c", "--config", required=True, help="the notifier's YAML config (circle.yaml)")
+
+    check_circle = sub.add_parser("check-circle", help="validate a notifier config and exit")
+    check_circle.add_argument("config", help="the notifier's YAML config to check")
+
+    incidents = sub.add_parser("incidents", help="list incidents, or show one with every step")
+    incidents.add_argument("-c", "--config", required=True, help="the notifier's YAML config")
+    incidents.add_argument("alert_id", nargs="?", help="show this incident in full")
+    incidents.add_argument("--open", action="store_true", help="only those still open")
+
     export = sub.add_parser("export", help="write the stored events as an event CSV")
     export.add_argument("-c", "--config", required=True, help="the agent's YAML config")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
@@ -73,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(speed=args.speed, seed=args.seed, broker=args.broker)
         if args.command == "export":
             return _export(load_config(args.config), args.output)
+        if args.command in ("notify", "check-circle", "incidents"):
+            from sentinel.notify import commands as notify_commands
+
+            return notify_commands.run(args)
         if args.command in ("replay", "backtest", "routine"):
             from sentinel.detect import commands
 

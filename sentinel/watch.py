@@ -14,6 +14,7 @@ from typing import Literal
 
 from sentinel.config.model import DetectionConfig, HomeConfig, SensorConfig
 from sentinel.core.alerts import Alert, alert_id
+from sentinel.core.windows import within
 from sentinel.detect.detector import InactivityDetector, Warmup, context_of
 from sentinel.detect.explain import Place, explain
 from sentinel.detect.routine import Params
@@ -23,22 +24,6 @@ log = logging.getLogger(__name__)
 
 Phase = Literal["watching", "checking", "alerted"]
 Verdict = Literal["check", "alert", "door"]
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _minutes(clock: str) -> int:
-    hours, minutes = clock.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def within(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAMES) -> bool:
-    """Whether ``at`` falls in a daily window (which may run past midnight, counted from its start day)."""
-    now, begin, finish = at.hour * 60 + at.minute, _minutes(start), _minutes(end)
-    if begin <= finish:
-        return begin <= now < finish and DAY_NAMES[at.weekday()] in days
-    if now >= begin:
-        return DAY_NAMES[at.weekday()] in days
-    return now < finish and DAY_NAMES[(at.weekday() - 1) % 7] in days
 
 
 def naive(at: datetime) -> datetime:

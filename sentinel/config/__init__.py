@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 
 from sentinel.config import yamllines
+from sentinel.config.circle import CircleConfig
 from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
 from sentinel.errors import ConfigError
@@ -133,3 +134,68 @@ def read_password(mqtt: MqttConfig) -> str | None:
     if mqtt.password_file:
         return Path(mqtt.password_file).read_text(encoding="utf-8").strip()
     return None
+
+
+def load_circle_config(path: str | os.PathLike[str]) -> CircleConfig:
+    """Load and validate a notifier config; raise ConfigError listing every problem."""
+    return parse_circle_config(read_text(path), str(path))
+
+
+def parse_circle_config(text: str, source: str = "<circle>") -> CircleConfig:
+    """Validate a notifier config's YAML text."""
+    return validate(text, source, CircleConfig, _check_circle)
+
+
+def _check_circle(config: CircleConfig, raw: dict, errors: Any) -> None:
+    """Rules that span several keys of a notifier config."""
+    members_raw = raw["members"]
+    seen: dict[str, int] = {}
+    topics: dict[str, int] = {config.ntfy.ack_topic: -1}
+    for i, member in enumerate(config.members):
+        lines = members_raw[i].lines
+        if member.id in seen:
+            errors.add(
+                lines.get("id", 1), f"members[{i}].id", f"{member.id!r} is already used by members[{seen[member.id]}]"
+            )
+        seen.setdefault(member.id, i)
+        if member.topic in topics:
+            other = "ntfy.ack_topic" if topics[member.topic] < 0 else f"members[{topics[member.topic]}]"
+            errors.add(lines.get("topic", 1), f"members[{i}].topic", f"is already used by {other}")
+        topics.setdefault(member.topic, i)
+    known = ", ".join(seen)
+    homes_raw = raw["homes"]
+    home_ids: set[str] = set()
+    for h, home in enumerate(config.homes):
+        lines = homes_raw[h].lines
+        if home.id in home_ids:
+            errors.add(lines.get("id", 1), f"homes[{h}].id", f"{home.id!r} is listed twice")
+        home_ids.add(home.id)
+        if not home.tiers or not all(home.tiers):
+            errors.add(lines.get("tiers", 1), f"homes[{h}].tiers", "needs at least one member in every tier")
+        for t, tier in enumerate(home.tiers):
+            for k, member_id in enumerate(tier):
+                if member_id not in seen:
+                    errors.add(
+                        lines.get("tiers", 1),
+                        f"homes[{h}].tiers[{t}][{k}]",
+                        f"{member_id!r} is not a member (members: {known})",
+                    )
+        for k, member_id in enumerate(home.kit):
+            if member_id not in seen:
+                errors.add(
+                    lines.get("kit", 1), f"homes[{h}].kit[{k}]", f"{member_id!r} is not a member (members: {known})"
+                )
+    root = raw.lines
+    secret = os.environ.get(config.secret_env)
+    if not secret:
+        errors.add(root.get("secret_env", 1), "secret_env", f"environment variable {config.secret_env} is not set")
+    elif len(secret) < 16:
+        errors.add(root.get("secret_env", 1), "secret_env", f"{config.secret_env} must hold at least 16 characters")
+    ntfy_lines = raw["ntfy"].lines
+    for key in ("token_env", "password_env"):
+        name = getattr(config.ntfy, key)
+        if name and name not in os.environ:
+            errors.add(ntfy_lines.get(key, 1), f"ntfy.{key}", f"environment variable {name} is not set")
+    if config.ntfy.password_env and not config.ntfy.username:
+        errors.add(ntfy_lines.get("password_env", 1), "ntfy.password_env", "a password needs ntfy.username")
+    check_mqtt(config.mqtt, raw, errors)

@@ -143,7 +143,7 @@ class CheckinConfig:
     )
 
 
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_CLOCK = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

@@ -1,0 +1,121 @@
+"""The notifier's config schema: the circle, its homes, ntfy and the broker."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from sentinel.config.model import DAYS, MqttConfig, _clock, _days, _slug
+from sentinel.config.schema import Seconds, setting
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date(value: str) -> str | None:
+    return None if _DATE.match(value) else f"{value!r} is not a date like '2026-12-24'"
+
+
+def _topic(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        return f"{value!r} is not an ntfy topic (letters, digits, '-', '_', at most 64)"
+    if len(value) < 12:
+        return "is too short to be secret: anyone who guesses a topic can read it (use 12+ random characters)"
+    return None
+
+
+def _url(value: str) -> str | None:
+    return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A daily window of time, on some days of the week."""
+
+    start: str = setting(doc="From (HH:MM).", check=_clock)
+    end: str = setting(doc="Until (HH:MM); past midnight is fine.", check=_clock)
+    days: list[str] = setting(list(DAYS), doc="On these days (mon ... sun); default every day.", check=_days)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberConfig:
+    """One person in a circle."""
+
+    id: str = setting(doc="Short name used in acknowledgements.", check=_slug)
+    name: str = setting(doc="How the others know them, e.g. 'Ann (next door)'.")
+    topic: str = setting(doc="Their private ntfy topic (a secret: 12+ random characters).", check=_topic)
+    on_call: list[Window] = setting([], doc="When they can be called; none means any time.")
+    quiet_hours: Window | None = setting(None, doc="When only urgent alerts (the help button) reach them.")
+    away_until: str | None = setting(
+        None, doc="Not available until this date (YYYY-MM-DD), e.g. on holiday.", check=_date
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HomeCircle:
+    """Who looks out for one home, and in what order."""
+
+    id: str = setting(doc="The home's id, as in the agent's home.id.", check=_slug)
+    name: str = setting(doc="The resident's name, as the circle says it.")
+    tiers: list[list[str]] = setting(doc="Member ids in escalation order: [[ann], [bob, carol]].")
+    kit: list[str] = setting([], doc="Who is told when the monitor itself goes silent; default the first tier.")
+    step: Seconds = setting(
+        Seconds(300),
+        doc="How long to wait for someone to say 'I'm going' before the next tier.",
+        check=lambda v: None if 30 <= v <= 3600 else f"{v:g} is out of range (30-3600)",
+    )
+    rounds: int = setting(
+        2,
+        doc="How many times to go through the tiers before the final call to everyone.",
+        check=lambda v: None if 1 <= v <= 10 else f"{v} is out of range (1-10)",
+    )
+    grace: Seconds = setting(
+        Seconds(300),
+        doc="Silent or offline this long means the monitor is down.",
+        check=lambda v: None if 60 <= v <= 86400 else f"{v:g} is out of range (60-86400)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NtfyConfig:
+    """The ntfy server that carries notifications and button presses."""
+
+    ack_topic: str = setting(doc="Private topic the buttons post to; the notifier reads it.", check=_topic)
+    server: str = setting("https://ntfy.sh", doc="Your own ntfy server, or a public one.", check=_url)
+    token_env: str | None = setting(None, doc="Environment variable holding an ntfy access token (tk_...).")
+    username: str | None = setting(None, doc="Basic-auth user, if the server uses passwords.")
+    password_env: str | None = setting(None, doc="Environment variable holding that password.")
+    timeout: Seconds = setting(
+        Seconds(10),
+        doc="Give up on one request after this long (then retry).",
+        check=lambda v: None if 1 <= v <= 120 else f"{v:g} is out of range (1-120)",
+    )
+    incident_url: str | None = setting(None, doc="Link to an incident page; '{alert_id}' is filled in.", check=_url)
+    poll: Seconds = setting(
+        Seconds(3),
+        doc="How often to read the button presses.",
+        check=lambda v: None if 1 <= v <= 60 else f"{v:g} is out of range (1-60)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CircleConfig:
+    """A whole notifier configuration file."""
+
+    ntfy: NtfyConfig = setting(doc="Push notifications.")
+    members: list[MemberConfig] = setting(doc="Everyone in any circle.")
+    homes: list[HomeCircle] = setting(doc="The homes this notifier serves.")
+    mqtt: MqttConfig = setting(MqttConfig(), doc="The broker the agents publish to.")
+    secret_env: str = setting("SENTINEL_ACK_SECRET", doc="Environment variable holding the key that signs buttons.")
+    shared_group: str | None = setting(
+        None, doc="Share alerts with other notifiers in this MQTT shared-subscription group.", check=_slug
+    )
+    watch_silence: bool = setting(True, doc="Tell the kit's keepers when a monitor goes silent.")
+    state_dir: str | None = setting(None, doc="Where the notifier's database lives.")
+    log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="How much to log.")
+
+    def member(self, member_id: str) -> MemberConfig:
+        return next(m for m in self.members if m.id == member_id)
+
+    def home(self, home_id: str) -> HomeCircle | None:
+        return next((h for h in self.homes if h.id == home_id), None)

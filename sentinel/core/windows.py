@@ -1,0 +1,23 @@
+"""Daily windows of time ("22:30-07:00 on weekdays"), as the configs write them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def within(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAMES) -> bool:
+    """Whether ``at`` falls in a daily window (which may run past midnight, counted from its start day)."""
+    now, begin, finish = at.hour * 60 + at.minute, _minutes(start), _minutes(end)
+    if begin <= finish:
+        return begin <= now < finish and DAY_NAMES[at.weekday()] in days
+    if now >= begin:
+        return DAY_NAMES[at.weekday()] in days
+    return now < finish and DAY_NAMES[(at.weekday() - 1) % 7] in days

@@ -1,0 +1,1 @@
+"""The notifier: alerts to the circle's phones, escalation, acknowledgements, silence."""

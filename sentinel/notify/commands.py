@@ -1,0 +1,79 @@
+"""The notify, check-circle and incidents subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from sentinel import logs
+from sentinel.config import load_circle_config
+from sentinel.config.circle import CircleConfig
+from sentinel.notify.store import NotifierStore
+from sentinel.store import default_state_dir
+
+log = logging.getLogger("sentinel.notify")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch one of the notifier subcommands; returns the exit code."""
+    config = load_circle_config(args.config)
+    if args.command == "check-circle":
+        print(
+            f"{args.config}: OK: {len(config.homes)} homes, {len(config.members)} members, "
+            f"ntfy {config.ntfy.server}, broker {config.mqtt.host}:{config.mqtt.port}"
+        )
+        return 0
+    store = NotifierStore(state_dir(config) / "notifier.db")
+    try:
+        if args.command == "incidents":
+            return _incidents(store, args.alert_id, args.open)
+        return _notify(config, store)
+    finally:
+        store.close()
+
+
+def state_dir(config: CircleConfig) -> Path:
+    return Path(config.state_dir) if config.state_dir else default_state_dir()
+
+
+def _notify(config: CircleConfig, store: NotifierStore) -> int:
+    from sentinel.notify.ntfy import Ntfy
+    from sentinel.notify.service import Notifier
+
+    logs.setup(config.log_level)
+    notifier = Notifier(config, store, Ntfy(config.ntfy))
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    notifier.run(stop)
+    return 0
+
+
+def _incidents(store: NotifierStore, alert_id: str | None, open_only: bool) -> int:
+    if alert_id is None:
+        rows = store.incidents(open_only)
+        if not rows:
+            print("No incidents.")
+        for i in rows:
+            state = f"closed by {i.closed_by}" if i.closed_at else (f"{i.claimed_by} going" if i.claimed_by else "OPEN")
+            print(f"{i.raised_at:%Y-%m-%d %H:%M}  {i.home:12s} {i.kind:10s} {state:24s} {i.alert_id}")
+        return 0
+    incident = store.incident(alert_id)
+    if incident is None:
+        print(f"no incident {alert_id}")
+        return 1
+    print(f"{incident.alert_id}: {incident.kind} at {incident.home}, severity {incident.severity}")
+    print(f"  {incident.reason}")
+    for at, what, member, detail in store.steps(alert_id):
+        who = f" {member}" if member else ""
+        text = "" if what == "received" else f": {detail}" if detail else ""
+        print(f"  {at:%Y-%m-%d %H:%M:%S}  {what}{who}{text}")
+    return 0
