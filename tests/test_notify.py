@@ -62,10 +62,21 @@ state_dir: {state}
 class Circle:
     """A notifier pumped by hand, its fake ntfy server, and a way to publish as the agent."""
 
-    def __init__(self, tmp_path: Path, port: int, start: datetime = TUESDAY_10, **yaml: str) -> None:
-        self.ntfy_server = FakeNtfy()
-        self.base = f"t{uuid.uuid4().hex[:8]}"  # a topic tree of its own: no retained messages from other tests
-        self.config = parse_circle_config(circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml))
+    def __init__(
+        self,
+        tmp_path: Path,
+        port: int,
+        start: datetime = TUESDAY_10,
+        top: str = "",
+        like: Circle | None = None,
+        **yaml: str,
+    ) -> None:
+        # Its own topic tree (no retained messages from other tests) and ntfy, unless it joins ``like``.
+        self.ntfy_server = like.ntfy_server if like else FakeNtfy()
+        self.base = like.base if like else f"t{uuid.uuid4().hex[:8]}"
+        self._owns_ntfy = like is None
+        text = circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml) + top
+        self.config = parse_circle_config(text)
         self.clock = ManualClock(start)
         self.store = NotifierStore(tmp_path / "notifier.db")
         self.notifier = Notifier(self.config, self.store, Ntfy(self.config.ntfy), self.clock)
@@ -106,7 +117,8 @@ class Circle:
         self.agent.disconnect()
         self.notifier.close()
         self.store.close()
-        self.ntfy_server.close()
+        if self._owns_ntfy:
+            self.ntfy_server.close()
 
 
 def alert(alert_id: str = "mary-inactivity-1", kind: str = "inactivity", severity: str = "high") -> dict[str, Any]:
@@ -131,7 +143,7 @@ def circle(tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -
         return made[-1]
 
     yield make
-    for c in made:
+    for c in reversed(made):
         c.close()
 
 
@@ -305,3 +317,21 @@ def test_silence_without_a_last_will_counts_too(circle) -> None:
     c.pump()
     c.advance(121)
     assert [n["title"] for n in c.infos_to("carol")] == ["Mary's monitor is offline"]
+
+
+def test_two_notifiers_share_the_alerts_and_notify_each_once(circle) -> None:
+    first = circle(top="shared_group: street\n")
+    second = circle(top="shared_group: street\n", like=first)
+    time.sleep(0.3)
+    for i in range(20):
+        first.publish("alert", alert(f"mary-inactivity-{i}"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(first.alerts_to("ann")) < 20:
+        first.pump(1)
+        second.pump(1)
+    time.sleep(0.5)
+    first.pump(1)
+    second.pump(1)
+    ids = sorted(json.loads(n["actions"][0]["body"])["alert_id"] for n in first.alerts_to("ann"))
+    assert ids == sorted(f"mary-inactivity-{i}" for i in range(20))  # each exactly once
+    assert first.store.incidents() and second.store.incidents()  # both took a share

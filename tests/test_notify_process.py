@@ -1,0 +1,71 @@
+"""The notifier as a real process: killed with SIGKILL mid-escalation and restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from conftest import ROOT, Mosquitto, sentinel_cmd, wait_for
+from ntfy_fake import FakeNtfy
+from test_notify import SECRET, TOPICS, alert, circle_yaml
+
+
+def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: Path, broker: Mosquitto) -> None:
+    ntfy = FakeNtfy()
+    base = f"t{uuid.uuid4().hex[:8]}"
+    config = tmp_path / "circle.yaml"
+    config.write_text(circle_yaml(broker.port, ntfy.url, tmp_path / "state", base).replace("step: 5m", "step: 30s"))
+    env = {**os.environ, "SENTINEL_ACK_SECRET": SECRET}
+
+    def start() -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            sentinel_cmd("notify", "-c", str(config)),
+            env=env,
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        time.sleep(2.0)  # connect and subscribe
+        return proc
+
+    agent = mqtt.Client(CallbackAPIVersion.VERSION2)
+    agent.connect("127.0.0.1", broker.port)
+    agent.loop_start()
+    notifier = start()
+    try:
+        # The first delivery hangs past the timeout: the notifier is killed while it is pending.
+        ntfy.failures = [-4]
+        agent.publish(f"{base}/mary/alert", json.dumps(alert()), qos=1).wait_for_publish(5)
+        time.sleep(2.0)
+        os.kill(notifier.pid, signal.SIGKILL)
+        notifier.wait(10)
+        assert ntfy.to(TOPICS["ann"]) == []
+        # An alert published while no notifier runs waits in its persistent session.
+        agent.publish(f"{base}/mary/alert", json.dumps(alert("mary-inactivity-2")), qos=1).wait_for_publish(5)
+
+        notifier = start()
+
+        def alerts(member: str) -> list[str]:
+            notes = [n for n in ntfy.to(TOPICS[member]) if n.get("actions") and n["priority"] < 5]  # not the final call
+            return [json.loads(n["actions"][0]["body"])["alert_id"] for n in notes]
+
+        wait_for(lambda: len(alerts("ann")) == 2, 30, "both alerts to reach Ann")
+        wait_for(lambda: len(alerts("carol")) == 2, 60, "the next tier, 30 s later")
+        time.sleep(3)
+        assert sorted(alerts("ann")) == ["mary-inactivity-1", "mary-inactivity-2"]  # once each
+        assert sorted(alerts("carol")) == ["mary-inactivity-1", "mary-inactivity-2"]
+    finally:
+        notifier.send_signal(signal.SIGTERM)
+        out, _ = notifier.communicate(timeout=20)
+        agent.loop_stop()
+        ntfy.close()
+    assert notifier.returncode == 0, out
