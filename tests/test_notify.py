@@ -12,10 +12,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from ntfy_fake import FakeNtfy
 from paho.mqtt.enums import CallbackAPIVersion
 
 from conftest import Mosquitto, Recorder, wait_for
+from ntfy_fake import FakeNtfy
 from sentinel.clock import ManualClock
 from sentinel.config import parse_circle_config
 from sentinel.notify.ntfy import Ntfy
