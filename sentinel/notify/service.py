@@ -27,20 +27,16 @@ from sentinel.config import read_password
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.detect.explain import duration
 from sentinel.notify import messages
+from sentinel.notify.delivery import Deliverer
 from sentinel.notify.escalation import Progress, take_step
-from sentinel.notify.ntfy import DeliveryError, Notification, Ntfy
+from sentinel.notify.ntfy import DeliveryError, Ntfy
+from sentinel.notify.silence import SilenceWatch
 from sentinel.notify.store import Incident, NotifierStore
 from sentinel.notify.tokens import Ack, check
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8  # about 20 minutes of retrying with backoff
 NEVER = timedelta(days=36500)
-
-
-def backoff(attempts: int) -> float:
-    """Seconds before the next try: 5, 10, 20 ... at most 5 minutes."""
-    return min(5.0 * 2**attempts, 300.0)
 
 
 class Notifier:
@@ -55,9 +51,9 @@ class Notifier:
         self.base = cfg.mqtt.base_topic
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.started = self.clock.now()
-        self.last_seen: dict[str, datetime] = {}
-        self.availability: dict[str, tuple[str, datetime]] = {}
-        self.home_states = {h.id: (self.store.home_state(h.id) or ("online", self.started))[0] for h in cfg.homes}
+        told = {h.id: (self.store.home_state(h.id) or ("online", self.started))[0] for h in cfg.homes}
+        self.deliverer = Deliverer(store, ntfy, cfg.members, self.clock)
+        self.silence = SilenceWatch({h.id: h.grace for h in cfg.homes}, told, self.started)
         self._homes = {h.id: h for h in cfg.homes}
         self._deliver = threading.Event()
         self._stop = threading.Event()
@@ -104,7 +100,7 @@ class Notifier:
         home, leaf = parts[1], "/".join(parts[2:])
         now = self.clock.now()
         if leaf == "heartbeat":
-            self.last_seen[home] = now
+            self.silence.heartbeat(home, now)
             return
         if leaf == "availability":
             self.queue.put(("availability", home, message.payload.decode("utf-8", "replace"), now))
@@ -193,9 +189,7 @@ class Notifier:
         kind = item[0]
         if kind == "availability":
             _, home, text, at = item
-            self.availability[home] = (text, at)
-            if text == "online":
-                self.last_seen[home] = at
+            self.silence.announce(home, text, at)
         elif kind == "mqtt_ack":
             _, home, alert_id, body = item
             self.mqtt_ack(home, alert_id, body)
@@ -387,20 +381,10 @@ class Notifier:
     # silence
     def watch_silence(self, now: datetime) -> None:
         """Tell the kit's keepers when a monitor has been silent or offline past its grace, and when it is back."""
-        for home in self.cfg.homes:
-            seen = self.last_seen.get(home.id, self.started)
-            avail, since = self.availability.get(home.id, ("", self.started))
-            grace = timedelta(seconds=home.grace)
-            offline_at = since if avail == "offline" else seen
-            down = now - offline_at >= grace and (avail == "offline" or now - seen >= grace)
-            state = self.home_states.get(home.id, "online")
-            if down and state == "online":
-                self._silence(home, "offline", offline_at, now)
-            elif not down and state == "offline" and avail != "offline" and now - seen < grace:
-                self._silence(home, "online", now, now)
+        for change in self.silence.check(now):
+            self._silence(self._homes[change.home], change.state, change.since, now)
 
     def _silence(self, home: HomeCircle, state: str, since: datetime, now: datetime) -> None:
-        self.home_states[home.id] = state
         previous = self.store.home_state(home.id)
         self.store.set_home_state(home.id, state, since)
         keepers = home.kit or home.tiers[0]
@@ -430,41 +414,5 @@ class Notifier:
             self._deliver.clear()
 
     def deliver_due(self) -> int:
-        """Send what is due; each failure is retried with backoff, or recorded as failed. How many were sent."""
-        sent = 0
-        for delivery in self.store.due_deliveries(self.clock.now()):
-            member = next((m for m in self.cfg.members if m.id == delivery.member), None)
-            if member is None:
-                self.store.failed(delivery.id, "no such member")
-                continue
-            body = delivery.body
-            note = Notification(
-                member.topic,
-                body["title"],
-                body["message"],
-                body["priority"],
-                tuple(body["tags"]),
-                body.get("click"),
-                tuple(body.get("actions", ())),
-            )
-            now = self.clock.now()
-            try:
-                self.ntfy.publish(note)
-            except DeliveryError as exc:
-                attempts = delivery.attempts + 1
-                if exc.permanent or attempts >= MAX_ATTEMPTS:
-                    self.store.failed(delivery.id, str(exc))
-                    log.error("could not notify %s: %s", member.id, exc)
-                    if delivery.alert_id:
-                        self.store.step(delivery.alert_id, now, "failed", member.id, str(exc))
-                else:
-                    self.store.retry(delivery.id, str(exc), now + timedelta(seconds=backoff(delivery.attempts)))
-                    log.warning("notifying %s failed (%s); retrying", member.id, exc)
-                    if delivery.alert_id:
-                        self.store.step(delivery.alert_id, now, "retry", member.id, str(exc))
-                continue
-            self.store.delivered(delivery.id)
-            sent += 1
-            if delivery.alert_id:
-                self.store.step(delivery.alert_id, now, "sent", member.id, body["title"])
-        return sent
+        """Send the notifications that are due now; how many were sent."""
+        return self.deliverer.deliver_due()
