@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ from sentinel import logs
 from sentinel.agent import Agent
 from sentinel.clock import ScaledClock
 from sentinel.config import Config, load_config
+from sentinel.demo_circle import DemoCircle
 from sentinel.events import Event
 from sentinel.mqtt.embedded import EmbeddedBroker
 from sentinel.mqtt.topics import Topics
@@ -43,7 +45,7 @@ def demo_config_path() -> Path:
 
 
 class Timeline:
-    """Prints lines in simulated time, one column for the home, one for the circle."""
+    """Prints lines in simulated time: the home, what goes over the broker, and the circle's phones."""
 
     def __init__(self, clock: ScaledClock, out=sys.stdout) -> None:
         self.clock = clock
@@ -54,11 +56,14 @@ class Timeline:
         self._line("home     ", text)
 
     def circle(self, text: str) -> None:
-        self._line("neighbour", text)
+        self._line("broker", text)
+
+    def phone(self, whose: str, text: str) -> None:
+        self._line(whose, text)
 
     def _line(self, who: str, text: str) -> None:
         with self._lock:
-            print(f"{self.clock.now():%H:%M:%S}  {who} | {text}", file=self.out, flush=True)
+            print(f"{self.clock.now():%H:%M:%S}  {who:<11s} | {text}", file=self.out, flush=True)
 
 
 class Neighbour:
@@ -106,7 +111,10 @@ class Neighbour:
                 self.timeline.circle(f"ALERT [{body['severity']}] {body['reason']}")
         elif self.topics.parse_ack(msg.topic):
             self.acks.append(body)
-            self.timeline.circle(f"alert closed by {body['who']}: {body['note']}")
+            if body.get("what") == "claim":
+                self.timeline.circle(f"{body['who']} is going")
+            else:
+                self.timeline.circle(f"alert closed by {body['who']}: {body.get('note', '')}")
 
     def kinds(self, *kinds: str) -> list[dict[str, Any]]:
         """Alerts seen of these kinds."""
@@ -133,6 +141,12 @@ class Resident:
         base = self.clock.now().replace(hour=hh, minute=mm, second=0, microsecond=0)
         self.clock.sleep_until(base + timedelta(minutes=self.rng.uniform(0, jitter_min)))
 
+    def until(self, condition: Callable[[], object], seconds: float) -> None:
+        """Wait (in simulated time) until ``condition`` holds, at most ``seconds``."""
+        limit = self.clock.now() + timedelta(seconds=seconds)
+        while not condition() and self.clock.now() < limit:
+            time.sleep(0.01)
+
     def wait(self, seconds: float) -> None:
         self.clock.sleep_until(self.clock.now() + timedelta(seconds=seconds))
 
@@ -157,7 +171,7 @@ class Resident:
         self.wait(seconds)
         pin.drive_high()
 
-    def morning(self, neighbour: Neighbour) -> None:
+    def morning(self, neighbour: Neighbour, circle: DemoCircle) -> None:
         self.door(False)  # the door is shut when the monitor starts
         self.at(7, 0, 15)
         self.move("bedroom_pir", "Mary gets up (bedroom motion)")
@@ -193,6 +207,11 @@ class Resident:
         while not neighbour.kinds("inactivity", "not_up") and self.clock.now() - fell < timedelta(hours=17):
             time.sleep(0.02)
         self.clock.set_speed(self.speed)
+        # Ann does not see it at first; five minutes later Bob is asked too, and then Ann answers.
+        self.until(lambda: circle.alerts_for("bob", "quiet"), 3600)
+        self.wait(60)
+        self.timeline.home("Ann sees it and taps 'I'm going' on her phone")
+        circle.press("ann", "I'm going", "quiet")
         self.wait(900)
         self.timeline.home("Ann, a neighbour, lets herself in and helps Mary up (living room motion)")
         self.move("living_pir", "living room")
@@ -232,29 +251,37 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
         factory = MockFactory()
         agent = Agent(config, store, clock=clock, pin_factory=factory)
         neighbour = Neighbour(host, port_no, agent.topics, timeline)
+        circle = DemoCircle(host, port_no, Path(state), clock, timeline)
+        circle.start()
         stop = threading.Event()
         agent.start()
         loop = threading.Thread(target=agent.loop, args=(stop,), name="agent")
         loop.start()
+        resident = Resident(agent, factory, clock, timeline, seed, speed)
         try:
-            Resident(agent, factory, clock, timeline, seed, speed).morning(neighbour)
+            resident.morning(neighbour, circle)
         finally:
             stop.set()
             loop.join(5)
+            timeline.home("the demo switches the monitor off")
             agent.close()
+            resident.until(lambda: any("offline" in n["title"] for n in circle.infos()), 600)
             time.sleep(0.3)
             neighbour.close()
+            infos = circle.infos()
+            circle.close()
             events = sum(1 for _ in store.events())
             store.close()
             if embedded:
                 embedded.stop()
-    ok = _summary(neighbour, events)
+    ok = _summary(neighbour, events, infos)
     return 0 if ok else 1
 
 
-def _summary(neighbour: Neighbour, events: int) -> bool:
-    closed = {a["alert_id"]: a for a in neighbour.acks}
+def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]]) -> bool:
+    closed = {a["alert_id"]: a for a in neighbour.acks if a.get("what") in ("cancel", "resolve")}
     help_alerts, quiet = neighbour.kinds("help"), neighbour.kinds("inactivity", "not_up")
+    titles = [n["title"] for n in infos]
     ok = (
         len(help_alerts) == 1
         and closed.get(help_alerts[0]["alert_id"], {}).get("who") == "resident"
@@ -262,13 +289,16 @@ def _summary(neighbour: Neighbour, events: int) -> bool:
         and closed.get(quiet[0]["alert_id"], {}).get("who") == "sensors"
         and "checking" in neighbour.states
         and neighbour.states[-1:] == ["ok"]
+        and "Mary: Ann (next door) is going" in titles
+        and titles.count("Mary: all clear") >= 2
+        and "Mary's monitor is offline" in titles
     )
     print()
     print(f"The agent recorded {events} sensor events; they stayed in the home's database.")
     print(
-        f"The neighbour saw {len(neighbour.alerts)} alerts ({len(help_alerts)} help, {len(quiet)} unusual quiet), "
-        f"{len(closed)} closed, {neighbour.heartbeats} heartbeats, and status changes "
-        f"{' -> '.join(neighbour.states)}."
+        f"Over the broker: {len(neighbour.alerts)} alerts ({len(help_alerts)} help, {len(quiet)} unusual quiet), "
+        f"{len(closed)} closed, {neighbour.heartbeats} heartbeats; status {' -> '.join(neighbour.states)}."
     )
-    print("demo OK" if ok else "demo FAILED: the neighbour did not see what the story needs")
+    print(f"On the circle's phones: {len(infos)} notices besides the alerts: {', '.join(dict.fromkeys(titles))}.")
+    print("demo OK" if ok else "demo FAILED: the story did not reach the circle as it should")
     return ok

@@ -34,11 +34,19 @@ def test_the_demo_tells_the_story_and_exits_0() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for line in [
-        "neighbour | Mary's monitor is online",
-        "home      | Mary gets up (bedroom motion)",
-        "neighbour | ALERT [critical] Mary pressed the help button in the living room",
-        "neighbour | alert closed by resident: Mary pressed 'I'm OK' (short press).",
-        "status changes ok -> alert -> ok",
+        "broker      | Mary's monitor is online",
+        "home        | Mary gets up (bedroom motion)",
+        "broker      | ALERT [critical] Mary pressed the help button in the living room",
+        "Ann's phone | Mary: pressed the help button [loud]: Mary pressed the help button",
+        "broker      | alert closed by resident: Mary pressed 'I'm OK' (short press).",
+        "Bob's phone | Mary: all clear: Mary pressed 'I'm OK' (short press).",
+        "broker      | status: CHECKING (Unusually quiet; asking Mary first.)",
+        "broker      | ALERT [high] No sign of activity since 11:3",
+        "Ann's phone | Mary: unusually quiet: No sign of activity since 11:3",
+        "Bob's phone | Mary: Ann (next door) is going",
+        "broker      | alert closed by sensors: Movement again: movement in the living room",
+        "Bob's phone | Mary's monitor is offline",
+        "status ok -> alert -> ok -> checking -> alert -> ok",
         "demo OK",
     ]:
         assert line in out, out
