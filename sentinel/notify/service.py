@@ -14,6 +14,7 @@ import os
 import queue
 import socket
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from sentinel import systemd
 from sentinel.clock import Clock, SystemClock
 from sentinel.config import read_password
 from sentinel.config.circle import CircleConfig, HomeCircle
@@ -153,10 +155,17 @@ class Notifier:
         """The main loop, until ``stop`` is set."""
         stop = stop or self._stop
         self.start()
+        systemd.notify("READY=1")
+        watchdog = systemd.watchdog_interval()
+        next_ping = 0.0
         try:
             while not stop.is_set():
                 self.step(timeout=0.5)
+                if watchdog and time.monotonic() >= next_ping:  # a hung loop gets restarted
+                    systemd.notify("WATCHDOG=1")
+                    next_ping = time.monotonic() + watchdog
         finally:
+            systemd.notify("STOPPING=1")
             self.close()
 
     def close(self) -> None:
