@@ -29,19 +29,28 @@ class SilenceWatch:
         self.started = started
         self.last_seen: dict[str, datetime] = {}
         self.availability: dict[str, tuple[str, datetime]] = {}
+        # Nothing can change before this: checking thousands of homes on every loop would cost more
+        # than the heartbeats themselves. Heartbeats only push deadlines later, so it stays a safe bound.
+        self._next_check = started
 
     def heartbeat(self, home: str, at: datetime) -> None:
         self.last_seen[home] = at
+        if self.states.get(home) == "offline":
+            self._next_check = at  # it is back
 
     def announce(self, home: str, text: str, at: datetime) -> None:
         """The retained availability: 'online', or 'offline' (said by the agent or by its last will)."""
         self.availability[home] = (text, at)
         if text == "online":
             self.last_seen[home] = at
+        self._next_check = min(self._next_check, at)
 
     def check(self, now: datetime) -> list[Change]:
         """The homes whose liveness changed, as of ``now``."""
+        if now < self._next_check:
+            return []
         changes = []
+        next_check = now + max(self.grace.values(), default=timedelta(hours=1))
         for home, grace in self.grace.items():
             seen = self.last_seen.get(home, self.started)
             said, since = self.availability.get(home, ("", self.started))
@@ -55,4 +64,7 @@ class SilenceWatch:
             elif back and state == "offline":
                 self.states[home] = "online"
                 changes.append(Change(home, "online", now))
+            if self.states.get(home, "online") == "online":
+                next_check = min(next_check, offline_at + grace)
+        self._next_check = next_check
         return changes

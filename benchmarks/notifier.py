@@ -1,0 +1,213 @@
+"""Notifier benchmarks: heartbeats from 10,000 homes, the most it keeps up with, and alert-to-ntfy latency.
+
+Run from the repository root: ``python benchmarks/notifier.py [--quick]``. Starts its own
+Mosquitto and a local ntfy stand-in; prints tables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, Mosquitto, cpu_seconds, machine, percentile, table, wait_for
+
+from sentinel.config import parse_circle_config
+from sentinel.notify.localntfy import LocalNtfy
+from sentinel.notify.ntfy import Ntfy
+from sentinel.notify.service import Notifier
+from sentinel.notify.store import NotifierStore
+
+SECRET = "benchmark-secret-0123456789"
+
+
+def circle_yaml(port: int, ntfy_url: str, homes: int, state: Path) -> str:
+    lines = [
+        f"ntfy: {{server: '{ntfy_url}', ack_topic: bench-acks-00000001, poll: 60s}}",
+        "members:",
+        "  - {id: ann, name: Ann, topic: bench-ann-000000001}",
+        "homes:",
+        *(f"  - {{id: h{i}, name: Home {i}, tiers: [[ann]], grace: 1h}}" for i in range(homes)),
+        f"mqtt: {{host: 127.0.0.1, port: {port}, client_id: bench-notifier-{os.getpid()}}}",
+        f"state_dir: {state}",
+        "log_level: warning",
+    ]
+    return "\n".join(lines).replace("'", '"') + "\n"
+
+
+def settle(pid: int) -> float:
+    """Wait until a process has finished starting (it stops using CPU); its CPU seconds so far."""
+    time.sleep(1)
+    while True:
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        after = cpu_seconds(pid)
+        if after - before < 0.02:
+            return after
+
+
+def publisher(port: int) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
+
+
+def heartbeat_cpu(broker: Mosquitto, tmp: Path, homes: int, seconds: float) -> list[object]:
+    """A notifier process following ``homes`` homes, each sending a heartbeat a minute."""
+    config = tmp / "street.yaml"
+    config.write_text(circle_yaml(broker.port, "http://127.0.0.1:9", homes, tmp / "street"))
+    env = {**os.environ, "SENTINEL_ACK_SECRET": SECRET}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentinel", "notify", "-c", str(config)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    startup_cpu = settle(proc.pid)  # start, read the config, connect
+    pub = publisher(broker.port)
+    rate = homes / 60.0
+    before = cpu_seconds(proc.pid)
+    t0 = time.perf_counter()
+    sent = 0
+    while time.perf_counter() - t0 < seconds:
+        pub.publish(f"sentinel/h{sent % homes}/heartbeat", json.dumps({"seq": sent}), qos=0)
+        sent += 1
+        time.sleep(max(0.0, t0 + sent / rate - time.perf_counter()))
+    used = cpu_seconds(proc.pid) - before
+    took = time.perf_counter() - t0
+    proc.terminate()
+    proc.wait(15)
+    pub.loop_stop()
+    return [
+        f"{homes} homes, 1 heartbeat/min each",
+        f"{rate:.0f}/s",
+        f"{100 * used / took:.1f} %",
+        f"{startup_cpu:.1f} s CPU",
+    ]
+
+
+def max_heartbeats(broker: Mosquitto, tmp: Path, count: int) -> tuple[float, float]:
+    """The notifier in this process; a flood of heartbeats from another; how fast it takes them in."""
+    cfg = parse_circle_config(circle_yaml(broker.port, "http://127.0.0.1:9", 1000, tmp / "flood"))
+    store = NotifierStore(tmp / "flood.db")
+    notifier = Notifier(cfg, store, Ntfy(cfg.ntfy))
+    received = [0]
+    original = notifier.silence.heartbeat
+
+    def counting(home: str, at: object) -> None:
+        received[0] += 1
+        original(home, at)  # type: ignore[arg-type]
+
+    notifier.silence.heartbeat = counting  # type: ignore[method-assign]
+    notifier.start(threaded=False)
+    wait_for(notifier.client.is_connected, 10, "the notifier to connect")
+    time.sleep(0.5)
+    script = (
+        "import sys, json, paho.mqtt.client as m\n"
+        "from paho.mqtt.enums import CallbackAPIVersion as V\n"
+        "c = m.Client(V.VERSION2); c.max_queued_messages_set(0)\n"
+        "c.connect('127.0.0.1', int(sys.argv[1])); c.loop_start()\n"
+        "n = int(sys.argv[2])\n"
+        "infos = [c.publish(f'sentinel/h{i % 1000}/heartbeat', json.dumps({'seq': i}), qos=1) for i in range(n)]\n"
+        "infos[-1].wait_for_publish(120)\n"
+    )
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    subprocess.run([sys.executable, "-c", script, str(broker.port), str(count)], check=True)
+    wait_for(lambda: received[0] >= count, 120, "every heartbeat")
+    took = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    notifier.close()
+    store.close()
+    return count / took, 100 * cpu / took
+
+
+def alert_latency(broker: Mosquitto, tmp: Path, count: int) -> list[list[object]]:
+    """Alert published to the ntfy request arriving, beside a bare MQTT round trip."""
+    arrived: dict[str, float] = {}
+    local = LocalNtfy(
+        on_publish=lambda body: arrived.setdefault(
+            json.loads(body["actions"][0]["body"])["alert_id"], time.perf_counter()
+        )
+    )
+    cfg = parse_circle_config(circle_yaml(broker.port, local.url, 10, tmp / "latency"))
+    store = NotifierStore(tmp / "latency.db")
+    notifier = Notifier(cfg, store, Ntfy(cfg.ntfy))
+    runner = threading.Thread(target=notifier.run, daemon=True)
+    runner.start()
+    wait_for(notifier.client.is_connected, 10, "the notifier to connect")
+    time.sleep(0.5)
+    pub = publisher(broker.port)
+    delays = []
+    for i in range(count):
+        alert_id = f"h0-inactivity-{i}"
+        body = {"alert_id": alert_id, "home": "h0", "kind": "inactivity", "severity": "high", "reason": "quiet"}
+        t0 = time.perf_counter()
+        pub.publish("sentinel/h0/alert", json.dumps(body), qos=1)
+        wait_for(lambda a=alert_id: a in arrived, 10, "the notification")
+        delays.append((arrived[alert_id] - t0) * 1000)
+    notifier._stop.set()
+    runner.join(10)
+    store.close()
+    local.close()
+
+    got = threading.Event()
+    bare = mqtt.Client(CallbackAPIVersion.VERSION2)
+    bare.on_message = lambda c, u, m: got.set()
+    bare.connect("127.0.0.1", broker.port)
+    bare.loop_start()
+    bare.subscribe("bench/rtt", qos=1)
+    time.sleep(0.3)
+    rtts = []
+    for _ in range(count):
+        got.clear()
+        t0 = time.perf_counter()
+        pub.publish("bench/rtt", b"x", qos=1)
+        got.wait(5)
+        rtts.append((time.perf_counter() - t0) * 1000)
+    bare.loop_stop()
+    pub.loop_stop()
+
+    def row(name: str, values: list[float]) -> list[object]:
+        return [
+            name,
+            len(values),
+            f"{percentile(values, 50):.2f}",
+            f"{percentile(values, 90):.2f}",
+            f"{percentile(values, 99):.2f}",
+            f"{max(values):.2f}",
+        ]
+
+    return [row("alert published -> ntfy request arrives", delays), row("baseline: bare MQTT QoS 1 round trip", rtts)]
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)  # one "ALERT" line per measured alert would drown the tables
+    quick = "--quick" in sys.argv
+    os.environ.setdefault("SENTINEL_ACK_SECRET", SECRET)
+    print(f"machine: {machine()}")
+    with Mosquitto() as broker, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        print(f"broker: {broker.version}\n")
+        rows = [heartbeat_cpu(broker, tmp, homes, 10 if quick else 60) for homes in (1_000, 10_000)]
+        print(table(["load", "heartbeats", "notifier CPU (one core)", "CPU to start"], rows))
+        rate, cpu = max_heartbeats(broker, tmp, 20_000 if quick else 100_000)
+        print(f"\nmost heartbeats taken in: {rate:,.0f} per second (the notifier's process at {cpu:.0f} % CPU)\n")
+        print(table(["ms", "n", "p50", "p90", "p99", "max"], alert_latency(broker, tmp, 100 if quick else 1000)))
+
+
+if __name__ == "__main__":
+    main()
