@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from sentinel import __version__, logs
+from sentinel import __version__, logs, systemd
 from sentinel.config import Config, load_config
 from sentinel.errors import ConfigError, CsvFormatError, SentinelError
-
-log = logging.getLogger("sentinel")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -133,14 +128,7 @@ def _run(config: Config) -> int:
     logs.setup(config.log_level)
     store = Store(_state_dir(config) / "agent.db")
     agent = Agent(config, store, pin_factory=make_factory(config.gpio.pin_factory))
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = systemd.stop_on_signals()
     try:
         agent.run(stop)
     finally:

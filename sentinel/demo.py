@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,21 +26,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sentinel import logs
 from sentinel.agent import Agent
 from sentinel.clock import ScaledClock
-from sentinel.config import Config, load_config
+from sentinel.config import Config, load_config, shipped_config
 from sentinel.demo_circle import DemoCircle
 from sentinel.events import Event
 from sentinel.mqtt.embedded import EmbeddedBroker
 from sentinel.mqtt.topics import Topics
 from sentinel.sim import Resident as SimResident
 from sentinel.store import Store
-
-
-def demo_config_path() -> Path:
-    """configs/demo.yaml from a checkout, else the copy shipped in the package."""
-    checkout = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
-    if checkout.exists():
-        return checkout
-    return Path(str(resources.files("sentinel") / "data" / "demo.yaml"))
 
 
 class Timeline:
@@ -229,7 +220,7 @@ def history(config: Config, days: int, today: datetime, seed: int) -> list[Event
 def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> int:
     """Run the simulated morning; 0 when the neighbour saw the alert and its cancellation."""
     logs.setup("error")  # the timeline tells the story; errors still show
-    config: Config = load_config(demo_config_path())
+    config: Config = load_config(shipped_config("demo.yaml"))
     start = datetime.now().astimezone().replace(hour=6, minute=55, second=0, microsecond=0)
     clock = ScaledClock(start, speed)
     embedded = None

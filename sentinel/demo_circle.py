@@ -8,24 +8,15 @@ import os
 import secrets
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from sentinel.clock import ScaledClock
-from sentinel.config import load_circle_config
+from sentinel.config import load_circle_config, shipped_config
 from sentinel.notify.localntfy import LocalNtfy
 from sentinel.notify.ntfy import Ntfy
 from sentinel.notify.service import Notifier
 from sentinel.notify.store import NotifierStore
-
-
-def circle_config_path() -> Path:
-    """configs/demo-circle.yaml from a checkout, else the copy shipped in the package."""
-    checkout = Path(__file__).resolve().parents[1] / "configs" / "demo-circle.yaml"
-    if checkout.exists():
-        return checkout
-    return Path(str(resources.files("sentinel") / "data" / "demo-circle.yaml"))
 
 
 class DemoCircle:
@@ -35,7 +26,7 @@ class DemoCircle:
         os.environ.setdefault("SENTINEL_ACK_SECRET", secrets.token_urlsafe(24))
         self.timeline = timeline
         self.ntfy = LocalNtfy(on_publish=self._arrived)
-        cfg = load_circle_config(circle_config_path())
+        cfg = load_circle_config(shipped_config("demo-circle.yaml"))
         self.cfg = dataclasses.replace(
             cfg,
             ntfy=dataclasses.replace(cfg.ntfy, server=self.ntfy.url),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,8 +13,8 @@ from typing import Any
 
 from sentinel.core.alerts import Alert
 from sentinel.core.status import Flip
-from sentinel.errors import StoreError
 from sentinel.events import Event
+from sentinel.sqlite import open_db
 
 # Each entry moves the schema one version up; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
@@ -85,25 +84,8 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a process kill; only power loss can lose
-            # the last commits, and fsync on every event would wear the SD card.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._lock = threading.Lock()
-            self._migrate()
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
-
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path} was written by a newer sentinel (schema {version})")
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+        self._db = open_db(self.path, MIGRATIONS)
+        self._lock = threading.Lock()
 
     @property
     def schema_version(self) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +39,16 @@ def watchdog_interval() -> float | None:
         return int(usec) / 2_000_000
     except ValueError:
         return None
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM (systemctl stop) or SIGINT (Ctrl-C), for a clean shutdown."""
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop

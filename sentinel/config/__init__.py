@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,14 @@ def read_text(path: str | os.PathLike[str]) -> str:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
+
+
+def shipped_config(name: str) -> Path:
+    """A config file of the project's: configs/NAME in a checkout, else the copy inside the package."""
+    checkout = Path(__file__).resolve().parents[2] / "configs" / name
+    if checkout.exists():
+        return checkout
+    return Path(str(resources.files("sentinel") / "data" / name))
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
-import threading
 from pathlib import Path
 
-from sentinel import logs
+from sentinel import logs, systemd
 from sentinel.config import load_circle_config
 from sentinel.config.circle import CircleConfig
 from sentinel.notify.store import NotifierStore
 from sentinel.store import default_state_dir
-
-log = logging.getLogger("sentinel.notify")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,15 +40,7 @@ def _notify(config: CircleConfig, store: NotifierStore) -> int:
 
     logs.setup(config.log_level)
     notifier = Notifier(config, store, Ntfy(config.ntfy))
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    notifier.run(stop)
+    notifier.run(systemd.stop_on_signals())
     return 0
 
 
