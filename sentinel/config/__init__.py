@@ -181,11 +181,13 @@ def _check_circle(config: CircleConfig, raw: dict, errors: Any) -> None:
         home_ids.add(home.id)
         if not home.tiers or not all(home.tiers):
             errors.add(lines.get("tiers", 1), f"homes[{h}].tiers", "needs at least one member in every tier")
+        tiers_raw = homes_raw[h]["tiers"]
         for t, tier in enumerate(home.tiers):
+            tier_lines = getattr(tiers_raw[t], "lines", [])
             for k, member_id in enumerate(tier):
                 if member_id not in seen:
                     errors.add(
-                        lines.get("tiers", 1),
+                        tier_lines[k] if k < len(tier_lines) else lines.get("tiers", 1),
                         f"homes[{h}].tiers[{t}][{k}]",
                         f"{member_id!r} is not a member (members: {known})",
                     )
