@@ -247,12 +247,14 @@ class Agent:
     # decisions
     def _outputs(self, name: str, outputs: list[Reading | Gesture], wall: datetime, mono: float) -> None:
         sensor = self.config.sensor(name)
-        for out in outputs:
+        # A call for help goes out before the press that made it is stored and learned from.
+        urgent = [o for o in outputs if isinstance(o, Gesture) and o.what == "help"]
+        for out in urgent + [o for o in outputs if o not in urgent]:
             if isinstance(out, Reading):
                 event = Event(name, sensor.kind, out.value, sensor.room, wall, mono)
                 self.store.add_event(event)
                 log.debug("event %s", event)
-                if event.is_activity:
+                if event.is_activity and self.watch is not None:
                     self._watch_activity(event)
                 if self.config.mqtt.publish_sensors:
                     self._publish_sensor(sensor, out.value, wall)
@@ -266,12 +268,12 @@ class Agent:
                 self.resident_ok(out.how, wall)
 
     def raise_alert(self, alert: Alert) -> None:
-        """Store the alert and queue it in the outbox before anything else can fail."""
-        log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
+        """Store the alert and queue it in the outbox before anything else can fail, then send it first."""
         self.store.add_alert(alert)
         self.store.enqueue(self.topics.alert, json.dumps(alert.payload()), qos=1, at=alert.raised_at)
+        self.outbox.flush()  # the alert goes on the wire before the status that reports it
+        log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
         self._update_status(alert.reason)
-        self.outbox.flush()
 
     def resident_ok(self, how: str, at: datetime) -> None:
         """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -261,3 +262,18 @@ def test_an_open_alert_and_the_mode_survive_a_restart(tmp_path: Path, broker: Mo
     second.press(0.1)
     assert rec.wait(second.topics.status, lambda s: s["state"] == "away")
     second.stop()
+
+
+def test_with_detection_off_the_help_button_still_works(home, recorder) -> None:
+    h = home()
+    config = replace(h.config, detection=replace(h.config.detection, enabled=False))
+    h.agent = Agent(config, h.store, pin_factory=h.factory)
+    h.topics = h.agent.topics
+    h.start()
+    rec = recorder([h.topics.alert, h.topics.status])
+    assert rec.wait(h.topics.status)["state"] == "ok"  # nothing to learn: never "learning"
+    h.pin(PIR_PIN).drive_high()  # movement is stored, and nothing asks for a routine
+    h.press(0.6)
+    assert rec.wait(h.topics.alert)["kind"] == "help"
+    assert h._thread is not None and h._thread.is_alive()
+    assert [e.sensor for e in h.store.events()][:1] == ["hall_pir"]
