@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from sentinel.config.model import DAYS, MqttConfig, _clock, _days, _slug
+from sentinel.config.model import MqttConfig, Window, _between, _slug
 from sentinel.config.schema import Seconds, setting
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -26,15 +26,6 @@ def _topic(value: str) -> str | None:
 
 def _url(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A daily window of time, on some days of the week."""
-
-    start: str = setting(doc="From (HH:MM).", check=_clock)
-    end: str = setting(doc="Until (HH:MM); past midnight is fine.", check=_clock)
-    days: list[str] = setting(list(DAYS), doc="On these days (mon ... sun); default every day.", check=_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +53,17 @@ class HomeCircle:
     step: Seconds = setting(
         Seconds(300),
         doc="How long to wait for someone to say 'I'm going' before the next tier.",
-        check=lambda v: None if 30 <= v <= 3600 else f"{v:g} is out of range (30-3600)",
+        check=_between(30, 3600),
     )
     rounds: int = setting(
         2,
         doc="How many times to go through the tiers before the final call to everyone.",
-        check=lambda v: None if 1 <= v <= 10 else f"{v} is out of range (1-10)",
+        check=_between(1, 10),
     )
     grace: Seconds = setting(
         Seconds(300),
         doc="Silent or offline this long means the monitor is down.",
-        check=lambda v: None if 60 <= v <= 86400 else f"{v:g} is out of range (60-86400)",
+        check=_between(60, 86400),
     )
 
 
@@ -88,13 +79,13 @@ class NtfyConfig:
     timeout: Seconds = setting(
         Seconds(10),
         doc="Give up on one request after this long (then retry).",
-        check=lambda v: None if 1 <= v <= 120 else f"{v:g} is out of range (1-120)",
+        check=_between(1, 120),
     )
     incident_url: str | None = setting(None, doc="Link to an incident page; '{alert_id}' is filled in.", check=_url)
     poll: Seconds = setting(
         Seconds(3),
         doc="How often to read the button presses.",
-        check=lambda v: None if 1 <= v <= 60 else f"{v:g} is out of range (1-60)",
+        check=_between(1, 60),
     )
 
 

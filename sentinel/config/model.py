@@ -157,8 +157,8 @@ def _days(value: list[str]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class QuietWindow:
-    """A time when no inactivity alert is raised (a nap, church on Sunday morning)."""
+class Window:
+    """A daily window of time, on some days of the week."""
 
     start: str = setting(doc="From this time of day (HH:MM).", check=_clock)
     end: str = setting(doc="Until this time of day (HH:MM); past midnight is fine.", check=_clock)
@@ -223,7 +223,7 @@ class DetectionConfig:
         False, doc="Opt-in: alert when an outing lasts far longer than the resident's outings at that time."
     )
     door_open_at_night: DoorAtNightConfig = setting(DoorAtNightConfig(), doc="Opt-in door alert.")
-    quiet_windows: list[QuietWindow] = setting([], doc="Times with no inactivity alerts (postponed to the end).")
+    quiet_windows: list[Window] = setting([], doc="Times with no inactivity alerts (postponed to the end).")
     rooms: list[RoomRule] = setting([], doc="Per-room floors and ceilings.")
     checkin: CheckinConfig = setting(CheckinConfig(), doc="Ask the resident first.")
 
