@@ -240,9 +240,12 @@ class Agent:
         """Feed a level the logic has not seen (an edge lost by the pin driver)."""
         for name, pin in self.pins.items():
             logic = self.logic[name]
-            if isinstance(logic, DoorLogic) and logic.deadline() is None and int(pin.read()) != logic.value:
-                log.info("sensor %s: missed an edge, reading %d now", name, int(pin.read()))
-                self._outputs(name, logic.edge(pin.read(), now), wall, now)
+            if not isinstance(logic, DoorLogic) or logic.deadline() is not None:
+                continue
+            level = pin.read()
+            if int(level) != logic.value:
+                log.info("sensor %s: missed an edge, reading %d now", name, int(level))
+                self._outputs(name, logic.edge(level, now), wall, now)
 
     # decisions
     def _outputs(self, name: str, outputs: list[Reading | Gesture], wall: datetime, mono: float) -> None:
