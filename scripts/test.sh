@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test mosquitto openssl
-.venv/bin/ruff check sentinel tests
+.venv/bin/ruff check sentinel tests benchmarks
 exec .venv/bin/pytest "$@"
