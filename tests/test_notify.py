@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -69,13 +69,14 @@ class Circle:
         start: datetime = TUESDAY_10,
         top: str = "",
         like: Circle | None = None,
+        edit: Callable[[str], str] = str,
         **yaml: str,
     ) -> None:
         # Its own topic tree (no retained messages from other tests) and ntfy, unless it joins ``like``.
         self.ntfy_server = like.ntfy_server if like else FakeNtfy()
         self.base = like.base if like else f"t{uuid.uuid4().hex[:8]}"
         self._owns_ntfy = like is None
-        text = circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml) + top
+        text = edit(circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml) + top)
         self.config = parse_circle_config(text)
         self.clock = ManualClock(start)
         self.store = NotifierStore(tmp_path / "notifier.db")
@@ -346,3 +347,13 @@ def test_two_notifiers_share_the_alerts_and_notify_each_once(circle) -> None:
     ids = sorted(json.loads(n["actions"][0]["body"])["alert_id"] for n in first.alerts_to("ann"))
     assert ids == sorted(f"mary-inactivity-{i}" for i in range(20))  # each exactly once
     assert first.store.incidents() and second.store.incidents()  # both took a share
+
+
+def test_nobody_available_is_recorded_and_logged(circle, caplog) -> None:
+    c = circle(edit=lambda text: text.replace("    topic:", '    away_until: "2099-01-01"\n    topic:'))
+    assert all(m.away_until for m in c.config.members)  # everyone on holiday
+    c.publish("alert", alert())
+    c.pump()
+    assert all(c.alerts_to(m) == [] for m in TOPICS)
+    assert [what for _, what, _, _ in c.store.steps("mary-inactivity-1")][-1] == "nobody available"
+    assert any("nobody in Mary's circle is available" in r.message for r in caplog.records)

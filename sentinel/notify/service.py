@@ -214,6 +214,10 @@ class Notifier:
             step, audience, after = take_step(self.cfg, home, incident.severity, progress, now)
             if step is None:
                 self.store.advance(incident.alert_id, after.next_index, now + NEVER)
+                if not self.store.notified(incident.alert_id):
+                    # Everyone is away: say so loudly in the log and the record, it needs a human.
+                    log.error("%s: nobody in %s's circle is available to be told", incident.alert_id, home.name)
+                    self.store.step(incident.alert_id, now, "nobody available")
                 continue
             for member_id in audience:
                 member = self.cfg.member(member_id)
