@@ -33,7 +33,7 @@ SECRET = "benchmark-secret-0123456789"
 
 def circle_yaml(port: int, ntfy_url: str, homes: int, state: Path) -> str:
     lines = [
-        f"ntfy: {{server: '{ntfy_url}', ack_topic: bench-acks-00000001, poll: 60s}}",
+        f"ntfy: {{server: '{ntfy_url}', ack_topic: bench-acks-00000001}}",
         "members:",
         "  - {id: ann, name: Ann, topic: bench-ann-000000001}",
         "homes:",

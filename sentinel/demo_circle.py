@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import secrets
 import threading
@@ -76,6 +75,3 @@ class DemoCircle:
         self.store.close()
         self.ntfy.close()
 
-    @staticmethod
-    def claim_of(note: dict[str, Any]) -> str:
-        return json.loads(note["actions"][0]["body"])["alert_id"]

@@ -219,3 +219,20 @@ gpio:
 def sentinel_cmd(*args: str) -> list[str]:
     """Run the CLI of this checkout with this interpreter."""
     return [sys.executable, "-m", "sentinel", *args]
+
+
+@pytest.fixture
+def circle(tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Make notifiers pumped by hand (tests/circle_driver.py), closed at the end of the test."""
+    from circle_driver import SECRET, Circle
+
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    made: list[Circle] = []
+
+    def make(**kwargs: Any) -> Circle:
+        made.append(Circle(tmp_path / f"c{len(made)}", broker.port, **kwargs))
+        return made[-1]
+
+    yield make
+    for c in reversed(made):
+        c.close()

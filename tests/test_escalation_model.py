@@ -58,7 +58,9 @@ class Escalation(RuleBasedStateMachine):
         cfg = parse_circle_config(circle_text(tiers, away, rounds, Path(self.tmp.name)))
         self.clock = ManualClock(START)
         self.store = NotifierStore(Path(self.tmp.name) / "n.db")
-        self.notifier = Notifier(cfg, self.store, Ntfy(NtfyConfig(ack_topic="acks-model-00000001")), self.clock)
+        # Never started: no request leaves this process (the address is a closed port on loopback anyway).
+        ntfy = Ntfy(NtfyConfig(ack_topic="acks-model-00000001", server="http://127.0.0.1:9"))
+        self.notifier = Notifier(cfg, self.store, ntfy, self.clock)
         severity = "critical" if urgent else "high"
         self.notifier.receive_alert(
             "mary", {"alert_id": "a1", "kind": "help" if urgent else "inactivity", "severity": severity, "reason": "r"}

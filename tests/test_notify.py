@@ -3,152 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-import paho.mqtt.client as mqtt
-import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-
-from conftest import Mosquitto, Recorder, wait_for
-from ntfy_fake import FakeNtfy
-from sentinel.clock import ManualClock
-from sentinel.config import parse_circle_config
-from sentinel.notify.ntfy import Ntfy
-from sentinel.notify.service import Notifier
-from sentinel.notify.store import NotifierStore
-
-SECRET = "a-test-secret-of-enough-length"
-TUESDAY_10 = datetime(2026, 3, 3, 10, 0).astimezone()
-TOPICS = {"ann": "mary-ann-topic-0001", "bob": "mary-bob-topic-0002", "carol": "mary-carol-topic-03"}
-
-
-def circle_yaml(port: int, ntfy_url: str, state: Path, base: str, extra_members: str = "", home_extra: str = "") -> str:
-    return f"""\
-ntfy:
-  server: {ntfy_url}
-  ack_topic: sentinel-acks-test-0001
-  timeout: 1s
-  poll: 1s
-members:
-  - id: ann
-    name: Ann
-    topic: {TOPICS["ann"]}
-    quiet_hours: {{start: "22:00", end: "07:00"}}
-  - id: bob
-    name: Bob
-    topic: {TOPICS["bob"]}
-    on_call: [{{days: [sat, sun], start: "00:00", end: "24:00"}}]
-  - id: carol
-    name: Carol Ødegård
-    topic: {TOPICS["carol"]}
-{extra_members}homes:
-  - id: mary
-    name: Mary
-    tiers: [[ann, bob], [carol]]
-    step: 5m
-    rounds: 1
-    kit: [carol]
-    grace: 2m
-{home_extra}mqtt: {{host: 127.0.0.1, port: {port}, client_id: notifier-{uuid.uuid4().hex[:8]}, base_topic: {base}}}
-state_dir: {state}
-"""
-
-
-class Circle:
-    """A notifier pumped by hand, its fake ntfy server, and a way to publish as the agent."""
-
-    def __init__(
-        self,
-        tmp_path: Path,
-        port: int,
-        start: datetime = TUESDAY_10,
-        top: str = "",
-        like: Circle | None = None,
-        edit: Callable[[str], str] = str,
-        **yaml: str,
-    ) -> None:
-        # Its own topic tree (no retained messages from other tests) and ntfy, unless it joins ``like``.
-        self.ntfy_server = like.ntfy_server if like else FakeNtfy()
-        self.base = like.base if like else f"t{uuid.uuid4().hex[:8]}"
-        self._owns_ntfy = like is None
-        text = edit(circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml) + top)
-        self.config = parse_circle_config(text)
-        self.clock = ManualClock(start)
-        self.store = NotifierStore(tmp_path / "notifier.db")
-        self.notifier = Notifier(self.config, self.store, Ntfy(self.config.ntfy), self.clock)
-        self.notifier.start(threaded=False)
-        self.agent = mqtt.Client(CallbackAPIVersion.VERSION2)
-        self.agent.connect("127.0.0.1", port)
-        self.agent.loop_start()
-        wait_for(lambda: self.notifier.client.is_connected(), 10, "the notifier to connect")
-        time.sleep(0.2)  # let its subscriptions settle
-
-    def publish(self, topic: str, body: Any, qos: int = 1) -> None:
-        payload = body if isinstance(body, bytes | str) else json.dumps(body)
-        self.agent.publish(f"{self.base}/mary/{topic}", payload, qos=qos).wait_for_publish(5)
-        if topic == "alert" and isinstance(body, dict) and isinstance(body.get("alert_id"), str):
-            # Alerts are stored the moment they arrive: wait for that, so the clock cannot run ahead of them.
-            wait_for(lambda: self.store.incident(body["alert_id"]) is not None, 5, "the alert to arrive")
-
-    def pump(self, rounds: int = 3) -> None:
-        for _ in range(rounds):
-            time.sleep(0.05)
-            self.notifier.step()
-            self.notifier.deliver_due()
-
-    def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-        self.pump()
-
-    def alerts_to(self, member: str) -> list[dict[str, Any]]:
-        return [n for n in self.ntfy_server.to(TOPICS[member]) if n.get("actions")]
-
-    def infos_to(self, member: str) -> list[dict[str, Any]]:
-        return [n for n in self.ntfy_server.to(TOPICS[member]) if not n.get("actions")]
-
-    def press(self, member: str, label: str, index: int = -1) -> None:
-        self.ntfy_server.press(self.alerts_to(member)[index], label)
-        self.clock.advance(self.config.ntfy.poll)
-        self.pump()
-
-    def close(self) -> None:
-        self.agent.loop_stop()
-        self.agent.disconnect()
-        self.notifier.close()
-        self.store.close()
-        if self._owns_ntfy:
-            self.ntfy_server.close()
-
-
-def alert(alert_id: str = "mary-inactivity-1", kind: str = "inactivity", severity: str = "high") -> dict[str, Any]:
-    return {
-        "alert_id": alert_id,
-        "home": "mary",
-        "kind": kind,
-        "severity": severity,
-        "raised_at": TUESDAY_10.isoformat(),
-        "reason": "No sign of activity since 08:10 (1 h 50 min).",
-        "facts": {},
-    }
-
-
-@pytest.fixture
-def circle(tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
-    made: list[Circle] = []
-
-    def make(**kwargs: Any) -> Circle:
-        made.append(Circle(tmp_path / f"c{len(made)}", broker.port, **kwargs))
-        return made[-1]
-
-    yield make
-    for c in reversed(made):
-        c.close()
+from circle_driver import TOPICS, Circle, alert
+from conftest import Recorder, wait_for
 
 
 def test_the_full_escalation_with_claim_and_resolve(circle, recorder) -> None:
@@ -251,8 +109,7 @@ def test_forged_replayed_and_expired_acks_are_refused(circle, caplog) -> None:
     body = json.loads(claim["body"])
 
     forged = {**body, "member": "carol"}  # Ann's token, claimed as Carol's
-    c.ntfy_server.store("sentinel-acks-test-0001", json.dumps(forged), {})
-    c.advance(1)
+    c.handled(c.ntfy_server.store("sentinel-acks-test-0001", json.dumps(forged), {})["id"])
     assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
     assert any("forged token" in r.message for r in caplog.records)
 
@@ -265,8 +122,7 @@ def test_forged_replayed_and_expired_acks_are_refused(circle, caplog) -> None:
     c.pump()
     later = c.alerts_to("ann")[-1]
     c.clock.advance(49 * 3600)
-    c.ntfy_server.press(later, "I called, all OK")
-    c.advance(1)
+    c.handled(c.ntfy_server.press(later, "I called, all OK")["id"])
     assert any("expired token" in r.message for r in caplog.records)
     refused = [(what, detail) for _, what, _, detail in c.store.steps("mary-inactivity-2") if what == "refused"]
     assert refused == [("refused", "resolve: expired token")]
@@ -288,8 +144,7 @@ def test_malformed_messages_do_not_stop_the_notifier(circle, caplog) -> None:
     c.publish("alert", b"{oops")
     c.publish("alert", {"alert_id": 5})
     c.publish("alert/x/ack", b"\xff")
-    c.ntfy_server.store("sentinel-acks-test-0001", "not json", {})
-    c.advance(1)
+    c.handled(c.ntfy_server.store("sentinel-acks-test-0001", "not json", {})["id"])
     c.publish("alert", alert())
     c.pump()
     assert len(c.alerts_to("ann")) == 1
@@ -334,19 +189,18 @@ def test_silence_without_a_last_will_counts_too(circle) -> None:
 def test_two_notifiers_share_the_alerts_and_notify_each_once(circle) -> None:
     first = circle(top="shared_group: street\n")
     second = circle(top="shared_group: street\n", like=first)
-    time.sleep(0.3)
     for i in range(20):  # straight to the broker: either notifier may take each one
         first.agent.publish(f"{first.base}/mary/alert", json.dumps(alert(f"mary-inactivity-{i}")), qos=1)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(first.alerts_to("ann")) < 20:
-        first.pump(1)
-        second.pump(1)
-    time.sleep(0.5)
-    first.pump(1)
-    second.pump(1)
+
+    def taken() -> tuple[set[str], set[str]]:
+        return {i.alert_id for i in first.store.incidents()}, {i.alert_id for i in second.store.incidents()}
+
+    wait_for(lambda: sum(map(len, taken())) == 20, 10, "all 20 alerts to be taken")
+    mine, yours = taken()
+    assert not mine & yours and mine and yours  # each taken by exactly one notifier, and both took a share
+    wait_for(lambda: (first.pump(1), second.pump(1), len(first.alerts_to("ann")) == 20)[2], 10, "20 notifications")
     ids = sorted(json.loads(n["actions"][0]["body"])["alert_id"] for n in first.alerts_to("ann"))
     assert ids == sorted(f"mary-inactivity-{i}" for i in range(20))  # each exactly once
-    assert first.store.incidents() and second.store.incidents()  # both took a share
 
 
 def test_nobody_available_is_recorded_and_logged(circle, caplog) -> None:

@@ -71,7 +71,9 @@ class HomeCircle:
 class NtfyConfig:
     """The ntfy server that carries notifications and button presses."""
 
-    ack_topic: str = setting(doc="Private topic the buttons post to; the notifier reads it.", check=_topic)
+    ack_topic: str = setting(
+        doc="Private topic the buttons post to; the notifier keeps one subscription to it open.", check=_topic
+    )
     server: str = setting("https://ntfy.sh", doc="Your own ntfy server, or a public one.", check=_url)
     token_env: str | None = setting(None, doc="Environment variable holding an ntfy access token (tk_...).")
     username: str | None = setting(None, doc="Basic-auth user, if the server uses passwords.")
@@ -82,11 +84,6 @@ class NtfyConfig:
         check=_between(1, 120),
     )
     incident_url: str | None = setting(None, doc="Link to an incident page; '{alert_id}' is filled in.", check=_url)
-    poll: Seconds = setting(
-        Seconds(3),
-        doc="How often to read the button presses.",
-        check=_between(1, 60),
-    )
 
 
 @dataclass(frozen=True, slots=True)

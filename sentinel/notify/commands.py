@@ -20,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config}: OK: {len(config.homes)} homes, {len(config.members)} members, "
             f"ntfy {config.ntfy.server}, broker {config.mqtt.host}:{config.mqtt.port}"
         )
+        if not config.ntfy.server.startswith(PUBLIC_NTFY):
+            print(self_hosted_advice(config))
         return 0
     store = NotifierStore(state_dir(config) / "notifier.db")
     try:
@@ -28,6 +30,21 @@ def run(args: argparse.Namespace) -> int:
         return _notify(config, store)
     finally:
         store.close()
+
+
+PUBLIC_NTFY = "https://ntfy.sh"
+
+
+def self_hosted_advice(config: CircleConfig) -> str:
+    """What a self-hosted ntfy server needs for the buttons and for iPhones (docs/circle.md)."""
+    return (
+        "On your own ntfy server:\n"
+        "  - the buttons post without logging in (the app sends no password with them). If the server denies\n"
+        "    access by default (auth-default-access: deny-all), open the ack topic for writing only:\n"
+        f"        ntfy access everyone {config.ntfy.ack_topic} write-only\n"
+        "  - members with an iPhone get notifications only if server.yml has\n"
+        "        upstream-base-url: \"https://ntfy.sh\""
+    )
 
 
 def state_dir(config: CircleConfig) -> Path:

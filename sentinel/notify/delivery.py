@@ -1,9 +1,15 @@
-"""Send pending notifications through ntfy, retrying with backoff; record every attempt."""
+"""Send pending notifications through ntfy, retrying with backoff; record every attempt.
+
+A failure that trying again can mend (a timeout, a 5xx, a 429) delays a
+notification and never drops it. When ntfy says to hold off (429), every
+notification waits: the limit is the server's, not one member's.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sentinel.clock import Clock
 from sentinel.config.circle import MemberConfig
@@ -11,8 +17,6 @@ from sentinel.notify.ntfy import DeliveryError, Notification, Ntfy
 from sentinel.notify.store import NotifierStore
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 8  # about 20 minutes of retrying with backoff
 
 
 def backoff(attempts: int) -> float:
@@ -23,21 +27,37 @@ def backoff(attempts: int) -> float:
 class Deliverer:
     """Works through the store's pending deliveries; a failure never stops the others."""
 
-    def __init__(self, store: NotifierStore, ntfy: Ntfy, members: list[MemberConfig], clock: Clock) -> None:
+    def __init__(
+        self,
+        store: NotifierStore,
+        ntfy: Ntfy,
+        members: list[MemberConfig],
+        clock: Clock,
+        on_quota: Callable[[DeliveryError, datetime], None] | None = None,
+    ) -> None:
         self.store = store
         self.ntfy = ntfy
         self.members = {m.id: m for m in members}
         self.clock = clock
+        self.on_quota = on_quota
+        self.hold_until: datetime | None = None  # ntfy asked us to wait until then
 
     def deliver_due(self) -> int:
         """Send what is due; each failure is retried with backoff, or recorded as failed. How many were sent."""
         sent = 0
         for delivery in self.store.due_deliveries(self.clock.now()):
+            now = self.clock.now()
+            if self.hold_until is not None and now < self.hold_until:
+                break  # they stay pending and go when the hold is over
             member = self.members.get(delivery.member)
             if member is None:
                 self.store.failed(delivery.id, "no such member")
                 continue
             body = delivery.body
+            if body.get("kind") == "alert" and delivery.alert_id and self.store.is_closed(delivery.alert_id):
+                # An alert held up by ntfy must not ring after the all-clear it was overtaken by.
+                self.store.skip(delivery.id, "the incident closed before it could be sent")
+                continue
             note = Notification(
                 member.topic,
                 body["title"],
@@ -47,19 +67,10 @@ class Deliverer:
                 body.get("click"),
                 tuple(body.get("actions", ())),
             )
-            now = self.clock.now()
             try:
                 self.ntfy.publish(note)
             except DeliveryError as exc:
-                attempts = delivery.attempts + 1
-                if exc.permanent or attempts >= MAX_ATTEMPTS:
-                    self.store.failed(delivery.id, str(exc))
-                    log.error("could not notify %s: %s", member.id, exc)
-                    what = "failed"
-                else:
-                    self.store.retry(delivery.id, str(exc), now + timedelta(seconds=backoff(delivery.attempts)))
-                    log.warning("notifying %s failed (%s); retrying", member.id, exc)
-                    what = "retry"
+                what = self._failed(delivery.id, delivery.attempts, member.id, exc, now)
                 if delivery.alert_id:
                     self.store.step(delivery.alert_id, now, what, member.id, str(exc))
                 continue
@@ -68,3 +79,20 @@ class Deliverer:
             if delivery.alert_id:
                 self.store.step(delivery.alert_id, now, "sent", member.id, body["title"])
         return sent
+
+    def _failed(self, delivery_id: int, attempts: int, member: str, exc: DeliveryError, now: datetime) -> str:
+        """Record a failed attempt; 'failed' when retrying cannot help, else 'retry'."""
+        if exc.permanent:
+            self.store.failed(delivery_id, str(exc))
+            log.error("could not notify %s: %s", member, exc)
+            return "failed"
+        next_try = now + timedelta(seconds=backoff(attempts))
+        if exc.retry_after:
+            started = self.hold_until is None or self.hold_until <= now
+            self.hold_until = now + timedelta(seconds=exc.retry_after)
+            next_try = self.hold_until
+            if exc.quota and started and self.on_quota is not None:
+                self.on_quota(exc, self.hold_until)
+        self.store.retry(delivery_id, str(exc), next_try)
+        log.warning("notifying %s failed (%s); trying again at %s", member, exc, f"{next_try:%H:%M:%S}")
+        return "retry"

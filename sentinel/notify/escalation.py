@@ -75,7 +75,3 @@ def take_step(
             return step, audience, Progress(index, now + timedelta(seconds=home.step))
     return None, (), Progress(index, now)
 
-
-def is_done(home: HomeCircle, severity: str, progress: Progress) -> bool:
-    """No steps left: the final call has been made."""
-    return progress.next_index >= len(path(home, severity))

@@ -20,6 +20,35 @@ TITLES = {
 TOKEN_LIFETIME_S = 48 * 3600
 
 
+def button(
+    circle: CircleConfig,
+    home: HomeCircle,
+    member: MemberConfig,
+    alert_id: str,
+    label: str,
+    action: str,
+    secret: bytes,
+    expires: int,
+) -> dict[str, Any]:
+    """An http action that posts a signed press of ``action`` to the ack topic."""
+    body = {
+        "home": home.id,
+        "alert_id": alert_id,
+        "member": member.id,
+        "action": action,
+        "expires": expires,
+        "token": sign(secret, home.id, alert_id, member.id, action, expires),
+    }
+    return {
+        "action": "http",
+        "label": label,
+        "url": f"{circle.ntfy.server.rstrip('/')}/{circle.ntfy.ack_topic}",
+        "method": "POST",
+        "body": json.dumps(body),
+        "clear": True,
+    }
+
+
 def alert_note(
     circle: CircleConfig,
     home: HomeCircle,
@@ -31,27 +60,10 @@ def alert_note(
 ) -> dict[str, Any]:
     """The alert as one member sees it, with signed buttons."""
     expires = int(now_ts + TOKEN_LIFETIME_S)
-    ack_url = f"{circle.ntfy.server.rstrip('/')}/{circle.ntfy.ack_topic}"
-
-    def button(label: str, action: str) -> dict[str, Any]:
-        body = {
-            "home": home.id,
-            "alert_id": incident.alert_id,
-            "member": member.id,
-            "action": action,
-            "expires": expires,
-            "token": sign(secret, home.id, incident.alert_id, member.id, action, expires),
-        }
-        return {
-            "action": "http",
-            "label": label,
-            "url": ack_url,
-            "method": "POST",
-            "body": json.dumps(body),
-            "clear": True,
-        }
-
-    actions = [button("I'm going", "claim"), button("I called, all OK", "resolve")]
+    actions = [
+        button(circle, home, member, incident.alert_id, "I'm going", "claim", secret, expires),
+        button(circle, home, member, incident.alert_id, "I called, all OK", "resolve", secret, expires),
+    ]
     click = None
     if circle.ntfy.incident_url:
         click = circle.ntfy.incident_url.replace("{alert_id}", incident.alert_id)
@@ -72,6 +84,32 @@ def alert_note(
         "priority": priority,
         "tags": tags,
         "click": click,
+        "actions": actions,
+    }
+
+
+def confirm_note(
+    circle: CircleConfig,
+    home: HomeCircle,
+    member: MemberConfig,
+    incident: Incident,
+    seen: str,
+    secret: bytes,
+    now_ts: float,
+) -> dict[str, Any]:
+    """To the one who is going: the sensors saw movement; only they can say all is well."""
+    expires = int(now_ts + TOKEN_LIFETIME_S)
+    actions = [button(circle, home, member, incident.alert_id, "All OK", "resolve", secret, expires)]
+    return {
+        "kind": "confirm",
+        "title": f"{home.name}: movement at home",
+        "message": (
+            f"{seen} That may be you. When you are with {home.name} and all is well, tap 'All OK'."
+            " Until then the alert stays open."
+        ),
+        "priority": 4,
+        "tags": ["eyes"],
+        "click": None,
         "actions": actions,
     }
 

@@ -1,15 +1,18 @@
-"""ntfy's HTTP API: publish a notification as JSON, read a topic's messages.
+"""ntfy's HTTP API: publish a notification as JSON, subscribe to a topic as a stream.
 
 Every request has a timeout. Errors say whether trying again can help
 (``permanent``): 429, 5xx, timeouts and refused connections are worth a retry;
-other 4xx (a bad token, a forbidden topic) are not.
+other 4xx (a bad token, a forbidden topic) are not. A 429 says when to try again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +24,37 @@ from sentinel.errors import SentinelError
 log = logging.getLogger(__name__)
 
 
-class DeliveryError(SentinelError, RuntimeError):
-    """A notification did not reach the ntfy server."""
+# ntfy refuses a publish with 429 and code 42908 when the visitor's daily message quota is spent
+# (server/errors.go); it resets at midnight UTC, so hammering it is pointless.
+QUOTA_CODE = 42908
+QUOTA_PAUSE_S = 20 * 60.0
+# Any other 429 means the visitor's request bucket is empty: one token comes back every 5 s
+# (server/config.go DefaultVisitorRequestLimitReplenish). ntfy sends no Retry-After; a proxy may.
+RATE_PAUSE_S = 5.0
+# A subscription hears a keepalive every 45 s (DefaultKeepaliveInterval); twice that without a line
+# means the connection is dead even if TCP has not noticed.
+STREAM_READ_TIMEOUT_S = 90.0
+# ntfy keeps messages of at most 4,096 bytes (DefaultMessageSizeLimit) and turns longer ones into a
+# file attachment; Apple's and Google's push services carry about 4 kB in all, title included.
+MESSAGE_LIMIT = 3500
+TITLE_LIMIT = 200
 
-    def __init__(self, message: str, permanent: bool) -> None:
+
+class DeliveryError(SentinelError, RuntimeError):
+    """A request to the ntfy server failed; ``permanent`` says whether trying again can help."""
+
+    def __init__(
+        self, message: str, permanent: bool, code: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.code = code  # ntfy's own error code, e.g. 42901
+        self.retry_after = retry_after  # seconds before any request to this server is worth trying
+
+    @property
+    def quota(self) -> bool:
+        """The daily message quota is spent: nothing will get through for a while."""
+        return self.code == QUOTA_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +70,11 @@ class Notification:
     actions: tuple[dict[str, Any], ...] = field(default=())
 
     def body(self) -> dict[str, Any]:
+        """The JSON publish, with texts cut to what ntfy and the phones' push services carry."""
         out: dict[str, Any] = {
             "topic": self.topic,
-            "title": self.title,
-            "message": self.message,
+            "title": cut(self.title, TITLE_LIMIT),
+            "message": cut(self.message, MESSAGE_LIMIT),
             "priority": self.priority,
         }
         if self.tags:
@@ -57,23 +86,39 @@ class Notification:
         return out
 
 
+def cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` UTF-8 bytes, ending with an ellipsis when it was cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode("utf-8", "ignore") + "…"
+
+
 class Ntfy:
-    """A small client for one ntfy server."""
+    """A small client for one ntfy server: publishing, and a separate connection for the subscription."""
 
     def __init__(self, cfg: NtfyConfig, transport: httpx.BaseTransport | None = None) -> None:
         self.cfg = cfg
+        self._transport = transport
+        self._http = self._client()
+        self._stream_http = self._client()  # its own pool: a long read must not hold up a publish
+        self._stream_socket: socket.socket | None = None
+
+    def _client(self) -> httpx.Client:
+        cfg = self.cfg
         headers = {}
         if cfg.token_env and os.environ.get(cfg.token_env):
             headers["Authorization"] = f"Bearer {os.environ[cfg.token_env]}"
         auth = None
         if cfg.username and cfg.password_env:
             auth = httpx.BasicAuth(cfg.username, os.environ.get(cfg.password_env, ""))
-        self._http = httpx.Client(
-            base_url=cfg.server.rstrip("/"), headers=headers, auth=auth, timeout=cfg.timeout, transport=transport
+        return httpx.Client(
+            base_url=cfg.server.rstrip("/"), headers=headers, auth=auth, timeout=cfg.timeout, transport=self._transport
         )
 
     def close(self) -> None:
         self._http.close()
+        self._stream_http.close()
 
     def publish(self, note: Notification) -> str:
         """Send one notification; its ntfy message id. DeliveryError when it did not arrive."""
@@ -84,19 +129,44 @@ class Ntfy:
         except ValueError:
             return ""
 
-    def poll(self, topic: str, since: str) -> list[dict[str, Any]]:
-        """The messages on ``topic`` after message id ``since`` ("all" for everything cached)."""
-        response = self._request("GET", f"/{topic}/json", params={"poll": "1", "since": since})
-        messages = []
-        for line in response.text.splitlines():
-            try:
-                item = json.loads(line)
-            except ValueError:
-                log.warning("ignored a malformed line from ntfy: %.80s", line)
-                continue
-            if isinstance(item, dict) and item.get("event") == "message":
-                messages.append(item)
-        return messages
+    def stream(self, topic: str, since: str) -> Iterator[dict[str, Any]]:
+        """Subscribe to ``topic`` from message id ``since`` ("all": everything cached); yields each event.
+
+        The first event is ``open``, then cached and new messages and ``keepalive``s, until the
+        connection breaks: DeliveryError, after which the caller reconnects.
+        """
+        timeout = httpx.Timeout(self.cfg.timeout, read=STREAM_READ_TIMEOUT_S)
+        try:
+            with self._stream_http.stream(
+                "GET", f"/{topic}/json", params={"since": since}, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _refusal(response)
+                stream = response.extensions.get("network_stream")
+                self._stream_socket = stream.get_extra_info("socket") if stream is not None else None
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        item = json.loads(line)
+                    except ValueError:
+                        log.warning("ignored a malformed line from ntfy: %.80s", line)
+                        continue
+                    if isinstance(item, dict):
+                        yield item
+        except httpx.TimeoutException as exc:
+            raise DeliveryError(f"ntfy sent nothing for {STREAM_READ_TIMEOUT_S:g} s", permanent=False) from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"lost ntfy: {exc}", permanent=False) from exc
+        raise DeliveryError("ntfy closed the subscription", permanent=False)
+
+    def abort_stream(self) -> None:
+        """End a subscription that is waiting for its next line, from another thread (at shutdown)."""
+        sock = self._stream_socket
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read; closing alone would not
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -105,8 +175,27 @@ class Ntfy:
             raise DeliveryError(f"ntfy did not answer within {self.cfg.timeout:g} s", permanent=False) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"cannot reach ntfy: {exc}", permanent=False) from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise DeliveryError(f"ntfy answered {response.status_code}; will retry", permanent=False)
         if response.status_code >= 400:
-            raise DeliveryError(f"ntfy refused it: {response.status_code} {response.text[:120]}", permanent=True)
+            raise _refusal(response)
         return response
+
+
+def _refusal(response: httpx.Response) -> DeliveryError:
+    """The error an ntfy answer stands for: its code, whether retrying helps, and when."""
+    status = response.status_code
+    try:
+        detail = response.json()
+    except ValueError:
+        detail = {}
+    code = detail.get("code") if isinstance(detail, dict) and isinstance(detail.get("code"), int) else None
+    text = str(detail.get("error", "")) if isinstance(detail, dict) else ""
+    text = text or response.text[:120]
+    if status == 429:
+        if code == QUOTA_CODE:
+            return DeliveryError(f"ntfy's daily message quota is spent ({text})", False, code, QUOTA_PAUSE_S)
+        hint = response.headers.get("Retry-After", "")
+        wait = float(hint) if hint.isdigit() else RATE_PAUSE_S
+        return DeliveryError(f"ntfy answered 429 {text}; will retry", False, code, wait)
+    if status >= 500:
+        return DeliveryError(f"ntfy answered {status}; will retry", permanent=False, code=code)
+    return DeliveryError(f"ntfy refused it: {status} {text}", permanent=True, code=code)

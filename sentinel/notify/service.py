@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import queue
+import re
 import socket
 import threading
 import time
@@ -29,9 +30,10 @@ from sentinel.config import read_password
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.detect.explain import duration
 from sentinel.notify import messages
+from sentinel.notify.acks import AckReader
 from sentinel.notify.delivery import Deliverer
 from sentinel.notify.escalation import Progress, take_step
-from sentinel.notify.ntfy import DeliveryError, Ntfy
+from sentinel.notify.ntfy import DeliveryError, Ntfy, cut
 from sentinel.notify.silence import SilenceWatch
 from sentinel.notify.store import Incident, NotifierStore
 from sentinel.notify.tokens import Ack, check
@@ -39,6 +41,8 @@ from sentinel.notify.tokens import Ack, check
 log = logging.getLogger(__name__)
 
 NEVER = timedelta(days=36500)
+# Alert ids become MQTT topic levels (alert/<id>/ack) and token fields: nothing that could be a wildcard.
+ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 
 
 class Notifier:
@@ -54,13 +58,15 @@ class Notifier:
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.started = self.clock.now()
         told = {h.id: (self.store.home_state(h.id) or ("online", self.started))[0] for h in cfg.homes}
-        self.deliverer = Deliverer(store, ntfy, cfg.members, self.clock)
+        self.deliverer = Deliverer(store, ntfy, cfg.members, self.clock, self._quota_spent)
         self.silence = SilenceWatch({h.id: h.grace for h in cfg.homes}, told, self.started)
         self._homes = {h.id: h for h in cfg.homes}
         self._deliver = threading.Event()
         self._stop = threading.Event()
-        self._next_poll = self.started
         self._threads: list[threading.Thread] = []
+        self.subscribed = threading.Event()  # the broker has confirmed our subscriptions
+        since = self.store.get_meta("ack_since") or "all"
+        self.acks = AckReader(ntfy, cfg.ntfy.ack_topic, since, lambda m: self.queue.put(("press", m)))
         self.client = self._client()
 
     # MQTT
@@ -78,6 +84,7 @@ class Notifier:
             client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
         client.reconnect_delay_set(1, 30)
         client.on_connect = self._connected
+        client.on_subscribe = lambda *_: self.subscribed.set()
         client.on_message = self._message
         return client
 
@@ -96,6 +103,12 @@ class Notifier:
 
     def _message(self, client, userdata, message) -> None:
         """paho's thread: alerts are stored before the broker hears they arrived; the rest is queued."""
+        try:
+            self._take(message)
+        except Exception:  # one bad message must not end paho's thread, and with it every later alert
+            log.exception("could not take a message on %.120s; it is skipped", message.topic)
+
+    def _take(self, message: mqtt.MQTTMessage) -> None:
         parts = message.topic.split("/")
         if len(parts) < 3 or parts[0] != self.base or parts[1] not in self._homes:
             return
@@ -111,8 +124,8 @@ class Notifier:
             body = json.loads(message.payload.decode("utf-8"))
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
-        except (UnicodeDecodeError, ValueError) as exc:
-            log.warning("ignored a malformed message on %s: %s", message.topic, exc)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            log.warning("ignored a malformed message on %s: %.80s", message.topic, exc)
             return
         if leaf == "alert":
             self.receive_alert(home, body)
@@ -123,6 +136,9 @@ class Notifier:
         """Record an alert (once, whatever the broker re-delivers); True when it is new."""
         if not all(isinstance(body.get(k), str) for k in ("alert_id", "kind", "severity", "reason")):
             log.warning("ignored an alert without alert_id, kind, severity or reason from %s", home)
+            return False
+        if not ALERT_ID.match(body["alert_id"]):
+            log.warning("ignored an alert from %s with an unusable alert_id %.80r", home, body["alert_id"])
             return False
         new = self.store.open_incident(body, home, self.clock.now())
         if new:
@@ -146,6 +162,7 @@ class Notifier:
         else:
             self.client.connect_async(cfg.host, cfg.port, keepalive=int(cfg.keepalive))
         self.client.loop_start()
+        self.acks.start()
         if threaded:
             worker = threading.Thread(target=self._delivery_loop, name="ntfy-delivery", daemon=True)
             worker.start()
@@ -171,6 +188,7 @@ class Notifier:
     def close(self) -> None:
         self._stop.set()
         self._deliver.set()
+        self.acks.stop()
         self.client.disconnect()
         self.client.loop_stop()
         for thread in self._threads:
@@ -190,18 +208,21 @@ class Notifier:
         self.escalate(now)
         if self.cfg.watch_silence:
             self.watch_silence(now)
-        if now >= self._next_poll:
-            self._next_poll = now + timedelta(seconds=self.cfg.ntfy.poll)
-            self.poll_acks()
 
     def _handle(self, item: tuple[Any, ...]) -> None:
+        """One queued input; whatever goes wrong with it, the loop goes on with the next."""
         kind = item[0]
-        if kind == "availability":
-            _, home, text, at = item
-            self.silence.announce(home, text, at)
-        elif kind == "mqtt_ack":
-            _, home, alert_id, body = item
-            self.mqtt_ack(home, alert_id, body)
+        try:
+            if kind == "availability":
+                _, home, text, at = item
+                self.silence.announce(home, text, at)
+            elif kind == "mqtt_ack":
+                _, home, alert_id, body = item
+                self.mqtt_ack(home, alert_id, body)
+            elif kind == "press":
+                self.press(item[1])
+        except Exception:
+            log.exception("could not handle a %s message; it is skipped", kind)
 
     # escalation
     def escalate(self, now: datetime) -> None:
@@ -231,31 +252,16 @@ class Notifier:
             self._deliver.set()
 
     # acknowledgements
-    def poll_acks(self) -> None:
-        """Read the button presses that arrived on the ack topic."""
-        since = self.store.get_meta("ack_since") or "all"
+    def press(self, message: dict[str, Any]) -> None:
+        """A message on the ack topic: a button press, or anything else anyone posted there."""
         try:
-            found = self.ntfy.poll(self.cfg.ntfy.ack_topic, since)
-        except DeliveryError as exc:
-            log.warning("cannot read button presses: %s", exc)
-            return
-        for message in found:
-            self.store.set_meta("ack_since", str(message["id"]))
-            try:
-                body = json.loads(message.get("message", ""))
-                ack = Ack(
-                    str(body["home"]),
-                    str(body["alert_id"]),
-                    str(body["member"]),
-                    str(body["action"]),
-                    int(body["expires"]),
-                    str(body["token"]),
-                    str(body.get("note", "")),
-                )
-            except (ValueError, KeyError, TypeError):
-                log.warning("ignored a malformed button press: %.80s", message.get("message", ""))
-                continue
+            ack = Ack.parse(str(message.get("message", "")))
+        except ValueError:
+            log.warning("ignored a malformed button press: %.80s", message.get("message", ""))
+        else:
             self.apply_ack(ack)
+        finally:
+            self.store.set_meta("ack_since", str(message["id"]))
 
     def apply_ack(self, ack: Ack) -> str | None:
         """Claim or resolve an incident from a signed button press; the refusal reason, or None."""
@@ -330,41 +336,35 @@ class Notifier:
             return  # our own message to the agent
         if "token" in body:
             try:
-                ack = Ack(
-                    home_id,
-                    alert_id,
-                    str(body["member"]),
-                    str(body["what"]),
-                    int(body["expires"]),
-                    str(body["token"]),
-                    str(body.get("note", "")),
-                )
-            except (KeyError, ValueError, TypeError):
+                ack = Ack.read(body, home_id, alert_id)
+            except ValueError:
                 log.warning("ignored a malformed ack for %s", alert_id)
                 return
             self.apply_ack(ack)
             return
         incident = self.store.incident(alert_id)
-        if (
-            incident is None
-            or body.get("who") not in ("resident", "sensors")
-            or body.get("what")
-            not in (
-                "cancel",
-                "resolve",
-            )
-        ):
+        who, what = body.get("who"), body.get("what")
+        if incident is None or incident.closed_at is not None or incident.home != home_id:
             return
-        note = body.get("note") if isinstance(body.get("note"), str) else f"closed by the {body['who']}"
-        self._close(
-            incident,
-            self._homes[home_id],
-            str(body["who"]),
-            str(body["what"]),
-            note,
-            self.clock.now(),
-            tell_agent=False,
+        note = cut(body["note"], 500) if isinstance(body.get("note"), str) else f"closed by the {who}"
+        home, now = self._homes[home_id], self.clock.now()
+        if who == "sensors" and what in ("resolve", "activity") and incident.claimed_by:
+            # Someone is on the way: the movement may be theirs, not the resident's. Only they can say all is well.
+            self._ask_to_confirm(incident, home, note, now)
+        elif (who, what) in (("resident", "cancel"), ("sensors", "resolve")):
+            self._close(incident, home, who, what, note, now, tell_agent=False)
+
+    def _ask_to_confirm(self, incident: Incident, home: HomeCircle, note: str, now: datetime) -> None:
+        """Movement at a home someone is going to: ask them to say when all is well."""
+        member = incident.claimed_by
+        assert member is not None
+        log.info("%s: %s; asking %s to confirm", incident.alert_id, note, member)
+        self.store.step(incident.alert_id, now, "movement", None, note)
+        body = messages.confirm_note(
+            self.cfg, home, self.cfg.member(member), incident, note, self.secret, now.timestamp()
         )
+        self.store.deliver(incident.alert_id, home.id, member, body, now)
+        self._deliver.set()
 
     def _to_agent(self, incident: Incident, body: dict[str, Any], now: datetime) -> None:
         """Tell the home's agent (and any other subscriber) what the circle did."""
@@ -418,6 +418,28 @@ class Notifier:
         for member in keepers:
             self.store.deliver(None, home.id, member, messages.info_note(title, text, tags), now)
         self._deliver.set()
+
+    def _quota_spent(self, exc: DeliveryError, until: datetime) -> None:
+        """ntfy takes no more notifications today: say so loudly, on every open incident and to the keepers."""
+        now = self.clock.now()
+        log.error(
+            "ntfy refuses every notification (%s); they wait until %s. A self-hosted ntfy server, or an account"
+            " with a larger quota, avoids this.",
+            exc,
+            f"{until:%H:%M}",
+        )
+        for incident in self.store.incidents(open_only=True):
+            self.store.step(
+                incident.alert_id, now, "held", None, f"ntfy's daily quota is spent; next try {until:%H:%M}"
+            )
+        text = (
+            f"The ntfy server refused to carry any more notifications today (its daily quota), from {now:%H:%M}."
+            " Alerts were held back until it took them again. Ask whoever runs sentinel about a larger quota."
+        )
+        keepers = dict.fromkeys(m for home in self.cfg.homes for m in (home.kit or home.tiers[0]))
+        for member in keepers:
+            note = messages.info_note("sentinel could not notify you", text, ("warning",), 4)
+            self.store.deliver(None, "", member, note, now)
 
     # delivery
     def _delivery_loop(self) -> None:

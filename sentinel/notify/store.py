@@ -152,6 +152,10 @@ class NotifierStore:
         ).fetchall()
         return [_incident(r) for r in rows]
 
+    def is_closed(self, alert_id: str) -> bool:
+        row = self._run("SELECT closed_at FROM incidents WHERE alert_id = ?", (alert_id,)).fetchone()
+        return bool(row and row[0])
+
     def advance(self, alert_id: str, next_index: int, next_at: datetime) -> None:
         self._run(
             "UPDATE incidents SET next_index = ?, next_at = ? WHERE alert_id = ?",
@@ -211,10 +215,6 @@ class NotifierStore:
         ).fetchall()
         return [Delivery(i, a, h, m, json.loads(b), n) for i, a, h, m, b, n in rows]
 
-    def next_delivery_at(self) -> datetime | None:
-        row = self._run("SELECT MIN(next_try) FROM deliveries WHERE status = 'pending'").fetchone()
-        return _dt(row[0])
-
     def delivered(self, delivery_id: int) -> None:
         self._run("UPDATE deliveries SET status = 'sent', attempts = attempts + 1 WHERE id = ?", (delivery_id,))
 
@@ -230,8 +230,9 @@ class NotifierStore:
             (error, delivery_id),
         )
 
-    def delivery_counts(self) -> dict[str, int]:
-        return dict(self._run("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall())
+    def skip(self, delivery_id: int, why: str) -> None:
+        """A delivery that no longer has a reason to go."""
+        self._run("UPDATE deliveries SET status = 'skipped', last_error = ? WHERE id = ?", (why, delivery_id))
 
     # tokens, homes, meta
     def use_token(self, token: str, now: datetime) -> bool:

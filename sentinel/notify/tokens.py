@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
+from typing import Any
 
 ACTIONS = ("claim", "resolve")
 
@@ -25,6 +27,36 @@ class Ack:
     expires: int  # unix seconds
     token: str
     note: str = ""
+
+    @classmethod
+    def read(cls, body: dict[str, Any], home: str | None = None, alert_id: str | None = None) -> Ack:
+        """A press from its JSON fields (``home`` and ``alert_id`` when the topic gives them); ValueError if malformed.
+
+        The action is ``action`` in a button's body and ``what`` on the MQTT ack topic.
+        """
+        try:
+            return cls(
+                str(home if home is not None else body["home"]),
+                str(alert_id if alert_id is not None else body["alert_id"]),
+                str(body["member"]),
+                str(body["action"] if "action" in body else body["what"]),
+                int(body["expires"]),
+                str(body["token"]),
+                str(body.get("note", "")),
+            )
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(f"not a button press: {exc}") from None
+
+    @classmethod
+    def parse(cls, text: str) -> Ack:
+        """A press as the ntfy message text a button posted; ValueError if malformed."""
+        try:
+            body = json.loads(text)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        return cls.read(body)
 
 
 def sign(secret: bytes, home: str, alert_id: str, member: str, action: str, expires: int) -> str:

@@ -1,0 +1,72 @@
+"""Button presses from the ack topic: one long-lived ntfy subscription, reconnected with backoff.
+
+Polling the topic every few seconds would spend ntfy's request allowance (a bucket
+of 60, one more every 5 s per visitor, shared with publishing) and starve the
+alerts themselves; one open subscription costs one request per reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sentinel.notify.ntfy import DeliveryError, Ntfy
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_S = 1.0
+MAX_RETRY_S = 60.0
+REFUSED_RETRY_S = 300.0  # a wrong token or a forbidden topic needs a person, not a quick retry
+
+
+class AckReader:
+    """A thread that hands every message on the ack topic to ``on_press``, in order, once per connection."""
+
+    def __init__(self, ntfy: Ntfy, topic: str, since: str, on_press: Callable[[dict[str, Any]], None]) -> None:
+        self.ntfy = ntfy
+        self.topic = topic
+        self.since = since  # the last message id read: a reconnect continues after it
+        self.on_press = on_press
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ntfy-acks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self.ntfy.abort_stream()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        wait = FIRST_RETRY_S
+        failing: str | None = None
+        while not self._stop.is_set():
+            try:
+                for event in self.ntfy.stream(self.topic, self.since):
+                    if self._stop.is_set():
+                        return
+                    kind = event.get("event")
+                    if kind == "open":
+                        self.connected.set()
+                        wait = FIRST_RETRY_S
+                        if failing:
+                            log.warning("reading button presses from ntfy again")
+                            failing = None
+                    elif kind == "message" and isinstance(event.get("id"), str):
+                        self.since = event["id"]
+                        self.on_press(event)
+            except DeliveryError as exc:
+                self.connected.clear()
+                if self._stop.is_set():
+                    return
+                pause = max(wait, exc.retry_after or 0.0, REFUSED_RETRY_S if exc.permanent else 0.0)
+                if str(exc) != failing:  # once per kind of trouble, not once a minute
+                    level = logging.ERROR if exc.permanent else logging.WARNING
+                    log.log(level, "cannot read button presses (%s); trying again in %.0f s", exc, pause)
+                    failing = str(exc)
+                wait = min(wait * 2, MAX_RETRY_S)
+                self._stop.wait(pause)

@@ -1,0 +1,139 @@
+"""A notifier pumped by hand on an injected clock, against the real broker and the ntfy stand-in."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from conftest import wait_for
+from ntfy_fake import FakeNtfy
+from sentinel.clock import ManualClock
+from sentinel.config import parse_circle_config
+from sentinel.notify.ntfy import Ntfy
+from sentinel.notify.service import Notifier
+from sentinel.notify.store import NotifierStore
+
+SECRET = "a-test-secret-of-enough-length"
+TUESDAY_10 = datetime(2026, 3, 3, 10, 0).astimezone()
+TOPICS = {"ann": "mary-ann-topic-0001", "bob": "mary-bob-topic-0002", "carol": "mary-carol-topic-03"}
+
+
+def circle_yaml(port: int, ntfy_url: str, state: Path, base: str, extra_members: str = "", home_extra: str = "") -> str:
+    return f"""\
+ntfy:
+  server: {ntfy_url}
+  ack_topic: sentinel-acks-test-0001
+  timeout: 1s
+members:
+  - id: ann
+    name: Ann
+    topic: {TOPICS["ann"]}
+    quiet_hours: {{start: "22:00", end: "07:00"}}
+  - id: bob
+    name: Bob
+    topic: {TOPICS["bob"]}
+    on_call: [{{days: [sat, sun], start: "00:00", end: "24:00"}}]
+  - id: carol
+    name: Carol Ødegård
+    topic: {TOPICS["carol"]}
+{extra_members}homes:
+  - id: mary
+    name: Mary
+    tiers: [[ann, bob], [carol]]
+    step: 5m
+    rounds: 1
+    kit: [carol]
+    grace: 2m
+{home_extra}mqtt: {{host: 127.0.0.1, port: {port}, client_id: notifier-{uuid.uuid4().hex[:8]}, base_topic: {base}}}
+state_dir: {state}
+"""
+
+
+class Circle:
+    """A notifier pumped by hand, its fake ntfy server, and a way to publish as the agent."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        port: int,
+        start: datetime = TUESDAY_10,
+        top: str = "",
+        like: Circle | None = None,
+        edit: Callable[[str], str] = str,
+        ntfy: FakeNtfy | None = None,
+        **yaml: str,
+    ) -> None:
+        # Its own topic tree (no retained messages from other tests) and ntfy, unless it joins ``like``.
+        self.ntfy_server = like.ntfy_server if like else ntfy or FakeNtfy()
+        self.base = like.base if like else f"t{uuid.uuid4().hex[:8]}"
+        self._owns_ntfy = like is None
+        text = edit(circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml) + top)
+        self.config = parse_circle_config(text)
+        self.clock = ManualClock(start)
+        self.store = NotifierStore(tmp_path / "notifier.db")
+        self.notifier = Notifier(self.config, self.store, Ntfy(self.config.ntfy), self.clock)
+        self.notifier.start(threaded=False)
+        self.agent = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self.agent.connect("127.0.0.1", port)
+        self.agent.loop_start()
+        wait_for(self.notifier.subscribed.is_set, 10, "the notifier to subscribe")
+
+    def publish(self, topic: str, body: Any, qos: int = 1) -> None:
+        payload = body if isinstance(body, bytes | str) else json.dumps(body)
+        self.agent.publish(f"{self.base}/mary/{topic}", payload, qos=qos).wait_for_publish(5)
+        if topic == "alert" and isinstance(body, dict) and isinstance(body.get("alert_id"), str):
+            # Alerts are stored the moment they arrive: wait for that, so the clock cannot run ahead of them.
+            wait_for(lambda: self.store.incident(body["alert_id"]) is not None, 5, "the alert to arrive")
+
+    def pump(self, rounds: int = 3) -> None:
+        for _ in range(rounds):
+            time.sleep(0.05)
+            self.notifier.step()
+            self.notifier.deliver_due()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.pump()
+
+    def alerts_to(self, member: str) -> list[dict[str, Any]]:
+        return [n for n in self.ntfy_server.to(TOPICS[member]) if n.get("actions")]
+
+    def infos_to(self, member: str) -> list[dict[str, Any]]:
+        return [n for n in self.ntfy_server.to(TOPICS[member]) if not n.get("actions")]
+
+    def press(self, member: str, label: str, index: int = -1) -> None:
+        message = self.ntfy_server.press(self.alerts_to(member)[index], label)
+        self.handled(message["id"])
+
+    def handled(self, message_id: str) -> None:
+        """Wait until the notifier has read and handled this message of the ack topic."""
+        wait_for(lambda: (self.pump(1), self.store.get_meta("ack_since") == message_id)[1], 10, "the press")
+        self.pump()
+
+    def close(self) -> None:
+        self.agent.loop_stop()
+        self.agent.disconnect()
+        self.notifier.close()
+        self.store.close()
+        if self._owns_ntfy:
+            self.ntfy_server.close()
+
+
+def alert(alert_id: str = "mary-inactivity-1", kind: str = "inactivity", severity: str = "high") -> dict[str, Any]:
+    return {
+        "alert_id": alert_id,
+        "home": "mary",
+        "kind": kind,
+        "severity": severity,
+        "raised_at": TUESDAY_10.isoformat(),
+        "reason": "No sign of activity since 08:10 (1 h 50 min).",
+        "facts": {},
+    }

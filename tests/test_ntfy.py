@@ -1,0 +1,243 @@
+"""ntfy as the circle meets it: the real server's rules and limits (in the stand-in), and the notifier with them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from circle_driver import TOPICS, alert
+from conftest import wait_for
+from ntfy_fake import FakeNtfy
+from sentinel.cli import main
+from sentinel.config.circle import NtfyConfig
+from sentinel.notify.localntfy import Access
+from sentinel.notify.ntfy import QUOTA_PAUSE_S, DeliveryError, Notification, Ntfy
+
+ACK_TOPIC = "sentinel-acks-test-0001"
+
+
+class FrozenBucketClock:
+    """The stand-in's clock for its rate limiter: it moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def server() -> Iterator[FakeNtfy]:
+    made = FakeNtfy()
+    yield made
+    made.close()
+
+
+def post(server: FakeNtfy, body: Any, path: str = "/", headers: dict[str, str] | None = None) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    return httpx.post(server.url + path, content=content, headers=headers or {}, timeout=5)
+
+
+def code(response: httpx.Response) -> tuple[int, int | None]:
+    return response.status_code, response.json().get("code")
+
+
+# The stand-in refuses what ntfy refuses (see the rules in sentinel/notify/localntfy.py).
+
+
+def test_the_stand_in_enforces_ntfys_publishing_rules(server: FakeNtfy) -> None:
+    ok = {"topic": "a-topic-000001", "message": "hello"}
+    assert post(server, ok).status_code == 200
+    http = {"action": "http", "label": "x", "url": "http://example.org"}
+    assert code(post(server, {**ok, "actions": [http] * 4})) == (400, 40018)  # at most 3 actions
+    assert code(post(server, {**ok, "actions": [{"action": "copy", "label": "x"}]})) == (400, 40018)
+    assert code(post(server, {**ok, "actions": [{**http, "method": "GET", "body": "x"}]})) == (400, 40018)
+    assert code(post(server, {**ok, "topic": "a/b"})) == (400, 40009)
+    assert code(post(server, {**ok, "topic": "x" * 65})) == (400, 40009)
+    assert code(post(server, {**ok, "topic": "docs"})) == (400, 40010)  # reserved
+    assert code(post(server, {**ok, "message": "é" * 2049})) == (400, 40014)  # 4,098 bytes: an attachment
+    assert code(post(server, {**ok, "message": "x" * 9000})) == (413, 41303)  # the JSON body limit
+    assert code(post(server, {**ok, "delay": "5s"})) == (400, 40005)
+    assert post(server, {**ok, "delay": "30s"}).status_code == 200
+    assert code(post(server, {**ok, "priority": 6})) == (400, 40007)
+    assert code(post(server, {**ok, "priority": "5"})) == (400, 40024)  # Go will not take a string for an int
+    assert code(post(server, b"[1, 2]")) == (400, 40024)
+
+
+def test_the_stand_in_ignores_unknown_fields_and_survives_bad_bytes(server: FakeNtfy) -> None:
+    assert post(server, {"topic": "a-topic-000001", "message": "hi", "titel": "typo"}).status_code == 200
+    assert server.ignored_fields == ["titel"]  # the real server drops it without a word
+    raw = b'{"topic": "a-topic-000001", "message": "caf\xe9"}'
+    assert post(server, raw).status_code == 200  # Go's JSON decoder makes it U+FFFD
+    assert server.to("a-topic-000001")[-1]["message"] == "caf\ufffd"
+    assert code(post(server, b"\xff\xfe", "/a-topic-000001")) == (400, 40014)  # a plain body: an attachment
+    assert code(post(server, {"topic": "a-topic-000001"}, headers={"Authorization": "Bearer tk_wrong"})) == (
+        401,
+        40101,
+    )
+    assert post(server, {"topic": "a-topic-000001", "message": "still alive"}).status_code == 200
+
+
+def test_the_stand_in_limits_requests_like_ntfy() -> None:
+    clock = FrozenBucketClock()
+    server = FakeNtfy(request_burst=60, request_every_s=5.0, clock=clock)
+    try:
+        answers = [post(server, {"topic": "a-topic-000001"}).status_code for _ in range(61)]
+        assert answers[:60] == [200] * 60 and answers[60] == 429
+        assert server.refused[-1][1:] == (429, 42901)
+        poll = httpx.get(f"{server.url}/a-topic-000001/json", params={"poll": "1"}, timeout=5)
+        assert poll.status_code == 429  # reading and publishing share the bucket
+        clock.now += 5.0  # one token back every 5 s
+        assert post(server, {"topic": "a-topic-000001"}).status_code == 200
+        assert post(server, {"topic": "a-topic-000001"}).status_code == 429
+    finally:
+        server.close()
+
+
+# The client: error codes, hints, and texts that fit.
+
+
+def test_the_client_reads_ntfys_refusals() -> None:
+    server = FakeNtfy(daily_messages=1)
+    ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=server.url, timeout=2))
+    try:
+        ntfy.publish(Notification("a-topic-000001", "t", "m"))
+        with pytest.raises(DeliveryError) as refused:
+            ntfy.publish(Notification("a-topic-000001", "t", "m"))
+        assert refused.value.quota and not refused.value.permanent and refused.value.retry_after == QUOTA_PAUSE_S
+        with pytest.raises(DeliveryError) as bad:
+            ntfy.publish(Notification("docs", "t", "m"))
+        assert bad.value.permanent and bad.value.code == 40010
+    finally:
+        ntfy.close()
+        server.close()
+
+
+def test_a_long_reason_is_cut_to_fit_and_still_arrives(server: FakeNtfy) -> None:
+    ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=server.url, timeout=2))
+    try:
+        ntfy.publish(Notification("a-topic-000001", "Mary: " + "t" * 500, "é" * 5000))
+    finally:
+        ntfy.close()
+    sent = server.to("a-topic-000001")[0]
+    assert len(sent["message"].encode()) <= 4096 and sent["message"].endswith("\u2026")
+    assert len(sent["title"].encode()) <= 200
+
+
+# The notifier living with the limits.
+
+
+def test_reading_the_buttons_costs_one_request_not_one_every_few_seconds(circle) -> None:
+    clock = FrozenBucketClock()  # no tokens come back: every request the notifier makes is counted
+    c = circle(ntfy=FakeNtfy(clock=clock), top="watch_silence: false\n")  # no offline notice either
+    wait_for(lambda: c.notifier.acks.connected.is_set(), 10, "the subscription")
+    for _ in range(120):  # an hour of the notifier's time, in 30 s steps
+        c.advance(30)
+    visitor = next(iter(c.ntfy_server.visitors.values()))
+    assert 59 <= visitor.requests.tokens < 60  # one request: the subscription
+    c.publish("alert", alert())
+    c.pump()
+    message = c.ntfy_server.press(c.alerts_to("ann")[0], "I'm going")
+    c.handled(message["id"])
+    assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+
+
+def test_a_press_made_while_the_subscription_was_down_is_read_after_it_reconnects(circle) -> None:
+    c = circle()
+    c.publish("alert", alert())
+    c.pump()
+    wait_for(lambda: c.notifier.acks.connected.is_set(), 10, "the subscription")
+    c.ntfy_server.drop_subscribers()
+    message = c.ntfy_server.press(c.alerts_to("ann")[0], "I'm going")
+    c.handled(message["id"])  # read after the reconnect, from where it left off
+    assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+
+
+def test_a_429_holds_every_notification_until_ntfy_takes_them_again(circle) -> None:
+    clock = FrozenBucketClock()
+    c = circle(ntfy=FakeNtfy(request_burst=2, clock=clock))
+    wait_for(lambda: c.notifier.acks.connected.is_set(), 10, "the subscription")  # one of the two tokens
+    c.publish("alert", alert("mary-help-1", "help", "critical"))  # to Ann and Carol at once
+    c.pump()
+    assert len(c.alerts_to("ann")) == 1 and c.alerts_to("carol") == []
+    assert [r[1:] for r in c.ntfy_server.refused] == [(429, 42901)]
+    c.advance(4)
+    assert len(c.ntfy_server.refused) == 1  # held: no request until the hint has passed
+    clock.now += 5.0
+    c.advance(1)
+    assert len(c.alerts_to("carol")) == 1
+    whats = [(w, m) for _, w, m, _ in c.store.steps("mary-help-1")]
+    assert ("retry", "carol") in whats and ("sent", "carol") in whats
+
+
+def test_a_spent_daily_quota_holds_alerts_and_tells_the_keepers(circle, caplog) -> None:
+    c = circle(ntfy=FakeNtfy(daily_messages=1), top="watch_silence: false\n")
+    c.publish("alert", alert("mary-help-1", "help", "critical"))
+    c.pump()
+    assert len(c.alerts_to("ann")) == 1 and c.alerts_to("carol") == []
+    assert any("daily message quota" in r.message and r.levelno == logging.ERROR for r in caplog.records)
+    steps = [(w, d) for _, w, _, d in c.store.steps("mary-help-1")]
+    assert any(w == "held" for w, _ in steps)
+    attempts = len(c.ntfy_server.refused)
+    c.advance(19 * 60)
+    assert len(c.ntfy_server.refused) == attempts  # no hammering for 20 minutes
+    c.ntfy_server.daily_messages = 0  # a larger quota (or midnight UTC)
+    c.advance(60)
+    assert c.alerts_to("carol")  # late, but not lost (with the final call that fell due meanwhile)
+    told = [n["title"] for n in c.infos_to("carol")]
+    assert told == ["sentinel could not notify you"]  # Carol keeps the kit
+
+
+def test_an_alert_held_up_is_not_sent_after_its_all_clear(circle) -> None:
+    c = circle(ntfy=FakeNtfy(daily_messages=1))
+    c.publish("alert", alert("mary-help-1", "help", "critical"))
+    c.pump()
+    c.publish("alert/mary-help-1/ack", {"who": "resident", "what": "cancel", "note": "Mary pressed 'I'm OK'."})
+    wait_for(lambda: (c.pump(1), c.store.is_closed("mary-help-1"))[1], 5, "the incident to close")
+    c.ntfy_server.daily_messages = 0
+    c.advance(20 * 60)
+    assert c.alerts_to("carol") == []  # the alert is moot; the all-clear is what Carol needs
+    assert [n["message"] for n in c.infos_to("ann")][-1] == "Mary pressed 'I'm OK'."
+
+
+# A self-hosted server that denies by default.
+
+
+def deny_all(token: str) -> Access:
+    return Access(default="deny-all", tokens={token: "sentinel"}, grants=[("sentinel", "*", "read-write")])
+
+
+def test_on_a_deny_all_server_the_buttons_need_the_ack_topic_open_for_writing(circle, monkeypatch) -> None:
+    monkeypatch.setenv("NTFY_TEST_TOKEN", "tk_notifier0000000000000000")
+    server = FakeNtfy(access=deny_all("tk_notifier0000000000000000"))
+    c = circle(ntfy=server, edit=lambda t: t.replace("ntfy:\n", "ntfy:\n  token_env: NTFY_TEST_TOKEN\n"))
+    c.publish("alert", alert())
+    c.pump()
+    note = c.alerts_to("ann")[0]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        server.press(note, "I'm going")  # the app sends the action's headers only: no login
+    assert refused.value.code == 403
+    server.access.grants.insert(0, ("*", ACK_TOPIC, "write-only"))  # ntfy access everyone <ack_topic> write-only
+    c.handled(server.press(note, "I'm going")["id"])
+    assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+    reading = httpx.get(f"{server.url}/{ACK_TOPIC}/json", params={"poll": "1"}, timeout=5)
+    assert reading.status_code == 403  # write-only: nobody else can read the presses
+
+
+def test_check_circle_prints_the_access_line_for_a_self_hosted_server(tmp_path, capsys, monkeypatch) -> None:
+    from circle_driver import SECRET, circle_yaml
+
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    path = tmp_path / "circle.yaml"
+    path.write_text(circle_yaml(1883, "https://ntfy.example.org", tmp_path, "sentinel"))
+    assert main(["check-circle", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"ntfy access everyone {ACK_TOPIC} write-only" in out
+    assert "upstream-base-url" in out
+    assert set(TOPICS.values()).isdisjoint(out.split())  # members' topics are secrets: never printed
