@@ -7,10 +7,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sentinel import __version__, logs, systemd
 from sentinel.config import Config, load_config
 from sentinel.errors import ConfigError, CsvFormatError, SentinelError
+
+if TYPE_CHECKING:
+    from sentinel.store import Store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -78,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_demo(speed=args.speed, seed=args.seed, broker=args.broker)
         if args.command == "export":
-            return _export(load_config(args.config), args.output)
+            return _export(args.config, args.output)
         if args.command in ("notify", "check-circle", "incidents"):
             from sentinel.notify import commands as notify_commands
 
@@ -136,18 +140,35 @@ def _run(config: Config) -> int:
     return EXIT_OK
 
 
-def _export(config: Config, output: str | None) -> int:
-    from sentinel.export import write_csv
+def load_config_for_reading(path: str) -> Config:
+    """The agent's config as a carer's tool needs it: every key checked, not the broker's secrets or files."""
+    from sentinel.config import read_text, validate
+
+    # The tools read only state_dir; demanding the broker password would make a carer hold it to read records.
+    return validate(read_text(path), path, Config, lambda *_: None)
+
+
+def open_agent_store(config_path: str) -> Store:
+    """The running agent's database, read-only; NoDatabase when there is none (nothing is created)."""
+    from sentinel.statedir import AGENT_DB, find_database
     from sentinel.store import Store
 
-    store = Store(_state_dir(config) / "agent.db")
+    config = load_config_for_reading(config_path)
+    return Store.read_only(find_database(AGENT_DB, config.state_dir, config_path))
+
+
+def _export(config_path: str, output: str | None) -> int:
+    from sentinel.export import write_csv
+
+    store = open_agent_store(config_path)
     try:
         if output:
             with open(output, "w", encoding="utf-8", newline="") as out:
                 count = write_csv(store.events(), out)
-            print(f"wrote {count} events to {output}", file=sys.stderr)
+            print(f"wrote {count} events from {store.path} to {output}", file=sys.stderr)
         else:
-            write_csv(store.events(), sys.stdout)
+            count = write_csv(store.events(), sys.stdout)
+            print(f"wrote {count} events from {store.path}", file=sys.stderr)
     finally:
         store.close()
     return EXIT_OK

@@ -15,6 +15,7 @@ from sentinel.core.alerts import Alert
 from sentinel.core.status import Flip
 from sentinel.events import Event
 from sentinel.sqlite import open_db
+from sentinel.statedir import open_readonly, systemd_state_dir, xdg_state_dir
 
 # Each entry moves the schema one version up; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
@@ -72,11 +73,8 @@ class OutboxItem:
 
 
 def default_state_dir() -> Path:
-    """systemd's StateDirectory, else the XDG state directory."""
-    if os.environ.get("STATE_DIRECTORY"):
-        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "sentinel"
+    """Where the agent writes: systemd's StateDirectory, else the XDG state directory."""
+    return systemd_state_dir() or xdg_state_dir()
 
 
 class Store:
@@ -86,6 +84,15 @@ class Store:
         self.path = Path(path)
         self._db = open_db(self.path, MIGRATIONS)
         self._lock = threading.Lock()
+
+    @classmethod
+    def read_only(cls, path: Path) -> Store:
+        """An existing database opened for reading only (a carer's tool); nothing is created or migrated."""
+        store = cls.__new__(cls)
+        store.path = path
+        store._db = open_readonly(path, MIGRATIONS)
+        store._lock = threading.Lock()
+        return store
 
     @property
     def schema_version(self) -> int:

@@ -133,3 +133,59 @@ def test_export_writes_what_the_agent_stored(tmp_path: Path) -> None:
         "timestamp,sensor,kind,value,room",
         "2026-01-05T08:00:00+00:00,hall_pir,motion,1,hall",
     ]
+
+
+def run_tool(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A carer's tool as a process, in an environment of the test's own (no systemd, a home in tmp_path)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("STATE_DIRECTORY", "XDG_STATE_HOME")}
+    base["HOME"] = str(tmp_path / "home")
+    return subprocess.run(
+        sentinel_cmd(*args), capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**base, **env}
+    )
+
+
+def test_export_without_a_database_says_where_it_looked_and_creates_nothing(tmp_path: Path) -> None:
+    assert not Path("/var/lib/sentinel/agent.db").exists(), "this machine runs an agent: the test would read it"
+    config = tmp_path / "agent.yaml"
+    config.write_text(agent_yaml(1883))  # no state_dir, as in /etc/sentinel/agent.yaml
+    before = sorted(tmp_path.rglob("*"))
+    for args in (("export", "-c", str(config), "-o", str(tmp_path / "out.csv")), ("routine", "-c", str(config))):
+        result = run_tool(tmp_path, *args)
+        assert result.returncode == 1, result.stderr
+        assert "sentinel: no agent.db to read; looked in" in result.stderr
+        assert "/var/lib/sentinel/agent.db (the systemd service's): not there" in result.stderr
+        assert f"{tmp_path}/home/.local/state/sentinel/agent.db" in result.stderr
+        assert "sudo -u sentinel" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert sorted(tmp_path.rglob("*")) == before  # no database, no state directory, no empty CSV
+
+    with_state_dir = write_config(tmp_path, 1883)
+    result = run_tool(tmp_path, "export", "-c", str(with_state_dir))
+    assert result.returncode == 1
+    assert f"{tmp_path}/state/agent.db (state_dir in the config): not there" in result.stderr
+    assert not (tmp_path / "state").exists()
+
+
+def test_export_finds_the_service_database_through_state_directory(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from sentinel.events import Event
+
+    config = tmp_path / "agent.yaml"
+    # The broker password is the service's: a carer reading records does not need it.
+    extra = "  username: agent\n  password_env: SENTINEL_TEST_UNSET_PASSWORD\n"
+    config.write_text(agent_yaml(1883, extra_mqtt=extra))
+    service = tmp_path / "var-lib-sentinel"
+    store = Store(service / "agent.db")
+    store.add_event(Event("hall_pir", "motion", 1, "hall", datetime(2026, 1, 5, 8, 0, tzinfo=UTC), 1.0))
+    store.close()
+    result = run_tool(tmp_path, "export", "-c", str(config), STATE_DIRECTORY=str(service))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "timestamp,sensor,kind,value,room",
+        "2026-01-05T08:00:00+00:00,hall_pir,motion,1,hall",
+    ]
+    assert f"wrote 1 events from {service}/agent.db" in result.stderr
+    result = run_tool(tmp_path, "routine", "-c", str(config), STATE_DIRECTORY=str(service))
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "home").exists()  # nothing was made in the carer's own state directory

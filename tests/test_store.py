@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -85,3 +86,67 @@ def test_export_writes_the_event_csv(tmp_path: Path) -> None:
         "2026-03-01T07:30:00+01:00,front_door,door,1,hall",
         "2026-03-01T07:31:00+01:00,help_button,button,1,",
     ]
+
+
+def test_a_reader_never_creates_a_database(tmp_path: Path) -> None:
+    from sentinel.statedir import NoDatabase, find_database
+
+    where = re.escape(f"{tmp_path / 'state' / 'agent.db'} (state_dir in the config): not there")
+    with pytest.raises(NoDatabase, match=where):
+        find_database("agent.db", str(tmp_path / "state"), "agent.yaml")
+    with pytest.raises(StoreError, match="cannot read the database"):
+        Store.read_only(tmp_path / "agent.db")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_sees_what_a_running_writer_committed_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "agent.db"
+    writer = Store(path)
+    writer.add_event(Event("hall_pir", "motion", 1, "hall", T0, 1.0))
+    reader = Store.read_only(path)
+    writer.add_event(Event("hall_pir", "motion", 0, "hall", T0 + timedelta(seconds=40), 41.0))
+    assert [e.value for e in reader.events()] == [1, 0]  # still in the WAL, not yet checkpointed
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.set_setting("mode", "away")
+    reader.close()
+    writer.close()
+    assert [e.value for e in Store(path).events()] == [1, 0]
+
+
+def test_a_reader_neither_migrates_an_old_database_nor_reads_a_newer_one(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    sqlite3.connect(old).close()  # schema 0: a file the agent has not set up yet
+    with pytest.raises(StoreError, match="start the service once"):
+        Store.read_only(old)
+    db = sqlite3.connect(old)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    db.close()
+    new = tmp_path / "new.db"
+    Store(new).close()
+    db = sqlite3.connect(new)
+    db.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer sentinel"):
+        Store.read_only(new)
+
+
+def test_the_finder_prefers_state_dir_then_state_directory_then_the_service_then_xdg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentinel import statedir
+
+    service, xdg, given = tmp_path / "var-lib-sentinel", tmp_path / "xdg", tmp_path / "given"
+    monkeypatch.setattr(statedir, "SERVICE_STATE_DIR", service)
+    monkeypatch.setenv("XDG_STATE_HOME", str(xdg))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    for place in (service, xdg / "sentinel", given):
+        Store(place / "agent.db").close()
+    assert statedir.find_database("agent.db", None) == service / "agent.db"
+    (service / "agent.db").unlink()
+    assert statedir.find_database("agent.db", None) == xdg / "sentinel" / "agent.db"
+    monkeypatch.setenv("STATE_DIRECTORY", str(given))
+    assert statedir.find_database("agent.db", None) == given / "agent.db"
+    assert statedir.find_database("agent.db", str(xdg / "sentinel")) == xdg / "sentinel" / "agent.db"
+    with pytest.raises(statedir.NoDatabase, match=r"notifier.db .*\$STATE_DIRECTORY"):
+        statedir.find_database("notifier.db", None)

@@ -40,13 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stored_rows(config_path: str) -> list[Row]:
-    """The agent's stored events as CSV rows."""
-    from sentinel.cli import _state_dir
-    from sentinel.config import load_config
-    from sentinel.store import Store
+    """The running agent's stored events as CSV rows, read without creating or changing anything."""
+    from sentinel.cli import open_agent_store
 
-    config = load_config(config_path)
-    store = Store(_state_dir(config) / "agent.db")
+    store = open_agent_store(config_path)
     try:
         return [Row(e.wall.replace(tzinfo=None), e.sensor, e.kind, e.value, e.room or "") for e in store.events()]
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +24,11 @@ def plot_routine(rows: Sequence[Row], path: str | Path, name: str = "the residen
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise PlotUnavailable("the picture needs matplotlib: pip install 'sentinel-wellbeing[plot]'") from exc
+        raise PlotUnavailable(
+            "drawing the routine needs matplotlib, which is not installed with the agent. Install sentinel with"
+            " its plot extra (docs/install.md, \"The carer's tools\"), or run"
+            f" {sys.executable} -m pip install matplotlib"
+        ) from exc
     detector = InactivityDetector()
     for row in rows:
         detector.observe(row)

@@ -7,7 +7,13 @@ import logging
 import socket
 import threading
 
+from sentinel.errors import SentinelError
+
 log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(SentinelError, RuntimeError):
+    """amqtt, the demo's own broker, is not installed (it is the `demo` extra, not needed on the Pi)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -30,7 +36,15 @@ class EmbeddedBroker:
         self._thread = threading.Thread(target=self._main, name="embedded-broker", daemon=True)
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start and wait until it listens."""
+        """Start and wait until it listens; BrokerUnavailable when amqtt is not installed."""
+        try:
+            import amqtt.broker  # noqa: F401  (checked here, where a missing extra can be named)
+        except ImportError as exc:
+            raise BrokerUnavailable(
+                "the demo's own MQTT broker needs amqtt, which is not installed. Run the demo with"
+                " scripts/demo.sh (it installs it), or install sentinel with its demo extra"
+                " (pip install '.[demo]' in the source folder), or give --broker HOST:PORT of a broker you run."
+            ) from exc
         self._thread.start()
         if not self._ready.wait(timeout) or self._error:
             raise RuntimeError(f"the embedded broker did not start: {self._error}")
