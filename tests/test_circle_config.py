@@ -39,7 +39,7 @@ def test_the_example_is_valid() -> None:
             "      - [carl]",
             "homes[0].tiers[1][0]: 'carl' is not a member (members: ann, bob, carol)",
         ),
-        ("    step: 5m", "    step: 5s", "homes[0].step: 5 is out of range (30-3600)"),
+        ("    step: 5m", "    step: 5s", "homes[0].step: 5s is out of range (30s-1h)"),
         (
             '      end: "07:00"',
             '      end: "7am"',

@@ -22,9 +22,14 @@ __all__ = ["Config", "ConfigError", "MqttConfig", "SensorConfig", "load_config",
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
-    """A config file's text; ConfigError when it cannot be read."""
+    """A config file's text; ConfigError when it cannot be read or is far too big to be a config."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            # Read no more than the limit allows: the path may name a huge file, or a device.
+            data = file.read(yamllines.MAX_BYTES + 1)
+        if len(data) > yamllines.MAX_BYTES:
+            raise ConfigError([f"{path}:1: the file is over 1 MiB; a config file is a few kB"])
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
 
@@ -51,10 +56,15 @@ def validate(text: str, source: str, cls: type[T], cross_check: Callable[[T, dic
     """Parse YAML text into ``cls``; ConfigError with every problem, each with its line."""
     try:
         raw = yamllines.load(text)
+    except yamllines.TooBig as exc:
+        mark = exc.problem_mark
+        raise ConfigError([f"{source}:{mark.line + 1 if mark else 1}: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        if mark and "'\\t'" in problem:
+            problem = _tab_problem(text, mark)
         raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from exc
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}:1: the file must be a mapping of sections (home:, sensors:, ...)"])
@@ -65,6 +75,16 @@ def validate(text: str, source: str, cls: type[T], cross_check: Callable[[T, dic
     if errors.items:
         raise ConfigError(errors.sorted())
     return config
+
+
+def _tab_problem(text: str, mark: yaml.Mark) -> str:
+    """Say what to do about a tab, where PyYAML says it "cannot start any token"."""
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if "\t" in indent:
+        return "a tab indents this line: use spaces (YAML does not allow tabs for indentation)"
+    return f"a tab at column {mark.column + 1}: use spaces (YAML does not allow tabs there)"
 
 
 def _cross_check(config: Config, raw: dict, errors) -> None:
@@ -104,6 +124,14 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
                 f"detection.checkin.{key}",
                 f"GPIO{pin} is already used by sensors[{seen_pins[pin]}]",
             )
+    if checkin.enabled and checkin.buzzer_pin is None and checkin.led_pin is None:
+        # Without either, nobody is asked and every alert would only be delayed by checkin.wait.
+        errors.add(
+            checkin_lines.get("enabled", 1),
+            "detection.checkin.enabled",
+            "the resident can only be asked with a buzzer or an LED: add buzzer_pin and/or led_pin "
+            "(the GPIO it is wired to), or set enabled: false",
+        )
     if checkin.buzzer_pin is not None and checkin.buzzer_pin == checkin.led_pin:
         errors.add(checkin_lines.get("led_pin", 1), "detection.checkin.led_pin", "the buzzer already uses this pin")
     check_mqtt(config.mqtt, raw, errors)
