@@ -39,7 +39,14 @@ def test_the_example_is_valid() -> None:
             "      - [carl]",
             "homes[0].tiers[1][0]: 'carl' is not a member (members: ann, bob, carol)",
         ),
-        ("    step: 5m", "    step: 5s", "homes[0].step: 5 is out of range (30-3600)"),
+        ("    step: 5m", "    step: 5s", "homes[0].step: 5s is out of range (30s-1h)"),
+        (
+            "  token_env: NTFY_TOKEN",
+            "  token_env: NTFY_TOKEN\n  username: sentinel\n  password_env: NTFY_TOKEN",
+            "ntfy.username: give token_env, or username with password_env, not both: "
+            "the password would replace the token",
+        ),
+        ("  token_env: NTFY_TOKEN", "  username: sentinel", "ntfy.username: a user name needs ntfy.password_env"),
         (
             '      end: "07:00"',
             '      end: "7am"',
@@ -63,3 +70,58 @@ def test_a_missing_secret_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
     result = subprocess.run(sentinel_cmd("check-circle", str(EXAMPLE)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "secret_env: environment variable SENTINEL_ACK_SECRET is not set" in result.stderr
+
+
+def test_token_and_username_together_are_refused_at_the_username(tmp_path: Path) -> None:
+    circle = tmp_path / "circle.yaml"
+    text = EXAMPLE.read_text().replace("  # username: sentinel", "  username: sentinel", 1)
+    circle.write_text(text)
+    line = text.splitlines().index("  username: sentinel") + 1
+    result = subprocess.run(sentinel_cmd("check-circle", str(circle)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"{circle}:{line}: ntfy.username: give token_env, or username with password_env, not both" in result.stderr
+
+
+def without_secrets(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The example with a broker password too, and none of the secrets in the environment."""
+    for name in ("SENTINEL_ACK_SECRET", "NTFY_TOKEN"):
+        monkeypatch.delenv(name)
+    return EXAMPLE.read_text().replace(
+        "  # username: notifier\n  # password_env: SENTINEL_MQTT_PASSWORD",
+        "  username: notifier\n  password_env: SENTINEL_MQTT_PASSWORD",
+    )
+
+
+def test_a_reader_loads_the_config_without_the_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text = without_secrets(monkeypatch)
+    assert "  password_env: SENTINEL_MQTT_PASSWORD" in text
+    monkeypatch.delenv("SENTINEL_MQTT_PASSWORD", raising=False)
+    circle = tmp_path / "circle.yaml"
+    circle.write_text(text)
+    config = load_circle_config(circle, check_secrets=False)
+    assert config.secret_env == "SENTINEL_ACK_SECRET" and config.mqtt.password_env == "SENTINEL_MQTT_PASSWORD"
+    with pytest.raises(ConfigError) as info:
+        load_circle_config(circle)
+    assert [issue.split(": ", 1)[1] for issue in info.value.issues] == [
+        "ntfy.token_env: environment variable NTFY_TOKEN is not set",
+        "mqtt.password_env: environment variable SENTINEL_MQTT_PASSWORD is not set",
+        "secret_env: environment variable SENTINEL_ACK_SECRET is not set",
+    ]
+
+
+def test_a_short_secret_does_not_stop_a_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", "short")
+    assert parse_circle_config(EXAMPLE.read_text(), check_secrets=False).homes
+    with pytest.raises(ConfigError, match="SENTINEL_ACK_SECRET must hold at least 16 characters"):
+        parse_circle_config(EXAMPLE.read_text())
+
+
+def test_a_reader_still_gets_every_other_mistake(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = without_secrets(monkeypatch).replace("      - [carol]", "      - [carl]", 1)
+    text = text.replace("  token_env: NTFY_TOKEN", "  token_env: NTFY_TOKEN\n  username: sentinel", 1)
+    with pytest.raises(ConfigError) as info:
+        parse_circle_config(text, "circle.yaml", check_secrets=False)
+    assert [issue.split(": ", 1)[1] for issue in info.value.issues] == [
+        "ntfy.username: give token_env, or username with password_env, not both: the password would replace the token",
+        "homes[0].tiers[1][0]: 'carl' is not a member (members: ann, bob, carol)",
+    ]

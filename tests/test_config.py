@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, agent_yaml, sentinel_cmd
+from sentinel.cli import main
 from sentinel.config import load_config, parse_config
 from sentinel.config.schema import parse_duration
 from sentinel.errors import ConfigError
@@ -178,3 +181,147 @@ def test_a_missing_config_file_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith(f"{tmp_path / 'nope.yaml'}: cannot read:")
+
+
+def check_config(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    """Run `sentinel check-config PATH` in this process: its exit code and its error lines."""
+    code = main(["check-config", str(path)])
+    return code, capsys.readouterr().err.splitlines()
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The classic alias bomb: 500 bytes that stand for 9**9 strings, put where a name should be."""
+    lines = ["lols:", '  l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"  l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + f"\n{GOOD.replace('name: Mary', f'name: *l{levels - 1}')}"
+
+
+def test_an_alias_bomb_is_refused_at_once_without_eating_memory(tmp_path: Path, capsys) -> None:
+    bomb = tmp_path / "home.yaml"
+    bomb.write_text(billion_laughs())
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        code, errors = check_config(bomb, capsys)
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 2
+    # Refused at the alias that takes the expansion past the limit: the first *l3 (7,381 values), on line 6.
+    assert errors == [
+        f"{bomb}:6: the alias *l3 would make the file expand to more than 10,000 values "
+        "(a config holds a few hundred): write the values out instead of nesting aliases"
+    ]
+    assert elapsed < 0.5, f"took {elapsed:.2f} s"
+    assert peak < 5_000_000, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_a_few_aliases_are_still_fine() -> None:
+    text = GOOD.replace(
+        "sensors:", 'detection:\n  quiet_windows:\n    - &nap {start: "13:00", end: "14:00"}\n    - *nap\nsensors:'
+    )
+    config = parse_config(text)
+    assert len(config.detection.quiet_windows) == 2
+
+
+def test_a_file_over_1_mib_is_refused_unread(tmp_path: Path, capsys) -> None:
+    big = tmp_path / "home.yaml"
+    big.write_text(GOOD + "# padding\n" * 110_000)
+    code, errors = check_config(big, capsys)
+    assert code == 2
+    assert errors == [f"{big}:1: the file is over 1 MiB; a config file is a few kB"]
+    with pytest.raises(ConfigError, match=r"home.yaml:1: the file is 1,0\d\d kB; a config file is a few kB"):
+        parse_config(big.read_text(), "home.yaml")
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path: Path, capsys) -> None:
+    deep = tmp_path / "home.yaml"
+    deep.write_text(GOOD + "colour: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    code, errors = check_config(deep, capsys)
+    assert code == 2
+    assert errors == [f"{deep}:11: nested more than 32 levels deep: this is not a sentinel config"]
+
+
+NO_TABS = "(YAML does not allow tabs for indentation)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "  name: Mary",
+            "\tname: Mary",
+            "home.yaml:3: YAML syntax error: a tab indents this line: use spaces " + NO_TABS,
+        ),
+        (
+            "    kind: motion",
+            "  \tkind: motion",
+            "home.yaml:6: YAML syntax error: a tab indents this line: use spaces " + NO_TABS,
+        ),
+        (
+            "  name: Mary",
+            "  name:\tMary",
+            "home.yaml:3: YAML syntax error: a tab at column 8: use spaces (YAML does not allow tabs there)",
+        ),
+    ],
+)
+def test_a_tab_says_use_spaces(tmp_path: Path, capsys, old: str, new: str, expected: str) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text(GOOD.replace(old, new, 1))
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert errors == [expected.replace("home.yaml", str(path), 1)]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("    hold_time: 2h", "sensors[0].hold_time: 2h is out of range (1s-1h)"),
+        ("    hold_time: 7200", "sensors[0].hold_time: 2h is out of range (1s-1h)"),
+        ("    hold_time: 90m", "sensors[0].hold_time: 90m is out of range (1s-1h)"),
+        ("    hold_time: 0.5s", "sensors[0].hold_time: 500ms is out of range (1s-1h)"),
+    ],
+)
+def test_ranges_of_durations_are_given_as_durations(tmp_path: Path, capsys, setting: str, expected: str) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text(GOOD.replace("    pin: 17", f"    pin: 17\n{setting}", 1))
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert errors == [f"{path}:8: {expected}"]
+
+
+def test_a_checkin_wait_out_of_range_is_in_minutes(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text(GOOD + "detection:\n  checkin:\n    enabled: true\n    wait: 2h\n    led_pin: 25\n")
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert errors == [f"{path}:14: detection.checkin.wait: 2h is out of range (30s-1h)"]
+
+
+def test_one_bad_sensor_does_not_also_say_there_are_none() -> None:
+    assert errors_of(GOOD.replace("pin: 27", "pin: 28").replace("pin: 17", "pin: 99")) == [
+        "home.yaml:7: sensors[0].pin: 99 is not a GPIO pin (0-27)",
+        "home.yaml:10: sensors[1].pin: 28 is not a GPIO pin (0-27)",
+    ]
+
+
+def test_checkin_without_a_buzzer_or_led_is_refused(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text(GOOD + "detection:\n  checkin:\n    wait: 5m\n    enabled: true\n")
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert errors == [
+        f"{path}:14: detection.checkin.enabled: the resident can only be asked with a buzzer or an LED: "
+        "add buzzer_pin and/or led_pin (the GPIO it is wired to), or set enabled: false"
+    ]
+
+
+@pytest.mark.parametrize("pins", ["    buzzer_pin: 24\n", "    led_pin: 25\n", "    buzzer_pin: 24\n    led_pin: 25\n"])
+def test_checkin_with_a_buzzer_or_led_is_fine(pins: str) -> None:
+    config = parse_config(GOOD + "detection:\n  checkin:\n    enabled: true\n" + pins)
+    assert config.detection.checkin.enabled
+
+
+def test_checkin_switched_off_needs_no_pins() -> None:
+    assert not parse_config(GOOD + "detection:\n  checkin:\n    enabled: false\n").detection.checkin.enabled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from importlib import resources
@@ -22,9 +23,14 @@ __all__ = ["Config", "ConfigError", "MqttConfig", "SensorConfig", "load_config",
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
-    """A config file's text; ConfigError when it cannot be read."""
+    """A config file's text; ConfigError when it cannot be read or is far too big to be a config."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            # Read no more than the limit allows: the path may name a huge file, or a device.
+            data = file.read(yamllines.MAX_BYTES + 1)
+        if len(data) > yamllines.MAX_BYTES:
+            raise ConfigError([f"{path}:1: the file is over 1 MiB; a config file is a few kB"])
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
 
@@ -51,10 +57,15 @@ def validate(text: str, source: str, cls: type[T], cross_check: Callable[[T, dic
     """Parse YAML text into ``cls``; ConfigError with every problem, each with its line."""
     try:
         raw = yamllines.load(text)
+    except yamllines.TooBig as exc:
+        mark = exc.problem_mark
+        raise ConfigError([f"{source}:{mark.line + 1 if mark else 1}: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        if mark and "'\\t'" in problem:
+            problem = _tab_problem(text, mark)
         raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from exc
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}:1: the file must be a mapping of sections (home:, sensors:, ...)"])
@@ -65,6 +76,16 @@ def validate(text: str, source: str, cls: type[T], cross_check: Callable[[T, dic
     if errors.items:
         raise ConfigError(errors.sorted())
     return config
+
+
+def _tab_problem(text: str, mark: yaml.Mark) -> str:
+    """Say what to do about a tab, where PyYAML says it "cannot start any token"."""
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if "\t" in indent:
+        return "a tab indents this line: use spaces (YAML does not allow tabs for indentation)"
+    return f"a tab at column {mark.column + 1}: use spaces (YAML does not allow tabs there)"
 
 
 def _cross_check(config: Config, raw: dict, errors) -> None:
@@ -104,13 +125,21 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
                 f"detection.checkin.{key}",
                 f"GPIO{pin} is already used by sensors[{seen_pins[pin]}]",
             )
+    if checkin.enabled and checkin.buzzer_pin is None and checkin.led_pin is None:
+        # Without either, nobody is asked and every alert would only be delayed by checkin.wait.
+        errors.add(
+            checkin_lines.get("enabled", 1),
+            "detection.checkin.enabled",
+            "the resident can only be asked with a buzzer or an LED: add buzzer_pin and/or led_pin "
+            "(the GPIO it is wired to), or set enabled: false",
+        )
     if checkin.buzzer_pin is not None and checkin.buzzer_pin == checkin.led_pin:
         errors.add(checkin_lines.get("led_pin", 1), "detection.checkin.led_pin", "the buzzer already uses this pin")
     check_mqtt(config.mqtt, raw, errors)
 
 
-def check_mqtt(mqtt: MqttConfig, raw: dict, errors: Any) -> None:
-    """Broker credentials and certificates must be there to be read."""
+def check_mqtt(mqtt: MqttConfig, raw: dict, errors: Any, check_secrets: bool = True) -> None:
+    """Broker credentials and certificates must be there to be read (the secrets only if ``check_secrets``)."""
     mqtt_raw = raw.get("mqtt") or {}
     mqtt_lines = getattr(mqtt_raw, "lines", {})
     if mqtt.password_env and mqtt.password_file:
@@ -120,17 +149,19 @@ def check_mqtt(mqtt: MqttConfig, raw: dict, errors: Any) -> None:
     if (mqtt.password_env or mqtt.password_file) and not mqtt.username:
         key = "password_env" if mqtt.password_env else "password_file"
         errors.add(mqtt_lines.get(key, 1), f"mqtt.{key}", "a password needs mqtt.username")
-    if mqtt.password_env and mqtt.password_env not in os.environ:
+    if check_secrets and mqtt.password_env and mqtt.password_env not in os.environ:
         errors.add(
             mqtt_lines["password_env"], "mqtt.password_env", f"environment variable {mqtt.password_env} is not set"
         )
-    if mqtt.password_file and not os.access(mqtt.password_file, os.R_OK):
+    if check_secrets and mqtt.password_file and not os.access(mqtt.password_file, os.R_OK):
         errors.add(mqtt_lines["password_file"], "mqtt.password_file", f"cannot read {mqtt.password_file}")
     if mqtt.tls:
         tls_lines = getattr(mqtt_raw.get("tls"), "lines", {})
         for key in ("ca_file", "cert_file", "key_file"):
             value = getattr(mqtt.tls, key)
-            if value and not os.access(value, os.R_OK):
+            # The key is a secret like the password: a carer's tool may not be allowed to read it.
+            secret = key == "key_file"
+            if value and (check_secrets or not secret) and not os.access(value, os.R_OK):
                 errors.add(tls_lines.get(key, 1), f"mqtt.tls.{key}", f"cannot read {value}")
         if bool(mqtt.tls.cert_file) != bool(mqtt.tls.key_file):
             errors.add(mqtt_lines.get("tls", 1), "mqtt.tls", "cert_file and key_file go together")
@@ -145,17 +176,20 @@ def read_password(mqtt: MqttConfig) -> str | None:
     return None
 
 
-def load_circle_config(path: str | os.PathLike[str]) -> CircleConfig:
-    """Load and validate a notifier config; raise ConfigError listing every problem."""
-    return parse_circle_config(read_text(path), str(path))
+def load_circle_config(path: str | os.PathLike[str], check_secrets: bool = True) -> CircleConfig:
+    """Load and validate a notifier config; raise ConfigError listing every problem.
+
+    ``check_secrets=False`` is for tools that only read records: the secrets need not be in the environment.
+    """
+    return parse_circle_config(read_text(path), str(path), check_secrets)
 
 
-def parse_circle_config(text: str, source: str = "<circle>") -> CircleConfig:
-    """Validate a notifier config's YAML text."""
-    return validate(text, source, CircleConfig, _check_circle)
+def parse_circle_config(text: str, source: str = "<circle>", check_secrets: bool = True) -> CircleConfig:
+    """Validate a notifier config's YAML text (the secrets too, unless ``check_secrets`` is False)."""
+    return validate(text, source, CircleConfig, functools.partial(_check_circle, check_secrets=check_secrets))
 
 
-def _check_circle(config: CircleConfig, raw: dict, errors: Any) -> None:
+def _check_circle(config: CircleConfig, raw: dict, errors: Any, check_secrets: bool = True) -> None:
     """Rules that span several keys of a notifier config."""
     members_raw = raw["members"]
     seen: dict[str, int] = {}
@@ -197,16 +231,27 @@ def _check_circle(config: CircleConfig, raw: dict, errors: Any) -> None:
                     lines.get("kit", 1), f"homes[{h}].kit[{k}]", f"{member_id!r} is not a member (members: {known})"
                 )
     root = raw.lines
-    secret = os.environ.get(config.secret_env)
-    if not secret:
-        errors.add(root.get("secret_env", 1), "secret_env", f"environment variable {config.secret_env} is not set")
-    elif len(secret) < 16:
-        errors.add(root.get("secret_env", 1), "secret_env", f"{config.secret_env} must hold at least 16 characters")
+    ntfy = config.ntfy
     ntfy_lines = raw["ntfy"].lines
-    for key in ("token_env", "password_env"):
-        name = getattr(config.ntfy, key)
-        if name and name not in os.environ:
-            errors.add(ntfy_lines.get(key, 1), f"ntfy.{key}", f"environment variable {name} is not set")
-    if config.ntfy.password_env and not config.ntfy.username:
+    if check_secrets:
+        secret = os.environ.get(config.secret_env)
+        if not secret:
+            errors.add(root.get("secret_env", 1), "secret_env", f"environment variable {config.secret_env} is not set")
+        elif len(secret) < 16:
+            errors.add(root.get("secret_env", 1), "secret_env", f"{config.secret_env} must hold at least 16 characters")
+        for key in ("token_env", "password_env"):
+            name = getattr(ntfy, key)
+            if name and name not in os.environ:
+                errors.add(ntfy_lines.get(key, 1), f"ntfy.{key}", f"environment variable {name} is not set")
+    if ntfy.token_env and ntfy.username:
+        # Both would send the password (Basic auth) in place of the token, without a word.
+        errors.add(
+            ntfy_lines.get("username", 1),
+            "ntfy.username",
+            "give token_env, or username with password_env, not both: the password would replace the token",
+        )
+    elif ntfy.username and not ntfy.password_env:
+        errors.add(ntfy_lines.get("username", 1), "ntfy.username", "a user name needs ntfy.password_env")
+    if ntfy.password_env and not ntfy.username:
         errors.add(ntfy_lines.get("password_env", 1), "ntfy.password_env", "a password needs ntfy.username")
-    check_mqtt(config.mqtt, raw, errors)
+    check_mqtt(config.mqtt, raw, errors, check_secrets)

@@ -75,9 +75,11 @@ class NtfyConfig:
         doc="Private topic the buttons post to; the notifier keeps one subscription to it open.", check=_topic
     )
     server: str = setting("https://ntfy.sh", doc="Your own ntfy server, or a public one.", check=_url)
-    token_env: str | None = setting(None, doc="Environment variable holding an ntfy access token (tk_...).")
-    username: str | None = setting(None, doc="Basic-auth user, if the server uses passwords.")
-    password_env: str | None = setting(None, doc="Environment variable holding that password.")
+    token_env: str | None = setting(
+        None, doc="Environment variable holding an ntfy access token (tk_...); or username, not both."
+    )
+    username: str | None = setting(None, doc="Basic-auth user, if the server uses passwords instead of a token.")
+    password_env: str | None = setting(None, doc="Environment variable holding that user's password.")
     timeout: Seconds = setting(
         Seconds(10),
         doc="Give up on one request after this long (then retry).",

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from sentinel.config.schema import Seconds, setting
+from sentinel.config.schema import Seconds, _show, setting
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -25,9 +25,12 @@ def _topic_part(value: str) -> str | None:
 
 def _between(low: float, high: float, what: str = "") -> object:
     def check(value: float) -> str | None:
-        if not low <= value <= high:
-            return f"{value:g} is {what or 'out of range'} ({low:g}-{high:g})"
-        return None
+        if low <= value <= high:
+            return None
+        if isinstance(value, Seconds):
+            # A duration is shown as one, so '10m' is not answered with '600'.
+            return f"{_show(value)} is {what or 'out of range'} ({_show(Seconds(low))}-{_show(Seconds(high))})"
+        return f"{value:g} is {what or 'out of range'} ({low:g}-{high:g})"
 
     return check
 
@@ -129,7 +132,9 @@ class MqttConfig:
 class CheckinConfig:
     """Ask the resident before the circle is told of unusual quiet."""
 
-    enabled: bool = setting(False, doc="Ask first: sound the buzzer and/or light the LED, then wait.")
+    enabled: bool = setting(
+        False, doc="Ask first: sound the buzzer and/or light the LED, then wait. Needs buzzer_pin or led_pin."
+    )
     wait: Seconds = setting(
         Seconds(600),
         doc="How long to wait for a button press or any movement before telling the circle.",

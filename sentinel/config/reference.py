@@ -19,7 +19,11 @@ and the agent refuses to start until the file is right.
 
 Durations may be written in seconds (`90`) or with units: `90s`, `15m`, `2h`,
 `1h30m`, `50ms`. Unknown keys are errors, so a typo cannot silently switch a
-safety feature off.
+safety feature off. Indent with spaces: YAML does not allow tabs.
+
+A config file is a few kB. To keep a broken or hostile file from exhausting
+the Pi's memory, files over 1 MiB, nested more than 32 levels deep, or whose
+YAML aliases (`*name`) would expand to more than 10,000 values are refused.
 
 Secrets never go in the file: the broker password comes from the environment
 variable named by `mqtt.password_env`, or from the file named by

@@ -111,10 +111,9 @@ def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors) -> Any:
             out = []
             lines = getattr(value, "lines", [line] * len(value))
             for i, item in enumerate(value):
-                converted = _convert(item_tp, item, f"{path}[{i}]", lines[i], errors)
-                if converted is not _INVALID:
-                    out.append(converted)
-            return out
+                out.append(_convert(item_tp, item, f"{path}[{i}]", lines[i], errors))
+            # One bad item spoils the list: cross-checks index items by position and would misplace or miscount them.
+            return _INVALID if any(item is _INVALID for item in out) else out
     elif origin is Literal:
         choices = typing.get_args(tp)
         key = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value

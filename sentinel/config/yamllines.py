@@ -1,10 +1,22 @@
-"""Load YAML while remembering the line of every key and list item."""
+"""Load YAML while remembering the line of every key and list item.
+
+A config file is a few kB written by a carer, so anything far bigger, deeper or
+alias-heavier is refused before it is built: a "billion laughs" file of 500
+bytes would otherwise expand to hundreds of millions of values on a 512 MB Pi.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import yaml
+
+MAX_BYTES = 1024 * 1024
+"""Largest config file read (a full circle config is under 10 kB)."""
+MAX_VALUES = 10_000
+"""Most values (mappings, lists and scalars, aliases counted in full) a file may expand to."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists (a config needs fewer than 10 levels)."""
 
 
 class LineDict(dict):
@@ -25,8 +37,54 @@ class LineList(list):
         self.lines: list[int] = []
 
 
+class TooBig(yaml.MarkedYAMLError):
+    """The text is refused before it is built: too large, too deep or too many values through aliases."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that builds LineDict/LineList and rejects duplicate keys."""
+    """SafeLoader that builds LineDict/LineList, rejects duplicate keys and caps what aliases expand to."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._values = 0  # values so far, each alias counted as everything it stands for
+        self._depth = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> values it expands to
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            anchored = self.anchors.get(event.anchor)
+            # An alias to a node still being composed (a recursive one) counts as 1; building it fails later.
+            self._count(self._sizes.get(id(anchored), 1), event.start_mark, f"*{event.anchor}")
+            return super().compose_node(parent, index)
+        start = self.peek_event().start_mark
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise TooBig(f"nested more than {MAX_DEPTH} levels deep: this is not a sentinel config", start)
+        before = self._values
+        self._count(1, start, "")
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._sizes[id(node)] = self._values - before
+        return node
+
+    def _count(self, values: int, mark: yaml.Mark, alias: str) -> None:
+        self._values += values
+        if self._values <= MAX_VALUES:
+            return
+        if alias:
+            problem = (
+                f"the alias {alias} would make the file expand to more than {MAX_VALUES:,} values "
+                "(a config holds a few hundred): write the values out instead of nesting aliases"
+            )
+        else:
+            problem = f"more than {MAX_VALUES:,} values (a config holds a few hundred): this is not a sentinel config"
+        raise TooBig(problem, mark)
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -53,5 +111,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequen
 
 
 def load(text: str) -> Any:
-    """Parse YAML text; raises yaml.YAMLError with a mark on bad syntax."""
+    """Parse YAML text; raises yaml.YAMLError with a mark on bad syntax, TooBig past the limits above."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise TooBig(f"the file is {size / 1024:,.0f} kB; a config file is a few kB (at most 1 MiB)", None)
     return yaml.load(text, Loader=_Loader)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +52,94 @@ class Incoming:
 
 LinkEvent = Connected | Disconnected | Published | Incoming
 
+REPEAT_WARNING = 300.0
+"""While the broker stays unreachable for the same reason, warn again this often (seconds)."""
+
+
+def describe(exc: BaseException) -> str:
+    """Why a connection attempt failed, in words an installer can act on."""
+    if isinstance(exc, socket.gaierror):
+        return f"the host name could not be resolved ({exc.strerror or exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the broker running, and on this port?)"
+    # reason and verify_message are set by the ssl module's C code, not by every SSLError.
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc
+        return f"TLS failed: the broker's certificate was not accepted ({detail})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({getattr(exc, 'reason', None) or exc})"
+    if isinstance(exc, TimeoutError):
+        return "no answer (timed out)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return str(exc) or type(exc).__name__
+
+
+class _Client(mqtt.Client):
+    """paho's client, keeping why the last connection attempt failed (on_connect_fail is told no reason)."""
+
+    last_error: BaseException | None = None
+
+    def reconnect(self) -> MQTTErrorCode:
+        try:
+            return super().reconnect()
+        except OSError as exc:
+            self.last_error = exc
+            raise
+
+
+class _Failures:
+    """Warn when the broker cannot be reached: at the first failure, on a new reason, then every few minutes."""
+
+    def __init__(self, where: str, clock: Callable[[], float], repeat: float) -> None:
+        self.where = where
+        self.clock = clock
+        self.repeat = repeat
+        self.count = 0
+        self._since: float | None = None
+        self._reason = ""
+        self._warned_at = 0.0
+
+    def failed(self, reason: str) -> None:
+        """One attempt failed for ``reason``."""
+        now = self.clock()
+        self.count += 1
+        if self._since is None:
+            self._since = now
+            log.warning("cannot connect to the broker at %s: %s; retrying", self.where, reason)
+        elif reason != self._reason or now - self._warned_at >= self.repeat:
+            log.warning(
+                "still cannot connect to the broker at %s after %d attempts over %s: %s; retrying",
+                self.where,
+                self.count,
+                _minutes(now - self._since),
+                reason,
+            )
+        else:
+            log.debug("cannot connect to the broker at %s: %s", self.where, reason)
+            return
+        self._reason = reason
+        self._warned_at = now
+
+    def connected(self) -> None:
+        """The broker answered; say so if it had not before."""
+        if self._since is not None:
+            log.info(
+                "connected to the broker at %s after %d failed attempts over %s",
+                self.where,
+                self.count,
+                _minutes(self.clock() - self._since),
+            )
+        else:
+            log.info("connected to the broker at %s", self.where)
+        self.count = 0
+        self._since = None
+        self._reason = ""
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
 
 class MqttLink:
     """One paho client with the last will, reconnects and subscriptions set up."""
@@ -61,13 +151,15 @@ class MqttLink:
         client_id: str,
         on_event: Callable[[LinkEvent], None],
         subscriptions: list[str],
+        retry: tuple[float, float] = (1, 30),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cfg = cfg
         self.topics = topics
         self._on_event = on_event
         self._subscriptions = subscriptions
         v5 = cfg.protocol == "5"
-        self.client = mqtt.Client(
+        self.client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -82,13 +174,16 @@ class MqttLink:
                 keyfile=cfg.tls.key_file,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.reconnect_delay_set(min_delay=retry[0], max_delay=retry[1])
+        self.failures = _Failures(f"{cfg.host}:{cfg.port}", clock, REPEAT_WARNING)
         self.client.on_connect = self._connected
+        self.client.on_connect_fail = self._connect_failed
         self.client.on_disconnect = self._disconnected
         self.client.on_publish = self._published
         self.client.on_message = self._message
         self.connected = False
         self._stopping = False
+        self._refused = False
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying until the broker answers."""
@@ -119,20 +214,29 @@ class MqttLink:
     # paho callbacks (network thread)
     def _connected(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("broker refused the connection: %s", reason_code)
+            self._refused = True  # paho now closes the socket: that is this failure, not another
+            self.failures.failed(f"the broker refused the connection ({reason_code})")
             return
         self.connected = True
-        log.info("connected to the broker")
+        self.failures.connected()
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
         client.publish(self.topics.availability, "online", qos=1, retain=True)
         self._on_event(Connected())
+
+    def _connect_failed(self, client, userdata) -> None:
+        error = client.last_error
+        self.failures.failed(describe(error) if error is not None else "the connection failed")
 
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
         was = self.connected
         self.connected = False
         if was and not self._stopping:
             log.warning("lost the broker (%s); retrying", reason_code)
+        elif not was and not self._stopping and not self._refused:
+            # The socket opened but closed before the broker answered, e.g. plain MQTT to a TLS port.
+            self.failures.failed(f"the connection closed before the broker answered ({reason_code})")
+        self._refused = False
         self._on_event(Disconnected(str(reason_code)))
 
     def _published(self, client, userdata, mid, reason_code, properties) -> None:
