@@ -301,11 +301,15 @@ class Agent:
             return False
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         if who in ("resident", "sensors"):  # closed here: the circle must hear of it
-            ack = {"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id}
-            self.store.enqueue(self.topics.ack(alert_id), json.dumps(ack), qos=1, at=at)
+            self._tell_circle(alert_id, who, what, note, at)
         self._update_status(note)
         self.outbox.flush()
         return True
+
+    def _tell_circle(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> None:
+        """What happened here about an alert, through the outbox (it survives a broker outage)."""
+        ack = {"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id}
+        self.store.enqueue(self.topics.ack(alert_id), json.dumps(ack), qos=1, at=at)
 
     def set_mode(self, mode: Mode, reason: str) -> None:
         """Home, away or paused, as the resident or a carer says."""
@@ -331,7 +335,14 @@ class Agent:
                 self._update_status(f"Movement again ({place}) while asking: all seems well.")
         elif ended == "alerted" and open_id and self.config.detection.resolve_on_activity:
             note = f"Movement again: {place} at {event.wall:%H:%M}."
-            self.close_alert(open_id, "sensors", "resolve", note, event.wall)
+            going = self.store.claimed_by(open_id)
+            if going is None:
+                self.close_alert(open_id, "sensors", "resolve", note, event.wall)
+            else:
+                # The movement may be the neighbour who went: only they (or the button) can say all is well.
+                self._tell_circle(open_id, "sensors", "activity", note, event.wall)
+                self.outbox.flush()
+                log.info("alert %s: %s; %s is going, so it stays open until they say all is well", open_id, note, going)
 
     def _watch_due(self, mono: float, wall: datetime) -> None:
         if self.watch is None or self.mode != "home":
@@ -377,7 +388,9 @@ class Agent:
 
     def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
         what, who = body.get("what"), body.get("who")
-        if what in ("resolve", "cancel") and isinstance(who, str) and who != "resident":
+        if what == "claim" and isinstance(who, str) and self.store.claim_alert(alert_id, who):
+            log.warning("alert %s: %s is going", alert_id, who)
+        elif what in ("resolve", "cancel") and isinstance(who, str) and who != "resident":
             note = body.get("note") if isinstance(body.get("note"), str) else f"{what}d by {who}"
             self.close_alert(alert_id, who, what, note, self.clock.now())
 

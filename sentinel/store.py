@@ -58,6 +58,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # Who said they are going: once someone is on the way, movement no longer closes the alert.
+    "ALTER TABLE alerts ADD COLUMN claimed_by TEXT;",
 )
 
 
@@ -169,6 +171,18 @@ class Store:
             Alert(aid, home, kind, sev, datetime.fromisoformat(at), reason, json.loads(facts))
             for aid, kind, sev, at, reason, facts in rows
         ]
+
+    def claim_alert(self, alert_id: str, by: str) -> bool:
+        """Someone from the circle is going; False if the alert is unknown or closed."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE alerts SET claimed_by = ? WHERE alert_id = ? AND closed_at IS NULL", (by, alert_id)
+            )
+            return cur.rowcount == 1
+
+    def claimed_by(self, alert_id: str) -> str | None:
+        rows = self._read("SELECT claimed_by FROM alerts WHERE alert_id = ?", (alert_id,))
+        return rows[0][0] if rows else None
 
     def close_alert(self, alert_id: str, at: datetime, by: str, note: str) -> bool:
         """Close an open alert; False if it was unknown or already closed."""

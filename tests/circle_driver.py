@@ -76,6 +76,7 @@ class Circle:
         self.base = like.base if like else f"t{uuid.uuid4().hex[:8]}"
         self._owns_ntfy = like is None
         text = edit(circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml) + top)
+        self.text = text
         self.config = parse_circle_config(text)
         self.clock = ManualClock(start)
         self.store = NotifierStore(tmp_path / "notifier.db")

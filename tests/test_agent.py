@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -277,3 +278,32 @@ def test_with_detection_off_the_help_button_still_works(home, recorder) -> None:
     assert rec.wait(h.topics.alert)["kind"] == "help"
     assert h._thread is not None and h._thread.is_alive()
     assert [e.sensor for e in h.store.events()][:1] == ["hall_pir"]
+
+
+def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    from test_watch import Flat
+
+    home = Flat(tmp_path, broker.port)
+    try:
+        rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+        home.move("kitchen_pir")
+        home.advance(home.line())
+        alert = rec.wait("sentinel/mary/alert")
+        acks = f"sentinel/mary/alert/{alert['alert_id']}/ack"
+        claim = {"who": "Ann (next door)", "what": "claim", "source": "notifier", "alert_id": alert["alert_id"]}
+        home.agent.link.client.publish(acks, json.dumps(claim), qos=1).wait_for_publish(5)
+        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert["alert_id"]))[1], 5, "the claim")
+
+        home.move("living_pir")  # Ann letting herself in, or Mary: the sensors cannot tell
+        seen = rec.wait(acks, lambda b: b.get("who") == "sensors")
+        assert seen["what"] == "activity" and seen["note"].startswith("Movement again: ")
+        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert["alert_id"]]  # still open
+
+        done = {"who": "Ann (next door)", "what": "resolve", "note": "Ann is with Mary.", "source": "notifier"}
+        home.agent.link.client.publish(acks, json.dumps(done), qos=1).wait_for_publish(5)
+        wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "Ann's all-clear")
+        assert home.agent.status == "ok"
+    finally:
+        home.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
-from circle_driver import TOPICS, Circle, alert
+from circle_driver import TOPICS, Circle, alert, circle_yaml
 from conftest import Recorder, wait_for
+from sentinel.cli import main
 
 
 def test_the_full_escalation_with_claim_and_resolve(circle, recorder) -> None:
@@ -211,3 +213,52 @@ def test_nobody_available_is_recorded_and_logged(circle, caplog) -> None:
     assert all(c.alerts_to(m) == [] for m in TOPICS)
     assert [what for _, what, _, _ in c.store.steps("mary-inactivity-1")][-1] == "nobody available"
     assert any("nobody in Mary's circle is available" in r.message for r in caplog.records)
+
+
+def test_incidents_shows_the_record_without_the_secrets(circle, tmp_path: Path, capsys, monkeypatch) -> None:
+    c = circle()
+    c.publish("alert", alert())
+    c.pump()
+    config = tmp_path / "circle.yaml"
+    config.write_text(c.text)
+    monkeypatch.delenv("SENTINEL_ACK_SECRET")  # a carer reading records holds neither key nor token
+    assert main(["incidents", "-c", str(config)]) == 0
+    assert "mary-inactivity-1" in capsys.readouterr().out
+    assert main(["incidents", "-c", str(config), "mary-inactivity-1"]) == 0
+    story = capsys.readouterr().out
+    assert "step 1: ann" in story and "sent ann: Mary: unusually quiet" in story
+
+
+def test_incidents_without_a_database_says_where_it_looked_and_creates_nothing(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "state"
+    empty.mkdir()
+    config = tmp_path / "circle.yaml"
+    config.write_text(circle_yaml(1883, "https://ntfy.example.org", empty, "sentinel"))
+    assert main(["incidents", "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "no notifier.db to read" in err and str(empty) in err
+    assert list(empty.iterdir()) == []
+
+
+def test_movement_after_a_claim_asks_the_one_going_and_only_they_close_it(circle) -> None:
+    c = circle()
+    c.publish("alert", alert("mary-help-1", "help", "critical"))  # Ann and Carol at once
+    c.pump()
+    c.press("ann", "I'm going")
+    assert c.infos_to("carol")[-1]["title"] == "Mary: Ann is going"
+    # Ann walks in: the agent sees movement (it may be Ann's own) and says so.
+    c.publish("alert/mary-help-1/ack", {"who": "sensors", "what": "activity", "note": "Movement again: hall at 10:20."})
+    asked = wait_for(
+        lambda: (c.pump(1), [n for n in c.alerts_to("ann") if n["title"] == "Mary: movement at home"])[1], 5, "Ann"
+    )
+    assert asked[0]["message"].startswith("Movement again: hall at 10:20. That may be you.")
+    assert [a["label"] for a in asked[0]["actions"]] == ["All OK"]
+    # An agent that had not heard of the claim yet closes it "by sensors": that is not enough either.
+    c.publish("alert/mary-help-1/ack", {"who": "sensors", "what": "resolve", "note": "Movement again."})
+    wait_for(lambda: (c.pump(1), len(c.alerts_to("ann")) == 3)[1], 5, "Ann asked again")
+    assert not c.store.is_closed("mary-help-1")
+    assert [n["title"] for n in c.infos_to("carol")] == ["Mary: Ann is going"]  # no all-clear yet
+
+    c.press("ann", "All OK")
+    assert c.store.incident("mary-help-1").closed_by == "Ann"  # type: ignore[union-attr]
+    assert c.infos_to("carol")[-1]["title"] == "Mary: all clear"

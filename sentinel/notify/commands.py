@@ -9,11 +9,21 @@ from sentinel import logs, systemd
 from sentinel.config import load_circle_config
 from sentinel.config.circle import CircleConfig
 from sentinel.notify.store import NotifierStore
+from sentinel.statedir import NOTIFIER_DB, find_database
 from sentinel.store import default_state_dir
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch one of the notifier subcommands; returns the exit code."""
+    if args.command == "incidents":
+        # Reading the records needs neither the ntfy token nor the key that signs the buttons.
+        config = load_circle_config(args.config, check_secrets=False)
+        path = find_database(NOTIFIER_DB, config.state_dir, args.config)
+        store = NotifierStore.read_only(path)
+        try:
+            return _incidents(store, args.alert_id, args.open)
+        finally:
+            store.close()
     config = load_circle_config(args.config)
     if args.command == "check-circle":
         print(
@@ -23,10 +33,8 @@ def run(args: argparse.Namespace) -> int:
         if not config.ntfy.server.startswith(PUBLIC_NTFY):
             print(self_hosted_advice(config))
         return 0
-    store = NotifierStore(state_dir(config) / "notifier.db")
+    store = NotifierStore(state_dir(config) / NOTIFIER_DB)
     try:
-        if args.command == "incidents":
-            return _incidents(store, args.alert_id, args.open)
         return _notify(config, store)
     finally:
         store.close()

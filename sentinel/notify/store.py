@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sentinel.sqlite import open_db
+from sentinel.statedir import open_readonly
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -99,6 +100,15 @@ class NotifierStore:
         self.path = Path(path)
         self._db = open_db(self.path, MIGRATIONS)
         self._lock = threading.RLock()
+
+    @classmethod
+    def read_only(cls, path: Path) -> NotifierStore:
+        """An existing database opened for reading only (``sentinel incidents``); nothing is created or migrated."""
+        store = cls.__new__(cls)
+        store.path = path
+        store._db = open_readonly(path, MIGRATIONS)
+        store._lock = threading.RLock()
+        return store
 
     def close(self) -> None:
         with self._lock:
