@@ -13,6 +13,7 @@ import pytest
 from conftest import sentinel_cmd
 from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector, Warmup
+from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.protocol import Split, evaluate, onsets, percentile
 from sentinel.detect.reference import Cuddihy, FixedTimer, alert_line, first_crossing
 from sentinel.detect.routine import Params, Spell, fit
@@ -64,7 +65,9 @@ def test_rows_out_of_order_and_missing_columns(tmp_path: Path) -> None:
 def test_offsets_keep_the_wall_clock_reading(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("timestamp,sensor,kind,value,room\n2026-01-05T08:00:00+01:00,a,door,1,\n")
-    assert read_rows(path)[0].at == datetime(2026, 1, 5, 8, 0)
+    at = read_rows(path)[0].at
+    assert at.replace(tzinfo=None) == datetime(2026, 1, 5, 8, 0)  # the home's clock reading, for the time of day
+    assert at.utcoffset() == timedelta(hours=1)  # and the offset, for order and durations
 
 
 # --- the protocol --------------------------------------------------------------------
@@ -198,7 +201,7 @@ def test_replay_finds_the_one_unusual_spell(tmp_path: Path) -> None:
     rows = [r for r in rows if not (quiet_from < r.at < quiet_from + timedelta(hours=5))]
     rows.append(Row(quiet_from, "kitchen_pir", "motion", 1, "kitchen"))
     rows.sort(key=lambda r: r.at)
-    alerts = [a for a in replay(rows, "Mary") if a.at.date() == quiet_from.date() and a.at.hour < 15]
+    alerts = [a for a in replay(rows, "Mary").alerts if a.at and a.at.date() == quiet_from.date() and a.at.hour < 15]
     assert len(alerts) == 1
     alert = alerts[0]
     assert quiet_from < alert.at < quiet_from + timedelta(hours=5)
@@ -266,3 +269,164 @@ def test_weekends_are_learned_apart_once_there_are_three_weeks() -> None:
     assert learned.line("kitchen", saturday) > 70 * 60 > learned.line("kitchen", monday)
     early = fit(spells(14), D0 + timedelta(days=14), Params(), frozenset())
     assert not early.weekend_lines
+
+
+# --- the alert's reason: the line and why it sits there --------------------------------------
+
+
+def routine_rows(days: int, every_min: int, *extra: Row) -> list[Row]:
+    """Kitchen movement every ``every_min`` minutes from 07:00 to 23:00, in bed at 23:00; then ``extra``."""
+    rows = []
+    for d in range(days):
+        day = D0 + timedelta(days=d)
+        at = day + timedelta(hours=7)
+        while at < day + timedelta(hours=23):
+            rows += [Row(at, "kitchen_pir", "motion", 1, "kitchen"), Row(at + timedelta(seconds=30), *PIR_OFF)]
+            at += timedelta(minutes=every_min)
+        rows.append(Row(day + timedelta(hours=23), "bed", "pressure", 1, "bedroom"))
+    return rows + list(extra)
+
+
+PIR_OFF = ("kitchen_pir", "motion", 0, "kitchen")
+LAST_DAY = D0 + timedelta(days=14)  # Monday 2026-01-19
+
+
+def kitchen(hour: int) -> Row:
+    return Row(LAST_DAY + timedelta(hours=hour), "kitchen_pir", "motion", 1, "kitchen")
+
+
+BUDGET = (
+    "That wait is learned from Mary's last 14 days so that ordinary quiet spells cause about one false alert a month"
+)
+
+
+@pytest.mark.parametrize(
+    ("every_min", "last", "cause", "reason"),
+    [
+        (
+            5,
+            kitchen(12),
+            "budget",
+            "No sign of activity since 12:00 (36 min); Mary was last noticed by movement in the kitchen. "
+            "At this time of day, after movement in the kitchen, sentinel alerts once the quiet lasts 36 min. "
+            f"{BUDGET}, as chosen for this home.",
+        ),
+        (  # a place never seen before: the home's own pattern at this time of day, nothing "usual" to quote
+            5,
+            Row(LAST_DAY + timedelta(hours=12), "fridge", "contact", 1, "kitchen"),
+            "budget",
+            "No sign of activity since 12:00 (36 min); Mary was last noticed by the fridge in the kitchen. "
+            "At this time of day, after the fridge in the kitchen, sentinel alerts once the quiet lasts 36 min. "
+            f"{BUDGET}, as chosen for this home.",
+        ),
+        (
+            3,
+            kitchen(12),
+            "floor",
+            "No sign of activity since 12:00 (30 min); Mary was last noticed by movement in the kitchen. "
+            "At this time of day, after movement in the kitchen, sentinel alerts once the quiet lasts 30 min, "
+            "the shortest wait set for this home (from Mary's last 14 days alone it would be sooner).",
+        ),
+        (  # up at 03:00, never seen at that hour: the usual night sets the line
+            5,
+            kitchen(3),
+            "night",
+            "No sign of activity since 03:00 (4 h 30 min); Mary was last noticed by movement in the kitchen. "
+            "Mary is usually up by 07:00; the latest in 14 days was 07:00. For quiet that begins in the night, "
+            "sentinel alerts 30 min after that latest time, at 07:30.",
+        ),
+        (
+            5,
+            Row(LAST_DAY + timedelta(hours=23), "bed", "pressure", 1, "bedroom"),
+            "ceiling",
+            "No sign of activity since 23:00 (16 h 00 min); Mary was last noticed by the bed (occupied). "
+            "Mary is usually up by 07:00; the latest in 14 days was 07:00. At this time of day, after the bed "
+            "(occupied), sentinel alerts once the quiet lasts 16 h 00 min, the longest wait set for this home "
+            "(from Mary's last 14 days alone it would be later).",
+        ),
+    ],
+    ids=["budget", "new place", "floor", "night", "ceiling"],
+)
+def test_the_reason_states_the_line_and_what_set_it(every_min: int, last: Row, cause: str, reason: str) -> None:
+    rows = routine_rows(14, every_min, kitchen(7), last) if last.at.hour == 23 else routine_rows(14, every_min, last)
+    pending = replay(rows, "Mary").pending
+    assert pending is not None and pending.kind == "pending"
+    assert pending.reason == reason
+    facts = pending.facts
+    assert facts["line_cause"] == cause and facts["false_alerts_per_month"] == 1.0 and facts["days_learned"] == 14
+    assert pending.at == last.at + timedelta(minutes=facts["line_min"]) or cause == "budget"  # budget lines: 8 % grid
+    assert facts["longest_usual_min"] is None or facts["longest_usual_min"] >= 1  # unknown is None, never 0
+
+
+def test_while_learning_the_reason_gives_the_fixed_line() -> None:
+    rows = [
+        Row(D0 + timedelta(days=d, hours=h), "kitchen_pir", "motion", 1, "kitchen") for d in range(3) for h in (8, 20)
+    ]
+    pending = replay([*rows, Row(D0 + timedelta(days=3, hours=10), "kitchen_pir", "motion", 1, "kitchen")]).pending
+    assert pending is not None and pending.at == D0 + timedelta(days=3, hours=16)
+    assert pending.reason == (
+        "No sign of activity since 10:00 (6 h 00 min); the resident was last noticed by movement in the kitchen. "
+        "sentinel is still learning the resident's routine (that takes 7 days), "
+        "so for now it alerts after a fixed 6 h 00 min of quiet at this time of day."
+    )
+    assert pending.facts == {
+        "last_activity": "2026-01-08T10:00:00",
+        "quiet_min": 360,
+        "line_min": 360,
+        "line_cause": "warmup",
+        "context": "kitchen_pir",
+        "learning": True,
+    }
+
+
+def test_no_reason_quotes_a_zero_or_an_at_most() -> None:
+    """Over a simulated month with gaps cut into it, every reason (and the last, pending one) reads right."""
+    rows = Resident(seed=3, outing_chance=0.5).days(D0, 30)
+    cut = [(D0 + timedelta(days=d, hours=10), D0 + timedelta(days=d, hours=17)) for d in (3, 9, 15, 21)]
+    rows = [r for r in rows if not any(a < r.at < b for a, b in cut)]
+    replayed = replay(rows, "Mary")
+    reasons = [a.reason for a in replayed.alerts] + ([replayed.pending.reason] if replayed.pending else [])
+    assert {a.facts["line_cause"] for a in replayed.alerts} >= {"warmup", "budget"}
+    assert len(reasons) >= 4
+    for reason in reasons:
+        assert " 0 min" not in reason and "(0 min)" not in reason and "at most" not in reason
+        assert "sentinel" in reason  # every one says where the line is and why
+
+
+def test_durations_and_budgets_in_words() -> None:
+    assert [duration(s) for s in (20, 29, 45, 90, 1800, 9960, 36000)] == [
+        "20 s",
+        "29 s",
+        "1 min",
+        "2 min",
+        "30 min",
+        "2 h 46 min",
+        "10 h 00 min",
+    ]
+    assert [budget_words(b) for b in (1, 3, 0.5, 0.25, 0.3, 1.5)] == [
+        "about one false alert a month",
+        "about 3 false alerts a month",
+        "about one false alert every 2 months",
+        "about one false alert every 4 months",
+        "about 0.3 false alerts a month",
+        "about 1.5 false alerts a month",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("budget", "every_min", "words"),
+    [(3, 10, "about 3 false alerts a month"), (0.5, 5, "about one false alert every 2 months")],
+)
+def test_the_budget_is_quoted_in_the_reason(budget: float, every_min: int, words: str) -> None:
+    detector = InactivityDetector(Params(false_alerts_per_month=budget))
+    for row in routine_rows(14, every_min, kitchen(12)):
+        detector.observe(row)
+    limit = detector.limit()
+    assert limit is not None and limit.cause == "budget"
+    place = Place("kitchen_pir", "motion", "kitchen")
+    at = kitchen(12).at
+    reason, facts = explain(
+        "Mary", at, at + timedelta(seconds=limit.seconds), "kitchen_pir", place, 1, limit, detector.model
+    )
+    assert reason.endswith(f"ordinary quiet spells cause {words}, as chosen for this home.")
+    assert facts["false_alerts_per_month"] == budget and facts["line_cause"] == "budget"
