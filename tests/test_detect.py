@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from conftest import sentinel_cmd
+from sentinel.cli import main
 from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector, Warmup
 from sentinel.detect.explain import Place, budget_words, duration, explain
@@ -430,3 +431,185 @@ def test_the_budget_is_quoted_in_the_reason(budget: float, every_min: int, words
     )
     assert reason.endswith(f"ordinary quiet spells cause {words}, as chosen for this home.")
     assert facts["false_alerts_per_month"] == budget and facts["line_cause"] == "budget"
+
+
+# --- the carer's tools on real exports: short files, clock changes, today's quiet ------------
+
+
+def test_backtest_refuses_a_file_shorter_than_training_and_a_test_day(tmp_path: Path, capsys) -> None:
+    short = write_csv(tmp_path / "short.csv", [r for r in hourly_rows(8) if r.at < D0 + timedelta(days=7, hours=23)])
+    for args in (["backtest", str(short)], ["backtest", "--json", str(short)]):
+        assert main(args) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err == (
+            f"sentinel: {short}: 7 whole days of events (from 2026-01-05 00:00 to the last row at 2026-01-12 22:00); "
+            "a backtest needs at least 8: 7 to learn the routine, then 1 to test it\n"
+        )
+    # One row more, at midnight after the eighth day, and there is a whole day to test.
+    enough = write_csv(tmp_path / "enough.csv", [*hourly_rows(8), Row(D0 + timedelta(days=8), *PIR_OFF)])
+    assert main(["backtest", "--json", str(enough)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sentinel"]["test_days"] == 1.0 and not math.isnan(report["sentinel"]["detected_within_24h"])
+
+
+def test_backtest_refuses_an_empty_file_or_a_test_period_without_a_sign_of_life(tmp_path: Path, capsys) -> None:
+    empty = write_csv(tmp_path / "empty.csv", [])
+    assert main(["backtest", str(empty)]) == 2
+    assert capsys.readouterr().err == f"sentinel: {empty}: no events; a backtest needs 8 whole days\n"
+    away = [Row(D0 + timedelta(days=d, hours=h), "front_door", "door", h % 2, "hall") for d in (7, 8) for h in (8, 19)]
+    away_file = write_csv(tmp_path / "away.csv", [*hourly_rows(7), *away])
+    assert main(["backtest", str(away_file)]) == 2
+    assert capsys.readouterr().err == (
+        f"sentinel: {away_file}: no sign of life in the test period (from 2026-01-12) to start an incident at: "
+        "a backtest needs activity rows other than doors there\n"
+    )
+
+
+UTC = UTC
+
+
+def write_with_offsets(path: Path, rows: list[Row], change: datetime, before: int, after: int) -> Path:
+    """Rows whose times are UTC instants, written as the home's clock with its offset, which changes at ``change``."""
+    lines = ["timestamp,sensor,kind,value,room"]
+    for r in rows:
+        offset = timezone(timedelta(hours=before if r.at < change else after))
+        lines.append(
+            f"{r.at.replace(tzinfo=UTC).astimezone(offset).isoformat()},{r.sensor},{r.kind},{r.value},{r.room}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_export_across_the_autumn_clock_change_is_ordered_by_the_instant(tmp_path: Path) -> None:
+    path = tmp_path / "autumn.csv"
+    path.write_text(
+        "timestamp,sensor,kind,value,room\n"
+        "2026-10-25T00:30:00+01:00,kitchen_pir,motion,1,kitchen\n"
+        "2026-10-25T01:50:00+01:00,kitchen_pir,motion,1,kitchen\n"  # 00:50 UTC
+        "2026-10-25T01:15:00+00:00,kitchen_pir,motion,1,kitchen\n"  # 01:15 UTC: the clock went back at 02:00
+        "2026-10-25T01:05:00+00:00,kitchen_pir,motion,1,kitchen\n"  # 01:05 UTC: really out of order
+    )
+    with pytest.raises(CsvFormatError, match=r"autumn.csv:5: rows must be in time order \(2026-10-25T01:05:00\+00:00"):
+        read_rows(path)
+    path.write_text("\n".join(path.read_text().splitlines()[:4]) + "\n")
+    rows = read_rows(path)
+    detector = InactivityDetector()
+    for row in rows:
+        detector.observe(row)
+    # Real elapsed time (80 min, then 25 min), while the time of day is the clock's.
+    assert [s.seconds for s in detector.spells] == [80 * 60, 25 * 60]
+    assert [s.start.strftime("%H:%M") for s in detector.spells] == ["00:30", "01:50"]
+    assert detector.alert_at() == rows[-1].at + timedelta(hours=12)  # the warm-up's night line, in real time
+
+
+def test_a_spring_forward_spell_lasts_its_real_time(tmp_path: Path) -> None:
+    path = tmp_path / "spring.csv"
+    path.write_text(
+        "timestamp,sensor,kind,value,room\n"
+        "2026-03-29T00:30:00+00:00,kitchen_pir,motion,1,kitchen\n"
+        "2026-03-29T02:15:00+01:00,kitchen_pir,motion,1,kitchen\n"  # 01:15 UTC: 45 min later, not 1 h 45 min
+    )
+    detector = InactivityDetector()
+    for row in read_rows(path):
+        detector.observe(row)
+    assert [s.seconds for s in detector.spells] == [45 * 60]
+
+
+def test_a_file_mixing_offsets_and_none_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "timestamp,sensor,kind,value,room\n"
+        "2026-03-01T08:00:00,kitchen_pir,motion,1,kitchen\n"
+        "2026-03-01T08:10:00+00:00,kitchen_pir,motion,1,kitchen\n"
+    )
+    with pytest.raises(CsvFormatError) as info:
+        read_rows(path)
+    assert str(info.value) == (
+        f"{path}:3: timestamp 2026-03-01T08:10:00+00:00 has a UTC offset and the rows before it lack one; "
+        "give every timestamp an offset (as `sentinel export` writes them) or none"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "change", "before", "after"),
+    [
+        (datetime(2026, 10, 17), datetime(2026, 10, 25, 1), 1, 0),
+        (datetime(2026, 3, 21), datetime(2026, 3, 29, 1), 0, 1),
+    ],
+    ids=["fall back", "spring forward"],
+)
+def test_backtest_and_replay_run_across_a_clock_change(
+    tmp_path: Path, capsys, start: datetime, change: datetime, before: int, after: int
+) -> None:
+    path = write_with_offsets(tmp_path / "home.csv", Resident(seed=8).days(start, 16), change, before, after)
+    assert main(["backtest", "--json", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sentinel"]["test_days"] > 7 and report["sentinel"]["detected_within_24h"] == 1.0
+    assert report["fixed 12 h"]["median_delay_min"] == 720.0  # twelve real hours, whichever way the clock went
+    assert main(["replay", "--json", str(path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[-1]["kind"] == "pending" and listed[-1]["at"].endswith(f"+0{after}:00")
+
+
+def test_the_evaluation_clock_change_condition(tmp_path: Path, capsys) -> None:
+    """From the midpoint on, every timestamp 1 h later, written with +01:00 (+00:00 before): the same instants."""
+    rows = Resident(seed=9).days(D0, 16)
+    midpoint = rows[len(rows) // 2].at
+    lines = ["timestamp,sensor,kind,value,room"]
+    for r in rows:
+        at, offset = (r.at + timedelta(hours=1), "+01:00") if r.at >= midpoint else (r.at, "+00:00")
+        lines.append(f"{at.isoformat()}{offset},{r.sensor},{r.kind},{r.value},{r.room}")
+    path = tmp_path / "clock_change.csv"
+    path.write_text("\n".join(lines) + "\n")
+    changed = read_rows(path)
+    plain, shifted = InactivityDetector(), InactivityDetector()
+    for row, moved in zip(rows, changed, strict=True):
+        plain.observe(row)
+        shifted.observe(moved)
+    # The spells last exactly as long as in the file without the change; after it, they start an hour later.
+    assert [s.seconds for s in shifted.spells] == [s.seconds for s in plain.spells]
+    later = [(a.start - b.start) for a, b in zip(shifted.spells, plain.spells, strict=True) if b.start >= midpoint]
+    assert later and set(later) == {timedelta(hours=1)}
+    assert main(["backtest", str(path)]) == 0
+    assert "Cuddihy 2007" in capsys.readouterr().out
+
+
+def test_replay_says_when_the_quiet_at_the_end_of_the_file_would_alert(tmp_path: Path, capsys) -> None:
+    path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, kitchen(12)))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == (
+        "The file ends at 2026-01-19 12:00. If the quiet goes on, the alert would come at 2026-01-19 12:36:\n"
+        "  No sign of activity since 12:00 (36 min); Mary was last noticed by movement in the kitchen. "
+        "At this time of day, after movement in the kitchen, sentinel alerts once the quiet lasts 36 min. "
+        f"{BUDGET}, as chosen for this home.\n"
+    )
+    assert err == "0 inactivity alert(s)\n"  # the pending one is not counted as raised
+    assert main(["replay", "--json", "--name", "Mary", str(path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["kind"] for a in listed] == ["pending"]
+    assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[0]["facts"]["line_cause"] == "budget"
+
+
+def test_replay_after_the_front_door_says_no_alert_would_come(tmp_path: Path, capsys) -> None:
+    out_row = Row(LAST_DAY + timedelta(hours=10), "front_door", "door", 0, "hall")
+    last_seen = Row(LAST_DAY + timedelta(hours=9, minutes=45), "kitchen_pir", "motion", 1, "kitchen")
+    path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, last_seen, out_row))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "The file ends at 2026-01-19 10:00. Mary is probably out (last noticed by the front door at 10:00): "
+        "no inactivity alert would come.\n"
+    )
+    assert main(["replay", "--json", str(path)]) == 0
+    pending = json.loads(capsys.readouterr().out)[-1]
+    assert pending["kind"] == "pending" and pending["at"] is None and pending["facts"]["line_cause"] == "outing"
+
+
+def test_replay_lists_past_alerts_before_the_pending_one(tmp_path: Path, capsys) -> None:
+    rows = routine_rows(14, 5, kitchen(12), kitchen(15))  # three quiet hours after noon: an alert, then quiet again
+    path = write_csv(tmp_path / "week.csv", rows)
+    assert main(["replay", "--json", str(path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["kind"] for a in listed] == ["inactivity", "pending"]
+    assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[1]["facts"]["last_activity"] == "2026-01-19T15:00:00"

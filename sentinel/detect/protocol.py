@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -43,7 +43,7 @@ class NotEnoughData(CsvFormatError):
 
 def wall(at: datetime) -> datetime:
     """The clock-face reading of ``at``, without its UTC offset (if it has one)."""
-    return at.replace(tzinfo=None)
+    return at if at.tzinfo is None else at.replace(tzinfo=None)  # no copy in the common case: it runs per row
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +58,17 @@ class Split:
     day0: datetime
     train_days: int
     total_days: int
-
-    @property
-    def test_start(self) -> datetime:
-        return self.day0 + self.train_days * DAY
-
     end: datetime
+    test_start: datetime = field(init=False)
+    _test_wall: datetime = field(init=False, repr=False)  # asked for every row: worked out once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "test_start", self.day0 + self.train_days * DAY)
+        object.__setattr__(self, "_test_wall", wall(self.test_start))
 
     def in_test(self, at: datetime) -> bool:
         """Whether ``at`` falls in the test period."""
-        return wall(at) >= wall(self.test_start)
+        return wall(at) >= self._test_wall
 
     @property
     def test_days(self) -> float:
@@ -126,7 +127,7 @@ def onsets(rows: Sequence[Row], split: Split, seed: int = 7, count: int = 300) -
     candidates: list[int] = []
     seen: set[int] = set()
     for i, row in enumerate(rows):
-        if not split.in_test(row.at) or not row.is_activity or row.kind == "door":
+        if not row.is_activity or row.kind == "door" or not split.in_test(row.at):
             continue
         bucket = (row.at - split.day0) // BUCKET  # by the instant: an hour repeated in autumn is not thinned away
         if bucket not in seen:
