@@ -1,7 +1,8 @@
 """The inactivity detector inside the agent: fed with events, asking the resident first.
 
-It decides; the agent acts (status, buzzer, alerts). Durations run on the
-monotonic clock; the detector's wall-clock times only say "time of day".
+It decides; the agent acts (status, buzzer, alerts). The wait before an alert
+runs on the monotonic clock; the detector's wall-clock times (with their UTC
+offsets) say the time of day and how long each learned spell lasted.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sentinel.config.model import DetectionConfig, HomeConfig, SensorConfig
 from sentinel.core.alerts import Alert, alert_id
 from sentinel.core.windows import within
 from sentinel.detect.detector import InactivityDetector, Warmup, context_of
-from sentinel.detect.explain import Place, explain
-from sentinel.detect.routine import Params
+from sentinel.detect.explain import Place, duration, explain
+from sentinel.detect.routine import Limit, Params
 from sentinel.events import Event
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,11 @@ Verdict = Literal["check", "alert", "door"]
 def naive(at: datetime) -> datetime:
     """The home's wall-clock reading, without its offset."""
     return at.replace(tzinfo=None)
+
+
+def aware(at: datetime) -> datetime:
+    """The wall-clock reading with its offset, so the detector learns real durations across summer time."""
+    return at if at.tzinfo is not None else at.astimezone()
 
 
 class Watch:
@@ -70,7 +76,7 @@ class Watch:
                 at = naive(event.wall)
                 learn = not any(start <= at <= end for start, end in excluded)
                 self.detector.activity(
-                    at,
+                    aware(event.wall),
                     context_of(event.sensor, event.kind, event.value),
                     event.kind == "door",
                     learn=learn,
@@ -79,7 +85,9 @@ class Watch:
                 self._last = event
                 count += 1
         if self._last is not None:
-            self.detector.refit(naive(now_wall))
+            first = self.detector.first_at
+            if first is not None and aware(now_wall) - first >= timedelta(days=self.detector.warmup.min_days):
+                self.detector.refit(naive(now_wall))  # as ``activity`` would have, had the agent kept running
             # The monotonic clock restarted with the process: place the last activity on it by wall time.
             self._since_mono = now_mono - max(0.0, (now_wall - self._last.wall).total_seconds())
         return count
@@ -93,7 +101,7 @@ class Watch:
                 self._door_open.pop(event.sensor, None)
                 self._door_alerted.discard(event.sensor)
         self.detector.activity(
-            naive(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", learn=learn
+            aware(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", learn=learn
         )
         self._last = event
         self._since_mono = event.mono
@@ -116,6 +124,16 @@ class Watch:
         if rule.floor is not None:
             line = max(line, rule.floor)
         return min(line, rule.ceiling) if rule.ceiling is not None else line
+
+    def limit(self) -> Limit | None:
+        """``line_s()`` with what set it: the learned line's own cause, or the room's limit."""
+        learned = self.detector.limit()
+        line = self.line_s()
+        if learned is None or line is None or line == learned.seconds:
+            return learned
+        rule = self.rooms.get(self._last.room or "") if self._last is not None else None
+        room = rule.room if rule is not None else None
+        return Limit(line, "room floor" if line > learned.seconds else "room ceiling", room)
 
     def door_left_open(self, mono: float, wall: datetime) -> str | None:
         """A door open longer than allowed during the night, once per opening."""
@@ -170,6 +188,8 @@ class Watch:
         else:
             kind = "not_up" if model is not None and model.in_night(naive(last.wall)) else "inactivity"
         place = self.places.get(last.sensor, Place(last.sensor, last.kind, last.room))
+        limit = self.limit()
+        assert limit is not None  # an alert is only due on a line
         reason, facts = explain(
             self.home.name,
             naive(last.wall),
@@ -177,13 +197,21 @@ class Watch:
             self.detector.last_context,
             place,
             last.value,
-            self.line_s() or 0.0,
+            limit,
             model,
             outing,
+            asks_first=self.cfg.checkin.enabled,
+            learn_days=self.cfg.learn_days,
         )
+        crossed = last.wall + timedelta(seconds=limit.seconds)
+        window = next((w for w in self.cfg.quiet_windows if within(crossed, w.start, w.end, w.days)), None)
+        if window is not None:  # why the quiet lasted longer than the line
+            reason += f" sentinel waited for the end of the quiet time set from {window.start} to {window.end}."
+            facts["waited_for_quiet_window"] = f"{window.start}-{window.end}"
         if self.cfg.checkin.enabled:
-            reason += f" {self.home.name} did not answer the check-in for {round(self.cfg.checkin.wait / 60)} min."
-            facts["checkin_min"] = round(self.cfg.checkin.wait / 60)
+            wait = self.cfg.checkin.wait
+            reason += f" {self.home.name} did not answer the check-in for {duration(wait)}."
+            facts["checkin_min"] = int(wait // 60) if wait % 60 == 0 else round(wait / 60, 1)  # 30 s is 0.5, not 0
         facts["sensor"] = last.sensor
         severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)

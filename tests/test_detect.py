@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from conftest import sentinel_cmd
+from sentinel.cli import main
 from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector, Warmup
+from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.protocol import Split, evaluate, onsets, percentile
 from sentinel.detect.reference import Cuddihy, FixedTimer, alert_line, first_crossing
 from sentinel.detect.routine import Params, Spell, fit
@@ -64,7 +66,9 @@ def test_rows_out_of_order_and_missing_columns(tmp_path: Path) -> None:
 def test_offsets_keep_the_wall_clock_reading(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("timestamp,sensor,kind,value,room\n2026-01-05T08:00:00+01:00,a,door,1,\n")
-    assert read_rows(path)[0].at == datetime(2026, 1, 5, 8, 0)
+    at = read_rows(path)[0].at
+    assert at.replace(tzinfo=None) == datetime(2026, 1, 5, 8, 0)  # the home's clock reading, for the time of day
+    assert at.utcoffset() == timedelta(hours=1)  # and the offset, for order and durations
 
 
 # --- the protocol --------------------------------------------------------------------
@@ -198,7 +202,7 @@ def test_replay_finds_the_one_unusual_spell(tmp_path: Path) -> None:
     rows = [r for r in rows if not (quiet_from < r.at < quiet_from + timedelta(hours=5))]
     rows.append(Row(quiet_from, "kitchen_pir", "motion", 1, "kitchen"))
     rows.sort(key=lambda r: r.at)
-    alerts = [a for a in replay(rows, "Mary") if a.at.date() == quiet_from.date() and a.at.hour < 15]
+    alerts = [a for a in replay(rows, "Mary").alerts if a.at and a.at.date() == quiet_from.date() and a.at.hour < 15]
     assert len(alerts) == 1
     alert = alerts[0]
     assert quiet_from < alert.at < quiet_from + timedelta(hours=5)
@@ -266,3 +270,346 @@ def test_weekends_are_learned_apart_once_there_are_three_weeks() -> None:
     assert learned.line("kitchen", saturday) > 70 * 60 > learned.line("kitchen", monday)
     early = fit(spells(14), D0 + timedelta(days=14), Params(), frozenset())
     assert not early.weekend_lines
+
+
+# --- the alert's reason: the line and why it sits there --------------------------------------
+
+
+def routine_rows(days: int, every_min: int, *extra: Row) -> list[Row]:
+    """Kitchen movement every ``every_min`` minutes from 07:00 to 23:00, in bed at 23:00; then ``extra``."""
+    rows = []
+    for d in range(days):
+        day = D0 + timedelta(days=d)
+        at = day + timedelta(hours=7)
+        while at < day + timedelta(hours=23):
+            rows += [Row(at, "kitchen_pir", "motion", 1, "kitchen"), Row(at + timedelta(seconds=30), *PIR_OFF)]
+            at += timedelta(minutes=every_min)
+        rows.append(Row(day + timedelta(hours=23), "bed", "pressure", 1, "bedroom"))
+    return rows + list(extra)
+
+
+PIR_OFF = ("kitchen_pir", "motion", 0, "kitchen")
+LAST_DAY = D0 + timedelta(days=14)  # Monday 2026-01-19
+
+
+def kitchen(hour: int) -> Row:
+    return Row(LAST_DAY + timedelta(hours=hour), "kitchen_pir", "motion", 1, "kitchen")
+
+
+BUDGET = (
+    "That wait is learned from Mary's last 14 days so that ordinary quiet spells cause about one false alert a month"
+)
+
+
+@pytest.mark.parametrize(
+    ("every_min", "last", "cause", "reason"),
+    [
+        (
+            5,
+            kitchen(12),
+            "budget",
+            "No sign of activity since 12:00 (36 min); Mary was last noticed by movement in the kitchen. "
+            "At this time of day, after movement in the kitchen, sentinel alerts once the quiet lasts 36 min. "
+            f"{BUDGET}, as chosen for this home.",
+        ),
+        (  # a place never seen before: the home's own pattern at this time of day, nothing "usual" to quote
+            5,
+            Row(LAST_DAY + timedelta(hours=12), "fridge", "contact", 1, "kitchen"),
+            "budget",
+            "No sign of activity since 12:00 (36 min); Mary was last noticed by the fridge in the kitchen. "
+            "At this time of day, after the fridge in the kitchen, sentinel alerts once the quiet lasts 36 min. "
+            f"{BUDGET}, as chosen for this home.",
+        ),
+        (
+            3,
+            kitchen(12),
+            "floor",
+            "No sign of activity since 12:00 (30 min); Mary was last noticed by movement in the kitchen. "
+            "At this time of day, after movement in the kitchen, sentinel alerts once the quiet lasts 30 min, "
+            "the shortest wait set for this home (from Mary's last 14 days alone it would be sooner).",
+        ),
+        (  # up at 03:00, never seen at that hour: the usual night sets the line
+            5,
+            kitchen(3),
+            "night",
+            "No sign of activity since 03:00 (4 h 30 min); Mary was last noticed by movement in the kitchen. "
+            "Mary is usually up by 07:00; the latest in 14 days was 07:00. For quiet that begins in the night, "
+            "sentinel alerts 30 min after that latest time, at 07:30.",
+        ),
+        (
+            5,
+            Row(LAST_DAY + timedelta(hours=23), "bed", "pressure", 1, "bedroom"),
+            "ceiling",
+            "No sign of activity since 23:00 (16 h 00 min); Mary was last noticed by the bed (occupied). "
+            "Mary is usually up by 07:00; the latest in 14 days was 07:00. At this time of day, after the bed "
+            "(occupied), sentinel alerts once the quiet lasts 16 h 00 min, the longest wait set for this home "
+            "(from Mary's last 14 days alone it would be later).",
+        ),
+    ],
+    ids=["budget", "new place", "floor", "night", "ceiling"],
+)
+def test_the_reason_states_the_line_and_what_set_it(every_min: int, last: Row, cause: str, reason: str) -> None:
+    rows = routine_rows(14, every_min, kitchen(7), last) if last.at.hour == 23 else routine_rows(14, every_min, last)
+    pending = replay(rows, "Mary").pending
+    assert pending is not None and pending.kind == "pending"
+    assert pending.reason == reason
+    facts = pending.facts
+    assert facts["line_cause"] == cause and facts["false_alerts_per_month"] == 1.0 and facts["days_learned"] == 14
+    assert pending.at == last.at + timedelta(minutes=facts["line_min"]) or cause == "budget"  # budget lines: 8 % grid
+    assert facts["longest_usual_min"] is None or facts["longest_usual_min"] >= 1  # unknown is None, never 0
+
+
+def test_while_learning_the_reason_gives_the_fixed_line() -> None:
+    rows = [
+        Row(D0 + timedelta(days=d, hours=h), "kitchen_pir", "motion", 1, "kitchen") for d in range(3) for h in (8, 20)
+    ]
+    pending = replay([*rows, Row(D0 + timedelta(days=3, hours=10), "kitchen_pir", "motion", 1, "kitchen")]).pending
+    assert pending is not None and pending.at == D0 + timedelta(days=3, hours=16)
+    assert pending.reason == (
+        "No sign of activity since 10:00 (6 h 00 min); the resident was last noticed by movement in the kitchen. "
+        "sentinel is still learning the resident's routine (that takes 7 days), "
+        "so for now it alerts after a fixed 6 h 00 min of quiet at this time of day."
+    )
+    assert pending.facts == {
+        "last_activity": "2026-01-08T10:00:00",
+        "quiet_min": 360,
+        "line_min": 360,
+        "line_cause": "warmup",
+        "context": "kitchen_pir",
+        "learning": True,
+    }
+
+
+def test_no_reason_quotes_a_zero_or_an_at_most() -> None:
+    """Over a simulated month with gaps cut into it, every reason (and the last, pending one) reads right."""
+    rows = Resident(seed=3, outing_chance=0.5).days(D0, 30)
+    cut = [(D0 + timedelta(days=d, hours=10), D0 + timedelta(days=d, hours=17)) for d in (3, 9, 15, 21)]
+    rows = [r for r in rows if not any(a < r.at < b for a, b in cut)]
+    replayed = replay(rows, "Mary")
+    reasons = [a.reason for a in replayed.alerts] + ([replayed.pending.reason] if replayed.pending else [])
+    assert {a.facts["line_cause"] for a in replayed.alerts} >= {"warmup", "budget"}
+    assert len(reasons) >= 4
+    for reason in reasons:
+        assert " 0 min" not in reason and "(0 min)" not in reason and "at most" not in reason
+        assert "sentinel" in reason  # every one says where the line is and why
+
+
+def test_durations_and_budgets_in_words() -> None:
+    assert [duration(s) for s in (20, 29, 45, 90, 1800, 9960, 36000)] == [
+        "20 s",
+        "29 s",
+        "1 min",
+        "2 min",
+        "30 min",
+        "2 h 46 min",
+        "10 h 00 min",
+    ]
+    assert [budget_words(b) for b in (1, 3, 0.5, 0.25, 0.3, 1.5)] == [
+        "about one false alert a month",
+        "about 3 false alerts a month",
+        "about one false alert every 2 months",
+        "about one false alert every 4 months",
+        "about 0.3 false alerts a month",
+        "about 1.5 false alerts a month",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("budget", "every_min", "words"),
+    [(3, 10, "about 3 false alerts a month"), (0.5, 5, "about one false alert every 2 months")],
+)
+def test_the_budget_is_quoted_in_the_reason(budget: float, every_min: int, words: str) -> None:
+    detector = InactivityDetector(Params(false_alerts_per_month=budget))
+    for row in routine_rows(14, every_min, kitchen(12)):
+        detector.observe(row)
+    limit = detector.limit()
+    assert limit is not None and limit.cause == "budget"
+    place = Place("kitchen_pir", "motion", "kitchen")
+    at = kitchen(12).at
+    reason, facts = explain(
+        "Mary", at, at + timedelta(seconds=limit.seconds), "kitchen_pir", place, 1, limit, detector.model
+    )
+    assert reason.endswith(f"ordinary quiet spells cause {words}, as chosen for this home.")
+    assert facts["false_alerts_per_month"] == budget and facts["line_cause"] == "budget"
+
+
+# --- the carer's tools on real exports: short files, clock changes, today's quiet ------------
+
+
+def test_backtest_refuses_a_file_shorter_than_training_and_a_test_day(tmp_path: Path, capsys) -> None:
+    short = write_csv(tmp_path / "short.csv", [r for r in hourly_rows(8) if r.at < D0 + timedelta(days=7, hours=23)])
+    for args in (["backtest", str(short)], ["backtest", "--json", str(short)]):
+        assert main(args) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err == (
+            f"sentinel: {short}: 7 whole days of events (from 2026-01-05 00:00 to the last row at 2026-01-12 22:00); "
+            "a backtest needs at least 8: 7 to learn the routine, then 1 to test it\n"
+        )
+    # One row more, at midnight after the eighth day, and there is a whole day to test.
+    enough = write_csv(tmp_path / "enough.csv", [*hourly_rows(8), Row(D0 + timedelta(days=8), *PIR_OFF)])
+    assert main(["backtest", "--json", str(enough)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sentinel"]["test_days"] == 1.0 and not math.isnan(report["sentinel"]["detected_within_24h"])
+
+
+def test_backtest_refuses_an_empty_file_or_a_test_period_without_a_sign_of_life(tmp_path: Path, capsys) -> None:
+    empty = write_csv(tmp_path / "empty.csv", [])
+    assert main(["backtest", str(empty)]) == 2
+    assert capsys.readouterr().err == f"sentinel: {empty}: no events; a backtest needs 8 whole days\n"
+    away = [Row(D0 + timedelta(days=d, hours=h), "front_door", "door", h % 2, "hall") for d in (7, 8) for h in (8, 19)]
+    away_file = write_csv(tmp_path / "away.csv", [*hourly_rows(7), *away])
+    assert main(["backtest", str(away_file)]) == 2
+    assert capsys.readouterr().err == (
+        f"sentinel: {away_file}: no sign of life in the test period (from 2026-01-12) to start an incident at: "
+        "a backtest needs activity rows other than doors there\n"
+    )
+
+
+UTC = UTC
+
+
+def write_with_offsets(path: Path, rows: list[Row], change: datetime, before: int, after: int) -> Path:
+    """Rows whose times are UTC instants, written as the home's clock with its offset, which changes at ``change``."""
+    lines = ["timestamp,sensor,kind,value,room"]
+    for r in rows:
+        offset = timezone(timedelta(hours=before if r.at < change else after))
+        lines.append(
+            f"{r.at.replace(tzinfo=UTC).astimezone(offset).isoformat()},{r.sensor},{r.kind},{r.value},{r.room}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_export_across_the_autumn_clock_change_is_ordered_by_the_instant(tmp_path: Path) -> None:
+    path = tmp_path / "autumn.csv"
+    path.write_text(
+        "timestamp,sensor,kind,value,room\n"
+        "2026-10-25T00:30:00+01:00,kitchen_pir,motion,1,kitchen\n"
+        "2026-10-25T01:50:00+01:00,kitchen_pir,motion,1,kitchen\n"  # 00:50 UTC
+        "2026-10-25T01:15:00+00:00,kitchen_pir,motion,1,kitchen\n"  # 01:15 UTC: the clock went back at 02:00
+        "2026-10-25T01:05:00+00:00,kitchen_pir,motion,1,kitchen\n"  # 01:05 UTC: really out of order
+    )
+    with pytest.raises(CsvFormatError, match=r"autumn.csv:5: rows must be in time order \(2026-10-25T01:05:00\+00:00"):
+        read_rows(path)
+    path.write_text("\n".join(path.read_text().splitlines()[:4]) + "\n")
+    rows = read_rows(path)
+    detector = InactivityDetector()
+    for row in rows:
+        detector.observe(row)
+    # Real elapsed time (80 min, then 25 min), while the time of day is the clock's.
+    assert [s.seconds for s in detector.spells] == [80 * 60, 25 * 60]
+    assert [s.start.strftime("%H:%M") for s in detector.spells] == ["00:30", "01:50"]
+    assert detector.alert_at() == rows[-1].at + timedelta(hours=12)  # the warm-up's night line, in real time
+
+
+def test_a_spring_forward_spell_lasts_its_real_time(tmp_path: Path) -> None:
+    path = tmp_path / "spring.csv"
+    path.write_text(
+        "timestamp,sensor,kind,value,room\n"
+        "2026-03-29T00:30:00+00:00,kitchen_pir,motion,1,kitchen\n"
+        "2026-03-29T02:15:00+01:00,kitchen_pir,motion,1,kitchen\n"  # 01:15 UTC: 45 min later, not 1 h 45 min
+    )
+    detector = InactivityDetector()
+    for row in read_rows(path):
+        detector.observe(row)
+    assert [s.seconds for s in detector.spells] == [45 * 60]
+
+
+def test_a_file_mixing_offsets_and_none_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "timestamp,sensor,kind,value,room\n"
+        "2026-03-01T08:00:00,kitchen_pir,motion,1,kitchen\n"
+        "2026-03-01T08:10:00+00:00,kitchen_pir,motion,1,kitchen\n"
+    )
+    with pytest.raises(CsvFormatError) as info:
+        read_rows(path)
+    assert str(info.value) == (
+        f"{path}:3: timestamp 2026-03-01T08:10:00+00:00 has a UTC offset and the rows before it lack one; "
+        "give every timestamp an offset (as `sentinel export` writes them) or none"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "change", "before", "after"),
+    [
+        (datetime(2026, 10, 17), datetime(2026, 10, 25, 1), 1, 0),
+        (datetime(2026, 3, 21), datetime(2026, 3, 29, 1), 0, 1),
+    ],
+    ids=["fall back", "spring forward"],
+)
+def test_backtest_and_replay_run_across_a_clock_change(
+    tmp_path: Path, capsys, start: datetime, change: datetime, before: int, after: int
+) -> None:
+    path = write_with_offsets(tmp_path / "home.csv", Resident(seed=8).days(start, 16), change, before, after)
+    assert main(["backtest", "--json", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sentinel"]["test_days"] > 7 and report["sentinel"]["detected_within_24h"] == 1.0
+    assert report["fixed 12 h"]["median_delay_min"] == 720.0  # twelve real hours, whichever way the clock went
+    assert main(["replay", "--json", str(path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[-1]["kind"] == "pending" and listed[-1]["at"].endswith(f"+0{after}:00")
+
+
+def test_the_evaluation_clock_change_condition(tmp_path: Path, capsys) -> None:
+    """From the midpoint on, every timestamp 1 h later, written with +01:00 (+00:00 before): the same instants."""
+    rows = Resident(seed=9).days(D0, 16)
+    midpoint = rows[len(rows) // 2].at
+    lines = ["timestamp,sensor,kind,value,room"]
+    for r in rows:
+        at, offset = (r.at + timedelta(hours=1), "+01:00") if r.at >= midpoint else (r.at, "+00:00")
+        lines.append(f"{at.isoformat()}{offset},{r.sensor},{r.kind},{r.value},{r.room}")
+    path = tmp_path / "clock_change.csv"
+    path.write_text("\n".join(lines) + "\n")
+    changed = read_rows(path)
+    plain, shifted = InactivityDetector(), InactivityDetector()
+    for row, moved in zip(rows, changed, strict=True):
+        plain.observe(row)
+        shifted.observe(moved)
+    # The spells last exactly as long as in the file without the change; after it, they start an hour later.
+    assert [s.seconds for s in shifted.spells] == [s.seconds for s in plain.spells]
+    later = [(a.start - b.start) for a, b in zip(shifted.spells, plain.spells, strict=True) if b.start >= midpoint]
+    assert later and set(later) == {timedelta(hours=1)}
+    assert main(["backtest", str(path)]) == 0
+    assert "Cuddihy 2007" in capsys.readouterr().out
+
+
+def test_replay_says_when_the_quiet_at_the_end_of_the_file_would_alert(tmp_path: Path, capsys) -> None:
+    path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, kitchen(12)))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == (
+        "The file ends at 2026-01-19 12:00. If the quiet goes on, the alert would come at 2026-01-19 12:36:\n"
+        "  No sign of activity since 12:00 (36 min); Mary was last noticed by movement in the kitchen. "
+        "At this time of day, after movement in the kitchen, sentinel alerts once the quiet lasts 36 min. "
+        f"{BUDGET}, as chosen for this home.\n"
+    )
+    assert err == "0 inactivity alert(s)\n"  # the pending one is not counted as raised
+    assert main(["replay", "--json", "--name", "Mary", str(path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["kind"] for a in listed] == ["pending"]
+    assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[0]["facts"]["line_cause"] == "budget"
+
+
+def test_replay_after_the_front_door_says_no_alert_would_come(tmp_path: Path, capsys) -> None:
+    out_row = Row(LAST_DAY + timedelta(hours=10), "front_door", "door", 0, "hall")
+    last_seen = Row(LAST_DAY + timedelta(hours=9, minutes=45), "kitchen_pir", "motion", 1, "kitchen")
+    path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, last_seen, out_row))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "The file ends at 2026-01-19 10:00. Mary is probably out (last noticed by the front door at 10:00): "
+        "no inactivity alert would come.\n"
+    )
+    assert main(["replay", "--json", str(path)]) == 0
+    pending = json.loads(capsys.readouterr().out)[-1]
+    assert pending["kind"] == "pending" and pending["at"] is None and pending["facts"]["line_cause"] == "outing"
+
+
+def test_replay_lists_past_alerts_before_the_pending_one(tmp_path: Path, capsys) -> None:
+    rows = routine_rows(14, 5, kitchen(12), kitchen(15))  # three quiet hours after noon: an alert, then quiet again
+    path = write_csv(tmp_path / "week.csv", rows)
+    assert main(["replay", "--json", str(path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["kind"] for a in listed] == ["inactivity", "pending"]
+    assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[1]["facts"]["last_activity"] == "2026-01-19T15:00:00"

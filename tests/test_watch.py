@@ -14,6 +14,7 @@ from conftest import Mosquitto, Recorder, wait_for
 from sentinel.agent import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
+from sentinel.detect.explain import duration
 from sentinel.events import Event
 from sentinel.sim import SENSORS, Resident
 from sentinel.store import Store
@@ -125,6 +126,14 @@ def test_unusual_quiet_raises_an_inactivity_alert_and_movement_resolves_it(flat,
     assert alert["reason"].startswith("No sign of activity since 09:00 (")
     assert "Mary was last noticed by movement" in alert["reason"]
     assert alert["facts"]["sensor"] == "kitchen_pir" and alert["facts"]["line_min"] == round(line / 60)
+    # The line, and why it sits there: the home's false-alert budget (1 a month by default).
+    assert alert["reason"] == (
+        f"No sign of activity since 09:00 ({duration(line)}); Mary was last noticed by movement in the kitchen. "
+        f"At this time of day, after movement in the kitchen, sentinel alerts once the quiet lasts {duration(line)}. "
+        "That wait is learned from Mary's last 12 days so that ordinary quiet spells cause about one false alert "
+        "a month, as chosen for this home."
+    )
+    assert alert["facts"]["line_cause"] == "budget" and alert["facts"]["false_alerts_per_month"] == 1.0
     rec.wait("sentinel/mary/status", lambda s: s["state"] == "alert")
 
     home.move("living_pir")
@@ -160,6 +169,9 @@ def test_no_answer_to_the_check_in_tells_the_circle(flat, recorder) -> None:
     home.advance(1)
     alert = rec.wait("sentinel/mary/alert")
     assert alert["reason"].endswith("Mary did not answer the check-in for 5 min.")
+    line = duration(home.line())
+    assert f", after movement in the bathroom, sentinel checks on Mary once the quiet lasts {line}" in alert["reason"]
+    assert alert["facts"]["checkin_min"] == 5 and alert["facts"]["quiet_min"] == round((home.line() + 300) / 60)
 
 
 def test_no_inactivity_alert_while_away(flat, recorder) -> None:
@@ -195,6 +207,46 @@ def test_a_room_ceiling_caps_the_learned_line(flat) -> None:
     assert home.line() > 40 * 60  # other rooms keep their learned lines
 
 
+def test_a_room_limit_is_named_as_the_reason_for_the_line(flat, recorder) -> None:
+    home = flat(extra="  rooms: [{room: bathroom, ceiling: 40m}, {room: kitchen, floor: 10h}]\n")
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("bathroom_pir")
+    home.advance(home.line())
+    capped = rec.wait("sentinel/mary/alert")
+    assert capped["reason"] == (
+        "No sign of activity since 09:00 (40 min); Mary was last noticed by movement in the bathroom. "
+        "After movement in the bathroom, sentinel alerts once the quiet lasts 40 min, "
+        "the longest wait set for the bathroom."
+    )
+    assert capped["facts"]["line_cause"] == "room ceiling" and capped["facts"]["room"] == "bathroom"
+    home.move("kitchen_pir")  # 09:40
+    home.advance(home.line())
+    raised = rec.wait("sentinel/mary/alert", lambda a: a["facts"]["sensor"] == "kitchen_pir")
+    assert raised["reason"] == (
+        "No sign of activity since 09:40 (10 h 00 min); Mary was last noticed by movement in the kitchen. "
+        "After movement in the kitchen, sentinel alerts once the quiet lasts 10 h 00 min, "
+        "the shortest wait set for the kitchen."
+    )
+    assert raised["facts"]["line_cause"] == "room floor" and raised["facts"]["line_min"] == 600
+
+
+def test_while_learning_the_reason_says_the_line_is_the_fixed_one(flat, recorder) -> None:
+    home = flat(extra="  learn_days: 30\n")  # twelve days stored: still learning, after a restart too
+    rec = recorder(["sentinel/mary/alert"])
+    assert home.agent.status == "learning"
+    home.move("kitchen_pir")
+    assert home.line() == 6 * 3600  # the warm-up's line by day
+    home.advance(6 * 3600)
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["reason"] == (
+        "No sign of activity since 09:00 (6 h 00 min); Mary was last noticed by movement in the kitchen. "
+        "sentinel is still learning Mary's routine (that takes 30 days), "
+        "so for now it alerts after a fixed 6 h 00 min of quiet at this time of day."
+    )
+    assert alert["facts"]["line_cause"] == "warmup" and alert["facts"]["learning"] is True
+    assert "longest_usual_min" not in alert["facts"]
+
+
 def test_a_quiet_window_postpones_the_alert_to_its_end(flat, recorder) -> None:
     home = flat(extra='  quiet_windows: [{start: "09:00", end: "15:00"}]\n')
     rec = recorder(["sentinel/mary/alert"])
@@ -204,7 +256,12 @@ def test_a_quiet_window_postpones_the_alert_to_its_end(flat, recorder) -> None:
     time.sleep(0.2)
     assert rec.on("sentinel/mary/alert") == []
     home.advance(61)
-    assert rec.wait("sentinel/mary/alert")["kind"] == "inactivity"
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["kind"] == "inactivity"
+    # The quiet lasted far longer than the line: the reason says why.
+    assert f"sentinel alerts once the quiet lasts {duration(home.line())}." in alert["reason"]
+    assert alert["reason"].endswith(" sentinel waited for the end of the quiet time set from 09:00 to 15:00.")
+    assert alert["facts"]["waited_for_quiet_window"] == "09:00-15:00" and alert["facts"]["quiet_min"] == 360
 
 
 def test_not_back_is_opt_in_and_learned_from_outings(flat, recorder) -> None:
@@ -218,7 +275,13 @@ def test_not_back_is_opt_in_and_learned_from_outings(flat, recorder) -> None:
     home.advance(line)
     alert = rec.wait("sentinel/mary/alert")
     assert alert["kind"] == "not_back" and alert["severity"] == "normal"
-    assert alert["reason"].startswith("Mary went out at 09:00 and is not back after ")
+    assert alert["reason"] == (
+        f"Mary went out at 09:00 and is not back after {duration(line)}. "
+        f"At this time of day sentinel alerts once the outing lasts {duration(line)}. "
+        "That wait is learned from Mary's last 11 days so that ordinary outings cause about one false alert "
+        "a month, as chosen for this home."
+    )
+    assert alert["facts"]["line_cause"] == "budget" and alert["facts"]["context"] == "front_door:0"
 
 
 def test_the_front_door_left_open_at_night(flat, recorder) -> None:

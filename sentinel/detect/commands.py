@@ -5,25 +5,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from sentinel.detect.csvio import Row, read_rows
-from sentinel.detect.tools import backtest, format_backtest, replay, routine_summary
+from sentinel.detect.tools import ReplayedAlert, backtest, format_backtest, replay, routine_summary
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch one of the detection subcommands; returns the exit code."""
     if args.command == "replay":
-        alerts = replay(read_rows(args.events), args.name)
+        replayed = replay(read_rows(args.events), args.name)
         if args.json:
-            print(json.dumps([a.as_dict() for a in alerts], indent=2))
+            # The pending alert is listed last, with kind "pending": it is not an alert that was raised.
+            pending = [replayed.pending] if replayed.pending else []
+            print(json.dumps([a.as_dict() for a in replayed.alerts + pending], indent=2))
         else:
-            for alert in alerts:
+            for alert in replayed.alerts:
                 print(f"{alert.at:%Y-%m-%d %H:%M}  {alert.reason}")
-            print(f"{len(alerts)} inactivity alert(s)", file=sys.stderr)
+            if replayed.pending is not None and replayed.ends is not None:
+                print(_pending_text(replayed.pending, replayed.ends))
+            print(f"{len(replayed.alerts)} inactivity alert(s)", file=sys.stderr)
         return 0
     if args.command == "backtest":
-        reports = backtest(read_rows(args.events), args.seed, progress=sys.stderr.isatty() and not args.json)
+        reports = backtest(
+            read_rows(args.events), args.seed, progress=sys.stderr.isatty() and not args.json, source=args.events
+        )
         if args.json:
             print(json.dumps({name: r.as_dict() for name, r in reports.items()}, indent=2))
         else:
@@ -37,6 +44,14 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"picture written to {plot_routine(rows, args.plot, args.name)}", file=sys.stderr)
     return 0
+
+
+def _pending_text(pending: ReplayedAlert, ends: datetime) -> str:
+    """What the quiet at the end of the file would lead to, told apart from the alerts above."""
+    head = f"The file ends at {ends:%Y-%m-%d %H:%M}."
+    if pending.at is None:
+        return f"{head} {pending.reason}"
+    return f"{head} If the quiet goes on, the alert would come at {pending.at:%Y-%m-%d %H:%M}:\n  {pending.reason}"
 
 
 def _stored_rows(config_path: str) -> list[Row]:

@@ -16,7 +16,13 @@ REQUIRED = ("timestamp", "sensor", "kind", "value")
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One sensor change from a CSV; ``at`` is naive local time."""
+    """One sensor change from a CSV.
+
+    ``at`` reads as the home's local wall clock (its time of day is the
+    routine's); it carries the UTC offset the row was written with, if any, so
+    that rows are ordered, and durations measured, by the real instant across a
+    change to or from summer time. A file's timestamps all have an offset or none.
+    """
 
     at: datetime
     sensor: str
@@ -50,8 +56,17 @@ def iter_rows(path: str | Path) -> Iterator[Row]:
         for record in reader:
             line = reader.line_num
             row = _parse(record, source, line)
-            if previous is not None and row.at < previous:
-                raise CsvFormatError(f"{source}:{line}: rows must be in time order ({row.at} is before {previous})")
+            if previous is not None and (row.at.tzinfo is None) != (previous.tzinfo is None):
+                has, lacks = ("has", "lack") if row.at.tzinfo else ("lacks", "have")
+                raise CsvFormatError(
+                    f"{source}:{line}: timestamp {row.at.isoformat()} {has} a UTC offset and the rows before it "
+                    f"{lacks} one; give every timestamp an offset (as `sentinel export` writes them) or none"
+                )
+            if previous is not None and row.at < previous:  # by the instant, when there are offsets
+                raise CsvFormatError(
+                    f"{source}:{line}: rows must be in time order ({row.at.isoformat()} is before "
+                    f"{previous.isoformat()})"
+                )
             previous = row.at
             yield row
 
@@ -67,9 +82,6 @@ def _parse(record: dict[str, str | None], source: str, line: int) -> Row:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise fail(f"timestamp {text!r} is not ISO 8601") from None
-    if at.tzinfo is not None:
-        # An instant with an offset: keep the home's wall-clock reading it carries.
-        at = at.replace(tzinfo=None)
     sensor = (record.get("sensor") or "").strip()
     if not sensor:
         raise fail("sensor is empty")

@@ -2,6 +2,11 @@
 
 Pure: rows in, ``alert_at()`` out. It keeps learning online, refitting the
 routine once a day from a rolling window of spells.
+
+Times are the home's local wall-clock times, with their UTC offset when known:
+the time of day (what the routine is about) is read off the clock face, while a
+spell's length is the real time elapsed, which differs from the clock face's
+difference across a change to or from summer time.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from sentinel.detect.csvio import Row
-from sentinel.detect.routine import EPOCH, Params, RoutineModel, Spell, SpellTable, fit, wall_seconds
+from sentinel.detect.routine import EPOCH, Limit, Params, RoutineModel, Spell, SpellTable, fit, wall_seconds
 
 
 def context_of(sensor: str, kind: str, value: int) -> str:
@@ -125,6 +130,18 @@ class InactivityDetector:
         if self.model is None:
             return self.warmup.line(self.last_at)
         return self.model.line(self.last_context, self.last_at)
+
+    def limit(self) -> Limit | None:
+        """``line_s()`` with what set it, for the alert's reason."""
+        if self.last_at is None or self.last_context is None:
+            return None
+        if self.last_context in self.outing_contexts:
+            if self.outing_model is None:
+                return Limit(math.inf, "outing")
+            return self.outing_model.limit(self.last_context, self.last_at)
+        if self.model is None:
+            return Limit(self.warmup.line(self.last_at), "warmup")
+        return self.model.limit(self.last_context, self.last_at)
 
     def alert_at(self) -> datetime | None:
         line = self.line_s()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sentinel.detect.routine import RoutineModel, bin_of
+from sentinel.detect.routine import Limit, RoutineModel, bin_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +32,19 @@ class Place:
 
 
 def duration(seconds: float) -> str:
-    """'2 h 48 min', '35 min'."""
+    """'2 h 48 min', '35 min', '30 s' (never '0 min')."""
     minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{round(seconds)} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def budget_words(per_month: float) -> str:
+    """'about one false alert a month', 'about 3 false alerts a month', 'about one false alert every 2 months'."""
+    if per_month < 1 and abs(1 / per_month - round(1 / per_month)) < 0.05:
+        return f"about one false alert every {round(1 / per_month)} months"
+    return "about one false alert a month" if per_month == 1 else f"about {per_month:g} false alerts a month"
 
 
 def explain(
@@ -44,11 +54,19 @@ def explain(
     context: str,
     place: Place,
     value: int | None,
-    line_s: float,
+    limit: Limit,
     model: RoutineModel | None,
     outing: bool = False,
+    asks_first: bool = False,
+    learn_days: float = 7.0,
 ) -> tuple[str, dict[str, Any]]:
-    """The reason sentence and the figures behind it."""
+    """The reason sentence and the figures behind it.
+
+    It says what happened, where the alert line sits for this place and time of
+    day, and why it sits there. ``asks_first``: the resident is asked before the
+    circle is told (the caller says how that went). ``learn_days``: how long the
+    warm-up lasts.
+    """
     quiet = (now - start).total_seconds()
     if outing:
         reason = f"{name} went out at {start:%H:%M} and is not back after {duration(quiet)}."
@@ -60,29 +78,78 @@ def explain(
     facts: dict[str, Any] = {
         "last_activity": start.isoformat(timespec="seconds"),
         "quiet_min": round(quiet / 60),
-        "line_min": round(line_s / 60),
+        "line_min": round(limit.seconds / 60) if math.isfinite(limit.seconds) else None,
+        "line_cause": limit.cause,
         "context": context,
         "learning": model is None,
     }
-    if model is None:
-        reason += f" The routine is still being learned; the alert came after the default {duration(line_s)}."
-        return reason, facts
-    longest = model.longest.get(context)
-    longest_s = float(longest[bin_of(start)]) if longest is not None else 0.0
-    days = round(model.days)
-    facts["longest_usual_min"] = round(longest_s / 60)
-    facts["days_learned"] = days
-    if longest_s > 0:
-        what = "outings" if outing else "such quiet spells"
-        reason += f" At this time of day {what} have lasted at most {duration(longest_s)} in the last {days} days."
-    night = model.night
-    if night is not None and model.in_night(start):
-        facts["usually_up_by"] = _clock(night.usually_up)
-        facts["latest_up"] = _clock(night.up_by)
-        reason += (
-            f" {name} is usually up by {_clock(night.usually_up)}; the latest in {days} days was {_clock(night.up_by)}."
+    if limit.room is not None:
+        facts["room"] = limit.room
+    if model is not None:
+        longest = model.longest.get(context)
+        longest_s = float(longest[bin_of(start)]) if longest is not None else 0.0
+        # None, not 0, when no such spell was seen at this time of day: nothing is known.
+        facts["longest_usual_min"] = round(longest_s / 60) if longest_s >= 60 else None
+        facts["days_learned"] = round(model.days)
+        facts["false_alerts_per_month"] = model.params.false_alerts_per_month
+        night = model.night
+        if night is not None and not outing and model.in_night(start):
+            facts["usually_up_by"] = _clock(night.usually_up)
+            facts["latest_up"] = _clock(night.up_by)
+            reason += (
+                f" {name} is usually up by {_clock(night.usually_up)}; "
+                f"the latest in {_days(model.days)} was {_clock(night.up_by)}."
+            )
+    return f"{reason} {_line_sentence(name, place, value, limit, model, outing, asks_first, learn_days)}", facts
+
+
+def _line_sentence(
+    name: str,
+    place: Place,
+    value: int | None,
+    limit: Limit,
+    model: RoutineModel | None,
+    outing: bool,
+    asks_first: bool,
+    learn_days: float,
+) -> str:
+    """Where the alert line sits, and why, in a neighbour's words."""
+    verb = f"checks on {name}" if asks_first else "alerts"
+    wait = duration(limit.seconds)
+    when = f"once the {'outing' if outing else 'quiet'} lasts {wait}"
+    if limit.cause == "warmup":
+        return (
+            f"sentinel is still learning {name}'s routine (that takes {learn_days:g} days), "
+            f"so for now it {verb} after a fixed {wait} of quiet at this time of day."
         )
-    return reason, facts
+    if limit.cause in ("room floor", "room ceiling"):
+        which = "shortest" if limit.cause == "room floor" else "longest"
+        return f"After {place.words(value)}, sentinel {verb} {when}, the {which} wait set for the {limit.room}."
+    if limit.cause == "outing":  # callers raise no alert on an infinite line; said for completeness
+        return f"{name} is probably out, so sentinel raises no inactivity alert."
+    assert model is not None
+    days = _days(model.days)
+    if limit.cause == "night":
+        latest, floor = (model.night.up_by if model.night else 0.0), model.params.floor_s
+        return (
+            f"For quiet that begins in the night, sentinel {verb} {duration(floor)} after that latest time, "
+            f"at {_clock(latest + floor)}."
+        )
+    lead = f"At this time of day{'' if outing else f', after {place.words(value)},'} sentinel {verb} {when}"
+    if limit.cause == "floor":
+        return f"{lead}, the shortest wait set for this home (from {name}'s last {days} alone it would be sooner)."
+    if limit.cause == "ceiling":
+        return f"{lead}, the longest wait set for this home (from {name}'s last {days} alone it would be later)."
+    return (
+        f"{lead}. That wait is learned from {name}'s last {days} so that ordinary "
+        f"{'outings' if outing else 'quiet spells'} cause {budget_words(model.params.false_alerts_per_month)}, "
+        "as chosen for this home."
+    )
+
+
+def _days(days: float) -> str:
+    count = max(1, round(days))
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _clock(seconds_after_noon: float) -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sentinel.detect.csvio import Row
+from sentinel.errors import CsvFormatError
 
 DAY = timedelta(days=1)
 MISS_AFTER = timedelta(hours=24)
@@ -32,30 +33,74 @@ class Detector(Protocol):
         """When the current quiet spell becomes an alert if no row follows; None for never."""
 
 
+MIN_TRAIN_DAYS = 7
+MIN_TEST_DAYS = 1
+
+
+class NotEnoughData(CsvFormatError):
+    """The file is too short, or too empty, for the protocol to measure anything."""
+
+
+def wall(at: datetime) -> datetime:
+    """The clock-face reading of ``at``, without its UTC offset (if it has one)."""
+    return at if at.tzinfo is None else at.replace(tzinfo=None)  # no copy in the common case: it runs per row
+
+
 @dataclass(frozen=True, slots=True)
 class Split:
-    """Day 0, the end of training and the end of the data."""
+    """Day 0, the end of training and the end of the data.
+
+    Days are counted on the home's clock face (local midnights), whatever the
+    UTC offsets of the rows; rows and alerts are placed in the test period by
+    their clock-face reading too.
+    """
 
     day0: datetime
     train_days: int
     total_days: int
-
-    @property
-    def test_start(self) -> datetime:
-        return self.day0 + self.train_days * DAY
-
     end: datetime
+    test_start: datetime = field(init=False)
+    _test_wall: datetime = field(init=False, repr=False)  # asked for every row: worked out once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "test_start", self.day0 + self.train_days * DAY)
+        object.__setattr__(self, "_test_wall", wall(self.test_start))
+
+    def in_test(self, at: datetime) -> bool:
+        """Whether ``at`` falls in the test period."""
+        return wall(at) >= self._test_wall
 
     @property
     def test_days(self) -> float:
         """From the start of the test period to the last row."""
-        return (self.end - self.test_start) / DAY
+        return (wall(self.end) - wall(self.test_start)) / DAY
+
+    @property
+    def whole_days(self) -> int:
+        """Whole days from the midnight before the first row to the last row."""
+        return int((wall(self.end) - wall(self.day0)) / DAY)
 
     @classmethod
     def of(cls, rows: Sequence[Row]) -> Split:
         day0 = rows[0].at.replace(hour=0, minute=0, second=0, microsecond=0)
         total = (rows[-1].at.date() - day0.date()).days + 1
-        return cls(day0, max(7, total // 2), total, rows[-1].at)
+        return cls(day0, max(MIN_TRAIN_DAYS, total // 2), total, rows[-1].at)
+
+
+def checked_split(rows: Sequence[Row], source: str = "the events") -> Split:
+    """The split, once the rows are known to hold a training period and at least a day to test."""
+    if not rows:
+        raise NotEnoughData(f"{source}: no events; a backtest needs {MIN_TRAIN_DAYS + MIN_TEST_DAYS} whole days")
+    split = Split.of(rows)
+    if split.test_days < MIN_TEST_DAYS:
+        # Only files shorter than 8 whole days get here, and their training period is always 7 days.
+        raise NotEnoughData(
+            f"{source}: {split.whole_days} whole day{'' if split.whole_days == 1 else 's'} of events "
+            f"(from {wall(split.day0):%Y-%m-%d} 00:00 to the last row at {wall(split.end):%Y-%m-%d %H:%M}); "
+            f"a backtest needs at least {split.train_days + MIN_TEST_DAYS}: "
+            f"{split.train_days} to learn the routine, then {MIN_TEST_DAYS} to test it"
+        )
+    return split
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +127,9 @@ def onsets(rows: Sequence[Row], split: Split, seed: int = 7, count: int = 300) -
     candidates: list[int] = []
     seen: set[int] = set()
     for i, row in enumerate(rows):
-        if row.at < split.test_start or not row.is_activity or row.kind == "door":
+        if not row.is_activity or row.kind == "door" or not split.in_test(row.at):
             continue
-        bucket = (row.at - split.day0) // BUCKET
+        bucket = (row.at - split.day0) // BUCKET  # by the instant: an hour repeated in autumn is not thinned away
         if bucket not in seen:
             seen.add(bucket)
             candidates.append(i)
@@ -111,7 +156,7 @@ def replay(
             after[i] = at
         if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
             alerted = True
-            if at >= split.test_start:
+            if split.in_test(at):
                 false_alerts.append(at)
         if progress and i % 1000 == 0:
             progress(i)
@@ -119,11 +164,20 @@ def replay(
 
 
 def evaluate(
-    rows: Sequence[Row], factory: DetectorFactory, seed: int = 7, progress: Callable[[int], None] | None = None
+    rows: Sequence[Row],
+    factory: DetectorFactory,
+    seed: int = 7,
+    progress: Callable[[int], None] | None = None,
+    source: str = "the events",
 ) -> Report:
-    """Run the whole protocol for one detector."""
-    split = Split.of(rows)
+    """Run the whole protocol for one detector; NotEnoughData (naming ``source``) if it cannot."""
+    split = checked_split(rows, source)
     chosen = onsets(rows, split, seed)
+    if not chosen:
+        raise NotEnoughData(
+            f"{source}: no sign of life in the test period (from {wall(split.test_start):%Y-%m-%d}) "
+            "to start an incident at: a backtest needs activity rows other than doors there"
+        )
     false_alerts, after = replay(rows, factory(split), split, set(chosen), progress)
     delays = []
     for i in chosen:
@@ -131,13 +185,13 @@ def evaluate(
         if at is not None and at - rows[i].at <= MISS_AFTER:
             delays.append((at - rows[i].at).total_seconds() / 60)
     delays.sort()
-    test_days = split.test_days
+    test_days = split.test_days  # at least one (checked_split)
     return Report(
         test_days=round(test_days, 2),
         false_alerts=len(false_alerts),
-        false_alerts_per_30d=round(len(false_alerts) / test_days * 30, 2) if test_days else math.nan,
+        false_alerts_per_30d=round(len(false_alerts) / test_days * 30, 2),
         incidents=len(chosen),
-        detected_within_24h=round(len(delays) / len(chosen), 4) if chosen else math.nan,
+        detected_within_24h=round(len(delays) / len(chosen), 4),
         median_delay_min=round(percentile(delays, 50), 1) if delays else None,
         p90_delay_min=round(percentile(delays, 90), 1) if delays else None,
     )

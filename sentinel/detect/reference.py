@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 
 from sentinel.detect.csvio import Row
-from sentinel.detect.protocol import Split
+from sentinel.detect.protocol import Split, wall
 
 SLOT = timedelta(minutes=30)
 SLOTS = 48
@@ -40,7 +40,7 @@ class Cuddihy:
         if not row.is_activity:
             return
         if self.line is None:
-            if row.at >= self.split.test_start:
+            if self.split.in_test(row.at):
                 self.line = alert_line(self._activity, self.split)
             else:
                 self._activity.append(row.at)
@@ -62,22 +62,27 @@ def slot_of(at: datetime) -> int:
 
 
 def alert_line(activity: list[datetime], split: Split) -> list[float]:
-    """A(i) for the 48 slots, from the longest time-since-last-activity per day and slot."""
+    """A(i) for the 48 slots, from the longest time-since-last-activity per day and slot.
+
+    Slots are half hours of the home's clock face; times since activity are real
+    elapsed time (a slot's end is read in the UTC offset of the last activity).
+    """
     per_slot: list[list[float]] = [[] for _ in range(SLOTS)]
     k = 0
     last: datetime | None = None
+    day0 = wall(split.day0)
     for day in range(split.train_days):
         for i in range(SLOTS):
-            start = split.day0 + timedelta(days=day) + i * SLOT
+            start = day0 + timedelta(days=day) + i * SLOT
             end = start + SLOT
             longest: float | None = None
-            while k < len(activity) and activity[k] < end:
-                if last is not None and activity[k] >= start:
+            while k < len(activity) and wall(activity[k]) < end:
+                if last is not None and wall(activity[k]) >= start:
                     longest = max(longest or 0.0, (activity[k] - last).total_seconds())
                 last = activity[k]
                 k += 1
             if last is not None:
-                longest = max(longest or 0.0, (end - last).total_seconds())
+                longest = max(longest or 0.0, (end.replace(tzinfo=last.tzinfo) - last).total_seconds())
             if longest is not None:
                 per_slot[i].append(longest)
     m = [nearest_rank(sorted(v), 97) if v else 0.0 for v in per_slot]

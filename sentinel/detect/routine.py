@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 
@@ -51,6 +52,25 @@ class Params:
     other_days_weight: float = 0.0  # how much a weekday counts for a weekend (they still share the all-day level)
 
 
+Cause = Literal["budget", "floor", "ceiling", "night", "outing", "warmup", "room floor", "room ceiling"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """How long a quiet spell may last before it is unusual, and what set that line.
+
+    ``budget``: learned, where the false-alert budget puts it; ``floor``/``ceiling``:
+    the home's shortest/longest wait; ``night``: the latest usual waking plus the
+    floor; ``outing``: never (the person is probably out); ``warmup``: the fixed
+    line while the routine is learned; ``room floor``/``room ceiling``: a room's
+    own limit (``room`` names it).
+    """
+
+    seconds: float
+    cause: Cause
+    room: str | None = None
+
+
 def tod_seconds(at: datetime) -> float:
     return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
 
@@ -74,13 +94,31 @@ class RoutineModel:
 
     def line(self, context: str, at: datetime) -> float:
         """Seconds of quiet after which a spell that began at ``at`` in ``context`` is unusual."""
-        lines = self.weekend_lines if self.weekend_lines and at.weekday() >= 5 else self.lines
-        line = float(lines.get(context, lines[""])[bin_of(at)])
+        line = self._learned(context, at)
         if self.night is not None and not math.isinf(line) and self.in_night(at):
             # A spell that begins in the usual night may last until the latest usual waking.
             since_noon = (tod_seconds(at) - NOON) % DAY_S
             line = max(line, self.night.up_by + self.params.floor_s - since_noon)
         return line
+
+    def limit(self, context: str, at: datetime) -> Limit:
+        """The line of ``line()`` and what put it there, for the alert's reason."""
+        learned, line = self._learned(context, at), self.line(context, at)
+        if math.isinf(line):
+            return Limit(line, "outing")
+        if line > learned:
+            return Limit(line, "night")
+        # The clip in ``fit`` is the only way a line reaches the floor or the ceiling (the grid misses both).
+        if line <= self.params.floor_s:
+            return Limit(line, "floor")
+        if line >= self.params.ceiling_s:
+            return Limit(line, "ceiling")
+        return Limit(line, "budget")
+
+    def _learned(self, context: str, at: datetime) -> float:
+        """The line of this context and half hour, before the usual night is taken into account."""
+        lines = self.weekend_lines if self.weekend_lines and at.weekday() >= 5 else self.lines
+        return float(lines.get(context, lines[""])[bin_of(at)])
 
     def in_night(self, at: datetime) -> bool:
         """Whether ``at`` falls in the usual night."""

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from sentinel.detect.csvio import Row
 from sentinel.detect.detector import InactivityDetector, context_of
@@ -18,27 +18,50 @@ from sentinel.detect.routine import DAY_S
 
 @dataclass(frozen=True, slots=True)
 class ReplayedAlert:
-    """An alert the detector would have raised."""
+    """An alert the detector would have raised; ``pending``: the one the last quiet spell would raise.
 
-    at: datetime
+    A pending alert is not in the past: the file ends before it would come, at
+    ``at`` if the quiet went on (None when the resident is probably out).
+    """
+
+    at: datetime | None
     reason: str
     facts: dict[str, Any]
+    kind: Literal["inactivity", "pending"] = "inactivity"
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "at": self.at.isoformat(timespec="seconds"),
-            "kind": "inactivity",
+            "at": self.at.isoformat(timespec="seconds") if self.at else None,
+            "kind": self.kind,
             "reason": self.reason,
             "facts": self.facts,
         }
 
 
-def replay(rows: Sequence[Row], name: str = "the resident") -> list[ReplayedAlert]:
-    """Every inactivity alert the detector would have raised over these rows."""
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The alerts a replay found, and what the quiet at the end of the file would lead to."""
+
+    alerts: list[ReplayedAlert]
+    pending: ReplayedAlert | None
+    ends: datetime | None  # the last row
+
+
+def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
+    """Every inactivity alert the detector would have raised over these rows, and the one still to come."""
     detector = InactivityDetector()
     places: dict[str, tuple[Place, int]] = {}
     alerts: list[ReplayedAlert] = []
     alerted = False
+
+    def explained(at: datetime) -> tuple[str, dict[str, Any]]:
+        context = detector.last_context or ""
+        place, value = places[context]
+        limit = detector.limit()
+        assert detector.last_at is not None and limit is not None
+        model, days = detector.model, detector.warmup.min_days
+        return explain(name, detector.last_at, at, context, place, value, limit, model, learn_days=days)
+
     for i, row in enumerate(rows):
         if row.is_activity:
             alerted = False
@@ -50,14 +73,35 @@ def replay(rows: Sequence[Row], name: str = "the resident") -> list[ReplayedAler
         at = detector.alert_at()
         if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
             alerted = True
-            context = detector.last_context or ""
-            place, value = places[context]
-            assert detector.last_at is not None
-            reason, facts = explain(
-                name, detector.last_at, at, context, place, value, detector.line_s() or 0.0, detector.model
-            )
-            alerts.append(ReplayedAlert(at.replace(microsecond=0), reason, facts))
-    return alerts
+            alerts.append(ReplayedAlert(at.replace(microsecond=0), *explained(at)))
+    pending = None if alerted else _pending(detector, places, name, explained)
+    return Replay(alerts, pending, rows[-1].at if rows else None)
+
+
+def _pending(
+    detector: InactivityDetector,
+    places: dict[str, tuple[Place, int]],
+    name: str,
+    explained: Callable[[datetime], tuple[str, dict[str, Any]]],
+) -> ReplayedAlert | None:
+    """What the quiet after the last sign of life would lead to, if nothing else happened."""
+    if detector.last_at is None or detector.last_context is None:
+        return None  # no sign of life in the file
+    at = detector.alert_at()
+    if at is None:
+        place, value = places[detector.last_context]
+        reason = (
+            f"{name} is probably out (last noticed by {place.words(value)} at {detector.last_at:%H:%M}): "
+            "no inactivity alert would come."
+        )
+        facts = {
+            "last_activity": detector.last_at.isoformat(timespec="seconds"),
+            "line_min": None,
+            "line_cause": "outing",
+            "context": detector.last_context,
+        }
+        return ReplayedAlert(None, reason, facts, "pending")
+    return ReplayedAlert(at.replace(microsecond=0), *explained(at), "pending")
 
 
 DETECTORS: dict[str, Callable[[Split], Any]] = {
@@ -67,13 +111,18 @@ DETECTORS: dict[str, Callable[[Split], Any]] = {
 }
 
 
-def backtest(rows: Sequence[Row], seed: int = 7, progress: bool = False) -> dict[str, Report]:
-    """The evaluation protocol for sentinel's detector and both references."""
+def backtest(
+    rows: Sequence[Row], seed: int = 7, progress: bool = False, source: str = "the events"
+) -> dict[str, Report]:
+    """The evaluation protocol for sentinel's detector and both references.
+
+    NotEnoughData (naming ``source``) when the rows cannot be measured, before any detector runs.
+    """
     reports = {}
     bar = _Progress(len(rows) * len(DETECTORS)) if progress else None
     for k, (name, factory) in enumerate(DETECTORS.items()):
         tick = (lambda i, k=k: bar.show(k * len(rows) + i)) if bar else None
-        reports[name] = evaluate(rows, factory, seed, tick)
+        reports[name] = evaluate(rows, factory, seed, tick, source)
     if bar:
         bar.done()
     return reports
