@@ -114,6 +114,7 @@ class Agent:
         self.status_since = last.at if last else self.clock.now()
         self.status_reason = last.reason if last else "the monitor started"
         self._heartbeat_seq = 0
+        self._closed = False
         self._started = self.clock.monotonic()
         self._next_heartbeat = self._started
         self._watchdog = systemd.watchdog_interval()
@@ -156,8 +157,16 @@ class Agent:
             if not self.step(1.0):
                 break
 
+    @property
+    def heartbeats(self) -> int:
+        """How many heartbeats this process has sent."""
+        return self._heartbeat_seq
+
     def close(self) -> None:
-        """Say offline and release the pins."""
+        """Say offline and release the pins (once)."""
+        if self._closed:
+            return
+        self._closed = True
         self.link.stop()
         for pin in self.pins.values():
             pin.close()
@@ -167,7 +176,7 @@ class Agent:
 
     def step(self, max_wait: float) -> bool:
         """Wait for one message (at most until the next deadline) and handle it; False on Stop."""
-        wait = max(0.0, min(max_wait, self._next_deadline() - self.clock.monotonic()))
+        wait = max(0.0, min(max_wait, self.next_deadline() - self.clock.monotonic()))
         try:
             item = self.queue.get(timeout=self.clock.real_seconds(wait))
         except queue.Empty:
@@ -227,7 +236,8 @@ class Agent:
             self._next_watchdog = now + self._watchdog
             systemd.notify("WATCHDOG=1")
 
-    def _next_deadline(self) -> float:
+    def next_deadline(self) -> float:
+        """The monotonic time of the next thing due: a sensor deadline, a heartbeat, the watchdog, the watch."""
         times = [self._next_heartbeat]
         if self._watchdog:
             times.append(self._next_watchdog)

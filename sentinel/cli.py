@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("config", help="the YAML config to check")
 
     demo = sub.add_parser("demo", help="a simulated morning at a home, with a broker of its own")
-    demo.add_argument("--speed", type=float, default=720.0, help="simulated seconds per real second")
+    demo.add_argument(
+        "--speed", type=_speed, default=720.0, help="how much faster than real time the story is told (default 720)"
+    )
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated resident")
     demo.add_argument("--broker", metavar="HOST:PORT", help="use this broker instead of an embedded one")
 
@@ -67,6 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-c", "--config", required=True, help="the agent's YAML config")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     return parser
+
+
+def _speed(text: str) -> float:
+    """A positive, finite number, for ``demo --speed``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0 (e.g. 720, or 100000 for no pauses)")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

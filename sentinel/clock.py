@@ -59,6 +59,11 @@ class ManualClock:
         with self._lock:
             self._elapsed += seconds
 
+    def advance_to(self, when: datetime) -> None:
+        """Move time forward to ``when`` (never back)."""
+        with self._lock:
+            self._elapsed = max(self._elapsed, (when - self._start).total_seconds())
+
     def real_seconds(self, seconds: float) -> float:
         # Nothing happens by waiting on a manual clock; poll briefly instead.
         return min(seconds, 0.01)

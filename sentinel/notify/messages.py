@@ -29,9 +29,10 @@ def button(
     action: str,
     secret: bytes,
     expires: int,
+    note: str = "",
 ) -> dict[str, Any]:
-    """An http action that posts a signed press of ``action`` to the ack topic."""
-    body = {
+    """An http action that posts a signed press of ``action`` to the ack topic (``note``: what it tells the others)."""
+    body: dict[str, Any] = {
         "home": home.id,
         "alert_id": alert_id,
         "member": member.id,
@@ -39,6 +40,8 @@ def button(
         "expires": expires,
         "token": sign(secret, home.id, alert_id, member.id, action, expires),
     }
+    if note:
+        body["note"] = note
     return {
         "action": "http",
         "label": label,
@@ -99,7 +102,8 @@ def confirm_note(
 ) -> dict[str, Any]:
     """To the one who is going: the sensors saw movement; only they can say all is well."""
     expires = int(now_ts + TOKEN_LIFETIME_S)
-    actions = [button(circle, home, member, incident.alert_id, "All OK", "resolve", secret, expires)]
+    said = f"{member.name} is with {home.name}: all is well."
+    actions = [button(circle, home, member, incident.alert_id, "All OK", "resolve", secret, expires, said)]
     return {
         "kind": "confirm",
         "title": f"{home.name}: movement at home",

@@ -166,6 +166,11 @@ class NotifierStore:
         row = self._run("SELECT closed_at FROM incidents WHERE alert_id = ?", (alert_id,)).fetchone()
         return bool(row and row[0])
 
+    def next_step_at(self) -> datetime | None:
+        """When the next escalation step of any incident falls due."""
+        row = self._run("SELECT MIN(next_at) FROM incidents WHERE closed_at IS NULL AND claimed_by IS NULL").fetchone()
+        return _dt(row[0])
+
     def advance(self, alert_id: str, next_index: int, next_at: datetime) -> None:
         self._run(
             "UPDATE incidents SET next_index = ?, next_at = ? WHERE alert_id = ?",
