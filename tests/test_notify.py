@@ -262,3 +262,30 @@ def test_movement_after_a_claim_asks_the_one_going_and_only_they_close_it(circle
     c.press("ann", "All OK")
     assert c.store.incident("mary-help-1").closed_by == "Ann"  # type: ignore[union-attr]
     assert c.infos_to("carol")[-1]["title"] == "Mary: all clear"
+
+
+def test_an_unreachable_broker_is_said_and_retried(tmp_path: Path, monkeypatch, caplog) -> None:
+    from circle_driver import SECRET
+    from conftest import free_port
+    from ntfy_fake import FakeNtfy
+    from sentinel.config import parse_circle_config
+    from sentinel.notify.ntfy import Ntfy
+    from sentinel.notify.service import Notifier
+    from sentinel.notify.store import NotifierStore
+
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    ntfy = FakeNtfy()
+    cfg = parse_circle_config(circle_yaml(free_port(), ntfy.url, tmp_path, "sentinel"))
+    store = NotifierStore(tmp_path / "notifier.db")
+    notifier = Notifier(cfg, store, Ntfy(cfg.ntfy))
+    notifier.start(threaded=False)
+    try:
+        wait_for(
+            lambda: any("cannot connect to the broker" in r.getMessage() for r in caplog.records), 20, "a warning"
+        )
+        warning = next(r for r in caplog.records if "cannot connect to the broker" in r.getMessage())
+        assert "connection refused" in warning.getMessage() and warning.levelname == "WARNING"
+    finally:
+        notifier.close()
+        store.close()
+        ntfy.close()

@@ -187,11 +187,14 @@ def test_a_spent_daily_quota_holds_alerts_and_tells_the_keepers(circle, caplog) 
     attempts = len(c.ntfy_server.refused)
     c.advance(19 * 60)
     assert len(c.ntfy_server.refused) == attempts  # no hammering for 20 minutes
-    c.ntfy_server.daily_messages = 0  # a larger quota (or midnight UTC)
     c.advance(60)
+    assert len(c.ntfy_server.refused) == attempts + 1  # tried again, and still refused
+    c.ntfy_server.daily_messages = 0  # a larger quota (or midnight UTC)
+    c.advance(20 * 60)
     assert c.alerts_to("carol")  # late, but not lost (with the final call that fell due meanwhile)
     told = [n["title"] for n in c.infos_to("carol")]
-    assert told == ["sentinel could not notify you"]  # Carol keeps the kit
+    assert told == ["sentinel could not notify you"]  # Carol keeps the kit; told once, not once per refusal
+    assert sum(w == "held" for _, w, _, _ in c.store.steps("mary-help-1")) == 1
 
 
 def test_an_alert_held_up_is_not_sent_after_its_all_clear(circle) -> None:
@@ -241,3 +244,7 @@ def test_check_circle_prints_the_access_line_for_a_self_hosted_server(tmp_path, 
     assert f"ntfy access everyone {ACK_TOPIC} write-only" in out
     assert "upstream-base-url" in out
     assert set(TOPICS.values()).isdisjoint(out.split())  # members' topics are secrets: never printed
+    for server, advised in (("https://ntfy.sh", False), ("https://ntfy.shop.example", True)):
+        path.write_text(circle_yaml(1883, server, tmp_path, "sentinel"))
+        assert main(["check-circle", str(path)]) == 0
+        assert ("ntfy access everyone" in capsys.readouterr().out) == advised, server

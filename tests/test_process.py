@@ -20,16 +20,24 @@ def write_config(tmp_path: Path, port: int, **kwargs: str) -> Path:
     return path
 
 
-def start_agent(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        sentinel_cmd("run", "-c", str(config)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
-    )
+def start_agent(config: Path, log: Path | None = None) -> subprocess.Popen[str]:
+    """The agent as a process; its log goes to ``log`` when given (to be read while it runs), else to a pipe."""
+    if log is None:
+        return subprocess.Popen(
+            sentinel_cmd("run", "-c", str(config)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+    with open(log, "a") as out:
+        return subprocess.Popen(sentinel_cmd("run", "-c", str(config)), stdout=out, stderr=out, text=True, cwd=ROOT)
 
 
 def test_an_alert_survives_broker_outage_and_agent_kill(tmp_path: Path, own_broker: Mosquitto) -> None:
     config = write_config(tmp_path, own_broker.port)
-    topic = "sentinel/testhome/alert"
-    circle = Recorder(own_broker.port, [topic], client_id="circle", clean=False)
+    topic, availability = "sentinel/testhome/alert", "sentinel/testhome/availability"
+    circle = Recorder(own_broker.port, [topic, availability], client_id="circle", clean=False)
     own_broker.stop()
 
     # The agent raises a help alert while the broker is down, then dies hard.
@@ -50,21 +58,23 @@ def test_an_alert_survives_broker_outage_and_agent_kill(tmp_path: Path, own_brok
     driver.wait(10)
 
     # A new agent process starts with the broker still down, then the broker returns.
-    agent = start_agent(config)
-    time.sleep(1.5)
+    log = tmp_path / "agent.log"
+    agent = start_agent(config, log)
+    wait_for(lambda: "cannot connect to the broker" in log.read_text(), 30, "the agent to try the broker")
     own_broker.start()
     try:
         first = circle.wait(topic, timeout=60)
         assert first["alert_id"] == alert_id and first["kind"] == "help"
         store = Store(tmp_path / "state" / "agent.db")
         wait_for(lambda: store.pending() == [], 15, "the outbox to empty")
-        time.sleep(2)
-        assert [a["alert_id"] for a in circle.on(topic)] == [alert_id]
     finally:
         agent.send_signal(signal.SIGTERM)
-        out, _ = agent.communicate(timeout=15)
-        circle.close()
-    assert agent.returncode == 0, out
+        agent.wait(15)
+    # The agent's last word ("offline") comes after everything it sent before: after it, nothing more can come.
+    circle.wait(availability, lambda p: p == "offline", timeout=15)
+    circle.close()
+    assert agent.returncode == 0, log.read_text()
+    assert [a["alert_id"] for a in circle.on(topic)] == [alert_id]
 
 
 def test_last_will_marks_a_killed_agent_offline_within_the_keepalive(tmp_path: Path, broker: Mosquitto) -> None:
@@ -103,12 +113,13 @@ def test_the_agent_starts_without_a_broker_and_keeps_retrying(tmp_path: Path) ->
     from conftest import free_port
 
     config = write_config(tmp_path, free_port())
-    agent = start_agent(config)
-    time.sleep(3)
+    log = tmp_path / "agent.log"
+    agent = start_agent(config, log)
+    wait_for(lambda: "cannot connect to the broker" in log.read_text(), 30, "the agent to say why it cannot connect")
     assert agent.poll() is None  # still running, retrying in the background
     agent.send_signal(signal.SIGTERM)
-    out, _ = agent.communicate(timeout=15)
-    assert agent.returncode == 0, out
+    agent.wait(15)
+    assert agent.returncode == 0, log.read_text()
 
 
 def test_export_writes_what_the_agent_stored(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class _Client(mqtt.Client):
+class Client(mqtt.Client):
     """paho's client, keeping why the last connection attempt failed (on_connect_fail is told no reason)."""
 
     last_error: BaseException | None = None
@@ -88,7 +88,7 @@ class _Client(mqtt.Client):
             raise
 
 
-class _Failures:
+class Failures:
     """Warn when the broker cannot be reached: at the first failure, on a new reason, then every few minutes."""
 
     def __init__(self, where: str, clock: Callable[[], float], repeat: float) -> None:
@@ -159,7 +159,7 @@ class MqttLink:
         self._on_event = on_event
         self._subscriptions = subscriptions
         v5 = cfg.protocol == "5"
-        self.client = _Client(
+        self.client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -175,7 +175,7 @@ class MqttLink:
                 cert_reqs=ssl.CERT_REQUIRED,
             )
         self.client.reconnect_delay_set(min_delay=retry[0], max_delay=retry[1])
-        self.failures = _Failures(f"{cfg.host}:{cfg.port}", clock, REPEAT_WARNING)
+        self.failures = Failures(f"{cfg.host}:{cfg.port}", clock, REPEAT_WARNING)
         self.client.on_connect = self._connected
         self.client.on_connect_fail = self._connect_failed
         self.client.on_disconnect = self._disconnected

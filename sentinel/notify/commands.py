@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from urllib.parse import urlparse
 
 from sentinel import logs, systemd
 from sentinel.config import load_circle_config
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config}: OK: {len(config.homes)} homes, {len(config.members)} members, "
             f"ntfy {config.ntfy.server}, broker {config.mqtt.host}:{config.mqtt.port}"
         )
-        if not config.ntfy.server.startswith(PUBLIC_NTFY):
+        if urlparse(config.ntfy.server).hostname != PUBLIC_NTFY:
             print(self_hosted_advice(config))
         return 0
     store = NotifierStore(state_dir(config) / NOTIFIER_DB)
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
 
 
-PUBLIC_NTFY = "https://ntfy.sh"
+PUBLIC_NTFY = "ntfy.sh"
 
 
 def self_hosted_advice(config: CircleConfig) -> str:
@@ -50,7 +51,7 @@ def self_hosted_advice(config: CircleConfig) -> str:
         "  - the buttons post without logging in (the app sends no password with them). If the server denies\n"
         "    access by default (auth-default-access: deny-all), open the ack topic for writing only:\n"
         f"        ntfy access everyone {config.ntfy.ack_topic} write-only\n"
-        "  - members with an iPhone get notifications only if server.yml has\n"
+        "  - members with an iPhone get notifications at once only if server.yml has (else late, up to hours)\n"
         "        upstream-base-url: \"https://ntfy.sh\""
     )
 

@@ -41,6 +41,7 @@ class Deliverer:
         self.clock = clock
         self.on_quota = on_quota
         self.hold_until: datetime | None = None  # ntfy asked us to wait until then
+        self.quota_spent = False  # since the last refusal for the daily quota, nothing has gone through
 
     def deliver_due(self) -> int:
         """Send what is due; each failure is retried with backoff, or recorded as failed. How many were sent."""
@@ -75,6 +76,7 @@ class Deliverer:
                     self.store.step(delivery.alert_id, now, what, member.id, str(exc))
                 continue
             self.store.delivered(delivery.id)
+            self.quota_spent = False
             sent += 1
             if delivery.alert_id:
                 self.store.step(delivery.alert_id, now, "sent", member.id, body["title"])
@@ -88,11 +90,11 @@ class Deliverer:
             return "failed"
         next_try = now + timedelta(seconds=backoff(attempts))
         if exc.retry_after:
-            started = self.hold_until is None or self.hold_until <= now
             self.hold_until = now + timedelta(seconds=exc.retry_after)
             next_try = self.hold_until
-            if exc.quota and started and self.on_quota is not None:
-                self.on_quota(exc, self.hold_until)
+            if exc.quota and not self.quota_spent and self.on_quota is not None:
+                self.on_quota(exc, self.hold_until)  # once per spell, however many times it is refused again
+            self.quota_spent = self.quota_spent or exc.quota
         self.store.retry(delivery_id, str(exc), next_try)
         log.warning("notifying %s failed (%s); trying again at %s", member, exc, f"{next_try:%H:%M:%S}")
         return "retry"

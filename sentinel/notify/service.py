@@ -29,6 +29,7 @@ from sentinel.clock import Clock, SystemClock
 from sentinel.config import read_password
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.detect.explain import duration
+from sentinel.mqtt import link
 from sentinel.notify import messages
 from sentinel.notify.acks import AckReader
 from sentinel.notify.delivery import Deliverer
@@ -65,6 +66,8 @@ class Notifier:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.subscribed = threading.Event()  # the broker has confirmed our subscriptions
+        self._failures = link.Failures(f"{cfg.mqtt.host}:{cfg.mqtt.port}", time.monotonic, link.REPEAT_WARNING)
+        self._online = False
         since = self.store.get_meta("ack_since") or "all"
         self.acks = AckReader(ntfy, cfg.ntfy.ack_topic, since, lambda m: self.queue.put(("press", m)))
         self.client = self._client()
@@ -75,7 +78,7 @@ class Notifier:
         client_id = cfg.client_id or f"sentinel-notifier-{socket.gethostname()}"
         v5 = cfg.protocol == "5"
         kwargs: dict[str, Any] = {} if v5 else {"clean_session": False}
-        client = mqtt.Client(
+        client = link.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311, **kwargs
         )
         if cfg.username:
@@ -84,14 +87,18 @@ class Notifier:
             client.tls_set(ca_certs=cfg.tls.ca_file, certfile=cfg.tls.cert_file, keyfile=cfg.tls.key_file)
         client.reconnect_delay_set(1, 30)
         client.on_connect = self._connected
+        client.on_connect_fail = self._connect_failed
+        client.on_disconnect = self._disconnected
         client.on_subscribe = lambda *_: self.subscribed.set()
         client.on_message = self._message
         return client
 
     def _connected(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("broker refused the connection: %s", reason_code)
+            self._failures.failed(f"the broker refused the connection ({reason_code})")
             return
+        self._failures.connected()
+        self._online = True
         alerts = f"{self.base}/+/alert"
         if self.cfg.shared_group:
             alerts = f"$share/{self.cfg.shared_group}/{alerts}"
@@ -100,6 +107,15 @@ class Notifier:
             topics += [(f"{self.base}/+/heartbeat", 0), (f"{self.base}/+/availability", 1)]
         client.subscribe(topics)
         log.info("connected to the broker; following %d homes", len(self._homes))
+
+    def _connect_failed(self, client, userdata) -> None:
+        error = client.last_error
+        self._failures.failed(link.describe(error) if error is not None else "the connection failed")
+
+    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
+        if self._online and not self._stop.is_set():
+            log.warning("lost the broker (%s); retrying (alerts wait in the broker for us)", reason_code)
+        self._online = False
 
     def _message(self, client, userdata, message) -> None:
         """paho's thread: alerts are stored before the broker hears they arrived; the rest is queued."""
