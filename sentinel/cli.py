@@ -167,7 +167,7 @@ def open_agent_store(config_path: str) -> Store:
     from sentinel.store import Store
 
     config = load_config_for_reading(config_path)
-    return Store.read_only(find_database(AGENT_DB, config.state_dir, config_path))
+    return Store(find_database(AGENT_DB, config.state_dir, config_path), read_only=True)
 
 
 def _export(config_path: str, output: str | None) -> int:

@@ -82,19 +82,11 @@ def default_state_dir() -> Path:
 class Store:
     """One SQLite file in WAL mode; safe to share between threads."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], read_only: bool = False) -> None:
+        """Open (creating and migrating) the database; ``read_only``: an existing one, untouched (a carer's tool)."""
         self.path = Path(path)
-        self._db = open_db(self.path, MIGRATIONS)
+        self._db = open_readonly(self.path, MIGRATIONS) if read_only else open_db(self.path, MIGRATIONS)
         self._lock = threading.Lock()
-
-    @classmethod
-    def read_only(cls, path: Path) -> Store:
-        """An existing database opened for reading only (a carer's tool); nothing is created or migrated."""
-        store = cls.__new__(cls)
-        store.path = path
-        store._db = open_readonly(path, MIGRATIONS)
-        store._lock = threading.Lock()
-        return store
 
     @property
     def schema_version(self) -> int:

@@ -95,7 +95,7 @@ def test_a_reader_never_creates_a_database(tmp_path: Path) -> None:
     with pytest.raises(NoDatabase, match=where):
         find_database("agent.db", str(tmp_path / "state"), "agent.yaml")
     with pytest.raises(StoreError, match="cannot read the database"):
-        Store.read_only(tmp_path / "agent.db")
+        Store(tmp_path / "agent.db", read_only=True)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -103,7 +103,7 @@ def test_a_reader_sees_what_a_running_writer_committed_and_changes_nothing(tmp_p
     path = tmp_path / "agent.db"
     writer = Store(path)
     writer.add_event(Event("hall_pir", "motion", 1, "hall", T0, 1.0))
-    reader = Store.read_only(path)
+    reader = Store(path, read_only=True)
     writer.add_event(Event("hall_pir", "motion", 0, "hall", T0 + timedelta(seconds=40), 41.0))
     assert [e.value for e in reader.events()] == [1, 0]  # still in the WAL, not yet checkpointed
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
@@ -117,7 +117,7 @@ def test_a_reader_neither_migrates_an_old_database_nor_reads_a_newer_one(tmp_pat
     old = tmp_path / "old.db"
     sqlite3.connect(old).close()  # schema 0: a file the agent has not set up yet
     with pytest.raises(StoreError, match="start the service once"):
-        Store.read_only(old)
+        Store(old, read_only=True)
     db = sqlite3.connect(old)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
@@ -128,7 +128,7 @@ def test_a_reader_neither_migrates_an_old_database_nor_reads_a_newer_one(tmp_pat
     db.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
     db.close()
     with pytest.raises(StoreError, match="newer sentinel"):
-        Store.read_only(new)
+        Store(new, read_only=True)
 
 
 def test_the_finder_prefers_state_dir_then_state_directory_then_the_service_then_xdg(

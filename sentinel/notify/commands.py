@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
         # Reading the records needs neither the ntfy token nor the key that signs the buttons.
         config = load_circle_config(args.config, check_secrets=False)
         path = find_database(NOTIFIER_DB, config.state_dir, args.config)
-        store = NotifierStore.read_only(path)
+        store = NotifierStore(path, read_only=True)
         try:
             return _incidents(store, args.alert_id, args.open)
         finally:

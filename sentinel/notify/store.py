@@ -96,19 +96,11 @@ def _dt(text: str | None) -> datetime | None:
 class NotifierStore:
     """One SQLite file in WAL mode, shared by the notifier's threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        """Open (creating and migrating) the database; ``read_only``: an existing one, untouched (incidents)."""
         self.path = Path(path)
-        self._db = open_db(self.path, MIGRATIONS)
+        self._db = open_readonly(self.path, MIGRATIONS) if read_only else open_db(self.path, MIGRATIONS)
         self._lock = threading.RLock()
-
-    @classmethod
-    def read_only(cls, path: Path) -> NotifierStore:
-        """An existing database opened for reading only (``sentinel incidents``); nothing is created or migrated."""
-        store = cls.__new__(cls)
-        store.path = path
-        store._db = open_readonly(path, MIGRATIONS)
-        store._lock = threading.RLock()
-        return store
 
     def close(self) -> None:
         with self._lock:
