@@ -125,3 +125,14 @@ def test_a_reader_still_gets_every_other_mistake(monkeypatch: pytest.MonkeyPatch
         "ntfy.username: give token_env, or username with password_env, not both: the password would replace the token",
         "homes[0].tiers[1][0]: 'carl' is not a member (members: ann, bob, carol)",
     ]
+
+
+def test_a_circle_for_a_whole_town_is_not_mistaken_for_a_bomb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", "a-test-secret-of-enough-length")
+    homes = "".join(f"  - {{id: home{i}, name: Home {i}, tiers: [[ann]], kit: [ann]}}\n" for i in range(2000))
+    text = (
+        "ntfy: {ack_topic: sentinel-acks-town-0001}\n"
+        "members:\n  - {id: ann, name: Ann, topic: town-ann-topic-0001}\n"
+        f"homes:\n{homes}"
+    )
+    assert len(parse_circle_config(text).homes) == 2000  # far more values than any agent config, no alias at all

@@ -210,8 +210,8 @@ def test_an_alias_bomb_is_refused_at_once_without_eating_memory(tmp_path: Path, 
     assert code == 2
     # Refused at the alias that takes the expansion past the limit: the first *l3 (7,381 values), on line 6.
     assert errors == [
-        f"{bomb}:6: the alias *l3 would make the file expand to more than 10,000 values "
-        "(a config holds a few hundred): write the values out instead of nesting aliases"
+        f"{bomb}:6: the alias *l3 would make the file expand by more than 10,000 values "
+        "(a config needs a few): write the values out instead of nesting aliases"
     ]
     assert elapsed < 0.5, f"took {elapsed:.2f} s"
     assert peak < 5_000_000, f"peak {peak / 1e6:.1f} MB"
@@ -231,7 +231,7 @@ def test_a_file_over_1_mib_is_refused_unread(tmp_path: Path, capsys) -> None:
     code, errors = check_config(big, capsys)
     assert code == 2
     assert errors == [f"{big}:1: the file is over 1 MiB; a config file is a few kB"]
-    with pytest.raises(ConfigError, match=r"home.yaml:1: the file is 1,0\d\d kB; a config file is a few kB"):
+    with pytest.raises(ConfigError, match=r"home.yaml:1: the file is 1,0\d\d kB; this kind of config is at most 1 MiB"):
         parse_config(big.read_text(), "home.yaml")
 
 

@@ -22,14 +22,14 @@ T = TypeVar("T")
 __all__ = ["Config", "ConfigError", "MqttConfig", "SensorConfig", "load_config", "parse_config", "read_password"]
 
 
-def read_text(path: str | os.PathLike[str]) -> str:
+def read_text(path: str | os.PathLike[str], limit: int = yamllines.MAX_BYTES) -> str:
     """A config file's text; ConfigError when it cannot be read or is far too big to be a config."""
     try:
         with open(path, "rb") as file:
             # Read no more than the limit allows: the path may name a huge file, or a device.
-            data = file.read(yamllines.MAX_BYTES + 1)
-        if len(data) > yamllines.MAX_BYTES:
-            raise ConfigError([f"{path}:1: the file is over 1 MiB; a config file is a few kB"])
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            raise ConfigError([f"{path}:1: the file is over {limit // 1024 // 1024} MiB; a config file is a few kB"])
         return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
@@ -53,10 +53,16 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     return validate(text, source, Config, _cross_check)
 
 
-def validate(text: str, source: str, cls: type[T], cross_check: Callable[[T, dict, Any], None]) -> T:
+def validate(
+    text: str,
+    source: str,
+    cls: type[T],
+    cross_check: Callable[[T, dict, Any], None],
+    max_bytes: int = yamllines.MAX_BYTES,
+) -> T:
     """Parse YAML text into ``cls``; ConfigError with every problem, each with its line."""
     try:
-        raw = yamllines.load(text)
+        raw = yamllines.load(text, max_bytes)
     except yamllines.TooBig as exc:
         mark = exc.problem_mark
         raise ConfigError([f"{source}:{mark.line + 1 if mark else 1}: {exc.problem}"]) from None
@@ -181,12 +187,13 @@ def load_circle_config(path: str | os.PathLike[str], check_secrets: bool = True)
 
     ``check_secrets=False`` is for tools that only read records: the secrets need not be in the environment.
     """
-    return parse_circle_config(read_text(path), str(path), check_secrets)
+    return parse_circle_config(read_text(path, yamllines.MAX_CIRCLE_BYTES), str(path), check_secrets)
 
 
 def parse_circle_config(text: str, source: str = "<circle>", check_secrets: bool = True) -> CircleConfig:
     """Validate a notifier config's YAML text (the secrets too, unless ``check_secrets`` is False)."""
-    return validate(text, source, CircleConfig, functools.partial(_check_circle, check_secrets=check_secrets))
+    check = functools.partial(_check_circle, check_secrets=check_secrets)
+    return validate(text, source, CircleConfig, check, yamllines.MAX_CIRCLE_BYTES)
 
 
 def _check_circle(config: CircleConfig, raw: dict, errors: Any, check_secrets: bool = True) -> None:

@@ -23,7 +23,7 @@ safety feature off. Indent with spaces: YAML does not allow tabs.
 
 A config file is a few kB. To keep a broken or hostile file from exhausting
 the Pi's memory, files over 1 MiB, nested more than 32 levels deep, or whose
-YAML aliases (`*name`) would expand to more than 10,000 values are refused.
+YAML aliases (`*name`) would add more than 10,000 values are refused.
 
 Secrets never go in the file: the broker password comes from the environment
 variable named by `mqtt.password_env`, or from the file named by

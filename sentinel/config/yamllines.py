@@ -12,9 +12,11 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 1024 * 1024
-"""Largest config file read (a full circle config is under 10 kB)."""
-MAX_VALUES = 10_000
-"""Most values (mappings, lists and scalars, aliases counted in full) a file may expand to."""
+"""Largest agent config read (a full one is under 10 kB)."""
+MAX_CIRCLE_BYTES = 16 * 1024 * 1024
+"""Largest notifier config read: one notifier may serve a town (10,000 homes take about 2 MB)."""
+MAX_ALIAS_VALUES = 10_000
+"""Most values (mappings, lists and scalars) that aliases may add to what the file spells out."""
 MAX_DEPTH = 32
 """Deepest nesting of mappings and lists (a config needs fewer than 10 levels)."""
 
@@ -50,6 +52,7 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._values = 0  # values so far, each alias counted as everything it stands for
+        self._aliased = 0  # of which added by aliases: what is spelt out is bounded by the file's size
         self._depth = 0
         self._sizes: dict[int, int] = {}  # id(node) -> values it expands to
 
@@ -75,16 +78,15 @@ class _Loader(yaml.SafeLoader):
 
     def _count(self, values: int, mark: yaml.Mark, alias: str) -> None:
         self._values += values
-        if self._values <= MAX_VALUES:
+        if not alias:
             return
-        if alias:
-            problem = (
-                f"the alias {alias} would make the file expand to more than {MAX_VALUES:,} values "
-                "(a config holds a few hundred): write the values out instead of nesting aliases"
+        self._aliased += values
+        if self._aliased > MAX_ALIAS_VALUES:
+            raise TooBig(
+                f"the alias {alias} would make the file expand by more than {MAX_ALIAS_VALUES:,} values "
+                "(a config needs a few): write the values out instead of nesting aliases",
+                mark,
             )
-        else:
-            problem = f"more than {MAX_VALUES:,} values (a config holds a few hundred): this is not a sentinel config"
-        raise TooBig(problem, mark)
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -110,9 +112,13 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
-def load(text: str) -> Any:
+def load(text: str, max_bytes: int = MAX_BYTES) -> Any:
     """Parse YAML text; raises yaml.YAMLError with a mark on bad syntax, TooBig past the limits above."""
     size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_BYTES:
-        raise TooBig(f"the file is {size / 1024:,.0f} kB; a config file is a few kB (at most 1 MiB)", None)
+    if size > max_bytes:
+        raise TooBig(f"the file is {size / 1024:,.0f} kB; this kind of config is at most {_size(max_bytes)}", None)
     return yaml.load(text, Loader=_Loader)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB"
