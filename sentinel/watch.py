@@ -188,8 +188,8 @@ class Watch:
         else:
             kind = "not_up" if model is not None and model.in_night(naive(last.wall)) else "inactivity"
         place = self.places.get(last.sensor, Place(last.sensor, last.kind, last.room))
-        limit = self.limit()
-        assert limit is not None  # an alert is only due on a line
+        # An alert is only due on a line, so there is one; were there not, the alert must still go out.
+        limit = self.limit() or Limit(self.line_s() or 0.0, "budget")
         reason, facts = explain(
             self.home.name,
             naive(last.wall),
