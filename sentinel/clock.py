@@ -59,6 +59,11 @@ class ManualClock:
         with self._lock:
             self._elapsed += seconds
 
+    def jump(self, seconds: float) -> None:
+        """Move the wall clock alone, as NTP does to a Pi without a real-time clock."""
+        with self._lock:
+            self._start += timedelta(seconds=seconds)
+
     def advance_to(self, when: datetime) -> None:
         """Move time forward to ``when`` (never back)."""
         with self._lock:

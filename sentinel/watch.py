@@ -58,6 +58,8 @@ class Watch:
         self.phase: Phase = "watching"
         self.alert_id: str | None = None
         self._since_mono: float | None = None
+        self._last_live = False  # the last event came from this process, so its monotonic time is comparable
+        self._checked_mono: float | None = None  # when ``due`` last looked
         self._check_until: float | None = None
         self._last: Event | None = None
 
@@ -100,10 +102,17 @@ class Watch:
             else:
                 self._door_open.pop(event.sensor, None)
                 self._door_alerted.discard(event.sensor)
+        if learn and self._since_mono is not None and self._last is not None and self._last_live:
+            jump = clock_jump(self._last, event)
+            if abs(jump) > JUMP_S:
+                # The wall clock moved (NTP on a Pi without a real-time clock): this spell's length is wrong.
+                log.warning("the clock jumped by %s; the quiet spell across it is not learned", duration(jump))
+                learn = False
         self.detector.activity(
             aware(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", learn=learn
         )
         self._last = event
+        self._last_live = True
         self._since_mono = event.mono
         ended, self.phase, self._check_until = self.phase, "watching", None
         return ended
@@ -152,6 +161,7 @@ class Watch:
 
     def due(self, mono: float, wall: datetime | None = None) -> Verdict | None:
         """What the current quiet spell calls for now, once."""
+        self._checked_mono = mono
         line = self.line_s()
         if self._since_mono is None or line is None or line == math.inf:
             return None
@@ -190,9 +200,15 @@ class Watch:
         place = self.places.get(last.sensor, Place(last.sensor, last.kind, last.room))
         # An alert is only due on a line, so there is one; were there not, the alert must still go out.
         limit = self.limit() or Limit(self.line_s() or 0.0, "budget")
+        # How long it has been quiet, on the clock that never jumps; "since" is read off the clock as it is now.
+        if self._checked_mono is not None and self._since_mono is not None:
+            quiet_s = max(0.0, self._checked_mono - self._since_mono)
+        else:
+            quiet_s = max(0.0, (wall - last.wall).total_seconds())
+        since = naive(wall) - timedelta(seconds=quiet_s)
         reason, facts = explain(
             self.home.name,
-            naive(last.wall),
+            since,
             naive(wall),
             self.detector.last_context,
             place,
@@ -203,7 +219,7 @@ class Watch:
             asks_first=self.cfg.checkin.enabled,
             learn_days=self.cfg.learn_days,
         )
-        crossed = last.wall + timedelta(seconds=limit.seconds)
+        crossed = since + timedelta(seconds=limit.seconds)
         window = next((w for w in self.cfg.quiet_windows if within(crossed, w.start, w.end, w.days)), None)
         if window is not None:  # why the quiet lasted longer than the line
             reason += f" sentinel waited for the end of the quiet time set from {window.start} to {window.end}."
@@ -233,6 +249,15 @@ class Watch:
             reason,
             {"sensor": sensor, "open_min": minutes},
         )
+
+
+JUMP_S = 60.0
+"""A disagreement between the wall clock and the monotonic clock larger than this is a jump of the wall clock."""
+
+
+def clock_jump(before: Event, after: Event) -> float:
+    """How far the wall clock moved between two events beyond the time that really passed (seconds)."""
+    return (aware(after.wall) - aware(before.wall)).total_seconds() - (after.mono - before.mono)
 
 
 def excluded_periods(flips: Iterable[tuple[datetime, str]], now: datetime) -> list[tuple[datetime, datetime]]:

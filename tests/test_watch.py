@@ -292,3 +292,36 @@ def test_the_front_door_left_open_at_night(flat, recorder) -> None:
         alert["kind"] == "door_open"
         and alert["reason"] == "The hall door at Mary's has been open for over 10 min at night."
     )
+
+
+@pytest.mark.parametrize("jump_h", [-1, 3])
+def test_a_clock_jump_changes_neither_when_the_alert_comes_nor_how_long_it_says(flat, recorder, jump_h) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")  # at 09:00
+    line = home.line()
+    home.advance(600)
+    home.clock.jump(jump_h * 3600)  # NTP sets the clock while the flat is quiet
+    home.advance(line - 600 - 1)
+    assert home.store.open_alerts("mary") == []  # the wait runs on the clock that does not jump
+    home.advance(1)
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["facts"]["quiet_min"] == round(line / 60)  # how long it really was, not an hour more or less
+    since = (home.clock.now() - timedelta(seconds=line)).strftime("%H:%M")
+    assert alert["reason"].startswith(f"No sign of activity since {since} ({duration(line)})")
+
+
+def test_a_quiet_spell_across_a_clock_jump_is_not_learned(flat, caplog) -> None:
+    home = flat()
+    assert home.agent.watch is not None
+    learned = home.agent.watch.detector._seconds
+    home.move("kitchen_pir")
+    before = len(learned)
+    home.advance(600)
+    home.clock.jump(-3600)
+    home.move("living_pir")  # 10 min on one clock, -50 min on the other
+    assert len(learned) == before and min(learned) >= 0
+    assert any("the clock jumped by" in r.getMessage() for r in caplog.records)
+    home.advance(300)
+    home.move("kitchen_pir")
+    assert len(learned) == before + 1 and learned[-1] == pytest.approx(300 + 5, abs=30)
