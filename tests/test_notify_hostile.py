@@ -18,7 +18,7 @@ from circle_driver import SECRET, TUESDAY_10, Circle, alert
 from conftest import Mosquitto, wait_for
 from ntfy_fake import FakeNtfy
 from sentinel.cli import main
-from sentinel.notify.intake import MAX_PAYLOAD
+from sentinel.notify.intake import MAX_PACKET, MAX_PAYLOAD
 from sentinel.notify.ntfy import MESSAGE_LIMIT
 from sentinel.notify.tokens import TOKEN_LIFETIME_S, sign
 
@@ -190,3 +190,13 @@ def test_a_genuine_token_that_expires_years_ahead_is_refused_and_recorded(circle
     assert any("expiry too far ahead" in r.getMessage() for r in caplog.records)
     c.press("ann", "I'm going")  # the real button still works
     assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+
+
+def test_over_mqtt_5_the_broker_keeps_a_huge_message_from_the_notifier(circle) -> None:
+    c = circle()  # MQTT 5, as configured by default
+    huge = json.dumps({**alert("mary-huge-1"), "reason": "x" * (2 * MAX_PACKET)})
+    c.publish("alert", huge)
+    c.publish("alert", alert("mary-inactivity-2"))  # waits until it is stored: the huge one came before
+    c.pump()
+    assert c.store.incident("mary-huge-1") is None and c.store.dead_letters() == []  # never reached it
+    assert len(c.alerts_to("ann")) == 1

@@ -32,7 +32,7 @@ from sentinel.notify import messages
 from sentinel.notify.acks import AckReader
 from sentinel.notify.delivery import Deliverer
 from sentinel.notify.escalation import Progress, take_step
-from sentinel.notify.intake import ALERT_ID, Unreadable, decode, read_alert
+from sentinel.notify.intake import ALERT_ID, MAX_PACKET, Unreadable, decode, read_alert
 from sentinel.notify.ntfy import DeliveryError, Ntfy, cut
 from sentinel.notify.silence import Change, SilenceWatch
 from sentinel.notify.store import Incident, NotifierStore
@@ -219,6 +219,9 @@ class Notifier:
         if cfg.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = 7 * 86400  # keep our alerts queued through a week's outage
+            # The broker drops anything larger before it is sent to us: paho would hold a huge message
+            # in memory several times over before our own size check could park it.
+            properties.MaximumPacketSize = MAX_PACKET
             self.client.connect_async(
                 cfg.host, cfg.port, keepalive=int(cfg.keepalive), clean_start=False, properties=properties
             )
