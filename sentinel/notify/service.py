@@ -35,7 +35,7 @@ from sentinel.notify.escalation import Progress, take_step
 from sentinel.notify.intake import ALERT_ID, MAX_PACKET, Unreadable, decode, read_alert
 from sentinel.notify.ntfy import DeliveryError, Ntfy, cut
 from sentinel.notify.silence import Change, SilenceWatch
-from sentinel.notify.store import Incident, NotifierStore
+from sentinel.notify.store import Incident, NotifierStore, when
 from sentinel.notify.tokens import Ack, check
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,9 @@ class Notifier:
         self.silence = SilenceWatch({h.id: h.grace for h in cfg.homes}, told, self.started)
         # The notifier's own outage is told once, after as long as the shortest grace of a home.
         self.link_notice_after = timedelta(seconds=min((h.grace for h in cfg.homes), default=300.0))
-        told = self.store.get_meta("broker_lost")  # the keepers were told it was lost, and not yet that it is back
-        self._broker_lost_told = datetime.fromisoformat(told) if told else None
+        # Set while the keepers have been told the broker was lost, and not yet that it is back (kept across restarts).
+        lost = self.store.get_meta("broker_lost")
+        self._broker_lost_told = when(lost, self.started) if lost else None
         self._homes = {h.id: h for h in cfg.homes}
         self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
         self._deliver = threading.Event()

@@ -130,19 +130,19 @@ class DeadLetter:
 
 
 def _dt(text: str | None) -> datetime | None:
-    return _when(text, EPOCH) if text else None
+    return when(text, EPOCH) if text else None
 
 
 _warned: set[str] = set()
 
 
-def _when(text: Any, fallback: datetime, what: str = "a time") -> datetime:
+def when(text: Any, fallback: datetime, what: str = "a time") -> datetime:
     """A stored time; ``fallback`` (said once in the log) for one that cannot be read, never an exception."""
     try:
-        when = datetime.fromisoformat(text)
-        if when.tzinfo is None:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
             raise ValueError("no UTC offset")
-        return when
+        return parsed
     except (TypeError, ValueError) as exc:
         key = f"{what}:{text!r:.80}"
         if key not in _warned:
@@ -276,7 +276,7 @@ class NotifierStore:
         rows = self._run(
             "SELECT at, what, member, detail FROM steps WHERE alert_id = ? ORDER BY id", (alert_id,)
         ).fetchall()
-        return [(_when(at, EPOCH, "step time"), what, member, detail) for at, what, member, detail in rows]
+        return [(when(at, EPOCH, "step time"), what, member, detail) for at, what, member, detail in rows]
 
     def notified(self, alert_id: str) -> list[str]:
         """Members an alert notification was sent (or is being sent) to, in order."""
@@ -368,7 +368,7 @@ class NotifierStore:
         rows = self._run(
             "SELECT topic, home, size, payload, error, first_seen, last_seen, count FROM dead_letters ORDER BY id"
         ).fetchall()
-        return [DeadLetter(t, h, n, p, e, _when(f, EPOCH), _when(la, EPOCH), c) for t, h, n, p, e, f, la, c in rows]
+        return [DeadLetter(t, h, n, p, e, when(f, EPOCH), when(la, EPOCH), c) for t, h, n, p, e, f, la, c in rows]
 
     # tokens, homes, meta
     def use_token(self, token: str, now: datetime) -> bool:
@@ -381,7 +381,7 @@ class NotifierStore:
 
     def home_state(self, home: str) -> tuple[str, datetime] | None:
         row = self._run("SELECT state, since FROM homes WHERE home = ?", (home,)).fetchone()
-        return (row[0], _when(row[1], EPOCH, "home state time")) if row else None
+        return (row[0], when(row[1], EPOCH, "home state time")) if row else None
 
     def set_home_state(self, home: str, state: str, since: datetime) -> None:
         self._run(
@@ -405,16 +405,16 @@ _INCIDENT_SQL = (
 def _incident(row: tuple[Any, ...]) -> Incident:
     """An incident row; a time that cannot be read (a row written before alerts were checked) never stops the loop."""
     alert_id, home, kind, severity, reason, raised, index, next_at, claimed, closed, by, note, received = row
-    received_at = _when(received, EPOCH, "received_at")
+    received_at = when(received, EPOCH, "received_at")
     return Incident(
         alert_id,
         home,
         kind,
         severity,
         reason,
-        _when(raised, received_at, f"raised_at of {alert_id}"),
+        when(raised, received_at, f"raised_at of {alert_id}"),
         index,
-        _when(next_at, received_at, f"next_at of {alert_id}"),
+        when(next_at, received_at, f"next_at of {alert_id}"),
         claimed,
         _dt(closed),
         by,
