@@ -66,11 +66,6 @@ class SilenceWatch:
         # than the heartbeats themselves. Every event that could bring a change sooner moves it back.
         self._next_check = started
 
-    @property
-    def states(self) -> dict[str, str]:
-        """What the circle was last told about each home: "online" or "offline"."""
-        return {home: h.told for home, h in self.homes.items()}
-
     def link_back(self, at: datetime) -> None:
         """The notifier hears the broker again: each home gets its full grace from now."""
         self.link_up, self.link_lost_at = at, None
