@@ -175,7 +175,9 @@ def test_a_silent_monitor_is_reported_to_the_kit_and_its_return_too(circle) -> N
     assert len(c.infos_to("carol")) == 1  # not repeated while it stays offline
     c.publish("availability", "online")
     said(c, "online")
-    c.pump()
+    c.advance(59)
+    assert c.store.home_state("mary")[0] == "offline"  # type: ignore[index]  # back for a minute first
+    c.advance(1)
     back = c.infos_to("carol")[-1]
     assert back["title"] == "Mary's monitor is back" and "after 12 min offline" in back["message"]
 

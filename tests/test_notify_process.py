@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import uuid
 from pathlib import Path
@@ -15,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from circle_driver import SECRET, TOPICS, alert, circle_yaml
 from conftest import ROOT, Mosquitto, sentinel_cmd, wait_for
 from ntfy_fake import FakeNtfy
+from sentinel.notify.store import NotifierStore
 
 
 def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: Path, broker: Mosquitto) -> None:
@@ -68,3 +70,69 @@ def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: 
     # The notifier has stopped: nothing more can arrive, so these counts are final.
     assert sorted(alerts("ann")) == ["mary-inactivity-1", "mary-inactivity-2"]  # once each
     assert sorted(alerts("carol")) == ["mary-inactivity-1", "mary-inactivity-2"]
+
+
+def test_killed_after_ntfy_took_a_notification_but_before_it_answered_it_is_not_sent_again(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    base = f"t{uuid.uuid4().hex[:8]}"
+    notifier: subprocess.Popen[str] | None = None
+    armed: list[bool] = []
+
+    def kill_when_armed(body: dict[str, object]) -> None:
+        # ntfy has stored it and not yet answered: the worst moment to die.
+        if armed and notifier is not None:
+            armed.clear()
+            os.kill(notifier.pid, signal.SIGKILL)
+
+    ntfy = FakeNtfy(on_publish=kill_when_armed)
+    config = tmp_path / "circle.yaml"
+    text = circle_yaml(broker.port, ntfy.url, tmp_path / "state", base)
+    config.write_text(text.replace('    quiet_hours: {start: "22:00", end: "07:00"}\n', ""))
+    env = {**os.environ, "SENTINEL_ACK_SECRET": SECRET}
+    logs = tmp_path / "notifier.log"
+
+    def start() -> subprocess.Popen[str]:
+        starts = logs.read_text().count("connected to the broker") if logs.exists() else 0
+        with open(logs, "a") as out:
+            proc = subprocess.Popen(
+                sentinel_cmd("notify", "-c", str(config)), env=env, cwd=ROOT, text=True, stdout=out, stderr=out
+            )
+        wait_for(lambda: logs.read_text().count("connected to the broker") > starts, 20, "the notifier to connect")
+        return proc
+
+    agent = mqtt.Client(CallbackAPIVersion.VERSION2)
+    agent.connect("127.0.0.1", broker.port)
+    agent.loop_start()
+    notifier = start()
+    try:
+        # The first time nothing was sent to Ann's topic before; the second time ntfy is read after the last.
+        for n in (1, 2):
+            armed.append(True)
+            agent.publish(f"{base}/mary/alert", json.dumps(alert(f"mary-inactivity-{n}")), qos=1).wait_for_publish(5)
+            notifier.wait(20)  # killed mid-request
+            assert len(ntfy.to(TOPICS["ann"])) == n  # ntfy has it; the notifier never heard so
+            notifier = start()
+            wait_for(lambda: settled(tmp_path / "state" / "notifier.db"), 20, "the delivery to be settled")
+    finally:
+        notifier.send_signal(signal.SIGTERM)
+        notifier.wait(20)
+        agent.loop_stop()
+        ntfy.close()
+    assert notifier.returncode == 0, logs.read_text()
+    # The notifier has stopped: nothing more can arrive, so the count is final.
+    assert len(ntfy.to(TOPICS["ann"])) == 2
+    store = NotifierStore(tmp_path / "state" / "notifier.db", read_only=True)
+    try:
+        for n in (1, 2):
+            sent = [detail for _, what, _, detail in store.steps(f"mary-inactivity-{n}") if what == "sent"]
+            assert sent == ["Mary: unusually quiet (found at ntfy after a restart)"]
+    finally:
+        store.close()
+
+
+def settled(path: Path) -> bool:
+    """Every delivery the notifier recorded has gone (read beside the running notifier)."""
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as db:
+        statuses = [row[0] for row in db.execute("SELECT status FROM deliveries")]
+    return bool(statuses) and all(status == "sent" for status in statuses)

@@ -6,6 +6,7 @@ import json
 import logging
 import urllib.error
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -248,3 +249,34 @@ def test_check_circle_prints_the_access_line_for_a_self_hosted_server(tmp_path, 
         path.write_text(circle_yaml(1883, server, tmp_path, "sentinel"))
         assert main(["check-circle", str(path)]) == 0
         assert ("ntfy access everyone" in capsys.readouterr().out) == advised, server
+
+
+def test_a_notification_in_flight_at_a_stop_is_checked_at_ntfy_or_sent_again(circle, monkeypatch, caplog) -> None:
+    """After a stop mid-request: what ntfy has is not sent twice; what it lacks, or cannot show, is sent."""
+    from sentinel.notify.delivery import Deliverer, notification
+
+    monkeypatch.setenv("NTFY_TEST_TOKEN", "tk_notifier0000000000000000")
+    # The notifier may write the members' topics and read only Ann's (and the ack topic).
+    access = Access("deny-all", {"tk_notifier0000000000000000": "sentinel"})
+    access.grants = [("sentinel", TOPICS["ann"], "read-write"), ("sentinel", ACK_TOPIC, "read-write")]
+    access.grants += [("sentinel", "*", "write-only")]
+    server = FakeNtfy(access=access)
+    c = circle(ntfy=server, start=datetime(2026, 3, 3, 23, 0).astimezone(), edit=token_env)
+    c.publish("alert", alert("mary-help-1", "help", "critical"))  # Ann and Carol at once
+    c.notifier.step()  # the step is taken; nothing is sent yet
+    deliveries = {d.member: d for d in c.store.due_deliveries(c.clock.now())}
+    for member in ("ann", "carol"):  # both were being sent when the notifier stopped...
+        c.store.sending(deliveries[member].id)
+    ntfy = c.notifier.ntfy  # ... and ntfy had taken both
+    for member in ("ann", "carol"):
+        ntfy.publish(notification(c.config.member(member), deliveries[member].body))
+    restarted = Deliverer(c.store, ntfy, c.config.members, c.clock)
+    restarted.deliver_due()
+    assert len(server.to(TOPICS["ann"])) == 1  # found at ntfy: not sent again
+    assert len(server.to(TOPICS["carol"])) == 2  # Carol's topic cannot be read: sent again, said in the log
+    assert any("may arrive twice" in r.getMessage() for r in caplog.records)
+    assert c.store.due_deliveries(c.clock.now()) == [] and c.store.in_flight() == []
+
+
+def token_env(text: str) -> str:
+    return text.replace("ntfy:\n", "ntfy:\n  token_env: NTFY_TEST_TOKEN\n")

@@ -80,6 +80,7 @@ def _incidents(store: NotifierStore, alert_id: str | None, open_only: bool) -> i
         for i in rows:
             state = f"closed by {i.closed_by}" if i.closed_at else (f"{i.claimed_by} going" if i.claimed_by else "OPEN")
             print(f"{i.raised_at:%Y-%m-%d %H:%M}  {i.home:12s} {i.kind:10s} {state:24s} {i.alert_id}")
+        _parked(store)
         return 0
     incident = store.incident(alert_id)
     if incident is None:
@@ -92,3 +93,15 @@ def _incidents(store: NotifierStore, alert_id: str | None, open_only: bool) -> i
         text = "" if what == "received" else f": {detail}" if detail else ""
         print(f"  {at:%Y-%m-%d %H:%M:%S}  {what}{who}{text}")
     return 0
+
+
+def _parked(store: NotifierStore) -> None:
+    """Messages that could not be read: kept, never retried, listed after the incidents."""
+    letters = store.dead_letters()
+    if not letters:
+        return
+    print(f"\n{len(letters)} messages could not be read (parked, not retried):")
+    for d in letters:
+        again = f", {d.count} times" if d.count > 1 else ""
+        print(f"{d.first_seen:%Y-%m-%d %H:%M}  {d.topic}: {d.error} ({d.size:,} bytes{again})")
+        print(f"    {d.payload[:120]!r}")

@@ -3,6 +3,13 @@
 A failure that trying again can mend (a timeout, a 5xx, a 429) delays a
 notification and never drops it. When ntfy says to hold off (429), every
 notification waits: the limit is the server's, not one member's.
+
+Each attempt is recorded ('sending') before the request goes out, and 'sent'
+with ntfy's message id once ntfy answers. A notifier stopped in between finds
+the delivery still 'sending' when it starts again: it may or may not have gone.
+ntfy cannot replace or deduplicate a message (it makes every id itself), so the
+notifier reads the member's topic back from ntfy, after the last message it knows
+it sent there, and sends it again only if ntfy does not have it.
 """
 
 from __future__ import annotations
@@ -10,18 +17,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import MemberConfig
 from sentinel.notify.ntfy import DeliveryError, Notification, Ntfy
-from sentinel.notify.store import NotifierStore
+from sentinel.notify.store import Delivery, NotifierStore
 
 log = logging.getLogger(__name__)
+
+RECHECK_S = 5.0  # how often to ask ntfy again whether a delivery in flight at a stop arrived
 
 
 def backoff(attempts: int) -> float:
     """Seconds before the next try: 5, 10, 20 ... at most 5 minutes."""
     return min(5.0 * 2**attempts, 300.0)
+
+
+def notification(member: MemberConfig, body: dict[str, Any]) -> Notification:
+    """A stored delivery's body as the notification that goes to ``member``'s topic."""
+    return Notification(
+        member.topic,
+        body["title"],
+        body["message"],
+        body["priority"],
+        tuple(body["tags"]),
+        body.get("click"),
+        tuple(body.get("actions", ())),
+    )
+
+
+def fingerprint(message: dict[str, Any]) -> tuple[Any, ...]:
+    """What tells one notification from another, as sent and as ntfy gives it back (ntfy adds ids and times)."""
+    actions = message.get("actions") or []
+    return (
+        str(message.get("title", "")).strip(),
+        str(message.get("message", "")).strip(),
+        tuple((str(a.get("label", "")), str(a.get("body", ""))) for a in actions if isinstance(a, dict)),
+    )
 
 
 class Deliverer:
@@ -42,14 +75,21 @@ class Deliverer:
         self.on_quota = on_quota
         self.hold_until: datetime | None = None  # ntfy asked us to wait until then
         self.quota_spent = False  # since the last refusal for the daily quota, nothing has gone through
+        self.unsure: set[str] | None = None  # members with a delivery that may have gone; None: not looked yet
+        self._ask_again: datetime | None = None  # when to ask ntfy again about those
 
     def deliver_due(self) -> int:
         """Send what is due; each failure is retried with backoff, or recorded as failed. How many were sent."""
+        if self.unsure is None or (self.unsure and self._ask_again and self.clock.now() >= self._ask_again):
+            self.unsure = self.recover()
+            self._ask_again = self.clock.now() + timedelta(seconds=RECHECK_S)
         sent = 0
         for delivery in self.store.due_deliveries(self.clock.now()):
             now = self.clock.now()
             if self.hold_until is not None and now < self.hold_until:
                 break  # they stay pending and go when the hold is over
+            if delivery.member in self.unsure:
+                continue  # first know whether the one before went: a new one would hide it
             member = self.members.get(delivery.member)
             if member is None:
                 self.store.failed(delivery.id, "no such member")
@@ -59,28 +99,66 @@ class Deliverer:
                 # An alert held up by ntfy must not ring after the all-clear it was overtaken by.
                 self.store.skip(delivery.id, "the incident closed before it could be sent")
                 continue
-            note = Notification(
-                member.topic,
-                body["title"],
-                body["message"],
-                body["priority"],
-                tuple(body["tags"]),
-                body.get("click"),
-                tuple(body.get("actions", ())),
-            )
+            note = notification(member, body)
+            self.store.sending(delivery.id)  # committed before the request: a crash now means "maybe sent"
             try:
-                self.ntfy.publish(note)
-            except DeliveryError as exc:
-                what = self._failed(delivery.id, delivery.attempts, member.id, exc, now)
+                ntfy_id = self.ntfy.publish(note)
+            except Exception as exc:  # whatever it was, the delivery must not stay 'sending' until a restart
+                error = exc if isinstance(exc, DeliveryError) else DeliveryError(f"{exc!r:.200}", permanent=False)
+                what = self._failed(delivery.id, delivery.attempts, member.id, error, now)
                 if delivery.alert_id:
                     self.store.step(delivery.alert_id, now, what, member.id, str(exc))
                 continue
-            self.store.delivered(delivery.id)
+            self._sent(delivery, member, ntfy_id, now)
             self.quota_spent = False
             sent += 1
-            if delivery.alert_id:
-                self.store.step(delivery.alert_id, now, "sent", member.id, body["title"])
         return sent
+
+    def _sent(self, delivery: Delivery, member: MemberConfig, ntfy_id: str, now: datetime, how: str = "") -> None:
+        with self.store.transaction():
+            self.store.delivered(delivery.id, ntfy_id, member.topic)
+            if delivery.alert_id:
+                self.store.step(delivery.alert_id, now, "sent", member.id, delivery.body["title"] + how)
+
+    def recover(self) -> set[str]:
+        """Settle the deliveries that were in flight when the notifier stopped; the members still unsure."""
+        unsure: set[str] = set()
+        for delivery in self.store.in_flight():
+            member = self.members.get(delivery.member)
+            if member is None:
+                self.store.failed(delivery.id, "no such member")
+                continue
+            try:
+                ntfy_id = self._at_ntfy(delivery, member)
+            except DeliveryError as exc:
+                if not exc.permanent:
+                    unsure.add(member.id)  # ask again on the next round
+                    continue
+                log.warning(
+                    "cannot ask ntfy whether a notification to %s went out before the stop (%s); it is sent again,"
+                    " and may arrive twice. Read access to the members' topics lets the notifier check.",
+                    member.id,
+                    exc,
+                )
+                self.store.resend(delivery.id, f"in flight at a stop; ntfy could not be asked: {exc}")
+                continue
+            if ntfy_id is None:
+                log.info("a notification to %s was in flight at the stop and did not reach ntfy: sending it", member.id)
+                self.store.resend(delivery.id, "in flight at a stop; ntfy did not have it")
+            else:
+                log.info("a notification to %s was in flight at the stop and had reached ntfy", member.id)
+                self._sent(delivery, member, ntfy_id, self.clock.now(), " (found at ntfy after a restart)")
+        return unsure
+
+    def _at_ntfy(self, delivery: Delivery, member: MemberConfig) -> str | None:
+        """ntfy's id for this delivery if ntfy has it, else None; DeliveryError if ntfy cannot be asked."""
+        since = self.store.get_meta(f"ntfy_last:{member.topic}")
+        wanted = fingerprint(notification(member, delivery.body).body())
+        found = [m for m in self.ntfy.poll(member.topic, since or "all") if fingerprint(m) == wanted]
+        # After the last message known to be sent there, any copy is this one. With no such mark, ntfy
+        # must hold more copies than were ever sent: a lost notice would be worse than a second one.
+        before = 0 if since else self.store.sent_like(member.id, delivery.body)
+        return str(found[before].get("id", "")) if len(found) > before else None
 
     def _failed(self, delivery_id: int, attempts: int, member: str, exc: DeliveryError, now: datetime) -> str:
         """Record a failed attempt; 'failed' when retrying cannot help, else 'retry'."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
+from sentinel.detect.explain import duration
 from sentinel.notify.escalation import PRIORITY, Step
+from sentinel.notify.silence import Change
 from sentinel.notify.store import Incident
-from sentinel.notify.tokens import sign
+from sentinel.notify.tokens import TOKEN_LIFETIME_S, sign
 
 TITLES = {
     "help": "pressed the help button",
@@ -17,7 +20,6 @@ TITLES = {
     "not_back": "not back home",
     "door_open": "front door open at night",
 }
-TOKEN_LIFETIME_S = 48 * 3600
 
 
 def button(
@@ -131,3 +133,52 @@ def info_note(
         "click": None,
         "actions": [],
     }
+
+
+def silence_note(name: str, change: Change, down_since: datetime | None, now: datetime) -> dict[str, Any]:
+    """To the kit's keepers: the monitor at ``name``'s is offline, back, or keeps dropping out."""
+    folded = ""
+    if change.drops and change.first is not None:
+        times = "once" if change.drops == 1 else f"{change.drops} times"
+        folded = f" It dropped out {times} since {change.first:%H:%M}."
+    if change.state == "offline":
+        silent = duration((now - change.since).total_seconds())
+        text = (
+            f"No sign from the monitor at {name}'s since {change.since:%H:%M} ({silent}).{folded}"
+            " Check its power and network; until it is back, it cannot raise alerts."
+        )
+        return info_note(f"{name}'s monitor is offline", text, ("electric_plug",))
+    if change.state == "unsteady":
+        text = (
+            f"The monitor at {name}'s keeps dropping out and coming back.{folded} While it is out it cannot raise"
+            " alerts: check its power and network."
+        )
+        return info_note(f"{name}'s monitor keeps dropping out", text, ("electric_plug",))
+    down_for = duration((change.since - down_since).total_seconds()) if down_since else "a while"
+    text = f"The monitor at {name}'s is back at {change.since:%H:%M}, after {down_for} offline."
+    return info_note(f"{name}'s monitor is back", text, ("white_check_mark",))
+
+
+def broker_note(lost_at: datetime, now: datetime, back: bool) -> dict[str, Any]:
+    """To every keeper: the notifier lost the broker the monitors talk to (and hears it again)."""
+    if back:
+        text = (
+            f"The notifier hears the monitors again since {now:%H:%M}, after"
+            f" {duration((now - lost_at).total_seconds())}. Alerts raised meanwhile are being sent now."
+        )
+        return info_note("sentinel hears the monitors again", text, ("white_check_mark",))
+    text = (
+        f"Since {lost_at:%H:%M} the notifier cannot reach the MQTT broker that the monitors send to. The monitors"
+        " may be fine, but until it is back no alert reaches you and no monitor is watched. Ask whoever runs"
+        " sentinel to look at the broker and the notifier's network."
+    )
+    return info_note("sentinel lost the broker", text, ("warning",), 4)
+
+
+def parked_note(name: str, what: str, error: str, now: datetime) -> dict[str, Any]:
+    """To the kit's keepers: a message from the monitor could not be read (it is kept in the records)."""
+    text = (
+        f"At {now:%H:%M} a message from the monitor at {name}'s could not be read ({error})."
+        f" It may have been {what}: check on {name}. Whoever runs sentinel finds it with 'sentinel incidents'."
+    )
+    return info_note(f"sentinel could not read a message from {name}'s monitor", text, ("warning",), 4)

@@ -129,6 +129,19 @@ class Ntfy:
         except ValueError:
             return ""
 
+    def poll(self, topic: str, since: str) -> list[dict[str, Any]]:
+        """The messages ntfy keeps for ``topic`` after message id ``since`` ("all": every one it keeps)."""
+        response = self._request("GET", f"/{topic}/json", params={"poll": "1", "since": since})
+        found = []
+        for line in response.text.splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and item.get("event", "message") == "message":
+                found.append(item)
+        return found
+
     def stream(self, topic: str, since: str) -> Iterator[dict[str, Any]]:
         """Subscribe to ``topic`` from message id ``since`` ("all": everything cached); yields each event.
 

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import queue
-import re
 import socket
 import threading
 import time
@@ -28,22 +27,22 @@ from sentinel import systemd
 from sentinel.clock import Clock, SystemClock
 from sentinel.config import read_password
 from sentinel.config.circle import CircleConfig, HomeCircle
-from sentinel.detect.explain import duration
 from sentinel.mqtt import link
 from sentinel.notify import messages
 from sentinel.notify.acks import AckReader
 from sentinel.notify.delivery import Deliverer
 from sentinel.notify.escalation import Progress, take_step
+from sentinel.notify.intake import ALERT_ID, MAX_PACKET, Unreadable, decode, read_alert
 from sentinel.notify.ntfy import DeliveryError, Ntfy, cut
-from sentinel.notify.silence import SilenceWatch
-from sentinel.notify.store import Incident, NotifierStore
+from sentinel.notify.silence import Change, SilenceWatch
+from sentinel.notify.store import Incident, NotifierStore, when
 from sentinel.notify.tokens import Ack, check
 
 log = logging.getLogger(__name__)
 
 NEVER = timedelta(days=36500)
-# Alert ids become MQTT topic levels (alert/<id>/ack) and token fields: nothing that could be a wildcard.
-ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+NOTE_LIMIT = 500  # a note that goes to the phones from a message (an ack's note)
+__all__ = ["ALERT_ID", "Notifier"]
 
 
 class Notifier:
@@ -61,7 +60,13 @@ class Notifier:
         told = {h.id: (self.store.home_state(h.id) or ("online", self.started))[0] for h in cfg.homes}
         self.deliverer = Deliverer(store, ntfy, cfg.members, self.clock, self._quota_spent)
         self.silence = SilenceWatch({h.id: h.grace for h in cfg.homes}, told, self.started)
+        # The notifier's own outage is told once, after as long as the shortest grace of a home.
+        self.link_notice_after = timedelta(seconds=min((h.grace for h in cfg.homes), default=300.0))
+        # Set while the keepers have been told the broker was lost, and not yet that it is back (kept across restarts).
+        lost = self.store.get_meta("broker_lost")
+        self._broker_lost_told = when(lost, self.started) if lost else None
         self._homes = {h.id: h for h in cfg.homes}
+        self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
         self._deliver = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -99,6 +104,7 @@ class Notifier:
             return
         self._failures.connected()
         self._online = True
+        self.silence.link_back(self.clock.now())  # every home gets its full grace again from now
         alerts = f"{self.base}/+/alert"
         if self.cfg.shared_group:
             alerts = f"$share/{self.cfg.shared_group}/{alerts}"
@@ -116,52 +122,94 @@ class Notifier:
         if self._online and not self._stop.is_set():
             log.warning("lost the broker (%s); retrying (alerts wait in the broker for us)", reason_code)
         self._online = False
+        self.silence.link_lost(self.clock.now())  # not hearing the homes now says nothing about them
 
     def _message(self, client, userdata, message) -> None:
-        """paho's thread: alerts are stored before the broker hears they arrived; the rest is queued."""
+        """paho's thread: alerts are stored before the broker hears they arrived; the rest is queued.
+
+        Nothing that one message does may end this thread (every later alert would go unheard), and
+        a message that cannot be handled is parked, so the broker does not hand it to us again.
+        """
         try:
             self._take(message)
-        except Exception:  # one bad message must not end paho's thread, and with it every later alert
-            log.exception("could not take a message on %.120s; it is skipped", message.topic)
+        except Exception as exc:
+            try:
+                self._park_message(message, f"could not be handled: {type(exc).__name__}: {exc}")
+            except Exception:
+                log.exception("could not take or park a message; it is skipped")
 
     def _take(self, message: mqtt.MQTTMessage) -> None:
-        parts = message.topic.split("/")
-        if len(parts) < 3 or parts[0] != self.base or parts[1] not in self._homes:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            log.warning("ignored a message on a topic that is not UTF-8")
+            return
+        parts = topic.split("/")
+        if len(parts) < 3 or parts[0] != self.base:
             return
         home, leaf = parts[1], "/".join(parts[2:])
+        if home not in self._homes:
+            log.debug("ignored a message for %.40s, a home this notifier does not serve", home)
+            return
         now = self.clock.now()
         if leaf == "heartbeat":
             self.silence.heartbeat(home, now)
             return
         if leaf == "availability":
-            self.queue.put(("availability", home, message.payload.decode("utf-8", "replace"), now))
+            text = message.payload[:16].decode("utf-8", "replace")  # "online" or "offline"; the rest is noise
+            self.queue.put(("availability", home, text, now))
+            return
+        is_ack = len(parts) == 5 and parts[2] == "alert" and parts[4] == "ack"
+        if leaf != "alert" and not is_ack:
             return
         try:
-            body = json.loads(message.payload.decode("utf-8"))
-            if not isinstance(body, dict):
-                raise ValueError("not a JSON object")
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            log.warning("ignored a malformed message on %s: %.80s", message.topic, exc)
-            return
-        if leaf == "alert":
-            self.receive_alert(home, body)
-        elif len(parts) == 5 and parts[2] == "alert" and parts[4] == "ack":
-            self.queue.put(("mqtt_ack", home, parts[3], body))
+            body = decode(message.payload)
+            if is_ack:
+                self.queue.put(("mqtt_ack", home, parts[3], body))
+            else:
+                self.receive_alert(home, body)
+        except Unreadable as exc:
+            self._park_message(message, str(exc))
+
+    def _park_message(self, message: mqtt.MQTTMessage, error: str) -> None:
+        topic = message.topic
+        parts = topic.split("/")
+        home = parts[1] if len(parts) > 1 and parts[1] in self._homes else None
+        self.park(topic, home, message.payload, error)
+
+    def park(self, topic: str, home: str | None, payload: bytes, error: str) -> None:
+        """Keep a message that cannot be used, and tell the home's keepers, once per message, whatever comes again."""
+        now = self.clock.now()
+        error = error.encode("utf-8", "backslashreplace").decode("utf-8")[:300]  # it is shown and stored
+        with self.store.transaction():
+            if not self.store.park(topic, home, payload, error, now):
+                log.warning("ignored a message on %.120s again (%s); it was parked before", topic, error)
+                return
+            log.warning("ignored a message on %.120s that cannot be read (%s); it is parked", topic, error)
+            circle = self._homes.get(home) if home else None
+            if circle is None:
+                return
+            what = "an answer to an alert" if topic.endswith("/ack") else "an alert"
+            note = messages.parked_note(circle.name, what, error, now)
+            for member in circle.kit or circle.tiers[0]:
+                self.store.deliver(None, circle.id, member, note, now)
+        self._deliver.set()
 
     def receive_alert(self, home: str, body: dict[str, Any]) -> bool:
-        """Record an alert (once, whatever the broker re-delivers); True when it is new."""
-        if not all(isinstance(body.get(k), str) for k in ("alert_id", "kind", "severity", "reason")):
-            log.warning("ignored an alert without alert_id, kind, severity or reason from %s", home)
-            return False
-        if not ALERT_ID.match(body["alert_id"]):
-            log.warning("ignored an alert from %s with an unusable alert_id %.80r", home, body["alert_id"])
-            return False
-        new = self.store.open_incident(body, home, self.clock.now())
+        """Record an alert (once, whatever the broker re-delivers); True when new. Unreadable: it is no alert."""
+        now = self.clock.now()
+        alert, notes = read_alert(body, now)
+        with self.store.transaction():
+            new = self.store.open_incident(alert, home, now)
+            for note in notes if new else ():
+                self.store.step(alert["alert_id"], now, "note", None, note)
         if new:
-            log.warning("ALERT %s from %s: %s", body["alert_id"], home, body["reason"])
+            log.warning("ALERT %s from %s: %s", alert["alert_id"], home, alert["reason"])
+            for note in notes:
+                log.warning("%s: %s", alert["alert_id"], note)
             self.queue.put(("wake",))
         else:
-            log.info("alert %s was already received; ignored", body["alert_id"])
+            log.info("alert %s was already received; ignored", alert["alert_id"])
         return new
 
     # life cycle
@@ -172,6 +220,9 @@ class Notifier:
         if cfg.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = 7 * 86400  # keep our alerts queued through a week's outage
+            # The broker drops anything larger before it is sent to us: paho would hold a huge message
+            # in memory several times over before our own size check could park it.
+            properties.MaximumPacketSize = MAX_PACKET
             self.client.connect_async(
                 cfg.host, cfg.port, keepalive=int(cfg.keepalive), clean_start=False, properties=properties
             )
@@ -193,7 +244,11 @@ class Notifier:
         next_ping = 0.0
         try:
             while not stop.is_set():
-                self.step(timeout=0.5)
+                try:
+                    self.step(timeout=0.5)
+                except Exception:  # a restart would meet the same trouble: say it, and keep the rest going
+                    log.exception("the notifier's main loop failed; it goes on")
+                    stop.wait(1.0)
                 if watchdog and time.monotonic() >= next_ping:  # a hung loop gets restarted
                     systemd.notify("WATCHDOG=1")
                     next_ping = time.monotonic() + watchdog
@@ -234,9 +289,11 @@ class Notifier:
                 self.silence.announce(home, text, at)
             elif kind == "mqtt_ack":
                 _, home, alert_id, body = item
-                self.mqtt_ack(home, alert_id, body)
+                with self.store.transaction():  # all it changes, or nothing: a crash redoes it whole
+                    self.mqtt_ack(home, alert_id, body)
             elif kind == "press":
-                self.press(item[1])
+                with self.store.transaction():  # the press, what it changes and where reading goes on
+                    self.press(item[1])
         except Exception:
             log.exception("could not handle a %s message; it is skipped", kind)
 
@@ -247,25 +304,36 @@ class Notifier:
             home = self._homes.get(incident.home)
             if home is None:
                 continue
-            progress = Progress(incident.next_index, incident.next_at)
-            step, audience, after = take_step(self.cfg, home, incident.severity, progress, now)
-            if step is None:
-                self.store.advance(incident.alert_id, after.next_index, now + NEVER)
-                if not self.store.notified(incident.alert_id):
-                    # Everyone is away: say so loudly in the log and the record, it needs a human.
-                    log.error("%s: nobody in %s's circle is available to be told", incident.alert_id, home.name)
-                    self.store.step(incident.alert_id, now, "nobody available")
-                continue
-            for member_id in audience:
-                member = self.cfg.member(member_id)
-                body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp())
-                self.store.deliver(incident.alert_id, home.id, member_id, body, now)
-            what = "final call" if step.final else f"step {step.index + 1}"
-            self.store.step(incident.alert_id, now, what, None, ", ".join(audience))
-            log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
-            final = step.final
-            self.store.advance(incident.alert_id, after.next_index, now + NEVER if final else after.next_at)
-            self._deliver.set()
+            # The step's notifications and the move to the next step commit together: a crash between
+            # them would take the same step again after a restart, and notify everyone twice.
+            try:
+                with self.store.transaction():
+                    self._take_step(incident, home, now)
+            except Exception:  # one incident that cannot go on must not stop the others
+                if incident.alert_id not in self._stuck:
+                    self._stuck.add(incident.alert_id)
+                    log.exception("%s: could not take its next step; the others go on", incident.alert_id)
+
+    def _take_step(self, incident: Incident, home: HomeCircle, now: datetime) -> None:
+        progress = Progress(incident.next_index, incident.next_at)
+        step, audience, after = take_step(self.cfg, home, incident.severity, progress, now)
+        if step is None:
+            self.store.advance(incident.alert_id, after.next_index, now + NEVER)
+            if not self.store.notified(incident.alert_id):
+                # Everyone is away: say so loudly in the log and the record, it needs a human.
+                log.error("%s: nobody in %s's circle is available to be told", incident.alert_id, home.name)
+                self.store.step(incident.alert_id, now, "nobody available")
+            return
+        for member_id in audience:
+            member = self.cfg.member(member_id)
+            body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp())
+            self.store.deliver(incident.alert_id, home.id, member_id, body, now)
+        what = "final call" if step.final else f"step {step.index + 1}"
+        self.store.step(incident.alert_id, now, what, None, ", ".join(audience))
+        log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
+        final = step.final
+        self.store.advance(incident.alert_id, after.next_index, now + NEVER if final else after.next_at)
+        self._deliver.set()
 
     # acknowledgements
     def press(self, message: dict[str, Any]) -> None:
@@ -300,7 +368,7 @@ class Notifier:
         if ack.action == "claim":
             self._claim(incident, home, ack.member, name, now)
         else:
-            note = ack.note or f"{name} called: all OK"
+            note = cut(ack.note, NOTE_LIMIT) if ack.note else f"{name} called: all OK"
             self._close(incident, home, name, "resolve", note, now, skip=ack.member)
         return None
 
@@ -362,7 +430,7 @@ class Notifier:
         who, what = body.get("who"), body.get("what")
         if incident is None or incident.closed_at is not None or incident.home != home_id:
             return
-        note = cut(body["note"], 500) if isinstance(body.get("note"), str) else f"closed by the {who}"
+        note = cut(body["note"], NOTE_LIMIT) if isinstance(body.get("note"), str) else f"closed by the {who!s:.40}"
         home, now = self._homes[home_id], self.clock.now()
         if who == "sensors" and what in ("resolve", "activity") and incident.claimed_by:
             # Someone is on the way: the movement may be theirs, not the resident's. Only they can say all is well.
@@ -409,34 +477,52 @@ class Notifier:
 
     # silence
     def watch_silence(self, now: datetime) -> None:
-        """Tell the kit's keepers when a monitor has been silent or offline past its grace, and when it is back."""
-        for change in self.silence.check(now):
-            self._silence(self._homes[change.home], change.state, change.since, now)
+        """Tell the kit's keepers when a monitor has been silent or offline past its grace, and when it is back.
 
-    def _silence(self, home: HomeCircle, state: str, since: datetime, now: datetime) -> None:
+        While the notifier cannot hear the broker nobody is blamed for the silence; if that lasts, every
+        keeper is told once that the notifier lost the broker, and once that it hears it again.
+        """
+        self._watch_link(now)
+        for change in self.silence.check(now):
+            with self.store.transaction():
+                self._silence(self._homes[change.home], change, now)
+
+    def _watch_link(self, now: datetime) -> None:
+        lost_at = self.silence.link_lost_at
+        if self._broker_lost_told is None and lost_at is not None and now - lost_at >= self.link_notice_after:
+            log.error("the notifier has not heard the broker since %s; telling the keepers", f"{lost_at:%H:%M}")
+            with self.store.transaction():
+                self.store.set_meta("broker_lost", lost_at.isoformat())
+                self._tell_keepers(messages.broker_note(lost_at, now, back=False), now)
+            self._broker_lost_told = lost_at
+        elif self._broker_lost_told is not None and lost_at is None:
+            with self.store.transaction():
+                self.store.set_meta("broker_lost", "")
+                self._tell_keepers(messages.broker_note(self._broker_lost_told, now, back=True), now)
+            self._broker_lost_told = None
+
+    def _tell_keepers(self, note: dict[str, Any], now: datetime) -> None:
+        """A notice to those who look after the kit of every home (each once)."""
+        for member in dict.fromkeys(m for home in self.cfg.homes for m in (home.kit or home.tiers[0])):
+            self.store.deliver(None, "", member, note, now)
+        self._deliver.set()
+
+    def _silence(self, home: HomeCircle, change: Change, now: datetime) -> None:
         previous = self.store.home_state(home.id)
-        self.store.set_home_state(home.id, state, since)
-        keepers = home.kit or home.tiers[0]
-        if state == "offline":
-            title = f"{home.name}'s monitor is offline"
-            silent = duration((now - since).total_seconds())
-            text = (
-                f"No sign from the monitor at {home.name}'s since {since:%H:%M} ({silent})."
-                " Check its power and network; until it is back, it cannot raise alerts."
-            )
-            tags: tuple[str, ...] = ("electric_plug",)
-        else:
-            down_for = duration((now - previous[1]).total_seconds()) if previous else "a while"
-            title = f"{home.name}'s monitor is back"
-            text = f"The monitor at {home.name}'s is back at {now:%H:%M}, after {down_for} offline."
-            tags = ("white_check_mark",)
-        log.warning("%s", text)
-        for member in keepers:
-            self.store.deliver(None, home.id, member, messages.info_note(title, text, tags), now)
+        if change.state != "unsteady":
+            self.store.set_home_state(home.id, change.state, change.since)
+        note = messages.silence_note(home.name, change, previous[1] if previous else None, now)
+        log.warning("%s", note["message"])
+        for member in home.kit or home.tiers[0]:
+            self.store.deliver(None, home.id, member, note, now)
         self._deliver.set()
 
     def _quota_spent(self, exc: DeliveryError, until: datetime) -> None:
         """ntfy takes no more notifications today: say so loudly, on every open incident and to the keepers."""
+        with self.store.transaction():
+            self._quota_notice(exc, until)
+
+    def _quota_notice(self, exc: DeliveryError, until: datetime) -> None:
         now = self.clock.now()
         log.error(
             "ntfy refuses every notification (%s); they wait until %s. A self-hosted ntfy server, or an account"
@@ -460,7 +546,10 @@ class Notifier:
     # delivery
     def _delivery_loop(self) -> None:
         while not self._stop.is_set():
-            self.deliver_due()
+            try:
+                self.deliver_due()
+            except Exception:  # this thread ending would silence every notification after it
+                log.exception("delivering notifications failed; trying again")
             self._deliver.wait(timeout=self.clock.real_seconds(1.0))
             self._deliver.clear()
 

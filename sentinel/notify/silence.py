@@ -1,8 +1,14 @@
-"""Is a home's monitor alive? A pure tracker of heartbeats and availability.
+"""Is a home's monitor alive? A pure tracker of heartbeats, availability and the notifier's own link.
 
 A monitor is down when it has said `offline` (or its broker said it for it, the
 last will) for longer than its grace, or when nothing at all has been heard
-from it for that long. It is back as soon as it speaks again.
+from it for that long. Silence means something only while the notifier itself
+hears the broker: while it does not, and for a full grace after it hears it
+again, no home is judged (their heartbeats had no way to arrive).
+
+A monitor is back once it has been heard again for a minute. One that drops out
+again within ten minutes of being back is not announced each time: at the end of
+those ten minutes one notice says how it stands and how often it dropped out.
 """
 
 from __future__ import annotations
@@ -10,61 +16,141 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+BACK_AFTER = timedelta(seconds=60)  # heard again this long before it is said to be back
+FOLD = timedelta(minutes=10)  # after a "back", drop-outs this soon are folded into one notice
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A monitor went down, or came back."""
+    """What the keepers are to be told about one home's monitor."""
 
     home: str
-    state: str  # "offline" or "online"
-    since: datetime
+    state: str  # "offline", "online" (back), or "unsteady" (it dropped out and came back, several times)
+    since: datetime  # offline: its last sign of life; online: when it was heard again
+    drops: int = 0  # drop-outs folded into this notice
+    first: datetime | None = None  # when the first of them was
+
+
+@dataclass(slots=True)
+class _Home:
+    """What the circle was told about one home, and what is being held back."""
+
+    told: str  # "online" or "offline"
+    hold_until: datetime | None = None  # drop-outs until then are counted, not announced
+    drops: int = 0
+    first_drop: datetime | None = None
+    back_since: datetime | None = None  # heard again since then, after it was said to be offline
+    alive: bool = True  # as of the last check or announcement
 
 
 class SilenceWatch:
-    """Heartbeats and availability in, changes of a home's liveness out."""
+    """Heartbeats, availability and the notifier's link in; what to tell about each home out."""
 
-    def __init__(self, grace: dict[str, float], states: dict[str, str], started: datetime) -> None:
+    def __init__(
+        self,
+        grace: dict[str, float],
+        states: dict[str, str],
+        started: datetime,
+        back_after: timedelta = BACK_AFTER,
+        fold: timedelta = FOLD,
+    ) -> None:
         self.grace = {home: timedelta(seconds=s) for home, s in grace.items()}
-        self.states = dict(states)  # what the circle was last told: "online" or "offline"
+        self.homes = {home: _Home(states.get(home, "online")) for home in grace}
         self.started = started
+        self.back_after, self.fold = back_after, fold
         self.last_seen: dict[str, datetime] = {}
         self.availability: dict[str, tuple[str, datetime]] = {}
+        self.link_up: datetime | None = None  # since when the notifier hears the broker; None: it does not
+        self.link_lost_at: datetime | None = started
         # Nothing can change before this: checking thousands of homes on every loop would cost more
-        # than the heartbeats themselves. Heartbeats only push deadlines later, so it stays a safe bound.
+        # than the heartbeats themselves. Every event that could bring a change sooner moves it back.
         self._next_check = started
+
+    def link_back(self, at: datetime) -> None:
+        """The notifier hears the broker again: each home gets its full grace from now."""
+        self.link_up, self.link_lost_at = at, None
+        self._next_check = min(self._next_check, at)
+
+    def link_lost(self, at: datetime) -> None:
+        """The notifier lost the broker: silence from now on says nothing about the homes."""
+        if self.link_up is not None or self.link_lost_at is None:
+            self.link_lost_at = at
+        self.link_up = None
 
     def heartbeat(self, home: str, at: datetime) -> None:
         self.last_seen[home] = at
-        if self.states.get(home) == "offline":
-            self._next_check = at  # it is back
+        state = self.homes.get(home)
+        if state is not None and (state.told == "offline" or not state.alive):
+            self._next_check = min(self._next_check, at)  # it may be back
 
     def announce(self, home: str, text: str, at: datetime) -> None:
         """The retained availability: 'online', or 'offline' (said by the agent or by its last will)."""
         self.availability[home] = (text, at)
         if text == "online":
             self.last_seen[home] = at
+        elif text == "offline" and home in self.homes:
+            self._dropped(self.homes[home], at)
         self._next_check = min(self._next_check, at)
 
     def check(self, now: datetime) -> list[Change]:
-        """The homes whose liveness changed, as of ``now``."""
-        if now < self._next_check:
+        """What to tell, as of ``now``: nothing while the notifier cannot hear the broker."""
+        if self.link_up is None or now < self._next_check:
             return []
         changes = []
         next_check = now + max(self.grace.values(), default=timedelta(hours=1))
         for home, grace in self.grace.items():
-            seen = self.last_seen.get(home, self.started)
-            said, since = self.availability.get(home, ("", self.started))
-            offline_at = since if said == "offline" else seen
-            down = now - offline_at >= grace and (said == "offline" or now - seen >= grace)
-            back = said != "offline" and now - seen < grace
-            state = self.states.get(home, "online")
-            if down and state == "online":
-                self.states[home] = "offline"
-                changes.append(Change(home, "offline", offline_at))
-            elif back and state == "offline":
-                self.states[home] = "online"
-                changes.append(Change(home, "online", now))
-            if self.states.get(home, "online") == "online":
-                next_check = min(next_check, offline_at + grace)
+            change, due = self._judge(home, grace, self.link_up, now)
+            if change is not None:
+                changes.append(change)
+            next_check = min(next_check, due)
         self._next_check = next_check
         return changes
+
+    def _judge(self, home: str, grace: timedelta, link_up: datetime, now: datetime) -> tuple[Change | None, datetime]:
+        """One home's change (if any) and when it next needs a look."""
+        state = self.homes[home]
+        heard = self.last_seen.get(home)
+        said, said_at = self.availability.get(home, ("", self.started))
+        if said == "offline":
+            last_sign = said_at
+            judged_from = max(said_at, link_up)
+        else:
+            last_sign = heard or self.started
+            judged_from = max(last_sign, link_up)
+        deadline = judged_from + grace
+        down = now >= deadline
+        alive = said != "offline" and heard is not None and now - heard < grace
+        if not alive and down:
+            self._dropped(state, last_sign)
+        if alive:
+            state.alive = True
+        if state.told == "offline":
+            if not alive:
+                state.back_since = None
+                return None, now + grace
+            state.back_since = state.back_since or heard
+            assert state.back_since is not None
+            if now - state.back_since < self.back_after:
+                return None, state.back_since + self.back_after
+            state.told, state.hold_until = "online", now + self.fold
+            state.drops, state.first_drop = 0, None
+            return Change(home, "online", state.back_since), min(deadline, state.hold_until)
+        if state.hold_until is not None and now < state.hold_until:
+            return None, state.hold_until if down else min(deadline, state.hold_until)
+        drops, first = state.drops, state.first_drop
+        if state.hold_until is not None:  # a spell of folding ends
+            state.hold_until, state.drops, state.first_drop = None, 0, None
+            if drops and not down:
+                state.hold_until = now + self.fold  # it keeps at it: fold on
+                return Change(home, "unsteady", last_sign, drops, first), min(deadline, state.hold_until)
+        if down:
+            state.told, state.back_since = "offline", None
+            return Change(home, "offline", last_sign, drops, first), now + grace
+        return None, deadline
+
+    def _dropped(self, state: _Home, at: datetime) -> None:
+        """It was alive and is not: counted, when drop-outs are being folded."""
+        if state.alive and state.hold_until is not None:
+            state.drops += 1
+            state.first_drop = state.first_drop or at
+        state.alive = False

@@ -1,12 +1,16 @@
-"""The notifier's SQLite database: incidents and their steps, pending deliveries, used tokens."""
+"""The notifier's SQLite database: incidents and their steps, deliveries, used tokens, parked messages."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +60,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE homes (home TEXT PRIMARY KEY, state TEXT NOT NULL, since TEXT NOT NULL);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # Messages that could not be read, kept once each (a redelivery only counts), never retried;
+    # and ntfy's id for each notification it took, so a restart can ask ntfy what it already has.
+    """
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL,
+        home TEXT,
+        size INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        error TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1
+    );
+    ALTER TABLE deliveries ADD COLUMN ntfy_id TEXT;
+    """,
 )
+
+log = logging.getLogger(__name__)
+
+PARKED_PAYLOAD_BYTES = 1000  # what is kept of a parked message: enough to see what it was
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +115,40 @@ class Delivery:
     attempts: int
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that could not be read: kept, counted, never retried."""
+
+    topic: str
+    home: str | None
+    size: int
+    payload: str
+    error: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+
 def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    return when(text, EPOCH) if text else None
+
+
+_warned: set[str] = set()
+
+
+def when(text: Any, fallback: datetime, what: str = "a time") -> datetime:
+    """A stored time; ``fallback`` (said once in the log) for one that cannot be read, never an exception."""
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            raise ValueError("no UTC offset")
+        return parsed
+    except (TypeError, ValueError) as exc:
+        key = f"{what}:{text!r:.80}"
+        if key not in _warned:
+            _warned.add(key)
+            log.warning("unreadable %s %.80r in the database (%s); %s is used instead", what, text, exc, fallback)
+        return fallback
 
 
 class NotifierStore:
@@ -101,6 +159,7 @@ class NotifierStore:
         self.path = Path(path)
         self._db = open_readonly(self.path, MIGRATIONS) if read_only else open_db(self.path, MIGRATIONS)
         self._lock = threading.RLock()
+        self._depth = 0  # transactions nested in this thread's outermost one
 
     def close(self) -> None:
         with self._lock:
@@ -110,13 +169,39 @@ class NotifierStore:
         with self._lock:
             return self._db.execute(sql, args)
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all; nested ones join the outermost.
+
+        Whatever goes wrong inside (even an error nobody expected), it is rolled back and no
+        transaction is left open to swallow every later write.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._depth = 0
+
     # incidents
     def open_incident(self, alert: dict[str, Any], home: str, now: datetime) -> bool:
-        """Record a new alert; False when it was seen before (a re-delivery)."""
-        with self._lock:
+        """Record a new alert (``raised_at`` already checked); False when it was seen before (a re-delivery)."""
+        with self.transaction():
             try:
-                self._db.execute("BEGIN")
-                self._db.execute(
+                self._run(
                     "INSERT INTO incidents (alert_id, home, kind, severity, reason, raised_at, received_at, next_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -125,20 +210,15 @@ class NotifierStore:
                         alert["kind"],
                         alert["severity"],
                         alert["reason"],
-                        alert.get("raised_at") or now.isoformat(),
+                        alert["raised_at"],
                         now.isoformat(),
                         now.isoformat(),
                     ),
                 )
-                self._db.execute(
-                    "INSERT INTO steps (alert_id, at, what, detail) VALUES (?, ?, 'received', ?)",
-                    (alert["alert_id"], now.isoformat(), json.dumps(alert, ensure_ascii=False)),
-                )
-                self._db.execute("COMMIT")
-                return True
             except sqlite3.IntegrityError:
-                self._db.execute("ROLLBACK")
                 return False
+            self.step(alert["alert_id"], now, "received", None, json.dumps(alert, ensure_ascii=False))
+            return True
 
     def incident(self, alert_id: str) -> Incident | None:
         rows = self._run(_INCIDENT_SQL + " WHERE alert_id = ?", (alert_id,)).fetchall()
@@ -196,7 +276,7 @@ class NotifierStore:
         rows = self._run(
             "SELECT at, what, member, detail FROM steps WHERE alert_id = ? ORDER BY id", (alert_id,)
         ).fetchall()
-        return [(datetime.fromisoformat(at), what, member, detail) for at, what, member, detail in rows]
+        return [(when(at, EPOCH, "step time"), what, member, detail) for at, what, member, detail in rows]
 
     def notified(self, alert_id: str) -> list[str]:
         """Members an alert notification was sent (or is being sent) to, in order."""
@@ -222,24 +302,73 @@ class NotifierStore:
         ).fetchall()
         return [Delivery(i, a, h, m, json.loads(b), n) for i, a, h, m, b, n in rows]
 
-    def delivered(self, delivery_id: int) -> None:
-        self._run("UPDATE deliveries SET status = 'sent', attempts = attempts + 1 WHERE id = ?", (delivery_id,))
+    def in_flight(self) -> list[Delivery]:
+        """Deliveries that were being sent when the notifier stopped: ntfy may or may not have them."""
+        rows = self._run(
+            "SELECT id, alert_id, home, member, body, attempts FROM deliveries WHERE status = 'sending' ORDER BY id"
+        ).fetchall()
+        return [Delivery(i, a, h, m, json.loads(b), n) for i, a, h, m, b, n in rows]
+
+    def sending(self, delivery_id: int) -> None:
+        """Mark an attempt before it is made: after a crash, 'sending' means "maybe sent", never "not sent"."""
+        self._run("UPDATE deliveries SET status = 'sending', attempts = attempts + 1 WHERE id = ?", (delivery_id,))
+
+    def delivered(self, delivery_id: int, ntfy_id: str = "", topic: str = "") -> None:
+        """ntfy took it; its id is kept, and is where a check after a restart starts reading ``topic``."""
+        with self.transaction():
+            self._run("UPDATE deliveries SET status = 'sent', ntfy_id = ? WHERE id = ?", (ntfy_id or None, delivery_id))
+            if ntfy_id and topic:
+                self.set_meta(f"ntfy_last:{topic}", ntfy_id)
+
+    def resend(self, delivery_id: int, why: str) -> None:
+        """A delivery in flight at a stop that ntfy does not have (or that cannot be checked): send it again."""
+        self._run("UPDATE deliveries SET status = 'pending', last_error = ? WHERE id = ?", (why, delivery_id))
+
+    def sent_like(self, member: str, body: dict[str, Any]) -> int:
+        """How many deliveries with exactly this body were sent to ``member``."""
+        row = self._run(
+            "SELECT COUNT(*) FROM deliveries WHERE member = ? AND status = 'sent' AND body = ?",
+            (member, json.dumps(body, ensure_ascii=False)),
+        ).fetchone()
+        return int(row[0])
 
     def retry(self, delivery_id: int, error: str, next_try: datetime) -> None:
         self._run(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_try = ? WHERE id = ?",
+            "UPDATE deliveries SET status = 'pending', last_error = ?, next_try = ? WHERE id = ?",
             (error, next_try.isoformat(), delivery_id),
         )
 
     def failed(self, delivery_id: int, error: str) -> None:
-        self._run(
-            "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
-            (error, delivery_id),
-        )
+        self._run("UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?", (error, delivery_id))
 
     def skip(self, delivery_id: int, why: str) -> None:
         """A delivery that no longer has a reason to go."""
         self._run("UPDATE deliveries SET status = 'skipped', last_error = ? WHERE id = ?", (why, delivery_id))
+
+    # messages that could not be read
+    def park(self, topic: str, home: str | None, payload: bytes, error: str, now: datetime) -> bool:
+        """Keep an unreadable message (its first bytes); True the first time, False for a redelivery."""
+        digest = hashlib.sha256(topic.encode("utf-8", "replace") + b"\0" + payload).hexdigest()
+        text = payload[:PARKED_PAYLOAD_BYTES].decode("utf-8", "backslashreplace")
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogate reaches SQLite
+        with self.transaction():
+            cur = self._run(
+                "UPDATE dead_letters SET count = count + 1, last_seen = ? WHERE digest = ?", (now.isoformat(), digest)
+            )
+            if cur.rowcount:
+                return False
+            self._run(
+                "INSERT INTO dead_letters (digest, topic, home, size, payload, error, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (digest, topic, home, len(payload), text, error[:500], now.isoformat(), now.isoformat()),
+            )
+            return True
+
+    def dead_letters(self) -> list[DeadLetter]:
+        rows = self._run(
+            "SELECT topic, home, size, payload, error, first_seen, last_seen, count FROM dead_letters ORDER BY id"
+        ).fetchall()
+        return [DeadLetter(t, h, n, p, e, when(f, EPOCH), when(la, EPOCH), c) for t, h, n, p, e, f, la, c in rows]
 
     # tokens, homes, meta
     def use_token(self, token: str, now: datetime) -> bool:
@@ -252,7 +381,7 @@ class NotifierStore:
 
     def home_state(self, home: str) -> tuple[str, datetime] | None:
         row = self._run("SELECT state, since FROM homes WHERE home = ?", (home,)).fetchone()
-        return (row[0], datetime.fromisoformat(row[1])) if row else None
+        return (row[0], when(row[1], EPOCH, "home state time")) if row else None
 
     def set_home_state(self, home: str, state: str, since: datetime) -> None:
         self._run(
@@ -269,21 +398,23 @@ class NotifierStore:
 
 _INCIDENT_SQL = (
     "SELECT alert_id, home, kind, severity, reason, raised_at, next_index, next_at, claimed_by, closed_at,"
-    " closed_by, close_note FROM incidents"
+    " closed_by, close_note, received_at FROM incidents"
 )
 
 
 def _incident(row: tuple[Any, ...]) -> Incident:
-    alert_id, home, kind, severity, reason, raised, index, next_at, claimed, closed, by, note = row
+    """An incident row; a time that cannot be read (a row written before alerts were checked) never stops the loop."""
+    alert_id, home, kind, severity, reason, raised, index, next_at, claimed, closed, by, note, received = row
+    received_at = when(received, EPOCH, "received_at")
     return Incident(
         alert_id,
         home,
         kind,
         severity,
         reason,
-        datetime.fromisoformat(raised),
+        when(raised, received_at, f"raised_at of {alert_id}"),
         index,
-        datetime.fromisoformat(next_at),
+        when(next_at, received_at, f"next_at of {alert_id}"),
         claimed,
         _dt(closed),
         by,

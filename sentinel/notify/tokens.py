@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 ACTIONS = ("claim", "resolve")
+TOKEN_LIFETIME_S = 48 * 3600  # a button works for two days after its notification
+# The notifier signs every token for TOKEN_LIFETIME_S from when it sends it; a little more allows for
+# the clock being set back a few minutes. A later expiry was not made by this notifier's rules.
+EXPIRY_MARGIN_S = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,4 +79,6 @@ def check(secret: bytes, ack: Ack, now: float) -> str | None:
         return "forged token"
     if now > ack.expires:
         return "expired token"
+    if ack.expires > now + TOKEN_LIFETIME_S + EXPIRY_MARGIN_S:
+        return "expiry too far ahead"
     return None

@@ -1,0 +1,84 @@
+"""What the notifier accepts from a home's monitor: sizes, encodings, fields and times, checked where they enter.
+
+An alert that can be understood is taken even if some of it is odd (an unreadable
+character, a time that is not a time): it is a call for help. A message that cannot
+be understood at all is parked (see ``NotifierStore.park``), never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from sentinel.notify.ntfy import MESSAGE_LIMIT, cut
+
+MAX_PAYLOAD = 16 * 1024  # an alert is well under 2 kB; this leaves room and keeps memory bounded
+# Over MQTT 5 the broker is asked to send nothing larger (it drops it instead): between the two,
+# a message is parked and told; beyond, it never costs the notifier memory.
+MAX_PACKET = 1024 * 1024
+# Alert ids become MQTT topic levels (alert/<id>/ack) and token fields: nothing that could be a wildcard.
+ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+KIND_LIMIT = 64  # the kind names the alert in its title
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class Unreadable(ValueError):
+    """A message that cannot be used: why, in a few words."""
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    """A JSON object from an MQTT payload; Unreadable if too large, not UTF-8, not JSON, too deep or not an object."""
+    if len(payload) > MAX_PAYLOAD:
+        raise Unreadable(f"too large: {len(payload):,} bytes, the most taken is {MAX_PAYLOAD:,}")
+    try:
+        body = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise Unreadable("nested too deeply") from None
+    except ValueError as exc:
+        raise Unreadable(f"not JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise Unreadable("not a JSON object")
+    return body
+
+
+def read_alert(body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[str]]:
+    """The alert as it is stored, and what had to be mended on the way in; Unreadable if it is not an alert."""
+    if not all(isinstance(body.get(k), str) for k in ("alert_id", "kind", "severity", "reason")):
+        raise Unreadable("an alert without alert_id, kind, severity or reason")
+    if not ALERT_ID.match(body["alert_id"]):
+        raise Unreadable(f"an unusable alert_id {body['alert_id']:.80}")
+    notes = []
+    try:
+        text = json.dumps(body, ensure_ascii=False)
+    except RecursionError:
+        raise Unreadable("nested too deeply") from None
+    if _SURROGATE.search(text):
+        # A lone surrogate ("\ud800") is valid JSON but not text: SQLite and ntfy cannot carry it.
+        body = json.loads(_SURROGATE.sub("\ufffd", text))
+        notes.append("unreadable characters were replaced by \ufffd")
+    alert = dict(body)
+    alert["reason"] = cut(alert["reason"], MESSAGE_LIMIT)
+    alert["kind"] = cut(alert["kind"], KIND_LIMIT)
+    alert["severity"] = cut(alert["severity"], KIND_LIMIT)
+    raised, note = raised_at(body.get("raised_at"), now)
+    alert["raised_at"] = raised
+    if note:
+        notes.append(note)
+    return alert, notes
+
+
+def raised_at(value: Any, now: datetime) -> tuple[str, str | None]:
+    """``value`` as a stored time (ISO 8601 with a UTC offset); else the time it arrived, and a note saying so."""
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if when.tzinfo is not None and when.utcoffset() is not None:
+                return when.isoformat(), None
+    return now.isoformat(), f"raised_at {value!r:.60} is not a time with a UTC offset; the time it arrived is used"

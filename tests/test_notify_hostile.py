@@ -1,0 +1,202 @@
+"""Hostile or broken input against the notifier: each message is parked, mended or refused; the next alert rings.
+
+Real Mosquitto, real SQLite, the ntfy stand-in; the notifier is pumped by hand on an injected clock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from circle_driver import SECRET, TUESDAY_10, Circle, alert
+from conftest import Mosquitto, wait_for
+from ntfy_fake import FakeNtfy
+from sentinel.cli import main
+from sentinel.notify.intake import MAX_PACKET, MAX_PAYLOAD
+from sentinel.notify.ntfy import MESSAGE_LIMIT
+from sentinel.notify.tokens import TOKEN_LIFETIME_S, sign
+
+JOHN = "  - id: john\n    name: John\n    tiers: [[ann]]\n"
+UNREADABLE = "sentinel could not read a message from Mary's monitor"
+NESTED = '{"a":' * 1000 + "1" + "}" * 1000  # json.loads raises RecursionError
+
+
+def publish_for_john(c: Circle, alert_id: str) -> None:
+    """An alert from a second home, published as its agent would, and stored."""
+    body = {**alert(alert_id), "home": "john"}
+    c.agent.publish(f"{c.base}/john/alert", json.dumps(body), qos=1).wait_for_publish(5)
+    wait_for(lambda: c.store.incident(alert_id) is not None, 5, "John's alert to be taken")
+
+
+def test_a_lone_surrogate_is_mended_and_a_later_alert_for_another_home_still_rings(circle) -> None:
+    c = circle(home_extra=JOHN)
+    # "\ud800" is valid JSON but no text: SQLite cannot store it. Before, it left a transaction open
+    # and every later alert, for any home, failed to be recorded.
+    raw = json.dumps(alert("mary-help-1", "help", "critical")).replace("No sign", "\\ud800 No sign")
+    assert "\\ud800" in raw
+    c.publish("alert", raw)
+    publish_for_john(c, "john-inactivity-1")
+    c.pump()
+    mary = c.store.incident("mary-help-1")
+    assert mary is not None and mary.reason.startswith("\ufffd No sign")  # taken, the character replaced
+    notes = [detail for _, what, _, detail in c.store.steps("mary-help-1") if what == "note"]
+    assert notes == ["unreadable characters were replaced by \ufffd"]
+    ids = [json.loads(n["actions"][0]["body"])["alert_id"] for n in c.alerts_to("ann")]
+    assert sorted(ids) == ["john-inactivity-1", "mary-help-1"]
+    assert c.store.dead_letters() == []
+
+
+def test_a_message_that_cannot_be_read_is_parked_and_the_keepers_told_once(circle, tmp_path: Path, capsys) -> None:
+    c = circle(home_extra=JOHN)
+    too_large = json.dumps({**alert("mary-big-1"), "facts": {"pad": "x" * MAX_PAYLOAD}})
+    c.publish("alert", NESTED)
+    c.publish("alert", NESTED)  # the same again, as a broker re-delivers it
+    c.publish("alert", too_large)
+    c.publish("alert/mary-help-1/ack", b"\xff\xfe")
+    wait_for(lambda: sum(d.count for d in c.store.dead_letters()) == 4, 5, "four messages to be parked")
+    publish_for_john(c, "john-inactivity-1")  # and the notifier still hears everything else
+    c.pump()
+    letters = {d.error.split(" (")[0].split(":")[0]: d for d in c.store.dead_letters()}
+    assert set(letters) == {"nested too deeply", "too large", "not UTF-8"}
+    assert letters["nested too deeply"].count == 2 and letters["too large"].count == 1
+    big = letters["too large"]
+    assert big.size == len(too_large) and len(big.payload) <= 1000  # kept bounded
+    assert all(d.home == "mary" for d in letters.values())
+    told = [n for n in c.infos_to("carol") if n["title"] == UNREADABLE]  # Carol looks after Mary's kit
+    assert len(told) == 3  # once per message, not once per delivery of it
+    assert "It may have been an alert: check on Mary." in told[0]["message"]
+    assert c.store.incident("mary-big-1") is None  # too large: never parsed
+    config = tmp_path / "circle.yaml"
+    config.write_text(c.text)
+    assert main(["incidents", "-c", str(config)]) == 0
+    listed = capsys.readouterr().out
+    assert "3 messages could not be read (parked, not retried):" in listed and "nested too deeply" in listed
+    assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in c.alerts_to("ann")] == ["john-inactivity-1"]
+
+
+def test_a_parked_message_is_not_handed_over_again_after_a_restart(
+    tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    ntfy = FakeNtfy()
+    client_id = f"notifier-{uuid.uuid4().hex[:8]}"
+
+    def start(like: Circle | None = None) -> Circle:
+        """The notifier on the same database and the same persistent MQTT session each time."""
+        c = Circle(tmp_path / "n", broker.port, like=like, ntfy=ntfy, edit=lambda t: fixed(t, client_id))
+        c._owns_ntfy = False
+        return c
+
+    first = start()
+    first.close()
+    agent = mqtt.Client(CallbackAPIVersion.VERSION2)
+    agent.connect("127.0.0.1", broker.port)
+    agent.loop_start()
+    try:
+        # While no notifier runs, the poison and an alert wait in its session.
+        agent.publish(f"{first.base}/mary/alert", NESTED, qos=1).wait_for_publish(5)
+        agent.publish(f"{first.base}/mary/alert", json.dumps(alert()), qos=1).wait_for_publish(5)
+        second = start(like=first)
+        wait_for(lambda: second.store.incident("mary-inactivity-1") is not None, 10, "the waiting alert")
+        assert [d.count for d in second.store.dead_letters()] == [1]
+        second.pump()
+        assert len(second.alerts_to("ann")) == 1
+        second.close()
+        third = start(like=first)
+        try:
+            # Anything still waiting would come before this one: the session keeps the order.
+            agent.publish(f"{first.base}/mary/alert", json.dumps(alert("mary-inactivity-2")), qos=1).wait_for_publish(5)
+            wait_for(lambda: third.store.incident("mary-inactivity-2") is not None, 10, "the new alert")
+            assert [d.count for d in third.store.dead_letters()] == [1]  # parked once, never handed over again
+            third.pump()
+            assert len([n for n in third.infos_to("carol") if n["title"] == UNREADABLE]) == 1
+        finally:
+            third.close()
+    finally:
+        agent.loop_stop()
+        agent.disconnect()
+        ntfy.close()
+
+
+def fixed(text: str, client_id: str) -> str:
+    """The circle's config with a given MQTT client id."""
+    start = text.index("client_id: ") + len("client_id: ")
+    end = text.index(",", start)
+    return text[:start] + client_id + text[end:]
+
+
+def test_a_raised_at_that_is_no_time_is_replaced_by_the_time_it_arrived(circle) -> None:
+    c = circle()
+    c.publish("alert", {**alert("mary-inactivity-1"), "raised_at": "yesterday"})
+    c.publish("alert", {**alert("mary-inactivity-2"), "raised_at": "2026-03-03T09:59:00"})  # no UTC offset
+    c.pump()
+    for alert_id in ("mary-inactivity-1", "mary-inactivity-2"):
+        incident = c.store.incident(alert_id)
+        assert incident is not None and incident.raised_at == TUESDAY_10  # when it arrived
+        notes = [detail for _, what, _, detail in c.store.steps(alert_id) if what == "note"]
+        assert len(notes) == 1 and "is not a time with a UTC offset; the time it arrived is used" in notes[0]
+    assert len(c.alerts_to("ann")) == 2
+
+
+def test_a_stored_time_that_cannot_be_read_does_not_stop_the_notifier(circle, tmp_path: Path, capsys) -> None:
+    c = circle()
+    c.publish("alert", alert())
+    # A row written before times were checked at the door (the notifier then crashed at every start).
+    with sqlite3.connect(c.store.path) as db:
+        db.execute("UPDATE incidents SET raised_at = 'yesterday'")
+    c.pump()
+    assert len(c.alerts_to("ann")) == 1
+    incident = c.store.incident("mary-inactivity-1")
+    assert incident is not None and incident.raised_at == TUESDAY_10  # read as the time it was received
+    config = tmp_path / "circle.yaml"
+    config.write_text(c.text)
+    assert main(["incidents", "-c", str(config)]) == 0
+    assert "mary-inactivity-1" in capsys.readouterr().out
+
+
+def test_texts_that_reach_a_phone_are_cut_where_they_enter(circle) -> None:
+    c = circle()
+    long = {**alert(), "reason": "Quiet. " * 2000, "kind": "k" * 500}  # 14 kB: taken, but cut
+    c.publish("alert", long)
+    c.pump()
+    incident = c.store.incident("mary-inactivity-1")
+    assert incident is not None
+    assert len(incident.reason.encode()) <= MESSAGE_LIMIT and incident.reason.endswith("…")
+    assert len(incident.kind) <= 64
+    note = c.alerts_to("ann")[0]
+    assert len(note["message"].encode()) <= MESSAGE_LIMIT and len(note["title"].encode()) <= 200
+
+
+def test_a_genuine_token_that_expires_years_ahead_is_refused_and_recorded(circle, caplog) -> None:
+    c = circle()
+    c.publish("alert", alert())
+    c.pump()
+    body = json.loads(next(a for a in c.alerts_to("ann")[0]["actions"] if a["label"] == "I'm going")["body"])
+    assert body["expires"] == int(TUESDAY_10.timestamp()) + TOKEN_LIFETIME_S  # as every button is signed
+    # A leaked key, or a bug, could sign a button that works for years: the notifier never makes one.
+    expires = int(TUESDAY_10.timestamp()) + 5 * 365 * 86400
+    token = sign(SECRET.encode(), "mary", body["alert_id"], "ann", "claim", expires)
+    forever = {**body, "expires": expires, "token": token}
+    c.handled(c.ntfy_server.store("sentinel-acks-test-0001", json.dumps(forever), {})["id"])
+    assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
+    refused = [detail for _, what, _, detail in c.store.steps("mary-inactivity-1") if what == "refused"]
+    assert refused == ["claim: expiry too far ahead"]
+    assert any("expiry too far ahead" in r.getMessage() for r in caplog.records)
+    c.press("ann", "I'm going")  # the real button still works
+    assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+
+
+def test_over_mqtt_5_the_broker_keeps_a_huge_message_from_the_notifier(circle) -> None:
+    c = circle()  # MQTT 5, as configured by default
+    huge = json.dumps({**alert("mary-huge-1"), "reason": "x" * (2 * MAX_PACKET)})
+    c.publish("alert", huge)
+    c.publish("alert", alert("mary-inactivity-2"))  # waits until it is stored: the huge one came before
+    c.pump()
+    assert c.store.incident("mary-huge-1") is None and c.store.dead_letters() == []  # never reached it
+    assert len(c.alerts_to("ann")) == 1

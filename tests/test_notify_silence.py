@@ -1,0 +1,135 @@
+"""Who is blamed for silence: the home's monitor, or the notifier's own broker; and no flood when a monitor flaps.
+
+A real Mosquitto is stopped and started under a notifier pumped by hand on an injected clock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from circle_driver import SECRET, Circle
+from conftest import Mosquitto, wait_for
+
+LOST = "sentinel lost the broker"
+AGAIN = "sentinel hears the monitors again"
+
+
+def said(c: Circle, text: str) -> None:
+    """Wait until the notifier has taken in the home's availability (it is stamped on arrival)."""
+    wait_for(lambda: (c.pump(1), c.notifier.silence.availability.get("mary", ("",))[0] == text)[1], 5, text)
+
+
+def titles(c: Circle, member: str = "carol") -> list[str]:
+    return [n["title"] for n in c.infos_to(member)]
+
+
+def test_a_broker_outage_blames_no_home_and_the_keepers_hear_of_it_once(
+    tmp_path: Path, own_broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    c = Circle(tmp_path / "c", own_broker.port)  # Mary's grace: 2 min; Carol looks after her kit
+    try:
+        c.publish("availability", "online")
+        c.publish("heartbeat", {"seq": 1})
+        said(c, "online")
+        own_broker.stop()
+        wait_for(lambda: c.notifier.silence.link_up is None, 10, "the notifier to notice")
+        c.advance(119)
+        assert titles(c) == []
+        c.advance(1)  # as long as a home's grace: the notifier's own outage is told, not Mary's
+        assert titles(c) == [LOST]
+        c.advance(3600)
+        assert c.store.home_state("mary") is None  # never said to be offline
+        assert titles(c) == [LOST]  # and told once
+        assert "cannot reach the MQTT broker" in c.infos_to("carol")[0]["message"]
+
+        own_broker.start()  # the same port: the notifier reconnects by itself
+        wait_for(lambda: (c.pump(1), c.notifier.silence.link_up is not None)[1], 60, "the notifier to reconnect")
+        c.pump()
+        assert titles(c) == [LOST, AGAIN]
+        # Mary's monitor has had no chance to say anything yet: a full grace from the reconnection.
+        c.advance(119)
+        assert c.store.home_state("mary") is None
+        c.advance(1)  # and then silence is hers again
+        assert titles(c) == [LOST, AGAIN, "Mary's monitor is offline"]
+        assert titles(c, "ann") == []  # only the keepers of the kit
+    finally:
+        c.close()
+
+
+def test_a_short_outage_of_the_notifiers_own_is_not_told(
+    tmp_path: Path, own_broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    c = Circle(tmp_path / "c", own_broker.port)
+    try:
+        c.publish("heartbeat", {"seq": 1})
+        wait_for(lambda: "mary" in c.notifier.silence.last_seen, 5, "the heartbeat")
+        c.advance(100)
+        own_broker.stop()
+        wait_for(lambda: c.notifier.silence.link_up is None, 10, "the notifier to notice")
+        c.advance(60)  # Mary's deadline passes while the notifier cannot hear her
+        own_broker.start()
+        wait_for(lambda: (c.pump(1), c.notifier.silence.link_up is not None)[1], 60, "the notifier to reconnect")
+        c.publish("heartbeat", {"seq": 2})
+        wait_for(lambda: c.notifier.silence.last_seen["mary"] == c.clock.now(), 5, "the next heartbeat")
+        c.advance(60)
+        assert c.store.home_state("mary") is None and c.store.get_meta("broker_lost") is None
+        assert c.store.due_deliveries(c.clock.now()) == [] and titles(c) == []
+    finally:
+        c.close()
+
+
+def beat(c: Circle) -> None:
+    """A heartbeat, stamped by the notifier at the clock's present time."""
+    c.publish("heartbeat", {"seq": 1}, qos=0)
+    wait_for(lambda: c.notifier.silence.last_seen.get("mary") == c.clock.now(), 5, "the heartbeat")
+
+
+def test_a_flapping_monitor_is_told_in_three_notices_not_eight(circle) -> None:
+    c = circle(edit=lambda text: text.replace("grace: 2m", "grace: 1m"))
+    # Four cuts in ten minutes, each longer than the grace and each followed by a return; the monitor
+    # beats every 15 s while it is up.
+    changes = {0: "offline", 75: "online", 150: "offline", 225: "online", 300: "offline", 375: "online",
+               450: "offline", 525: "online"}
+    state = "online"
+    c.publish("availability", state)
+    said(c, state)
+    for t in range(0, 735, 15):
+        if t:
+            c.advance(15)
+        if t in changes:
+            state = changes[t]
+            c.publish("availability", state)
+            said(c, state)
+        if state == "online":
+            beat(c)
+        if t == 525:
+            assert titles(c) == ["Mary's monitor is offline", "Mary's monitor is back"]
+    assert len(titles(c)) == 2  # drop-outs soon after a "back" wait for the end of ten minutes
+    c.advance(15)  # ten minutes after the "back" (at 2 min 15 s: back for a minute since 1 min 15 s)
+    assert titles(c) == ["Mary's monitor is offline", "Mary's monitor is back", "Mary's monitor keeps dropping out"]
+    assert "It dropped out 3 times since 10:02" in c.infos_to("carol")[-1]["message"]
+    for _ in range(40):  # steady again for ten minutes: nothing more
+        c.advance(15)
+        beat(c)
+    assert len(titles(c)) == 3
+    assert c.store.home_state("mary")[0] == "online"  # type: ignore[index]
+
+
+def test_a_monitor_back_for_less_than_a_minute_is_not_said_to_be_back(circle) -> None:
+    c = circle()
+    c.publish("availability", "offline")
+    said(c, "offline")
+    c.advance(120)
+    assert titles(c) == ["Mary's monitor is offline"]
+    c.publish("availability", "online")
+    said(c, "online")
+    c.advance(30)
+    c.publish("availability", "offline")  # gone again after 30 s
+    said(c, "offline")
+    c.advance(600)
+    assert titles(c) == ["Mary's monitor is offline"]
+    assert c.store.home_state("mary")[0] == "offline"  # type: ignore[index]
