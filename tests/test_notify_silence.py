@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from circle_driver import SECRET, Circle
+from circle_driver import SECRET, Circle, alert
 from conftest import Mosquitto, wait_for
 
 LOST = "sentinel lost the broker"
@@ -133,3 +133,26 @@ def test_a_monitor_back_for_less_than_a_minute_is_not_said_to_be_back(circle) ->
     c.advance(600)
     assert titles(c) == ["Mary's monitor is offline"]
     assert c.store.home_state("mary")[0] == "offline"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("jump_h", [-1, 3])
+def test_a_clock_jump_neither_delays_the_next_step_nor_blames_a_live_home(circle, jump_h) -> None:
+    c = circle()
+    c.publish("alert", alert())
+    c.pump()
+    assert len(c.alerts_to("ann")) == 1
+
+    def beat() -> None:  # the monitor's heartbeat, every minute as it really runs
+        c.publish("heartbeat", {"seq": 1})
+        wait_for(lambda: (c.pump(1), c.notifier.silence.last_seen.get("mary") == c.clock.now())[1], 5, "a beat")
+
+    beat()
+    c.clock.jump(jump_h * 3600)  # NTP sets the notifier's clock
+    for _ in range(4):
+        c.advance(60)
+        beat()
+    c.advance(59)
+    assert c.alerts_to("carol") == []
+    c.advance(1)
+    assert len(c.alerts_to("carol")) == 1  # the next tier five minutes after the first, as the clock really ran
+    assert c.infos_to("carol") == []  # the monitor kept beating: nobody is told it is offline

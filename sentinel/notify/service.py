@@ -27,6 +27,7 @@ from sentinel import systemd
 from sentinel.clock import Clock, SystemClock
 from sentinel.config import read_password
 from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.detect.explain import duration
 from sentinel.mqtt import link
 from sentinel.notify import messages
 from sentinel.notify.acks import AckReader
@@ -41,6 +42,7 @@ from sentinel.notify.tokens import Ack, check
 log = logging.getLogger(__name__)
 
 NEVER = timedelta(days=36500)
+JUMP_S = 60.0  # wall and monotonic clocks disagreeing by more than this: the wall clock was set
 NOTE_LIMIT = 500  # a note that goes to the phones from a message (an ack's note)
 __all__ = ["ALERT_ID", "Notifier"]
 
@@ -57,6 +59,7 @@ class Notifier:
         self.base = cfg.mqtt.base_topic
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.started = self.clock.now()
+        self._offset = self._wall_offset()
         told = {h.id: (self.store.home_state(h.id) or ("online", self.started))[0] for h in cfg.homes}
         self.deliverer = Deliverer(store, ntfy, cfg.members, self.clock, self._quota_spent)
         self.silence = SilenceWatch({h.id: h.grace for h in cfg.homes}, told, self.started)
@@ -275,10 +278,30 @@ class Notifier:
                 self._handle(self.queue.get_nowait())
         except queue.Empty:
             pass
+        jump = self._wall_offset() - self._offset
+        if abs(jump) > JUMP_S:
+            self._offset += jump
+            self._clock_jumped(jump)
         now = self.clock.now()
         self.escalate(now)
         if self.cfg.watch_silence:
             self.watch_silence(now)
+
+    def _wall_offset(self) -> float:
+        """The wall clock less the monotonic one: it changes only when the wall clock is set."""
+        return self.clock.now().timestamp() - self.clock.monotonic()
+
+    def _clock_jumped(self, seconds: float) -> None:
+        """NTP set the clock (a Pi without a real-time clock): the circle's waits keep their real length."""
+        way = "forward" if seconds > 0 else "back"
+        log.warning(
+            "the clock was set %s by %s; escalation and silence keep their real timing", way, duration(abs(seconds))
+        )
+        delta = timedelta(seconds=seconds)
+        self.store.shift_due(delta)
+        self.silence.shift(delta)
+        if self.deliverer.hold_until is not None:
+            self.deliverer.hold_until += delta
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         """One queued input; whatever goes wrong with it, the loop goes on with the next."""

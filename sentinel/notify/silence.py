@@ -66,6 +66,19 @@ class SilenceWatch:
         # than the heartbeats themselves. Every event that could bring a change sooner moves it back.
         self._next_check = started
 
+    def shift(self, delta: timedelta) -> None:
+        """The wall clock jumped by ``delta``: move every time kept, so that silences keep their real length."""
+        self.started += delta
+        self._next_check += delta
+        self.last_seen = {home: at + delta for home, at in self.last_seen.items()}
+        self.availability = {home: (text, at + delta) for home, (text, at) in self.availability.items()}
+        self.link_up = self.link_up + delta if self.link_up is not None else None
+        self.link_lost_at = self.link_lost_at + delta if self.link_lost_at is not None else None
+        for state in self.homes.values():
+            state.hold_until = state.hold_until + delta if state.hold_until is not None else None
+            state.first_drop = state.first_drop + delta if state.first_drop is not None else None
+            state.back_since = state.back_since + delta if state.back_since is not None else None
+
     def link_back(self, at: datetime) -> None:
         """The notifier hears the broker again: each home gets its full grace from now."""
         self.link_up, self.link_lost_at = at, None

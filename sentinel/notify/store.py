@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +242,18 @@ class NotifierStore:
         """When the next escalation step of any incident falls due."""
         row = self._run("SELECT MIN(next_at) FROM incidents WHERE closed_at IS NULL AND claimed_by IS NULL").fetchone()
         return _dt(row[0])
+
+    def shift_due(self, delta: timedelta) -> None:
+        """Move every pending deadline by ``delta``: the wall clock jumped, and the waits must keep their length."""
+        with self.transaction():
+            for table, key, column, where in (
+                ("incidents", "alert_id", "next_at", "closed_at IS NULL"),
+                ("deliveries", "id", "next_try", "status = 'pending'"),
+            ):
+                rows = self._run(f"SELECT {key}, {column} FROM {table} WHERE {where}").fetchall()
+                for row_key, at in rows:
+                    moved = (datetime.fromisoformat(at) + delta).isoformat()
+                    self._run(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (moved, row_key))
 
     def advance(self, alert_id: str, next_index: int, next_at: datetime) -> None:
         self._run(
