@@ -200,3 +200,37 @@ def test_export_finds_the_service_database_through_state_directory(tmp_path: Pat
     result = run_tool(tmp_path, "routine", "-c", str(config), STATE_DIRECTORY=str(service))
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "home").exists()  # nothing was made in the carer's own state directory
+
+
+def peak_rss_kb(pid: int) -> int:
+    """The highest resident memory the process has had (Linux: VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc")
+
+
+def test_a_64_mb_message_on_cmd_does_not_grow_the_agent(tmp_path: Path, broker: Mosquitto) -> None:
+    config = write_config(tmp_path, broker.port, home="huge")
+    root = "sentinel/huge"
+    watcher = Recorder(broker.port, [f"{root}/availability", f"{root}/cmd/status/reply", f"{root}/status"])
+    agent = start_agent(config, tmp_path / "agent.log")
+    try:
+        watcher.wait(f"{root}/availability", lambda p: p == "online", timeout=30)
+        watcher.wait(f"{root}/status")
+        before = peak_rss_kb(agent.pid)
+        huge = b'{"who": "' + b"x" * (64 << 20) + b'"}'
+        watcher.client.publish(f"{root}/cmd/away", huge, qos=1).wait_for_publish(60)
+        del huge
+        # A barrier: the reply to a later command comes after anything the agent made of the huge one.
+        watcher.client.publish(f"{root}/cmd/status", b'{"transaction": 64}', qos=1)
+        watcher.wait(f"{root}/cmd/status/reply", lambda r: r.get("transaction") == 64, timeout=120)
+        grown_mb = (peak_rss_kb(agent.pid) - before) / 1024
+        assert agent.poll() is None
+        # MQTT 5: the broker was told the largest packet the agent takes, so it never sent the 64 MB (it took 561 MB).
+        assert grown_mb < 16, f"the agent grew by {grown_mb:.0f} MB"
+        assert all(s["state"] != "away" for s in watcher.on(f"{root}/status"))
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(15)
+        watcher.close()
