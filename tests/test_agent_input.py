@@ -9,11 +9,11 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from test_agent import T0, Home
 
 from conftest import Mosquitto, Recorder
 from sentinel.clock import ManualClock
 from sentinel.mqtt import inbox
-from test_agent import T0, Home
 
 DEEP = b'{"who": ' + b"[" * 1000 + b"]" * 1000 + b"}"
 """JSON nested a thousand levels deep: Python's parser gives up with RecursionError."""
