@@ -259,6 +259,8 @@ class Journal:
         try:
             for attempt in (1, 2):
                 try:
+                    if not self.store.writable:
+                        self.store.reopen()
                     if self.store.replaced():
                         self.renew("the database file was deleted while the monitor ran")
                     self._drain()

@@ -18,7 +18,7 @@ from sentinel.core.alerts import Alert
 from sentinel.core.status import Flip
 from sentinel.errors import StoreError
 from sentinel.events import Event
-from sentinel.sqlite import damage, is_corrupt, move_aside, open_db
+from sentinel.sqlite import NewerSchema, damage, describe, is_corrupt, move_aside, open_db, open_stale
 from sentinel.statedir import open_readonly, systemd_state_dir, xdg_state_dir
 
 # Each entry moves the schema one version up; never edit a released entry.
@@ -98,11 +98,43 @@ class Store:
         self.path = Path(path)
         self._lock = threading.RLock()
         self.renewed: str | None = None
+        self.writable = not read_only
         if read_only:
             self._db = open_readonly(self.path, MIGRATIONS)
         else:
-            self._db = self._open_sound()
+            try:
+                self._db = self._open_sound()
+            except NewerSchema:
+                raise
+            except StoreError as exc:
+                self._db = self._open_stale(exc)
         self._identity = self._file()
+
+    def _open_stale(self, error: StoreError) -> sqlite3.Connection:
+        """What can be read of a database that cannot be written now; writes fail until ``reopen`` succeeds."""
+        if not self.path.is_file():
+            raise error
+        try:
+            db = open_stale(self.path, MIGRATIONS)
+        except StoreError:
+            raise error from None
+        self.writable = False
+        log.error(
+            "%s: %s; reading it only, and trying again to write it",
+            self.path,
+            describe(error.__cause__ or error, self.path),
+        )
+        return db
+
+    def reopen(self) -> None:
+        """Open the database for writing again, after it could only be read; StoreError while it still cannot."""
+        with self._lock:
+            db = open_db(self.path, MIGRATIONS)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db, self.writable = db, True
+            self._identity = self._file()
+            log.warning("%s can be written again", self.path)
 
     def _open_sound(self) -> sqlite3.Connection:
         """The database at ``path``; one SQLite cannot even open is moved aside for a fresh one.
@@ -136,7 +168,7 @@ class Store:
                     raise
                 kept += f"; the file found there is kept as {move_aside(self.path, datetime.now()).name}"
                 self._db = open_db(self.path, MIGRATIONS)
-            self._identity = self._file()
+            self._identity, self.writable = self._file(), True
             self.renewed = f"{why}: {kept}"
             log.error("%s", self.renewed)
 

@@ -240,3 +240,32 @@ def test_a_history_the_routine_cannot_learn_from_leaves_the_help_button_working(
         assert new["alert_id"] in stored_alerts(path)
     finally:
         h.stop()
+
+
+def test_a_database_that_cannot_be_opened_for_writing_at_start_is_read_and_help_still_goes_out(
+    tmp_path, broker, recorder
+) -> None:
+    path = tmp_path / "agent.db"
+    before = Store(path)
+    before.set_setting("mode", "away")
+    before.close()
+    # SQLite cannot make its shared-memory file beside the database, as on a card Linux remounted read-only:
+    # "unable to open database file" when opening it for writing.
+    shm = tmp_path / "agent.db-shm"
+    shm.symlink_to(tmp_path / "gone" / "agent.db-shm")
+    clock = ManualClock(T0)
+    h = Home(tmp_path, broker.port, clock=clock, home="cantopen").start(threaded=False)
+    try:
+        assert h.agent.mode == "away"  # what the database held was read
+        rec = recorder([h.topics.alert, h.topics.status])
+        alert = press_for_help(h, rec)
+        status = h.pump_until(lambda: rec.on(h.topics.status)[-1:], "the status")[0]  # type: ignore[index]
+        assert status["state"] == "alert"
+        assert status["storage"].startswith("failing: the database cannot be opened for writing")
+
+        shm.unlink()  # the card works again
+        clock.advance(RETRY)
+        h.pump_until(lambda: rec.on(h.topics.status)[-1]["storage"] == "ok", "the card to work again")
+        assert stored_alerts(path) == [alert["alert_id"]]
+    finally:
+        h.stop()
