@@ -278,7 +278,16 @@ class Journal:
     def _drain(self) -> None:
         while self._writes:
             event, write = self._writes[0]
-            write(self.store)
+            try:
+                write(self.store)
+            except (sqlite3.OperationalError, StoreError):
+                raise  # the card (full, read-only, failing): this write waits and is tried again
+            except sqlite3.DatabaseError as exc:
+                if is_corrupt(exc):
+                    raise
+                log.error("dropped a write the database refuses (%s: %s)", type(exc).__name__, exc)
+            except Exception as exc:  # one write that can never succeed must not hold back all that follow
+                log.error("dropped a write that failed (%s: %s)", type(exc).__name__, exc, exc_info=exc)
             self._writes.popleft()
             self._events_waiting -= event
 

@@ -17,10 +17,12 @@ import pytest
 from test_agent import PIR_PIN, T0, Home
 
 from conftest import Mosquitto, Recorder
+from sentinel import journal as journal_module
 from sentinel.clock import ManualClock
 from sentinel.core.alerts import help_alert
+from sentinel.core.status import Flip
 from sentinel.events import Event
-from sentinel.journal import RETRY
+from sentinel.journal import RETRY, Journal
 from sentinel.store import Store
 
 
@@ -269,3 +271,34 @@ def test_a_database_that_cannot_be_opened_for_writing_at_start_is_read_and_help_
         assert stored_alerts(path) == [alert["alert_id"]]
     finally:
         h.stop()
+
+
+def test_a_write_the_database_refuses_is_dropped_and_the_rest_go_on(tmp_path: Path, caplog) -> None:
+    store = Store(tmp_path / "agent.db")
+    journal = Journal(store, "mary")
+    alert = help_alert("mary", "Mary", "long press", "help_button", "lounge", T0, "abc123")
+    store.add_alert(alert)  # already stored: the insert breaks the primary key
+    journal.raise_alert(alert, "sentinel/mary/alert", "{}")
+    journal.add_flip(Flip("ok", "alert", "by \ud800", T0))  # SQLite cannot encode a lone surrogate
+    journal.set_setting("mode", "away")
+    assert journal.failing is None and store.get_setting("mode") == "away"
+    assert sum("dropped a write" in r.getMessage() for r in caplog.records) == 2
+    assert [m.topic for m in journal.outbox] == ["sentinel/mary/alert"]  # it still goes out from memory
+
+
+def test_while_the_card_is_full_movement_waits_in_memory_up_to_a_cap_and_alerts_always(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "MAX_WAITING_EVENTS", 5)
+    store = Store(tmp_path / "agent.db")
+    journal = Journal(store, "mary")
+    fill_up(store)
+    for minute in range(10):
+        journal.add_event(Event("hall_pir", "motion", 1, "hall", T0 + timedelta(minutes=minute), 60.0 * minute))
+    alert = help_alert("mary", "Mary", "long press", "help_button", "lounge", T0, "abc123")
+    journal.raise_alert(alert, "sentinel/mary/alert", "{}")
+    assert journal.failing is not None
+    free_up(store)
+    assert journal.flush()
+    assert [e.wall.minute for e in store.events(T0)] == [5, 6, 7, 8, 9]  # the oldest were dropped
+    assert [a.alert_id for a in store.open_alerts("mary")] == [alert.alert_id]
