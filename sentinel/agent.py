@@ -137,7 +137,9 @@ class Agent:
         if self.watch is not None:
             self._relearn()
         notice = self.journal.notice
-        self._update_status(f"the monitor started; {notice}" if notice else "the monitor started")
+        reason = f"the monitor started; {notice}" if notice else "the monitor started"
+        if self._update_status(reason) is None and notice:
+            self.status_reason = reason  # the state is as before, but the keepers must read why the database is new
         self.link.start()
         log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
 

@@ -173,6 +173,7 @@ def make_history(path: Path, home: str, days: int = 20) -> str:
     store.add_alert(alert)
     store.enqueue(f"sentinel/{home}/alert", json.dumps(alert.payload()), at=alert.raised_at)
     store.set_setting("mode", "away")
+    store.add_flip(Flip("alert", "alert", "set to away by Ann", T0 - timedelta(minutes=1)))
     store.close()
     return alert.alert_id
 
