@@ -467,8 +467,9 @@ class Agent:
         elif verb == "status":
             self._publish_status()
         else:
-            reply = {**reply, "status": "error", "error": f"unknown command {verb!r}"}
-            log.warning("ignored unknown command %r", verb)
+            shown = inbox.clean(verb, inbox.MAX_NAME)  # a topic level from outside: any length, any character
+            reply = {**reply, "status": "error", "error": f"unknown command {shown!r}"}
+            log.warning("ignored unknown command %r", shown)
         self.link.publish(self.topics.reply(verb), json.dumps(reply), qos=1)
 
     # outgoing messages
