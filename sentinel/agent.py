@@ -2,7 +2,9 @@
 
 One thread owns all state. Pin callbacks and paho callbacks only put messages
 on its queue; the loop handles them, ticks the sensor logic at its deadlines,
-sends heartbeats and feeds the systemd watchdog.
+sends heartbeats and feeds the systemd watchdog. What must not be forgotten is
+held in a Journal: in memory, and in the store whenever the SD card can be
+written, so a full or failing card never stops a call for help.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, 
 from sentinel.core.status import MODES, Flip, Mode, flip
 from sentinel.events import Event
 from sentinel.gpio import SensorPin, Signal, open_sensors
+from sentinel.journal import Journal
 from sentinel.mqtt import inbox
 from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
 from sentinel.mqtt.outbox import OutboxSender
 from sentinel.mqtt.topics import Topics
+from sentinel.sqlite import is_corrupt
 from sentinel.store import Store
 
 if TYPE_CHECKING:
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Logic = MotionLogic | DoorLogic | ButtonLogic
+HERE = ("resident", "sensors")
+"""Who closes alerts at home; a message from outside in their name is not believed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +98,7 @@ class Agent:
         self.queue: queue.Queue[Edge | LinkEvent | Stop] = queue.Queue()
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
-        self.watch: Watch | None = None
-        if config.detection.enabled:
-            # Imported here: learning needs numpy, which a help-button-only agent does without.
-            from sentinel.watch import Watch
-
-            self.watch = Watch(config.detection, config.home, config.sensors)
+        self.watch: Watch | None = self._new_watch() if config.detection.enabled else None
         self.signal: Signal | None = None
         self.link = MqttLink(
             config.mqtt,
@@ -106,13 +107,17 @@ class Agent:
             self.queue.put,
             [self.topics.acks, self.topics.commands],
         )
-        self.outbox = OutboxSender(store, self.link)
-        mode = store.get_setting("mode", "home")
+        self.journal = Journal(store, config.home.id)
+        self.journal.load()
+        self.journal.flush()
+        self.outbox = OutboxSender(self.journal, self.link)
+        mode = self.journal.get_setting("mode", "home")
         self.mode: Mode = mode if mode in MODES else "home"  # type: ignore[assignment]
-        last = store.last_flip()
+        last = self.journal.last_flip
         self.status = last.new if last else "starting"
         self.status_since = last.at if last else self.clock.now()
         self.status_reason = last.reason if last else "the monitor started"
+        self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
         self._closed = False
         self._started = self.clock.monotonic()
@@ -130,15 +135,38 @@ class Agent:
         if self.watch is not None and checkin.enabled:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)
         if self.watch is not None:
-            now = self.clock.now()
-            since = now - timedelta(days=self.config.detection.window_days)
-            count = self.watch.load(self.store.events(since), self.store.flips(), now, self.clock.monotonic())
-            log.info(
-                "routine: %d stored events read; %s", count, "still learning" if self.watch.learning else "learned"
-            )
-        self._update_status("the monitor started")
+            self._relearn()
+        notice = self.journal.notice
+        reason = f"the monitor started; {notice}" if notice else "the monitor started"
+        if self._update_status(reason) is None and notice:
+            self.status_reason = reason  # the state is as before, but the keepers must read why the database is new
         self.link.start()
         log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
+
+    def _new_watch(self) -> Watch:
+        # Imported here: learning needs numpy, which a help-button-only agent does without.
+        from sentinel.watch import Watch
+
+        return Watch(self.config.detection, self.config.home, self.config.sensors)
+
+    def _relearn(self) -> None:
+        """Learn the routine again from stored events; if that fails, learn afresh: alerts never wait on it."""
+        assert self.watch is not None
+        now = self.clock.now()
+        since = now - timedelta(days=self.config.detection.window_days)
+        try:
+            count = self.watch.load(self.store.events(since), self.store.flips(), now, self.clock.monotonic())
+        except Exception as exc:  # a damaged history must not stop the help button
+            self._watch_failed(exc, "relearning the routine from the database")
+            if is_corrupt(exc):
+                self.journal.damaged(f"the database was damaged ({exc})")
+            return
+        log.info("routine: %d stored events read; %s", count, "still learning" if self.watch.learning else "learned")
+
+    def _watch_failed(self, exc: BaseException, doing: str) -> None:
+        """The routine failed: start learning afresh (status learning); the help button and the outbox go on."""
+        log.error("failed %s (%s: %s); learning the routine afresh", doing, type(exc).__name__, exc, exc_info=exc)
+        self.watch = self._new_watch()
 
     def run(self, stop: threading.Event | None = None) -> None:
         """Run until ``stop`` is set or a Stop message arrives."""
@@ -205,7 +233,14 @@ class Agent:
         self.queue.put(Edge(sensor, level, self.clock.monotonic(), self.clock.now()))
 
     def handle(self, item: Edge | LinkEvent) -> None:
-        """One message from a pin or the broker."""
+        """One message from a pin or the broker; whatever it does wrong is logged and it is dropped."""
+        try:
+            self._handle(item)
+        except Exception:  # one bad message must not stop the monitor, nor crash it at every start
+            what = f"a message on {item.topic} ({len(item.payload)} bytes)" if isinstance(item, Incoming) else item
+            log.exception("could not handle %s; dropped it", what)
+
+    def _handle(self, item: Edge | LinkEvent) -> None:
         if isinstance(item, Edge):
             logic = self.logic.get(item.sensor)
             if logic is not None:
@@ -235,10 +270,13 @@ class Agent:
         if self._watchdog and now >= self._next_watchdog:
             self._next_watchdog = now + self._watchdog
             systemd.notify("WATCHDOG=1")
+        self.journal.tick(now)
+        if self.journal.storage != self._storage_told:
+            self._publish_status()  # the keepers hear at once that the card fails, or works again
 
     def next_deadline(self) -> float:
         """The monotonic time of the next thing due: a sensor deadline, a heartbeat, the watchdog, the watch."""
-        times = [self._next_heartbeat]
+        times = [self._next_heartbeat, self.journal.next_try]
         if self._watchdog:
             times.append(self._next_watchdog)
         times.extend(d for d in (logic.deadline() for logic in self.logic.values()) if d is not None)
@@ -265,7 +303,7 @@ class Agent:
         for out in urgent + [o for o in outputs if o not in urgent]:
             if isinstance(out, Reading):
                 event = Event(name, sensor.kind, out.value, sensor.room, wall, mono)
-                self.store.add_event(event)
+                self.journal.add_event(event)
                 log.debug("event %s", event)
                 if event.is_activity and self.watch is not None:
                     self._watch_activity(event)
@@ -281,21 +319,20 @@ class Agent:
                 self.resident_ok(out.how, wall)
 
     def raise_alert(self, alert: Alert) -> None:
-        """Store the alert and queue it in the outbox before anything else can fail, then send it first."""
-        self.store.add_alert(alert)
-        self.store.enqueue(self.topics.alert, json.dumps(alert.payload()), qos=1, at=alert.raised_at)
+        """Keep the alert and its message (stored together when the card can be written), then send it first."""
+        self.journal.raise_alert(alert, self.topics.alert, json.dumps(alert.payload()))
         self.outbox.flush()  # the alert goes on the wire before the status that reports it
         log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
         self._update_status(alert.reason)
 
     def resident_ok(self, how: str, at: datetime) -> None:
         """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
-        self.store.set_setting("last_checkin", at.isoformat())
+        self.journal.set_setting("last_checkin", at.isoformat())
         if self.watch is not None and self.watch.cancel_check():  # a press the pin logic saw before the edge
             self._signal(False)
             self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
             return
-        open_alerts = self.store.open_alerts(self.config.home.id)
+        open_alerts = self.journal.open_alerts()
         if not open_alerts:
             log.info("check-in by the resident (%s)", how)
             self._publish_status()
@@ -306,25 +343,28 @@ class Agent:
             )
 
     def close_alert(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> bool:
-        """Close an open alert, tell the circle, and update the status."""
-        if not self.store.close_alert(alert_id, at, who, note):
+        """Close an open alert, tell the circle (in the same transaction), and update the status."""
+        # Closed here: the circle must hear of it. Closed by the circle: it knows.
+        tell = (self.topics.ack(alert_id), self._ack(alert_id, who, what, note, at)) if who in HERE else None
+        if not self.journal.close_alert(alert_id, at, who, note, tell):
             return False
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
-        if who in ("resident", "sensors"):  # closed here: the circle must hear of it
-            self._tell_circle(alert_id, who, what, note, at)
         self._update_status(note)
         self.outbox.flush()
         return True
 
+    @staticmethod
+    def _ack(alert_id: str, who: str, what: str, note: str, at: datetime) -> str:
+        return json.dumps({"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id})
+
     def _tell_circle(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> None:
         """What happened here about an alert, through the outbox (it survives a broker outage)."""
-        ack = {"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id}
-        self.store.enqueue(self.topics.ack(alert_id), json.dumps(ack), qos=1, at=at)
+        self.journal.send(self.topics.ack(alert_id), self._ack(alert_id, who, what, note, at), at)
 
     def set_mode(self, mode: Mode, reason: str) -> None:
         """Home, away or paused, as the resident or a carer says."""
         self.mode = mode
-        self.store.set_setting("mode", mode)
+        self.journal.set_setting("mode", mode)
         if mode != "home" and self.watch is not None and self.watch.cancel_check():
             self._signal(False)
         self._update_status(reason)
@@ -335,8 +375,12 @@ class Agent:
         assert self.watch is not None
         learn = self.status in ("ok", "learning")
         open_id = self.watch.alert_id
-        ended = self.watch.activity(event, learn)
-        place = self.watch.places[event.sensor].words(event.value)
+        try:
+            ended = self.watch.activity(event, learn)
+            place = self.watch.places[event.sensor].words(event.value)
+        except Exception as exc:  # a failing fit must not stop the alert path
+            self._watch_failed(exc, "learning from movement")
+            return
         if ended == "checking":
             self._signal(False)
             if event.kind == "button":
@@ -345,7 +389,7 @@ class Agent:
                 self._update_status(f"Movement again ({place}) while asking: all seems well.")
         elif ended == "alerted" and open_id and self.config.detection.resolve_on_activity:
             note = f"Movement again: {place} at {event.wall:%H:%M}."
-            going = self.store.claimed_by(open_id)
+            going = self.journal.claimed_by(open_id)
             if going is None:
                 self.close_alert(open_id, "sensors", "resolve", note, event.wall)
             else:
@@ -357,6 +401,14 @@ class Agent:
     def _watch_due(self, mono: float, wall: datetime) -> None:
         if self.watch is None or self.mode != "home":
             return
+        try:
+            self._watch_verdict(mono, wall)
+        except Exception as exc:  # a failing routine must not stop the loop
+            self._watch_failed(exc, "watching for unusual quiet")
+            self._update_status("the routine failed and is being learned afresh")
+
+    def _watch_verdict(self, mono: float, wall: datetime) -> None:
+        assert self.watch is not None
         door = self.watch.door_left_open(mono, wall)
         if door is not None:
             self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
@@ -373,12 +425,12 @@ class Agent:
             self.signal.on() if on else self.signal.off()
 
     def _update_status(self, reason: str) -> Flip | None:
-        open_alerts = len(self.store.open_alerts(self.config.home.id))
+        open_alerts = len(self.journal.alerts)
         checking = self.watch is not None and self.watch.phase == "checking"
         learning = self.watch is not None and self.watch.learning
         change = flip(self.status, open_alerts, self.mode, reason, self.clock.now(), checking, learning)
         if change is not None:
-            self.store.add_flip(change)
+            self.journal.add_flip(change)
             self.status, self.status_since, self.status_reason = change.new, change.at, change.reason
             log.info("status %s -> %s: %s", change.old, change.new, change.reason)
             self._publish_status()
@@ -397,12 +449,12 @@ class Agent:
             self._on_command(message.verb, message.body)
 
     def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
-        what, who = body.get("what"), body.get("who")
-        if what == "claim" and isinstance(who, str) and self.store.claim_alert(alert_id, who):
+        what, who = body.get("what"), inbox.text(body, "who", inbox.MAX_NAME)
+        if what == "claim" and who and self.journal.claim(alert_id, who):
             log.warning("alert %s: %s is going", alert_id, who)
-        elif what in ("resolve", "cancel") and isinstance(who, str) and who != "resident":
-            note = body.get("note") if isinstance(body.get("note"), str) else f"{what}d by {who}"
-            self.close_alert(alert_id, who, what, note, self.clock.now())
+        elif what in ("resolve", "cancel") and who and who not in HERE:
+            note = inbox.text(body, "note", inbox.MAX_NOTE) or f"{what}d by {who}"
+            self.close_alert(alert_id, who, str(what), note, self.clock.now())
 
     def _on_command(self, verb: str, body: dict[str, Any]) -> None:
         reply: dict[str, Any] = {"status": "ok"}
@@ -410,13 +462,14 @@ class Agent:
             reply["transaction"] = body["transaction"]
         modes = {"away": "away", "home": "home", "pause": "paused", "resume": "home"}
         if verb in modes:
-            who = body.get("who") if isinstance(body.get("who"), str) else "someone"
+            who = inbox.text(body, "who", inbox.MAX_NAME) or "someone"
             self.set_mode(modes[verb], f"set to {modes[verb]} by {who}")  # type: ignore[arg-type]
         elif verb == "status":
             self._publish_status()
         else:
-            reply = {**reply, "status": "error", "error": f"unknown command {verb!r}"}
-            log.warning("ignored unknown command %r", verb)
+            shown = inbox.clean(verb, inbox.MAX_NAME)  # a topic level from outside: any length, any character
+            reply = {**reply, "status": "error", "error": f"unknown command {shown!r}"}
+            log.warning("ignored unknown command %r", shown)
         self.link.publish(self.topics.reply(verb), json.dumps(reply), qos=1)
 
     # outgoing messages
@@ -430,21 +483,23 @@ class Agent:
 
     def status_payload(self) -> dict[str, Any]:
         """The retained status a neighbour's app shows."""
-        checkin = self.store.get_setting("last_checkin")
+        checkin = self.journal.get_setting("last_checkin")
         return {
             "state": self.status,
             "since": iso(self.status_since),
             "reason": self.status_reason,
             "mode": self.mode,
-            "last_activity": iso(self.store.last_activity()),
+            "last_activity": iso(self.journal.last_activity),
             "last_checkin": checkin and iso(datetime.fromisoformat(checkin)),
-            "open_alerts": [a.alert_id for a in self.store.open_alerts(self.config.home.id)],
+            "open_alerts": [a.alert_id for a in self.journal.open_alerts()],
             "home": self.config.home.id,
             "name": self.config.home.name,
             "version": __version__,
+            "storage": self.journal.storage,
         }
 
     def _publish_status(self) -> None:
+        self._storage_told = self.journal.storage
         self.link.publish(self.topics.status, json.dumps(self.status_payload()), qos=1, retain=True)
 
     def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
@@ -460,6 +515,7 @@ class Agent:
             "at": iso(wall),
             "uptime_s": round(now - self._started),
             "interval_s": self.config.mqtt.heartbeat,
-            "outbox": len(self.store.pending()),
+            "outbox": len(self.journal.outbox),
+            "storage": self.journal.storage,
         }
         self.link.publish(self.topics.heartbeat, json.dumps(body), qos=0)

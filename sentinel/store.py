@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +16,9 @@ from typing import Any
 
 from sentinel.core.alerts import Alert
 from sentinel.core.status import Flip
+from sentinel.errors import StoreError
 from sentinel.events import Event
-from sentinel.sqlite import open_db
+from sentinel.sqlite import NewerSchema, damage, describe, is_corrupt, move_aside, open_db, open_stale
 from sentinel.statedir import open_readonly, systemd_state_dir, xdg_state_dir
 
 # Each entry moves the schema one version up; never edit a released entry.
@@ -72,6 +76,7 @@ class OutboxItem:
     payload: str
     qos: int
     retain: bool
+    created: datetime | None = None
 
 
 def default_state_dir() -> Path:
@@ -79,14 +84,109 @@ def default_state_dir() -> Path:
     return systemd_state_dir() or xdg_state_dir()
 
 
+log = logging.getLogger(__name__)
+
+
 class Store:
     """One SQLite file in WAL mode; safe to share between threads."""
 
     def __init__(self, path: str | os.PathLike[str], read_only: bool = False) -> None:
-        """Open (creating and migrating) the database; ``read_only``: an existing one, untouched (a carer's tool)."""
+        """Open (creating and migrating) the database; ``read_only``: an existing one, untouched (a carer's tool).
+
+        A file that is not a database any more is moved aside and a fresh one started (``renewed`` says so).
+        """
         self.path = Path(path)
-        self._db = open_readonly(self.path, MIGRATIONS) if read_only else open_db(self.path, MIGRATIONS)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.renewed: str | None = None
+        self.writable = not read_only
+        if read_only:
+            self._db = open_readonly(self.path, MIGRATIONS)
+        else:
+            try:
+                self._db = self._open_sound()
+            except NewerSchema:
+                raise
+            except StoreError as exc:
+                self._db = self._open_stale(exc)
+        self._identity = self._file()
+
+    def _open_stale(self, error: StoreError) -> sqlite3.Connection:
+        """What can be read of a database that cannot be written now; writes fail until ``reopen`` succeeds."""
+        if not self.path.is_file():
+            raise error
+        try:
+            db = open_stale(self.path, MIGRATIONS)
+        except StoreError:
+            raise error from None
+        self.writable = False
+        log.error(
+            "%s: %s; reading it only, and trying again to write it",
+            self.path,
+            describe(error.__cause__ or error, self.path),
+        )
+        return db
+
+    def reopen(self) -> None:
+        """Open the database for writing again, after it could only be read; StoreError while it still cannot."""
+        with self._lock:
+            db = open_db(self.path, MIGRATIONS)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db, self.writable = db, True
+            self._identity = self._file()
+            log.warning("%s can be written again", self.path)
+
+    def _open_sound(self) -> sqlite3.Connection:
+        """The database at ``path``; one SQLite cannot even open is moved aside for a fresh one.
+
+        Damage further in is for ``damage()`` to find once what can still be read has been read (the agent's Journal).
+        """
+        try:
+            return open_db(self.path, MIGRATIONS)
+        except StoreError as exc:
+            if not is_corrupt(exc.__cause__):
+                raise
+            self.renew(f"the database was damaged ({exc.__cause__})", damaged=True, reopen=False)
+        return self._db
+
+    def renew(self, why: str, damaged: bool = False, reopen: bool = True) -> None:
+        """Open ``path`` afresh after it was deleted or damaged; a damaged file is kept beside it, never deleted.
+
+        StoreError when no database can be opened there now (a full or read-only card): try again later.
+        """
+        with self._lock:
+            if reopen:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.close()  # a deleted file's -wal and -shm go with its last connection
+            kept = "started a fresh database"
+            if damaged and self.path.exists():
+                kept += f"; the old one is kept as {move_aside(self.path, datetime.now()).name}"
+            try:
+                self._db = open_db(self.path, MIGRATIONS)
+            except StoreError as exc:
+                if not is_corrupt(exc.__cause__):
+                    raise
+                kept += f"; the file found there is kept as {move_aside(self.path, datetime.now()).name}"
+                self._db = open_db(self.path, MIGRATIONS)
+            self._identity, self.writable = self._file(), True
+            self.renewed = f"{why}: {kept}"
+            log.error("%s", self.renewed)
+
+    def _file(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def replaced(self) -> bool:
+        """Whether the file at ``path`` is gone or is no longer the one this store writes (deleted while running)."""
+        return self._file() != self._identity
+
+    def damage(self) -> str | None:
+        """What SQLite's quick check finds wrong with the file, or None for a sound one."""
+        with self._lock:
+            return damage(self._db)
 
     @property
     def schema_version(self) -> int:
@@ -95,6 +195,20 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every write inside is committed together, or none is (a kill in between leaves nothing half done)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                # SQLite may already have rolled back by itself (a full disk); then there is nothing to undo.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         with self._lock:
@@ -134,8 +248,8 @@ class Store:
         )
 
     def pending(self) -> list[OutboxItem]:
-        rows = self._read("SELECT id, topic, payload, qos, retain FROM outbox ORDER BY id")
-        return [OutboxItem(i, t, p, q, bool(r)) for i, t, p, q, r in rows]
+        rows = self._read("SELECT id, topic, payload, qos, retain, created FROM outbox ORDER BY id")
+        return [OutboxItem(i, t, p, q, bool(r), _when(c)) for i, t, p, q, r, c in rows]
 
     def delivered(self, item_id: int) -> None:
         self._write("DELETE FROM outbox WHERE id = ?", (item_id,))
@@ -151,6 +265,28 @@ class Store:
                 alert.raised_at.isoformat(),
                 alert.reason,
                 json.dumps(alert.facts),
+            ),
+        )
+
+    def raise_alert(self, alert: Alert, topic: str, payload: str, qos: int = 1) -> int:
+        """Store the alert and its message in the outbox in one transaction; the outbox row."""
+        with self.transaction():
+            self.add_alert(alert)
+            return self.enqueue(topic, payload, qos=qos, at=alert.raised_at)
+
+    def keep_alert(self, alert: Alert, claimed_by: str | None) -> None:
+        """Write an open alert as it stands (into a fresh database); an existing row is overwritten."""
+        self._write(
+            "INSERT OR REPLACE INTO alerts (alert_id, kind, severity, raised_at, reason, facts, claimed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                alert.alert_id,
+                alert.kind,
+                alert.severity,
+                alert.raised_at.isoformat(),
+                alert.reason,
+                json.dumps(alert.facts),
+                claimed_by,
             ),
         )
 
@@ -186,6 +322,12 @@ class Store:
             )
             return cur.rowcount == 1
 
+    def close_and_tell(self, alert_id: str, at: datetime, by: str, note: str, topic: str, payload: str) -> int:
+        """Close the alert and queue the message that tells the circle, in one transaction; the outbox row."""
+        with self.transaction():
+            self.close_alert(alert_id, at, by, note)
+            return self.enqueue(topic, payload, qos=1, at=at)
+
     # status
     def add_flip(self, flip: Flip) -> None:
         self._write(
@@ -210,3 +352,10 @@ class Store:
 
     def set_setting(self, key: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+
+def _when(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None

@@ -2,11 +2,14 @@
 
 Used by tests that must kill the agent with SIGKILL. Commands, one per line:
 ``press SECONDS`` holds the help button; ``wait-alert`` prints ``queued ALERT_ID``
-once the alert is stored in the outbox.
+once the alert is stored in the outbox; ``die-at SQL`` makes the process kill
+itself (SIGKILL) the moment SQLite starts a statement beginning with ``SQL``.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
 import time
@@ -36,6 +39,15 @@ def main() -> None:
             button.drive_low()
             time.sleep(float(args[0]))
             button.drive_high()
+        elif command == "die-at":
+            prefix = line.split(None, 1)[1].strip()
+
+            def trace(sql: str, prefix: str = prefix) -> None:
+                if sql.lstrip().startswith(prefix):
+                    os.kill(os.getpid(), signal.SIGKILL)  # mid-way, as a power cut or the OOM killer would
+
+            store._db.set_trace_callback(trace)
+            print("armed", flush=True)
         elif command == "wait-alert":
             while not (store.open_alerts(config.home.id) and store.pending()):
                 time.sleep(0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,8 @@ import sys
 import time
 from datetime import UTC
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT, Mosquitto, Recorder, agent_yaml, sentinel_cmd, wait_for
 from sentinel.store import Store
@@ -34,13 +37,8 @@ def start_agent(config: Path, log: Path | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(sentinel_cmd("run", "-c", str(config)), stdout=out, stderr=out, text=True, cwd=ROOT)
 
 
-def test_an_alert_survives_broker_outage_and_agent_kill(tmp_path: Path, own_broker: Mosquitto) -> None:
-    config = write_config(tmp_path, own_broker.port)
-    topic, availability = "sentinel/testhome/alert", "sentinel/testhome/availability"
-    circle = Recorder(own_broker.port, [topic, availability], client_id="circle", clean=False)
-    own_broker.stop()
-
-    # The agent raises a help alert while the broker is down, then dies hard.
+def start_driver(config: Path) -> subprocess.Popen[str]:
+    """The agent on mock pins in a process of its own (tests/agent_driver.py), once it is ready."""
     driver = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "agent_driver.py"), str(config)],
         stdin=subprocess.PIPE,
@@ -50,12 +48,37 @@ def test_an_alert_survives_broker_outage_and_agent_kill(tmp_path: Path, own_brok
     )
     assert driver.stdout and driver.stdin
     assert driver.stdout.readline().strip() == "ready"
-    driver.stdin.write("press 0.7\nwait-alert\n")
+    return driver
+
+
+def tell(driver: subprocess.Popen[str], *commands: str) -> None:
+    assert driver.stdin
+    driver.stdin.write("".join(f"{c}\n" for c in commands))
     driver.stdin.flush()
-    queued, alert_id = driver.stdout.readline().split()
-    assert queued == "queued"
+
+
+def answer(driver: subprocess.Popen[str]) -> list[str]:
+    assert driver.stdout
+    return driver.stdout.readline().split()
+
+
+def kill(driver: subprocess.Popen[str]) -> None:
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait(10)
+
+
+def test_an_alert_survives_broker_outage_and_agent_kill(tmp_path: Path, own_broker: Mosquitto) -> None:
+    config = write_config(tmp_path, own_broker.port)
+    topic, availability = "sentinel/testhome/alert", "sentinel/testhome/availability"
+    circle = Recorder(own_broker.port, [topic, availability], client_id="circle", clean=False)
+    own_broker.stop()
+
+    # The agent raises a help alert while the broker is down, then dies hard.
+    driver = start_driver(config)
+    tell(driver, "press 0.7", "wait-alert")
+    queued, alert_id = answer(driver)
+    assert queued == "queued"
+    kill(driver)
 
     # A new agent process starts with the broker still down, then the broker returns.
     log = tmp_path / "agent.log"
@@ -200,3 +223,105 @@ def test_export_finds_the_service_database_through_state_directory(tmp_path: Pat
     result = run_tool(tmp_path, "routine", "-c", str(config), STATE_DIRECTORY=str(service))
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "home").exists()  # nothing was made in the carer's own state directory
+
+
+def peak_rss_kb(pid: int) -> int:
+    """The highest resident memory the process has had (Linux: VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc")
+
+
+def test_a_64_mb_message_on_cmd_does_not_grow_the_agent(tmp_path: Path, broker: Mosquitto) -> None:
+    config = write_config(tmp_path, broker.port, home="huge")
+    root = "sentinel/huge"
+    watcher = Recorder(broker.port, [f"{root}/availability", f"{root}/cmd/status/reply", f"{root}/status"])
+    agent = start_agent(config, tmp_path / "agent.log")
+    try:
+        watcher.wait(f"{root}/availability", lambda p: p == "online", timeout=30)
+        watcher.wait(f"{root}/status")
+        before = peak_rss_kb(agent.pid)
+        huge = b'{"who": "' + b"x" * (64 << 20) + b'"}'
+        watcher.client.publish(f"{root}/cmd/away", huge, qos=1).wait_for_publish(60)
+        del huge
+        # A barrier: the reply to a later command comes after anything the agent made of the huge one.
+        watcher.client.publish(f"{root}/cmd/status", b'{"transaction": 64}', qos=1)
+        watcher.wait(f"{root}/cmd/status/reply", lambda r: r.get("transaction") == 64, timeout=120)
+        grown_mb = (peak_rss_kb(agent.pid) - before) / 1024
+        assert agent.poll() is None
+        # MQTT 5: the broker was told the largest packet the agent takes, so it never sent the 64 MB (it took 561 MB).
+        assert grown_mb < 16, f"the agent grew by {grown_mb:.0f} MB"
+        assert all(s["state"] != "away" for s in watcher.on(f"{root}/status"))
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(15)
+        watcher.close()
+
+
+def test_an_alert_raised_after_the_database_was_deleted_survives_a_kill(tmp_path: Path, own_broker: Mosquitto) -> None:
+    config = write_config(tmp_path, own_broker.port)
+    topic = "sentinel/testhome/alert"
+    circle = Recorder(own_broker.port, [topic], client_id="circle", clean=False)
+    driver = start_driver(config)
+    database = tmp_path / "state" / "agent.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)  # someone cleans up /var/lib/sentinel
+    own_broker.stop()
+    tell(driver, "press 0.7", "wait-alert")
+    queued, alert_id = answer(driver)
+    assert queued == "queued"
+    kill(driver)
+
+    log = tmp_path / "agent.log"
+    agent = start_agent(config, log)
+    own_broker.start()
+    try:
+        assert circle.wait(topic, timeout=60)["alert_id"] == alert_id
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(15)
+        circle.close()
+
+
+@pytest.mark.parametrize("step", ["raise", "close"])
+def test_a_kill_between_storing_an_alert_and_queueing_its_message_leaves_neither_half(
+    tmp_path: Path, broker: Mosquitto, step: str
+) -> None:
+    config = write_config(tmp_path, broker.port, home=f"half-{step}")
+    root = f"sentinel/half-{step}"
+    circle = Recorder(broker.port, [f"{root}/alert", f"{root}/alert/+/ack"])
+    driver = start_driver(config)
+    if step == "close":
+        tell(driver, "press 0.7")
+        alert_id = circle.wait(f"{root}/alert")["alert_id"]
+    tell(driver, "die-at INSERT INTO outbox")
+    assert answer(driver) == ["armed"]
+    tell(driver, "press 0.7" if step == "raise" else "press 0.1")  # help, or "I'm OK"
+    driver.wait(20)  # it killed itself as the message was being queued
+    assert driver.returncode == -signal.SIGKILL
+
+    store = Store(tmp_path / "state" / "agent.db", read_only=True)
+    queued = [json.loads(item.payload) for item in store.pending()]
+    open_alerts = [a.alert_id for a in store.open_alerts(f"half-{step}")]
+    closed = store._read("SELECT alert_id FROM alerts WHERE closed_by = 'resident'")
+    store.close()
+    # Whatever was stored, its message was stored with it: an open alert is queued (or was delivered before), a
+    # cancel is queued.
+    delivered = {a["alert_id"] for a in circle.on(f"{root}/alert")}
+    assert all(a in delivered or any(q.get("alert_id") == a and "kind" in q for q in queued) for a in open_alerts)
+    assert all(any(q.get("alert_id") == a and q.get("what") == "cancel" for q in queued) for (a,) in closed)
+
+    # And the agent after the kill works as ever.
+    again = start_driver(config)
+    try:
+        if step == "raise":
+            tell(again, "press 0.7")
+            circle.wait(f"{root}/alert")
+        else:
+            assert open_alerts == [alert_id]  # the cancel did not happen: the alert is still open
+            tell(again, "press 0.1")
+            assert circle.wait(f"{root}/alert/{alert_id}/ack")["what"] == "cancel"
+    finally:
+        kill(again)
+        circle.close()

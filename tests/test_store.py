@@ -150,3 +150,42 @@ def test_the_finder_prefers_state_dir_then_state_directory_then_the_service_then
     assert statedir.find_database("agent.db", str(xdg / "sentinel")) == xdg / "sentinel" / "agent.db"
     with pytest.raises(statedir.NoDatabase, match=r"notifier.db .*\$STATE_DIRECTORY"):
         statedir.find_database("notifier.db", None)
+
+
+def test_an_alert_and_its_message_are_stored_together_or_not_at_all(tmp_path: Path) -> None:
+    store = Store(tmp_path / "agent.db")
+    alert = help_alert("mary", "Mary", "long press", "help_button", "lounge", T0, "abc123")
+    # The outbox refuses the message (as a full card would, half-way): the alert must not stay behind alone.
+    store._db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(FAIL, 'no room'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="no room"):
+        store.raise_alert(alert, "sentinel/mary/alert", "{}")
+    assert store.open_alerts("mary") == [] and store.pending() == []
+    store._db.execute("DROP TRIGGER refuse")
+    row = store.raise_alert(alert, "sentinel/mary/alert", "{}")
+    assert [a.alert_id for a in store.open_alerts("mary")] == [alert.alert_id]
+    assert [i.id for i in store.pending()] == [row]
+
+    store.delivered(row)
+    store._db.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(FAIL, 'no room'); END")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.close_and_tell(alert.alert_id, T0, "resident", "ok", "sentinel/mary/alert/x/ack", "{}")
+    assert [a.alert_id for a in store.open_alerts("mary")] == [alert.alert_id]  # not closed without the cancel
+    store._db.execute("DROP TRIGGER refuse")
+    ack = store.close_and_tell(alert.alert_id, T0, "resident", "ok", "sentinel/mary/alert/x/ack", "{}")
+    assert store.open_alerts("mary") == [] and [i.id for i in store.pending()] == [ack]
+
+
+def test_a_deleted_database_is_noticed_and_a_damaged_one_kept_aside(tmp_path: Path) -> None:
+    path = tmp_path / "agent.db"
+    store = Store(path)
+    assert not store.replaced()
+    path.unlink()
+    assert store.replaced()
+    store.renew("deleted")
+    assert path.exists() and not store.replaced() and store.renewed == "deleted: started a fresh database"
+    store.add_event(Event("hall_pir", "motion", 1, "hall", T0, 1.0))
+    store.renew("damaged", damaged=True)
+    assert store.renewed is not None and store.renewed.startswith("damaged: started a fresh database; the old one")
+    kept = list(tmp_path.glob("agent.db.corrupt-*"))
+    assert len(kept) == 1 and list(Store(kept[0], read_only=True).events())  # kept, whole
+    assert list(store.events()) == []

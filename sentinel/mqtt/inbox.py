@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from sentinel.mqtt.topics import Topics
+
+MAX_PAYLOAD = 8192
+"""Bytes a command or an acknowledgement may have (they are under 1 kB): a larger one is dropped unread."""
+MAX_NAME = 80
+"""Characters kept of a name from outside ("set to away by <who>")."""
+MAX_NOTE = 500
+"""Characters kept of a note from outside ("Ann is with Mary.")."""
+
+# Bidirectional overrides can make a name read as another one; they are dropped with the control characters.
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +37,7 @@ class Command:
 
 
 class Malformed(ValueError):
-    """The payload is not a UTF-8 JSON object."""
+    """The payload is not a UTF-8 JSON object of a sensible size."""
 
 
 def parse(topics: Topics, topic: str, payload: bytes) -> Ack | Command | None:
@@ -35,10 +46,33 @@ def parse(topics: Topics, topic: str, payload: bytes) -> Ack | Command | None:
     verb = topics.parse_command(topic)
     if alert_id is None and verb is None:
         return None
+    if len(payload) > MAX_PAYLOAD:
+        # Checked before decoding: a huge message must not grow into a huge string and a huge object.
+        raise Malformed(f"{len(payload)} bytes, more than the {MAX_PAYLOAD} a command or an acknowledgement may have")
     try:
         body = json.loads(payload.decode("utf-8")) if payload else {}
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise Malformed(str(exc)) from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: JSON nested a thousand levels deep.
+        raise Malformed(str(exc)[:200]) from exc
     if not isinstance(body, dict):
         raise Malformed("not a JSON object")
     return Ack(alert_id, body) if alert_id is not None else Command(verb or "", body)
+
+
+def clean(value: str, limit: int) -> str:
+    """A text from outside made safe to store and show: no control characters or lone surrogates, at most ``limit``."""
+    kept = "".join(
+        " " if unicodedata.category(c) == "Cc" else c
+        for c in value
+        if unicodedata.category(c) != "Cs" and c not in _BIDI
+    )
+    kept = " ".join(kept.split())
+    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
+
+
+def text(body: dict[str, Any], key: str, limit: int) -> str | None:
+    """``body[key]`` cleaned when it is a text with something left in it, else None."""
+    value = body.get(key)
+    if not isinstance(value, str):
+        return None
+    return clean(value, limit) or None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from sentinel.config import MqttConfig, read_password
 from sentinel.mqtt.topics import Topics
@@ -54,6 +56,9 @@ LinkEvent = Connected | Disconnected | Published | Incoming
 
 REPEAT_WARNING = 300.0
 """While the broker stays unreachable for the same reason, warn again this often (seconds)."""
+
+MAX_PACKET = 16384
+"""With MQTT 5 the broker is told not to send anything larger (bytes): a huge message never reaches a small Pi."""
 
 
 def describe(exc: BaseException) -> str:
@@ -188,7 +193,13 @@ class MqttLink:
     def start(self) -> None:
         """Connect in the background; paho keeps retrying until the broker answers."""
         log.info("connecting to %s:%d (MQTT %s)", self.cfg.host, self.cfg.port, self.cfg.protocol)
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=int(self.cfg.keepalive))
+        properties = None
+        if self.cfg.protocol == "5":
+            properties = Properties(PacketTypes.CONNECT)
+            properties.MaximumPacketSize = MAX_PACKET
+        self.client.connect_async(
+            self.cfg.host, self.cfg.port, keepalive=int(self.cfg.keepalive), properties=properties
+        )
         self.client.loop_start()
 
     def stop(self, timeout: float = 2.0) -> None:

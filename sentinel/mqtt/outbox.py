@@ -1,33 +1,36 @@
-"""Send the store's outbox through the link and delete rows the broker acknowledged."""
+"""Send the agent's outbox through the link and forget messages the broker acknowledged."""
 
 from __future__ import annotations
 
+from sentinel.journal import Journal, Message
 from sentinel.mqtt.link import MqttLink
-from sentinel.store import Store
 
 
 class OutboxSender:
-    """Tracks which outbox rows paho holds, so each is handed over once per process."""
+    """Tracks which messages paho holds, so each is handed over once per process."""
 
-    def __init__(self, store: Store, link: MqttLink) -> None:
-        self.store = store
+    def __init__(self, journal: Journal, link: MqttLink) -> None:
+        self.journal = journal
         self.link = link
-        self._inflight: dict[int, int] = {}  # paho message id -> outbox row
+        self._inflight: dict[int, Message] = {}  # paho message id -> message
 
     def flush(self) -> None:
-        """Hand every unacknowledged row not already with paho to it (paho re-sends after reconnects)."""
+        """Hand every unacknowledged message not already with paho to it (paho re-sends after reconnects).
+
+        The messages come from memory: they go out even when the database cannot be written.
+        """
         if not self.link.connected:
             return
-        waiting = set(self._inflight.values())
-        for item in self.store.pending():
-            if item.id in waiting:
+        held = {id(m) for m in self._inflight.values()}
+        for message in list(self.journal.outbox):
+            if id(message) in held:
                 continue
-            mid = self.link.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+            mid = self.link.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
             if mid is not None:
-                self._inflight[mid] = item.id
+                self._inflight[mid] = message
 
     def acked(self, mid: int) -> None:
-        """The broker acknowledged message ``mid``: its row is delivered."""
-        row = self._inflight.pop(mid, None)
-        if row is not None:
-            self.store.delivered(row)
+        """The broker acknowledged message ``mid``: it is delivered."""
+        message = self._inflight.pop(mid, None)
+        if message is not None:
+            self.journal.delivered(message)

@@ -1,0 +1,153 @@
+"""Hostile messages on the agent's subscriptions: each is logged and dropped, and the help button still works."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from test_agent import T0, Home
+
+from conftest import Mosquitto, Recorder
+from sentinel.clock import ManualClock
+from sentinel.mqtt import inbox
+
+DEEP = b'{"who": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+"""JSON nested a thousand levels deep: Python's parser gives up with RecursionError."""
+
+
+@pytest.fixture
+def make_home(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Home]]:
+    made: list[Home] = []
+
+    def make(name: str, **kwargs: str) -> Home:
+        made.append(Home(tmp_path / name, broker.port, clock=ManualClock(T0), home=name, **kwargs))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.stop()
+
+
+@pytest.fixture
+def publish(broker: Mosquitto) -> Iterator[Callable[..., None]]:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+
+    def send(topic: str, payload: bytes, retain: bool = False) -> None:
+        client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
+
+    yield send
+    client.loop_stop()
+    client.disconnect()
+
+
+def command_works(h: Home, rec: Recorder, transaction: int) -> dict:
+    """A well-formed command still gets its reply (it comes after anything the agent did before)."""
+    rec.client.publish(f"{h.topics.root}/cmd/status", f'{{"transaction": {transaction}}}', qos=1)
+    return h.pump_until(  # type: ignore[return-value]
+        lambda: next((r for r in rec.on(h.topics.reply("status")) if r.get("transaction") == transaction), None),
+        f"the reply to command {transaction}",
+    )
+
+
+def help_works(h: Home, rec: Recorder) -> None:
+    h.press(0.6)
+    h.pump_until(lambda: rec.on(h.topics.alert), "the help alert")
+
+
+def test_a_lone_surrogate_or_control_characters_in_a_name_are_cleaned_before_the_store(
+    make_home, recorder, publish
+) -> None:
+    h = make_home("surrogate").start(threaded=False)
+    rec = recorder([h.topics.reply("away"), h.topics.reply("status"), h.topics.status, h.topics.alert])
+    # A lone surrogate cannot be written by SQLite (UnicodeEncodeError); the rest would garble a phone's screen.
+    publish(f"{h.topics.root}/cmd/away", rb'{"who": "Ann\ud800\u0007\n\u202e (next door)"}')
+    h.pump_until(lambda: rec.on(h.topics.reply("away")), "the reply to away")
+    assert h.agent.mode == "away"
+    assert h.store.last_flip().reason == "set to away by Ann (next door)"  # type: ignore[union-attr]
+    publish(f"{h.topics.root}/cmd/home", ('{"who": "' + "A" * 5000 + '"}').encode())
+    h.pump_until(lambda: h.agent.mode == "home", "the agent back home")
+    reason = h.store.last_flip().reason  # type: ignore[union-attr]
+    assert reason.startswith("set to home by AAA") and len(reason) <= len("set to home by ") + inbox.MAX_NAME
+    command_works(h, rec, 1)
+    help_works(h, rec)
+
+
+@pytest.mark.parametrize("leaf", ["cmd/away", "alert/testhome-help-1/ack"])
+def test_json_nested_a_thousand_deep_is_dropped(make_home, recorder, publish, caplog, leaf: str) -> None:
+    h = make_home("deep" + leaf.replace("/", "-")).start(threaded=False)
+    rec = recorder([h.topics.reply("status"), h.topics.alert])
+    with caplog.at_level(logging.WARNING):
+        publish(f"{h.topics.root}/{leaf}", DEEP)
+        command_works(h, rec, 2)
+    assert any("ignored a malformed message" in r.getMessage() for r in caplog.records)
+    assert h.agent.mode == "home"
+    help_works(h, rec)
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [rb'{"who": "\ud800"}', DEEP, b'{"who": "' + b"x" * 20000 + b'"}'],
+    ids=["surrogate", "deep", "large"],
+)
+def test_a_retained_poison_on_cmd_does_not_stop_the_agent_at_start(
+    make_home, recorder, publish, poison: bytes, request
+) -> None:
+    name = "retained-" + request.node.callspec.id
+    publish(f"sentinel/{name}/cmd/away", poison, retain=True)
+    try:
+        for _ in range(2):  # and again after a restart: the broker hands it over at every start
+            h = make_home(name).start(threaded=False)
+            rec = recorder([h.topics.reply("status"), h.topics.alert])
+            command_works(h, rec, 3)
+            help_works(h, rec)
+            h.stop()
+    finally:
+        publish(f"sentinel/{name}/cmd/away", b"", retain=True)  # clear it for the rest of the session
+
+
+def test_a_message_larger_than_a_command_is_dropped_unread(make_home, recorder, publish, caplog) -> None:
+    h = make_home("large").start(threaded=False)
+    rec = recorder([h.topics.reply("status"), h.topics.reply("away")])
+    body = b'{"who": "Ann", "pad": "' + b" " * 9000 + b'"}'
+    assert inbox.MAX_PAYLOAD < len(body) < 16384  # let through by the broker, dropped by the agent
+    with caplog.at_level(logging.WARNING):
+        publish(f"{h.topics.root}/cmd/away", body)
+        command_works(h, rec, 4)
+    assert any(f"{len(body)} bytes, more than the" in r.getMessage() for r in caplog.records)
+    assert h.agent.mode == "home" and not rec.on(h.topics.reply("away"))
+
+
+def test_an_ack_with_a_hostile_name_and_note_closes_the_alert_with_clean_words(
+    make_home, recorder, publish
+) -> None:
+    h = make_home("ack").start(threaded=False)
+    rec = recorder([h.topics.alert])
+    help_works(h, rec)
+    alert_id = rec.on(h.topics.alert)[0]["alert_id"]
+    note = '"Ann is with Mary.\\ud800\\u0000' + "!" * 2000 + '"'
+    publish(h.topics.ack(alert_id), ('{"what": "resolve", "who": "Ann\\udfff", "note": ' + note + "}").encode())
+    h.pump_until(lambda: not h.agent.journal.alerts, "the alert to close")
+    closed = h.store._read("SELECT closed_by, close_note FROM alerts WHERE alert_id = ?", (alert_id,))[0]
+    assert closed[0] == "Ann"
+    assert closed[1].startswith("Ann is with Mary. !!!") and len(closed[1]) == inbox.MAX_NOTE
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Ann", "Ann"),
+        ("Ann\ud800", "Ann"),
+        ("  Ann\t(next\ndoor)\x00 ", "Ann (next door)"),
+        ("\u202eAnn", "Ann"),
+        ("Zoë 👵🏽", "Zoë 👵🏽"),
+        ("x" * 100, "x" * 79 + "…"),
+    ],
+)
+def test_clean_keeps_what_a_person_wrote(raw: str, clean: str) -> None:
+    assert inbox.clean(raw, inbox.MAX_NAME) == clean
