@@ -253,12 +253,13 @@ def test_sensor_states_are_published_only_when_asked(home, recorder) -> None:
 
 
 def test_an_open_alert_and_the_mode_survive_a_restart(tmp_path: Path, broker: Mosquitto, recorder) -> None:
-    first = Home(tmp_path, broker.port).start()
+    # A home of its own: no retained status of another test's "testhome" can answer for it.
+    first = Home(tmp_path, broker.port, home="survivor").start()
     first.agent.set_mode("away", "set to away by test")
     first.press(0.6)
-    wait_for(lambda: first.store.open_alerts("testhome"), 5, "the alert")
+    wait_for(lambda: first.store.open_alerts("survivor"), 5, "the alert")
     first.stop()
-    second = Home(tmp_path, broker.port)
+    second = Home(tmp_path, broker.port, home="survivor")
     assert second.agent.status == "alert" and second.agent.mode == "away"
     second.start()
     rec = recorder([second.topics.status])
