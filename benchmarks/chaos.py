@@ -464,6 +464,10 @@ def run(seconds: float, seed: int, fuzz: int, broken: str) -> int:
         if lost:
             print(f"lost: {', '.join(lost[:10])}")
         ok = not lost and not crashes and not duplicated and not deaf
+        print(
+            f"chaos: accepted={len(promised)} lost={len(lost)} duplicated={duplicated} crashes={len(crashes)}"
+            f" deaf={len(deaf)} kills={sum(a.kills for a in h.agents.values()) + h.notifier.kills}"
+        )
         print("chaos OK" if ok else "chaos FAILED")
         return 0 if ok else 1
 

@@ -54,6 +54,7 @@ import json
 import re
 import secrets
 import string
+import sys
 import threading
 import time
 import urllib.request
@@ -184,7 +185,7 @@ class LocalNtfy:
         self.arrived = threading.Condition(self.lock)
         self.closing = False
         self.generation = 0  # drop_subscribers() moves it on
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="local-ntfy", daemon=True)
@@ -488,6 +489,14 @@ class LocalNtfy:
                     return
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server; a client that hangs up before its answer (a killed notifier) is not an error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _seconds_ahead(delay: str) -> float | None:
