@@ -154,8 +154,13 @@ class Agent:
         assert self.watch is not None
         now = self.clock.now()
         since = now - timedelta(days=self.config.detection.window_days)
+        boot = self.clock.boot()
+        same_boot = bool(boot) and self.journal.get_setting("boot") == boot
+        self.journal.set_setting("boot", boot)
         try:
-            count = self.watch.load(self.store.events(since), self.store.flips(), now, self.clock.monotonic())
+            count = self.watch.load(
+                self.store.events(since), self.store.flips(), now, self.clock.monotonic(), same_boot
+            )
         except Exception as exc:  # a damaged history must not stop the help button
             self._watch_failed(exc, "relearning the routine from the database")
             if is_corrupt(exc):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -24,6 +26,9 @@ class Clock(Protocol):
     def real_seconds(self, seconds: float) -> float:
         """How long to really wait for ``seconds`` of this clock to pass."""
 
+    def boot(self) -> str:
+        """Which run of the monotonic clock this is: its readings compare only within one boot."""
+
 
 class SystemClock:
     """The machine's own clocks."""
@@ -37,6 +42,13 @@ class SystemClock:
     def real_seconds(self, seconds: float) -> float:
         return seconds
 
+    def boot(self) -> str:
+        # Linux's monotonic clock starts again at every boot; the kernel names each boot.
+        try:
+            return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        except OSError:
+            return ""  # unknown: never taken for the same boot
+
 
 class ManualClock:
     """A clock that only moves when told to; for tests at exact boundaries."""
@@ -45,6 +57,10 @@ class ManualClock:
         self._start = start
         self._elapsed = 0.0
         self._lock = threading.Lock()
+        self._boot = uuid.uuid4().hex  # a clock of its own: its monotonic readings are its own
+
+    def boot(self) -> str:
+        return self._boot
 
     def now(self) -> datetime:
         with self._lock:
@@ -77,7 +93,11 @@ class ManualClock:
 class ScaledClock:
     """A clock that runs ``speed`` times faster than real time (the demo's)."""
 
+    def boot(self) -> str:
+        return self._boot
+
     def __init__(self, start: datetime, speed: float) -> None:
+        self._boot = uuid.uuid4().hex
         self._start = start
         self._speed = speed
         self._real0 = time.monotonic()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ CHECK = 60.0
 """Seconds between checks that the database file is still there, when nothing is written."""
 MAX_WAITING_EVENTS = 50_000
 """Sensor events kept in memory while the store fails (about two weeks of a busy home); older ones are dropped."""
-SETTINGS = ("mode", "last_checkin")
+SETTINGS = ("mode", "last_checkin", "boot")  # "boot": which boot the stored monotonic times belong to
 
 
 @dataclass(eq=False)
@@ -66,6 +67,7 @@ class Journal:
         self.alerts: dict[str, Open] = {}
         self.outbox: list[Message] = []
         self.settings: dict[str, str] = {}
+        self._flushing = threading.RLock()
         self.last_flip: Flip | None = None
         self.last_activity: datetime | None = None
         self.failing: str | None = None
@@ -256,6 +258,10 @@ class Journal:
 
     def flush(self) -> bool:
         """Write what waits, in order; a database deleted or damaged meanwhile is started afresh first."""
+        with self._flushing:  # one writer at a time: a write must not be taken twice, nor dropped
+            return self._flush()
+
+    def _flush(self) -> bool:
         try:
             for attempt in (1, 2):
                 try:

@@ -68,9 +68,17 @@ class Watch:
         return self.detector.learning
 
     def load(
-        self, events: Iterable[Event], flips: Iterable[tuple[datetime, str]], now_wall: datetime, now_mono: float
+        self,
+        events: Iterable[Event],
+        flips: Iterable[tuple[datetime, str]],
+        now_wall: datetime,
+        now_mono: float,
+        same_boot: bool = False,
     ) -> int:
-        """Relearn from stored history and status changes (after a restart); returns how many events were read."""
+        """Relearn from stored history and status changes (after a restart); returns how many events were read.
+
+        ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not).
+        """
         excluded = excluded_periods(flips, now_wall)
         count = 0
         for event in events:
@@ -90,8 +98,14 @@ class Watch:
             first = self.detector.first_at
             if first is not None and aware(now_wall) - first >= timedelta(days=self.detector.warmup.min_days):
                 self.detector.refit(naive(now_wall))  # as ``activity`` would have, had the agent kept running
-            # The monotonic clock restarted with the process: place the last activity on it by wall time.
-            self._since_mono = now_mono - max(0.0, (now_wall - self._last.wall).total_seconds())
+            last = self._last
+            if same_boot and 0 < last.mono <= now_mono:
+                # Restarted, not rebooted: the quiet is measured exactly, whatever the wall clock did meanwhile.
+                self._since_mono, self._last_live = last.mono, True
+            else:
+                # A new boot: only the wall clock spans it. One behind the last event (not set yet after a boot
+                # without a real-time clock) says nothing: the quiet is counted from now, late rather than false.
+                self._since_mono = now_mono - max(0.0, (aware(now_wall) - aware(last.wall)).total_seconds())
         return count
 
     def activity(self, event: Event, learn: bool) -> Phase:

@@ -51,11 +51,13 @@ def seed_history(store: Store) -> None:
 
 
 class Flat:
-    def __init__(self, tmp_path: Path, port: int, checkin: bool = False, extra: str = "") -> None:
+    def __init__(
+        self, tmp_path: Path, port: int, checkin: bool = False, extra: str = "", clock: ManualClock | None = None
+    ) -> None:
         self.store = Store(tmp_path / "agent.db")
         if not any(True for _ in self.store.events()):
             seed_history(self.store)
-        self.clock = ManualClock(NOW)
+        self.clock = clock or ManualClock(NOW)  # the same clock again: the agent restarted within one boot
         self.factory = MockFactory()
         self.agent = Agent(
             parse_config(config_yaml(port, checkin, extra)),
@@ -325,3 +327,25 @@ def test_a_quiet_spell_across_a_clock_jump_is_not_learned(flat, caplog) -> None:
     home.advance(300)
     home.move("kitchen_pir")
     assert len(learned) == before + 1 and learned[-1] == pytest.approx(300 + 5, abs=30)
+
+
+@pytest.mark.parametrize("jump_h", [3, -1])
+def test_a_restart_after_a_clock_jump_measures_the_quiet_on_the_clock_that_did_not_jump(
+    tmp_path: Path, broker: Mosquitto, recorder, jump_h
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    first.move("kitchen_pir")
+    first.advance(600)
+    first.clock.jump(jump_h * 3600)  # NTP sets the clock, then the agent restarts (the Pi does not)
+    first.close()
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    line = second.line()  # relearned on restart: about the same line, not necessarily to the second
+    try:
+        second.advance(line - 600 - 1)
+        assert second.store.open_alerts("mary") == []  # not early (+3 h), and below: not late (-1 h)
+        second.advance(1)
+        alert = rec.wait("sentinel/mary/alert")
+        assert alert["facts"]["quiet_min"] == round(line / 60)
+    finally:
+        second.close()
