@@ -173,7 +173,7 @@ class Process:
         code = self.proc.poll()
         if code is None:
             with contextlib.suppress(OSError, KeyError):
-                self.peak_kb = max(self.peak_kb, proc_status_kb(self.proc.pid, "VmRSS"))
+                self.peak_kb = max(self.peak_kb, proc_status_kb(self.proc.pid, "VmHWM"))  # its peak so far
             return True
         self.crashes.append(f"{self.name} exited with {code}")
         self.start()

@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 Logic = MotionLogic | DoorLogic | ButtonLogic
 HERE = ("resident", "sensors")
 """Who closes alerts at home; a message from outside in their name is not believed."""
+EVENT_BATCH_S = 300.0
+"""Sensor events wait up to this long to be stored together: one write to the SD card, not one each.
+A crash loses at most these minutes of movement history, never an alert."""
+PRUNE_EVERY_S = 86400.0
+"""How often events older than ``keep_days`` are deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,7 @@ class Agent:
             self.queue.put,
             [self.topics.acks, self.topics.commands],
         )
-        self.journal = Journal(store, config.home.id)
+        self.journal = Journal(store, config.home.id, event_batch_s=EVENT_BATCH_S)
         self.journal.load()
         self.journal.flush()
         self.outbox = OutboxSender(self.journal, self.link)
@@ -119,6 +124,7 @@ class Agent:
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
+        self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
         self._started = self.clock.monotonic()
         self._next_heartbeat = self._started
@@ -205,6 +211,7 @@ class Agent:
             pin.close()
         if self.signal is not None:
             self.signal.close()
+        self.journal.flush()  # the events of the last minutes
         log.info("agent stopped")
 
     def step(self, max_wait: float) -> bool:
@@ -275,6 +282,9 @@ class Agent:
         if self._watchdog and now >= self._next_watchdog:
             self._next_watchdog = now + self._watchdog
             systemd.notify("WATCHDOG=1")
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            self.journal.prune(wall - timedelta(days=self.config.keep_days))
         self.journal.tick(now)
         if self.journal.storage != self._storage_told:
             self._publish_status()  # the keepers hear at once that the card fails, or works again

@@ -58,12 +58,25 @@ class Open:
 Write = Callable[[Store], object]
 
 
+@dataclass(frozen=True)
+class EventWrite:
+    """A sensor event waiting to be stored; those waiting together are stored in one transaction."""
+
+    event: Event
+
+    def __call__(self, store: Store) -> None:
+        store.add_event(self.event)
+
+
 class Journal:
     """The agent's memory of alerts, outbox and settings, and the writes the store has yet to take."""
 
-    def __init__(self, store: Store, home: str) -> None:
+    def __init__(self, store: Store, home: str, event_batch_s: float = 0.0) -> None:
+        """``event_batch_s``: sensor events wait up to this long to be stored together (0: each at once)."""
         self.store = store
         self.home = home
+        self.event_batch_s = event_batch_s
+        self._next_events = 0.0  # the monotonic time waiting sensor events are next stored
         self.alerts: dict[str, Open] = {}
         self.outbox: list[Message] = []
         self.settings: dict[str, str] = {}
@@ -131,7 +144,17 @@ class Journal:
     def add_event(self, event: Event) -> None:
         if event.is_activity:
             self.last_activity = event.wall
-        self._write(lambda s: s.add_event(event), event=True)
+        self._write(EventWrite(event), event=True)
+
+    def prune(self, before: datetime) -> None:
+        """Delete the sensor events older than ``before`` (the routine learns from the newer ones)."""
+
+        def write(store: Store) -> None:
+            count = store.prune_events(before)
+            if count:
+                log.info("deleted %d sensor events from before %s", count, f"{before:%Y-%m-%d}")
+
+        self._write(write)
 
     def raise_alert(self, alert: Alert, topic: str, payload: str) -> Message:
         """An open alert and its message; both stored in one transaction when the store can be written."""
@@ -220,10 +243,13 @@ class Journal:
         self._writes.append((event, write))
         if event:
             self._events_waiting += 1
+            if self._events_waiting == 1 and isinstance(write, EventWrite):
+                self._next_events = write.event.mono + self.event_batch_s  # a batch waits from its first event
             if self._events_waiting > MAX_WAITING_EVENTS:
                 self._drop_oldest_event()
-        # While the card fails, movement waits for the next try; anything about an alert is tried at once.
-        if not self.failing or not event:
+        # Anything about an alert is written at once. Movement waits for the next batch (one write to the
+        # card for many events, not one each), and while the card fails, for the next try.
+        if not event or (not self.failing and not self.event_batch_s):
             self.flush()
 
     def _drop_oldest_event(self) -> None:
@@ -238,12 +264,14 @@ class Journal:
 
     @property
     def next_try(self) -> float:
-        """The monotonic time ``tick`` next tries the waiting writes, or checks the file."""
+        """The monotonic time ``tick`` next tries the waiting writes, stores a batch of events, or checks the file."""
+        if self._events_waiting and not self.failing:
+            return self._next_events  # the file is checked when the batch is stored
         return self._next_try
 
     def tick(self, mono: float) -> None:
-        """Try the waiting writes again, or check the file is still there, when it is time."""
-        if mono >= self._next_try:
+        """Try the waiting writes again, store the batch of events, or check the file is still there, when due."""
+        if mono >= self.next_try:
             self.flush()
             self._next_try = mono + (RETRY if self.failing else CHECK)
 
@@ -284,6 +312,8 @@ class Journal:
     def _drain(self) -> None:
         while self._writes:
             event, write = self._writes[0]
+            if isinstance(write, EventWrite) and self._store_events():
+                continue
             try:
                 write(self.store)
             except (sqlite3.OperationalError, StoreError):
@@ -296,6 +326,26 @@ class Journal:
                 log.error("dropped a write that failed (%s: %s)", type(exc).__name__, exc, exc_info=exc)
             self._writes.popleft()
             self._events_waiting -= event
+
+    def _store_events(self) -> bool:
+        """Store the sensor events at the head of the queue in one transaction; False to take them one by one."""
+        run: list[Event] = []
+        for _, write in self._writes:
+            if not isinstance(write, EventWrite):
+                break
+            run.append(write.event)
+        try:
+            self.store.add_events(run)
+        except (sqlite3.OperationalError, StoreError):
+            raise  # the card: they wait and are tried again
+        except sqlite3.DatabaseError as exc:
+            if is_corrupt(exc):
+                raise
+            return False  # one of them is refused for good: find it by writing them one at a time
+        for _ in run:
+            self._writes.popleft()
+        self._events_waiting -= len(run)
+        return True
 
     def renew(self, why: str, damaged: bool = False) -> None:
         """A fresh database at the store's path, and everything in memory written into it first."""

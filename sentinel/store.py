@@ -225,6 +225,19 @@ class Store:
             (event.wall.isoformat(), event.mono, event.sensor, event.kind, event.value, event.room),
         )
 
+    def add_events(self, events: list[Event]) -> None:
+        """Several sensor events in one transaction: one write to the card, not one each."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO events (wall, mono, sensor, kind, value, room) VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.wall.isoformat(), e.mono, e.sensor, e.kind, e.value, e.room) for e in events],
+            )
+
+    def prune_events(self, before: datetime) -> int:
+        """Delete the sensor events older than ``before``; how many. SQLite reuses the space: the file stops growing."""
+        with self._lock:
+            return self._db.execute("DELETE FROM events WHERE wall < ?", (before.isoformat(),)).rowcount
+
     def events(self, since: datetime | None = None) -> Iterator[Event]:
         """Stored events in time order (``since`` compares stored local times)."""
         sql = "SELECT wall, mono, sensor, kind, value, room FROM events"

@@ -141,6 +141,13 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
         )
     if checkin.buzzer_pin is not None and checkin.buzzer_pin == checkin.led_pin:
         errors.add(checkin_lines.get("led_pin", 1), "detection.checkin.led_pin", "the buzzer already uses this pin")
+    if config.detection.enabled and config.keep_days < config.detection.window_days:
+        errors.add(
+            raw.lines.get("keep_days", 1),
+            "keep_days",
+            f"keeps {config.keep_days} days of events, but the routine is learned from"
+            f" detection.window_days: {config.detection.window_days:g}; keep at least that many",
+        )
     check_mqtt(config.mqtt, raw, errors)
 
 

@@ -254,6 +254,12 @@ class Config:
     state_dir: str | None = setting(
         None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."
     )
+    keep_days: int = setting(
+        90,
+        doc="Days of sensor events kept in the database; older ones are deleted once a day."
+        " At least detection.window_days: the routine is learned from them.",
+        check=_between(7, 3650),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="How much to log.")
 
     def sensor(self, name: str) -> SensorConfig:
