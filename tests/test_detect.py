@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,10 +13,20 @@ import pytest
 
 from conftest import sentinel_cmd
 from sentinel.cli import main
+from sentinel.detect.calibration import calibration
+from sentinel.detect.conditions import (
+    CONDITIONS,
+    clock_change,
+    midpoint,
+    missed_departures,
+    sensor_dies,
+    sparse_kit,
+    stray_events,
+)
 from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector, Warmup
 from sentinel.detect.explain import Place, budget_words, duration, explain
-from sentinel.detect.protocol import Split, evaluate, onsets, percentile
+from sentinel.detect.protocol import Split, evaluate, measure, onsets, percentile
 from sentinel.detect.reference import Cuddihy, FixedTimer, alert_line, first_crossing
 from sentinel.detect.routine import Params, Spell, fit
 from sentinel.detect.tools import backtest, replay
@@ -613,3 +624,89 @@ def test_replay_lists_past_alerts_before_the_pending_one(tmp_path: Path, capsys)
     listed = json.loads(capsys.readouterr().out)
     assert [a["kind"] for a in listed] == ["inactivity", "pending"]
     assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[1]["facts"]["last_activity"] == "2026-01-19T15:00:00"
+
+
+# --- the robustness conditions, the door onsets row and the calibration check ----------------
+
+
+def kit_rows(days: int = 16) -> list[Row]:
+    """A simulated month with outings, plus two long afternoons out (absences over 3 h)."""
+    rows = Resident(seed=12, outing_chance=0.9).days(D0, days)
+    for day in (3, 11):
+        start, back = D0 + timedelta(days=day, hours=13), D0 + timedelta(days=day, hours=18)
+        rows = [r for r in rows if not (start - timedelta(minutes=1) <= r.at <= back + timedelta(minutes=2))]
+        rows += [
+            Row(start, "front_door", "door", 1, "hall"),
+            Row(start + timedelta(seconds=20), "front_door", "door", 0, "hall"),
+        ]
+        rows += [
+            Row(back, "front_door", "door", 1, "hall"),
+            Row(back + timedelta(minutes=1), "kitchen_pir", "motion", 1, "kitchen"),
+        ]
+    return sorted(rows, key=lambda r: r.at)
+
+
+def test_a_sensor_dies_and_a_sparse_kit() -> None:
+    rows = kit_rows()
+    middle = midpoint(rows)
+    busiest = Counter(r.sensor for r in rows if r.kind == "motion").most_common(1)[0][0]
+    dead = sensor_dies(rows)
+    assert not any(r.sensor == busiest and r.at > middle for r in dead)
+    assert [r for r in rows if r.sensor != busiest or r.at <= middle] == dead
+    sparse = sparse_kit(rows)
+    assert {r.sensor for r in sparse} == {"front_door", busiest}
+    assert len(sparse) == sum(r.sensor in ("front_door", busiest) for r in rows)
+
+
+def test_missed_departures_remove_forty_percent_of_the_door_rows_that_start_an_absence() -> None:
+    rows = kit_rows()
+    missed = missed_departures(rows)
+    gone = [r for r in rows if r not in missed]
+    starts = []
+    for i, r in enumerate(rows):
+        later = [o.at for o in rows[i + 1 :] if o.sensor != "front_door" and o.is_activity]
+        if r.sensor == "front_door" and (later[0] if later else rows[-1].at) - r.at >= timedelta(hours=1):
+            starts.append(r)
+    assert len(starts) >= 4 and len(gone) == round(0.4 * len(starts))
+    assert all(r in starts for r in gone)
+    assert missed_departures(rows) == missed  # seeded
+
+
+def test_stray_events_fall_inside_long_absences() -> None:
+    rows = kit_rows()
+    strayed = stray_events(rows)
+    added = [r for r in strayed if r not in rows]
+    absences = [(D0 + timedelta(days=d, hours=13, seconds=20), D0 + timedelta(days=d, hours=18)) for d in (3, 11)]
+    assert len(added) == round(0.3 * len(absences)) == 1
+    (stray,) = added
+    assert stray.kind == "motion" and stray.value == 1 and stray.sensor != "front_door"
+    assert any(begin < stray.at < end for begin, end in absences)
+    assert strayed == sorted(strayed, key=lambda r: r.at)
+
+
+def test_the_clock_change_condition_keeps_the_instants() -> None:
+    rows = kit_rows()
+    changed = clock_change(rows)
+    middle = midpoint(rows)
+    assert [r.at.replace(tzinfo=UTC) for r in rows] == [r.at.astimezone(UTC) for r in changed]
+    assert all(c.at.utcoffset() == timedelta(hours=r.at >= middle) for r, c in zip(rows, changed, strict=True))
+    assert set(CONDITIONS) == {"a sensor dies", "a sparse kit", "missed departures", "stray events", "clock change"}
+
+
+def test_door_onsets_are_every_test_period_row_of_the_entrance_door() -> None:
+    rows = kit_rows()
+    split = Split.of(rows)
+    measured = measure(rows, lambda split: FixedTimer(12))
+    doors = [r for r in rows if r.sensor == "front_door" and r.at >= split.test_start]
+    assert measured.doors is not None and measured.doors.incidents == len(doors) >= 4
+    assert measured.doors.median_delay_min == 720.0 and measured.doors.false_alerts == measured.report.false_alerts
+    assert measure(hourly_rows(10), lambda split: FixedTimer(12)).doors is None  # no entrance door
+
+
+def test_calibration_counts_the_frozen_lines_in_and_out_of_sample() -> None:
+    quiet = (D0 + timedelta(days=12, hours=11), D0 + timedelta(days=12, hours=17))  # six hours at noon, out of sample
+    rows = [r for r in routine_rows(16, 10) if not quiet[0] < r.at < quiet[1]]
+    checked = calibration(rows)
+    assert checked.budget == 1.0 and checked.train_days == pytest.approx(8, abs=0.5)
+    assert checked.in_sample == 0.0
+    assert checked.out_of_sample == pytest.approx(30 / checked.test_days, abs=0.01)

@@ -61,6 +61,7 @@ class InactivityDetector:
         self.not_back = not_back  # also learn outings, to say when one lasts far longer than usual
         self.outing_model: RoutineModel | None = None
         self._fitted_on: date | None = None
+        self.frozen = False  # neither learn nor refit: the model stays as it is (calibration checks)
 
     @property
     def spells(self) -> list[Spell]:
@@ -80,6 +81,11 @@ class InactivityDetector:
         if row.is_activity:
             self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door")
 
+    def observe_deferred(self, row: Row) -> None:
+        """``observe`` without relearning (bulk loading; call ``refit`` after)."""
+        if row.is_activity:
+            self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door", refit=False)
+
     def activity(
         self, at: datetime, context: str, is_door: bool = False, learn: bool = True, refit: bool = True
     ) -> None:
@@ -88,6 +94,8 @@ class InactivityDetector:
         ``learn`` False leaves the ending spell out of the routine (away, paused,
         or during an incident); ``refit`` False defers relearning (bulk loading).
         """
+        if self.frozen:
+            learn = refit = False
         if learn and self.last_at is not None and self.last_context is not None:
             self._start.append(wall_seconds(self.last_at))
             self._seconds.append((at - self.last_at).total_seconds())
@@ -117,6 +125,14 @@ class InactivityDetector:
             except ValueError:  # no outings in the window yet
                 self.outing_model = None
         self._fitted_on = now.date()
+
+    def frozen_copy(self) -> InactivityDetector:
+        """A detector with this one's learned routine, kept as it is, and no current spell."""
+        copy = InactivityDetector(self.params, self.warmup, self.not_back)
+        copy.model, copy.outing_model = self.model, self.outing_model
+        copy.outing_contexts = set(self.outing_contexts)
+        copy.frozen = True
+        return copy
 
     def line_s(self) -> float | None:
         """How long the current spell may last before it is unusual."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
@@ -91,6 +91,7 @@ class RoutineModel:
     weekend_lines: dict[str, np.ndarray] = field(default_factory=dict)  # the same for weekends, once learned apart
     longest: dict[str, np.ndarray] = field(default_factory=dict)  # longest spell seen, per bin (for reasons)
     night: Night | None = None
+    expected_per_month: float = 0.0  # false alerts a month the model itself expects of its lines as applied
 
     def line(self, context: str, at: datetime) -> float:
         """Seconds of quiet after which a spell that began at ``at`` in ``context`` is unusual."""
@@ -298,7 +299,30 @@ def fit(
             lines[outing] = np.full(BINS, math.inf)
     for i, code in enumerate(codes):
         model.longest[table.names[code]] = longest[i]
+    model.expected_per_month = 30 * _expected_per_day(model, survival, starts / effective_days, groups, codes, table)
     return model
+
+
+def _expected_per_day(
+    model: RoutineModel, survival: np.ndarray, rate: np.ndarray, groups: dict, codes: np.ndarray, table: SpellTable
+) -> float:
+    """Expected false alerts a day of the lines as ``line()`` applies them (clipped, stretched by the night)."""
+    log_grid = np.log(GRID)
+    total = 0.0
+    saturday, monday = datetime(2000, 1, 1), datetime(2000, 1, 3)
+    for g, name in enumerate(groups):
+        day = saturday if name == "weekend" else monday
+        for i, code in enumerate(codes):
+            applied = np.array(
+                [model.line(table.names[code], day + timedelta(seconds=(b + 0.5) * DAY_S / BINS)) for b in range(BINS)]
+            )
+            index = np.clip(np.searchsorted(GRID, applied), 1, len(GRID) - 1)
+            frac = np.clip((np.log(applied) - log_grid[index - 1]) / (log_grid[index] - log_grid[index - 1]), 0, 1)
+            curve = survival[g, i]
+            rows = np.arange(BINS)
+            s = curve[rows, index - 1] + frac * (curve[rows, index] - curve[rows, index - 1])
+            total += float(rate[g, i] @ s)
+    return total
 
 
 def _lines(survival: np.ndarray, price: float) -> np.ndarray:
