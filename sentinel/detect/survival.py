@@ -1,0 +1,66 @@
+"""Smoothed survival curves of quiet-spell durations: P(spell > x) on a grid of candidate lines."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+BINS = 48  # half hours
+DAY_S = 86400.0
+CENTRES = (np.arange(BINS) + 0.5) * DAY_S / BINS
+GRID = np.geomspace(30.0, 48 * 3600.0, 100)  # candidate lines, 30 s to 48 h, 8 % apart
+LOG_GRID = np.log(GRID)
+# Durations of the same habit vary by half again from one day to the next; the
+# smoothing is never narrower than that, so a few similar spells do not make
+# a slightly longer one look impossible.
+MIN_LOG_BANDWIDTH = math.log(1.5)
+MAX_LOG_BANDWIDTH = 1.0  # never smooth a duration over more than a factor e either way
+
+
+def log_bandwidth(log_gap: np.ndarray) -> float:
+    """Silverman's rule on log durations, kept within sensible bounds."""
+    n = len(log_gap)
+    if n < 2:
+        return MAX_LOG_BANDWIDTH
+    ordered = np.sort(log_gap)
+    sd = float(ordered.std(ddof=1))
+    iqr = (_quantile(ordered, 0.75) - _quantile(ordered, 0.25)) / 1.34
+    spread = min(sd, iqr) if iqr > 0 else sd
+    return min(max(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH), MAX_LOG_BANDWIDTH)
+
+
+def exceed(log_gap: np.ndarray) -> np.ndarray:
+    """Per spell and grid line, the smoothed chance that a spell like it lasts longer than the line.
+
+    A logistic kernel on the log scale: its exponential tail is heavier than a
+    Gaussian's, because what matters is the chance of a spell longer than any seen.
+    """
+    scale = log_bandwidth(log_gap) * math.sqrt(3) / math.pi  # logistic kernel with that sd
+    z = ((LOG_GRID[None, :] - log_gap[:, None]) / scale).astype(np.float32)
+    return 1.0 / (1.0 + np.exp(np.minimum(z, 80.0)))  # beyond e^80 the chance is 0 anyway
+
+
+def near(tod: np.ndarray, bandwidth_s: float) -> np.ndarray:
+    """Gaussian weights (circular in time of day) of each spell's start for each half hour: bins x spells."""
+    delta = np.abs(CENTRES[:, None] - tod[None, :])
+    delta = np.minimum(delta, DAY_S - delta)
+    return np.exp(-0.5 * (delta / bandwidth_s) ** 2)
+
+
+def at(curves: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Survival curves (..., GRID) read at one line per curve (...), interpolated on the log scale."""
+    seconds = np.clip(seconds, GRID[0], GRID[-1])
+    index = np.clip(np.searchsorted(GRID, seconds), 1, len(GRID) - 1)
+    frac = (np.log(seconds) - LOG_GRID[index - 1]) / (LOG_GRID[index] - LOG_GRID[index - 1])
+    low = np.take_along_axis(curves, (index - 1)[..., None], axis=-1)[..., 0]
+    high = np.take_along_axis(curves, index[..., None], axis=-1)[..., 0]
+    return low + frac * (high - low)
+
+
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """Linear-interpolated quantile of sorted values (numpy's default, without its overhead)."""
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
