@@ -26,7 +26,7 @@ import numpy as np
 
 from sentinel.detect.csvio import Row
 from sentinel.detect.routine import EPOCH, Limit, Params, RoutineModel, Spell, SpellTable, fit, wall_seconds
-from sentinel.detect.silent import SILENT_FACTOR, SilentSensor, Usual, usual_gaps
+from sentinel.detect.silent import SILENT_FACTOR, SilentSensor, Usual, usual_gaps_of
 
 # Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
 # (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
@@ -274,17 +274,15 @@ class InactivityDetector:
         if not self._start:
             return
         names = tuple(sorted(self._codes, key=self._codes.__getitem__))
-        sensors = [sensor_of(name) for name in names]
-        signs = [
-            (EPOCH + timedelta(seconds=start), sensors[code])
-            for start, code in zip(self._start, self._context, strict=True)
-        ]
-        self._usual = usual_gaps(signs)
+        sensors = sorted({sensor_of(name) for name in names})
+        sensor_code = np.array([sensors.index(sensor_of(name)) for name in names], dtype=int)
+        context = np.array(self._context)
+        self._usual = usual_gaps_of(np.array(self._start), sensor_code[context], sensors)
         self._plan_check()
         table = SpellTable(
             np.array(self._start),
             np.array(self._seconds),
-            np.array(self._context),
+            context,
             names,
             np.array(self._end),
             np.array(self._absence, dtype=bool),
@@ -294,7 +292,8 @@ class InactivityDetector:
             table = without(table, np.array(self._chain, dtype=bool), gone)
         doors = frozenset(self.outing_contexts)
         arrivals = frozenset(self._doors) - doors
-        self.model = fit(table, now, self.params, doors=doors, arrivals=arrivals)
+        hint = self.model.price if self.model is not None else None
+        self.model = fit(table, now, self.params, doors=doors, arrivals=arrivals, price_hint=hint)
         if self.not_back and self.outing_contexts:
             homes = frozenset(names) - self.outing_contexts  # learn the outings alone
             try:

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from sentinel.detect.night import NOON, Night, learn_night
-from sentinel.detect.survival import BINS, DAY_S, GRID, at, exceed, near
+from sentinel.detect.survival import BINS, DAY_S, GRID, MAX_LOG_BANDWIDTH, at, exceed, log_bandwidth, near
 
 __all__ = ["BINS", "DAY_S", "NOON", "Limit", "Night", "Params", "RoutineModel", "Spell", "SpellTable", "fit"]
 
@@ -189,6 +189,7 @@ def fit(
     left_out: frozenset[str] = frozenset(),
     doors: frozenset[str] = frozenset(),
     arrivals: frozenset[str] = frozenset(),
+    price_hint: float | None = None,
 ) -> RoutineModel:
     """Learn the alert lines from the spells in the window before ``now``.
 
@@ -198,6 +199,7 @@ def fit(
     outing the door did not see; how often that happens, per context and time
     of day, mixes the home's outing lengths into that context's curve.
     ``left_out`` contexts are not learned and never raise an alert.
+    ``price_hint``: yesterday's price, where the search for today's starts.
     """
     table = spells if isinstance(spells, SpellTable) else SpellTable.of(spells)
     n_names = len(table.names)
@@ -237,7 +239,7 @@ def fit(
     all_day = (stats.above_all_day[None, :, None, :] + prior * home_survival[:, None]) / (
         stats.weight_all_day[None, :, None, None] + prior
     )
-    survival = (stats.above + prior * all_day) / (stats.weight[..., None] + prior)
+    survival = ((stats.above + prior * all_day) / (stats.weight[..., None] + prior)).astype(np.float32)
 
     # How often a spell of this context, at this time of day, was an outing the door did not see.
     home_share = stats.absent.sum(axis=1) / np.maximum(stats.total.sum(axis=1), 1e-12)  # groups x bins
@@ -246,17 +248,18 @@ def fit(
     )
     share = (stats.absent + prior * context_share) / (stats.total + prior)
     share[:, is_door[codes]] = 0.0  # the door's own spells are learned as they are, outings included
-    outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
-    out_curve = _outing_curve(tod[outing], log_gap[outing], recency[outing], params)
-    survival = (1 - share[..., None]) * survival + share[..., None] * out_curve[None, None]
-    home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
+    if absence.any():  # without an unrecorded outing in the window, every share is 0
+        outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
+        out_curve = _outing_curve(tod[outing], log_gap[outing], recency[outing], params)
+        survival = (1 - share[..., None]) * survival + share[..., None] * out_curve[None, None]
+        home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))
     rate = stats.starts / effective_days  # spells starting per day in each cell (own day type only)
     night = learn_night(start[home & ~is_door[context]], seconds[home & ~is_door[context]])  # rest is at home
     upper = np.array([params.door_ceiling_s if table.names[c] in doors else params.ceiling_s for c in codes])
-    rule = _Rule(survival, rate, params.floor_s, upper, night)
-    price = rule.price(params.false_alerts_per_month / 30.0)
+    rule = _Rule(survival.astype(np.float32), rate, params.floor_s, upper, night)
+    price = rule.price(params.false_alerts_per_month / 30.0, price_hint)
     model = RoutineModel(
         params,
         days,
@@ -317,12 +320,12 @@ def _context_stats(
 ) -> _Stats:
     shape = (len(groups), len(codes))
     s = _Stats(
-        above=np.zeros((*shape, BINS, len(GRID))),
-        weight=np.zeros((*shape, BINS)),
-        total=np.zeros((*shape, BINS)),
+        above=np.zeros((*shape, BINS, len(GRID)), dtype=np.float32),
+        weight=np.zeros((*shape, BINS), dtype=np.float32),
+        total=np.zeros((*shape, BINS), dtype=np.float32),
         absent=np.zeros((*shape, BINS)),
         starts=np.zeros((*shape, BINS)),
-        above_all_day=np.zeros((len(codes), len(GRID))),
+        above_all_day=np.zeros((len(codes), len(GRID)), dtype=np.float32),
         weight_all_day=np.zeros(len(codes)),
         total_all_day=np.zeros(len(codes)),
         absent_all_day=np.zeros(len(codes)),
@@ -332,39 +335,53 @@ def _context_stats(
     for i, code in enumerate(codes):
         mine = np.flatnonzero(context == code)
         at_home = ~absence[mine]
-        close = near(tod[mine], params.bandwidth_s)
-        # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too.
-        if at_home.any():
-            gaps = log_gap[mine][at_home]
-            exceeds = exceed(gaps)
-        else:
-            exceeds = np.zeros((0, len(GRID)), np.float32)
+        close = near(tod[mine], params.bandwidth_s).astype(np.float32)
+        # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
+        # from the spells at home; absences are smoothed alike but only counted in the share of outings.
+        width = log_bandwidth(log_gap[mine][at_home]) if at_home.any() else MAX_LOG_BANDWIDTH
+        exceeds = exceed(log_gap[mine], width)
+        bins = (tod[mine] // step).astype(int) % BINS
+        spell_weight = np.stack([recency[mine] * day_weight[mine] for day_weight in groups.values()]).astype(
+            np.float32
+        )  # groups x spells
+        home_weight = spell_weight * at_home
+        # Every day type's weighted sums in one product: (groups x bins) x spells, times spells x grid.
+        weighted = (home_weight[:, None, :] * close[None, :, :]).reshape(-1, len(mine))
+        s.above[:, i] = (weighted @ exceeds).reshape(len(groups), BINS, len(GRID))
+        s.weight[:, i] = home_weight @ close.T
+        s.total[:, i] = spell_weight @ close.T
+        s.absent[:, i] = s.total[:, i] - s.weight[:, i]
         for g, day_weight in enumerate(groups.values()):
-            used = day_weight[mine] > 0  # skip what would count for nothing
-            spell_weight = recency[mine] * day_weight[mine]
-            w = (close * spell_weight[None, :]).astype(np.float32)
-            home_used = used & at_home
-            s.above[g, i] = w[:, home_used] @ exceeds[used[at_home]]
-            s.weight[g, i] = w[:, home_used].sum(axis=1)
-            s.total[g, i] = w[:, used].sum(axis=1)
-            s.absent[g, i] = w[:, used & ~at_home].sum(axis=1)
-            own_days = spell_weight * (day_weight[mine] == 1.0)
-            bins = (tod[mine] // step).astype(int) % BINS
-            s.starts[g, i] = np.bincount(bins[used], weights=own_days[used], minlength=BINS)
-        s.above_all_day[i] = recency[mine][at_home] @ exceeds
-        s.weight_all_day[i] = recency[mine][at_home].sum()
+            own_days = spell_weight[g] * (day_weight[mine] == 1.0)
+            s.starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
+        home_recency = recency[mine] * at_home
+        s.above_all_day[i] = home_recency @ exceeds
+        s.weight_all_day[i] = home_recency.sum()
         s.total_all_day[i] = recency[mine].sum()
-        s.absent_all_day[i] = recency[mine][~at_home].sum()
-        within = close >= math.exp(-0.5)  # within one bandwidth of the half hour
-        s.longest[i] = np.where(within & at_home[None, :], seconds[mine][None, :], 0.0).max(axis=1)
+        s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
+        s.longest[i] = _longest(tod[mine][at_home], seconds[mine][at_home], params.bandwidth_s)
     return s
+
+
+def _longest(tod: np.ndarray, seconds: np.ndarray, bandwidth_s: float) -> np.ndarray:
+    """Per half hour, the longest spell that began within one bandwidth of its middle (0 if none)."""
+    longest = np.zeros(BINS)
+    step = DAY_S / BINS
+    own = (tod // step).astype(int)
+    reach = math.ceil(bandwidth_s / step) + 1
+    for shift in range(-reach, reach + 1):
+        bins = (own + shift) % BINS
+        delta = np.abs((bins + 0.5) * step - tod)
+        close = np.minimum(delta, DAY_S - delta) <= bandwidth_s
+        np.maximum.at(longest, bins[close], seconds[close])
+    return longest
 
 
 def _outing_curve(tod: np.ndarray, log_gap: np.ndarray, recency: np.ndarray, params: Params) -> np.ndarray:
     """P(outing > x) for outings that begin in each half hour, shrunk towards outings at any time: bins x grid."""
     if not len(tod):
         return np.zeros((BINS, len(GRID)))
-    exceeds = exceed(log_gap)
+    exceeds = exceed(log_gap, log_bandwidth(log_gap))
     w = near(tod, params.bandwidth_s) * recency[None, :]
     all_day = (recency @ exceeds) / recency.sum()
     return (w @ exceeds + params.prior_weight * all_day[None, :]) / (w.sum(axis=1)[:, None] + params.prior_weight)
@@ -420,7 +437,7 @@ class _Rule:
         s = np.where(self.night[None, None, :] > line, self.surv_night, s)
         return float(np.sum(self.rate * s))
 
-    def price(self, budget_per_day: float) -> float:
+    def price(self, budget_per_day: float, hint: float | None = None) -> float:
         """The price at which the lines' false alerts, beyond those forced by the ceilings, fit the budget."""
         busy = self.rate > 0  # only where spells begin can false alerts happen
         grid, curves, weights = self.grid[busy], self.survival[busy], self.rate[busy]
@@ -432,10 +449,12 @@ class _Rule:
             line, s = self._pick(price, grid, curves)
             return float(weights @ np.where(night > line, at_night, s))
 
-        low, high = 1.0, 1e12
-        if false_alerts_per_day(high) > target:
+        low, high, steps = 1.0, 1e12, 24  # bisection on a log scale: to within 0.0002 %
+        if hint is not None and false_alerts_per_day(hint * 4) <= target < false_alerts_per_day(hint / 4):
+            low, high, steps = hint / 4, hint * 4, 12  # a day changes the price little: 0.03 %, as fine
+        elif false_alerts_per_day(high) > target:
             return high
-        for _ in range(24):  # bisection on a log scale: to within 0.0002 %, far finer than the 8 % grid
+        for _ in range(steps):  # far finer than the 8 % grid either way
             mid = math.sqrt(low * high)
             if false_alerts_per_day(mid) > target:
                 low = mid

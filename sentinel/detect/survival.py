@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -30,22 +31,37 @@ def log_bandwidth(log_gap: np.ndarray) -> float:
     return min(max(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH), MAX_LOG_BANDWIDTH)
 
 
-def exceed(log_gap: np.ndarray) -> np.ndarray:
+def exceed(log_gap: np.ndarray, bandwidth: float) -> np.ndarray:
     """Per spell and grid line, the smoothed chance that a spell like it lasts longer than the line.
 
     A logistic kernel on the log scale: its exponential tail is heavier than a
     Gaussian's, because what matters is the chance of a spell longer than any seen.
     """
-    scale = log_bandwidth(log_gap) * math.sqrt(3) / math.pi  # logistic kernel with that sd
-    z = ((LOG_GRID[None, :] - log_gap[:, None]) / scale).astype(np.float32)
-    return 1.0 / (1.0 + np.exp(np.minimum(z, 80.0)))  # beyond e^80 the chance is 0 anyway
+    scale = bandwidth * math.sqrt(3) / math.pi  # logistic kernel with that sd (see ``log_bandwidth``)
+    # 1 / (1 + e^z) with z = (log line - log gap) / scale; the grid is geometric, so along it e^z grows by
+    # the same factor at every step: one exponential per spell and per line instead of one per pair.
+    first = np.exp(np.clip((LOG_GRID[0] - log_gap) / scale, -80.0, 80.0)).astype(np.float32)
+    steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale, 80.0)).astype(np.float32)
+    with np.errstate(over="ignore"):  # an overflow is a line so far beyond the spell that its chance is 0
+        return 1.0 / (1.0 + first[:, None] * steps[None, :])
+
+
+NEAR_STEP_S = 10.0  # start times are read to 10 s for the time-of-day weights (an hour's kernel moves 0.3 %)
+
+
+@functools.lru_cache(maxsize=8)
+def _near_table(bandwidth_s: float) -> np.ndarray:
+    """Gaussian weights of each half hour for a start at every ``NEAR_STEP_S`` of the day: bins x steps."""
+    tod = np.arange(0.0, DAY_S, NEAR_STEP_S)
+    delta = np.abs(CENTRES[:, None] - tod[None, :])
+    delta = np.minimum(delta, DAY_S - delta) / bandwidth_s
+    return np.exp(-0.5 * delta * delta).astype(np.float32)
 
 
 def near(tod: np.ndarray, bandwidth_s: float) -> np.ndarray:
     """Gaussian weights (circular in time of day) of each spell's start for each half hour: bins x spells."""
-    delta = np.abs(CENTRES[:, None] - tod[None, :])
-    delta = np.minimum(delta, DAY_S - delta)
-    return np.exp(-0.5 * (delta / bandwidth_s) ** 2)
+    index = np.minimum(np.rint(tod / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
+    return _near_table(float(bandwidth_s))[:, index]
 
 
 def at(curves: np.ndarray, seconds: np.ndarray) -> np.ndarray:
