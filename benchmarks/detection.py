@@ -112,17 +112,34 @@ def robustness_table(results: dict[str, dict[str, dict[str, Measured]]]) -> None
 
 def calibration_table(homes: dict[str, list[Row]]) -> None:
     print("\n## Calibration: false alerts per 30 days against the budget (1 a month)\n")
-    print("The model learned on the training days, frozen, replayed over those days (in sample) and the later")
-    print("days of the same home (out of sample); online is the protocol's figure (relearning every day).\n")
-    print("| home | condition | expected by the model | in sample | out of sample | online |")
-    print("|---|---|---|---|---|---|")
+    print("The model learned on the training days, frozen, replayed over those days (in sample) and over the")
+    print("later days of the same home (out of sample); online is the protocol's figure (relearning daily).")
+    print("Expected: what the model itself expects of its lines as applied, of which forced: spells longer")
+    print("than the ceilings, which alert whatever the lines (the budget is spent on the rest).\n")
+    print("| condition | home | expected | of which forced | in sample | out of sample | online |")
+    print("|---|---|---|---|---|---|---|")
+    realised: dict[str, list[float]] = {"in": [], "out": [], "online": []}
+    days: dict[str, list[float]] = {"in": [], "out": [], "online": []}
     for condition in (CLEAN, *CONDITIONS):
         for home, rows in homes.items():
             made = rows if condition == CLEAN else CONDITIONS[condition](rows, 7)
             c = calibration(made)
-            online = evaluate(made, DETECTORS["sentinel"], 7).false_alerts_per_30d
-            figures = f"{c.expected:.2f} | {c.in_sample:.1f} | {c.out_of_sample:.1f} | {online:.1f}"
-            print(f"| {home} | {condition} | {figures} |")
+            online = evaluate(made, DETECTORS["sentinel"], 7)
+            figures = f"{c.expected:.2f} | {c.forced:.2f} | {c.in_sample:.1f} | {c.out_of_sample:.1f}"
+            print(f"| {condition} | {home} | {figures} | {online.false_alerts_per_30d:.1f} |")
+            for key, rate, span in (
+                ("in", c.in_sample, c.train_days),
+                ("out", c.out_of_sample, c.test_days),
+                ("online", online.false_alerts_per_30d, online.test_days),
+            ):
+                realised[key].append(rate * span / 30)
+                days[key].append(span)
+    pooled_rates = {k: sum(v) / sum(days[k]) * 30 for k, v in realised.items()}
+    print(
+        "\nPooled over every home and condition: in sample "
+        f"{pooled_rates['in']:.2f}, out of sample {pooled_rates['out']:.2f}, online {pooled_rates['online']:.2f} "
+        "false alerts per 30 days (budget 1)."
+    )
 
 
 def seeds_table(homes: dict[str, list[Row]]) -> None:

@@ -787,6 +787,16 @@ def test_stray_events_in_an_empty_home_do_not_end_the_outing() -> None:
         assert detector.alert_at() == deadline  # the outing's line holds
         limit = detector.limit()
         assert limit is not None and limit.cause == "stray" and limit.since == out
+        last = detector.last_at
+        assert last is not None
+        place = Place("seat", "pressure", "living")
+        reason, facts = explain("Mary", last, deadline, "seat:0", place, 0, limit, detector.model)
+        assert reason.endswith(
+            "Mary went out at 14:00; one or two signs of life since then, with no return through the front door, "
+            "look like a sensor's stray blip in an empty home, so sentinel keeps the outing's wait and alerts at "
+            f"{deadline:%H:%M}."
+        )
+        assert facts["went_out"] == out.isoformat() and facts["line_cause"] == "stray"
     back = out + timedelta(hours=3)
     detector.observe(Row(back, "front_door", "door", 1, "hall"))  # the return: the blips were strays
     assert detector.last_context == "front_door:1 back"

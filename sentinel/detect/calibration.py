@@ -23,6 +23,7 @@ class Calibration:
 
     budget: float
     expected: float  # the model's own expectation for its lines as applied
+    forced: float  # of which spells longer than the ceilings, which alert whatever the lines
     in_sample: float  # realised on the days it was learned from
     out_of_sample: float  # realised on the later days, the model unchanged
     train_days: float
@@ -54,6 +55,7 @@ def calibration(rows: Sequence[Row], params: Params | None = None, source: str =
     return Calibration(
         budget=learner.params.false_alerts_per_month,
         expected=round(learner.model.expected_per_month, 2),
+        forced=round(learner.model.forced_per_month, 2),
         in_sample=round(counts[False] / train_days * 30, 2),
         out_of_sample=round(counts[True] / split.test_days * 30, 2),
         train_days=round(train_days, 2),

@@ -10,7 +10,7 @@ from typing import Any, Literal, TextIO
 
 from sentinel.detect.conditions import CONDITIONS
 from sentinel.detect.csvio import Row
-from sentinel.detect.detector import InactivityDetector, context_of
+from sentinel.detect.detector import BACK, InactivityDetector, context_of
 from sentinel.detect.explain import Place, duration, explain
 from sentinel.detect.protocol import Measured, Report, Split, checked_split, measure
 from sentinel.detect.reference import Cuddihy, FixedTimer
@@ -57,7 +57,7 @@ def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
 
     def explained(at: datetime) -> tuple[str, dict[str, Any]]:
         context = detector.last_context or ""
-        place, value = places[context]
+        place, value = places[context.removesuffix(BACK)]  # the door coming in is still the door
         limit = detector.limit()
         assert detector.last_at is not None and limit is not None
         model, days = detector.model, detector.warmup.min_days
@@ -90,7 +90,7 @@ def _pending(
         return None  # no sign of life in the file
     at = detector.alert_at()
     if at is None:
-        place, value = places[detector.last_context]
+        place, value = places[detector.last_context.removesuffix(BACK)]
         reason = (
             f"{name} is probably out (last noticed by {place.words(value)} at {detector.last_at:%H:%M}): "
             "no inactivity alert would come."
