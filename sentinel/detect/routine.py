@@ -365,16 +365,17 @@ def _context_stats(
 
 def _longest(tod: np.ndarray, seconds: np.ndarray, bandwidth_s: float) -> np.ndarray:
     """Per half hour, the longest spell that began within one bandwidth of its middle (0 if none)."""
-    longest = np.zeros(BINS)
-    step = DAY_S / BINS
-    own = (tod // step).astype(int)
-    reach = math.ceil(bandwidth_s / step) + 1
-    for shift in range(-reach, reach + 1):
-        bins = (own + shift) % BINS
-        delta = np.abs((bins + 0.5) * step - tod)
-        close = np.minimum(delta, DAY_S - delta) <= bandwidth_s
-        np.maximum.at(longest, bins[close], seconds[close])
-    return longest
+    if not len(tod):
+        return np.zeros(BINS)
+    order = np.argsort(tod)
+    # The day wraps round: the spells of the day before and after, to find each half hour's neighbours in order.
+    ext_tod = np.concatenate([tod[order] - DAY_S, tod[order], tod[order] + DAY_S])
+    ext_sec = np.concatenate([seconds[order]] * 3 + [[0.0]])
+    centres = (np.arange(BINS) + 0.5) * DAY_S / BINS
+    low = np.searchsorted(ext_tod, centres - bandwidth_s, side="left")
+    high = np.searchsorted(ext_tod, centres + bandwidth_s, side="right")
+    most = np.maximum.reduceat(ext_sec, np.stack([low, high], axis=1).ravel())[::2]
+    return np.where(high > low, most, 0.0)
 
 
 def _outing_curve(tod: np.ndarray, log_gap: np.ndarray, recency: np.ndarray, params: Params) -> np.ndarray:
@@ -405,14 +406,19 @@ class _Rule:
         shape = survival.shape[:-1]  # day types x contexts x bins
         self.rate = rate
         upper = np.minimum(upper, GRID[-1])
-        allowed = (GRID[None, :] >= floor) & (GRID[None, :] <= upper[:, None])
+        # Only the grid lines between the floor and the highest ceiling can be chosen: the rest is not searched.
+        usable = (floor <= GRID) & (upper.max(initial=floor) >= GRID)
+        grid = GRID[usable]
+        allowed = grid[None, :] <= upper[:, None]
         candidates = np.concatenate(
-            [np.where(allowed, GRID[None, :], np.inf), np.full((len(upper), 1), floor), upper[:, None]], axis=-1
+            [np.where(allowed, grid[None, :], np.inf), np.full((len(upper), 1), floor), upper[:, None]], axis=-1
         )
-        self.grid = np.broadcast_to(candidates[None, :, None, :], (*shape, len(GRID) + 2))
+        self.grid = np.broadcast_to(candidates[None, :, None, :], (*shape, len(grid) + 2))
         self.surv_upper = at(survival, np.broadcast_to(upper[None, :, None], shape))
         at_floor = at(survival, np.full(shape, floor))
-        self.survival = np.concatenate([survival, at_floor[..., None], self.surv_upper[..., None]], axis=-1)
+        self.survival = np.concatenate(
+            [survival[..., usable], at_floor[..., None], self.surv_upper[..., None]], axis=-1
+        )
         # The usual night's lower bound per half hour (0 outside it), read at the half hour's middle.
         since_noon = ((np.arange(BINS) + 0.5) * DAY_S / BINS - NOON) % DAY_S
         self.night = np.zeros(BINS)
