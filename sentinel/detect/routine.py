@@ -24,7 +24,8 @@ from typing import Literal
 import numpy as np
 
 from sentinel.detect.night import NOON, Night, learn_night
-from sentinel.detect.survival import BINS, DAY_S, GRID, MAX_LOG_BANDWIDTH, at, exceed, log_bandwidth, near
+from sentinel.detect.rule import Rule
+from sentinel.detect.survival import BINS, DAY_S, context_stats, outing_curve
 
 __all__ = ["BINS", "DAY_S", "NOON", "Limit", "Night", "Params", "RoutineModel", "Spell", "SpellTable", "fit"]
 
@@ -230,7 +231,7 @@ def fit(
         else {"all": np.ones(len(start))}
     )
     codes = np.unique(context)
-    stats = _context_stats(codes, context, tod, log_gap, seconds, recency, absence, groups, params)
+    stats = context_stats(codes, context, tod, log_gap, seconds, recency, absence, groups, params.bandwidth_s)
     prior = params.prior_weight
     home = ~absence
 
@@ -250,7 +251,7 @@ def fit(
     share[:, is_door[codes]] = 0.0  # the door's own spells are learned as they are, outings included
     if absence.any():  # without an unrecorded outing in the window, every share is 0
         outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
-        out_curve = _outing_curve(tod[outing], log_gap[outing], recency[outing], params)
+        out_curve = outing_curve(tod[outing], log_gap[outing], recency[outing], params.bandwidth_s, prior)
         survival = (1 - share[..., None]) * survival + share[..., None] * out_curve[None, None]
         home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
@@ -258,7 +259,7 @@ def fit(
     rate = stats.starts / effective_days  # spells starting per day in each cell (own day type only)
     night = learn_night(start[home & ~is_door[context]], seconds[home & ~is_door[context]])  # rest is at home
     upper = np.array([params.door_ceiling_s if table.names[c] in doors else params.ceiling_s for c in codes])
-    rule = _Rule(survival.astype(np.float32), rate, params.floor_s, upper, night)
+    rule = Rule(survival.astype(np.float32), rate, params.floor_s, upper, night)
     price = rule.price(params.false_alerts_per_month / 30.0, price_hint)
     model = RoutineModel(
         params,
@@ -271,7 +272,7 @@ def fit(
         forced_per_month=30 * rule.forced,
     )
     chosen = rule.lines(price)
-    homes = _Rule(
+    homes = Rule(
         home_survival[:, None],
         np.zeros((len(groups), 1, BINS)),
         params.floor_s,
@@ -289,181 +290,3 @@ def fit(
     for i, code in enumerate(codes):
         model.longest[table.names[code]] = stats.longest[i]
     return model
-
-
-@dataclass
-class _Stats:
-    """Weighted sums per day type, context and half hour, and per context over the whole day."""
-
-    above: np.ndarray  # groups x contexts x bins x grid: weighted count of at-home spells longer than each line
-    weight: np.ndarray  # groups x contexts x bins: weighted count of at-home spells
-    total: np.ndarray  # the same, absences included
-    absent: np.ndarray  # the same, absences only
-    starts: np.ndarray  # recency-weighted spells starting in each bin (this day type only)
-    above_all_day: np.ndarray  # contexts x grid
-    weight_all_day: np.ndarray
-    total_all_day: np.ndarray
-    absent_all_day: np.ndarray
-    longest: np.ndarray  # contexts x bins
-
-
-def _context_stats(
-    codes: np.ndarray,
-    context: np.ndarray,
-    tod: np.ndarray,
-    log_gap: np.ndarray,
-    seconds: np.ndarray,
-    recency: np.ndarray,
-    absence: np.ndarray,
-    groups: dict[str, np.ndarray],
-    params: Params,
-) -> _Stats:
-    shape = (len(groups), len(codes))
-    s = _Stats(
-        above=np.zeros((*shape, BINS, len(GRID)), dtype=np.float32),
-        weight=np.zeros((*shape, BINS), dtype=np.float32),
-        total=np.zeros((*shape, BINS), dtype=np.float32),
-        absent=np.zeros((*shape, BINS)),
-        starts=np.zeros((*shape, BINS)),
-        above_all_day=np.zeros((len(codes), len(GRID)), dtype=np.float32),
-        weight_all_day=np.zeros(len(codes)),
-        total_all_day=np.zeros(len(codes)),
-        absent_all_day=np.zeros(len(codes)),
-        longest=np.zeros((len(codes), BINS)),
-    )
-    step = DAY_S / BINS
-    for i, code in enumerate(codes):
-        mine = np.flatnonzero(context == code)
-        at_home = ~absence[mine]
-        close = near(tod[mine], params.bandwidth_s).astype(np.float32)
-        # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
-        # from the spells at home; absences are smoothed alike but only counted in the share of outings.
-        width = log_bandwidth(log_gap[mine][at_home]) if at_home.any() else MAX_LOG_BANDWIDTH
-        exceeds = exceed(log_gap[mine], width)
-        bins = (tod[mine] // step).astype(int) % BINS
-        spell_weight = np.stack([recency[mine] * day_weight[mine] for day_weight in groups.values()]).astype(
-            np.float32
-        )  # groups x spells
-        home_weight = spell_weight * at_home
-        # Every day type's weighted sums in one product: (groups x bins) x spells, times spells x grid.
-        weighted = (home_weight[:, None, :] * close[None, :, :]).reshape(-1, len(mine))
-        s.above[:, i] = (weighted @ exceeds).reshape(len(groups), BINS, len(GRID))
-        s.weight[:, i] = home_weight @ close.T
-        s.total[:, i] = spell_weight @ close.T
-        s.absent[:, i] = s.total[:, i] - s.weight[:, i]
-        for g, day_weight in enumerate(groups.values()):
-            own_days = spell_weight[g] * (day_weight[mine] == 1.0)
-            s.starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
-        home_recency = recency[mine] * at_home
-        s.above_all_day[i] = home_recency @ exceeds
-        s.weight_all_day[i] = home_recency.sum()
-        s.total_all_day[i] = recency[mine].sum()
-        s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
-        s.longest[i] = _longest(tod[mine][at_home], seconds[mine][at_home], params.bandwidth_s)
-    return s
-
-
-def _longest(tod: np.ndarray, seconds: np.ndarray, bandwidth_s: float) -> np.ndarray:
-    """Per half hour, the longest spell that began within one bandwidth of its middle (0 if none)."""
-    if not len(tod):
-        return np.zeros(BINS)
-    order = np.argsort(tod)
-    # The day wraps round: the spells of the day before and after, to find each half hour's neighbours in order.
-    ext_tod = np.concatenate([tod[order] - DAY_S, tod[order], tod[order] + DAY_S])
-    ext_sec = np.concatenate([seconds[order]] * 3 + [[0.0]])
-    centres = (np.arange(BINS) + 0.5) * DAY_S / BINS
-    low = np.searchsorted(ext_tod, centres - bandwidth_s, side="left")
-    high = np.searchsorted(ext_tod, centres + bandwidth_s, side="right")
-    most = np.maximum.reduceat(ext_sec, np.stack([low, high], axis=1).ravel())[::2]
-    return np.where(high > low, most, 0.0)
-
-
-def _outing_curve(tod: np.ndarray, log_gap: np.ndarray, recency: np.ndarray, params: Params) -> np.ndarray:
-    """P(outing > x) for outings that begin in each half hour, shrunk towards outings at any time: bins x grid."""
-    if not len(tod):
-        return np.zeros((BINS, len(GRID)))
-    exceeds = exceed(log_gap, log_bandwidth(log_gap))
-    w = near(tod, params.bandwidth_s) * recency[None, :]
-    all_day = (recency @ exceeds) / recency.sum()
-    return (w @ exceeds + params.prior_weight * all_day[None, :]) / (w.sum(axis=1)[:, None] + params.prior_weight)
-
-
-class _Rule:
-    """The lines as they are applied (floor, ceiling, the usual night), and the false alerts they cost.
-
-    Minimising the mean delay of a detection subject to a budget of false alerts
-    gives each context and time of day its own line, the one that minimises
-    x + price x P(spell > x): where a longer wait buys little safety from false
-    alerts the line stays short; where the quiet spell might well go on, it
-    waits. One price balances them all against the budget, counted on the
-    lines as applied. Spells longer than the ceiling alert whatever the price:
-    the model counts them apart (``forced``) and spends the budget on the rest.
-    """
-
-    def __init__(
-        self, survival: np.ndarray, rate: np.ndarray, floor: float, upper: np.ndarray, night: Night | None
-    ) -> None:
-        shape = survival.shape[:-1]  # day types x contexts x bins
-        self.rate = rate
-        upper = np.minimum(upper, GRID[-1])
-        # Only the grid lines between the floor and the highest ceiling can be chosen: the rest is not searched.
-        usable = (floor <= GRID) & (upper.max(initial=floor) >= GRID)
-        grid = GRID[usable]
-        allowed = grid[None, :] <= upper[:, None]
-        candidates = np.concatenate(
-            [np.where(allowed, grid[None, :], np.inf), np.full((len(upper), 1), floor), upper[:, None]], axis=-1
-        )
-        self.grid = np.broadcast_to(candidates[None, :, None, :], (*shape, len(grid) + 2))
-        self.surv_upper = at(survival, np.broadcast_to(upper[None, :, None], shape))
-        at_floor = at(survival, np.full(shape, floor))
-        self.survival = np.concatenate(
-            [survival[..., usable], at_floor[..., None], self.surv_upper[..., None]], axis=-1
-        )
-        # The usual night's lower bound per half hour (0 outside it), read at the half hour's middle.
-        since_noon = ((np.arange(BINS) + 0.5) * DAY_S / BINS - NOON) % DAY_S
-        self.night = np.zeros(BINS)
-        if night is not None:
-            inside = (night.bed_from <= since_noon) & (since_noon < night.usually_up)
-            self.night = np.where(inside, night.up_by + floor - since_noon, 0.0)
-        night_line = np.minimum(self.night[None, None, :], upper[None, :, None])
-        self.surv_night = at(survival, np.broadcast_to(np.maximum(night_line, GRID[0]), shape))
-        self.forced = float(np.sum(rate * self.surv_upper))
-
-    def _pick(self, price: float, grid: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per cell, the candidate line that minimises line + price x P(spell > line), and that probability."""
-        index = np.argmin(grid + price * curves, axis=-1)[..., None]
-        return np.take_along_axis(grid, index, axis=-1)[..., 0], np.take_along_axis(curves, index, axis=-1)[..., 0]
-
-    def lines(self, price: float) -> np.ndarray:
-        return self._pick(price, self.grid, self.survival)[0]
-
-    def expected(self, price: float) -> float:
-        """False alerts a day of the lines chosen at ``price``, as applied (the usual night lengthens some)."""
-        line, s = self._pick(price, self.grid, self.survival)
-        s = np.where(self.night[None, None, :] > line, self.surv_night, s)
-        return float(np.sum(self.rate * s))
-
-    def price(self, budget_per_day: float, hint: float | None = None) -> float:
-        """The price at which the lines' false alerts, beyond those forced by the ceilings, fit the budget."""
-        busy = self.rate > 0  # only where spells begin can false alerts happen
-        grid, curves, weights = self.grid[busy], self.survival[busy], self.rate[busy]
-        night = np.broadcast_to(self.night[None, None, :], self.rate.shape)[busy]
-        at_night = self.surv_night[busy]
-        target = budget_per_day + self.forced
-
-        def false_alerts_per_day(price: float) -> float:
-            line, s = self._pick(price, grid, curves)
-            return float(weights @ np.where(night > line, at_night, s))
-
-        low, high, steps = 1.0, 1e12, 24  # bisection on a log scale: to within 0.0002 %
-        if hint is not None and false_alerts_per_day(hint * 4) <= target < false_alerts_per_day(hint / 4):
-            low, high, steps = hint / 4, hint * 4, 12  # a day changes the price little: 0.03 %, as fine
-        elif false_alerts_per_day(high) > target:
-            return high
-        for _ in range(steps):  # far finer than the 8 % grid either way
-            mid = math.sqrt(low * high)
-            if false_alerts_per_day(mid) > target:
-                low = mid
-            else:
-                high = mid
-        return high

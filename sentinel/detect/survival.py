@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -72,6 +73,106 @@ def at(curves: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     low = np.take_along_axis(curves, (index - 1)[..., None], axis=-1)[..., 0]
     high = np.take_along_axis(curves, index[..., None], axis=-1)[..., 0]
     return low + frac * (high - low)
+
+
+@dataclass
+class Stats:
+    """Weighted sums per day type, context and half hour, and per context over the whole day."""
+
+    above: np.ndarray  # groups x contexts x bins x grid: weighted count of at-home spells longer than each line
+    weight: np.ndarray  # groups x contexts x bins: weighted count of at-home spells
+    total: np.ndarray  # the same, absences included
+    absent: np.ndarray  # the same, absences only
+    starts: np.ndarray  # recency-weighted spells starting in each bin (this day type only)
+    above_all_day: np.ndarray  # contexts x grid
+    weight_all_day: np.ndarray
+    total_all_day: np.ndarray
+    absent_all_day: np.ndarray
+    longest: np.ndarray  # contexts x bins
+
+
+def context_stats(
+    codes: np.ndarray,
+    context: np.ndarray,
+    tod: np.ndarray,
+    log_gap: np.ndarray,
+    seconds: np.ndarray,
+    recency: np.ndarray,
+    absence: np.ndarray,
+    groups: dict[str, np.ndarray],
+    bandwidth_s: float,
+) -> Stats:
+    """Weighted sums of the spells per day type, context and half hour, from which the survival curves come."""
+    shape = (len(groups), len(codes))
+    s = Stats(
+        above=np.zeros((*shape, BINS, len(GRID)), dtype=np.float32),
+        weight=np.zeros((*shape, BINS), dtype=np.float32),
+        total=np.zeros((*shape, BINS), dtype=np.float32),
+        absent=np.zeros((*shape, BINS)),
+        starts=np.zeros((*shape, BINS)),
+        above_all_day=np.zeros((len(codes), len(GRID)), dtype=np.float32),
+        weight_all_day=np.zeros(len(codes)),
+        total_all_day=np.zeros(len(codes)),
+        absent_all_day=np.zeros(len(codes)),
+        longest=np.zeros((len(codes), BINS)),
+    )
+    step = DAY_S / BINS
+    for i, code in enumerate(codes):
+        mine = np.flatnonzero(context == code)
+        at_home = ~absence[mine]
+        close = near(tod[mine], bandwidth_s).astype(np.float32)
+        # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
+        # from the spells at home; absences are smoothed alike but only counted in the share of outings.
+        width = log_bandwidth(log_gap[mine][at_home]) if at_home.any() else MAX_LOG_BANDWIDTH
+        exceeds = exceed(log_gap[mine], width)
+        bins = (tod[mine] // step).astype(int) % BINS
+        spell_weight = np.stack([recency[mine] * day_weight[mine] for day_weight in groups.values()]).astype(
+            np.float32
+        )  # groups x spells
+        home_weight = spell_weight * at_home
+        # Every day type's weighted sums in one product: (groups x bins) x spells, times spells x grid.
+        weighted = (home_weight[:, None, :] * close[None, :, :]).reshape(-1, len(mine))
+        s.above[:, i] = (weighted @ exceeds).reshape(len(groups), BINS, len(GRID))
+        s.weight[:, i] = home_weight @ close.T
+        s.total[:, i] = spell_weight @ close.T
+        s.absent[:, i] = s.total[:, i] - s.weight[:, i]
+        for g, day_weight in enumerate(groups.values()):
+            own_days = spell_weight[g] * (day_weight[mine] == 1.0)
+            s.starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
+        home_recency = recency[mine] * at_home
+        s.above_all_day[i] = home_recency @ exceeds
+        s.weight_all_day[i] = home_recency.sum()
+        s.total_all_day[i] = recency[mine].sum()
+        s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
+        s.longest[i] = _longest(tod[mine][at_home], seconds[mine][at_home], bandwidth_s)
+    return s
+
+
+def _longest(tod: np.ndarray, seconds: np.ndarray, bandwidth_s: float) -> np.ndarray:
+    """Per half hour, the longest spell that began within one bandwidth of its middle (0 if none)."""
+    if not len(tod):
+        return np.zeros(BINS)
+    order = np.argsort(tod)
+    # The day wraps round: the spells of the day before and after, to find each half hour's neighbours in order.
+    ext_tod = np.concatenate([tod[order] - DAY_S, tod[order], tod[order] + DAY_S])
+    ext_sec = np.concatenate([seconds[order]] * 3 + [[0.0]])
+    centres = (np.arange(BINS) + 0.5) * DAY_S / BINS
+    low = np.searchsorted(ext_tod, centres - bandwidth_s, side="left")
+    high = np.searchsorted(ext_tod, centres + bandwidth_s, side="right")
+    most = np.maximum.reduceat(ext_sec, np.stack([low, high], axis=1).ravel())[::2]
+    return np.where(high > low, most, 0.0)
+
+
+def outing_curve(
+    tod: np.ndarray, log_gap: np.ndarray, recency: np.ndarray, bandwidth_s: float, prior: float
+) -> np.ndarray:
+    """P(outing > x) for outings that begin in each half hour, shrunk towards outings at any time: bins x grid."""
+    if not len(tod):
+        return np.zeros((BINS, len(GRID)))
+    exceeds = exceed(log_gap, log_bandwidth(log_gap))
+    w = near(tod, bandwidth_s) * recency[None, :]
+    all_day = (recency @ exceeds) / recency.sum()
+    return (w @ exceeds + prior * all_day[None, :]) / (w.sum(axis=1)[:, None] + prior)
 
 
 def _quantile(ordered: np.ndarray, q: float) -> float:
