@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("events", help="an event CSV (timestamp,sensor,kind,value,room)")
     backtest.add_argument("--json", action="store_true", help="print JSON")
     backtest.add_argument("--seed", type=int, default=7, help="seed for the injected incidents")
+    backtest.add_argument("--conditions", action="store_true", help="also under failing sensors and untidy days")
 
     routine = sub.add_parser("routine", help="show the routine learned from an event CSV or the agent's store")
     source = routine.add_mutually_exclusive_group(required=True)

@@ -206,7 +206,8 @@ class Watch:
         last = self._last
         assert last is not None and self.detector.last_context is not None
         model = self.detector.model
-        outing = self.detector.last_context in self.detector.outing_contexts
+        # "Not back" only on the outings' own line (not_back); "door, then nothing" on the routine's is inactivity.
+        outing = self.detector.outing_model is not None and self.detector.last_context in self.detector.outing_contexts
         if outing:
             kind, model = "not_back", self.detector.outing_model
         else:

@@ -5,22 +5,39 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import sentinel_cmd
 from sentinel.cli import main
+from sentinel.config import parse_config
+from sentinel.detect.calibration import calibration
+from sentinel.detect.conditions import (
+    CONDITIONS,
+    clock_change,
+    midpoint,
+    missed_departures,
+    sensor_dies,
+    sparse_kit,
+    stray_events,
+)
 from sentinel.detect.csvio import Row, read_rows
-from sentinel.detect.detector import InactivityDetector, Warmup
+from sentinel.detect.detector import InactivityDetector, Warmup, without
 from sentinel.detect.explain import Place, budget_words, duration, explain
-from sentinel.detect.protocol import Split, evaluate, onsets, percentile
+from sentinel.detect.night import learn_night
+from sentinel.detect.protocol import Split, evaluate, measure, onsets, percentile
 from sentinel.detect.reference import Cuddihy, FixedTimer, alert_line, first_crossing
-from sentinel.detect.routine import Params, Spell, fit
+from sentinel.detect.routine import Params, Spell, SpellTable, fit
+from sentinel.detect.silent import silent_sensors
 from sentinel.detect.tools import backtest, replay
 from sentinel.errors import CsvFormatError
+from sentinel.events import Event
 from sentinel.sim import Resident
+from sentinel.watch import Watch
 
 D0 = datetime(2026, 1, 5)
 
@@ -148,14 +165,21 @@ def test_detector_warms_up_then_learns() -> None:
     assert not detector.learning
 
 
-def test_after_the_front_door_there_is_no_inactivity_alert() -> None:
+def test_after_the_front_door_the_line_is_learned_from_the_outings() -> None:
+    """Door, then nothing: a finite line beyond the usual outings at that hour (one to two and a half hours)."""
     detector = InactivityDetector()
-    for row in Resident(seed=2).days(D0, 10):
+    for row in Resident(seed=2, outing_chance=0.9).days(D0, 14):
         detector.observe(row)
-    detector.observe(Row(D0 + timedelta(days=10, hours=11), "front_door", "door", 0, "hall"))
-    assert detector.alert_at() is None
-    detector.observe(Row(D0 + timedelta(days=10, hours=13), "kitchen_pir", "motion", 1, "kitchen"))
-    assert detector.alert_at() is not None
+    door = Row(D0 + timedelta(days=14, hours=11), "front_door", "door", 0, "hall")
+    detector.observe(door)
+    line = detector.line_s()
+    assert line is not None and 150 * 60 <= line <= Params().door_ceiling_s
+    assert detector.alert_at() == door.at + timedelta(seconds=line)
+    limit = detector.limit()
+    assert limit is not None and limit.cause in ("budget", "ceiling")
+    assert detector.last_context in detector.outing_contexts
+    detector.observe(Row(door.at + timedelta(minutes=2), "kitchen_pir", "motion", 1, "kitchen"))  # door, then movement
+    assert detector.line_s() == detector.model.line("kitchen_pir", door.at + timedelta(minutes=2))  # home again
 
 
 def test_alert_comes_exactly_at_the_learned_line() -> None:
@@ -592,13 +616,29 @@ def test_replay_says_when_the_quiet_at_the_end_of_the_file_would_alert(tmp_path:
     assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[0]["facts"]["line_cause"] == "budget"
 
 
-def test_replay_after_the_front_door_says_no_alert_would_come(tmp_path: Path, capsys) -> None:
+def test_replay_after_the_front_door_says_when_the_alert_would_come(tmp_path: Path, capsys) -> None:
     out_row = Row(LAST_DAY + timedelta(hours=10), "front_door", "door", 0, "hall")
     last_seen = Row(LAST_DAY + timedelta(hours=9, minutes=45), "kitchen_pir", "motion", 1, "kitchen")
     path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, last_seen, out_row))
     assert main(["replay", "--name", "Mary", str(path)]) == 0
+    assert capsys.readouterr().out == (  # no outing learned yet: the door's longest wait
+        "The file ends at 2026-01-19 10:00. If the quiet goes on, the alert would come at 2026-01-20 10:00:\n"
+        "  No sign of activity since 10:00 (24 h 00 min); Mary was last noticed by the front door. "
+        "At this time of day, after the front door, sentinel alerts once the quiet lasts 24 h 00 min, "
+        "the longest wait after the front door set for this home.\n"
+    )
+    assert main(["replay", "--json", str(path)]) == 0
+    pending = json.loads(capsys.readouterr().out)[-1]
+    assert pending["kind"] == "pending" and pending["at"] == "2026-01-20T10:00:00"
+    assert pending["facts"]["line_cause"] == "ceiling" and pending["facts"]["context"] == "front_door:0"
+
+
+def test_replay_after_the_front_door_while_learning_says_no_alert_would_come(tmp_path: Path, capsys) -> None:
+    out_row = Row(D0 + timedelta(days=5, hours=10), "front_door", "door", 0, "hall")
+    path = write_csv(tmp_path / "today.csv", routine_rows(5, 5, out_row))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
     assert capsys.readouterr().out == (
-        "The file ends at 2026-01-19 10:00. Mary is probably out (last noticed by the front door at 10:00): "
+        "The file ends at 2026-01-10 10:00. Mary is probably out (last noticed by the front door at 10:00): "
         "no inactivity alert would come.\n"
     )
     assert main(["replay", "--json", str(path)]) == 0
@@ -613,3 +653,289 @@ def test_replay_lists_past_alerts_before_the_pending_one(tmp_path: Path, capsys)
     listed = json.loads(capsys.readouterr().out)
     assert [a["kind"] for a in listed] == ["inactivity", "pending"]
     assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[1]["facts"]["last_activity"] == "2026-01-19T15:00:00"
+
+
+# --- the robustness conditions, the door onsets row and the calibration check ----------------
+
+
+def kit_rows(days: int = 16) -> list[Row]:
+    """A simulated month with outings, plus two long afternoons out (absences over 3 h)."""
+    rows = Resident(seed=12, outing_chance=0.9).days(D0, days)
+    for day in (3, 11):
+        start, back = D0 + timedelta(days=day, hours=13), D0 + timedelta(days=day, hours=18)
+        rows = [r for r in rows if not (start - timedelta(minutes=1) <= r.at <= back + timedelta(minutes=2))]
+        rows += [
+            Row(start, "front_door", "door", 1, "hall"),
+            Row(start + timedelta(seconds=20), "front_door", "door", 0, "hall"),
+        ]
+        rows += [
+            Row(back, "front_door", "door", 1, "hall"),
+            Row(back + timedelta(minutes=1), "kitchen_pir", "motion", 1, "kitchen"),
+        ]
+    return sorted(rows, key=lambda r: r.at)
+
+
+def test_a_sensor_dies_and_a_sparse_kit() -> None:
+    rows = kit_rows()
+    middle = midpoint(rows)
+    busiest = Counter(r.sensor for r in rows if r.kind == "motion").most_common(1)[0][0]
+    dead = sensor_dies(rows)
+    assert not any(r.sensor == busiest and r.at > middle for r in dead)
+    assert [r for r in rows if r.sensor != busiest or r.at <= middle] == dead
+    sparse = sparse_kit(rows)
+    assert {r.sensor for r in sparse} == {"front_door", busiest}
+    assert len(sparse) == sum(r.sensor in ("front_door", busiest) for r in rows)
+
+
+def test_missed_departures_remove_forty_percent_of_the_door_rows_that_start_an_absence() -> None:
+    rows = kit_rows()
+    missed = missed_departures(rows)
+    gone = [r for r in rows if r not in missed]
+    starts = []
+    for i, r in enumerate(rows):
+        later = [o.at for o in rows[i + 1 :] if o.sensor != "front_door" and o.is_activity]
+        if r.sensor == "front_door" and (later[0] if later else rows[-1].at) - r.at >= timedelta(hours=1):
+            starts.append(r)
+    assert len(starts) >= 4 and len(gone) == round(0.4 * len(starts))
+    assert all(r in starts for r in gone)
+    assert missed_departures(rows) == missed  # seeded
+
+
+def test_stray_events_fall_inside_long_absences() -> None:
+    rows = kit_rows()
+    strayed = stray_events(rows)
+    added = [r for r in strayed if r not in rows]
+    absences = [(D0 + timedelta(days=d, hours=13, seconds=20), D0 + timedelta(days=d, hours=18)) for d in (3, 11)]
+    assert len(added) == round(0.3 * len(absences)) == 1
+    (stray,) = added
+    assert stray.kind == "motion" and stray.value == 1 and stray.sensor != "front_door"
+    assert any(begin < stray.at < end for begin, end in absences)
+    assert strayed == sorted(strayed, key=lambda r: r.at)
+
+
+def test_the_clock_change_condition_keeps_the_instants() -> None:
+    rows = kit_rows()
+    changed = clock_change(rows)
+    middle = midpoint(rows)
+    assert [r.at.replace(tzinfo=UTC) for r in rows] == [r.at.astimezone(UTC) for r in changed]
+    assert all(c.at.utcoffset() == timedelta(hours=r.at >= middle) for r, c in zip(rows, changed, strict=True))
+    assert set(CONDITIONS) == {"a sensor dies", "a sparse kit", "missed departures", "stray events", "clock change"}
+
+
+def test_door_onsets_are_every_test_period_row_of_the_entrance_door() -> None:
+    rows = kit_rows()
+    split = Split.of(rows)
+    measured = measure(rows, lambda split: FixedTimer(12))
+    doors = [r for r in rows if r.sensor == "front_door" and r.at >= split.test_start]
+    assert measured.doors is not None and measured.doors.incidents == len(doors) >= 4
+    assert measured.doors.median_delay_min == 720.0 and measured.doors.false_alerts == measured.report.false_alerts
+    assert measure(hourly_rows(10), lambda split: FixedTimer(12)).doors is None  # no entrance door
+
+
+def test_calibration_counts_the_frozen_lines_in_and_out_of_sample() -> None:
+    quiet = (D0 + timedelta(days=12, hours=11), D0 + timedelta(days=12, hours=17))  # six hours at noon, out of sample
+    rows = [r for r in routine_rows(16, 10) if not quiet[0] < r.at < quiet[1]]
+    checked = calibration(rows)
+    assert checked.budget == 1.0 and checked.train_days == pytest.approx(8, abs=0.5)
+    assert checked.in_sample == 0.0
+    assert checked.out_of_sample == pytest.approx(30 / checked.test_days, abs=0.01)
+
+
+# --- going out and coming back, unrecorded outings, the applied rule, the night, silent sensors ----------
+
+
+def outing_days(days: int, hidden: bool = False, start: datetime = D0) -> list[Row]:
+    """A kitchen PIR every 10 min from 07:00 to 22:00, bed at 22:00; out from 14:00 to 17:00 every day.
+
+    ``hidden``: the door misses the departure (only the return is recorded).
+    """
+    rows: list[Row] = []
+    for d in range(days):
+        day = start + timedelta(days=d)
+        out, back = day + timedelta(hours=14), day + timedelta(hours=17, minutes=d % 3 * 20)
+        at = day + timedelta(hours=7)
+        while at < day + timedelta(hours=22):
+            if not out - timedelta(minutes=5) < at < back + timedelta(minutes=5):
+                rows += [Row(at, "kitchen_pir", "motion", 1, "kitchen"), Row(at + timedelta(seconds=30), *PIR_OFF)]
+            at += timedelta(minutes=10)
+        if not hidden:
+            rows += [Row(out, "front_door", "door", 1, "hall"), Row(out + timedelta(seconds=20), *DOOR_SHUT)]
+        rows += [Row(back, "front_door", "door", 1, "hall"), Row(back + timedelta(seconds=20), *DOOR_SHUT)]
+        rows.append(Row(day + timedelta(hours=22), "bed", "pressure", 1, "bedroom"))
+    return sorted(rows, key=lambda r: r.at)
+
+
+DOOR_SHUT = ("front_door", "door", 0, "hall")
+
+
+def learned(rows: list[Row]) -> InactivityDetector:
+    detector = InactivityDetector()
+    for row in rows:
+        detector.observe(row)
+    return detector
+
+
+def test_stray_events_in_an_empty_home_do_not_end_the_outing() -> None:
+    detector = learned(outing_days(14))
+    out = LAST_DAY + timedelta(hours=14, seconds=20)
+    for row in (Row(out - timedelta(seconds=20), "front_door", "door", 1, "hall"), Row(out, *DOOR_SHUT)):
+        detector.observe(row)
+    deadline = detector.alert_at()
+    assert deadline is not None and deadline - out > timedelta(hours=3, minutes=40)  # beyond the usual outings
+    for minutes in (50, 52):  # a pressure mat's blip in the empty flat: occupied, then vacated
+        detector.observe(Row(out + timedelta(minutes=minutes), "seat", "pressure", minutes == 50, "living"))
+        assert detector.alert_at() == deadline  # the outing's line holds
+        limit = detector.limit()
+        assert limit is not None and limit.cause == "stray" and limit.since == out
+        last = detector.last_at
+        assert last is not None
+        place = Place("seat", "pressure", "living")
+        reason, facts = explain("Mary", last, deadline, "seat:0", place, 0, limit, detector.model)
+        assert reason.endswith(
+            "Mary went out at 14:00; one or two signs of life since then, with no return through the front door, "
+            "look like a sensor's stray blip in an empty home, so sentinel keeps the outing's wait and alerts at "
+            f"{deadline:%H:%M}."
+        )
+        assert facts["went_out"] == out.isoformat() and facts["line_cause"] == "stray"
+    back = out + timedelta(hours=3)
+    detector.observe(Row(back, "front_door", "door", 1, "hall"))  # the return: the blips were strays
+    assert detector.last_context == "front_door:1 back"
+    assert [s.seconds for s in detector.spells[-1:]] == [3 * 3600]  # the outing, learned whole
+    assert detector.line_s() is not None and detector.line_s() < 3 * 3600  # just back: movement is expected soon
+    detector.observe(Row(back + timedelta(minutes=2), "kitchen_pir", "motion", 1, "kitchen"))
+    assert detector.limit() is not None and detector.limit().cause != "stray"
+
+
+def test_three_signs_of_life_are_a_return_even_without_the_door() -> None:
+    detector = learned(outing_days(14))
+    out = LAST_DAY + timedelta(hours=14)
+    detector.observe(Row(out, *DOOR_SHUT))
+    for minutes in (60, 61):
+        detector.observe(Row(out + timedelta(minutes=minutes), "kitchen_pir", "motion", 1, "kitchen"))
+        assert detector.limit() is not None and detector.limit().cause == "stray"
+    third = out + timedelta(minutes=62)
+    detector.observe(Row(third, "kitchen_pir", "motion", 1, "kitchen"))
+    assert detector.alert_at() == third + timedelta(seconds=detector.model.line("kitchen_pir", third))
+
+
+def test_quiet_spells_that_ended_with_an_arrival_are_learned_as_outings() -> None:
+    """The door misses every departure: the kitchen at 14:00 learns that its quiet may be a three-hour outing."""
+    hidden, seen = learned(outing_days(14, hidden=True)), learned(outing_days(14))
+    absences = [s for s in hidden.spells if s.absence]
+    assert len(absences) == 14 and {s.context for s in absences} == {"kitchen_pir"}
+    assert all(s.ended_by == "front_door:1" and s.seconds >= 3 * 3600 for s in absences)
+    assert not any(s.absence for s in seen.spells)
+    at = LAST_DAY + timedelta(hours=13, minutes=50)
+    assert hidden.model.line("kitchen_pir", at) > 3 * 3600 + 40 * 60 > seen.model.line("kitchen_pir", at)
+
+
+def test_the_budget_is_spent_on_the_lines_as_applied() -> None:
+    """Clipped at the floor and ceiling and stretched by the night, the lines cost the budget, beyond the forced."""
+    rows = Resident(seed=11, outing_chance=0.6).days(D0, 30)
+    for budget in (0.5, 1.0, 3.0):
+        model = learned_with(rows, Params(false_alerts_per_month=budget)).model
+        assert model is not None and model.forced_per_month >= 0
+        assert model.expected_per_month - model.forced_per_month == pytest.approx(budget, rel=0.05)
+
+
+def learned_with(rows: list[Row], params: Params) -> InactivityDetector:
+    detector = InactivityDetector(params)
+    for row in rows:
+        detector.observe(row)
+    return detector
+
+
+def test_a_usual_night_is_learned_only_when_it_is_the_same_night_after_night() -> None:
+    noon = 12 * 3600.0
+    days = np.arange(10) * 86400.0
+    steady = learn_night(days + noon + 11 * 3600, np.full(10, 8 * 3600.0))  # 23:00 to 07:00 every night
+    assert steady is not None and steady.bed_from == 11 * 3600 and steady.usually_up == 19 * 3600
+    # The longest spell of each day at a different time (an evening out, a lie-in, a nap): no usual night.
+    wandering = learn_night(days + noon + (np.arange(10) * 7 % 24) * 3600.0, np.full(10, 3 * 3600.0))
+    assert wandering is None
+    rows = routine_rows(14, 5, kitchen(3))
+    model = learned(rows).model
+    assert model is not None and model.night is not None
+    assert all(
+        model.line(c, LAST_DAY + timedelta(hours=h)) <= model.params.ceiling_s for c in model.lines for h in range(24)
+    )
+
+
+def test_a_silent_sensor_is_found_by_what_the_others_see() -> None:
+    t0 = datetime(2026, 1, 5, 8)
+    history = [(t0 + timedelta(minutes=5 * i), ("kitchen", "hall", "living")[i % 3]) for i in range(300)]
+    assert silent_sensors(history, history[-1][0]) == []
+    dead = [(at, s) for at, s in history if not (s == "living" and at > t0 + timedelta(hours=20))]
+    later = t0 + timedelta(hours=25)
+    (found,) = silent_sensors(dead, later)
+    assert found.sensor == "living" and found.usual_max_others == 2 and found.others_since > 4
+    assert found.silent_for == pytest.approx((later - (t0 + timedelta(hours=19, minutes=55))).total_seconds())
+    assert found.usual_max_gap == 15 * 60
+    assert silent_sensors(dead, later, ignore=frozenset({"living"})) == []
+    # At the boundary: four signs elsewhere since (twice the most ever seen between two of its own) are not enough.
+    last = max(i for i, (_, s) in enumerate(dead) if s == "living")
+    assert silent_sensors(dead[: last + 5], dead[last + 4][0]) == []
+    assert [f.sensor for f in silent_sensors(dead[: last + 6], dead[last + 5][0])] == ["living"]
+
+
+def test_the_routine_is_relearned_without_a_dead_sensor() -> None:
+    rows = Resident(seed=13).days(D0, 20)
+    middle = midpoint(rows)
+    dead = [r for r in rows if not (r.sensor == "living_pir" and r.at > middle)]
+    detector = learned(dead)
+    assert detector.silent == {"living_pir"}
+    (notice,) = detector.silent_sensors(dead[-1].at)
+    assert notice.sensor == "living_pir" and notice.silent_for > notice.usual_max_gap
+    assert "living_pir" not in {s.context for s in detector.spells if s.start > middle}
+    # The spells are relearned as if it had never reported: after the kitchen, quiet lasts until another sensor.
+    assert "living_pir" not in detector.model.lines
+    detector.observe(Row(dead[-1].at + timedelta(minutes=1), "living_pir", "motion", 1, "living room"))
+    assert detector.silent == set()  # it reports again
+
+
+def test_without_a_sensor_spells_run_on_to_the_next_working_one() -> None:
+    names = ("hall", "kitchen", "living")
+    table = SpellTable(
+        start=np.array([0.0, 60.0, 100.0, 400.0, 500.0]),
+        seconds=np.array([60.0, 40.0, 300.0, 100.0, 50.0]),
+        context=np.array([1, 2, 0, 1, 2]),  # kitchen -> living -> hall | kitchen -> living -> ?
+        names=names,
+        end=np.array([2, 0, 1, 2, 1]),
+        absence=np.zeros(5, dtype=bool),
+    )
+    chain = np.array([False, True, True, False, True])
+    merged = without(table, chain, {2})
+    assert list(merged.seconds) == [100.0, 300.0, 150.0]  # kitchen 60 + 40; hall 300; kitchen 100 + 50
+    assert list(merged.context) == [1, 0, 1] and list(merged.end) == [0, 1, 1]
+    broken = without(table, np.array([False, False, True, False, True]), {2})
+    assert list(broken.seconds) == [300.0, 150.0]  # not contiguous: its true length is unknown, left out
+
+
+def test_door_then_nothing_alerts_the_circle_as_inactivity_unless_not_back_is_on() -> None:
+    """Without not_back, the routine's door line raises a (high) inactivity alert; with it, a not_back alert."""
+    for not_back, kind in ((False, "inactivity"), (True, "not_back")):
+        config = parse_config(
+            "home: {id: mary, name: Mary}\ngpio: {pin_factory: mock}\nmqtt: {host: 127.0.0.1, port: 1883}\n"
+            f"detection: {{not_back: {str(not_back).lower()}}}\n"
+            "sensors:\n  - {name: kitchen_pir, kind: motion, pin: 5, room: kitchen}\n"
+            "  - {name: front_door, kind: door, pin: 6, room: hall}\n"
+        )
+        assert config.detection is not None
+        watch = Watch(config.detection, config.home, config.sensors)
+        rows = outing_days(14)
+
+        def mono(at: datetime) -> float:  # the monotonic clock, in step with the wall clock
+            return (at - D0).total_seconds()
+
+        for row in rows:
+            event = Event(row.sensor, row.kind, row.value, row.room, row.at.astimezone(), mono(row.at))
+            if event.is_activity:
+                watch.activity(event, learn=True)
+        out = rows[-1].at + timedelta(hours=16)  # the next day at 14:00
+        watch.activity(Event("front_door", "door", 0, "hall", out.astimezone(), mono(out)), learn=True)
+        line = watch.line_s()
+        assert line is not None and math.isfinite(line)
+        assert watch.due(mono(out) + line - 1) is None and watch.due(mono(out) + line + 1) == "alert"
+        alert = watch.alert(out + timedelta(seconds=line), "n")
+        assert alert.kind == kind and alert.severity == ("normal" if not_back else "high")
+        assert alert.facts["context"] == "front_door:0" and alert.facts["line_cause"] in ("budget", "ceiling")

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sentinel.detect.csvio import Row, read_rows
-from sentinel.detect.tools import ReplayedAlert, backtest, format_backtest, replay, routine_summary
+from sentinel.detect.tools import ReplayedAlert, backtest_all, format_backtest, replay, routine_summary
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,14 +28,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"{len(replayed.alerts)} inactivity alert(s)", file=sys.stderr)
         return 0
     if args.command == "backtest":
-        reports = backtest(
-            read_rows(args.events), args.seed, progress=sys.stderr.isatty() and not args.json, source=args.events
+        measured = backtest_all(
+            read_rows(args.events),
+            args.seed,
+            progress=sys.stderr.isatty() and not args.json,
+            source=args.events,
+            conditions=getattr(args, "conditions", False),
         )
         if args.json:
-            print(json.dumps({name: r.as_dict() for name, r in reports.items()}, indent=2))
+            print(json.dumps(measured.as_dict(), indent=2))
         else:
             print(f"{Path(args.events).name} (seed {args.seed})")
-            print(format_backtest(reports))
+            print(format_backtest(measured))
         return 0
     rows = read_rows(args.events) if args.events else _stored_rows(args.config)
     print(routine_summary(rows) if rows else "No events yet.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sentinel.detect.routine import Limit, RoutineModel, bin_of
@@ -100,7 +100,10 @@ def explain(
                 f" {name} is usually up by {_clock(night.usually_up)}; "
                 f"the latest in {_days(model.days)} was {_clock(night.up_by)}."
             )
-    return f"{reason} {_line_sentence(name, place, value, limit, model, outing, asks_first, learn_days)}", facts
+    if limit.cause == "stray" and limit.since is not None:
+        facts["went_out"] = limit.since.isoformat(timespec="seconds")
+    line = _line_sentence(name, place, value, limit, model, outing, asks_first, learn_days, start)
+    return f"{reason} {line}", facts
 
 
 def _line_sentence(
@@ -112,6 +115,7 @@ def _line_sentence(
     outing: bool,
     asks_first: bool,
     learn_days: float,
+    start: datetime | None = None,
 ) -> str:
     """Where the alert line sits, and why, in a neighbour's words."""
     verb = f"checks on {name}" if asks_first else "alerts"
@@ -127,7 +131,15 @@ def _line_sentence(
         return f"After {place.words(value)}, sentinel {verb} {when}, the {which} wait set for the {limit.room}."
     if limit.cause == "outing":  # callers raise no alert on an infinite line; said for completeness
         return f"{name} is probably out, so sentinel raises no inactivity alert."
-    assert model is not None
+    if limit.cause == "stray" and limit.since is not None and start is not None:
+        deadline = start + timedelta(seconds=limit.seconds)
+        return (
+            f"{name} went out at {limit.since:%H:%M}; one or two signs of life since then, with no return "
+            f"through the front door, look like a sensor's stray blip in an empty home, so sentinel keeps "
+            f"the outing's wait and {verb} at {deadline:%H:%M}."
+        )
+    if model is None:  # a learned cause without its model: say what is known, never fail an alert for it
+        return f"sentinel {verb} {when}."
     days = _days(model.days)
     if limit.cause == "night":
         latest, floor = (model.night.up_by if model.night else 0.0), model.params.floor_s
@@ -138,6 +150,8 @@ def _line_sentence(
     lead = f"At this time of day{'' if outing else f', after {place.words(value)},'} sentinel {verb} {when}"
     if limit.cause == "floor":
         return f"{lead}, the shortest wait set for this home (from {name}'s last {days} alone it would be sooner)."
+    if limit.cause == "ceiling" and place.kind == "door":
+        return f"{lead}, the longest wait after the front door set for this home."
     if limit.cause == "ceiling":
         return f"{lead}, the longest wait set for this home (from {name}'s last {days} alone it would be later)."
     return (

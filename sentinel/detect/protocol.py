@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sentinel.detect.conditions import entrance_door
 from sentinel.detect.csvio import Row
 from sentinel.errors import CsvFormatError
 
@@ -136,6 +137,12 @@ def onsets(rows: Sequence[Row], split: Split, seed: int = 7, count: int = 300) -
     return sorted(random.Random(seed).sample(candidates, min(count, len(candidates))))
 
 
+def door_onsets(rows: Sequence[Row], split: Split) -> list[int]:
+    """Indices of every test-period row of the entrance door: the person collapses right after coming in."""
+    door = entrance_door(rows)
+    return [i for i, row in enumerate(rows) if row.sensor == door and split.in_test(row.at)]
+
+
 def replay(
     rows: Sequence[Row],
     detector: Detector,
@@ -163,6 +170,14 @@ def replay(
     return false_alerts, after
 
 
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """The protocol's report, and the same replay's delays for incidents right after the entrance door."""
+
+    report: Report
+    doors: Report | None  # None when the test period has no entrance door row
+
+
 def evaluate(
     rows: Sequence[Row],
     factory: DetectorFactory,
@@ -171,6 +186,17 @@ def evaluate(
     source: str = "the events",
 ) -> Report:
     """Run the whole protocol for one detector; NotEnoughData (naming ``source``) if it cannot."""
+    return measure(rows, factory, seed, progress, source).report
+
+
+def measure(
+    rows: Sequence[Row],
+    factory: DetectorFactory,
+    seed: int = 7,
+    progress: Callable[[int], None] | None = None,
+    source: str = "the events",
+) -> Measured:
+    """The protocol and the door onsets row, from one replay; NotEnoughData (naming ``source``) if it cannot."""
     split = checked_split(rows, source)
     chosen = onsets(rows, split, seed)
     if not chosen:
@@ -178,7 +204,20 @@ def evaluate(
             f"{source}: no sign of life in the test period (from {wall(split.test_start):%Y-%m-%d}) "
             "to start an incident at: a backtest needs activity rows other than doors there"
         )
-    false_alerts, after = replay(rows, factory(split), split, set(chosen), progress)
+    doors = door_onsets(rows, split)
+    false_alerts, after = replay(rows, factory(split), split, {*chosen, *doors}, progress)
+    report = _report(rows, split, false_alerts, after, chosen)
+    return Measured(report, _report(rows, split, false_alerts, after, doors) if doors else None)
+
+
+def _report(
+    rows: Sequence[Row],
+    split: Split,
+    false_alerts: list[datetime],
+    after: dict[int, datetime | None],
+    chosen: list[int],
+) -> Report:
+    """The figures of one replay over the incidents at ``chosen``."""
     delays = []
     for i in chosen:
         at = after.get(i)

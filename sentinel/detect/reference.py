@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import datetime, timedelta
 
@@ -35,6 +36,7 @@ class Cuddihy:
         self.last: datetime | None = None
         self._activity: list[datetime] = []
         self.line: list[float] | None = None  # seconds, per slot
+        self._crossings: Crossings | None = None
 
     def observe(self, row: Row) -> None:
         if not row.is_activity:
@@ -42,14 +44,15 @@ class Cuddihy:
         if self.line is None:
             if self.split.in_test(row.at):
                 self.line = alert_line(self._activity, self.split)
+                self._crossings = Crossings(self.line)
             else:
                 self._activity.append(row.at)
         self.last = row.at
 
     def alert_at(self) -> datetime | None:
-        if self.last is None or self.line is None:
+        if self.last is None or self._crossings is None:
             return None
-        return first_crossing(self.last, self.line)
+        return self._crossings.first(self.last)
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -104,3 +107,33 @@ def first_crossing(last: datetime, line: list[float], horizon: timedelta = timed
             return max(crossing, start, last)
         start = end
     return None
+
+
+class Crossings:
+    """``first_crossing`` for one line, answered by a binary search instead of a walk through the slots."""
+
+    def __init__(self, line: list[float], horizon: timedelta = timedelta(hours=72)) -> None:
+        self.line = line
+        self.horizon = horizon.total_seconds()
+        width = SLOT.total_seconds()
+        count = int(self.horizon // width) + 1
+        # For a spell that begins ``off`` seconds into slot s0, slot s0 + k is crossed when
+        # line[s0 + k] - (k + 1) * width < -off; the running minimum makes the first such k a bisection.
+        self._bounds: list[list[float]] = []
+        for s0 in range(SLOTS):
+            lowest, bound = math.inf, []
+            for k in range(count):
+                lowest = min(lowest, line[(s0 + k) % SLOTS] - (k + 1) * width)
+                bound.append(-lowest)
+            self._bounds.append(bound)
+
+    def first(self, last: datetime) -> datetime | None:
+        width = SLOT.total_seconds()
+        start = last.replace(minute=(last.minute // 30) * 30, second=0, microsecond=0)
+        off = (last - start).total_seconds()
+        s0 = slot_of(start)
+        k = bisect.bisect_right(self._bounds[s0], off)
+        if k >= len(self._bounds[s0]) or k * width - off >= self.horizon:
+            return None
+        slot_start = start + k * SLOT
+        return max(last + timedelta(seconds=self.line[(s0 + k) % SLOTS]), slot_start, last)

@@ -3,15 +3,14 @@
 A quiet spell starts with a sign of life and ends with the next one. Its
 *context* is the sensor (and, for two-state sensors, the value) that fired
 last: "where the person last was", in the only words the home has. A spell
-after the bed mat turned occupied is sleep; after the front door closed, maybe
-an outing; after the kitchen cupboard at 10:00, a few minutes at most.
+after the bed mat turned occupied is sleep; after the front door, an outing or
+the first minutes back home; after the kitchen cupboard at 10:00, a few
+minutes at most, unless the resident slipped out without the door sensor
+noticing, which the history also tells (such a spell ends with someone
+arriving at the door).
 
-For every context and time of day the model estimates P(spell > x) from the
-spells that began in that context near that time of day, shrunk towards all
-spells near that time of day (so a context seen a few times borrows the
-home's general pattern), and sets the alert line where that probability falls
-to ``alpha``. ``alpha`` comes from the false-alert budget: with N spells a day
-and a budget of B alerts a month, alpha = B / (30 N).
+For every context and time of day the model estimates P(spell > x), and one
+price for a false alert, set from the budget, places every line (see ``fit``).
 """
 
 from __future__ import annotations
@@ -24,17 +23,22 @@ from typing import Literal
 
 import numpy as np
 
-BINS = 48  # half hours
-DAY_S = 86400.0
+from sentinel.detect.night import NOON, Night, learn_night
+from sentinel.detect.rule import Rule
+from sentinel.detect.survival import BINS, DAY_S, context_stats, outing_curve
+
+__all__ = ["BINS", "DAY_S", "NOON", "Limit", "Night", "Params", "RoutineModel", "Spell", "SpellTable", "fit"]
 
 
 @dataclass(frozen=True, slots=True)
 class Spell:
-    """A completed quiet spell."""
+    """A completed quiet spell; ``absence``: it ended with someone arriving at the front door."""
 
     start: datetime
     context: str
     seconds: float
+    ended_by: str | None = None
+    absence: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +47,17 @@ class Params:
 
     false_alerts_per_month: float = 1.0
     floor_s: float = 30 * 60  # never alert sooner
-    ceiling_s: float = 16 * 3600  # always alert later than this (except after an outside door)
+    ceiling_s: float = 16 * 3600  # always alert later than this (after the front door: door_ceiling_s)
+    door_ceiling_s: float = 24 * 3600  # after the front door, a day without a sign of life is always checked
     bandwidth_s: float = 3600.0  # how far in time of day a spell counts as "at this time"
-    prior_weight: float = 1.0  # how many spells' worth the home-wide pattern counts in a context
+    prior_weight: float = 1.0  # how many spells' worth the coarser pattern counts in a context
     half_life_days: float = 28.0  # older weeks count less
     window_days: float = 56.0
     weekend_split_days: float = 21.0  # learn weekends apart once the window holds three weeks
     other_days_weight: float = 0.0  # how much a weekday counts for a weekend (they still share the all-day level)
 
 
-Cause = Literal["budget", "floor", "ceiling", "night", "outing", "warmup", "room floor", "room ceiling"]
+Cause = Literal["budget", "floor", "ceiling", "night", "outing", "stray", "warmup", "room floor", "room ceiling"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +66,18 @@ class Limit:
 
     ``budget``: learned, where the false-alert budget puts it; ``floor``/``ceiling``:
     the home's shortest/longest wait; ``night``: the latest usual waking plus the
-    floor; ``outing``: never (the person is probably out); ``warmup``: the fixed
-    line while the routine is learned; ``room floor``/``room ceiling``: a room's
-    own limit (``room`` names it).
+    floor; ``outing``: never (the person is probably out; while learning, or
+    with ``not_back`` off and no line learned); ``stray``: one or two signs
+    of life after the resident went out at ``since``, not taken for a return,
+    so the outing's line holds; ``warmup``: the fixed line while the routine
+    is learned; ``room floor``/``room ceiling``: a room's own limit (``room``
+    names it).
     """
 
     seconds: float
     cause: Cause
     room: str | None = None
+    since: datetime | None = None
 
 
 def tod_seconds(at: datetime) -> float:
@@ -81,7 +90,7 @@ def bin_of(at: datetime) -> int:
 
 @dataclass
 class RoutineModel:
-    """Alert lines per context and quarter hour, learned from a window of spells."""
+    """Alert lines per context and half hour, learned from a window of spells."""
 
     params: Params
     days: float
@@ -91,15 +100,24 @@ class RoutineModel:
     weekend_lines: dict[str, np.ndarray] = field(default_factory=dict)  # the same for weekends, once learned apart
     longest: dict[str, np.ndarray] = field(default_factory=dict)  # longest spell seen, per bin (for reasons)
     night: Night | None = None
+    doors: frozenset[str] = frozenset()  # contexts of the front door: their ceiling is the door's
+    expected_per_month: float = 0.0  # false alerts a month the model expects of its lines as applied
+    forced_per_month: float = 0.0  # of which spells longer than the ceilings, which alert whatever the lines
 
     def line(self, context: str, at: datetime) -> float:
         """Seconds of quiet after which a spell that began at ``at`` in ``context`` is unusual."""
         line = self._learned(context, at)
-        if self.night is not None and not math.isinf(line) and self.in_night(at):
+        if math.isinf(line):
+            return line
+        if self.night is not None and self.in_night(at):
             # A spell that begins in the usual night may last until the latest usual waking.
             since_noon = (tod_seconds(at) - NOON) % DAY_S
             line = max(line, self.night.up_by + self.params.floor_s - since_noon)
-        return line
+        return min(line, self.upper(context))
+
+    def upper(self, context: str) -> float:
+        """The longest line for ``context``: the ceiling, or after the front door the door's."""
+        return self.params.door_ceiling_s if context in self.doors else self.params.ceiling_s
 
     def limit(self, context: str, at: datetime) -> Limit:
         """The line of ``line()`` and what put it there, for the alert's reason."""
@@ -108,17 +126,21 @@ class RoutineModel:
             return Limit(line, "outing")
         if line > learned:
             return Limit(line, "night")
-        # The clip in ``fit`` is the only way a line reaches the floor or the ceiling (the grid misses both).
+        # The fit puts a line on the floor or the ceiling only where it would otherwise be beyond it.
         if line <= self.params.floor_s:
             return Limit(line, "floor")
-        if line >= self.params.ceiling_s:
+        if line >= self.upper(context):
             return Limit(line, "ceiling")
         return Limit(line, "budget")
 
     def _learned(self, context: str, at: datetime) -> float:
         """The line of this context and half hour, before the usual night is taken into account."""
         lines = self.weekend_lines if self.weekend_lines and at.weekday() >= 5 else self.lines
-        return float(lines.get(context, lines[""])[bin_of(at)])
+        learned = lines.get(context)
+        if learned is None:
+            # A place never seen here borrows the home's pattern; a door never seen, the door's longest wait.
+            return self.params.door_ceiling_s if context in self.doors else float(lines[""][bin_of(at)])
+        return float(learned[bin_of(at)])
 
     def in_night(self, at: datetime) -> bool:
         """Whether ``at`` falls in the usual night."""
@@ -126,58 +148,6 @@ class RoutineModel:
             return False
         since_noon = (tod_seconds(at) - NOON) % DAY_S
         return self.night.bed_from <= since_noon < self.night.usually_up
-
-
-NOON = 12 * 3600.0
-MIN_REST_S = 2 * 3600.0  # a day whose longest quiet spell is shorter had no night's rest to learn from
-
-
-@dataclass(frozen=True, slots=True)
-class Night:
-    """The usual night, in seconds after noon: when the resident is usually at rest, and the latest waking."""
-
-    bed_from: float
-    usually_up: float
-    up_by: float
-    nights: int
-
-
-def learn_night(start: np.ndarray, seconds: np.ndarray) -> Night | None:
-    """Each noon-to-noon day's longest quiet spell is its night's rest.
-
-    ``start`` is in seconds of local wall-clock time since 1970-01-01. The usual
-    night is the time of day covered by the rest on most nights; a spell that
-    begins in it may last until the latest waking seen.
-    """
-    long = seconds >= MIN_REST_S
-    if not long.any():
-        return None
-    day = np.floor((start[long] - NOON) / DAY_S)
-    order = np.lexsort((-seconds[long], day))  # by day, longest first
-    _, first = np.unique(day[order], return_index=True)
-    rests = order[first]
-    if len(rests) < 3:
-        return None
-    since_noon = (start[long][rests] - NOON) % DAY_S
-    ends = np.minimum(since_noon + seconds[long][rests], DAY_S)
-    step = DAY_S / BINS
-    covered = np.zeros(BINS)
-    for begin, end in zip(since_noon, ends, strict=True):
-        covered[int(begin // step) : math.ceil(end / step)] += 1
-    usual = np.flatnonzero(covered > len(rests) / 2)
-    if not len(usual):
-        return None
-    bed_from, usually_up = float(usual[0] * step), float((usual[-1] + 1) * step)
-    later = ends[ends > bed_from]
-    up_by = float(later.max()) if len(later) else usually_up
-    return Night(bed_from=bed_from, usually_up=usually_up, up_by=max(up_by, usually_up), nights=len(rests))
-
-
-# Durations of the same habit vary by half again from one day to the next; the
-# smoothing is never narrower than that, so a few similar spells do not make
-# a slightly longer one look impossible.
-MIN_LOG_BANDWIDTH = math.log(1.5)
-GRID = np.geomspace(30.0, 48 * 3600.0, 100)  # candidate lines, 30 s to 48 h, 8 % apart
 
 
 EPOCH = datetime(1970, 1, 1)
@@ -190,167 +160,133 @@ def wall_seconds(at: datetime) -> float:
 
 @dataclass(frozen=True, slots=True)
 class SpellTable:
-    """Spells as arrays: start (wall seconds), duration and context code."""
+    """Spells as arrays: start (wall seconds), duration, context code, the code that ended it (-1 unknown), absence."""
 
     start: np.ndarray
     seconds: np.ndarray
     context: np.ndarray
     names: tuple[str, ...]
+    end: np.ndarray | None = None
+    absence: np.ndarray | None = None
 
     @classmethod
     def of(cls, spells: Sequence[Spell]) -> SpellTable:
-        names = tuple(sorted({s.context for s in spells}))
+        names = tuple(sorted({s.context for s in spells} | {s.ended_by for s in spells if s.ended_by}))
         code = {n: i for i, n in enumerate(names)}
         return cls(
             np.array([wall_seconds(s.start) for s in spells], dtype=float),
             np.array([s.seconds for s in spells], dtype=float),
             np.array([code[s.context] for s in spells], dtype=int),
             names,
+            np.array([code[s.ended_by] if s.ended_by else -1 for s in spells], dtype=int),
+            np.array([s.absence for s in spells], dtype=bool),
         )
 
 
 def fit(
-    spells: Sequence[Spell] | SpellTable, now: datetime, params: Params, outing_contexts: frozenset[str]
+    spells: Sequence[Spell] | SpellTable,
+    now: datetime,
+    params: Params,
+    left_out: frozenset[str] = frozenset(),
+    doors: frozenset[str] = frozenset(),
+    arrivals: frozenset[str] = frozenset(),
+    price_hint: float | None = None,
 ) -> RoutineModel:
     """Learn the alert lines from the spells in the window before ``now``.
 
-    Spells after an outside door are outings, not inactivity at home: they are
-    left out, and such a context never raises an inactivity alert.
+    ``doors`` are the contexts of the front door going out, ``arrivals`` those
+    of coming in: spells from either that end at the door again are outings.
+    A spell elsewhere that ended with someone arriving is an
+    outing the door did not see; how often that happens, per context and time
+    of day, mixes the home's outing lengths into that context's curve.
+    ``left_out`` contexts are not learned and never raise an alert.
+    ``price_hint``: yesterday's price, where the search for today's starts.
     """
     table = spells if isinstance(spells, SpellTable) else SpellTable.of(spells)
+    n_names = len(table.names)
     now_s = wall_seconds(now)
     age = (now_s - table.start) / DAY_S
-    home = np.array([name not in outing_contexts for name in table.names], dtype=bool)
-    keep = (age >= 0) & (age <= params.window_days) & home[table.context] if len(table.names) else age < 0
+    inside = np.array([name not in left_out for name in table.names], dtype=bool)
+    keep = (age >= 0) & (age <= params.window_days) & inside[table.context] if n_names else age < 0
     if not keep.any():
         raise ValueError("no spells to learn from")
+    end = table.end if table.end is not None else np.full(len(table.start), -1)
+    absence = table.absence if table.absence is not None else np.zeros(len(table.start), dtype=bool)
     start, seconds, context, age = table.start[keep], table.seconds[keep], table.context[keep], age[keep]
+    end, absence = end[keep], absence[keep]
+    door_names = doors | arrivals
+    is_door = np.array([name in door_names for name in table.names] + [False], dtype=bool)  # [-1]: unknown
+    absence = absence & ~is_door[context]
     days = max(1.0, float(age.max()))
-    spells_per_day = len(start) / days
-    centres = (np.arange(BINS) + 0.5) * DAY_S / BINS
-    log_grid = np.log(GRID)
     tod = start % DAY_S
     recency = 0.5 ** (age / params.half_life_days)
     log_gap = np.log(np.maximum(seconds, 1.0))
-
-    codes = np.unique(context)
-    # Weekends apart once there are enough of them; both still borrow from the all-day level.
     weekend = ((np.floor(start / DAY_S) + 3) % 7) >= 5  # 1970-01-01 was a Thursday
-    split = days >= params.weekend_split_days
     groups = (
         {
             "weekday": np.where(weekend, params.other_days_weight, 1.0),
             "weekend": np.where(weekend, 1.0, params.other_days_weight),
         }
-        if split
+        if days >= params.weekend_split_days
         else {"all": np.ones(len(start))}
     )
-    shape = (len(groups), len(codes))
-    above = np.empty((*shape, BINS, len(GRID)))  # weighted count of spells longer than each line
-    weight = np.empty((*shape, BINS))  # weighted count of spells, per bin
-    starts = np.empty((*shape, BINS))  # recency-weighted spells starting in each bin (this day type only)
-    above_all_day = np.empty((len(codes), len(GRID)))  # this context at any time of day, any day
-    weight_all_day = np.empty(len(codes))
-    longest = np.empty((len(codes), BINS))
-    step = DAY_S / BINS
-    for i, code in enumerate(codes):
-        mine = context == code
-        delta = np.abs(centres[:, None] - tod[mine][None, :])
-        delta = np.minimum(delta, DAY_S - delta)
-        near = np.exp(-0.5 * (delta / params.bandwidth_s) ** 2)
-        # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too.
-        scale = _log_bandwidth(log_gap[mine]) * math.sqrt(3) / math.pi  # logistic kernel with that sd
-        z = ((log_grid[None, :] - log_gap[mine][:, None]) / scale).astype(np.float32)
-        exceed = 1.0 / (1.0 + np.exp(z))
-        for g, day_weight in enumerate(groups.values()):
-            used = day_weight[mine] > 0  # skip what would count for nothing
-            spell_weight = recency[mine][used] * day_weight[mine][used]
-            w = (near[:, used] * spell_weight[None, :]).astype(np.float32)
-            above[g, i] = w @ exceed[used]
-            weight[g, i] = w.sum(axis=1)
-            own_days = spell_weight * (day_weight[mine][used] == 1.0)
-            bins = (tod[mine][used] // step).astype(int) % BINS
-            starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
-        above_all_day[i] = recency[mine] @ exceed
-        weight_all_day[i] = recency[mine].sum()
-        longest[i] = np.where(delta <= params.bandwidth_s, seconds[mine][None, :], 0.0).max(axis=1)
-
-    home_survival = above.sum(axis=1) / weight.sum(axis=1)[:, :, None]  # per day type
+    codes = np.unique(context)
+    stats = context_stats(codes, context, tod, log_gap, seconds, recency, absence, groups, params.bandwidth_s)
     prior = params.prior_weight
-    # Shrink towards what is known at a coarser level: this context at any time of
-    # day ("where"), and that towards the whole home at this time of day ("when").
-    all_day = (above_all_day[None, :, None, :] + prior * home_survival[:, None]) / (
-        weight_all_day[None, :, None, None] + prior
+    home = ~absence
+
+    # "When": the whole home at this time of day; "where": this context at any time; then both together.
+    home_survival = stats.above.sum(axis=1) / np.maximum(stats.weight.sum(axis=1), 1e-12)[:, :, None]
+    all_day = (stats.above_all_day[None, :, None, :] + prior * home_survival[:, None]) / (
+        stats.weight_all_day[None, :, None, None] + prior
     )
-    survival = (above + prior * all_day) / (weight[..., None] + prior)
-    # Spells starting per day in each cell; each spell counts in its own day type only.
+    survival = ((stats.above + prior * all_day) / (stats.weight[..., None] + prior)).astype(np.float32)
+
+    # How often a spell of this context, at this time of day, was an outing the door did not see.
+    home_share = stats.absent.sum(axis=1) / np.maximum(stats.total.sum(axis=1), 1e-12)  # groups x bins
+    context_share = (stats.absent_all_day[None, :, None] + prior * home_share[:, None, :]) / (
+        stats.total_all_day[None, :, None] + prior
+    )
+    share = (stats.absent + prior * context_share) / (stats.total + prior)
+    share[:, is_door[codes]] = 0.0  # the door's own spells are learned as they are, outings included
+    if absence.any():  # without an unrecorded outing in the window, every share is 0
+        outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
+        out_curve = outing_curve(tod[outing], log_gap[outing], recency[outing], params.bandwidth_s, prior)
+        survival = (1 - share[..., None]) * survival + share[..., None] * out_curve[None, None]
+        home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
+
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))
-    price = _price(survival, starts / effective_days, params.false_alerts_per_month / 30.0)
-    model = RoutineModel(params, days, spells_per_day, price, night=learn_night(start, seconds))
-    chosen = _lines(survival, price)
-    homes = _lines(home_survival, price)
+    rate = stats.starts / effective_days  # spells starting per day in each cell (own day type only)
+    night = learn_night(start[home & ~is_door[context]], seconds[home & ~is_door[context]])  # rest is at home
+    upper = np.array([params.door_ceiling_s if table.names[c] in doors else params.ceiling_s for c in codes])
+    rule = Rule(survival.astype(np.float32), rate, params.floor_s, upper, night)
+    price = rule.price(params.false_alerts_per_month / 30.0, price_hint)
+    model = RoutineModel(
+        params,
+        days,
+        len(start) / days,
+        price,
+        night=night,
+        doors=doors,
+        expected_per_month=30 * rule.expected(price),
+        forced_per_month=30 * rule.forced,
+    )
+    chosen = rule.lines(price)
+    homes = Rule(
+        home_survival[:, None],
+        np.zeros((len(groups), 1, BINS)),
+        params.floor_s,
+        np.array([params.ceiling_s]),
+        night,
+    )
+    unseen = homes.lines(price)[:, 0]
     for g, name in enumerate(groups):
         lines = model.weekend_lines if name == "weekend" else model.lines
         for i, code in enumerate(codes):
-            lines[table.names[code]] = np.clip(chosen[g, i], params.floor_s, params.ceiling_s)
-        lines[""] = np.clip(homes[g], params.floor_s, params.ceiling_s)  # for contexts never seen
-        for outing in outing_contexts:
-            lines[outing] = np.full(BINS, math.inf)
+            lines[table.names[code]] = chosen[g, i]
+        lines[""] = unseen[g]  # for contexts never seen
+        for gone in left_out:
+            lines[gone] = np.full(BINS, math.inf)
     for i, code in enumerate(codes):
-        model.longest[table.names[code]] = longest[i]
+        model.longest[table.names[code]] = stats.longest[i]
     return model
-
-
-def _lines(survival: np.ndarray, price: float) -> np.ndarray:
-    """Per context and bin, the line that minimises delay + price x P(false alert)."""
-    cost = GRID + price * survival
-    return GRID[np.argmin(cost, axis=-1)]
-
-
-def _price(survival: np.ndarray, rate: np.ndarray, budget_per_day: float) -> float:
-    """The price of a false alert (in seconds of delay) at which expected false alerts fit the budget.
-
-    Minimising the mean delay of a detection subject to a budget of false alerts
-    gives each context and time of day its own line: where a longer wait buys
-    little safety from false alerts, the line stays short; where the quiet spell
-    might well go on, it waits. One price balances them all against the budget.
-    """
-
-    busy = rate > 0  # only where spells begin can false alerts happen
-    curves, weights = survival[busy], rate[busy]
-    rows = np.arange(len(curves))
-
-    def false_alerts_per_day(price: float) -> float:
-        index = np.argmin(GRID + price * curves, axis=-1)
-        return float(weights @ curves[rows, index])
-
-    low, high = 1.0, 1e12
-    if false_alerts_per_day(high) > budget_per_day:
-        return high
-    for _ in range(24):  # bisection on a log scale: to within 0.0002 %, far finer than the 8 % grid
-        mid = math.sqrt(low * high)
-        if false_alerts_per_day(mid) > budget_per_day:
-            low = mid
-        else:
-            high = mid
-    return high
-
-
-def _log_bandwidth(log_gap: np.ndarray) -> float:
-    """Silverman's rule on log durations, kept within sensible bounds."""
-    n = len(log_gap)
-    if n < 2:
-        return 1.0
-    ordered = np.sort(log_gap)
-    sd = float(ordered.std(ddof=1))
-    iqr = (_quantile(ordered, 0.75) - _quantile(ordered, 0.25)) / 1.34
-    spread = min(sd, iqr) if iqr > 0 else sd
-    return min(max(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH), 1.0)
-
-
-def _quantile(ordered: np.ndarray, q: float) -> float:
-    """Linear-interpolated quantile of sorted values (numpy's default, without its overhead)."""
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return float(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TextIO
 
+from sentinel.detect.conditions import CONDITIONS
 from sentinel.detect.csvio import Row
-from sentinel.detect.detector import InactivityDetector, context_of
+from sentinel.detect.detector import BACK, InactivityDetector, context_of
 from sentinel.detect.explain import Place, duration, explain
-from sentinel.detect.protocol import Report, Split, evaluate
+from sentinel.detect.protocol import Measured, Report, Split, checked_split, measure
 from sentinel.detect.reference import Cuddihy, FixedTimer
 from sentinel.detect.routine import DAY_S
 
@@ -56,7 +57,7 @@ def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
 
     def explained(at: datetime) -> tuple[str, dict[str, Any]]:
         context = detector.last_context or ""
-        place, value = places[context]
+        place, value = places[context.removesuffix(BACK)]  # the door coming in is still the door
         limit = detector.limit()
         assert detector.last_at is not None and limit is not None
         model, days = detector.model, detector.warmup.min_days
@@ -89,7 +90,7 @@ def _pending(
         return None  # no sign of life in the file
     at = detector.alert_at()
     if at is None:
-        place, value = places[detector.last_context]
+        place, value = places[detector.last_context.removesuffix(BACK)]
         reason = (
             f"{name} is probably out (last noticed by {place.words(value)} at {detector.last_at:%H:%M}): "
             "no inactivity alert would come."
@@ -111,6 +112,31 @@ DETECTORS: dict[str, Callable[[Split], Any]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    """Every detector on the file as it is and, when asked, on each robustness condition made from it."""
+
+    measured: dict[str, Measured]
+    conditions: dict[str, dict[str, Measured]]
+
+    @property
+    def reports(self) -> dict[str, Report]:
+        return {name: m.report for name, m in self.measured.items()}
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """Per detector: the protocol's figures, its door onsets, and its figures under each condition."""
+
+        def one(m: Measured) -> dict[str, Any]:
+            return {**m.report.as_dict(), "door_onsets": m.doors.as_dict() if m.doors else None}
+
+        out = {}
+        for name, m in self.measured.items():
+            out[name] = one(m)
+            if self.conditions:
+                out[name]["conditions"] = {c: one(by[name]) for c, by in self.conditions.items()}
+        return out
+
+
 def backtest(
     rows: Sequence[Row], seed: int = 7, progress: bool = False, source: str = "the events"
 ) -> dict[str, Report]:
@@ -118,33 +144,74 @@ def backtest(
 
     NotEnoughData (naming ``source``) when the rows cannot be measured, before any detector runs.
     """
-    reports = {}
-    bar = _Progress(len(rows) * len(DETECTORS)) if progress else None
-    for k, (name, factory) in enumerate(DETECTORS.items()):
-        tick = (lambda i, k=k: bar.show(k * len(rows) + i)) if bar else None
-        reports[name] = evaluate(rows, factory, seed, tick, source)
+    return backtest_all(rows, seed, progress, source).reports
+
+
+def backtest_all(
+    rows: Sequence[Row], seed: int = 7, progress: bool = False, source: str = "the events", conditions: bool = False
+) -> Backtest:
+    """The protocol and the door onsets for every detector; with ``conditions``, on each robustness condition too.
+
+    The conditions (a sensor dies, a sparse kit, missed departures, stray events,
+    a clock change) are made from the file itself, seeded. NotEnoughData (naming
+    ``source``) when the file itself cannot be measured.
+    """
+    checked_split(rows, source)  # refuse before any work
+    files = {"": list(rows)}
+    if conditions:
+        files.update({name: make(rows, seed) for name, make in CONDITIONS.items()})
+    bar = _Progress(sum(len(f) for f in files.values()) * len(DETECTORS)) if progress else None
+    done = 0
+    results: dict[str, dict[str, Measured]] = {}
+    for label, file_rows in files.items():
+        results[label] = {}
+        for name, factory in DETECTORS.items():
+            tick = (lambda i, d=done: bar.show(d + i)) if bar else None
+            where = source if not label else f"{source} ({label})"
+            results[label][name] = measure(file_rows, factory, seed, tick, where)
+            done += len(file_rows)
     if bar:
         bar.done()
-    return reports
+    clean = results.pop("")
+    return Backtest(clean, results)
 
 
-def format_backtest(reports: dict[str, Report]) -> str:
-    """The backtest as a table."""
-    lines = [
-        f"{'detector':14s} {'test days':>9s} {'false alerts/30 d':>17s} {'detected <=24 h':>15s} "
-        f"{'median delay':>12s} {'p90 delay':>10s}"
-    ]
-    for name, r in reports.items():
+def _minutes(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0f} min"
 
-        def minutes(v: float | None) -> str:
-            return "-" if v is None else f"{v:.0f} min"
 
-        lines.append(
-            f"{name:14s} {r.test_days:9.1f} {r.false_alerts_per_30d:17.1f} "
-            f"{r.detected_within_24h * 100:14.0f}% {minutes(r.median_delay_min):>12s} "
-            f"{minutes(r.p90_delay_min):>10s}"
-        )
+def _line(name: str, r: Report, false_alerts: bool = True) -> str:
+    alerts = f"{r.false_alerts_per_30d:17.1f}" if false_alerts else f"{'':17s}"
+    return (
+        f"{name:14s} {r.test_days:9.1f} {alerts} {r.detected_within_24h * 100:14.0f}% "
+        f"{_minutes(r.median_delay_min):>12s} {_minutes(r.p90_delay_min):>10s}"
+    )
+
+
+HEADER = (
+    f"{'detector':14s} {'test days':>9s} {'false alerts/30 d':>17s} {'detected <=24 h':>15s} "
+    f"{'median delay':>12s} {'p90 delay':>10s}"
+)
+
+
+def format_backtest(reports: dict[str, Report] | Backtest) -> str:
+    """The backtest as a table: the protocol, the door onsets, and each condition asked for."""
+    if not isinstance(reports, Backtest):
+        return "\n".join([HEADER, *(_line(name, r) for name, r in reports.items())])
+    lines = [HEADER, *(_line(name, m.report) for name, m in reports.measured.items())]
+    lines += _doors(reports.measured)
+    for condition, by in reports.conditions.items():
+        lines += ["", f"{condition}:", *(_line(name, m.report) for name, m in by.items()), *_doors(by)]
     return "\n".join(lines)
+
+
+def _doors(measured: dict[str, Measured]) -> list[str]:
+    """The door onsets row: incidents right after a row of the entrance door (the same replay)."""
+    first = next(iter(measured.values()))
+    if first.doors is None:
+        return ["door onsets: none (no entrance door row in the test period)"]
+    out = [f"door onsets ({first.doors.incidents} rows of the entrance door in the test period):"]
+    return out + [_line(name, m.doors, false_alerts=False) for name, m in measured.items() if m.doors]
 
 
 def routine_summary(rows: Sequence[Row]) -> str:

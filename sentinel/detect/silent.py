@@ -1,0 +1,98 @@
+"""A sensor silent far beyond its usual gaps is a kit fault, not a quiet resident.
+
+Silence alone says little: a house is silent while its resident is out or
+asleep. What gives a dead sensor away is everything else going on: the other
+sensors keep seeing the resident, many more times over than they ever did
+between two of this sensor's signs of life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+# "Far beyond": more than twice the most signs of life elsewhere ever seen between two of this sensor's.
+SILENT_FACTOR = 2.0
+MIN_SIGNS = 10  # a sensor seen fewer times than this in the history has no usual gaps to judge by
+
+
+@dataclass(frozen=True, slots=True)
+class SilentSensor:
+    """A sensor that has stopped reporting while the others still see the resident."""
+
+    sensor: str
+    silent_for: float  # seconds since its last sign of life
+    usual_max_gap: float  # the longest silence between two of its signs in the history (seconds)
+    others_since: int  # other sensors' signs of life since its last
+    usual_max_others: int  # the most seen between two of its signs in the history
+
+
+@dataclass(frozen=True, slots=True)
+class Usual:
+    """How far apart one sensor's signs of life usually are."""
+
+    signs: int
+    max_gap: float  # seconds
+    max_others: int  # other sensors' signs in between
+
+    def silent(self, others_since: int, silent_for: float) -> bool:
+        """Whether this long a silence, with this many signs elsewhere since its last, means the sensor failed."""
+        busy = others_since > SILENT_FACTOR * max(self.max_others, 1)
+        return self.signs >= MIN_SIGNS and busy and silent_for > self.max_gap
+
+
+def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:
+    """Per sensor, its signs of life in ``activity`` (time order) and the longest gaps between them."""
+    last: dict[str, tuple[int, datetime]] = {}
+    usual: dict[str, Usual] = {}
+    for i, (at, sensor) in enumerate(activity):
+        before = last.get(sensor)
+        seen = usual.get(sensor, Usual(0, 0.0, 0))
+        if before is None:
+            usual[sensor] = Usual(seen.signs + 1, seen.max_gap, seen.max_others)
+        else:
+            gap = (at - before[1]).total_seconds()
+            usual[sensor] = Usual(seen.signs + 1, max(seen.max_gap, gap), max(seen.max_others, i - before[0] - 1))
+        last[sensor] = (i, at)
+    return usual
+
+
+def usual_gaps_of(times: np.ndarray, sensors: np.ndarray, names: Sequence[str]) -> dict[str, Usual]:
+    """``usual_gaps`` for signs given as arrays: times (seconds, time order) and sensor codes into ``names``."""
+    usual: dict[str, Usual] = {}
+    for code in np.unique(sensors):
+        index = np.flatnonzero(sensors == code)
+        if len(index) < 2:
+            usual[names[code]] = Usual(len(index), 0.0, 0)
+            continue
+        gaps = np.diff(times[index])
+        usual[names[code]] = Usual(len(index), float(gaps.max()), int(np.diff(index).max() - 1))
+    return usual
+
+
+def silent_sensors(
+    activity: Sequence[tuple[datetime, str]], now: datetime, ignore: frozenset[str] = frozenset()
+) -> list[SilentSensor]:
+    """The sensors of ``activity`` (signs of life, time order) that look dead at ``now``.
+
+    A sensor is silent when, since its last sign of life, the other sensors
+    have seen the resident more than ``SILENT_FACTOR`` times as often as they
+    ever did between two of its signs, and it has been silent longer than it
+    ever was. ``ignore`` names sensors whose silence is the resident's choice
+    (the front door).
+    """
+    if not activity:
+        return []
+    last: dict[str, int] = {}
+    for i, (_, sensor) in enumerate(activity):
+        last[sensor] = i
+    found = []
+    for sensor, usual in usual_gaps(activity).items():
+        others = len(activity) - 1 - last[sensor]
+        silent_for = (now - activity[last[sensor]][0]).total_seconds()
+        if sensor not in ignore and usual.silent(others, silent_for):
+            found.append(SilentSensor(sensor, silent_for, usual.max_gap, others, usual.max_others))
+    return sorted(found, key=lambda s: s.sensor)

@@ -1,0 +1,183 @@
+"""Smoothed survival curves of quiet-spell durations: P(spell > x) on a grid of candidate lines."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+BINS = 48  # half hours
+DAY_S = 86400.0
+CENTRES = (np.arange(BINS) + 0.5) * DAY_S / BINS
+GRID = np.geomspace(30.0, 48 * 3600.0, 100)  # candidate lines, 30 s to 48 h, 8 % apart
+LOG_GRID = np.log(GRID)
+# Durations of the same habit vary by half again from one day to the next; the
+# smoothing is never narrower than that, so a few similar spells do not make
+# a slightly longer one look impossible.
+MIN_LOG_BANDWIDTH = math.log(1.5)
+MAX_LOG_BANDWIDTH = 1.0  # never smooth a duration over more than a factor e either way
+
+
+def log_bandwidth(log_gap: np.ndarray) -> float:
+    """Silverman's rule on log durations, kept within sensible bounds."""
+    n = len(log_gap)
+    if n < 2:
+        return MAX_LOG_BANDWIDTH
+    ordered = np.sort(log_gap)
+    sd = float(ordered.std(ddof=1))
+    iqr = (_quantile(ordered, 0.75) - _quantile(ordered, 0.25)) / 1.34
+    spread = min(sd, iqr) if iqr > 0 else sd
+    return min(max(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH), MAX_LOG_BANDWIDTH)
+
+
+def exceed(log_gap: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Per spell and grid line, the smoothed chance that a spell like it lasts longer than the line.
+
+    A logistic kernel on the log scale: its exponential tail is heavier than a
+    Gaussian's, because what matters is the chance of a spell longer than any seen.
+    """
+    scale = bandwidth * math.sqrt(3) / math.pi  # logistic kernel with that sd (see ``log_bandwidth``)
+    # 1 / (1 + e^z) with z = (log line - log gap) / scale; the grid is geometric, so along it e^z grows by
+    # the same factor at every step: one exponential per spell and per line instead of one per pair.
+    first = np.exp(np.clip((LOG_GRID[0] - log_gap) / scale, -80.0, 80.0)).astype(np.float32)
+    steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale, 80.0)).astype(np.float32)
+    with np.errstate(over="ignore"):  # an overflow is a line so far beyond the spell that its chance is 0
+        return 1.0 / (1.0 + first[:, None] * steps[None, :])
+
+
+NEAR_STEP_S = 10.0  # start times are read to 10 s for the time-of-day weights (an hour's kernel moves 0.3 %)
+
+
+@functools.lru_cache(maxsize=8)
+def _near_table(bandwidth_s: float) -> np.ndarray:
+    """Gaussian weights of each half hour for a start at every ``NEAR_STEP_S`` of the day: bins x steps."""
+    tod = np.arange(0.0, DAY_S, NEAR_STEP_S)
+    delta = np.abs(CENTRES[:, None] - tod[None, :])
+    delta = np.minimum(delta, DAY_S - delta) / bandwidth_s
+    return np.exp(-0.5 * delta * delta).astype(np.float32)
+
+
+def near(tod: np.ndarray, bandwidth_s: float) -> np.ndarray:
+    """Gaussian weights (circular in time of day) of each spell's start for each half hour: bins x spells."""
+    index = np.minimum(np.rint(tod / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
+    return _near_table(float(bandwidth_s))[:, index]
+
+
+def at(curves: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Survival curves (..., GRID) read at one line per curve (...), interpolated on the log scale."""
+    seconds = np.clip(seconds, GRID[0], GRID[-1])
+    index = np.clip(np.searchsorted(GRID, seconds), 1, len(GRID) - 1)
+    frac = (np.log(seconds) - LOG_GRID[index - 1]) / (LOG_GRID[index] - LOG_GRID[index - 1])
+    low = np.take_along_axis(curves, (index - 1)[..., None], axis=-1)[..., 0]
+    high = np.take_along_axis(curves, index[..., None], axis=-1)[..., 0]
+    return low + frac * (high - low)
+
+
+@dataclass
+class Stats:
+    """Weighted sums per day type, context and half hour, and per context over the whole day."""
+
+    above: np.ndarray  # groups x contexts x bins x grid: weighted count of at-home spells longer than each line
+    weight: np.ndarray  # groups x contexts x bins: weighted count of at-home spells
+    total: np.ndarray  # the same, absences included
+    absent: np.ndarray  # the same, absences only
+    starts: np.ndarray  # recency-weighted spells starting in each bin (this day type only)
+    above_all_day: np.ndarray  # contexts x grid
+    weight_all_day: np.ndarray
+    total_all_day: np.ndarray
+    absent_all_day: np.ndarray
+    longest: np.ndarray  # contexts x bins
+
+
+def context_stats(
+    codes: np.ndarray,
+    context: np.ndarray,
+    tod: np.ndarray,
+    log_gap: np.ndarray,
+    seconds: np.ndarray,
+    recency: np.ndarray,
+    absence: np.ndarray,
+    groups: dict[str, np.ndarray],
+    bandwidth_s: float,
+) -> Stats:
+    """Weighted sums of the spells per day type, context and half hour, from which the survival curves come."""
+    shape = (len(groups), len(codes))
+    s = Stats(
+        above=np.zeros((*shape, BINS, len(GRID)), dtype=np.float32),
+        weight=np.zeros((*shape, BINS), dtype=np.float32),
+        total=np.zeros((*shape, BINS), dtype=np.float32),
+        absent=np.zeros((*shape, BINS)),
+        starts=np.zeros((*shape, BINS)),
+        above_all_day=np.zeros((len(codes), len(GRID)), dtype=np.float32),
+        weight_all_day=np.zeros(len(codes)),
+        total_all_day=np.zeros(len(codes)),
+        absent_all_day=np.zeros(len(codes)),
+        longest=np.zeros((len(codes), BINS)),
+    )
+    step = DAY_S / BINS
+    for i, code in enumerate(codes):
+        mine = np.flatnonzero(context == code)
+        at_home = ~absence[mine]
+        close = near(tod[mine], bandwidth_s).astype(np.float32)
+        # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
+        # from the spells at home; absences are smoothed alike but only counted in the share of outings.
+        width = log_bandwidth(log_gap[mine][at_home]) if at_home.any() else MAX_LOG_BANDWIDTH
+        exceeds = exceed(log_gap[mine], width)
+        bins = (tod[mine] // step).astype(int) % BINS
+        spell_weight = np.stack([recency[mine] * day_weight[mine] for day_weight in groups.values()]).astype(
+            np.float32
+        )  # groups x spells
+        home_weight = spell_weight * at_home
+        # Every day type's weighted sums in one product: (groups x bins) x spells, times spells x grid.
+        weighted = (home_weight[:, None, :] * close[None, :, :]).reshape(-1, len(mine))
+        s.above[:, i] = (weighted @ exceeds).reshape(len(groups), BINS, len(GRID))
+        s.weight[:, i] = home_weight @ close.T
+        s.total[:, i] = spell_weight @ close.T
+        s.absent[:, i] = s.total[:, i] - s.weight[:, i]
+        for g, day_weight in enumerate(groups.values()):
+            own_days = spell_weight[g] * (day_weight[mine] == 1.0)
+            s.starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
+        home_recency = recency[mine] * at_home
+        s.above_all_day[i] = home_recency @ exceeds
+        s.weight_all_day[i] = home_recency.sum()
+        s.total_all_day[i] = recency[mine].sum()
+        s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
+        s.longest[i] = _longest(tod[mine][at_home], seconds[mine][at_home], bandwidth_s)
+    return s
+
+
+def _longest(tod: np.ndarray, seconds: np.ndarray, bandwidth_s: float) -> np.ndarray:
+    """Per half hour, the longest spell that began within one bandwidth of its middle (0 if none)."""
+    if not len(tod):
+        return np.zeros(BINS)
+    order = np.argsort(tod)
+    # The day wraps round: the spells of the day before and after, to find each half hour's neighbours in order.
+    ext_tod = np.concatenate([tod[order] - DAY_S, tod[order], tod[order] + DAY_S])
+    ext_sec = np.concatenate([seconds[order]] * 3 + [[0.0]])
+    centres = (np.arange(BINS) + 0.5) * DAY_S / BINS
+    low = np.searchsorted(ext_tod, centres - bandwidth_s, side="left")
+    high = np.searchsorted(ext_tod, centres + bandwidth_s, side="right")
+    most = np.maximum.reduceat(ext_sec, np.stack([low, high], axis=1).ravel())[::2]
+    return np.where(high > low, most, 0.0)
+
+
+def outing_curve(
+    tod: np.ndarray, log_gap: np.ndarray, recency: np.ndarray, bandwidth_s: float, prior: float
+) -> np.ndarray:
+    """P(outing > x) for outings that begin in each half hour, shrunk towards outings at any time: bins x grid."""
+    if not len(tod):
+        return np.zeros((BINS, len(GRID)))
+    exceeds = exceed(log_gap, log_bandwidth(log_gap))
+    w = near(tod, bandwidth_s) * recency[None, :]
+    all_day = (recency @ exceeds) / recency.sum()
+    return (w @ exceeds + prior * all_day[None, :]) / (w.sum(axis=1)[:, None] + prior)
+
+
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """Linear-interpolated quantile of sorted values (numpy's default, without its overhead)."""
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
