@@ -208,7 +208,7 @@ class DetectionConfig:
     )
     ceiling: Seconds = setting(
         Seconds(16 * 3600),
-        doc="Always alert after this long, unless the resident went out.",
+        doc="Always alert after this long (after the front door, within 24 h: longer stays are what away mode is for).",
         check=_between(3600, 48 * 3600),
     )
     learn_days: float = setting(7.0, doc="Days of history before the learned routine is used.", check=_between(1, 60))
