@@ -124,6 +124,7 @@ class Agent:
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
+        self._told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
         self._started = self.clock.monotonic()
@@ -173,6 +174,10 @@ class Agent:
                 self.journal.damaged(f"the database was damaged ({exc})")
             return
         log.info("routine: %d stored events read; %s", count, "still learning" if self.watch.learning else "learned")
+        try:
+            self._kit_check(now)  # a sensor may have died before the restart
+        except Exception as exc:  # a notice for the keepers must never stop the start
+            log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
 
     def _watch_failed(self, exc: BaseException, doing: str) -> None:
         """The routine failed: start learning afresh (status learning); the help button and the outbox go on."""
@@ -393,6 +398,7 @@ class Agent:
         try:
             ended = self.watch.activity(event, learn)
             place = self.watch.places[event.sensor].words(event.value)
+            self._kit_check(event.wall)
         except Exception as exc:  # a failing fit must not stop the alert path
             self._watch_failed(exc, "learning from movement")
             return
@@ -412,6 +418,39 @@ class Agent:
                 self._tell_circle(open_id, "sensors", "activity", note, event.wall)
                 self.outbox.flush()
                 log.info("alert %s: %s; %s is going, so it stays open until they say all is well", open_id, note, going)
+
+    def _kit_check(self, wall: datetime) -> None:
+        """Tell the keepers, once per silence, of a sensor silent far beyond its usual gaps (a dead battery)."""
+        from sentinel.detect.explain import duration  # with the routine: only where detection is on
+        from sentinel.watch import aware
+
+        assert self.watch is not None
+        silent = set(self.watch.detector.silent)
+        self._told_silent &= silent  # those that reported again may be told of again
+        for found in self.watch.detector.silent_sensors(aware(wall)):
+            if found.sensor in self._told_silent:
+                continue
+            self._told_silent.add(found.sensor)
+            last = wall - timedelta(seconds=found.silent_for)
+            room = self.watch.places[found.sensor].room if found.sensor in self.watch.places else None
+            where = f"the {room} sensor ({found.sensor})" if room else f"the sensor {found.sensor}"
+            text = (
+                f"{where[0].upper()}{where[1:]} has sent nothing since {last:%a %H:%M} ({duration(found.silent_for)}),"
+                f" while the other sensors noticed {self.config.home.name} {found.others_since} times; before, they"
+                f" never did more than {found.usual_max_others} times between two of its signs. Check its battery"
+                " and wiring. Until it reports again, sentinel does not count on it."
+            )
+            notice = {
+                "notice_id": f"{self.config.home.id}-silent-{found.sensor}-{last:%Y%m%dT%H%M}",
+                "home": self.config.home.id,
+                "kind": "sensor_silent",
+                "sensor": found.sensor,
+                "text": text,
+                "at": iso(wall),
+            }
+            log.warning("%s", text)
+            self.journal.send(self.topics.notice, json.dumps(notice), wall)
+            self.outbox.flush()
 
     def _watch_due(self, mono: float, wall: datetime) -> None:
         if self.watch is None or self.mode != "home":

@@ -291,3 +291,23 @@ def test_an_unreachable_broker_is_said_and_retried(tmp_path: Path, monkeypatch, 
         notifier.close()
         store.close()
         ntfy.close()
+
+
+def test_a_kit_notice_reaches_the_keepers_once(circle) -> None:
+    c = circle()
+    notice = {
+        "notice_id": "mary-silent-bathroom_pir-20260303T0800",
+        "home": "mary",
+        "kind": "sensor_silent",
+        "sensor": "bathroom_pir",
+        "text": "The bathroom sensor (bathroom_pir) has sent nothing since Tue 08:00 (2 h 00 min).",
+    }
+    c.publish("notice", notice)
+    wait_for(lambda: (c.pump(1), c.infos_to("carol"))[1], 5, "the notice")
+    c.publish("notice", notice)  # the broker delivers it again
+    c.publish("notice", {"notice_id": "a/+", "text": "x"})
+    c.publish("notice", {**notice, "notice_id": "mary-silent-kitchen_pir-20260303T0900"})
+    wait_for(lambda: (c.pump(1), len(c.infos_to("carol")) == 2)[1], 5, "the second notice")
+    titles = [n["title"] for n in c.infos_to("carol")]
+    assert titles == ["Mary's monitor: a sensor is silent"] * 2  # the first once, the second once
+    assert c.infos_to("ann") == []  # the kit's keepers only

@@ -349,3 +349,22 @@ def test_a_restart_after_a_clock_jump_measures_the_quiet_on_the_clock_that_did_n
         assert alert["facts"]["quiet_min"] == round(line / 60)
     finally:
         second.close()
+
+
+def test_a_sensor_silent_far_beyond_its_usual_gaps_is_told_to_the_keepers_once(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/notice", "sentinel/mary/cmd/status/reply"])
+    for i in range(200):  # two and a half days of Mary in the kitchen and the living room; the bathroom PIR is dead
+        home.move("kitchen_pir" if i % 2 else "living_pir")
+        home.advance(1200)
+    notice = rec.wait("sentinel/mary/notice")
+    assert notice["kind"] == "sensor_silent" and notice["sensor"] == "bathroom_pir"
+    assert notice["notice_id"].startswith("mary-silent-bathroom_pir-")
+    assert notice["text"].startswith("The bathroom sensor (bathroom_pir) has sent nothing since ")
+    for i in range(30):  # it stays dead: not told again
+        home.move("kitchen_pir" if i % 2 else "living_pir")
+        home.advance(1200)
+    # A barrier: the agent's reply comes after anything it sent before, on the same connection.
+    rec.client.publish("sentinel/mary/cmd/status", b'{"transaction": 1}', qos=1).wait_for_publish(5)
+    wait_for(lambda: (home.agent.pump(), rec.on("sentinel/mary/cmd/status/reply"))[1], 10, "the reply")
+    assert len([n for n in rec.on("sentinel/mary/notice") if n["sensor"] == "bathroom_pir"]) == 1

@@ -31,6 +31,11 @@ class Topics:
     def alert(self) -> str:
         return f"{self.root}/alert"
 
+    @property
+    def notice(self) -> str:
+        """Kit faults for the keepers (a sensor gone silent): not alerts, nobody is woken."""
+        return f"{self.root}/notice"
+
     def sensor(self, name: str) -> str:
         return f"{self.root}/sensor/{name}"
 

@@ -111,7 +111,10 @@ class Notifier:
         alerts = f"{self.base}/+/alert"
         if self.cfg.shared_group:
             alerts = f"$share/{self.cfg.shared_group}/{alerts}"
-        topics = [(alerts, 1), (f"{self.base}/+/alert/+/ack", 1)]
+        notices = f"{self.base}/+/notice"
+        if self.cfg.shared_group:
+            notices = f"$share/{self.cfg.shared_group}/{notices}"
+        topics = [(alerts, 1), (f"{self.base}/+/alert/+/ack", 1), (notices, 1)]
         if self.cfg.watch_silence:
             topics += [(f"{self.base}/+/heartbeat", 0), (f"{self.base}/+/availability", 1)]
         client.subscribe(topics)
@@ -163,12 +166,14 @@ class Notifier:
             self.queue.put(("availability", home, text, now))
             return
         is_ack = len(parts) == 5 and parts[2] == "alert" and parts[4] == "ack"
-        if leaf != "alert" and not is_ack:
+        if leaf not in ("alert", "notice") and not is_ack:
             return
         try:
             body = decode(message.payload)
             if is_ack:
                 self.queue.put(("mqtt_ack", home, parts[3], body))
+            elif leaf == "notice":
+                self.queue.put(("notice", home, body))
             else:
                 self.receive_alert(home, body)
         except Unreadable as exc:
@@ -317,6 +322,9 @@ class Notifier:
             elif kind == "press":
                 with self.store.transaction():  # the press, what it changes and where reading goes on
                     self.press(item[1])
+            elif kind == "notice":
+                _, home, body = item
+                self.kit_notice(home, body)
         except Exception:
             log.exception("could not handle a %s message; it is skipped", kind)
 
@@ -523,6 +531,24 @@ class Notifier:
                 self.store.set_meta("broker_lost", "")
                 self._tell_keepers(messages.broker_note(self._broker_lost_told, now, back=True), now)
             self._broker_lost_told = None
+
+    def kit_notice(self, home_id: str, body: dict[str, Any]) -> None:
+        """A kit fault the monitor found (a sensor gone silent): to the home's keepers, once per notice."""
+        notice_id, text = body.get("notice_id"), body.get("text")
+        if not isinstance(notice_id, str) or not ALERT_ID.match(notice_id) or not isinstance(text, str):
+            log.warning("ignored a notice from %s without a usable notice_id or text", home_id)
+            return
+        home, now = self._homes[home_id], self.clock.now()
+        with self.store.transaction():
+            if self.store.get_meta(f"notice:{notice_id}"):
+                return  # a re-delivery
+            self.store.set_meta(f"notice:{notice_id}", now.isoformat())
+            title = f"{home.name}'s monitor: a sensor is silent" if body.get("kind") == "sensor_silent" else None
+            note = messages.info_note(title or f"{home.name}'s monitor", cut(text, NOTE_LIMIT), ("wrench",))
+            for member in home.kit or home.tiers[0]:
+                self.store.deliver(None, home.id, member, note, now)
+        log.warning("notice from %s: %s", home_id, text)
+        self._deliver.set()
 
     def _tell_keepers(self, note: dict[str, Any], now: datetime) -> None:
         """A notice to those who look after the kit of every home (each once)."""
