@@ -158,6 +158,7 @@ class Process:
         self.name, self.cmd, self.log, self.env = name, cmd, log, env
         self.proc: subprocess.Popen[str] | None = None
         self.crashes: list[str] = []
+        self.crash_logs: list[str] = []  # how each crash ended, for the report
         self.kills = 0
         self.peak_kb = 0
 
@@ -176,6 +177,8 @@ class Process:
                 self.peak_kb = max(self.peak_kb, proc_status_kb(self.proc.pid, "VmHWM"))  # its peak so far
             return True
         self.crashes.append(f"{self.name} exited with {code}")
+        tail = self.log.read_text(errors="replace").splitlines()[-25:]
+        self.crash_logs.append(f"--- {self.name} exited with {code}; its log ended:\n" + "\n".join(tail))
         self.start()
         return False
 
@@ -461,6 +464,9 @@ def run(seconds: float, seed: int, fuzz: int, broken: str) -> int:
         print(table(["measure", "value"], rows))
         for line, times in Counter(crashes).items():
             print(f"crash: {line}" + (f" ({times} times)" if times > 1 else ""))
+        for process in h.processes():
+            for text in process.crash_logs[:3]:
+                print(text)
         if lost:
             print(f"lost: {', '.join(lost[:10])}")
         ok = not lost and not crashes and not duplicated and not deaf

@@ -69,7 +69,7 @@ def test_a_message_that_cannot_be_read_is_parked_and_the_keepers_told_once(circl
     assert big.size == len(too_large) and len(big.payload) <= 1000  # kept bounded
     assert all(d.home == "mary" for d in letters.values())
     told = [n for n in c.infos_to("carol") if n["title"] == UNREADABLE]  # Carol looks after Mary's kit
-    assert len(told) == 3  # once per message, not once per delivery of it
+    assert len(told) == 1  # once an hour at most, not once per message nor per delivery of it
     assert "It may have been an alert: check on Mary." in told[0]["message"]
     assert c.store.incident("mary-big-1") is None  # too large: never parsed
     config = tmp_path / "circle.yaml"
@@ -200,3 +200,14 @@ def test_over_mqtt_5_the_broker_keeps_a_huge_message_from_the_notifier(circle) -
     c.pump()
     assert c.store.incident("mary-huge-1") is None and c.store.dead_letters() == []  # never reached it
     assert len(c.alerts_to("ann")) == 1
+
+
+def test_a_flood_of_junk_is_counted_not_kept_and_the_next_alert_still_rings(circle) -> None:
+    c = circle(home_extra=JOHN)
+    for i in range(300):  # each different: a hostile or broken client
+        c.agent.publish(f"{c.base}/mary/alert", f"junk {i} {{".encode(), qos=1)
+    c.publish("alert", alert("mary-help-2", "help", "critical"))  # stored when it arrives, after the junk
+    c.pump()
+    assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in c.alerts_to("ann")] == ["mary-help-2"]
+    assert len(c.store.dead_letters()) <= 21  # the first of the minute kept; the rest counted, not stored
+    assert len([n for n in c.infos_to("carol") if n["title"] == UNREADABLE]) == 1  # the keepers told once

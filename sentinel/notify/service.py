@@ -15,6 +15,8 @@ import queue
 import socket
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +49,32 @@ NOTE_LIMIT = 500  # a note that goes to the phones from a message (an ack's note
 __all__ = ["ALERT_ID", "Notifier"]
 
 
+FLOOD_PER_MINUTE = 20  # unreadable messages a minute from one home that are each kept; more are only counted
+TELL_PARKED_EVERY = timedelta(hours=1)  # the keepers hear of unreadable messages at most this often per home
+
+
+@dataclass(slots=True)
+class Flood:
+    """Unreadable messages from one home: how many lately, and when the keepers were last told."""
+
+    recent: deque[datetime] = field(default_factory=deque)
+    skipped: int = 0
+    told_at: datetime | None = None
+
+    def heavy(self, now: datetime) -> bool:
+        """Whether this one is past the minute's allowance (it is counted either way)."""
+        while self.recent and now - self.recent[0] > timedelta(minutes=1):
+            self.recent.popleft()
+        self.recent.append(now)
+        return len(self.recent) > FLOOD_PER_MINUTE
+
+    def may_tell(self, now: datetime) -> bool:
+        if self.told_at is not None and now - self.told_at < TELL_PARKED_EVERY:
+            return False
+        self.told_at = now
+        return True
+
+
 class Notifier:
     """The circle's side of sentinel for one or many homes."""
 
@@ -74,6 +102,7 @@ class Notifier:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.subscribed = threading.Event()  # the broker has confirmed our subscriptions
+        self._floods: dict[str | None, Flood] = {}  # per home: unreadable messages (paho's thread only)
         self._failures = link.Failures(f"{cfg.mqtt.host}:{cfg.mqtt.port}", time.monotonic, link.REPEAT_WARNING)
         self._online = False
         since = self.store.get_meta("ack_since") or "all"
@@ -186,16 +215,28 @@ class Notifier:
         self.park(topic, home, message.payload, error)
 
     def park(self, topic: str, home: str | None, payload: bytes, error: str) -> None:
-        """Keep a message that cannot be used, and tell the home's keepers, once per message, whatever comes again."""
+        """Keep a message that cannot be used, and tell the home's keepers (at most hourly), whatever comes again.
+
+        A flood of junk is counted, not kept one by one: it must not bury the next real alert behind it.
+        """
         now = self.clock.now()
+        flood = self._floods.setdefault(home, Flood())
+        if flood.heavy(now):
+            flood.skipped += 1
+            if flood.skipped == 1 or flood.skipped % 1000 == 0:
+                log.warning("%s: %d unreadable messages in a flood are counted, not kept", home, flood.skipped)
+            return
         error = error.encode("utf-8", "backslashreplace").decode("utf-8")[:300]  # it is shown and stored
+        if flood.skipped:
+            error = f"{error} (and {flood.skipped} more in a flood before it)"
+            flood.skipped = 0
         with self.store.transaction():
             if not self.store.park(topic, home, payload, error, now):
                 log.warning("ignored a message on %.120s again (%s); it was parked before", topic, error)
                 return
             log.warning("ignored a message on %.120s that cannot be read (%s); it is parked", topic, error)
             circle = self._homes.get(home) if home else None
-            if circle is None:
+            if circle is None or not flood.may_tell(now):
                 return
             what = "an answer to an alert" if topic.endswith("/ack") else "an alert"
             note = messages.parked_note(circle.name, what, error, now)
