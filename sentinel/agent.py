@@ -67,6 +67,15 @@ class Stop:
     """Ask the loop to finish."""
 
 
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """The routine relearned from the store in the background: the watch to use, or why it failed."""
+
+    watch: Watch | None
+    count: int
+    error: BaseException | None = None
+
+
 def make_logic(sensor: SensorConfig, level: bool) -> Logic:
     """The pure logic for one sensor, starting from its current level."""
     if sensor.kind == "motion":
@@ -100,7 +109,7 @@ class Agent:
         self.pin_factory = pin_factory
         self._nonce = nonce or (lambda: secrets.token_hex(3))
         self.topics = Topics.for_home(config.mqtt.base_topic, config.home.id)
-        self.queue: queue.Queue[Edge | LinkEvent | Stop] = queue.Queue()
+        self.queue: queue.Queue[Edge | LinkEvent | Learned | Stop] = queue.Queue()
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
         self.watch: Watch | None = self._new_watch() if config.detection.enabled else None
@@ -124,6 +133,7 @@ class Agent:
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
+        self._meanwhile: list[Event] | None = None  # movement seen while the routine is relearned
         self._told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
@@ -142,7 +152,7 @@ class Agent:
         if self.watch is not None and checkin.enabled:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)
         if self.watch is not None:
-            self._relearn()
+            self._relearn()  # in the background: a help press must not wait for the routine
         notice = self.journal.notice
         reason = f"the monitor started; {notice}" if notice else "the monitor started"
         if self._update_status(reason) is None and notice:
@@ -156,28 +166,57 @@ class Agent:
 
         return Watch(self.config.detection, self.config.home, self.config.sensors)
 
+    @property
+    def routine_ready(self) -> bool:
+        """Whether the routine has been relearned from the store since the start (or there is none to learn)."""
+        return self._meanwhile is None
+
     def _relearn(self) -> None:
-        """Learn the routine again from stored events; if that fails, learn afresh: alerts never wait on it."""
-        assert self.watch is not None
-        now = self.clock.now()
+        """Learn the routine again from stored events, on a thread of its own; the loop and the link go on.
+
+        Until it is done the agent watches with an empty routine (status learning) and keeps the movement it
+        sees, to give to the relearned routine. If learning fails, it learns afresh: alerts never wait on it.
+        """
+        self.journal.flush()  # the events it reads are all in the store
+        now, mono = self.clock.now(), self.clock.monotonic()
         since = now - timedelta(days=self.config.detection.window_days)
         boot = self.clock.boot()
         same_boot = bool(boot) and self.journal.get_setting("boot") == boot
         self.journal.set_setting("boot", boot)
-        try:
-            count = self.watch.load(
-                self.store.events(since), self.store.flips(), now, self.clock.monotonic(), same_boot
-            )
-        except Exception as exc:  # a damaged history must not stop the help button
-            self._watch_failed(exc, "relearning the routine from the database")
-            if is_corrupt(exc):
-                self.journal.damaged(f"the database was damaged ({exc})")
-            return
-        log.info("routine: %d stored events read; %s", count, "still learning" if self.watch.learning else "learned")
-        try:
-            self._kit_check(now)  # a sensor may have died before the restart
-        except Exception as exc:  # a notice for the keepers must never stop the start
-            log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
+        self._meanwhile = []
+
+        def learn() -> None:
+            fresh = self._new_watch()
+            try:
+                count = fresh.load(self.store.events(since), self.store.flips(), now, mono, same_boot)
+            except Exception as exc:  # handed to the loop, which learns afresh
+                self.queue.put(Learned(None, 0, exc))
+                return
+            self.queue.put(Learned(fresh, count))
+
+        threading.Thread(target=learn, name="relearn", daemon=True).start()
+
+    def _learned(self, item: Learned) -> None:
+        """The relearned routine takes over, with the movement seen while it was being learned."""
+        meanwhile, self._meanwhile = self._meanwhile or [], None
+        if item.watch is None:
+            assert item.error is not None
+            self._watch_failed(item.error, "relearning the routine from the database")
+            if is_corrupt(item.error):
+                self.journal.damaged(f"the database was damaged ({item.error})")
+        else:
+            fresh, last = item.watch, item.watch.last_event
+            for event in meanwhile:
+                if last is None or (event.wall, event.mono) > (last.wall, last.mono):
+                    fresh.activity(event, learn=self.status in ("ok", "learning"))
+            self.watch = fresh
+            learned = "still learning" if fresh.learning else "learned"
+            log.info("routine: %d stored events read, %d since the start; %s", item.count, len(meanwhile), learned)
+            try:
+                self._kit_check(self.clock.now())  # a sensor may have died before the restart
+            except Exception as exc:  # a notice for the keepers must never stop the agent
+                log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
+        self._update_status("the routine is learned" if not self.watch or not self.watch.learning else "learning")
 
     def _watch_failed(self, exc: BaseException, doing: str) -> None:
         """The routine failed: start learning afresh (status learning); the help button and the outbox go on."""
@@ -249,7 +288,7 @@ class Agent:
         """Pin callback thread: stamp the edge and queue it."""
         self.queue.put(Edge(sensor, level, self.clock.monotonic(), self.clock.now()))
 
-    def handle(self, item: Edge | LinkEvent) -> None:
+    def handle(self, item: Edge | LinkEvent | Learned) -> None:
         """One message from a pin or the broker; whatever it does wrong is logged and it is dropped."""
         try:
             self._handle(item)
@@ -257,8 +296,10 @@ class Agent:
             what = f"a message on {item.topic} ({len(item.payload)} bytes)" if isinstance(item, Incoming) else item
             log.exception("could not handle %s; dropped it", what)
 
-    def _handle(self, item: Edge | LinkEvent) -> None:
-        if isinstance(item, Edge):
+    def _handle(self, item: Edge | LinkEvent | Learned) -> None:
+        if isinstance(item, Learned):
+            self._learned(item)
+        elif isinstance(item, Edge):
             logic = self.logic.get(item.sensor)
             if logic is not None:
                 self._outputs(item.sensor, logic.edge(item.level, item.mono), item.wall, item.mono)
@@ -393,6 +434,8 @@ class Agent:
     def _watch_activity(self, event: Event) -> None:
         """Movement: learn from it, and end a check-in or an inactivity alert it answers."""
         assert self.watch is not None
+        if self._meanwhile is not None:
+            self._meanwhile.append(event)  # for the routine being relearned
         learn = self.status in ("ok", "learning")
         open_id = self.watch.alert_id
         try:

@@ -396,6 +396,7 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
             circle.start()
             agent.start()
             story.settle(lambda: agent.link.connected and neighbour.subscribed.is_set(), "the broker")
+            story.settle(lambda: agent.routine_ready, "the routine to be learned")
             story.settle(circle.notifier.subscribed.is_set, "the notifier to subscribe")
             story.tick()
             morning.run()

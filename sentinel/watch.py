@@ -64,6 +64,11 @@ class Watch:
         self._last: Event | None = None
 
     @property
+    def last_event(self) -> Event | None:
+        """The last sign of life it has seen."""
+        return self._last
+
+    @property
     def learning(self) -> bool:
         return self.detector.learning
 

@@ -45,6 +45,10 @@ class Home:
             self._thread = threading.Thread(target=self.agent.loop, args=(self._stop,), daemon=True)
             self._thread.start()
         wait_for(lambda: self.agent.link.connected, 10, "the agent to connect")
+        if not threaded:  # pumped by hand: the relearned routine arrives through the queue
+            wait_for(lambda: (self.agent.pump(), self.agent.routine_ready)[1], 30, "the routine")
+        else:
+            wait_for(lambda: self.agent.routine_ready, 30, "the routine")
         return self
 
     def stop(self) -> None:
@@ -230,8 +234,9 @@ def test_mqtt_311_works_too(home, recorder) -> None:
 
 def test_heartbeat_on_connect_and_every_interval(home, recorder) -> None:
     clock = ManualClock(T0)
-    h = home(clock=clock).start(threaded=False)
-    rec = recorder([h.topics.heartbeat])
+    h = home(clock=clock)
+    rec = recorder([h.topics.heartbeat])  # before the start: the first heartbeat goes out on connecting
+    h.start(threaded=False)
     h.pump_until(lambda: rec.on(h.topics.heartbeat), "the first heartbeat")
     clock.advance(59.9)
     h.agent.pump()
@@ -317,3 +322,31 @@ def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(
         assert home.agent.status == "ok"
     finally:
         home.close()
+
+
+def test_a_help_press_does_not_wait_for_the_routine_to_be_learned(
+    tmp_path: Path, broker: Mosquitto, recorder, monkeypatch
+) -> None:
+    from sentinel.watch import Watch
+
+    release = threading.Event()
+    load = Watch.load
+
+    def slow_load(self, *args, **kwargs):  # a year of history on a Pi Zero: tens of seconds
+        assert release.wait(30)
+        return load(self, *args, **kwargs)
+
+    monkeypatch.setattr(Watch, "load", slow_load)
+    clock = ManualClock(T0)
+    h = Home(tmp_path, broker.port, clock=clock, home="patient")
+    rec = recorder([h.topics.alert, h.topics.status])
+    h.agent.start()
+    wait_for(lambda: (h.agent.pump(), h.agent.link.connected)[1], 10, "the link, before any learning")
+    h.press(0.6)
+    h.pump_until(lambda: rec.on(h.topics.alert), "the help alert")
+    assert not h.agent.routine_ready  # it went out while the routine was still being learned
+    assert rec.on(h.topics.status)[0]["state"] in ("learning", "alert")
+    release.set()
+    h.pump_until(lambda: h.agent.routine_ready, "the routine")
+    h.agent.close()
+    h.store.close()

@@ -49,7 +49,7 @@ def test_the_demo_tells_the_story_and_exits_0() -> None:
         "broker      | alert closed by Ann (next door): Ann (next door) is with Mary: all is well.",
         "Bob's phone | Mary: all clear: Ann (next door) is with Mary: all is well.",
         "Bob's phone | Mary's monitor is offline",
-        "status ok -> alert -> ok -> checking -> alert -> ok",
+        "status learning -> ok -> alert -> ok -> checking -> alert -> ok",  # the routine is relearned at start
         "demo OK",
     ]:
         assert line in out, out

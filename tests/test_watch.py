@@ -68,6 +68,7 @@ class Flat:
         )
         self.agent.start()
         wait_for(lambda: (self.agent.pump(), self.agent.link.connected)[1], 10, "the agent to connect")
+        wait_for(lambda: (self.agent.pump(), self.agent.routine_ready)[1], 30, "the routine to be relearned")
 
     def move(self, sensor: str) -> None:
         pin = self.factory.pin(PINS[sensor])
