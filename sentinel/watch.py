@@ -7,6 +7,8 @@ offsets) say the time of day and how long each learned spell lasted.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import math
 from collections.abc import Iterable
@@ -84,12 +86,12 @@ class Watch:
 
         ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not).
         """
-        excluded = excluded_periods(flips, now_wall)
+        excluded = Periods(excluded_periods(flips, now_wall))
         count = 0
         for event in events:
             if event.is_activity:
                 at = naive(event.wall)
-                learn = not any(start <= at <= end for start, end in excluded)
+                learn = at not in excluded
                 self.detector.activity(
                     aware(event.wall),
                     context_of(event.sensor, event.kind, event.value),
@@ -278,6 +280,20 @@ JUMP_S = 60.0
 def clock_jump(before: Event, after: Event) -> float:
     """How far the wall clock moved between two events beyond the time that really passed (seconds)."""
     return (aware(after.wall) - aware(before.wall)).total_seconds() - (after.mono - before.mono)
+
+
+class Periods:
+    """Periods of time, for asking quickly whether an instant falls in one (a search, not a scan)."""
+
+    def __init__(self, periods: Iterable[tuple[datetime, datetime]]) -> None:
+        ordered = sorted(periods)
+        self._starts = [start for start, _ in ordered]
+        # The latest end among the periods begun so far: they may overlap once the clock was set back.
+        self._ends = list(itertools.accumulate((end for _, end in ordered), max))
+
+    def __contains__(self, at: datetime) -> bool:
+        i = bisect.bisect_right(self._starts, at) - 1
+        return i >= 0 and at <= self._ends[i]
 
 
 def excluded_periods(flips: Iterable[tuple[datetime, str]], now: datetime) -> list[tuple[datetime, datetime]]:

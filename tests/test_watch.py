@@ -369,3 +369,20 @@ def test_a_sensor_silent_far_beyond_its_usual_gaps_is_told_to_the_keepers_once(f
     rec.client.publish("sentinel/mary/cmd/status", b'{"transaction": 1}', qos=1).wait_for_publish(5)
     wait_for(lambda: (home.agent.pump(), rec.on("sentinel/mary/cmd/status/reply"))[1], 10, "the reply")
     assert len([n for n in rec.on("sentinel/mary/notice") if n["sensor"] == "bathroom_pir"]) == 1
+
+
+def test_periods_answer_like_a_scan() -> None:
+    import random
+
+    from sentinel.watch import Periods
+
+    rng = random.Random(3)
+    base = datetime(2026, 1, 1)
+    spans = []
+    for _ in range(200):  # overlapping too, as after a clock set back
+        start = base + timedelta(minutes=rng.randrange(0, 100_000))
+        spans.append((start, start + timedelta(minutes=rng.randrange(0, 3000))))
+    periods = Periods(spans)
+    for _ in range(2000):
+        at = base + timedelta(minutes=rng.randrange(-100, 105_000))
+        assert (at in periods) == any(s <= at <= e for s, e in spans)
