@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     incidents.add_argument("alert_id", nargs="?", help="show this incident in full")
     incidents.add_argument("--open", action="store_true", help="only those still open")
 
+    importer = sub.add_parser("import", help="seed the agent's database from an event CSV (a backup, a new Pi)")
+    importer.add_argument("events", help="an event CSV, e.g. written by `sentinel export`")
+    importer.add_argument("-c", "--config", required=True, help="the agent's YAML config")
+    importer.add_argument(
+        "--merge", action="store_true", help="the database has history: add the rows from before it begins"
+    )
+
     export = sub.add_parser("export", help="write the stored events as an event CSV")
     export.add_argument("-c", "--config", required=True, help="the agent's YAML config")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
@@ -97,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(speed=args.speed, seed=args.seed, broker=args.broker)
         if args.command == "export":
             return _export(args.config, args.output)
+        if args.command == "import":
+            return _import(args.events, args.config, args.merge)
         if args.command in ("notify", "check-circle", "incidents"):
             from sentinel.notify import commands as notify_commands
 
@@ -169,6 +178,39 @@ def open_agent_store(config_path: str) -> Store:
 
     config = load_config_for_reading(config_path)
     return Store(find_database(AGENT_DB, config.state_dir, config_path), read_only=True)
+
+
+def _import(events: str, config_path: str, merge: bool) -> int:
+    from sentinel.detect.csvio import read_rows
+    from sentinel.export import first_stored, import_rows
+    from sentinel.statedir import AGENT_DB, NoDatabase, find_database, service_state_dir
+    from sentinel.store import Store
+
+    config = load_config_for_reading(config_path)
+    rows = read_rows(events)  # the whole file is checked before anything is written
+    try:
+        path = find_database(AGENT_DB, config.state_dir, config_path)
+    except NoDatabase:
+        path = service_state_dir(config.state_dir) / AGENT_DB  # a new Pi: the database the agent will use
+    store = Store(path)
+    try:
+        begins = first_stored(store)
+        if begins is not None and not merge:
+            print(
+                f"sentinel: {path} already holds history from {begins:%Y-%m-%d %H:%M}; nothing was imported."
+                " Add --merge to import the rows from before it begins.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        count = import_rows(rows, store, before=begins)
+    finally:
+        store.close()
+    known = {s.name for s in config.sensors}
+    unknown = sorted({r.sensor for r in rows} - known)
+    print(f"imported {count} events of {len(rows)} from {events} into {path}", file=sys.stderr)
+    if unknown:
+        print(f"note: these sensors are not in {config_path}: {', '.join(unknown)}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _export(config_path: str, output: str | None) -> int:

@@ -32,6 +32,16 @@ def systemd_state_dir() -> Path | None:
     return Path(value.split(":")[0]) if value else None
 
 
+def service_state_dir(state_dir: str | None) -> Path:
+    """Where the agent will keep its database: state_dir, systemd's, the service's if installed, else this user's."""
+    if state_dir:
+        return Path(state_dir)
+    given = systemd_state_dir()
+    if given:
+        return given
+    return SERVICE_STATE_DIR if SERVICE_STATE_DIR.is_dir() else xdg_state_dir()
+
+
 def _places(state_dir: str | None) -> list[tuple[Path, str]]:
     """Where the service would have written, most specific first, each with why it is looked at."""
     if state_dir:
