@@ -325,3 +325,24 @@ def test_checkin_with_a_buzzer_or_led_is_fine(pins: str) -> None:
 
 def test_checkin_switched_off_needs_no_pins() -> None:
     assert not parse_config(GOOD + "detection:\n  checkin:\n    enabled: false\n").detection.checkin.enabled
+
+
+def test_libyaml_and_the_careful_loader_read_every_shipped_config_alike() -> None:
+    import yaml
+
+    from sentinel.config import yamllines
+
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        text = path.read_text()
+        fast = yamllines.load(text)  # no alias, no tab: libyaml reads it
+        careful = yaml.load(text, Loader=yamllines._Loader)
+        assert fast == careful, path
+
+        def lines(value):
+            if isinstance(value, dict):
+                return [value.lines, *[lines(v) for v in value.values()]]
+            if isinstance(value, list):
+                return [value.lines, *[lines(v) for v in value]]
+            return None
+
+        assert lines(fast) == lines(careful), path  # every error still names the right line

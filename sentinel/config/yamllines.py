@@ -112,11 +112,66 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml: the careful loader does everything
+    CParser = None
+
+
+if CParser is not None:
+
+    class _FastLoader(CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc]
+        """libyaml's parser (about four times faster) with the same constructors; for text without aliases."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+    _FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+
+
+def _fast_load(text: str) -> Any:
+    """The document through libyaml, its depth checked before anything is built from it."""
+    loader = _FastLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_depth(node, 1)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_depth(node: yaml.Node, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise TooBig(f"nested more than {MAX_DEPTH} levels deep: this is not a sentinel config", node.start_mark)
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_depth(item, depth + 1)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _check_depth(key, depth + 1)
+            _check_depth(value, depth + 1)
+
+
 def load(text: str, max_bytes: int = MAX_BYTES) -> Any:
     """Parse YAML text; raises yaml.YAMLError with a mark on bad syntax, TooBig past the limits above."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise TooBig(f"the file is {size / 1024:,.0f} kB; this kind of config is at most {_size(max_bytes)}", None)
+    # Without '*' the text has no alias and cannot expand beyond what it spells out: libyaml may read it (a town
+    # of 10,000 homes in a quarter of the time). Aliases, tabs (libyaml takes some that PyYAML refuses, and the
+    # carer must hear of them) and every error go through the careful loader.
+    if "*" not in text and "\t" not in text and CParser is not None:
+        try:
+            return _fast_load(text)
+        except TooBig:
+            raise
+        except yaml.YAMLError:
+            pass  # the careful loader says what is wrong, in its words
     return yaml.load(text, Loader=_Loader)
 
 
