@@ -19,24 +19,39 @@ from ntfy_fake import FakeNtfy
 from sentinel.notify.store import NotifierStore
 
 
-def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: Path, broker: Mosquitto) -> None:
-    ntfy = FakeNtfy()
-    base = f"t{uuid.uuid4().hex[:8]}"
-    config = tmp_path / "circle.yaml"
-    text = circle_yaml(broker.port, ntfy.url, tmp_path / "state", base).replace("step: 5m", "step: 30s")
-    # This process runs on the real clock: no quiet hours, so the test means the same at any hour.
-    config.write_text(text.replace('    quiet_hours: {start: "22:00", end: "07:00"}\n', ""))
-    env = {**os.environ, "SENTINEL_ACK_SECRET": SECRET}
-    logs = tmp_path / "notifier.log"
+class NotifierProcess:
+    """`sentinel notify` as a process on a config of its own, on the real clock (so without quiet hours)."""
 
-    def start() -> subprocess.Popen[str]:
+    def __init__(self, tmp_path: Path, port: int, ntfy_url: str, base: str, edit=str) -> None:
+        self.config = tmp_path / "circle.yaml"
+        text = edit(circle_yaml(port, ntfy_url, tmp_path / "state", base))
+        # The real clock: no quiet hours, so the test means the same at any hour.
+        self.config.write_text(text.replace('    quiet_hours: {start: "22:00", end: "07:00"}\n', ""))
+        self.env = {**os.environ, "SENTINEL_ACK_SECRET": SECRET}
+        self.logs = tmp_path / "notifier.log"
+
+    def start(self) -> subprocess.Popen[str]:
+        """Start it, and wait until it has connected to the broker."""
+        logs = self.logs
         starts = logs.read_text().count("connected to the broker") if logs.exists() else 0
         with open(logs, "a") as out:
             proc = subprocess.Popen(
-                sentinel_cmd("notify", "-c", str(config)), env=env, cwd=ROOT, text=True, stdout=out, stderr=out
+                sentinel_cmd("notify", "-c", str(self.config)),
+                env=self.env,
+                cwd=ROOT,
+                text=True,
+                stdout=out,
+                stderr=out,
             )
         wait_for(lambda: logs.read_text().count("connected to the broker") > starts, 20, "the notifier to connect")
         return proc
+
+
+def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: Path, broker: Mosquitto) -> None:
+    ntfy = FakeNtfy()
+    base = f"t{uuid.uuid4().hex[:8]}"
+    process = NotifierProcess(tmp_path, broker.port, ntfy.url, base, lambda t: t.replace("step: 5m", "step: 30s"))
+    start, logs = process.start, process.logs
 
     agent = mqtt.Client(CallbackAPIVersion.VERSION2)
     agent.connect("127.0.0.1", broker.port)
@@ -86,20 +101,8 @@ def test_killed_after_ntfy_took_a_notification_but_before_it_answered_it_is_not_
             os.kill(notifier.pid, signal.SIGKILL)
 
     ntfy = FakeNtfy(on_publish=kill_when_armed)
-    config = tmp_path / "circle.yaml"
-    text = circle_yaml(broker.port, ntfy.url, tmp_path / "state", base)
-    config.write_text(text.replace('    quiet_hours: {start: "22:00", end: "07:00"}\n', ""))
-    env = {**os.environ, "SENTINEL_ACK_SECRET": SECRET}
-    logs = tmp_path / "notifier.log"
-
-    def start() -> subprocess.Popen[str]:
-        starts = logs.read_text().count("connected to the broker") if logs.exists() else 0
-        with open(logs, "a") as out:
-            proc = subprocess.Popen(
-                sentinel_cmd("notify", "-c", str(config)), env=env, cwd=ROOT, text=True, stdout=out, stderr=out
-            )
-        wait_for(lambda: logs.read_text().count("connected to the broker") > starts, 20, "the notifier to connect")
-        return proc
+    process = NotifierProcess(tmp_path, broker.port, ntfy.url, base)
+    start, logs = process.start, process.logs
 
     agent = mqtt.Client(CallbackAPIVersion.VERSION2)
     agent.connect("127.0.0.1", broker.port)
