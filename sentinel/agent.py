@@ -83,9 +83,10 @@ def make_logic(sensor: SensorConfig, level: bool) -> Logic:
         if level:
             logic.edge(True, 0.0)
         return logic
-    if sensor.kind == "door":
-        return DoorLogic(sensor.bounce, level)
-    return ButtonLogic(sensor.bounce, sensor.help, sensor.long_press, sensor.double_press)
+    if sensor.kind == "button":
+        return ButtonLogic(sensor.bounce, sensor.help, sensor.long_press, sensor.double_press)
+    # A door, a cupboard, a mat, an appliance's current switch, a flush: a contact that settles on 0 or 1.
+    return DoorLogic(sensor.bounce, level)
 
 
 def iso(at: datetime | None) -> str | None:

@@ -47,8 +47,9 @@ class SensorPin:
                 self.device = DigitalInputDevice(sensor.pin, pull_up=pull_up, bounce_time=None, pin_factory=factory)
         except GPIOZeroError as exc:
             raise GpioError(f"sensor {sensor.name}: cannot open GPIO{sensor.pin}: {exc}") from exc
-        # A normally-open reed switch conducts while the door is shut, so "active" means shut.
-        self._inverted = sensor.kind == "door" and sensor.normally_open
+        # A normally-open reed switch conducts while the door is shut, so "active" means shut. A mat, a current
+        # switch or a flush switch conducts while in use: "active" means 1.
+        self._inverted = sensor.kind in ("door", "contact") and sensor.normally_open
         self.device.when_activated = lambda: on_edge(sensor.name, not self._inverted)
         self.device.when_deactivated = lambda: on_edge(sensor.name, self._inverted)
 

@@ -350,3 +350,49 @@ def test_a_help_press_does_not_wait_for_the_routine_to_be_learned(
     h.pump_until(lambda: h.agent.routine_ready, "the routine")
     h.agent.close()
     h.store.close()
+
+
+def test_every_kind_of_the_event_csv_works_on_a_gpio_pin(tmp_path: Path, broker: Mosquitto) -> None:
+    extra = """\
+  - {name: bed_mat, kind: pressure, pin: 5, room: bedroom}
+  - {name: fridge, kind: contact, pin: 6, room: kitchen}
+  - {name: kettle, kind: power, pin: 13, room: kitchen}
+  - {name: toilet, kind: flush, pin: 19, room: bathroom}
+"""
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0))
+    h.config = parse_config(agent_yaml(broker.port) + extra, "test.yaml")
+    h.agent = Agent(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+    h.start(threaded=False)
+    try:
+        for pin in (5, 13, 19):  # a mat, a current switch, a flush switch: closed (pin low) while in use
+            h.pin(pin).drive_low()
+            h.wait(1)
+            h.pin(pin).drive_high()
+            h.wait(1)
+        h.pin(6).drive_low()  # the fridge's reed switch closes: its door is shut (the mock pin starts open)
+        h.wait(1)
+        h.pin(6).drive_high()  # and opens
+        h.wait(1)
+        stored = [(e.sensor, e.kind, e.value) for e in h.stored() if e.sensor != "front_door"]
+        assert stored == [
+            ("bed_mat", "pressure", 1),
+            ("bed_mat", "pressure", 0),
+            ("kettle", "power", 1),
+            ("kettle", "power", 0),
+            ("toilet", "flush", 1),
+            ("toilet", "flush", 0),
+            ("fridge", "contact", 0),
+            ("fridge", "contact", 1),
+        ]
+        assert all(e.is_activity for e in h.stored() if e.kind != "motion")  # every one a sign of life
+    finally:
+        h.stop()
+
+
+def test_a_setting_for_another_kind_is_refused_at_its_line() -> None:
+    from sentinel.errors import ConfigError
+
+    text = agent_yaml(1883) + "  - {name: bed_mat, kind: pressure, pin: 5, normally_open: false}\n"
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "test.yaml")
+    assert any("normally_open: only applies to kind door or contact" in issue for issue in refused.value.issues)

@@ -48,15 +48,17 @@ class SensorConfig:
     """One sensor wired to a GPIO pin."""
 
     name: str = setting(doc="A stable name, e.g. hall_pir.", check=_slug)
-    kind: Literal["motion", "door", "button"] = setting(
-        doc="motion: a PIR; door: a reed switch on an outside door; button: the help button."
+    kind: Literal["motion", "door", "contact", "pressure", "power", "flush", "button"] = setting(
+        doc="motion: a PIR; door: a reed switch on an outside door; contact: one on an inside door, a cupboard or"
+        " the fridge; pressure: a bed or chair mat; power: an appliance in use (a current switch); flush: the"
+        " toilet's; button: the help button. See docs/install.md for what each adds."
     )
     pin: int = setting(
         doc="BCM GPIO number (0-27), not the physical pin number.", check=_between(0, 27, "not a GPIO pin")
     )
     room: str | None = setting(None, doc="Where it is, in words the carer uses.")
     pull_up: bool | None = setting(
-        None, doc="Use the Pi's internal pull-up. Default: yes for door and button, no for motion."
+        None, doc="Use the Pi's internal pull-up. Default: yes for switches and the button, no for motion."
     )
     hold_time: Seconds = setting(
         Seconds(30),
@@ -68,12 +70,12 @@ class SensorConfig:
         Seconds(0.05),
         doc="Contact chatter shorter than this is ignored.",
         check=_between(0, 1),
-        only_for=("door", "button"),
+        only_for=("door", "contact", "pressure", "power", "flush", "button"),
     )
     normally_open: bool = setting(
         True,
-        doc="The reed switch closes when the magnet is near (the door is shut).",
-        only_for=("door",),
+        doc="The reed switch closes when the magnet is near (the door, cupboard or fridge is shut).",
+        only_for=("door", "contact"),
     )
     help: Literal["long", "double", "long_or_double"] = setting(
         "long_or_double",
