@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -36,6 +37,8 @@ from sentinel.mqtt.outbox import OutboxSender
 from sentinel.mqtt.topics import Topics
 from sentinel.sqlite import is_corrupt
 from sentinel.store import Store
+from sentinel.zigbee import Fault, Press, Zigbee
+from sentinel.zigbee import Reading as ZigbeeReading
 
 if TYPE_CHECKING:
     from sentinel.watch import Watch
@@ -115,12 +118,13 @@ class Agent:
         self.logic: dict[str, Logic] = {}
         self.watch: Watch | None = self._new_watch() if config.detection.enabled else None
         self.signal: Signal | None = None
+        self.zigbee = Zigbee(config.zigbee, config.sensors)
         self.link = MqttLink(
             config.mqtt,
             self.topics,
             config.mqtt.client_id or f"sentinel-agent-{config.home.id}",
             self.queue.put,
-            [self.topics.acks, self.topics.commands],
+            [self.topics.acks, self.topics.commands, *self.zigbee.topics()],
         )
         self.journal = Journal(store, config.home.id, event_batch_s=EVENT_BATCH_S)
         self.journal.load()
@@ -136,6 +140,7 @@ class Agent:
         self._heartbeat_seq = 0
         self._meanwhile: list[Event] | None = None  # movement seen while the routine is relearned
         self._told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
+        self._faults: set[str] = set()  # zigbee faults the keepers were told of, until they are right again
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
         self._started = self.clock.monotonic()
@@ -146,9 +151,13 @@ class Agent:
     # life cycle
     def start(self) -> None:
         """Open the pins, restore the status and start connecting."""
-        self.pins = open_sensors(self.config.sensors, self.pin_factory, self._edge)
+        wired = [s for s in self.config.sensors if s.pin is not None]
+        self.pins = open_sensors(wired, self.pin_factory, self._edge)
         for name, pin in self.pins.items():
             self.logic[name] = make_logic(pin.sensor, pin.read())
+        for sensor in self.config.sensors:
+            if sensor.zigbee is not None:  # idle (closed, empty) until zigbee2mqtt says how it stands
+                self.logic[sensor.name] = make_logic(sensor, False)
         checkin = self.config.detection.checkin
         if self.watch is not None and checkin.enabled:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)
@@ -309,7 +318,7 @@ class Agent:
         elif isinstance(item, Published):
             self.outbox.acked(item.mid)
         elif isinstance(item, Incoming):
-            self._on_message(item.topic, item.payload)
+            self._on_message(item.topic, item.payload, item.retained)
         elif isinstance(item, Disconnected):
             pass  # paho reconnects by itself and re-sends what is in flight
 
@@ -484,21 +493,51 @@ class Agent:
                 f" never did more than {found.usual_max_others} times between two of its signs. Check its battery"
                 " and wiring. Until it reports again, sentinel does not count on it."
             )
-            notice = {
-                "notice_id": f"{self.config.home.id}-silent-{found.sensor}-{last:%Y%m%dT%H%M}",
-                "home": self.config.home.id,
-                "kind": "sensor_silent",
-                "sensor": found.sensor,
-                "text": text,
-                "at": iso(wall),
-            }
-            log.warning("%s", text)
-            self.journal.send(self.topics.notice, json.dumps(notice), wall)
-            self.outbox.flush()
+            # Its id names the sensor and its last sign: the same silence is the same notice after a restart.
+            notice_id = f"{self.config.home.id}-silent-{found.sensor}-{last:%Y%m%dT%H%M}"
+            self._send_notice("sensor_silent", found.sensor, text, wall, notice_id, sensor=found.sensor)
+
+    def _zigbee(self, reading: ZigbeeReading) -> None:
+        """A zigbee2mqtt sensor's state or press goes where a pin's would; a fault goes to the keepers."""
+        mono, wall = self.clock.monotonic(), self.clock.now()
+        if isinstance(reading, Fault):
+            if reading.ok and reading.key in self._faults:
+                self._faults.discard(reading.key)
+                self._send_notice(f"{reading.kind}_ok", reading.key, reading.text, wall)
+            elif not reading.ok and reading.key not in self._faults:
+                self._faults.add(reading.key)
+                self._send_notice(reading.kind, reading.key, reading.text, wall)
+            return
+        sensor = self.config.sensor(reading.sensor)
+        if isinstance(reading, Press):
+            self._outputs(reading.sensor, [reading.gesture], wall, mono)
+        elif reading.quiet:
+            self.logic[reading.sensor] = make_logic(sensor, reading.level)  # how it stood: old news, not activity
+        else:
+            self._outputs(reading.sensor, self.logic[reading.sensor].edge(reading.level, mono), wall, mono)
+
+    def _send_notice(
+        self, kind: str, key: str, text: str, wall: datetime, notice_id: str | None = None, **extra: str
+    ) -> None:
+        """A kit fault for the home's keepers, through the outbox (the notifier tells them once per notice)."""
+        slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", key)[:60]
+        notice = {
+            "notice_id": notice_id or f"{self.config.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}",
+            "home": self.config.home.id,
+            "kind": kind,
+            **extra,
+            "text": text,
+            "at": iso(wall),
+        }
+        log.warning("%s", text)
+        self.journal.send(self.topics.notice, json.dumps(notice), wall)
+        self.outbox.flush()
 
     def _watch_due(self, mono: float, wall: datetime) -> None:
         if self.watch is None or self.mode != "home":
             return
+        if "bridge" in self._faults:
+            return  # the Zigbee sensors cannot report: their silence says nothing (the keepers were told)
         try:
             self._watch_verdict(mono, wall)
         except Exception as exc:  # a failing routine must not stop the loop
@@ -535,13 +574,16 @@ class Agent:
         return change
 
     # incoming messages
-    def _on_message(self, topic: str, payload: bytes) -> None:
+    def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         try:
             message = inbox.parse(self.topics, topic, payload)
         except inbox.Malformed as exc:
             log.warning("ignored a malformed message on %s: %s", topic, exc)
             return
-        if isinstance(message, inbox.Ack):
+        if message is None:
+            for reading in self.zigbee.read(topic, payload, retained):
+                self._zigbee(reading)
+        elif isinstance(message, inbox.Ack):
             self._on_ack(message.alert_id, message.body)
         elif isinstance(message, inbox.Command):
             self._on_command(message.verb, message.body)

@@ -109,11 +109,18 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
             )
         seen_names.setdefault(sensor.name, i)
         pin_line = raw["sensors"][i].lines.get("pin", sensor_lines[i])
-        if sensor.pin in seen_pins:
+        if (sensor.pin is None) == (sensor.zigbee is None):
+            errors.add(
+                pin_line if sensor.pin is not None else line,
+                f"sensors[{i}]",
+                "give a pin (wired to the Pi) or zigbee (a zigbee2mqtt device), one of the two",
+            )
+        if sensor.pin is not None and sensor.pin in seen_pins:
             errors.add(
                 pin_line, f"sensors[{i}].pin", f"GPIO{sensor.pin} is already used by sensors[{seen_pins[sensor.pin]}]"
             )
-        seen_pins.setdefault(sensor.pin, i)
+        if sensor.pin is not None:
+            seen_pins.setdefault(sensor.pin, i)
     rooms = {s.room for s in config.sensors if s.room}
     detection_raw = raw.get("detection") or {}
     for i, rule in enumerate(config.detection.rooms):

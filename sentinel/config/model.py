@@ -23,6 +23,12 @@ def _topic_part(value: str) -> str | None:
     return None
 
 
+def _friendly_name(value: str) -> str | None:
+    if not value.strip() or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
+        return f"{value!r} is not a zigbee2mqtt friendly name that can be a topic"
+    return None
+
+
 def _between(low: float, high: float, what: str = "") -> object:
     def check(value: float) -> str | None:
         if low <= value <= high:
@@ -53,8 +59,15 @@ class SensorConfig:
         " the fridge; pressure: a bed or chair mat; power: an appliance in use (a current switch); flush: the"
         " toilet's; button: the help button. See docs/install.md for what each adds."
     )
-    pin: int = setting(
-        doc="BCM GPIO number (0-27), not the physical pin number.", check=_between(0, 27, "not a GPIO pin")
+    pin: int | None = setting(
+        None,
+        doc="BCM GPIO number (0-27), not the physical pin number; or give zigbee.",
+        check=_between(0, 27, "not a GPIO pin"),
+    )
+    zigbee: str | None = setting(
+        None,
+        doc="Instead of a pin: the device's friendly name in zigbee2mqtt, e.g. 'hall motion'.",
+        check=_friendly_name,
     )
     room: str | None = setting(None, doc="Where it is, in words the carer uses.")
     pull_up: bool | None = setting(
@@ -236,6 +249,19 @@ class DetectionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ZigbeeConfig:
+    """Sensors through zigbee2mqtt, on the same broker as the agent."""
+
+    base_topic: str = setting("zigbee2mqtt", doc="zigbee2mqtt's base topic.", check=_topic_part)
+    battery_low: int = setting(
+        20, doc="Tell the keepers when a device's battery falls below this (percent).", check=_between(1, 99)
+    )
+    power_on: float = setting(
+        5.0, doc="A smart plug drawing more than this (watts) means its appliance is in use.", check=_between(0, 3000)
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class GpioConfig:
     """How pins are read."""
 
@@ -252,6 +278,7 @@ class Config:
     sensors: list[SensorConfig] = setting(doc="The sensors wired to the Pi.")
     mqtt: MqttConfig = setting(MqttConfig(), doc="The broker.")
     gpio: GpioConfig = setting(GpioConfig(), doc="Pin access.")
+    zigbee: ZigbeeConfig = setting(ZigbeeConfig(), doc="Sensors through zigbee2mqtt (those with `zigbee:`).")
     detection: DetectionConfig = setting(DetectionConfig(), doc="Unusual-inactivity alerts.")
     state_dir: str | None = setting(
         None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."

@@ -50,6 +50,7 @@ class Incoming:
 
     topic: str
     payload: bytes
+    retained: bool = False  # a retained message: how things stood when we subscribed, not news
 
 
 LinkEvent = Connected | Disconnected | Published | Incoming
@@ -257,4 +258,4 @@ class MqttLink:
         self._on_event(Published(mid))
 
     def _message(self, client, userdata, message) -> None:
-        self._on_event(Incoming(message.topic, message.payload))
+        self._on_event(Incoming(message.topic, message.payload, bool(message.retain)))

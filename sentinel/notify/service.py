@@ -45,6 +45,15 @@ log = logging.getLogger(__name__)
 
 NEVER = timedelta(days=36500)
 JUMP_S = 60.0  # wall and monotonic clocks disagreeing by more than this: the wall clock was set
+NOTICE_TITLES = {
+    "sensor_silent": "a sensor is silent",
+    "bridge_offline": "the Zigbee bridge is offline",
+    "bridge_offline_ok": "the Zigbee bridge is back",
+    "device_offline": "a sensor is offline",
+    "device_offline_ok": "a sensor is back",
+    "battery_low": "a battery is low",
+    "battery_low_ok": "a battery is fine again",
+}
 NOTE_LIMIT = 500  # a note that goes to the phones from a message (an ack's note)
 __all__ = ["ALERT_ID", "Notifier"]
 
@@ -584,8 +593,8 @@ class Notifier:
             if self.store.get_meta(f"notice:{notice_id}"):
                 return  # a re-delivery
             self.store.set_meta(f"notice:{notice_id}", now.isoformat())
-            title = f"{home.name}'s monitor: a sensor is silent" if body.get("kind") == "sensor_silent" else None
-            note = messages.info_note(title or f"{home.name}'s monitor", cut(text, NOTE_LIMIT), ("wrench",))
+            what = NOTICE_TITLES.get(str(body.get("kind")), "the kit")
+            note = messages.info_note(f"{home.name}'s monitor: {what}", cut(text, NOTE_LIMIT), ("wrench",))
             for member in home.kit or home.tiers[0]:
                 self.store.deliver(None, home.id, member, note, now)
         log.warning("notice from %s: %s", home_id, text)

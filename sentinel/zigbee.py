@@ -1,0 +1,173 @@
+"""Sensors through zigbee2mqtt: its messages turned into the same edges as GPIO pins, and kit faults.
+
+zigbee2mqtt publishes each device's state as JSON on ``<base>/<friendly name>``,
+its availability on ``<base>/<friendly name>/availability`` (``{"state":
+"offline"}`` since 2.0, plain ``offline`` before) and the bridge's own on
+``<base>/bridge/state``. A dead bridge looks exactly like a motionless resident,
+so its faults become notices for the keepers, never activity, never quiet.
+Pure: payloads in, values out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sentinel.config.model import SensorConfig, ZigbeeConfig
+from sentinel.core.sensors import Gesture
+
+MAX_PAYLOAD = 16384  # a device's state is a few hundred bytes
+BATTERY_BACK = 5  # percent above the low mark before a battery counts as changed (no notice at every wobble)
+
+HELP = {"double": "double press", "1_double": "double press", "hold": "long press", "long": "long press"}
+HELP |= {"1_hold": "long press", "long_press": "long press", "triple": "triple press"}
+OK = {"single", "1_single", "press", "on", "toggle"}
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A sensor's state: ``quiet`` when it only says how things stood (a retained message at start)."""
+
+    sensor: str
+    level: bool
+    quiet: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """The resident pressed a Zigbee button."""
+
+    sensor: str
+    gesture: Gesture
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Something wrong with the kit (``ok``: it is right again); ``key`` names it, for telling it once."""
+
+    key: str
+    kind: str  # bridge_offline, device_offline, battery_low
+    text: str
+    ok: bool = False
+
+
+Reading = Level | Press | Fault
+
+
+class Zigbee:
+    """The zigbee2mqtt side of one home's sensors."""
+
+    def __init__(self, cfg: ZigbeeConfig, sensors: list[SensorConfig]) -> None:
+        self.cfg = cfg
+        self.by_name = {s.zigbee: s for s in sensors if s.zigbee}
+        self.base = cfg.base_topic
+
+    def topics(self) -> list[str]:
+        """What to subscribe to."""
+        if not self.by_name:
+            return []
+        names = [f"{self.base}/{name}" for name in self.by_name]
+        return [f"{self.base}/bridge/state", *names, *(f"{t}/availability" for t in names)]
+
+    def read(self, topic: str, payload: bytes, retained: bool) -> list[Reading]:
+        """What one message says; [] for one that is not ours or says nothing usable."""
+        if not topic.startswith(self.base + "/") or len(payload) > MAX_PAYLOAD:
+            return []
+        rest = topic[len(self.base) + 1 :]
+        if rest == "bridge/state":
+            return self._bridge(payload)
+        if rest.endswith("/availability") and rest[: -len("/availability")] in self.by_name:
+            return self._availability(self.by_name[rest[: -len("/availability")]], payload)
+        sensor = self.by_name.get(rest)
+        if sensor is None:
+            return []
+        body = _json(payload)
+        if not isinstance(body, dict):
+            return []
+        return self._state(sensor, body, retained)
+
+    def _state(self, sensor: SensorConfig, body: dict[str, Any], retained: bool) -> list[Reading]:
+        out: list[Reading] = []
+        level = self._level(sensor, body)
+        if level is not None:
+            out.append(Level(sensor.name, level, quiet=retained))  # retained: how it stood, not news
+        action = body.get("action")
+        if sensor.kind == "button" and isinstance(action, str) and not retained:
+            if action in HELP:
+                out.append(Press(sensor.name, Gesture("help", HELP[action])))
+            elif action in OK:
+                out.append(Press(sensor.name, Gesture("ok", "short press")))
+        battery = body.get("battery")
+        if isinstance(battery, int | float) and not isinstance(battery, bool):
+            low = battery < self.cfg.battery_low
+            if low or battery >= self.cfg.battery_low + BATTERY_BACK:
+                where = describe(sensor)
+                text = (
+                    f"The battery of {where} is at {battery:g} %: change it soon; when it is empty the sensor"
+                    " goes silent."
+                    if low
+                    else f"The battery of {where} is fine again ({battery:g} %)."
+                )
+                out.append(Fault(f"battery:{sensor.name}", "battery_low", text, ok=not low))
+        return out
+
+    def _level(self, sensor: SensorConfig, body: dict[str, Any]) -> bool | None:
+        kind = sensor.kind
+        if kind in ("motion", "pressure") and isinstance(body.get("occupancy"), bool):
+            return bool(body["occupancy"])
+        if kind in ("door", "contact", "flush") and isinstance(body.get("contact"), bool):
+            return not body["contact"]  # zigbee2mqtt: contact true means closed
+        if kind == "power":
+            power = body.get("power")
+            if isinstance(power, int | float) and not isinstance(power, bool):
+                return power > self.cfg.power_on
+        return None
+
+    def _availability(self, sensor: SensorConfig, payload: bytes) -> list[Reading]:
+        state = _state_word(payload)
+        if state not in ("online", "offline"):
+            return []
+        where = describe(sensor)
+        text = (
+            f"{where[0].upper()}{where[1:]} is offline in zigbee2mqtt: it cannot report. Check it is in range"
+            " and its battery; until it is back, sentinel does not count on it."
+            if state == "offline"
+            else f"{where[0].upper()}{where[1:]} is back online in zigbee2mqtt."
+        )
+        return [Fault(f"device:{sensor.name}", "device_offline", text, ok=state == "online")]
+
+    def _bridge(self, payload: bytes) -> list[Reading]:
+        state = _state_word(payload)
+        if state not in ("online", "offline"):
+            return []
+        text = (
+            "The Zigbee bridge (zigbee2mqtt) is offline: the Zigbee sensors cannot report, so their silence says"
+            " nothing about the resident and no inactivity alert is raised until it is back. The help button on"
+            " the Pi still works. Check the Zigbee stick and the zigbee2mqtt service."
+            if state == "offline"
+            else "The Zigbee bridge (zigbee2mqtt) is back: the Zigbee sensors report again."
+        )
+        return [Fault("bridge", "bridge_offline", text, ok=state == "online")]
+
+
+def describe(sensor: SensorConfig) -> str:
+    """'the hall sensor (hall_pir)'."""
+    return f"the {sensor.room} sensor ({sensor.name})" if sensor.room else f"the sensor {sensor.name}"
+
+
+def _json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def _state_word(payload: bytes) -> str | None:
+    """'online' or 'offline' from a plain or a JSON availability message."""
+    body = _json(payload)
+    if isinstance(body, dict):
+        body = body.get("state")
+    if body is None:
+        body = payload[:16].decode("utf-8", "replace").strip()
+    return body if isinstance(body, str) else None

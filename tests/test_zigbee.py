@@ -1,0 +1,138 @@
+"""Sensors through zigbee2mqtt: recorded payloads (and junk) in, the same edges as pins and kit notices out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_agent import T0, Home
+
+from conftest import Mosquitto, Recorder
+from sentinel.clock import ManualClock
+from sentinel.config import parse_config
+from sentinel.config.model import ZigbeeConfig
+from sentinel.core.sensors import Gesture
+from sentinel.zigbee import Fault, Level, Press, Zigbee
+
+# Payloads as zigbee2mqtt 1.x/2.x publishes them for common devices.
+AQARA_MOTION = b'{"battery":100,"illuminance":12,"linkquality":102,"occupancy":true,"voltage":3045}'
+AQARA_DOOR_OPEN = b'{"battery":91,"contact":false,"linkquality":87,"temperature":21,"voltage":2985}'
+AQARA_BUTTON_DOUBLE = b'{"action":"double","battery":100,"linkquality":60,"voltage":3025}'
+IKEA_BUTTON_SINGLE = b'{"action":"on","battery":87,"linkquality":78}'
+PLUG = b'{"current":0.12,"energy":1.4,"linkquality":120,"power":1840,"state":"ON","voltage":230}'
+
+SENSORS = """\
+sensors:
+  - {name: hall_pir, kind: motion, zigbee: hall motion, room: hall}
+  - {name: front_door, kind: door, zigbee: front door, room: hall}
+  - {name: help_button, kind: button, zigbee: help button, room: lounge}
+  - {name: kettle, kind: power, zigbee: kitchen/kettle plug, room: kitchen}
+"""
+
+
+def config_text(port: int, home: str = "zhome") -> str:
+    return (
+        f"home: {{id: {home}, name: Mary}}\ngpio: {{pin_factory: mock}}\nmqtt: {{host: 127.0.0.1, port: {port}}}\n"
+        + SENSORS
+    )
+
+
+def zigbee() -> Zigbee:
+    return Zigbee(ZigbeeConfig(), parse_config(config_text(1883)).sensors)
+
+
+def test_recorded_payloads_become_levels_presses_and_faults() -> None:
+    z = zigbee()
+
+    def news(topic: str, payload: bytes, retained: bool = False) -> list[object]:
+        """What the message says, less "the battery is fine" (the agent says that only after a low one)."""
+        return [r for r in z.read(topic, payload, retained) if not (isinstance(r, Fault) and r.ok)]
+
+    assert news("zigbee2mqtt/hall motion", AQARA_MOTION) == [Level("hall_pir", True)]
+    assert news("zigbee2mqtt/front door", AQARA_DOOR_OPEN) == [Level("front_door", True)]  # contact false: open
+    assert news("zigbee2mqtt/help button", AQARA_BUTTON_DOUBLE) == [
+        Press("help_button", Gesture("help", "double press"))
+    ]
+    assert news("zigbee2mqtt/help button", IKEA_BUTTON_SINGLE) == [Press("help_button", Gesture("ok", "short press"))]
+    assert news("zigbee2mqtt/kitchen/kettle plug", PLUG) == [Level("kettle", True)]  # 1840 W: in use
+    assert news("zigbee2mqtt/hall motion", AQARA_MOTION, True) == [Level("hall_pir", True, quiet=True)]
+    assert news("zigbee2mqtt/help button", AQARA_BUTTON_DOUBLE, True) == []  # a retained press is old news
+    low = z.read("zigbee2mqtt/front door", b'{"battery":12,"contact":true}', False)
+    assert low[0] == Level("front_door", False) and isinstance(low[1], Fault) and low[1].kind == "battery_low"
+    for old, new in ((b"offline", b"online"), (b'{"state":"offline"}', b'{"state":"online"}')):  # 1.x and 2.x
+        down = z.read("zigbee2mqtt/hall motion/availability", old, True)
+        assert [(f.key, f.kind, f.ok) for f in down] == [("device:hall_pir", "device_offline", False)]  # type: ignore[union-attr]
+        assert z.read("zigbee2mqtt/bridge/state", new, False)[0] == Fault(
+            "bridge",
+            "bridge_offline",
+            "The Zigbee bridge (zigbee2mqtt) is back: the Zigbee sensors report again.",
+            True,
+        )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"", b"\xff\xfe", b"[1,2]", b"null", b'{"occupancy":"yes"}', b"[" * 5000, b'{"battery":"full"}', b"x" * 20000],
+)
+def test_junk_says_nothing_and_breaks_nothing(payload: bytes) -> None:
+    z = zigbee()
+    assert z.read("zigbee2mqtt/hall motion", payload, False) == []
+    assert z.read("zigbee2mqtt/bridge/state", payload, False) == []
+    assert z.read("zigbee2mqtt/some other device", AQARA_MOTION, False) == []
+
+
+def test_zigbee_sensors_feed_the_agent_like_pins_and_a_dead_bridge_is_a_notice_not_quiet(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    outside = Recorder(broker.port, ["zigbee2mqtt/bridge/request/#"])  # only to publish as zigbee2mqtt would
+    # Retained before the agent starts: how things stood, not something that just happened.
+    outside.client.publish("zigbee2mqtt/hall motion", AQARA_MOTION, qos=1, retain=True).wait_for_publish(5)
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0))
+    h.config = parse_config(config_text(broker.port))
+    h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+    h.topics = h.agent.topics
+    rec = recorder([h.topics.alert, h.topics.notice])
+    h.start(threaded=False)
+    try:
+        h.agent.pump()
+
+        def send(topic: str, payload: bytes, until) -> None:
+            outside.client.publish(topic, payload, qos=1).wait_for_publish(5)
+            h.pump_until(until, f"the agent to take {topic}")
+
+        def ended() -> bool:
+            h.agent.pump()
+            return h.agent.logic["hall_pir"].value == 0
+
+        def stored() -> list[tuple[str, int]]:
+            return [(e.sensor, e.value) for e in h.stored()]
+
+        assert stored() == []  # the retained occupancy was not taken for movement
+        # The retained "occupied" set the PIR's state; now it goes quiet, and its episode ends 30 s later.
+        send("zigbee2mqtt/hall motion", b'{"occupancy":false}', lambda: (h.clock.advance(31), ended())[1])
+        send("zigbee2mqtt/hall motion", b'{"occupancy":true}', lambda: ("hall_pir", 1) in stored())
+        send("zigbee2mqtt/front door", AQARA_DOOR_OPEN, lambda: ("front_door", 1) in stored())
+        send("zigbee2mqtt/help button", AQARA_BUTTON_DOUBLE, lambda: rec.on(h.topics.alert))
+        assert rec.on(h.topics.alert)[0]["facts"]["gesture"] == "double press"
+        send("zigbee2mqtt/bridge/state", b'{"state":"offline"}', lambda: rec.on(h.topics.notice))
+        notice = rec.on(h.topics.notice)[0]
+        assert notice["kind"] == "bridge_offline" and "no inactivity alert" in notice["text"]
+        send("zigbee2mqtt/bridge/state", b'{"state":"offline"}', lambda: True)  # again: not told twice
+        send("zigbee2mqtt/hall motion", b"\xff junk", lambda: True)
+        send("zigbee2mqtt/bridge/state", b"online", lambda: len(rec.on(h.topics.notice)) == 2)
+        assert [n["kind"] for n in rec.on(h.topics.notice)] == ["bridge_offline", "bridge_offline_ok"]
+    finally:
+        outside.client.publish("zigbee2mqtt/hall motion", b"", qos=1, retain=True).wait_for_publish(5)
+        outside.close()
+        h.stop()
+
+
+def test_a_sensor_needs_a_pin_or_a_zigbee_name_not_both() -> None:
+    from sentinel.errors import ConfigError
+
+    text = config_text(1883).replace("zigbee: hall motion,", "zigbee: hall motion, pin: 17,")
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "agent.yaml")
+    assert any("give a pin (wired to the Pi) or zigbee" in issue for issue in refused.value.issues)
+    assert json.dumps(parse_config(config_text(1883)).zigbee.base_topic) == '"zigbee2mqtt"'
