@@ -124,7 +124,7 @@ class Agent:
             self.topics,
             config.mqtt.client_id or f"sentinel-agent-{config.home.id}",
             self.queue.put,
-            [self.topics.acks, self.topics.commands, *self.zigbee.topics()],
+            [self.topics.acks, self.topics.commands, *self.zigbee.topics(), *self._ha_topics()],
         )
         self.journal = Journal(store, config.home.id, event_batch_s=EVENT_BATCH_S)
         self.journal.load()
@@ -581,6 +581,11 @@ class Agent:
             log.warning("ignored a malformed message on %s: %s", topic, exc)
             return
         if message is None:
+            ha = self.config.homeassistant
+            if ha.enabled and topic == f"{ha.discovery_prefix}/status":
+                if payload.strip() == b"online":  # Home Assistant restarted: it wants the configs again
+                    self._announce_to_home_assistant()
+                return
             for reading in self.zigbee.read(topic, payload, retained):
                 self._zigbee(reading)
         elif isinstance(message, inbox.Ack):
@@ -606,6 +611,9 @@ class Agent:
             self.set_mode(modes[verb], f"set to {modes[verb]} by {who}")  # type: ignore[arg-type]
         elif verb == "status":
             self._publish_status()
+        elif verb == "ok":  # "I'm OK" from an app (Home Assistant's button): as the resident's single press
+            who = inbox.text(body, "who", inbox.MAX_NAME) or "an app"
+            self.resident_ok(f"from {who}", self.clock.now())
         else:
             shown = inbox.clean(verb, inbox.MAX_NAME)  # a topic level from outside: any length, any character
             reply = {**reply, "status": "error", "error": f"unknown command {shown!r}"}
@@ -613,8 +621,21 @@ class Agent:
         self.link.publish(self.topics.reply(verb), json.dumps(reply), qos=1)
 
     # outgoing messages
+    def _ha_topics(self) -> list[str]:
+        ha = self.config.homeassistant
+        return [f"{ha.discovery_prefix}/status"] if ha.enabled else []
+
+    def _announce_to_home_assistant(self) -> None:
+        """Home Assistant's discovery configs (retained): on connecting, and whenever it says it is back."""
+        from sentinel.homeassistant import discovery
+
+        for topic, payload in discovery(self.config, self.topics):
+            self.link.publish(topic, payload, qos=1, retain=True)
+
     def _on_connected(self) -> None:
         self._next_heartbeat = self.clock.monotonic()  # tell watchers at once that we are back
+        if self.config.homeassistant.enabled:
+            self._announce_to_home_assistant()
         self._publish_status()
         if self.config.mqtt.publish_sensors:
             for name, logic in self.logic.items():

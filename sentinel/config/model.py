@@ -262,6 +262,16 @@ class ZigbeeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HomeAssistantConfig:
+    """Home Assistant's MQTT discovery: status, alerts and modes as entities."""
+
+    enabled: bool = setting(
+        False, doc="Off by default: the home's status then shows in Home Assistant (on the same broker)."
+    )
+    discovery_prefix: str = setting("homeassistant", doc="Home Assistant's discovery prefix.", check=_topic_part)
+
+
+@dataclass(frozen=True, slots=True)
 class GpioConfig:
     """How pins are read."""
 
@@ -279,6 +289,7 @@ class Config:
     mqtt: MqttConfig = setting(MqttConfig(), doc="The broker.")
     gpio: GpioConfig = setting(GpioConfig(), doc="Pin access.")
     zigbee: ZigbeeConfig = setting(ZigbeeConfig(), doc="Sensors through zigbee2mqtt (those with `zigbee:`).")
+    homeassistant: HomeAssistantConfig = setting(HomeAssistantConfig(), doc="Home Assistant discovery.")
     detection: DetectionConfig = setting(DetectionConfig(), doc="Unusual-inactivity alerts.")
     state_dir: str | None = setting(
         None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."

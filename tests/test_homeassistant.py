@@ -1,0 +1,100 @@
+"""Home Assistant discovery: off by default, exact configs when on, sent again when Home Assistant comes back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_agent import HELP_PIN, T0, Home
+
+from conftest import Mosquitto, Recorder, agent_yaml
+from sentinel.agent import Agent
+from sentinel.clock import ManualClock
+from sentinel.config import parse_config
+
+PREFIX = "ha-test"
+
+
+def home_with(tmp_path: Path, port: int, name: str, extra: str) -> Home:
+    h = Home(tmp_path, port, clock=ManualClock(T0), home=name)
+    h.config = parse_config(agent_yaml(port, home=name) + extra)
+    h.agent = Agent(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+    h.topics = h.agent.topics
+    return h
+
+
+def test_discovery_is_off_unless_asked(tmp_path: Path, broker: Mosquitto, recorder) -> None:
+    rec = recorder([f"{PREFIX}/#", "homeassistant/#"])
+    h = home_with(tmp_path, broker.port, "shy", f"homeassistant: {{discovery_prefix: {PREFIX}}}\n").start(
+        threaded=False
+    )
+    try:
+        barrier = Recorder(broker.port, [h.topics.reply("status")])
+        barrier.client.publish(f"{h.topics.root}/cmd/status", b"{}", qos=1)
+        h.pump_until(lambda: barrier.on(h.topics.reply("status")), "the reply")  # after anything sent before it
+        barrier.close()
+        assert rec.messages == []
+    finally:
+        h.stop()
+
+
+def test_entities_are_announced_and_announced_again_when_home_assistant_is_back(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder([f"{PREFIX}/#"])
+    h = home_with(tmp_path, broker.port, "ha-home", f"homeassistant: {{enabled: true, discovery_prefix: {PREFIX}}}\n")
+    h.start(threaded=False)
+    try:
+        h.pump_until(lambda: len(rec.messages) >= 8, "the discovery configs")
+        configs = {m.topic: json.loads(m.payload) for m in rec.messages}
+        node = "sentinel_ha_home"
+        assert sorted(configs) == sorted(
+            f"{PREFIX}/{c}/{node}/{o}/config"
+            for c, o in [
+                ("binary_sensor", "alert"),
+                ("sensor", "status"),
+                ("sensor", "last_activity"),
+                ("event", "alerts"),
+                ("button", "home"),
+                ("button", "away"),
+                ("button", "pause"),
+                ("button", "ok"),
+            ]
+        )
+        problem = configs[f"{PREFIX}/binary_sensor/{node}/alert/config"]
+        assert problem["device_class"] == "problem" and problem["state_topic"] == h.topics.status
+        assert problem["unique_id"] == f"{node}_alert" and problem["availability_topic"] == h.topics.availability
+        assert problem["device"]["identifiers"] == [node] and problem["origin"]["name"] == "sentinel"
+        away = configs[f"{PREFIX}/button/{node}/away/config"]
+        assert away["command_topic"] == f"{h.topics.root}/cmd/away"
+        # Nothing but status, availability, alerts and commands: no sensor topic, no event history.
+        read = {v for c in configs.values() for k, v in c.items() if k.endswith("topic")}
+        assert read <= {h.topics.status, h.topics.availability, h.topics.alert} | {
+            f"{h.topics.root}/cmd/{verb}" for verb in ("home", "away", "pause", "ok")
+        }
+
+        first = len(rec.messages)
+        rec.client.publish(f"{PREFIX}/status", b"online", qos=1)  # Home Assistant restarted
+        h.pump_until(lambda: len(rec.messages) >= first + 8, "the configs again")
+
+        # Its "I'm OK" button closes an open help alert, as the resident's own press would.
+        h.pin(HELP_PIN).drive_low()
+        h.wait(2.5)
+        h.pin(HELP_PIN).drive_high()
+        h.wait(0.1)
+        assert h.agent.journal.open_alerts()
+        rec.client.publish(f"{h.topics.root}/cmd/ok", json.dumps({"who": "Home Assistant"}), qos=1)
+        h.pump_until(lambda: not h.agent.journal.open_alerts(), "the alert to close")
+    finally:
+        h.stop()
+
+
+def test_the_exact_config_of_the_status_sensor() -> None:
+    from sentinel.homeassistant import discovery
+    from sentinel.mqtt.topics import Topics
+
+    config = parse_config(agent_yaml(1883, home="mary") + "homeassistant: {enabled: true}\n")
+    found = dict(discovery(config, Topics.for_home("sentinel", "mary")))
+    status = json.loads(found["homeassistant/sensor/sentinel_mary/status/config"])
+    assert status["options"] == ["starting", "learning", "ok", "checking", "alert", "away", "paused"]
+    assert status["value_template"] == "{{ value_json.state }}" and status["device_class"] == "enum"
