@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     routine.add_argument("--plot", metavar="FILE.png", help="also draw the routine as a picture")
     routine.add_argument("--name", default="the resident", help="how to call the resident")
 
+    report = sub.add_parser("report", help="one page for a carer: the last days at a home (HTML)")
+    origin = report.add_mutually_exclusive_group(required=True)
+    origin.add_argument("events", nargs="?", help="an event CSV")
+    origin.add_argument("-c", "--config", help="the agent's YAML config (reads its store, alerts included)")
+    report.add_argument("-o", "--output", required=True, metavar="FILE.html", help="the page to write")
+    report.add_argument("--days", type=int, default=14, help="how many days back (default 14)")
+    report.add_argument("--name", help="how to call the resident (default: the config's home.name)")
+
     notify = sub.add_parser("notify", help="run the notifier that tells the circle")
     notify.add_argument("-c", "--config", required=True, help="the notifier's YAML config (circle.yaml)")
 
@@ -104,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(speed=args.speed, seed=args.seed, broker=args.broker)
         if args.command == "export":
             return _export(args.config, args.output)
+        if args.command == "report":
+            return _report(args)
         if args.command == "import":
             return _import(args.events, args.config, args.merge)
         if args.command in ("notify", "check-circle", "incidents"):
@@ -178,6 +188,36 @@ def open_agent_store(config_path: str) -> Store:
 
     config = load_config_for_reading(config_path)
     return Store(find_database(AGENT_DB, config.state_dir, config_path), read_only=True)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sentinel.report import AlertRecord, report
+
+    if args.days < 1:
+        print("sentinel: --days must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    alerts: list[AlertRecord] = []
+    name = args.name or "the resident"
+    if args.events:
+        from sentinel.detect.csvio import read_rows
+
+        rows = read_rows(args.events)
+    else:
+        from sentinel.detect.commands import _stored_rows
+
+        config = load_config_for_reading(args.config)
+        name = args.name or config.home.name
+        rows = _stored_rows(args.config)
+        store = open_agent_store(args.config)
+        try:
+            alerts = [AlertRecord(a.raised_at, a.kind, a.reason, closed, by) for a, closed, by in store.alerts()]
+        finally:
+            store.close()
+    page = report(rows, alerts, name, args.days)
+    with open(args.output, "w", encoding="utf-8") as out:
+        out.write(page)
+    print(f"wrote the report to {args.output}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _import(events: str, config_path: str, merge: bool) -> int:

@@ -313,6 +313,17 @@ class Store:
             for aid, kind, sev, at, reason, facts in rows
         ]
 
+    def alerts(self) -> list[tuple[Alert, datetime | None, str | None]]:
+        """Every alert, oldest first, with when and by whom it was closed (a carer's report)."""
+        rows = self._read(
+            "SELECT alert_id, kind, severity, raised_at, reason, facts, closed_at, closed_by FROM alerts"
+            " ORDER BY raised_at"
+        )
+        return [
+            (Alert(aid, "", kind, sev, datetime.fromisoformat(at), reason, json.loads(facts)), _when(closed), by)
+            for aid, kind, sev, at, reason, facts, closed, by in rows
+        ]
+
     def claim_alert(self, alert_id: str, by: str) -> bool:
         """Someone from the circle is going; False if the alert is unknown or closed."""
         with self._lock:

@@ -94,11 +94,11 @@ def explain(
         facts["false_alerts_per_month"] = model.params.false_alerts_per_month
         night = model.night
         if night is not None and not outing and model.in_night(start):
-            facts["usually_up_by"] = _clock(night.usually_up)
-            facts["latest_up"] = _clock(night.up_by)
+            facts["usually_up_by"] = clock_after_noon(night.usually_up)
+            facts["latest_up"] = clock_after_noon(night.up_by)
             reason += (
-                f" {name} is usually up by {_clock(night.usually_up)}; "
-                f"the latest in {_days(model.days)} was {_clock(night.up_by)}."
+                f" {name} is usually up by {clock_after_noon(night.usually_up)}; "
+                f"the latest in {_days(model.days)} was {clock_after_noon(night.up_by)}."
             )
     if limit.cause == "stray" and limit.since is not None:
         facts["went_out"] = limit.since.isoformat(timespec="seconds")
@@ -145,7 +145,7 @@ def _line_sentence(
         latest, floor = (model.night.up_by if model.night else 0.0), model.params.floor_s
         return (
             f"For quiet that begins in the night, sentinel {verb} {duration(floor)} after that latest time, "
-            f"at {_clock(latest + floor)}."
+            f"at {clock_after_noon(latest + floor)}."
         )
     lead = f"At this time of day{'' if outing else f', after {place.words(value)},'} sentinel {verb} {when}"
     if limit.cause == "floor":
@@ -166,6 +166,7 @@ def _days(days: float) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
-def _clock(seconds_after_noon: float) -> str:
+def clock_after_noon(seconds_after_noon: float) -> str:
+    """A time of day the routine counts from noon (its nights are not cut at midnight), as HH:MM."""
     minutes = int((seconds_after_noon / 60 + 12 * 60) % (24 * 60))
     return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal, TextIO
 
 from sentinel.detect.conditions import CONDITIONS
 from sentinel.detect.csvio import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
-from sentinel.detect.explain import Place, duration, explain
+from sentinel.detect.explain import Place, clock_after_noon, duration, explain
 from sentinel.detect.protocol import Measured, Report, Split, checked_split, measure
 from sentinel.detect.reference import Cuddihy, FixedTimer
 from sentinel.detect.routine import DAY_S
@@ -231,8 +231,8 @@ def routine_summary(rows: Sequence[Row]) -> str:
     if model.night:
         night = model.night
         out.append(
-            f"Usual night: from {_clock(night.bed_from)} to {_clock(night.usually_up)}; "
-            f"latest up: {_clock(night.up_by)} (over {night.nights} nights)."
+            f"Usual night: from {clock_after_noon(night.bed_from)} to {clock_after_noon(night.usually_up)}; "
+            f"latest up: {clock_after_noon(night.up_by)} (over {night.nights} nights)."
         )
     out.append("")
     out.append("hour  activity/day  alert after (typical place at that hour)")
@@ -255,11 +255,6 @@ def _typical_context(rows: Sequence[Row]) -> dict[int, str]:
             context = context_of(row.sensor, row.kind, row.value)
             counts[context] = counts.get(context, 0) + 1
     return {h: max(c, key=c.__getitem__) for h, c in by_hour.items()}
-
-
-def _clock(seconds_after_noon: float) -> str:
-    at = datetime(2000, 1, 1, 12) + timedelta(seconds=seconds_after_noon)
-    return f"{at:%H:%M}"
 
 
 class _Progress:

@@ -1,0 +1,92 @@
+"""sentinel report: one page for a carer, rendered in a real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import agent_yaml
+from sentinel.cli import main
+from sentinel.core.alerts import Alert
+from sentinel.events import Event
+from sentinel.sim import Resident
+from sentinel.store import Store
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:  # never a skip: without it the page is not known to render
+        pytest.fail("chromium is not installed; run the tests with `bash scripts/test.sh`", pytrace=False)
+    return found
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """Three weeks of a simulated resident in a real database, with one alert Ann closed."""
+    store = Store(tmp_path / "state" / "agent.db")
+    rows = Resident(seed=3).days(datetime(2026, 3, 1), 21)
+    store.add_events([Event(r.sensor, r.kind, r.value, r.room, r.at.astimezone(), 0.0) for r in rows])
+    raised = datetime(2026, 3, 18, 14, 16).astimezone()
+    alert = Alert("mary-inactivity-1", "mary", "inactivity", "high", raised, "No sign of activity since 11:30.", {})
+    store.raise_alert(alert, "sentinel/mary/alert", "{}")
+    store.close_alert(alert.alert_id, datetime(2026, 3, 18, 14, 40).astimezone(), "Ann (next door)", "Ann is there")
+    store.close()
+    config = tmp_path / "agent.yaml"
+    config.write_text(agent_yaml(1883, state_dir=tmp_path / "state"))
+    return config
+
+
+def test_the_report_holds_what_a_carer_asks_and_needs_no_network(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["report", "-c", str(home), "-o", str(out), "--days", "14"]) == 0
+    page = out.read_text()
+    for heading in (
+        "When there was life at home",
+        "How long a quiet spell may last",
+        "The longest quiet spells",
+        "Outings",
+        "Alerts",
+        "The kit",
+    ):
+        assert heading in page
+    assert "Closed 14:40 by Ann (next door)" in page
+    assert "sentinel: the last days at Mary's" in page
+    assert not re.search(r"(src|href)=\"?(https?:)?//", page)  # nothing fetched: it opens without a network
+    night = re.search(r"The usual night: from (\d\d):\d\d to (\d\d):\d\d", page)
+    assert night is None or int(night.group(1)) >= 18 or int(night.group(1)) <= 6  # a night, not an afternoon
+
+
+def test_the_report_renders_in_chromium_without_errors(home: Path, tmp_path: Path) -> None:
+    out, shot = tmp_path / "report.html", tmp_path / "report.png"
+    assert main(["report", "-c", str(home), "-o", str(out)]) == 0
+    result = subprocess.run(
+        [
+            chromium(),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=412,2400",  # a phone's width
+            f"--screenshot={shot}",
+            "--enable-logging=stderr",
+            "--v=0",
+            out.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    assert "CONSOLE" not in result.stderr and "Uncaught" not in result.stderr, result.stderr[-2000:]
