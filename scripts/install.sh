@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Install sentinel's agent on Raspberry Pi OS (Bookworm), as docs/install.md describes; safe to run twice.
+#
+#   sudo bash scripts/install.sh HOME_ID          e.g.  sudo bash scripts/install.sh mary
+#
+# It installs the Debian packages (python3-lgpio, Mosquitto), a user `sentinel` in the gpio group, a
+# virtual environment in /opt/sentinel that sees python3-lgpio, Mosquitto with passwords and an ACL
+# (anonymous clients refused), /etc/sentinel/agent.yaml from the example (kept if it exists), and the
+# systemd units. Then it says what to do next. Nothing it made is overwritten on a second run, except
+# the units and the package, which are brought up to date.
+#
+# SENTINEL_ROOT=DIR installs into DIR instead of / and leaves out what needs the real system (apt-get,
+# useradd, systemctl): the tests use it. SENTINEL_MQTT_PORT sets Mosquitto's port (default 1883).
+set -euo pipefail
+home_id=${1:-}
+if ! [[ "$home_id" =~ ^[a-z0-9][a-z0-9_-]{0,39}$ ]]; then
+  echo "usage: sudo bash scripts/install.sh HOME_ID   (lower-case letters, digits, '-' or '_', e.g. mary)" >&2
+  exit 2
+fi
+src=$(cd "$(dirname "$0")/.." && pwd)
+root=${SENTINEL_ROOT:-}
+port=${SENTINEL_MQTT_PORT:-1883}
+system=yes
+[ -z "$root" ] || system=no
+if [ "$system" = yes ] && [ "$(id -u)" -ne 0 ]; then
+  echo "run it as root: sudo bash scripts/install.sh $home_id" >&2
+  exit 2
+fi
+say() { printf '%s\n' "$*"; }
+
+# 1. System packages and the service's user
+if [ "$system" = yes ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-lgpio mosquitto mosquitto-clients >/dev/null
+  id sentinel >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin --groups gpio sentinel
+fi
+for dir in opt etc/sentinel etc/mosquitto/conf.d etc/systemd/system; do mkdir -p "$root/$dir"; done
+
+# 2. The package, in a venv that sees Debian's python3-lgpio
+venv="$root/opt/sentinel"
+[ -x "$venv/bin/python" ] || python3 -m venv --system-site-packages "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "$src"
+
+# 3. Mosquitto: passwords, an ACL, nobody anonymous, huge messages refused
+passwords="$root/etc/mosquitto/sentinel.passwd"
+acl="$root/etc/mosquitto/sentinel.acl"
+env_file="$root/etc/sentinel/agent.env"
+secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+if [ ! -s "$env_file" ]; then
+  agent_password=$(secret)
+  (umask 077; printf 'SENTINEL_MQTT_PASSWORD=%s\n' "$agent_password" > "$env_file")
+  touch "$passwords"
+  mosquitto_passwd -b "$passwords" "sentinel-$home_id" "$agent_password"
+  notifier_password=$(secret)
+  mosquitto_passwd -b "$passwords" notifier "$notifier_password"
+  (umask 077; printf 'SENTINEL_MQTT_PASSWORD=%s\n' "$notifier_password" > "$root/etc/sentinel/notifier-mqtt.env")
+  chmod 600 "$passwords"
+fi
+cat > "$acl.new" <<EOF
+# Written by scripts/install.sh (docs/mqtt.md, "Privacy and access control").
+user sentinel-$home_id
+topic readwrite sentinel/$home_id/#
+topic read zigbee2mqtt/#
+topic readwrite homeassistant/#
+
+user notifier
+topic read sentinel/+/availability
+topic read sentinel/+/status
+topic read sentinel/+/heartbeat
+topic read sentinel/+/alert
+topic read sentinel/+/notice
+topic readwrite sentinel/+/alert/+/ack
+EOF
+mv "$acl.new" "$acl"
+cat > "$root/etc/mosquitto/conf.d/sentinel.conf" <<EOF
+# Written by scripts/install.sh: clients log in, each sees only its own topics.
+per_listener_settings false
+listener $port
+allow_anonymous false
+password_file /etc/mosquitto/sentinel.passwd
+acl_file /etc/mosquitto/sentinel.acl
+message_size_limit 65536
+EOF
+
+# 4. The agent's config, from the example (a carer's edits are never overwritten)
+agent_yaml="$root/etc/sentinel/agent.yaml"
+if [ ! -e "$agent_yaml" ]; then
+  sed -e "s/^  id: mary$/  id: $home_id/" \
+      -e "s/^  # username: sentinel-mary$/  username: sentinel-$home_id/" \
+      -e "s/^  # password_env: SENTINEL_MQTT_PASSWORD$/  password_env: SENTINEL_MQTT_PASSWORD/" \
+      -e "s/^  port: 1883$/  port: $port/" \
+      "$src/configs/example.yaml" > "$agent_yaml"
+fi
+
+# 5. The services
+cp "$src/systemd/sentinel-agent.service" "$src/systemd/sentinel-notify.service" "$root/etc/systemd/system/"
+if [ "$system" = yes ]; then
+  chown root:sentinel "$root/etc/sentinel/agent.env" && chmod 640 "$root/etc/sentinel/agent.env"
+  systemctl daemon-reload
+  systemctl restart mosquitto
+fi
+
+say "sentinel $("$venv/bin/sentinel" --version | cut -d' ' -f2) is installed for home '$home_id'."
+say "Next:"
+say "  1. Edit $agent_yaml: the resident's name and the sensors' pins (docs/install.md)."
+say "  2. Check it:   sudo sh -c 'set -a; . /etc/sentinel/agent.env; /opt/sentinel/bin/sentinel check-config /etc/sentinel/agent.yaml'"
+say "  3. Start it:   sudo systemctl enable --now sentinel-agent"
+say "  The notifier's broker password is in /etc/sentinel/notifier-mqtt.env (docs/circle.md)."

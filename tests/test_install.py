@@ -1,0 +1,117 @@
+"""scripts/install.sh, run into a directory: the venv, Mosquitto's passwords and ACL, the config, the units; twice."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from conftest import ROOT, free_port, mosquitto_binary, wait_for
+
+
+def install(root: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SENTINEL_ROOT": str(root), "SENTINEL_MQTT_PORT": str(port)}
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / "install.sh"), "mary"], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((root / "etc").rglob("*"))
+        if p.is_file()
+    }
+
+
+def client(port: int, user: str | None, password: str | None, topics: tuple[str, ...] = ()):
+    """A client logged in as ``user`` (None: anonymous): it, what it received, and the broker's refusals."""
+    got: list[str] = []
+    refused: list[object] = []
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    if user:
+        c.username_pw_set(user, password)
+
+    def connected(cl, userdata, flags, reason, properties) -> None:
+        if reason.is_failure:
+            refused.append(reason)
+        elif topics:
+            cl.subscribe([(t, 1) for t in topics])
+
+    c.on_connect = connected
+    c.on_subscribe = lambda *_: got.append("(subscribed)")
+    c.on_message = lambda cl, u, m: got.append(m.topic)
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    return c, got, refused
+
+
+def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_should(tmp_path: Path) -> None:
+    mosquitto_binary()
+    root, port = tmp_path / "root", free_port()
+    first = install(root, port)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "is installed for home 'mary'" in first.stdout and "systemctl enable --now sentinel-agent" in first.stdout
+    before = digest(root)
+    again = install(root, port)  # safe to run twice: nothing made is overwritten
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert digest(root) == before
+    assert (root / "etc/systemd/system/sentinel-agent.service").exists()
+    assert oct((root / "etc/sentinel/agent.env").stat().st_mode & 0o777) == "0o600"
+
+    password = (root / "etc/sentinel/agent.env").read_text().strip().split("=", 1)[1]
+    check = subprocess.run(
+        [str(root / "opt/sentinel/bin/sentinel"), "check-config", str(root / "etc/sentinel/agent.yaml")],
+        env={**os.environ, "SENTINEL_MQTT_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr  # the installed package reads the installed config
+
+    # Mosquitto with the config the script wrote (its paths moved under the test's directory).
+    conf = (
+        (root / "etc/mosquitto/conf.d/sentinel.conf").read_text().replace("/etc/mosquitto/", f"{root}/etc/mosquitto/")
+    )
+    if os.geteuid() == 0:
+        conf += "user root\n"  # else it drops to 'mosquitto', who cannot read the test's files
+    (tmp_path / "mosquitto.conf").write_text(conf + "log_dest stderr\n")
+    broker = subprocess.Popen([mosquitto_binary(), "-c", str(tmp_path / "mosquitto.conf")], stderr=subprocess.PIPE)
+    wait_for(lambda: _listening(port), 10, "mosquitto with the installed config")
+    try:
+        notifier_password = (root / "etc/sentinel/notifier-mqtt.env").read_text().strip().split("=", 1)[1]
+        watcher, seen, _ = client(port, "notifier", notifier_password, ("sentinel/+/status",))
+        agent, _, agent_refused = client(port, "sentinel-mary", password)
+        wait_for(lambda: agent.is_connected() and "(subscribed)" in seen, 10, "both to log in")
+        agent.publish("sentinel/bob/status", b"{}", qos=1).wait_for_publish(5)  # not its home: the ACL drops it
+        agent.publish("sentinel/mary/status", b"{}", qos=1).wait_for_publish(5)
+        wait_for(lambda: "sentinel/mary/status" in seen, 10, "Mary's status")
+        assert seen == ["(subscribed)", "sentinel/mary/status"]  # Bob's, sent first, would have come first
+        stranger, _, refused = client(port, None, None)
+        wait_for(lambda: refused, 10, "the anonymous client to be refused")
+        for c in (watcher, agent, stranger):
+            c.loop_stop()
+            c.disconnect()
+        assert not agent_refused
+    finally:
+        broker.terminate()
+        broker.wait(10)
+
+
+def test_install_refuses_a_home_id_it_could_not_use() -> None:
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "install.sh"), "Mary's"], capture_output=True, text=True)
+    assert result.returncode == 2 and "usage" in result.stderr
