@@ -131,7 +131,7 @@ class Agent:
         self.journal.flush()
         self.outbox = OutboxSender(self.journal, self.link)
         mode = self.journal.get_setting("mode", "home")
-        self.mode: Mode = mode if mode in MODES else "home"  # type: ignore[assignment]
+        self.mode: Mode = mode if mode in MODES else "home"
         last = self.journal.last_flip
         self.status = last.new if last else "starting"
         self.status_since = last.at if last else self.clock.now()

@@ -14,6 +14,7 @@ different: a 0.4 s press is 0.4 s on the agent's clock however long it takes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import random
 import sys
@@ -164,6 +165,10 @@ class Story:
             self.circle.step()
         self.circle.step()  # and what the notifier does about it happens now, not at the next step
 
+    def _taken(self, alert_id: str) -> bool:
+        """Whether the notifier has opened an incident for the alert."""
+        return self.circle.store.incident(alert_id) is not None
+
     def tick(self) -> None:
         """Everything due at the story's current time, and the heartbeat it sends, taken in."""
         if not self.running:
@@ -172,7 +177,7 @@ class Story:
         beats, raised = self.agent.heartbeats, self._open_alerts()
         self.agent.pump()
         for new in self._open_alerts() - raised:  # the circle hears of an alert the moment it is raised
-            self.settle(lambda a=new: self.circle.store.incident(a) is not None, f"the notifier to take {new}")
+            self.settle(functools.partial(self._taken, new), f"the notifier to take {new}")
         self.circle.step()
         if self.agent.heartbeats != beats and self.agent.link.connected:
             # The notifier stamps a heartbeat when it arrives: let it arrive before the clock moves on.

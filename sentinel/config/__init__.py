@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 
@@ -15,6 +15,7 @@ from sentinel.config import yamllines
 from sentinel.config.circle import CircleConfig
 from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
+from sentinel.config.yamllines import LineDict
 from sentinel.errors import ConfigError
 
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def validate(
     text: str,
     source: str,
     cls: type[T],
-    cross_check: Callable[[T, dict, Any], None],
+    cross_check: Callable[[T, LineDict, Any], None],
     max_bytes: int = yamllines.MAX_BYTES,
 ) -> T:
     """Parse YAML text into ``cls``; ConfigError with every problem, each with its line."""
@@ -78,7 +79,7 @@ def validate(
     errors = new_errors(source)
     config = build(cls, raw, "", errors)
     if not is_invalid(config):
-        cross_check(config, raw, errors)
+        cross_check(config, cast(LineDict, raw), errors)  # the loaders make every mapping a LineDict
     if errors.items:
         raise ConfigError(errors.sorted())
     return config
@@ -94,7 +95,7 @@ def _tab_problem(text: str, mark: yaml.Mark) -> str:
     return f"a tab at column {mark.column + 1}: use spaces (YAML does not allow tabs there)"
 
 
-def _cross_check(config: Config, raw: dict, errors) -> None:
+def _cross_check(config: Config, raw: LineDict, errors: Any) -> None:
     """Rules that span several keys."""
     sensor_lines = getattr(raw["sensors"], "lines", [1] * len(config.sensors))
     if not config.sensors:
@@ -158,7 +159,7 @@ def _cross_check(config: Config, raw: dict, errors) -> None:
     check_mqtt(config.mqtt, raw, errors)
 
 
-def check_mqtt(mqtt: MqttConfig, raw: dict, errors: Any, check_secrets: bool = True) -> None:
+def check_mqtt(mqtt: MqttConfig, raw: LineDict, errors: Any, check_secrets: bool = True) -> None:
     """Broker credentials and certificates must be there to be read (the secrets only if ``check_secrets``)."""
     mqtt_raw = raw.get("mqtt") or {}
     mqtt_lines = getattr(mqtt_raw, "lines", {})
@@ -210,7 +211,7 @@ def parse_circle_config(text: str, source: str = "<circle>", check_secrets: bool
     return validate(text, source, CircleConfig, check, yamllines.MAX_CIRCLE_BYTES)
 
 
-def _check_circle(config: CircleConfig, raw: dict, errors: Any, check_secrets: bool = True) -> None:
+def _check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secrets: bool = True) -> None:
     """Rules that span several keys of a notifier config."""
     members_raw = raw["members"]
     seen: dict[str, int] = {}

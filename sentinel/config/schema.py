@@ -103,7 +103,7 @@ def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors) -> Any:
             return None
         if len(options) == 1:
             return _convert(options[0], value, path, line, errors)
-    elif dataclasses.is_dataclass(tp):
+    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, dict):
             return build(tp, value, path, errors, line)
     elif origin is list:
@@ -227,7 +227,7 @@ def reference(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
         if typing.get_origin(inner) is list:
             (inner,) = typing.get_args(inner)
             key += "[]"
-        if dataclasses.is_dataclass(inner):
+        if isinstance(inner, type) and dataclasses.is_dataclass(inner):
             rows.extend(reference(inner, key + "."))
     return rows
 

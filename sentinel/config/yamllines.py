@@ -56,7 +56,7 @@ class _Loader(yaml.SafeLoader):
         self._depth = 0
         self._sizes: dict[int, int] = {}  # id(node) -> values it expands to
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             anchored = self.anchors.get(event.anchor)
@@ -112,15 +112,13 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
-try:
-    from yaml.cyaml import CParser
-except ImportError:  # PyYAML built without libyaml: the careful loader does everything
-    CParser = None
+# None when PyYAML was built without libyaml: the careful loader then does everything.
+CParser: Any = getattr(yaml, "CParser", None)
 
 
 if CParser is not None:
 
-    class _FastLoader(CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc]
+    class _FastLoader(CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
         """libyaml's parser (about four times faster) with the same constructors; for text without aliases."""
 
         def __init__(self, stream: str) -> None:

@@ -148,8 +148,9 @@ class ButtonLogic:
 
     def tick(self, t: float) -> list[Output]:
         out = self._settled(self._debounce.tick(t), t)
-        held = self._pressed_at is not None and not self._held_fired and self.long_enabled
-        if held and t >= self._pressed_at + self.long_press:
+        pressed_at = self._pressed_at
+        held = pressed_at is not None and not self._held_fired and self.long_enabled
+        if held and pressed_at is not None and t >= pressed_at + self.long_press:
             self._held_fired = True
             out.append(Gesture("help", "long press"))
         if self._single_until is not None and t >= self._single_until:

@@ -180,7 +180,8 @@ class MqttLink:
                 keyfile=cfg.tls.key_file,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
-        self.client.reconnect_delay_set(min_delay=retry[0], max_delay=retry[1])
+        # paho annotates ints, but its backoff arithmetic takes fractions (the tests use 0.05 s).
+        self.client.reconnect_delay_set(min_delay=retry[0], max_delay=retry[1])  # type: ignore[arg-type]
         self.failures = Failures(f"{cfg.host}:{cfg.port}", clock, REPEAT_WARNING)
         self.client.on_connect = self._connected
         self.client.on_connect_fail = self._connect_failed

@@ -33,7 +33,7 @@ def path(home: HomeCircle, severity: str) -> list[Step]:
     """Every step an incident can take, in order."""
     everyone = tuple(dict.fromkeys(m for tier in home.tiers for m in tier))
     tiers = [everyone] if severity == URGENT else [tuple(t) for t in home.tiers]
-    steps = []
+    steps: list[Step] = []
     for round_ in range(home.rounds):
         for tier in tiers:
             steps.append(Step(len(steps), tier, False, round_))

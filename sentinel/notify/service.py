@@ -207,7 +207,7 @@ class Notifier:
         if leaf not in ("alert", "notice") and not is_ack:
             return
         try:
-            body = decode(message.payload)
+            body = decode(bytes(message.payload))
             if is_ack:
                 self.queue.put(("mqtt_ack", home, parts[3], body))
             elif leaf == "notice":
@@ -221,7 +221,7 @@ class Notifier:
         topic = message.topic
         parts = topic.split("/")
         home = parts[1] if len(parts) > 1 and parts[1] in self._homes else None
-        self.park(topic, home, message.payload, error)
+        self.park(topic, home, bytes(message.payload), error)
 
     def park(self, topic: str, home: str | None, payload: bytes, error: str) -> None:
         """Keep a message that cannot be used, and tell the home's keepers (at most hourly), whatever comes again.
@@ -508,7 +508,7 @@ class Notifier:
             self.apply_ack(ack)
             return
         incident = self.store.incident(alert_id)
-        who, what = body.get("who"), body.get("what")
+        who, what = str(body.get("who")), str(body.get("what"))  # compared below with known words only
         if incident is None or incident.closed_at is not None or incident.home != home_id:
             return
         note = cut(body["note"], NOTE_LIMIT) if isinstance(body.get("note"), str) else f"closed by the {who!s:.40}"
