@@ -46,7 +46,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, free_port, proc_status_kb, table, wait_for
 
-from sentinel.notify.localntfy import LocalNtfy
+from sentinel.demo.ntfy import LocalNtfy
 
 HOMES = ("ann-home", "bob-home")
 SECRET = "chaos-secret-0123456789abcdef"

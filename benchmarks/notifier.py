@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Mosquitto, cpu_seconds, machine, percentile, table, wait_for
 
 from sentinel.config import parse_circle_config
-from sentinel.notify.localntfy import LocalNtfy
+from sentinel.demo.ntfy import LocalNtfy
 from sentinel.notify.ntfy import Ntfy
 from sentinel.notify.service import Notifier
 from sentinel.notify.store import NotifierStore

@@ -28,7 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Mosquitto, machine, table, wait_for
 
-from sentinel.notify.localntfy import LocalNtfy
+from sentinel.demo.ntfy import LocalNtfy
 
 SECRET = "benchmark-secret-0123456789"
 TOPICS = {"ann": "kills-ann-0000000001", "carol": "kills-carol-00000002"}

@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(load_config(args.config))
         if args.command == "demo":
-            from sentinel.demo import run_demo
+            from sentinel.demo.story import run_demo
 
             return run_demo(speed=args.speed, seed=args.seed, broker=args.broker)
         if args.command == "export":

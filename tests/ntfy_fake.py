@@ -1,5 +1,5 @@
 """The ntfy stand-in the tests use: the package's local server, failures on demand included."""
 
-from sentinel.notify.localntfy import LocalNtfy as FakeNtfy
+from sentinel.demo.ntfy import LocalNtfy as FakeNtfy
 
 __all__ = ["FakeNtfy"]

@@ -15,6 +15,7 @@ import pytest
 from conftest import sentinel_cmd
 from sentinel.cli import main
 from sentinel.config import parse_config
+from sentinel.demo.resident import Resident
 from sentinel.detect.calibration import calibration
 from sentinel.detect.conditions import (
     CONDITIONS,
@@ -36,7 +37,6 @@ from sentinel.detect.silent import silent_sensors
 from sentinel.detect.tools import backtest, replay
 from sentinel.errors import CsvFormatError
 from sentinel.events import Event
-from sentinel.sim import Resident
 from sentinel.watch import Watch
 
 D0 = datetime(2026, 1, 5)

@@ -1,1 +1,1 @@
-"""MQTT: the topic tree, the client link and the demo's embedded broker."""
+"""MQTT: the topic tree and the client link."""

@@ -34,11 +34,11 @@ from sentinel import logs
 from sentinel.agent import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import Config, load_config, shipped_config
-from sentinel.demo_circle import DemoCircle
+from sentinel.demo.circle import DemoCircle
+from sentinel.demo.resident import Resident as SimResident
 from sentinel.errors import SentinelError
 from sentinel.events import Event
 from sentinel.mqtt.topics import Topics
-from sentinel.sim import Resident as SimResident
 from sentinel.store import Store
 
 STEP = timedelta(seconds=30)  # the story never jumps further than this: the notifier's timers are minutes long
@@ -377,7 +377,7 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
         host, _, port = broker.rpartition(":")
         host, port_no = host or "127.0.0.1", int(port)
     else:
-        from sentinel.mqtt.embedded import EmbeddedBroker
+        from sentinel.demo.broker import EmbeddedBroker
 
         embedded = EmbeddedBroker()
         embedded.start()

@@ -10,7 +10,7 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config import load_circle_config, shipped_config
-from sentinel.notify.localntfy import LocalNtfy
+from sentinel.demo.ntfy import LocalNtfy
 from sentinel.notify.ntfy import Ntfy
 from sentinel.notify.service import Notifier
 from sentinel.notify.store import NotifierStore
