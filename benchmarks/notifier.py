@@ -24,9 +24,9 @@ from _common import ROOT, Mosquitto, cpu_seconds, machine, percentile, table, wa
 
 from sentinel.config import parse_circle_config
 from sentinel.demo.ntfy import LocalNtfy
-from sentinel.notify.ntfy import Ntfy
-from sentinel.notify.service import Notifier
-from sentinel.notify.store import NotifierStore
+from sentinel.notifier.ntfy import Ntfy
+from sentinel.notifier.service import Notifier
+from sentinel.notifier.store import NotifierStore
 
 SECRET = "benchmark-secret-0123456789"
 

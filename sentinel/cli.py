@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             return _import(args.events, args.config, args.merge)
         if args.command in ("notify", "check-circle", "incidents"):
-            from sentinel.notify import commands as notify_commands
+            from sentinel.notifier import commands as notify_commands
 
             return notify_commands.run(args)
         if args.command in ("replay", "backtest", "routine"):

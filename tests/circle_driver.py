@@ -17,9 +17,9 @@ from conftest import wait_for
 from ntfy_fake import FakeNtfy
 from sentinel.clock import ManualClock
 from sentinel.config import parse_circle_config
-from sentinel.notify.ntfy import Ntfy
-from sentinel.notify.service import Notifier
-from sentinel.notify.store import NotifierStore
+from sentinel.notifier.ntfy import Ntfy
+from sentinel.notifier.service import Notifier
+from sentinel.notifier.store import NotifierStore
 
 SECRET = "a-test-secret-of-enough-length"
 TUESDAY_10 = datetime(2026, 3, 3, 10, 0).astimezone()

@@ -19,10 +19,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sentinel.clock import ManualClock
 from sentinel.config import parse_circle_config
 from sentinel.config.circle import NtfyConfig
-from sentinel.notify.ntfy import Ntfy
-from sentinel.notify.service import Notifier
-from sentinel.notify.store import NotifierStore
-from sentinel.notify.tokens import Ack, sign
+from sentinel.notifier.ntfy import Ntfy
+from sentinel.notifier.service import Notifier
+from sentinel.notifier.store import NotifierStore
+from sentinel.notifier.tokens import Ack, sign
 
 SECRET = "model-secret-0123456789"
 START = datetime(2026, 3, 3, 12, 0).astimezone()

@@ -271,9 +271,9 @@ def test_an_unreachable_broker_is_said_and_retried(tmp_path: Path, monkeypatch, 
     from conftest import free_port
     from ntfy_fake import FakeNtfy
     from sentinel.config import parse_circle_config
-    from sentinel.notify.ntfy import Ntfy
-    from sentinel.notify.service import Notifier
-    from sentinel.notify.store import NotifierStore
+    from sentinel.notifier.ntfy import Ntfy
+    from sentinel.notifier.service import Notifier
+    from sentinel.notifier.store import NotifierStore
 
     monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
     ntfy = FakeNtfy()

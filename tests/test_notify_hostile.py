@@ -18,9 +18,9 @@ from circle_driver import SECRET, TUESDAY_10, Circle, alert
 from conftest import Mosquitto, wait_for
 from ntfy_fake import FakeNtfy
 from sentinel.cli import main
-from sentinel.notify.intake import MAX_PACKET, MAX_PAYLOAD
-from sentinel.notify.ntfy import MESSAGE_LIMIT
-from sentinel.notify.tokens import TOKEN_LIFETIME_S, sign
+from sentinel.notifier.intake import MAX_PACKET, MAX_PAYLOAD
+from sentinel.notifier.ntfy import MESSAGE_LIMIT
+from sentinel.notifier.tokens import TOKEN_LIFETIME_S, sign
 
 JOHN = "  - id: john\n    name: John\n    tiers: [[ann]]\n"
 UNREADABLE = "sentinel could not read a message from Mary's monitor"

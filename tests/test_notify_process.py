@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from circle_driver import SECRET, TOPICS, alert, circle_yaml
 from conftest import ROOT, Mosquitto, sentinel_cmd, wait_for
 from ntfy_fake import FakeNtfy
-from sentinel.notify.store import NotifierStore
+from sentinel.notifier.store import NotifierStore
 
 
 class NotifierProcess:

@@ -18,7 +18,7 @@ from ntfy_fake import FakeNtfy
 from sentinel.cli import main
 from sentinel.config.circle import NtfyConfig
 from sentinel.demo.ntfy import Access
-from sentinel.notify.ntfy import QUOTA_PAUSE_S, DeliveryError, Notification, Ntfy
+from sentinel.notifier.ntfy import QUOTA_PAUSE_S, DeliveryError, Notification, Ntfy
 
 ACK_TOPIC = "sentinel-acks-test-0001"
 
@@ -253,7 +253,7 @@ def test_check_circle_prints_the_access_line_for_a_self_hosted_server(tmp_path, 
 
 def test_a_notification_in_flight_at_a_stop_is_checked_at_ntfy_or_sent_again(circle, monkeypatch, caplog) -> None:
     """After a stop mid-request: what ntfy has is not sent twice; what it lacks, or cannot show, is sent."""
-    from sentinel.notify.delivery import Deliverer, notification
+    from sentinel.notifier.delivery import Deliverer, notification
 
     monkeypatch.setenv("NTFY_TEST_TOKEN", "tk_notifier0000000000000000")
     # The notifier may write the members' topics and read only Ann's (and the ack topic).

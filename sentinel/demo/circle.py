@@ -11,9 +11,9 @@ from typing import Any
 from sentinel.clock import Clock
 from sentinel.config import load_circle_config, shipped_config
 from sentinel.demo.ntfy import LocalNtfy
-from sentinel.notify.ntfy import Ntfy
-from sentinel.notify.service import Notifier
-from sentinel.notify.store import NotifierStore
+from sentinel.notifier.ntfy import Ntfy
+from sentinel.notifier.service import Notifier
+from sentinel.notifier.store import NotifierStore
 
 
 class DemoCircle:

@@ -21,8 +21,8 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import MemberConfig
-from sentinel.notify.ntfy import DeliveryError, Notification, Ntfy
-from sentinel.notify.store import Delivery, NotifierStore
+from sentinel.notifier.ntfy import DeliveryError, Notification, Ntfy
+from sentinel.notifier.store import Delivery, NotifierStore
 
 log = logging.getLogger(__name__)
 

@@ -31,15 +31,15 @@ from sentinel.config import read_password
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.detect.explain import duration
 from sentinel.mqtt import link
-from sentinel.notify import messages
-from sentinel.notify.acks import AckReader
-from sentinel.notify.delivery import Deliverer
-from sentinel.notify.escalation import Progress, take_step
-from sentinel.notify.intake import ALERT_ID, MAX_PACKET, Unreadable, decode, read_alert
-from sentinel.notify.ntfy import DeliveryError, Ntfy, cut
-from sentinel.notify.silence import Change, SilenceWatch
-from sentinel.notify.store import Incident, NotifierStore, when
-from sentinel.notify.tokens import Ack, check
+from sentinel.notifier import messages
+from sentinel.notifier.acks import AckReader
+from sentinel.notifier.delivery import Deliverer
+from sentinel.notifier.escalation import Progress, take_step
+from sentinel.notifier.intake import ALERT_ID, MAX_PACKET, Unreadable, decode, read_alert
+from sentinel.notifier.ntfy import DeliveryError, Ntfy, cut
+from sentinel.notifier.silence import Change, SilenceWatch
+from sentinel.notifier.store import Incident, NotifierStore, when
+from sentinel.notifier.tokens import Ack, check
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sentinel.notify.ntfy import MESSAGE_LIMIT, cut
+from sentinel.notifier.ntfy import MESSAGE_LIMIT, cut
 
 MAX_PAYLOAD = 16 * 1024  # an alert is well under 2 kB; this leaves room and keeps memory bounded
 # Over MQTT 5 the broker is asked to send nothing larger (it drops it instead): between the two,

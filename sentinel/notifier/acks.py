@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sentinel.notify.ntfy import DeliveryError, Ntfy
+from sentinel.notifier.ntfy import DeliveryError, Ntfy
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.detect.explain import duration
-from sentinel.notify.escalation import PRIORITY, Step
-from sentinel.notify.silence import Change
-from sentinel.notify.store import Incident
-from sentinel.notify.tokens import TOKEN_LIFETIME_S, sign
+from sentinel.notifier.escalation import PRIORITY, Step
+from sentinel.notifier.silence import Change
+from sentinel.notifier.store import Incident
+from sentinel.notifier.tokens import TOKEN_LIFETIME_S, sign
 
 TITLES = {
     "help": "pressed the help button",

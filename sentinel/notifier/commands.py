@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from sentinel import logs, systemd
 from sentinel.config import load_circle_config
 from sentinel.config.circle import CircleConfig
-from sentinel.notify.store import NotifierStore
+from sentinel.notifier.store import NotifierStore
 from sentinel.statedir import NOTIFIER_DB, find_database
 from sentinel.store import default_state_dir
 
@@ -63,8 +63,8 @@ def state_dir(config: CircleConfig) -> Path:
 
 
 def _notify(config: CircleConfig, store: NotifierStore) -> int:
-    from sentinel.notify.ntfy import Ntfy
-    from sentinel.notify.service import Notifier
+    from sentinel.notifier.ntfy import Ntfy
+    from sentinel.notifier.service import Notifier
 
     logs.setup(config.log_level)
     notifier = Notifier(config, store, Ntfy(config.ntfy))
