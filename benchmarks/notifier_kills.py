@@ -58,7 +58,7 @@ class Notifier:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        starts = self.log.read_text().count("connected to the broker") if self.log.exists() else 0
+        starts = self.log.read_text().count("subscribed: following") if self.log.exists() else 0
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "sentinel", "notify", "-c", str(self.config)],
@@ -67,7 +67,7 @@ class Notifier:
                 stdout=out,
                 stderr=out,
             )
-        wait_for(lambda: self.log.read_text().count("connected to the broker") > starts, 30, "the notifier")
+        wait_for(lambda: self.log.read_text().count("subscribed: following") > starts, 30, "the notifier")
 
     def kill(self) -> None:
         assert self.proc is not None

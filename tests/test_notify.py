@@ -185,7 +185,7 @@ def test_a_silent_monitor_is_reported_to_the_kit_and_its_return_too(circle) -> N
 def test_silence_without_a_last_will_counts_too(circle) -> None:
     c = circle()
     c.publish("heartbeat", {"seq": 1})
-    wait_for(lambda: "mary" in c.notifier.silence.last_seen, 5, "the heartbeat")
+    wait_for(lambda: (c.pump(1), "mary" in c.notifier.silence.last_seen)[1], 5, "the heartbeat")
     c.advance(121)
     assert [n["title"] for n in c.infos_to("carol")] == ["Mary's monitor is offline"]
 

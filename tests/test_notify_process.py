@@ -31,9 +31,9 @@ class NotifierProcess:
         self.logs = tmp_path / "notifier.log"
 
     def start(self) -> subprocess.Popen[str]:
-        """Start it, and wait until it has connected to the broker."""
+        """Start it, and wait until the broker has confirmed its subscriptions."""
         logs = self.logs
-        starts = logs.read_text().count("connected to the broker") if logs.exists() else 0
+        starts = logs.read_text().count("subscribed: following") if logs.exists() else 0
         with open(logs, "a") as out:
             proc = subprocess.Popen(
                 sentinel_cmd("notify", "-c", str(self.config)),
@@ -43,7 +43,7 @@ class NotifierProcess:
                 stdout=out,
                 stderr=out,
             )
-        wait_for(lambda: logs.read_text().count("connected to the broker") > starts, 20, "the notifier to connect")
+        wait_for(lambda: logs.read_text().count("subscribed: following") > starts, 20, "the notifier to connect")
         return proc
 
 

@@ -1,0 +1,220 @@
+"""What the circle does about each alert: escalate step by step, take claims and all-clears, tell the agent."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sentinel.clock import Clock
+from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.notifier import messages
+from sentinel.notifier.escalation import Progress, take_step
+from sentinel.notifier.ntfy import cut
+from sentinel.notifier.store import Incident, NotifierStore
+from sentinel.notifier.tokens import Ack, check
+
+log = logging.getLogger(__name__)
+
+NEVER = timedelta(days=36500)
+NOTE_LIMIT = 500  # a note that goes to the phones from a message (an ack's note)
+
+
+class Incidents:
+    """The incidents of every home served: each call changes the store; the caller holds the transaction."""
+
+    def __init__(
+        self,
+        cfg: CircleConfig,
+        store: NotifierStore,
+        clock: Clock,
+        secret: bytes,
+        wake: Callable[[], None],
+        publish: Callable[[str, str], object],
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.clock = clock
+        self.secret = secret
+        self.homes = {h.id: h for h in cfg.homes}
+        self._wake = wake  # the delivery thread has notifications to send
+        self._publish = publish  # a message to the broker (qos 1)
+        self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
+
+    def escalate(self, now: datetime) -> None:
+        """Take every incident's due step."""
+        for incident in self.store.due_incidents(now):
+            home = self.homes.get(incident.home)
+            if home is None:
+                continue
+            # The step's notifications and the move to the next step commit together: a crash between
+            # them would take the same step again after a restart, and notify everyone twice.
+            try:
+                with self.store.transaction():
+                    self._take_step(incident, home, now)
+            except Exception:  # one incident that cannot go on must not stop the others
+                if incident.alert_id not in self._stuck:
+                    self._stuck.add(incident.alert_id)
+                    log.exception("%s: could not take its next step; the others go on", incident.alert_id)
+
+    def _take_step(self, incident: Incident, home: HomeCircle, now: datetime) -> None:
+        progress = Progress(incident.next_index, incident.next_at)
+        step, audience, after = take_step(self.cfg, home, incident.severity, progress, now)
+        if step is None:
+            self.store.advance(incident.alert_id, after.next_index, now + NEVER)
+            if not self.store.notified(incident.alert_id):
+                # Everyone is away: say so loudly in the log and the record, it needs a human.
+                log.error("%s: nobody in %s's circle is available to be told", incident.alert_id, home.name)
+                self.store.step(incident.alert_id, now, "nobody available")
+            return
+        for member_id in audience:
+            member = self.cfg.member(member_id)
+            body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp())
+            self.store.deliver(incident.alert_id, home.id, member_id, body, now)
+        what = "final call" if step.final else f"step {step.index + 1}"
+        self.store.step(incident.alert_id, now, what, None, ", ".join(audience))
+        log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
+        final = step.final
+        self.store.advance(incident.alert_id, after.next_index, now + NEVER if final else after.next_at)
+        self._wake()
+
+    def press(self, message: dict[str, Any]) -> None:
+        """A message on the ack topic: a button press, or anything else anyone posted there."""
+        try:
+            ack = Ack.parse(str(message.get("message", "")))
+        except ValueError:
+            log.warning("ignored a malformed button press: %.80s", message.get("message", ""))
+        else:
+            self.apply_ack(ack)
+        finally:
+            self.store.set_meta("ack_since", str(message["id"]))
+
+    def apply_ack(self, ack: Ack) -> str | None:
+        """Claim or resolve an incident from a signed button press; the refusal reason, or None."""
+        now = self.clock.now()
+        incident = self.store.incident(ack.alert_id)
+        reason = check(self.secret, ack, now.timestamp())
+        if reason is None and (incident is None or incident.home != ack.home):
+            reason = "unknown alert"
+        if reason is None and not self.store.use_token(ack.token, now):
+            reason = "replayed token"
+        if reason is not None:
+            log.warning("refused a %s from %s for %s: %s", ack.action, ack.member, ack.alert_id, reason)
+            if incident is not None:
+                self.store.step(ack.alert_id, now, "refused", ack.member, f"{ack.action}: {reason}")
+            return reason
+        assert incident is not None
+        member = self.cfg.member(ack.member) if any(m.id == ack.member for m in self.cfg.members) else None
+        name = member.name if member else ack.member
+        home = self.homes[incident.home]
+        if ack.action == "claim":
+            self._claim(incident, home, ack.member, name, now)
+        else:
+            note = cut(ack.note, NOTE_LIMIT) if ack.note else f"{name} called: all OK"
+            self._close(incident, home, name, "resolve", note, now, skip=ack.member)
+        return None
+
+    def _claim(self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime) -> None:
+        if not self.store.claim(incident.alert_id, member, now):
+            latest = self.store.incident(incident.alert_id)
+            who = self._name(latest.claimed_by) if latest and latest.claimed_by else None
+            text = f"{who} is already going." if who else "It is already resolved."
+            self.store.deliver(
+                incident.alert_id, home.id, member, messages.info_note(f"{home.name}: thank you", text), now
+            )
+            self._wake()
+            return
+        log.warning("%s: %s is going", incident.alert_id, name)
+        self.store.step(incident.alert_id, now, "claimed", member)
+        self._tell(
+            incident,
+            home,
+            f"{home.name}: {name} is going",
+            f"{name} is on the way to {home.name}.",
+            now,
+            skip=member,
+            tags=("runner",),
+        )
+        self._to_agent(incident, {"who": name, "what": "claim"}, now)
+
+    def _close(
+        self,
+        incident: Incident,
+        home: HomeCircle,
+        who: str,
+        what: str,
+        note: str,
+        now: datetime,
+        skip: str | None = None,
+        tell_agent: bool = True,
+    ) -> None:
+        if not self.store.close_incident(incident.alert_id, who, note, now):
+            return
+        log.warning("%s resolved by %s: %s", incident.alert_id, who, note)
+        self.store.step(incident.alert_id, now, "resolved", skip, note)
+        self._tell(incident, home, f"{home.name}: all clear", note, now, skip=skip, tags=("white_check_mark",))
+        if tell_agent:
+            self._to_agent(incident, {"who": who, "what": what, "note": note}, now)
+
+    def mqtt_ack(self, home_id: str, alert_id: str, body: dict[str, Any]) -> None:
+        """An ack on the agent's topic: the resident or the sensors closed it, or a signed press."""
+        if body.get("source") == "notifier":
+            return  # our own message to the agent
+        if "token" in body:
+            try:
+                ack = Ack.read(body, home_id, alert_id)
+            except ValueError:
+                log.warning("ignored a malformed ack for %s", alert_id)
+                return
+            self.apply_ack(ack)
+            return
+        incident = self.store.incident(alert_id)
+        who, what = str(body.get("who")), str(body.get("what"))  # compared below with known words only
+        if incident is None or incident.closed_at is not None or incident.home != home_id:
+            return
+        note = cut(body["note"], NOTE_LIMIT) if isinstance(body.get("note"), str) else f"closed by the {who!s:.40}"
+        home, now = self.homes[home_id], self.clock.now()
+        if who == "sensors" and what in ("resolve", "activity") and incident.claimed_by:
+            # Someone is on the way: the movement may be theirs, not the resident's. Only they can say all is well.
+            self._ask_to_confirm(incident, home, note, now)
+        elif (who, what) in (("resident", "cancel"), ("sensors", "resolve")):
+            self._close(incident, home, who, what, note, now, tell_agent=False)
+
+    def _ask_to_confirm(self, incident: Incident, home: HomeCircle, note: str, now: datetime) -> None:
+        """Movement at a home someone is going to: ask them to say when all is well."""
+        member = incident.claimed_by
+        assert member is not None
+        log.info("%s: %s; asking %s to confirm", incident.alert_id, note, member)
+        self.store.step(incident.alert_id, now, "movement", None, note)
+        body = messages.confirm_note(
+            self.cfg, home, self.cfg.member(member), incident, note, self.secret, now.timestamp()
+        )
+        self.store.deliver(incident.alert_id, home.id, member, body, now)
+        self._wake()
+
+    def _to_agent(self, incident: Incident, body: dict[str, Any], now: datetime) -> None:
+        """Tell the home's agent (and any other subscriber) what the circle did."""
+        message = {**body, "at": now.isoformat(timespec="seconds"), "alert_id": incident.alert_id, "source": "notifier"}
+        topic = f"{self.cfg.mqtt.base_topic}/{incident.home}/alert/{incident.alert_id}/ack"
+        self._publish(topic, json.dumps(message, ensure_ascii=False))
+
+    def _tell(
+        self,
+        incident: Incident,
+        home: HomeCircle,
+        title: str,
+        text: str,
+        now: datetime,
+        skip: str | None = None,
+        tags: tuple[str, ...] = ("information_source",),
+    ) -> None:
+        """An info notice to everyone who was alerted about this incident."""
+        for member in self.store.notified(incident.alert_id):
+            if member != skip:
+                self.store.deliver(incident.alert_id, home.id, member, messages.info_note(title, text, tags), now)
+        self._wake()
+
+    def _name(self, member_id: str) -> str:
+        return next((m.name for m in self.cfg.members if m.id == member_id), member_id)
