@@ -699,6 +699,8 @@ class Agent:
             "storage_ok": int(self.journal.failing is None),
             "outbox": len(self.journal.outbox),
             "heartbeat_seq": self._heartbeat_seq,
+            "sensors_silent": len(self._told_silent),  # how many, never which: the keepers' notices name them
+            "kit_faults": len(self._faults),
         }
 
     def _heartbeat(self, now: float, wall: datetime) -> None:

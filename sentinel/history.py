@@ -40,7 +40,16 @@ MAX_UNSAVED = 10_000
 PRUNE_EVERY = 86400.0
 """Seconds between deletions of points too old to keep waiting (older than ``keep_days``)."""
 REFUSED = (400, 413, 422)
-"""Answers that say the points themselves are refused: trying again would be refused again."""
+"""Answers that say the points themselves are refused (bad, or too many at once): the same request would be again."""
+KIT = ("uptime_s", "storage_ok", "outbox", "heartbeat_seq", "sensors_silent", "kit_faults")
+"""The kit's health, as numbers: what the heartbeat tells the keepers."""
+MEASUREMENTS = {
+    "sentinel_status": ("code",),
+    "sentinel_alert": ("raised", "closed", "open_s"),
+    "sentinel_activity": ("count",),
+    "sentinel_kit": KIT,
+}
+"""Every measurement written, and its fields (the dashboards in docs/grafana/ read only these)."""
 
 Point = tuple[str, int]
 """A line of line protocol and its time in ms since the epoch."""
@@ -100,6 +109,9 @@ class History:
         self._thread: threading.Thread | None = None
         self.written = 0
         """Points the database has taken since the start."""
+        self.refused = 0
+        """Points the database refused one by one, logged and dropped since the start."""
+        self._batch = BATCH  # fewer after a 413 (too large)
         self.failures = 0
         """Writes that failed in a row (0 while the database takes them)."""
         self.last_error: str | None = None
@@ -148,7 +160,7 @@ class History:
             self._kit_hour = hour
             # The status again each hour, not only its changes: a graph then shows when the agent was not running.
             self._put(line("sentinel_status", {"home": self.home}, {"code": STATES.get(status, -1)}, hour))
-            self._put(line("sentinel_kit", {"home": self.home}, health(), hour))
+            self._put(line("sentinel_kit", {"home": self.home}, {k: v for k, v in health().items() if k in KIT}, hour))
 
     def pending(self) -> int:
         """How many points wait to be written (up to a batch from the store)."""
@@ -211,7 +223,14 @@ class History:
                 self._prune()
             if write is None or time.monotonic() < retry_at:
                 continue  # new points are kept; they go with the next try
-            if self._send(write):
+            try:
+                sent = self._send(write)
+            except Exception as exc:  # a bug here must not end the thread: the points wait, and it tries again
+                log.exception("history: writing failed")
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                sent = False
+            if sent:
                 retry_at = 0.0
             else:
                 pause = min(RETRY_MAX, RETRY_FIRST * 2 ** (self.failures - 1))
@@ -229,14 +248,17 @@ class History:
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         config = self.config
-        token = os.environ.get(config.token_env) if config.token_env else None
+        token = os.environ.get(config.token_env, "") if config.token_env else ""  # "": no Authorization header
+        # The timeout (ms) holds for connecting and for each read; retries=False: the writer's own backoff retries.
         client = InfluxDBClient(
             url=str(config.url), token=token, org=config.org, timeout=int(config.timeout * 1000), retries=False
         )
         api = client.write_api(write_options=SYNCHRONOUS)
 
+        precision: Any = WritePrecision.MS  # a str constant, typed as the class
+
         def write(lines: list[str]) -> None:
-            api.write(bucket=config.bucket, org=config.org, record=lines, write_precision=WritePrecision.MS)
+            api.write(bucket=config.bucket, org=config.org, record=lines, write_precision=precision)
 
         return write
 
@@ -271,23 +293,27 @@ class History:
             )
 
     def _send(self, write: Any) -> bool:
-        """Send everything waiting, oldest first; False after a failure (what is left waits)."""
+        """Send everything waiting, oldest first; False after a failure (what is left waits).
+
+        A refused batch is split in halves until the point refused is alone; that one is logged and dropped, so one
+        bad point never holds up the others, and neither does a batch too large for the server.
+        """
         sent_before = self.written
+        size = self._batch
         while not self._stop.is_set():
             try:
-                rows = self.store.waiting_points(BATCH)
+                rows = self.store.waiting_points(size)
             except (sqlite3.Error, StoreError):
                 rows = []
             with self._saving:
-                memory = list(self._unsaved[: BATCH - len(rows)])
+                memory = list(self._unsaved[: size - len(rows)])
             lines = [text for _, text in rows] + [text for text, _ in memory]
             if not lines:
                 break
-            refused = False
             self.sending = True
             try:
                 write(lines)
-            except Exception as exc:  # the network, the server, a timeout: all mean "not now"
+            except Exception as exc:  # the network, the server, a timeout: all mean "not now", but a refusal
                 status = getattr(exc, "status", None)
                 self.last_error = (
                     f"{status} {getattr(exc, 'reason', '')}".strip() if status else f"{type(exc).__name__}: {exc}"
@@ -295,17 +321,30 @@ class History:
                 if status not in REFUSED:
                     self.failures += 1
                     return False
-                refused = True
+                if len(lines) > 1:
+                    size = max(1, len(lines) // 2)
+                    if status == 413:
+                        self._batch = size  # this server takes no more at once
+                    log.warning(
+                        "history: %s refused %d points (%s); sending fewer", self.config.url, len(lines), status
+                    )
+                    continue
+                self.refused += 1
                 log.error(
-                    "history: %s refused %d points (%s); dropped them", self.config.url, len(lines), self.last_error
+                    "history: %s refused a point (%s); dropped it (%d so far): %s",
+                    self.config.url,
+                    self.last_error,
+                    self.refused,
+                    lines[0],
                 )
+            else:
+                self.written += len(lines)
+                size = min(self._batch, size * 2)  # after a refusal, back to full batches
             finally:
                 self.sending = False
             if not self._forget(rows, memory):
                 self.failures += 1
                 return False
-            if not refused:
-                self.written += len(lines)
         if self.failures and self.written > sent_before:
             log.info("history: %s takes points again; %d written", self.config.url, self.written - sent_before)
         self.failures, self.last_error = 0, None

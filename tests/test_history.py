@@ -10,8 +10,10 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from test_agent import PIR_PIN, Home
 
@@ -23,22 +25,13 @@ from sentinel.config import ConfigError, parse_config
 from sentinel.config.model import HistoryConfig
 from sentinel.config.schema import Seconds
 from sentinel.core.status import Flip
-from sentinel.history import STATES, History, epoch_ms, line
+from sentinel.history import KIT, MEASUREMENTS, STATES, History, epoch_ms, line
 from sentinel.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 10, tzinfo=UTC)
 DOOR_PIN = 27
-SERIES = {
-    "sentinel_status_code",
-    "sentinel_alert_raised",
-    "sentinel_alert_closed",
-    "sentinel_alert_open_s",
-    "sentinel_activity_count",
-    "sentinel_kit_uptime_s",
-    "sentinel_kit_storage_ok",
-    "sentinel_kit_outbox",
-    "sentinel_kit_heartbeat_seq",
-}
+SERIES = {f"{measurement}_{field}" for measurement, fields in MEASUREMENTS.items() for field in fields}
+"""VictoriaMetrics names a point ``m,tags f=1i`` the series ``m_f``."""
 
 
 def history_yaml(port: int, name: str, url: str, timeout: str = "5s") -> str:
@@ -124,6 +117,46 @@ def hung() -> Iterator[Hung]:
     server.close()
 
 
+class Refusing:
+    """In front of the real database: refuses a batch with a poisoned point (400) or more than ``most`` points (413).
+
+    What it lets through goes on to VictoriaMetrics and its answer comes back, as from an InfluxDB that refuses.
+    """
+
+    def __init__(self, upstream: str, most: int) -> None:
+        self.answers: list[int] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if b"poison" in body:
+                    code, reply = 400, b'{"code":"invalid","message":"unable to parse the point"}'
+                elif len(body.splitlines()) > most:
+                    code, reply = 413, b'{"code":"request too large","message":"too many points"}'
+                else:
+                    headers = {"Content-Type": "text/plain"}
+                    sent = httpx.post(upstream + self.path, content=body, headers=headers, timeout=10)
+                    code, reply = sent.status_code, sent.content
+                outer.answers.append(code)
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Try again within a fraction of a second, not after up to 5 minutes."""
@@ -185,6 +218,9 @@ def test_points_arrive_with_their_names_tags_values_and_times(
     assert one(found, "sentinel_kit_storage_ok") == [(hour10, 1.0)]
     assert one(found, "sentinel_kit_outbox") == [(hour10, 0.0)]
     assert one(found, "sentinel_kit_heartbeat_seq") == [(hour10, float(h.agent.heartbeats))]
+    assert one(found, "sentinel_kit_sensors_silent") == [(hour10, 0.0)]
+    assert one(found, "sentinel_kit_kit_faults") == [(hour10, 0.0)]
+    assert set(h.agent._health()) == set(KIT)  # every number the agent gives is written, and nothing else
     assert h.agent.heartbeats >= 2
 
 
@@ -307,6 +343,35 @@ def test_a_replay_overwrites_itself(tmp_path: Path, own_victoria) -> None:
         writer.close()
         store.close()
     assert found == {("sentinel_status_code", frozenset({("home", "hist-replay")})): [(epoch_ms(T0), 0.0)]}
+
+
+def test_a_refused_point_is_dropped_alone_and_a_large_batch_split(tmp_path: Path, victoria: VictoriaMetrics) -> None:
+    proxy = Refusing(victoria.url, most=4)
+    store = Store(tmp_path / "a.db")
+    tags = {"home": "hist-refused"}
+    good = [line("sentinel_status", tags, {"code": 0}, T0 + timedelta(minutes=i)) for i in range(10)]
+    poison = line("sentinel_status", {"home": "hist-refused", "poison": "1"}, {"code": 0}, T0)
+    store.add_points([*good[:7], poison, *good[7:]])  # left by an earlier run, the poisoned one among them
+    writer = History(HistoryConfig(enabled=True, url=proxy.url), store, "hist-refused", {}, ManualClock(T0), 90)
+    writer.start(T0)
+    try:
+        wait_for(lambda: writer.pending() == 0 and writer.refused == 1, 20, "the good points written, the bad dropped")
+        assert writer.written == 10 and writer.failures == 0
+        assert 413 in proxy.answers and 400 in proxy.answers and writer._batch <= 4  # the server's size is kept
+
+        writer.status(Flip("ok", "away", "set to away", T0 + timedelta(hours=1)))  # the queue still moves
+        wait_for(lambda: writer.written == 11 and writer.pending() == 0, 20, "a later point")
+        found = series(victoria, "hist-refused")
+    finally:
+        writer.close()
+        store.close()
+        proxy.close()
+    assert found == {
+        ("sentinel_status_code", frozenset({("home", "hist-refused")})): [
+            *[(epoch_ms(T0 + timedelta(minutes=i)), 0.0) for i in range(10)],
+            (epoch_ms(T0 + timedelta(hours=1)), float(STATES["away"])),
+        ]
+    }
 
 
 def test_a_point_waits_once_and_is_escaped() -> None:
