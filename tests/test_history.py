@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -24,7 +26,9 @@ from sentinel.clock import ManualClock
 from sentinel.config import ConfigError, parse_config
 from sentinel.config.model import HistoryConfig
 from sentinel.config.schema import Seconds
+from sentinel.core.alerts import Alert
 from sentinel.core.status import Flip
+from sentinel.events import Event
 from sentinel.history import KIT, MEASUREMENTS, STATES, History, epoch_ms, line
 from sentinel.store import Store
 
@@ -458,3 +462,86 @@ def test_check_config_says_to_install_the_extra(tmp_path: Path) -> None:
         f"{path}:{line}: history.enabled: needs the history extra: pip install 'sentinel-wellbeing[history]'"
         in result.stdout + result.stderr
     )
+
+
+DASHBOARDS = ROOT / "docs" / "grafana"
+TAGS = {"home", "room", "alert", "kind", "severity"}
+"""Every tag history.py writes."""
+
+
+def dashboard(name: str) -> dict:
+    board = json.loads((DASHBOARDS / name).read_text())
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource" and variables["home"]["type"] == "query"
+    titles = " ".join(p["title"].lower() for p in board["panels"])
+    for subject in ("status", "alerts", "activity per room, per hour", "kit health"):
+        assert subject in titles, f"{name}: no panel for {subject}"
+    for panel in board["panels"]:
+        assert panel["datasource"]["uid"] == "${datasource}", f"{name}: {panel['title']} has a fixed datasource"
+    return board
+
+
+def test_the_influxdb_dashboard_reads_only_what_history_writes() -> None:
+    board = dashboard("sentinel.json")
+    assert board["templating"]["list"][0]["query"] == "influxdb"
+    queries = [t["query"] for p in board["panels"] for t in p["targets"]]
+    queries.append(board["templating"]["list"][1]["query"])
+    for query in queries:
+        names = re.findall(r'FROM "([^"]+)"', query)
+        assert len(names) == 1 and names[0] in MEASUREMENTS, query
+        quoted = set(re.findall(r'"([^"]+)"', query)) - {names[0]}
+        aliases = set(re.findall(r'AS "([^"]+)"', query))
+        unknown = quoted - aliases - set(MEASUREMENTS[names[0]]) - TAGS
+        assert not unknown, f"{query}: reads {unknown}, which history.py does not write"
+
+
+def test_the_victoriametrics_dashboard_shows_what_history_wrote(tmp_path: Path, victoria: VictoriaMetrics) -> None:
+    board = dashboard("sentinel-victoriametrics.json")
+    assert board["templating"]["list"][0]["query"] == "prometheus"
+    exprs = {p["title"]: [t["expr"] for t in p["targets"]] for p in board["panels"]}
+    for expr in [e for es in exprs.values() for e in es]:
+        assert set(re.findall(r"\b(sentinel_\w+)", expr)) <= SERIES, expr
+
+    store = Store(tmp_path / "a.db")
+    rooms = {"hall_pir": "hall", "kitchen_pir": "kitchen"}
+    writer = History(HistoryConfig(enabled=True, url=victoria.url), store, "hist-board", rooms, ManualClock(T0), 90)
+    writer.start(T0)
+    try:
+        writer.status(Flip("starting", "ok", "the monitor started", T0))
+        for minute in (1, 2, 3):
+            writer.activity(Event("hall_pir", "motion", 1, "hall", T0 + timedelta(minutes=minute), 0.0))
+        writer.activity(Event("kitchen_pir", "motion", 1, "kitchen", T0 + timedelta(minutes=4), 0.0))
+        alert = Alert("a1", "hist-board", "inactivity", "warning", T0 + timedelta(minutes=20), "quiet in the hall")
+        writer.raised(alert)
+        writer.status(Flip("ok", "alert", "quiet in the hall", alert.raised_at))
+        writer.closed(alert, alert.raised_at + timedelta(minutes=12))
+        writer.status(Flip("alert", "ok", "all OK", alert.raised_at + timedelta(minutes=12)))
+        health = {"uptime_s": 3000, "storage_ok": 1, "outbox": 0, "heartbeat_seq": 50, "sensors_silent": 1}
+        health["kit_faults"] = 0
+        writer.tick(T0 + timedelta(hours=1), "ok", lambda: health)
+        # 3 changes of status, raised, closed; at 10:00 the hour's activity in 2 rooms, the status and the kit
+        wait_for(lambda: writer.written == 9 and writer.pending() == 0, 20, "the points to be written")
+    finally:
+        writer.close()
+        store.close()
+
+    hour10 = T0.replace(minute=0) + timedelta(hours=1)
+
+    def query(expr: str, at: datetime = hour10) -> dict[str, float]:
+        """What Grafana would draw at ``at`` (a bar of the activity: the hour that starts there): legend -> value."""
+        expr = expr.replace("$home", "hist-board").replace("$__range", "1d")
+        found = {}
+        for r in victoria.query_range(expr, at.timestamp(), at.timestamp(), "1h"):
+            legend = ",".join(f"{k}={v}" for k, v in sorted(r["metric"].items()) if k != "__name__")
+            found[legend] = float(r["values"][-1][1])
+        return found
+
+    assert query(exprs["Status now"][0]) == {"home=hist-board": STATES["ok"]}
+    hour9 = T0.replace(minute=0)
+    assert query(exprs["Activity per room, per hour"][0], hour9) == {"room=hall": 3.0, "room=kitchen": 1.0}
+    assert query(exprs["Status"][0], alert.raised_at + timedelta(minutes=5)) == {"home=hist-board": STATES["alert"]}
+    assert query(exprs["Alerts per day"][0]) == {"kind=inactivity,severity=warning": 1.0}
+    assert query(exprs["How long alerts stayed open"][0]) == {"kind=inactivity,severity=warning": 12.0}
+    kit = [query(e) for e in exprs["Kit health"]]
+    assert [next(iter(k.values())) for k in kit] == [1.0, 0.0, 1.0, 0.0]
+    assert list(query(exprs["Hours since the monitor started"][0]).values()) == [pytest.approx(50 / 60)]
