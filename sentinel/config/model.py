@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,7 +30,7 @@ def _friendly_name(value: str) -> str | None:
     return None
 
 
-def _between(low: float, high: float, what: str = "") -> object:
+def _between(low: float, high: float, what: str = "") -> Callable[[float], str | None]:
     def check(value: float) -> str | None:
         if low <= value <= high:
             return None
