@@ -41,6 +41,7 @@ from sentinel.zigbee import Fault, Press, Zigbee
 from sentinel.zigbee import Reading as ZigbeeReading
 
 if TYPE_CHECKING:
+    from sentinel.history import History
     from sentinel.watch import Watch
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class Agent:
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
         self.watch: Watch | None = self._new_watch() if config.detection.enabled else None
+        self.history: History | None = None  # made at start, when history is on
         self.signal: Signal | None = None
         self.zigbee = Zigbee(config.zigbee, config.sensors)
         self.link = MqttLink(
@@ -163,6 +165,9 @@ class Agent:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)
         if self.watch is not None:
             self._relearn()  # in the background: a help press must not wait for the routine
+        if self.config.history.enabled:
+            self.history = self._new_history()
+            self.history.start(self.clock.now())
         notice = self.journal.notice
         reason = f"the monitor started; {notice}" if notice else "the monitor started"
         if self._update_status(reason) is None and notice:
@@ -175,6 +180,13 @@ class Agent:
         from sentinel.watch import Watch
 
         return Watch(self.config.detection, self.config.home, self.config.sensors)
+
+    def _new_history(self) -> History:
+        # Imported here: an agent without history loads neither it nor its database client.
+        from sentinel.history import History
+
+        rooms = {s.name: s.room or s.name for s in self.config.sensors}
+        return History(self.config.history, self.store, self.config.home.id, rooms, self.clock, self.config.keep_days)
 
     @property
     def routine_ready(self) -> bool:
@@ -265,6 +277,8 @@ class Agent:
             pin.close()
         if self.signal is not None:
             self.signal.close()
+        if self.history is not None:
+            self.history.close()
         self.journal.flush()  # the events of the last minutes
         log.info("agent stopped")
 
@@ -342,6 +356,8 @@ class Agent:
             self._next_prune = now + PRUNE_EVERY_S
             self.journal.prune(wall - timedelta(days=self.config.keep_days))
         self.journal.tick(now)
+        if self.history is not None:
+            self.history.tick(wall, self.status, self._health)
         if self.journal.storage != self._storage_told:
             self._publish_status()  # the keepers hear at once that the card fails, or works again
 
@@ -375,6 +391,8 @@ class Agent:
             if isinstance(out, Reading):
                 event = Event(name, sensor.kind, out.value, sensor.room, wall, mono)
                 self.journal.add_event(event)
+                if self.history is not None:
+                    self.history.activity(event)
                 log.debug("event %s", event)
                 if event.is_activity and self.watch is not None:
                     self._watch_activity(event)
@@ -394,6 +412,8 @@ class Agent:
         self.journal.raise_alert(alert, self.topics.alert, json.dumps(alert.payload()))
         self.outbox.flush()  # the alert goes on the wire before the status that reports it
         log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
+        if self.history is not None:
+            self.history.raised(alert)
         self._update_status(alert.reason)
 
     def resident_ok(self, how: str, at: datetime) -> None:
@@ -417,8 +437,11 @@ class Agent:
         """Close an open alert, tell the circle (in the same transaction), and update the status."""
         # Closed here: the circle must hear of it. Closed by the circle: it knows.
         tell = (self.topics.ack(alert_id), self._ack(alert_id, who, what, note, at)) if who in HERE else None
-        if not self.journal.close_alert(alert_id, at, who, note, tell):
+        found = self.journal.alerts.get(alert_id)
+        if found is None or not self.journal.close_alert(alert_id, at, who, note, tell):
             return False
+        if self.history is not None:
+            self.history.closed(found.alert, at)
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         self._update_status(note)
         self.outbox.flush()
@@ -568,6 +591,8 @@ class Agent:
         change = flip(self.status, open_alerts, self.mode, reason, self.clock.now(), checking, learning)
         if change is not None:
             self.journal.add_flip(change)
+            if self.history is not None:
+                self.history.status(change)
             self.status, self.status_since, self.status_reason = change.new, change.at, change.reason
             log.info("status %s -> %s: %s", change.old, change.new, change.reason)
             self._publish_status()
@@ -666,6 +691,17 @@ class Agent:
     def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
         body = {"value": value, "kind": sensor.kind, "room": sensor.room, "at": iso(at)}
         self.link.publish(self.topics.sensor(sensor.name), json.dumps(body), qos=0, retain=True)
+
+    def _health(self) -> dict[str, int]:
+        """The kit's health as the heartbeat tells it, in numbers (for the history)."""
+        return {
+            "uptime_s": round(self.clock.monotonic() - self._started),
+            "storage_ok": int(self.journal.failing is None),
+            "outbox": len(self.journal.outbox),
+            "heartbeat_seq": self._heartbeat_seq,
+            "sensors_silent": len(self._told_silent),  # how many, never which: the keepers' notices name them
+            "kit_faults": len(self._faults),
+        }
 
     def _heartbeat(self, now: float, wall: datetime) -> None:
         if not self.link.connected:

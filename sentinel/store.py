@@ -64,6 +64,14 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # Who said they are going: once someone is on the way, movement no longer closes the alert.
     "ALTER TABLE alerts ADD COLUMN claimed_by TEXT;",
+    # Points for the history database (InfluxDB line protocol) until it has taken them; ``at`` in ms, for pruning.
+    """
+    CREATE TABLE history_points (
+        id INTEGER PRIMARY KEY,
+        line TEXT NOT NULL UNIQUE,
+        at INTEGER NOT NULL
+    );
+    """,
 )
 
 
@@ -369,6 +377,27 @@ class Store:
             return None
         old, new, reason, at = rows[0]
         return Flip(old, new, reason, datetime.fromisoformat(at))
+
+    # points for the history database
+    def add_points(self, points: list[tuple[str, int]]) -> None:
+        """Keep (line, ms) points until the history database takes them; one already waiting is not added twice."""
+        with self.transaction():
+            self._db.executemany("INSERT OR IGNORE INTO history_points (line, at) VALUES (?, ?)", points)
+
+    def waiting_points(self, limit: int) -> list[tuple[int, str]]:
+        """The oldest points waiting for the history database: (row, line)."""
+        rows = self._read("SELECT id, line FROM history_points ORDER BY id LIMIT ?", (limit,))
+        return [(row, line) for row, line in rows]
+
+    def points_written(self, rows: list[int]) -> None:
+        """The history database took these points."""
+        with self.transaction():
+            self._db.executemany("DELETE FROM history_points WHERE id = ?", [(row,) for row in rows])
+
+    def prune_points(self, before_ms: int) -> int:
+        """Drop points older than ``before_ms`` that never reached the history database; how many."""
+        with self._lock:
+            return self._db.execute("DELETE FROM history_points WHERE at < ?", (before_ms,)).rowcount
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         rows = self._read("SELECT value FROM settings WHERE key = ?", (key,))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -236,3 +237,107 @@ def circle(tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -
     yield make
     for c in reversed(made):
         c.close()
+
+
+def victoria_binary() -> str:
+    found = shutil.which("victoria-metrics") or (
+        "/usr/bin/victoria-metrics" if os.path.exists("/usr/bin/victoria-metrics") else None
+    )
+    if not found:
+        # Never a skip: without a real database the history tests would prove nothing.
+        pytest.fail(
+            "victoria-metrics is not installed; run the tests with `bash scripts/test.sh`"
+            " (or: sudo apt-get install victoria-metrics)",
+            pytrace=False,
+        )
+    return found
+
+
+class VictoriaMetrics:
+    """A real VictoriaMetrics on 127.0.0.1: it takes InfluxDB's line protocol at /api/v2/write (history tests).
+
+    A point ``m,tag=v field=1i`` becomes the series ``m_field{tag="v"}``; org and bucket are ignored.
+    """
+
+    def __init__(self, workdir: Path, extra: tuple[str, ...] = ()) -> None:
+        self.binary = victoria_binary()
+        self.workdir = workdir
+        self.port = free_port()
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "victoria-metrics.log"
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        args = [
+            self.binary,
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            f"-storageDataPath={self.workdir / 'data'}",
+            "-retentionPeriod=100y",  # the tests' clocks are set to fixed dates, which must not be "too old"
+            "-search.disableCache",  # a query sees what was written just before it
+            "-search.latencyOffset=0s",
+            *self.extra,
+        ]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log)
+
+        def ready() -> bool:
+            if self.proc and self.proc.poll() is not None:
+                raise AssertionError(f"victoria-metrics exited: {self.log.read_text()[-2000:]}")
+            try:
+                return httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, 20, "victoria-metrics to answer")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(20)
+        self.proc = None
+
+    def export(self, match: str) -> list[dict[str, Any]]:
+        """Every stored sample of the series ``match`` selects: [{"metric": labels, "values", "timestamps"}]."""
+        httpx.get(f"{self.url}/internal/force_flush", timeout=10).raise_for_status()
+        reply = httpx.post(f"{self.url}/api/v1/export", data={"match[]": match}, timeout=10)
+        reply.raise_for_status()
+        return [json.loads(row) for row in reply.text.splitlines() if row.strip()]
+
+    def query_range(self, expr: str, start: float, end: float, step: str) -> list[dict[str, Any]]:
+        """A PromQL/MetricsQL query as Grafana sends it: the result's series."""
+        httpx.get(f"{self.url}/internal/force_flush", timeout=10).raise_for_status()
+        reply = httpx.post(
+            f"{self.url}/api/v1/query_range",
+            data={"query": expr, "start": str(start), "end": str(end), "step": step},
+            timeout=10,
+        )
+        assert reply.status_code == 200, f"{expr}: {reply.text}"
+        return reply.json()["data"]["result"]
+
+
+@pytest.fixture(scope="session")
+def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
+    """One VictoriaMetrics for the whole session (tests keep apart by home id)."""
+    server = VictoriaMetrics(tmp_path_factory.mktemp("victoria"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_victoria(tmp_path: Path) -> Iterator[Callable[..., VictoriaMetrics]]:
+    """Make VictoriaMetrics of the test's own (not yet started), that it may stop and start (same port, same data)."""
+    made: list[VictoriaMetrics] = []
+
+    def make(*extra: str) -> VictoriaMetrics:
+        made.append(VictoriaMetrics(tmp_path / f"victoria{len(made)}", extra))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.stop()

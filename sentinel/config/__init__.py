@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 from collections.abc import Callable
 from importlib import resources
@@ -157,6 +158,28 @@ def _cross_check(config: Config, raw: LineDict, errors: Any) -> None:
             f" detection.window_days: {config.detection.window_days:g}; keep at least that many",
         )
     check_mqtt(config.mqtt, raw, errors)
+    check_history(config, raw, errors)
+
+
+def check_history(config: Config, raw: dict, errors: Any) -> None:
+    """History that is on needs an address, its token in the environment and the history extra installed."""
+    history = config.history
+    if not history.enabled:
+        return
+    lines = getattr(raw.get("history"), "lines", {})
+    if history.url is None:
+        errors.add(lines.get("enabled", 1), "history.url", "history is on: give the database's address")
+    if history.token_env and history.token_env not in os.environ:
+        errors.add(
+            lines.get("token_env", 1), "history.token_env", f"environment variable {history.token_env} is not set"
+        )
+    # find_spec does not import it: the client is only loaded by an agent that writes history.
+    if importlib.util.find_spec("influxdb_client") is None:
+        errors.add(
+            lines.get("enabled", 1),
+            "history.enabled",
+            "needs the history extra: pip install 'sentinel-wellbeing[history]' (or set enabled: false)",
+        )
 
 
 def check_mqtt(mqtt: MqttConfig, raw: LineDict, errors: Any, check_secrets: bool = True) -> None:

@@ -272,6 +272,39 @@ class HomeAssistantConfig:
     discovery_prefix: str = setting("homeassistant", doc="Home Assistant's discovery prefix.", check=_topic_part)
 
 
+def _http_url(value: str) -> str | None:
+    if not re.match(r"^https?://[^/\s]+", value):
+        return f"{value!r} is not an http:// or https:// address, e.g. http://nas.local:8086"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    """Opt-in history for Grafana: status, alerts, hourly activity per room and kit health, sent to a database."""
+
+    enabled: bool = setting(
+        False,
+        doc="Off by default. On: the status, the alerts (kind and severity, never the reason), the activity"
+        " counted per room and per hour (never the events) and the kit's health go to the database below."
+        " Needs the history extra. Turn it on only with the resident's agreement (docs/grafana/README.md).",
+    )
+    url: str | None = setting(
+        None,
+        doc="The database's address: InfluxDB 2 or 3, or VictoriaMetrics, e.g. http://nas.local:8086.",
+        check=_http_url,
+    )
+    org: str = setting("sentinel", doc="The InfluxDB organization (VictoriaMetrics ignores it).")
+    bucket: str = setting("sentinel", doc="The InfluxDB bucket, or InfluxDB 3 database (VictoriaMetrics ignores it).")
+    token_env: str | None = setting(
+        None, doc="Environment variable that holds the database's API token; none for a database without login."
+    )
+    timeout: Seconds = setting(
+        Seconds(10),
+        doc="Give up on one write after this long and try again later (meanwhile the points wait on the Pi).",
+        check=_between(1, 120),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class GpioConfig:
     """How pins are read."""
@@ -291,6 +324,7 @@ class Config:
     gpio: GpioConfig = setting(GpioConfig(), doc="Pin access.")
     zigbee: ZigbeeConfig = setting(ZigbeeConfig(), doc="Sensors through zigbee2mqtt (those with `zigbee:`).")
     homeassistant: HomeAssistantConfig = setting(HomeAssistantConfig(), doc="Home Assistant discovery.")
+    history: HistoryConfig = setting(HistoryConfig(), doc="History for Grafana (InfluxDB or VictoriaMetrics).")
     detection: DetectionConfig = setting(DetectionConfig(), doc="Unusual-inactivity alerts.")
     state_dir: str | None = setting(
         None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."
