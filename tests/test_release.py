@@ -30,7 +30,9 @@ def test_the_built_wheel_installs_with_pipx_and_runs(tmp_path: Path) -> None:
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     sentinel = tmp_path / "bin" / "sentinel"
-    version = subprocess.run([str(sentinel), "--version"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    version = subprocess.run(
+        [str(sentinel), "--version"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert version.returncode == 0 and version.stdout.startswith("sentinel "), version.stderr
     # The shipped example and demo configs are inside the wheel: check-config works on a copy from the package.
     example = subprocess.run(
@@ -39,6 +41,7 @@ def test_the_built_wheel_installs_with_pipx_and_runs(tmp_path: Path) -> None:
             "-c",
             "from sentinel.config import shipped_config; print(shipped_config('demo.yaml'))",
         ],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -47,6 +50,7 @@ def test_the_built_wheel_installs_with_pipx_and_runs(tmp_path: Path) -> None:
     assert example.returncode == 0 and "site-packages" in example.stdout, example.stdout + example.stderr
     checked = subprocess.run(
         [str(sentinel), "check-config", example.stdout.strip()],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
