@@ -80,7 +80,8 @@ class Watch:
     def request(self, now: datetime, state: bool) -> Request:
         """What to ask the learning process for: the routine as of ``now`` (``state``: and where the spell stands)."""
         d = self.detector
-        return Request(now, d.params, d.warmup, d.not_back, tuple(sorted(d.silent)), state)
+        hint = d.model.price if d.model is not None else None
+        return Request(now, d.params, d.warmup, d.not_back, tuple(sorted(d.silent)), state, hint)
 
     def adopt(self, summary: Summary) -> None:
         """A routine learned elsewhere takes over (the spell being followed goes on)."""

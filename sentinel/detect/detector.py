@@ -62,6 +62,7 @@ class InactivityDetector(Tracker):
         self._dropped = 0  # spells dropped from the front of the window so far
         self._codes: dict[str, int] = {}
         self._before_door: int | None = None  # the spell that ended at the front door (absolute index)
+        self.price_hint: float | None = None  # where the first fit's search for the price starts (a day's before)
 
     @property
     def spells(self) -> list[Spell]:
@@ -130,7 +131,7 @@ class InactivityDetector(Tracker):
             table = without(table, np.array(self._chain, dtype=bool), gone)
         doors = frozenset(self.outing_contexts)
         arrivals = frozenset(self._doors) - doors
-        hint = self.model.price if self.model is not None else None
+        hint = self.model.price if self.model is not None else self.price_hint
         self.model = fit(table, now, self.params, doors=doors, arrivals=arrivals, price_hint=hint)
         if self.not_back and self.outing_contexts:
             homes = frozenset(names) - self.outing_contexts  # learn the outings alone

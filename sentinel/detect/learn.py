@@ -62,6 +62,7 @@ def learn(events: Iterable[Event], flips: Iterable[tuple[datetime, str]], reques
     first = detector.first_at
     if first is not None and aware(now) - first >= timedelta(days=detector.warmup.min_days):
         detector.silent = set(request.silent)  # fitted as if the sensors found silent had never been there
+        detector.price_hint = request.price_hint
         detector.refit(naive(now))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cost = {"cpu_s": round(time.process_time() - started, 3), "peak_mb": round(usage.ru_maxrss / 1024, 1)}

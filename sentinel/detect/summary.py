@@ -34,6 +34,7 @@ class Request:
     not_back: bool = False
     silent: tuple[str, ...] = ()
     state: bool = True
+    price_hint: float | None = None  # the routine in use's price: today's is searched for near it
 
     def dumps(self) -> str:
         return json.dumps(
@@ -44,6 +45,7 @@ class Request:
                 "not_back": self.not_back,
                 "silent": list(self.silent),
                 "state": self.state,
+                "price_hint": self.price_hint,
             }
         )
 
@@ -57,6 +59,7 @@ class Request:
             bool(data["not_back"]),
             tuple(data["silent"]),
             bool(data["state"]),
+            data["price_hint"],
         )
 
 
