@@ -49,7 +49,7 @@ def round_trip(summary: Summary) -> Summary:
 
 def same_lines(model_a, model_b) -> None:
     """Every line, limit and reason-figure of two models agrees, for every place, half hour and day of the week."""
-    contexts = sorted(set(model_a.lines) | set(model_a.weekend_lines)) + ["never_seen", "front_door:1"]
+    contexts = [*sorted(set(model_a.lines) | set(model_a.weekend_lines)), "never_seen", "front_door:1"]
     for day in range(7):
         for b in range(BINS):
             at = START + timedelta(days=day, seconds=(b + 0.5) * DAY_S / BINS)
