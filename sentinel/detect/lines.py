@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 BINS = 48  # half hours
 DAY_S = 86400.0
@@ -82,7 +82,12 @@ def wall_seconds(at: datetime) -> float:
     return (at.replace(tzinfo=None) - EPOCH).total_seconds()
 
 
-Lines = Sequence[float]
+if TYPE_CHECKING:
+    import numpy as np
+
+    Lines: TypeAlias = Sequence[float] | np.ndarray
+else:
+    Lines = Sequence[float]
 """One value per half hour: a list in the agent, an array where the routine is learned."""
 
 
