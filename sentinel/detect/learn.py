@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
         store = Store(argv[0], read_only=True)
         try:
             since = request.now - timedelta(days=request.params.window_days)
-            summary = learn(store.events(since), store.flips(), request)
+            summary = learn(store.stream_events(since), store.flips(), request)
         finally:
             store.close()
     except Exception as exc:  # said to the agent, which keeps its routine and tries again later
