@@ -71,7 +71,8 @@ class Learner:
         if self.proc is not None:
             raise RuntimeError("already learning")
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+        if not PACKAGE_ROOT.endswith("-packages"):  # run from a checkout: the child must find the same code
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = "1"  # one thread: the agent and the broker keep the other cores
         began = time.monotonic()
