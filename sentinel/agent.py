@@ -16,7 +16,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +35,13 @@ from sentinel.mqtt import inbox
 from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
 from sentinel.mqtt.outbox import OutboxSender
 from sentinel.mqtt.topics import Topics
-from sentinel.sqlite import is_corrupt
 from sentinel.store import Store
 from sentinel.zigbee import Fault, Press, Zigbee
 from sentinel.zigbee import Reading as ZigbeeReading
 
 if TYPE_CHECKING:
+    from sentinel.detect.child import Learned, Learner
+    from sentinel.detect.summary import Summary
     from sentinel.history import History
     from sentinel.watch import Watch
 
@@ -54,6 +55,10 @@ EVENT_BATCH_S = 300.0
 A crash loses at most these minutes of movement history, never an alert."""
 PRUNE_EVERY_S = 86400.0
 """How often events older than ``keep_days`` are deleted."""
+ROUTINE = "routine"
+"""The setting that keeps the last routine learned (a compact summary), for when learning fails at a start."""
+LEARN_RETRY_S = (60.0, 6 * 3600.0)
+"""After a learning process failed, the next one waits this long, doubling each time up to the second figure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +74,6 @@ class Edge:
 @dataclass(frozen=True, slots=True)
 class Stop:
     """Ask the loop to finish."""
-
-
-@dataclass(frozen=True, slots=True)
-class Learned:
-    """The routine relearned from the store in the background: the watch to use, or why it failed."""
-
-    watch: Watch | None
-    count: int
-    error: BaseException | None = None
 
 
 def make_logic(sensor: SensorConfig, level: bool) -> Logic:
@@ -115,6 +111,7 @@ class Agent:
         self._nonce = nonce or (lambda: secrets.token_hex(3))
         self.topics = Topics.for_home(config.mqtt.base_topic, config.home.id)
         self.queue: queue.Queue[Edge | LinkEvent | Learned | Stop] = queue.Queue()
+        self.learner: Learner | None = None
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
         self.watch: Watch | None = self._new_watch() if config.detection.enabled else None
@@ -141,6 +138,10 @@ class Agent:
         self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
         self._meanwhile: list[Event] | None = None  # movement seen while the routine is relearned
+        self._relearning: tuple[datetime, float, bool] | None = None  # that relearning's now, monotonic, same boot
+        self._learn_retry = LEARN_RETRY_S[0]
+        self.routine_as_of: datetime | None = None  # the time the routine in use was learned as of
+        self._next_learn: tuple[float, bool] | None = None  # (when, relearn all) after a learning process failed
         self._told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
         self._faults: set[str] = set()  # zigbee faults the keepers were told of, until they are right again
         self._next_prune = self.clock.monotonic()  # at start, then daily
@@ -176,9 +177,12 @@ class Agent:
         log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
 
     def _new_watch(self) -> Watch:
-        # Imported here: learning needs numpy, which a help-button-only agent does without.
+        # Imported here: only an agent with detection on needs the routine's code.
+        from sentinel.detect.child import Learner
         from sentinel.watch import Watch
 
+        if self.learner is None:
+            self.learner = Learner(self.store.path, self.queue.put)
         return Watch(self.config.detection, self.config.home, self.config.sensors)
 
     def _new_history(self) -> History:
@@ -194,56 +198,128 @@ class Agent:
         return self._meanwhile is None
 
     def _relearn(self) -> None:
-        """Learn the routine again from stored events, on a thread of its own; the loop and the link go on.
+        """Learn the routine again from stored events, in a process of its own; the loop and the link go on.
 
         Until it is done the agent watches with an empty routine (status learning) and keeps the movement it
-        sees, to give to the relearned routine. If learning fails, it learns afresh: alerts never wait on it.
+        sees, to give to the relearned routine. If learning fails, the last routine learned takes over, or
+        learning starts afresh, and it is tried again later: alerts never wait on it.
         """
+        assert self.watch is not None and self.learner is not None
         self.journal.flush()  # the events it reads are all in the store
         now, mono = self.clock.now(), self.clock.monotonic()
-        since = now - timedelta(days=self.config.detection.window_days)
         boot = self.clock.boot()
         same_boot = bool(boot) and self.journal.get_setting("boot") == boot
         self.journal.set_setting("boot", boot)
         self._meanwhile = []
+        self._relearning = (now, mono, same_boot)
+        self.learner.start(self.watch.request(now, state=True))
 
-        def learn() -> None:
-            fresh = self._new_watch()
-            try:
-                count = fresh.load(self.store.events(since), self.store.flips(), now, mono, same_boot)
-            except Exception as exc:  # handed to the loop, which learns afresh
-                self.queue.put(Learned(None, 0, exc))
+    def _refit(self, now: datetime) -> None:
+        """Relearn the routine as of ``now`` in the learning process; the spell being followed goes on here."""
+        assert self.watch is not None and self.learner is not None
+        self.journal.flush()
+        self.learner.start(self.watch.request(now, state=False))
+
+    def _learn_due(self, mono: float) -> None:
+        """Start the learning process when the routine asks for a refit, or a failed one is to be tried again."""
+        if self.watch is None or self.learner is None or self.learner.running or self._meanwhile is not None:
+            return
+        if self._next_learn is not None:
+            when, everything = self._next_learn
+            if mono < when:
                 return
-            self.queue.put(Learned(fresh, count))
-
-        threading.Thread(target=learn, name="relearn", daemon=True).start()
+            self._next_learn = None
+            self.watch.detector.wanted = None
+            self._relearn() if everything else self._refit(self.clock.now())
+            return
+        wanted = self.watch.detector.wanted
+        if wanted is not None:
+            self.watch.detector.wanted = None
+            self._refit(wanted)
 
     def _learned(self, item: Learned) -> None:
-        """The relearned routine takes over, with the movement seen while it was being learned."""
-        meanwhile, self._meanwhile = self._meanwhile or [], None
-        if item.watch is None:
-            assert item.error is not None
-            self._watch_failed(item.error, "relearning the routine from the database")
-            if is_corrupt(item.error):
-                self.journal.damaged(f"the database was damaged ({item.error})")
+        """The routine learned in the background takes over (after a restart, with the movement seen meanwhile)."""
+        everything = item.request.state
+        meanwhile = self._meanwhile or []
+        if everything:
+            self._meanwhile = None
+        if item.summary is None or self.watch is None:
+            self._learning_failed(item, everything)
         else:
-            fresh, last = item.watch, item.watch.last_event
-            for event in meanwhile:
-                if last is None or (event.wall, event.mono) > (last.wall, last.mono):
-                    fresh.activity(event, learn=self.status in ("ok", "learning"))
-            self.watch = fresh
-            learned = "still learning" if fresh.learning else "learned"
-            log.info("routine: %d stored events read, %d since the start; %s", item.count, len(meanwhile), learned)
+            self._learn_retry, self._next_learn = LEARN_RETRY_S[0], None
+            summary = item.summary
+            self.journal.set_setting(ROUTINE, item.text)
+            self.routine_as_of = summary.now
+            cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
+            if everything:
+                assert self._relearning is not None
+                fresh = self._new_watch()
+                try:
+                    fresh.restore(summary, *self._relearning)
+                except (ValueError, KeyError, TypeError) as exc:
+                    self._learning_failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
+                    return
+                last = fresh.last_event
+                for event in meanwhile:
+                    if last is None or (event.wall, event.mono) > (last.wall, last.mono):
+                        fresh.activity(event, learn=self.status in ("ok", "learning"))
+                self.watch = fresh
+                learned = "still learning" if fresh.learning else "learned"
+                log.info(
+                    "routine: %d stored events read, %d since the start; %s (%.1f s; %s)",
+                    summary.count,
+                    len(meanwhile),
+                    learned,
+                    item.seconds,
+                    cost,
+                )
+            else:
+                self.watch.adopt(summary)
+                log.info("routine relearned as of %s (%.1f s; %s)", item.request.now, item.seconds, cost)
             try:
                 self._kit_check(self.clock.now())  # a sensor may have died before the restart
             except Exception as exc:  # a notice for the keepers must never stop the agent
                 log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
         self._update_status("the routine is learned" if not self.watch or not self.watch.learning else "learning")
 
+    def _learning_failed(self, item: Learned, everything: bool) -> None:
+        """Keep watching on the routine there is (or the last one stored), and try again later."""
+        assert self.watch is not None
+        wait, self._learn_retry = self._learn_retry, min(self._learn_retry * 2, LEARN_RETRY_S[1])
+        self._next_learn = (self.clock.monotonic() + wait, everything)
+        kept = "keeping the routine it had"
+        if self.watch.learning and (stored := self._stored_routine()) is not None:
+            self.watch.adopt(stored)
+            kept = f"watching on the routine last learned (as of {stored.now:%Y-%m-%d %H:%M})"
+        elif self.watch.learning:
+            kept = "still learning"
+        log.error("learning the routine failed (%s); %s; trying again in %.0f s", item.error, kept, wait)
+        if item.corrupt:
+            self.journal.damaged(f"the database was damaged ({item.error})")
+
+    def _stored_routine(self) -> Summary | None:
+        """The last routine learned, as kept in the store; None if there is none, or it is unreadable."""
+        from sentinel.detect.summary import Summary  # at run time: only where detection is on
+
+        try:
+            text = self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE)
+        except Exception as exc:  # a database that cannot be read has no routine to give
+            log.error("could not read the last routine learned (%s: %s)", type(exc).__name__, exc)
+            return None
+        if text is None:
+            return None
+        try:
+            return Summary.loads(text)
+        except ValueError as exc:
+            log.error("the last routine learned, kept in the database, is unreadable (%s); relearning it", exc)
+            return None
+
     def _watch_failed(self, exc: BaseException, doing: str) -> None:
         """The routine failed: start learning afresh (status learning); the help button and the outbox go on."""
         log.error("failed %s (%s: %s); learning the routine afresh", doing, type(exc).__name__, exc, exc_info=exc)
         self.watch = self._new_watch()
+        if self._meanwhile is None and self._next_learn is None:
+            self._next_learn = (self.clock.monotonic(), True)  # relearned from the store in the background
 
     def run(self, stop: threading.Event | None = None) -> None:
         """Run until ``stop`` is set or a Stop message arrives."""
@@ -272,6 +348,8 @@ class Agent:
         if self._closed:
             return
         self._closed = True
+        if self.learner is not None:
+            self.learner.stop()
         self.link.stop()
         for pin in self.pins.values():
             pin.close()
@@ -321,9 +399,7 @@ class Agent:
             log.exception("could not handle %s; dropped it", what)
 
     def _handle(self, item: Edge | LinkEvent | Learned) -> None:
-        if isinstance(item, Learned):
-            self._learned(item)
-        elif isinstance(item, Edge):
+        if isinstance(item, Edge):
             logic = self.logic.get(item.sensor)
             if logic is not None:
                 self._outputs(item.sensor, logic.edge(item.level, item.mono), item.wall, item.mono)
@@ -335,6 +411,8 @@ class Agent:
             self._on_message(item.topic, item.payload, item.retained)
         elif isinstance(item, Disconnected):
             pass  # paho reconnects by itself and re-sends what is in flight
+        elif self.learner is not None:  # what came of a learning process (its class is not imported without one)
+            self._learned(item)
 
     def tick(self) -> None:
         """Everything that is due now: sensor deadlines, heartbeat, watchdog, missed edges."""
@@ -349,6 +427,7 @@ class Agent:
             self._next_heartbeat = now + self.config.mqtt.heartbeat
             self._heartbeat(now, wall)
         self._watch_due(now, wall)
+        self._learn_due(now)
         if self._watchdog and now >= self._next_watchdog:
             self._next_watchdog = now + self._watchdog
             systemd.notify("WATCHDOG=1")
@@ -369,6 +448,8 @@ class Agent:
         times.extend(d for d in (logic.deadline() for logic in self.logic.values()) if d is not None)
         if self.watch is not None and (deadline := self.watch.deadline()) is not None:
             times.append(deadline)
+        if self._next_learn is not None:
+            times.append(self._next_learn[0])
         return min(times)
 
     def _reconcile(self, now: float, wall: datetime) -> None:

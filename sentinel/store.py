@@ -406,6 +406,23 @@ class Store:
     def set_setting(self, key: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
 
+    def stream_events(self, since: datetime | None = None, chunk: int = 5000) -> Iterator[Event]:
+        """``events``, read ``chunk`` rows at a time: the history never sits in memory all at once (learning)."""
+        sql = "SELECT wall, mono, sensor, kind, value, room FROM events"
+        args: tuple[Any, ...] = ()
+        if since is not None:
+            sql += " WHERE wall >= ?"
+            args = (since.isoformat(),)
+        with self._lock:
+            cursor = self._db.execute(sql + " ORDER BY id", args)
+        while True:
+            with self._lock:
+                rows = cursor.fetchmany(chunk)
+            if not rows:
+                return
+            for wall, mono, sensor, kind, value, room in rows:
+                yield Event(sensor, kind, value, room, datetime.fromisoformat(wall), mono)
+
 
 def _when(text: str | None) -> datetime | None:
     try:

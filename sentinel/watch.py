@@ -2,7 +2,9 @@
 
 It decides; the agent acts (status, buzzer, alerts). The wait before an alert
 runs on the monotonic clock; the detector's wall-clock times (with their UTC
-offsets) say the time of day and how long each learned spell lasted.
+offsets) say the time of day and how long each learned spell lasted. The
+routine is learned elsewhere (``sentinel.detect.learn``, a process of its own)
+and handed in as a summary; no numpy here.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Literal
 from sentinel.config.model import DetectionConfig, HomeConfig, SensorConfig
 from sentinel.core.alerts import Alert, alert_id
 from sentinel.core.windows import within
-from sentinel.detect.detector import InactivityDetector, Warmup, context_of
 from sentinel.detect.explain import Place, duration, explain
-from sentinel.detect.routine import Limit, Params
+from sentinel.detect.lines import Limit, Params
+from sentinel.detect.summary import Request, Summary, restore
+from sentinel.detect.tracker import Tracker, Warmup, context_of
 from sentinel.events import Event
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,7 @@ class Watch:
             window_days=cfg.window_days,
         )
         warmup = Warmup(min_days=cfg.learn_days, day_s=cfg.warmup_day, night_s=cfg.warmup_night)
-        self.detector = InactivityDetector(params, warmup, not_back=cfg.not_back)
+        self.detector = Tracker(params, warmup, not_back=cfg.not_back)
         self.rooms = {rule.room: rule for rule in cfg.rooms}
         self._door_open: dict[str, float] = {}  # door sensor -> monotonic time it opened
         self._door_alerted: set[str] = set()
@@ -74,46 +77,35 @@ class Watch:
     def learning(self) -> bool:
         return self.detector.learning
 
-    def load(
-        self,
-        events: Iterable[Event],
-        flips: Iterable[tuple[datetime, str]],
-        now_wall: datetime,
-        now_mono: float,
-        same_boot: bool = False,
-    ) -> int:
-        """Relearn from stored history and status changes (after a restart); returns how many events were read.
+    def request(self, now: datetime, state: bool) -> Request:
+        """What to ask the learning process for: the routine as of ``now`` (``state``: and where the spell stands)."""
+        d = self.detector
+        hint = d.model.price if d.model is not None else None
+        return Request(now, d.params, d.warmup, d.not_back, tuple(sorted(d.silent)), state, hint)
+
+    def adopt(self, summary: Summary) -> None:
+        """A routine learned elsewhere takes over (the spell being followed goes on)."""
+        self.detector.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
+
+    def restore(self, summary: Summary, now_wall: datetime, now_mono: float, same_boot: bool = False) -> None:
+        """Start where the learning process left the stored history (after a restart): routine, spell, quiet.
 
         ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not).
         """
-        excluded = Periods(excluded_periods(flips, now_wall))
-        count = 0
-        for event in events:
-            if event.is_activity:
-                at = naive(event.wall)
-                learn = at not in excluded
-                self.detector.activity(
-                    aware(event.wall),
-                    context_of(event.sensor, event.kind, event.value),
-                    event.kind == "door",
-                    learn=learn,
-                    refit=False,
-                )
-                self._last = event
-                count += 1
-        if self._last is not None:
-            first = self.detector.first_at
-            if first is not None and aware(now_wall) - first >= timedelta(days=self.detector.warmup.min_days):
-                self.detector.refit(naive(now_wall))  # as ``activity`` would have, had the agent kept running
-            last = self._last
-            if same_boot and 0 < last.mono <= now_mono:
-                # Restarted, not rebooted: the quiet is measured exactly, whatever the wall clock did meanwhile.
-                self._since_mono, self._last_live = last.mono, True
-            else:
-                # A new boot: only the wall clock spans it. One behind the last event (not set yet after a boot
-                # without a real-time clock) says nothing: the quiet is counted from now, late rather than false.
-                self._since_mono = now_mono - max(0.0, (aware(now_wall) - aware(last.wall)).total_seconds())
-        return count
+        if summary.state is None:
+            raise ValueError("the learned routine says nothing of where the spell stands")
+        restore(self.detector, summary.state)
+        self.adopt(summary)
+        self._last = last = summary.last
+        if last is None:
+            return
+        if same_boot and 0 < last.mono <= now_mono:
+            # Restarted, not rebooted: the quiet is measured exactly, whatever the wall clock did meanwhile.
+            self._since_mono, self._last_live = last.mono, True
+        else:
+            # A new boot: only the wall clock spans it. One behind the last event (not set yet after a boot
+            # without a real-time clock) says nothing: the quiet is counted from now, late rather than false.
+            self._since_mono = now_mono - max(0.0, (aware(now_wall) - aware(last.wall)).total_seconds())
 
     def activity(self, event: Event, learn: bool) -> Phase:
         """A sign of life; returns the phase it ended (watching when nothing was pending)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sentinel.detect.routine import Limit, RoutineModel, bin_of
+from sentinel.detect.lines import Limit, RoutineModel, bin_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-BINS = 48  # half hours
-DAY_S = 86400.0
-NOON = 12 * 3600.0
+from sentinel.detect.lines import BINS, DAY_S, NOON, Night
+
+__all__ = ["NOON", "Night", "learn_night"]
+
 MIN_REST_S = 2 * 3600.0  # a day whose longest quiet spell is shorter had no night's rest to learn from
 MIN_NIGHTS = 3  # fewer rests than this say nothing about a habit
 # The time covered by the rest on most nights must be one stretch at least this share of the typical rest:
 # when the longest spells of the days fall at different times, the overlap of most of them is short or broken.
 MIN_SHARED_REST = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class Night:
-    """The usual night, in seconds after noon: when the resident is usually at rest, and the latest waking."""
-
-    bed_from: float
-    usually_up: float
-    up_by: float
-    nights: int
 
 
 def learn_night(start: np.ndarray, seconds: np.ndarray) -> Night | None:

@@ -17,17 +17,46 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 import numpy as np
 
-from sentinel.detect.night import NOON, Night, learn_night
+from sentinel.detect.lines import (
+    BINS,
+    DAY_S,
+    EPOCH,
+    NOON,
+    Cause,
+    Limit,
+    Night,
+    Params,
+    RoutineModel,
+    bin_of,
+    tod_seconds,
+    wall_seconds,
+)
+from sentinel.detect.night import learn_night
 from sentinel.detect.rule import Rule
-from sentinel.detect.survival import BINS, DAY_S, context_stats, outing_curve
+from sentinel.detect.survival import context_stats, outing_curve
 
-__all__ = ["BINS", "DAY_S", "NOON", "Limit", "Night", "Params", "RoutineModel", "Spell", "SpellTable", "fit"]
+__all__ = [
+    "BINS",
+    "DAY_S",
+    "EPOCH",
+    "NOON",
+    "Cause",
+    "Limit",
+    "Night",
+    "Params",
+    "RoutineModel",
+    "Spell",
+    "SpellTable",
+    "bin_of",
+    "fit",
+    "tod_seconds",
+    "wall_seconds",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,123 +68,6 @@ class Spell:
     seconds: float
     ended_by: str | None = None
     absence: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Params:
-    """The knobs of the model, in the carer's terms where they have one."""
-
-    false_alerts_per_month: float = 1.0
-    floor_s: float = 30 * 60  # never alert sooner
-    ceiling_s: float = 16 * 3600  # always alert later than this (after the front door: door_ceiling_s)
-    door_ceiling_s: float = 24 * 3600  # after the front door, a day without a sign of life is always checked
-    bandwidth_s: float = 3600.0  # how far in time of day a spell counts as "at this time"
-    prior_weight: float = 1.0  # how many spells' worth the coarser pattern counts in a context
-    half_life_days: float = 28.0  # older weeks count less
-    window_days: float = 56.0
-    weekend_split_days: float = 21.0  # learn weekends apart once the window holds three weeks
-    other_days_weight: float = 0.0  # how much a weekday counts for a weekend (they still share the all-day level)
-
-
-Cause = Literal["budget", "floor", "ceiling", "night", "outing", "stray", "warmup", "room floor", "room ceiling"]
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """How long a quiet spell may last before it is unusual, and what set that line.
-
-    ``budget``: learned, where the false-alert budget puts it; ``floor``/``ceiling``:
-    the home's shortest/longest wait; ``night``: the latest usual waking plus the
-    floor; ``outing``: never (the person is probably out; while learning, or
-    with ``not_back`` off and no line learned); ``stray``: one or two signs
-    of life after the resident went out at ``since``, not taken for a return,
-    so the outing's line holds; ``warmup``: the fixed line while the routine
-    is learned; ``room floor``/``room ceiling``: a room's own limit (``room``
-    names it).
-    """
-
-    seconds: float
-    cause: Cause
-    room: str | None = None
-    since: datetime | None = None
-
-
-def tod_seconds(at: datetime) -> float:
-    return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
-
-
-def bin_of(at: datetime) -> int:
-    return int(tod_seconds(at) // (DAY_S / BINS)) % BINS
-
-
-@dataclass
-class RoutineModel:
-    """Alert lines per context and half hour, learned from a window of spells."""
-
-    params: Params
-    days: float
-    spells_per_day: float
-    price: float  # seconds of delay one false alert is worth, set by the budget
-    lines: dict[str, np.ndarray] = field(default_factory=dict)  # seconds per bin; "" for contexts never seen
-    weekend_lines: dict[str, np.ndarray] = field(default_factory=dict)  # the same for weekends, once learned apart
-    longest: dict[str, np.ndarray] = field(default_factory=dict)  # longest spell seen, per bin (for reasons)
-    night: Night | None = None
-    doors: frozenset[str] = frozenset()  # contexts of the front door: their ceiling is the door's
-    expected_per_month: float = 0.0  # false alerts a month the model expects of its lines as applied
-    forced_per_month: float = 0.0  # of which spells longer than the ceilings, which alert whatever the lines
-
-    def line(self, context: str, at: datetime) -> float:
-        """Seconds of quiet after which a spell that began at ``at`` in ``context`` is unusual."""
-        line = self._learned(context, at)
-        if math.isinf(line):
-            return line
-        if self.night is not None and self.in_night(at):
-            # A spell that begins in the usual night may last until the latest usual waking.
-            since_noon = (tod_seconds(at) - NOON) % DAY_S
-            line = max(line, self.night.up_by + self.params.floor_s - since_noon)
-        return min(line, self.upper(context))
-
-    def upper(self, context: str) -> float:
-        """The longest line for ``context``: the ceiling, or after the front door the door's."""
-        return self.params.door_ceiling_s if context in self.doors else self.params.ceiling_s
-
-    def limit(self, context: str, at: datetime) -> Limit:
-        """The line of ``line()`` and what put it there, for the alert's reason."""
-        learned, line = self._learned(context, at), self.line(context, at)
-        if math.isinf(line):
-            return Limit(line, "outing")
-        if line > learned:
-            return Limit(line, "night")
-        # The fit puts a line on the floor or the ceiling only where it would otherwise be beyond it.
-        if line <= self.params.floor_s:
-            return Limit(line, "floor")
-        if line >= self.upper(context):
-            return Limit(line, "ceiling")
-        return Limit(line, "budget")
-
-    def _learned(self, context: str, at: datetime) -> float:
-        """The line of this context and half hour, before the usual night is taken into account."""
-        lines = self.weekend_lines if self.weekend_lines and at.weekday() >= 5 else self.lines
-        learned = lines.get(context)
-        if learned is None:
-            # A place never seen here borrows the home's pattern; a door never seen, the door's longest wait.
-            return self.params.door_ceiling_s if context in self.doors else float(lines[""][bin_of(at)])
-        return float(learned[bin_of(at)])
-
-    def in_night(self, at: datetime) -> bool:
-        """Whether ``at`` falls in the usual night."""
-        if self.night is None:
-            return False
-        since_noon = (tod_seconds(at) - NOON) % DAY_S
-        return self.night.bed_from <= since_noon < self.night.usually_up
-
-
-EPOCH = datetime(1970, 1, 1)
-
-
-def wall_seconds(at: datetime) -> float:
-    """Local wall-clock seconds since 1970-01-01 (naive: the home's clock reading)."""
-    return (at.replace(tzinfo=None) - EPOCH).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)

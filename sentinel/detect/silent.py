@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
 # "Far beyond": more than twice the most signs of life elsewhere ever seen between two of this sensor's.
 SILENT_FACTOR = 2.0
 MIN_SIGNS = 10  # a sensor seen fewer times than this in the history has no usual gaps to judge by
@@ -57,19 +55,6 @@ def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:
             gap = (at - before[1]).total_seconds()
             usual[sensor] = Usual(seen.signs + 1, max(seen.max_gap, gap), max(seen.max_others, i - before[0] - 1))
         last[sensor] = (i, at)
-    return usual
-
-
-def usual_gaps_of(times: np.ndarray, sensors: np.ndarray, names: Sequence[str]) -> dict[str, Usual]:
-    """``usual_gaps`` for signs given as arrays: times (seconds, time order) and sensor codes into ``names``."""
-    usual: dict[str, Usual] = {}
-    for code in np.unique(sensors):
-        index = np.flatnonzero(sensors == code)
-        if len(index) < 2:
-            usual[names[code]] = Usual(len(index), 0.0, 0)
-            continue
-        gaps = np.diff(times[index])
-        usual[names[code]] = Usual(len(index), float(gaps.max()), int(np.diff(index).max() - 1))
     return usual
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BINS = 48  # half hours
-DAY_S = 86400.0
+from sentinel.detect.lines import BINS, DAY_S
+
 CENTRES = (np.arange(BINS) + 0.5) * DAY_S / BINS
 GRID = np.geomspace(30.0, 48 * 3600.0, 100)  # candidate lines, 30 s to 48 h, 8 % apart
 LOG_GRID = np.log(GRID)

@@ -1,0 +1,256 @@
+"""The learned routine as plain numbers: what the learning process hands the agent, and the store keeps.
+
+Its size does not grow with history: a line per half hour for each place the
+home has (and for weekends, and for outings when ``not_back`` is on), the usual
+night, each sensor's usual gaps, and where the spell being followed stood.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sentinel.detect.lines import BINS, Night, Params, RoutineModel
+from sentinel.detect.silent import Usual
+from sentinel.detect.tracker import Sign, Tracker, Warmup
+from sentinel.events import Event
+
+VERSION = 1
+MAX_BYTES = 4_000_000
+"""A summary larger than this is not one (a home with 100 sensors writes about 1 MB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What to learn: the window before ``now``, with the home's knobs; ``state``: also say where the spell stands."""
+
+    now: datetime
+    params: Params
+    warmup: Warmup
+    not_back: bool = False
+    silent: tuple[str, ...] = ()
+    state: bool = True
+    price_hint: float | None = None  # the routine in use's price: today's is searched for near it
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "now": self.now.isoformat(),
+                "params": dataclasses.asdict(self.params),
+                "warmup": dataclasses.asdict(self.warmup),
+                "not_back": self.not_back,
+                "silent": list(self.silent),
+                "state": self.state,
+                "price_hint": self.price_hint,
+            }
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> Request:
+        data = json.loads(text)
+        return cls(
+            datetime.fromisoformat(data["now"]),
+            Params(**data["params"]),
+            Warmup(**data["warmup"]),
+            bool(data["not_back"]),
+            tuple(data["silent"]),
+            bool(data["state"]),
+            data["price_hint"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A learned routine and, when asked for, the tracker's state at the last stored event (``last``)."""
+
+    now: datetime
+    fitted_on: date | None
+    model: RoutineModel | None
+    outing_model: RoutineModel | None
+    usual: dict[str, Usual]
+    state: dict[str, Any] | None = None
+    last: Event | None = None
+    count: int = 0  # stored events read
+    cost: dict[str, float] = dataclasses.field(default_factory=dict)  # what learning took (seconds, MB)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "version": VERSION,
+                "now": self.now.isoformat(),
+                "fitted_on": self.fitted_on.isoformat() if self.fitted_on else None,
+                "model": _model_dict(self.model),
+                "outing_model": _model_dict(self.outing_model),
+                "usual": {name: [u.signs, u.max_gap, u.max_others] for name, u in self.usual.items()},
+                "state": self.state,
+                "last": _event_dict(self.last),
+                "count": self.count,
+                "cost": self.cost,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, text: str | bytes) -> Summary:
+        """The summary in ``text``; ValueError, saying what is wrong, for anything else."""
+        if len(text) > MAX_BYTES:
+            raise ValueError(f"a learned routine of {len(text)} bytes is too big to be one")
+        try:
+            data = json.loads(text)
+            if data.get("version") != VERSION:
+                raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
+            state = data["state"]
+            if state is not None:
+                _check_state(state)
+            return cls(
+                datetime.fromisoformat(data["now"]),
+                date.fromisoformat(data["fitted_on"]) if data["fitted_on"] else None,
+                _model_of(data["model"]),
+                _model_of(data["outing_model"]),
+                {str(name): Usual(int(s), float(g), int(o)) for name, (s, g, o) in data["usual"].items()},
+                state,
+                _event_of(data["last"]),
+                int(data["count"]),
+                {str(k): float(v) for k, v in data["cost"].items()},
+            )
+        except ValueError:
+            raise
+        except (KeyError, TypeError, AttributeError) as exc:  # the shape is wrong: a damaged or foreign row
+            raise ValueError(f"not a learned routine ({type(exc).__name__}: {exc})") from exc
+
+
+def _lines(values: Any) -> list[float]:
+    lines = [float(v) for v in values]
+    if len(lines) != BINS or any(math.isnan(v) for v in lines):
+        raise ValueError(f"a line per half hour expected ({BINS} numbers)")
+    return lines
+
+
+def _model_dict(model: RoutineModel | None) -> dict[str, Any] | None:
+    if model is None:
+        return None
+
+    def table(lines: dict[str, Any]) -> dict[str, list[float]]:
+        return {name: [float(v) for v in values] for name, values in lines.items()}
+
+    night = model.night
+    return {
+        "params": dataclasses.asdict(model.params),
+        "days": model.days,
+        "spells_per_day": model.spells_per_day,
+        "price": model.price,
+        "lines": table(model.lines),
+        "weekend_lines": table(model.weekend_lines),
+        "longest": table(model.longest),
+        "night": [night.bed_from, night.usually_up, night.up_by, night.nights] if night else None,
+        "doors": sorted(model.doors),
+        "expected_per_month": model.expected_per_month,
+        "forced_per_month": model.forced_per_month,
+    }
+
+
+def _model_of(data: dict[str, Any] | None) -> RoutineModel | None:
+    if data is None:
+        return None
+    night = data["night"]
+    model = RoutineModel(
+        Params(**data["params"]),
+        float(data["days"]),
+        float(data["spells_per_day"]),
+        float(data["price"]),
+        lines={str(k): _lines(v) for k, v in data["lines"].items()},
+        weekend_lines={str(k): _lines(v) for k, v in data["weekend_lines"].items()},
+        longest={str(k): _lines(v) for k, v in data["longest"].items()},
+        night=Night(float(night[0]), float(night[1]), float(night[2]), int(night[3])) if night else None,
+        doors=frozenset(str(d) for d in data["doors"]),
+        expected_per_month=float(data["expected_per_month"]),
+        forced_per_month=float(data["forced_per_month"]),
+    )
+    if "" not in model.lines or (model.weekend_lines and "" not in model.weekend_lines):
+        raise ValueError("the lines for places never seen are missing")
+    return model
+
+
+def _event_dict(event: Event | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    return {
+        "sensor": event.sensor,
+        "kind": event.kind,
+        "value": event.value,
+        "room": event.room,
+        "wall": event.wall.isoformat(),
+        "mono": event.mono,
+    }
+
+
+def _event_of(data: dict[str, Any] | None) -> Event | None:
+    if data is None:
+        return None
+    wall = datetime.fromisoformat(data["wall"])
+    room = data["room"]
+    return Event(str(data["sensor"]), str(data["kind"]), int(data["value"]), room and str(room), wall, data["mono"])
+
+
+def _sign(sign: Sign | None) -> list[Any] | None:
+    return None if sign is None else [sign.at.isoformat(), sign.context, sign.learn]
+
+
+def _sign_of(data: list[Any] | None) -> Sign | None:
+    return None if data is None else Sign(datetime.fromisoformat(data[0]), str(data[1]), bool(data[2]))
+
+
+def _when(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _when_of(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def state_of(tracker: Tracker) -> dict[str, Any]:
+    """Where the tracker stands: the spell being followed, the front door, each sensor's last sign."""
+    return {
+        "from": _sign(tracker._from),
+        "out": _sign(tracker._out),
+        "strays": [_sign(s) for s in tracker._strays],
+        "went_out": tracker._went_out,
+        "outing_contexts": sorted(tracker.outing_contexts),
+        "doors": sorted(tracker._doors),
+        "door_sensors": sorted(tracker._doors_sensors),
+        "first_at": _when(tracker.first_at),
+        "last_at": _when(tracker.last_at),
+        "last_context": tracker.last_context,
+        "silent": sorted(tracker.silent),
+        "signs": tracker._signs,
+        "last_sign": {name: [count, at.isoformat()] for name, (count, at) in tracker._last_sign.items()},
+    }
+
+
+def _check_state(state: dict[str, Any]) -> None:
+    """Read the state once into a throw-away tracker, so that a damaged one fails when it is loaded."""
+    restore(Tracker(), state)
+
+
+def restore(tracker: Tracker, state: dict[str, Any]) -> None:
+    """Put ``tracker`` where ``state_of`` found another (its routine is ``adopt``ed apart)."""
+    tracker._from = _sign_of(state["from"])
+    tracker._out = _sign_of(state["out"])
+    strays = [_sign_of(s) for s in state["strays"]]
+    tracker._strays = [s for s in strays if s is not None]
+    tracker._went_out = bool(state["went_out"])
+    tracker.outing_contexts = {str(c) for c in state["outing_contexts"]}
+    tracker._doors = {str(c) for c in state["doors"]}
+    tracker._doors_sensors = {str(c) for c in state["door_sensors"]}
+    tracker.first_at = _when_of(state["first_at"])
+    tracker.last_at = _when_of(state["last_at"])
+    tracker.last_context = state["last_context"]
+    tracker.silent = {str(s) for s in state["silent"]}
+    tracker._signs = int(state["signs"])
+    tracker._last_sign = {
+        str(name): (int(count), datetime.fromisoformat(at)) for name, (count, at) in state["last_sign"].items()
+    }
