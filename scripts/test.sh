@@ -3,11 +3,12 @@
 # systemd-analyze checks the unit files; it runs without systemd as PID 1),
 # Chromium (the carer's report is rendered in it) and VictoriaMetrics (the
 # history tests write to it) with apt-get, the Python dependencies (pip, into
-# .venv), checks style, then runs pytest. The tests start their own servers on
+# .venv), checks style and types, then runs pytest. The tests start their own servers on
 # free loopback ports; Debian also starts a victoria-metrics service on :8428
 # (`sudo systemctl disable --now victoria-metrics` if it should not run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test mosquitto openssl systemd chromium victoria-metrics
 .venv/bin/ruff check sentinel tests benchmarks
+.venv/bin/mypy  # settings in pyproject.toml: strict on the pure layers (core, detect)
 exec .venv/bin/pytest "$@"

@@ -25,6 +25,7 @@ from gpiozero.pins import Factory
 from sentinel import __version__, systemd
 from sentinel.clock import Clock, SystemClock
 from sentinel.config import Config, SensorConfig
+from sentinel.core import protocol
 from sentinel.core.alerts import Alert, help_alert
 from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, Reading
 from sentinel.core.status import MODES, Flip, Mode, flip
@@ -530,7 +531,7 @@ class Agent:
 
     @staticmethod
     def _ack(alert_id: str, who: str, what: str, note: str, at: datetime) -> str:
-        return json.dumps({"who": who, "what": what, "at": iso(at), "note": note, "alert_id": alert_id})
+        return protocol.AckMessage(who, what, iso(at), alert_id, note).to_json()
 
     def _tell_circle(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> None:
         """What happened here about an alert, through the outbox (it survives a broker outage)."""
@@ -621,20 +622,14 @@ class Agent:
             self._outputs(reading.sensor, self.logic[reading.sensor].edge(reading.level, mono), wall, mono)
 
     def _send_notice(
-        self, kind: str, key: str, text: str, wall: datetime, notice_id: str | None = None, **extra: str
+        self, kind: str, key: str, text: str, wall: datetime, notice_id: str | None = None, sensor: str | None = None
     ) -> None:
         """A kit fault for the home's keepers, through the outbox (the notifier tells them once per notice)."""
         slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", key)[:60]
-        notice = {
-            "notice_id": notice_id or f"{self.config.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}",
-            "home": self.config.home.id,
-            "kind": kind,
-            **extra,
-            "text": text,
-            "at": iso(wall),
-        }
+        notice_id = notice_id or f"{self.config.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}"
+        notice = protocol.Notice(notice_id, self.config.home.id, kind, text, iso(wall), sensor)
         log.warning("%s", text)
-        self.journal.send(self.topics.notice, json.dumps(notice), wall)
+        self.journal.send(self.topics.notice, notice.to_json(), wall)
         self.outbox.flush()
 
     def _watch_due(self, mono: float, wall: datetime) -> None:
@@ -708,9 +703,7 @@ class Agent:
             self.close_alert(alert_id, who, str(what), note, self.clock.now())
 
     def _on_command(self, verb: str, body: dict[str, Any]) -> None:
-        reply: dict[str, Any] = {"status": "ok"}
-        if "transaction" in body:
-            reply["transaction"] = body["transaction"]
+        error = None
         modes = {"away": "away", "home": "home", "pause": "paused", "resume": "home"}
         if verb in modes:
             who = inbox.text(body, "who", inbox.MAX_NAME) or "someone"
@@ -722,9 +715,10 @@ class Agent:
             self.resident_ok(f"from {who}", self.clock.now())
         else:
             shown = inbox.clean(verb, inbox.MAX_NAME)  # a topic level from outside: any length, any character
-            reply = {**reply, "status": "error", "error": f"unknown command {shown!r}"}
+            error = f"unknown command {shown!r}"
             log.warning("ignored unknown command %r", shown)
-        self.link.publish(self.topics.reply(verb), json.dumps(reply), qos=1)
+        reply = protocol.Reply("error" if error else "ok", body.get("transaction"), error)
+        self.link.publish(self.topics.reply(verb), reply.to_json(), qos=1)
 
     # outgoing messages
     def _ha_topics(self) -> list[str]:
@@ -751,27 +745,27 @@ class Agent:
     def status_payload(self) -> dict[str, Any]:
         """The retained status a neighbour's app shows."""
         checkin = self.journal.get_setting("last_checkin")
-        return {
-            "state": self.status,
-            "since": iso(self.status_since),
-            "reason": self.status_reason,
-            "mode": self.mode,
-            "last_activity": iso(self.journal.last_activity),
-            "last_checkin": checkin and iso(datetime.fromisoformat(checkin)),
-            "open_alerts": [a.alert_id for a in self.journal.open_alerts()],
-            "home": self.config.home.id,
-            "name": self.config.home.name,
-            "version": __version__,
-            "storage": self.journal.storage,
-        }
+        return protocol.Status(
+            state=self.status,
+            since=iso(self.status_since),
+            reason=self.status_reason,
+            mode=self.mode,
+            last_activity=iso(self.journal.last_activity),
+            last_checkin=iso(datetime.fromisoformat(checkin)) if checkin else None,
+            open_alerts=[a.alert_id for a in self.journal.open_alerts()],
+            home=self.config.home.id,
+            name=self.config.home.name,
+            version=__version__,
+            storage=self.journal.storage,
+        ).body()
 
     def _publish_status(self) -> None:
         self._storage_told = self.journal.storage
         self.link.publish(self.topics.status, json.dumps(self.status_payload()), qos=1, retain=True)
 
     def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
-        body = {"value": value, "kind": sensor.kind, "room": sensor.room, "at": iso(at)}
-        self.link.publish(self.topics.sensor(sensor.name), json.dumps(body), qos=0, retain=True)
+        body = protocol.SensorValue(value, sensor.kind, sensor.room, iso(at))
+        self.link.publish(self.topics.sensor(sensor.name), body.to_json(), qos=0, retain=True)
 
     def _health(self) -> dict[str, int]:
         """The kit's health as the heartbeat tells it, in numbers (for the history)."""
@@ -788,12 +782,12 @@ class Agent:
         if not self.link.connected:
             return
         self._heartbeat_seq += 1
-        body = {
-            "seq": self._heartbeat_seq,
-            "at": iso(wall),
-            "uptime_s": round(now - self._started),
-            "interval_s": self.config.mqtt.heartbeat,
-            "outbox": len(self.journal.outbox),
-            "storage": self.journal.storage,
-        }
-        self.link.publish(self.topics.heartbeat, json.dumps(body), qos=0)
+        body = protocol.Heartbeat(
+            seq=self._heartbeat_seq,
+            at=iso(wall),
+            uptime_s=round(now - self._started),
+            interval_s=self.config.mqtt.heartbeat,
+            outbox=len(self.journal.outbox),
+            storage=self.journal.storage,
+        )
+        self.link.publish(self.topics.heartbeat, body.to_json(), qos=0)

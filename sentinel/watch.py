@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sentinel.config.model import DetectionConfig, HomeConfig, SensorConfig
-from sentinel.core.alerts import Alert, alert_id
+from sentinel.core.alerts import Alert, Severity, alert_id
 from sentinel.core.windows import within
 from sentinel.detect.explain import Place, duration, explain
 from sentinel.detect.lines import Limit, Params
@@ -243,7 +243,7 @@ class Watch:
             reason += f" {self.home.name} did not answer the check-in for {duration(wait)}."
             facts["checkin_min"] = int(wait // 60) if wait % 60 == 0 else round(wait / 60, 1)  # 30 s is 0.5, not 0
         facts["sensor"] = last.sensor
-        severity = "normal" if outing else "high"
+        severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
         self.alert_id = made.alert_id
         return made

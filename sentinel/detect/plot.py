@@ -49,8 +49,8 @@ def plot_routine(rows: Sequence[Row], path: str | Path, name: str = "the residen
     reference = rows[-1].at
     lines = []
     for slot in range(48):
-        counts = typical.get(slot)
-        context = max(counts, key=counts.__getitem__) if counts else ""
+        seen = typical.get(slot)
+        context = max(seen, key=seen.__getitem__) if seen else ""
         at = reference.replace(hour=slot // 2, minute=(slot % 2) * 30 + 15, second=0, microsecond=0)
         line = model.line(context, at)
         lines.append(math.nan if math.isinf(line) else line / 3600)

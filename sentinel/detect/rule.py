@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
+from sentinel.detect.lines import BINS, DAY_S
 from sentinel.detect.night import NOON, Night
-from sentinel.detect.survival import BINS, DAY_S, GRID, at
+from sentinel.detect.survival import GRID, at
 
 
 class Rule:

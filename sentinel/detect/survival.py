@@ -29,7 +29,7 @@ def log_bandwidth(log_gap: np.ndarray) -> float:
     sd = float(ordered.std(ddof=1))
     iqr = (_quantile(ordered, 0.75) - _quantile(ordered, 0.25)) / 1.34
     spread = min(sd, iqr) if iqr > 0 else sd
-    return min(max(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH), MAX_LOG_BANDWIDTH)
+    return float(min(max(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH), MAX_LOG_BANDWIDTH))
 
 
 def exceed(log_gap: np.ndarray, bandwidth: float) -> np.ndarray:
@@ -44,7 +44,8 @@ def exceed(log_gap: np.ndarray, bandwidth: float) -> np.ndarray:
     first = np.exp(np.clip((LOG_GRID[0] - log_gap) / scale, -80.0, 80.0)).astype(np.float32)
     steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale, 80.0)).astype(np.float32)
     with np.errstate(over="ignore"):  # an overflow is a line so far beyond the spell that its chance is 0
-        return 1.0 / (1.0 + first[:, None] * steps[None, :])
+        curves: np.ndarray = 1.0 / (1.0 + first[:, None] * steps[None, :])
+    return curves
 
 
 NEAR_STEP_S = 10.0  # start times are read to 10 s for the time-of-day weights (an hour's kernel moves 0.3 %)
@@ -72,7 +73,8 @@ def at(curves: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     frac = (np.log(seconds) - LOG_GRID[index - 1]) / (LOG_GRID[index] - LOG_GRID[index - 1])
     low = np.take_along_axis(curves, (index - 1)[..., None], axis=-1)[..., 0]
     high = np.take_along_axis(curves, index[..., None], axis=-1)[..., 0]
-    return low + frac * (high - low)
+    mixed: np.ndarray = low + frac * (high - low)
+    return mixed
 
 
 @dataclass
@@ -172,7 +174,8 @@ def outing_curve(
     exceeds = exceed(log_gap, log_bandwidth(log_gap))
     w = near(tod, bandwidth_s) * recency[None, :]
     all_day = (recency @ exceeds) / recency.sum()
-    return (w @ exceeds + prior * all_day[None, :]) / (w.sum(axis=1)[:, None] + prior)
+    smoothed: np.ndarray = (w @ exceeds + prior * all_day[None, :]) / (w.sum(axis=1)[:, None] + prior)
+    return smoothed
 
 
 def _quantile(ordered: np.ndarray, q: float) -> float:
