@@ -18,7 +18,7 @@ from pathlib import Path
 from gpiozero.pins.mock import MockFactory
 
 from sentinel import logs
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.config import load_config
 from sentinel.core.alerts import Alert
 from sentinel.store import Store

@@ -17,7 +17,7 @@ from pathlib import Path
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from sentinel import logs
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.clock import ScaledClock
 from sentinel.config import Config, load_config
 from sentinel.store import Store

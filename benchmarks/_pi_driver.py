@@ -21,7 +21,7 @@ from pathlib import Path
 from gpiozero.pins.mock import MockFactory
 
 from sentinel import logs
-from sentinel.agent import Agent, Edge
+from sentinel.agent.app import Agent, Edge
 from sentinel.config import load_config
 from sentinel.store import Store
 

@@ -17,7 +17,7 @@ from _common import Mosquitto, machine, percentile, table, wait_for
 from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.config import parse_config
 from sentinel.store import Store
 

@@ -127,7 +127,7 @@ def startup(bench: Bench, watcher: Watcher) -> list[list[object]]:
         proc, seconds = start_agent(bench, watcher, f"bench-start-{run}")
         stop(proc)
         times.append(seconds)
-    imports = [spawn_seconds("import sentinel.agent") for _ in range(STARTS)]
+    imports = [spawn_seconds("import sentinel.agent.app") for _ in range(STARTS)]
     bare = [spawn_seconds("pass") for _ in range(STARTS)]
 
     def row(name: str, values: list[float], target: str) -> list[object]:
@@ -135,7 +135,7 @@ def startup(bench: Bench, watcher: Watcher) -> list[list[object]]:
 
     return [
         row(f"start-up: spawn -> retained online ({STARTS} runs)", times, "<= 2 s"),
-        row("  baseline: python -c 'import sentinel.agent'", imports, ""),
+        row("  baseline: python -c 'import sentinel.agent.app'", imports, ""),
         row("  baseline: python -c pass", bare, ""),
     ]
 

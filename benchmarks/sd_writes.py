@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import table
 
-from sentinel.agent import EVENT_BATCH_S
+from sentinel.agent.app import EVENT_BATCH_S
+from sentinel.agent.journal import Journal
 from sentinel.events import Event
-from sentinel.journal import Journal
 from sentinel.store import Store
 
 

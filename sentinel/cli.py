@@ -158,8 +158,8 @@ def _state_dir(config: Config) -> Path:
 
 
 def _run(config: Config) -> int:
-    from sentinel.agent import Agent
-    from sentinel.gpio import make_factory
+    from sentinel.agent.app import Agent
+    from sentinel.agent.gpio import make_factory
     from sentinel.store import Store
 
     logs.setup(config.log_level)

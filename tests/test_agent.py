@@ -17,7 +17,7 @@ from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
 from conftest import Mosquitto, Recorder, agent_yaml, wait_for
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.events import Event

@@ -12,8 +12,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from test_agent import T0, Home
 
 from conftest import Mosquitto, Recorder
+from sentinel.agent import inbox
 from sentinel.clock import ManualClock
-from sentinel.mqtt import inbox
 
 DEEP = b'{"who": ' + b"[" * 1000 + b"]" * 1000 + b"}"
 """JSON nested a thousand levels deep: Python's parser gives up with RecursionError."""

@@ -17,12 +17,12 @@ import pytest
 from test_agent import PIR_PIN, T0, Home
 
 from conftest import Mosquitto, Recorder
-from sentinel import journal as journal_module
+from sentinel.agent import journal as journal_module
+from sentinel.agent.journal import RETRY, Journal
 from sentinel.clock import ManualClock
 from sentinel.core.alerts import help_alert
 from sentinel.core.status import Flip
 from sentinel.events import Event
-from sentinel.journal import RETRY, Journal
 from sentinel.store import Store
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import ROOT, Mosquitto, agent_yaml, sentinel_cmd
 from sentinel import __version__
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.config import parse_config
 from sentinel.store import Store
 

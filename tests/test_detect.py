@@ -36,9 +36,9 @@ from sentinel.detect.reference import Cuddihy, FixedTimer, alert_line, first_cro
 from sentinel.detect.routine import Params, Spell, SpellTable, fit
 from sentinel.detect.silent import silent_sensors
 from sentinel.detect.tools import backtest, replay
+from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
 from sentinel.events import Event
-from sentinel.watch import Watch
 
 D0 = datetime(2026, 1, 5)
 

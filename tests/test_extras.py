@@ -42,7 +42,7 @@ def test_the_demo_without_amqtt_says_what_to_install() -> None:
 
 
 def test_the_agent_and_the_tools_load_without_amqtt() -> None:
-    modules = "sentinel.agent, sentinel.demo.story, sentinel.notifier.service"
+    modules = "sentinel.agent.app, sentinel.demo.story, sentinel.notifier.service"
     code = f"import sys; sys.modules['amqtt'] = None; import {modules}"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr

@@ -20,8 +20,9 @@ import pytest
 from test_agent import PIR_PIN, Home
 
 from conftest import ROOT, Mosquitto, VictoriaMetrics, agent_yaml, wait_for
-from sentinel import history
-from sentinel.agent import Agent
+from sentinel.agent import history
+from sentinel.agent.app import Agent
+from sentinel.agent.history import KIT, MEASUREMENTS, STATES, History, epoch_ms, line
 from sentinel.clock import ManualClock
 from sentinel.config import ConfigError, parse_config
 from sentinel.config.model import HistoryConfig
@@ -29,7 +30,6 @@ from sentinel.config.schema import Seconds
 from sentinel.core.alerts import Alert
 from sentinel.core.status import Flip
 from sentinel.events import Event
-from sentinel.history import KIT, MEASUREMENTS, STATES, History, epoch_ms, line
 from sentinel.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 10, tzinfo=UTC)
@@ -392,7 +392,7 @@ def test_an_agent_without_history_never_imports_the_client(
 import sys
 from pathlib import Path
 from gpiozero.pins.mock import MockFactory
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.config import parse_config
 from sentinel.store import Store
 from conftest import wait_for
@@ -403,7 +403,8 @@ wait_for(lambda: (agent.pump(), agent.link.connected and agent.routine_ready)[1]
 if agent.history is not None:
     wait_for(lambda: (agent.pump(), agent.history.written)[1], 20, "a point written")
 agent.close()
-print(sorted(m for m in sys.modules if m.split(".")[0] in ("influxdb_client", "reactivex") or m == "sentinel.history"))
+heavy = ("influxdb_client", "reactivex")
+print(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m == "sentinel.agent.history"))
 """
     loaded = {}
     for name, text in [
@@ -422,7 +423,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("influxdb_client", "r
         )
         loaded[name] = eval(out.stdout.strip().splitlines()[-1])
     assert loaded["off"] == []
-    assert "influxdb_client" in loaded["on"] and "sentinel.history" in loaded["on"]  # the check can see it
+    assert "influxdb_client" in loaded["on"] and "sentinel.agent.history" in loaded["on"]  # the check can see it
 
 
 def test_check_config_wants_an_address_and_the_token(monkeypatch: pytest.MonkeyPatch) -> None:

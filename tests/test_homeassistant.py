@@ -8,7 +8,7 @@ from pathlib import Path
 from test_agent import HELP_PIN, T0, Home
 
 from conftest import Mosquitto, Recorder, agent_yaml
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 
@@ -90,7 +90,7 @@ def test_entities_are_announced_and_announced_again_when_home_assistant_is_back(
 
 
 def test_the_exact_config_of_the_status_sensor() -> None:
-    from sentinel.homeassistant import discovery
+    from sentinel.agent.homeassistant import discovery
     from sentinel.mqtt.topics import Topics
 
     config = parse_config(agent_yaml(1883, home="mary") + "homeassistant: {enabled: true}\n")

@@ -15,7 +15,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from conftest import ROOT, Mosquitto, wait_for
-from sentinel.agent import LEARN_RETRY_S, ROUTINE, Agent
+from sentinel.agent.app import LEARN_RETRY_S, ROUTINE, Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.demo.resident import Resident
@@ -316,7 +316,7 @@ AGENT_WITHOUT_NUMPY = """\
 import sys, time
 from datetime import datetime
 from gpiozero.pins.mock import MockFactory
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.store import Store

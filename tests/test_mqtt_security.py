@@ -12,10 +12,10 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from conftest import Mosquitto, agent_yaml, wait_for
-from sentinel.agent import Agent
+from sentinel.agent import inbox
+from sentinel.agent.app import Agent
 from sentinel.config import MqttConfig, parse_config
 from sentinel.config.model import TlsConfig
-from sentinel.mqtt import inbox
 from sentinel.mqtt.link import MqttLink, describe
 from sentinel.mqtt.topics import Topics
 from sentinel.store import Store

@@ -9,7 +9,7 @@ import pytest
 from test_agent import HELP_PIN, PIR_PIN, T0, Home
 
 from conftest import Mosquitto, agent_yaml
-from sentinel.agent import EVENT_BATCH_S
+from sentinel.agent.app import EVENT_BATCH_S
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.errors import ConfigError

@@ -10,7 +10,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from conftest import Mosquitto, Recorder, wait_for
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.demo.resident import SENSORS, Resident
@@ -384,7 +384,7 @@ def test_a_sensor_silent_far_beyond_its_usual_gaps_is_told_to_the_keepers_once(f
 def test_periods_answer_like_a_scan() -> None:
     import random
 
-    from sentinel.watch import Periods
+    from sentinel.detect.watch import Periods
 
     rng = random.Random(3)
     base = datetime(2026, 1, 1)

@@ -9,11 +9,11 @@ import pytest
 from test_agent import T0, Home
 
 from conftest import Mosquitto, Recorder
+from sentinel.agent.zigbee import Fault, Level, Press, Zigbee
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.config.model import ZigbeeConfig
 from sentinel.core.sensors import Gesture
-from sentinel.zigbee import Fault, Level, Press, Zigbee
 
 # Payloads as zigbee2mqtt 1.x/2.x publishes them for common devices.
 AQARA_MOTION = b'{"battery":100,"illuminance":12,"linkquality":102,"occupancy":true,"voltage":3045}'

@@ -31,7 +31,7 @@ from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sentinel import logs
-from sentinel.agent import Agent
+from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import Config, load_config, shipped_config
 from sentinel.demo.circle import DemoCircle

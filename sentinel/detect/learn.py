@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 
 from sentinel.detect.detector import InactivityDetector, context_of
 from sentinel.detect.summary import Request, Summary, state_of
+from sentinel.detect.watch import JUMP_S, Periods, aware, clock_jump, excluded_periods, naive
 from sentinel.events import Event
-from sentinel.watch import JUMP_S, Periods, aware, clock_jump, excluded_periods, naive
 
 
 def replay(

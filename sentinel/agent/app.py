@@ -23,6 +23,12 @@ from typing import TYPE_CHECKING, Any
 from gpiozero.pins import Factory
 
 from sentinel import __version__, systemd
+from sentinel.agent import inbox
+from sentinel.agent.gpio import SensorPin, Signal, open_sensors
+from sentinel.agent.journal import Journal
+from sentinel.agent.outbox import OutboxSender
+from sentinel.agent.zigbee import Fault, Press, Zigbee
+from sentinel.agent.zigbee import Reading as ZigbeeReading
 from sentinel.clock import Clock, SystemClock
 from sentinel.config import Config, SensorConfig
 from sentinel.core import protocol
@@ -30,21 +36,15 @@ from sentinel.core.alerts import Alert, help_alert
 from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, Reading
 from sentinel.core.status import MODES, Flip, Mode, flip
 from sentinel.events import Event
-from sentinel.gpio import SensorPin, Signal, open_sensors
-from sentinel.journal import Journal
-from sentinel.mqtt import inbox
 from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
-from sentinel.mqtt.outbox import OutboxSender
 from sentinel.mqtt.topics import Topics
 from sentinel.store import Store
-from sentinel.zigbee import Fault, Press, Zigbee
-from sentinel.zigbee import Reading as ZigbeeReading
 
 if TYPE_CHECKING:
-    from sentinel.detect.child import Learned, Learner
+    from sentinel.agent.history import History
+    from sentinel.agent.learner import Learned, Learner
     from sentinel.detect.summary import Summary
-    from sentinel.history import History
-    from sentinel.watch import Watch
+    from sentinel.detect.watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +179,8 @@ class Agent:
 
     def _new_watch(self) -> Watch:
         # Imported here: only an agent with detection on needs the routine's code.
-        from sentinel.detect.child import Learner
-        from sentinel.watch import Watch
+        from sentinel.agent.learner import Learner
+        from sentinel.detect.watch import Watch
 
         if self.learner is None:
             self.learner = Learner(self.store.path, self.queue.put)
@@ -188,7 +188,7 @@ class Agent:
 
     def _new_history(self) -> History:
         # Imported here: an agent without history loads neither it nor its database client.
-        from sentinel.history import History
+        from sentinel.agent.history import History
 
         rooms = {s.name: s.room or s.name for s in self.config.sensors}
         return History(self.config.history, self.store, self.config.home.id, rooms, self.clock, self.config.keep_days)
@@ -580,7 +580,7 @@ class Agent:
     def _kit_check(self, wall: datetime) -> None:
         """Tell the keepers, once per silence, of a sensor silent far beyond its usual gaps (a dead battery)."""
         from sentinel.detect.explain import duration  # with the routine: only where detection is on
-        from sentinel.watch import aware
+        from sentinel.detect.watch import aware
 
         assert self.watch is not None
         silent = set(self.watch.detector.silent)
@@ -727,7 +727,7 @@ class Agent:
 
     def _announce_to_home_assistant(self) -> None:
         """Home Assistant's discovery configs (retained): on connecting, and whenever it says it is back."""
-        from sentinel.homeassistant import discovery
+        from sentinel.agent.homeassistant import discovery
 
         for topic, payload in discovery(self.config, self.topics):
             self.link.publish(topic, payload, qos=1, retain=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sentinel.journal import Journal, Message
+from sentinel.agent.journal import Journal, Message
 from sentinel.mqtt.link import MqttLink
 
 
