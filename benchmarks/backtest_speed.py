@@ -19,11 +19,11 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sentinel.backtest.evaluation import evaluate
+from sentinel.backtest.reference import FixedTimer
+from sentinel.backtest.tools import backtest, backtest_all
 from sentinel.demo.resident import Resident
 from sentinel.detect.csvio import Row, read_rows
-from sentinel.detect.protocol import evaluate
-from sentinel.detect.reference import FixedTimer
-from sentinel.detect.tools import backtest, backtest_all
 
 TARGET_ROWS = 50_000
 

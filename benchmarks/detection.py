@@ -10,13 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from sentinel.detect.calibration import calibration
-from sentinel.detect.conditions import CONDITIONS
+from sentinel.backtest.calibration import calibration
+from sentinel.backtest.conditions import CONDITIONS
+from sentinel.backtest.evaluation import Measured, Report, evaluate, measure
+from sentinel.backtest.tools import DETECTORS
 from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector
-from sentinel.detect.protocol import Measured, Report, evaluate, measure
 from sentinel.detect.routine import Params
-from sentinel.detect.tools import DETECTORS
 
 HOMES = ("ordonez_a", "ordonez_b", "kasteren_a")
 CLEAN = "as recorded"

@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return notify_commands.run(args)
         if args.command in ("replay", "backtest", "routine"):
-            from sentinel.detect import commands
+            from sentinel.backtest import commands
 
             return commands.run(args)
     except ConfigError as exc:
@@ -203,7 +203,7 @@ def _report(args: argparse.Namespace) -> int:
 
         rows = read_rows(args.events)
     else:
-        from sentinel.detect.commands import _stored_rows
+        from sentinel.backtest.commands import _stored_rows
 
         config = load_config_for_reading(args.config)
         name = args.name or config.home.name

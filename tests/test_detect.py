@@ -13,11 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import sentinel_cmd
-from sentinel.cli import main
-from sentinel.config import parse_config
-from sentinel.demo.resident import Resident
-from sentinel.detect.calibration import calibration
-from sentinel.detect.conditions import (
+from sentinel.backtest.calibration import calibration
+from sentinel.backtest.conditions import (
     CONDITIONS,
     clock_change,
     midpoint,
@@ -26,16 +23,19 @@ from sentinel.detect.conditions import (
     sparse_kit,
     stray_events,
 )
+from sentinel.backtest.evaluation import Split, evaluate, measure, onsets, percentile
+from sentinel.backtest.reference import Cuddihy, FixedTimer, alert_line, first_crossing
+from sentinel.backtest.tools import backtest, replay
+from sentinel.cli import main
+from sentinel.config import parse_config
+from sentinel.demo.resident import Resident
 from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector, Warmup, without
 from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.learn import learn
 from sentinel.detect.night import learn_night
-from sentinel.detect.protocol import Split, evaluate, measure, onsets, percentile
-from sentinel.detect.reference import Cuddihy, FixedTimer, alert_line, first_crossing
 from sentinel.detect.routine import Params, Spell, SpellTable, fit
 from sentinel.detect.silent import silent_sensors
-from sentinel.detect.tools import backtest, replay
 from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
 from sentinel.events import Event

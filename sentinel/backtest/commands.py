@@ -8,8 +8,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from sentinel.backtest.tools import ReplayedAlert, backtest_all, format_backtest, replay, routine_summary
 from sentinel.detect.csvio import Row, read_rows
-from sentinel.detect.tools import ReplayedAlert, backtest_all, format_backtest, replay, routine_summary
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     rows = read_rows(args.events) if args.events else _stored_rows(args.config)
     print(routine_summary(rows) if rows else "No events yet.")
     if args.plot and rows:
-        from sentinel.detect.plot import plot_routine
+        from sentinel.backtest.plot import plot_routine
 
         print(f"picture written to {plot_routine(rows, args.plot, args.name)}", file=sys.stderr)
     return 0

@@ -6,8 +6,8 @@ import bisect
 import math
 from datetime import datetime, timedelta
 
+from sentinel.backtest.evaluation import Split, wall
 from sentinel.detect.csvio import Row
-from sentinel.detect.protocol import Split, wall
 
 SLOT = timedelta(minutes=30)
 SLOTS = 48

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sentinel.detect.conditions import entrance_door
+from sentinel.backtest.conditions import entrance_door
 from sentinel.detect.csvio import Row
 from sentinel.errors import CsvFormatError
 

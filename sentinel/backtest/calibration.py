@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sentinel.backtest.evaluation import checked_split, wall
 from sentinel.detect.csvio import Row
 from sentinel.detect.detector import InactivityDetector
-from sentinel.detect.protocol import checked_split, wall
 from sentinel.detect.routine import Params
 
 

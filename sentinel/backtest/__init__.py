@@ -1,0 +1,1 @@
+"""The carer's tools over an event history: backtest beside reference detectors, robustness conditions, plots."""
