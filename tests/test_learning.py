@@ -15,7 +15,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from conftest import ROOT, Mosquitto, wait_for
-from sentinel.agent.app import LEARN_RETRY_S, ROUTINE, Agent
+from sentinel.agent.app import Agent
+from sentinel.agent.learning import LEARN_RETRY_S, ROUTINE
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.demo.resident import Resident

@@ -16,7 +16,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ from sentinel.store import Store
 if TYPE_CHECKING:
     from sentinel.agent.history import History
     from sentinel.agent.learner import Learned, Learner
-    from sentinel.detect.summary import Summary
+    from sentinel.agent.learning import Learning
     from sentinel.detect.watch import Watch
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,6 @@ EVENT_BATCH_S = 300.0
 A crash loses at most these minutes of movement history, never an alert."""
 PRUNE_EVERY_S = 86400.0
 """How often events older than ``keep_days`` are deleted."""
-ROUTINE = "routine"
-"""The setting that keeps the last routine learned (a compact summary), for when learning fails at a start."""
-LEARN_RETRY_S = (60.0, 6 * 3600.0)
-"""After a learning process failed, the next one waits this long, doubling each time up to the second figure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +108,8 @@ class Agent:
         self._nonce = nonce or (lambda: secrets.token_hex(3))
         self.topics = Topics.for_home(config.mqtt.base_topic, config.home.id)
         self.queue: queue.Queue[Edge | LinkEvent | Learned | Stop] = queue.Queue()
-        self.learner: Learner | None = None
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
-        self.watch: Watch | None = self._new_watch() if config.detection.enabled else None
         self.history: History | None = None  # made at start, when history is on
         self.signal: Signal | None = None
         self.zigbee = Zigbee(config.zigbee, config.sensors)
@@ -130,6 +124,7 @@ class Agent:
         self.journal.load()
         self.journal.flush()
         self.outbox = OutboxSender(self.journal, self.link)
+        self.learning: Learning | None = self._new_learning() if config.detection.enabled else None
         mode = self.journal.get_setting("mode", "home")
         self.mode: Mode = mode if mode in MODES else "home"
         last = self.journal.last_flip
@@ -138,11 +133,6 @@ class Agent:
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
-        self._meanwhile: list[Event] | None = None  # movement seen while the routine is relearned
-        self._relearning: tuple[datetime, float, bool] | None = None  # that relearning's now, monotonic, same boot
-        self._learn_retry = LEARN_RETRY_S[0]
-        self.routine_as_of: datetime | None = None  # the time the routine in use was learned as of
-        self._next_learn: tuple[float, bool] | None = None  # (when, relearn all) after a learning process failed
         self._told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
         self._faults: set[str] = set()  # zigbee faults the keepers were told of, until they are right again
         self._next_prune = self.clock.monotonic()  # at start, then daily
@@ -165,8 +155,8 @@ class Agent:
         checkin = self.config.detection.checkin
         if self.watch is not None and checkin.enabled:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)
-        if self.watch is not None:
-            self._relearn()  # in the background: a help press must not wait for the routine
+        if self.learning is not None:
+            self.learning.relearn()  # in the background: a help press must not wait for the routine
         if self.config.history.enabled:
             self.history = self._new_history()
             self.history.start(self.clock.now())
@@ -177,15 +167,6 @@ class Agent:
         self.link.start()
         log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
 
-    def _new_watch(self) -> Watch:
-        # Imported here: only an agent with detection on needs the routine's code.
-        from sentinel.agent.learner import Learner
-        from sentinel.detect.watch import Watch
-
-        if self.learner is None:
-            self.learner = Learner(self.store.path, self.queue.put)
-        return Watch(self.config.detection, self.config.home, self.config.sensors)
-
     def _new_history(self) -> History:
         # Imported here: an agent without history loads neither it nor its database client.
         from sentinel.agent.history import History
@@ -194,133 +175,40 @@ class Agent:
         return History(self.config.history, self.store, self.config.home.id, rooms, self.clock, self.config.keep_days)
 
     @property
+    def watch(self) -> Watch | None:
+        """The routine the agent watches with (None with detection off)."""
+        return self.learning.watch if self.learning is not None else None
+
+    @property
+    def learner(self) -> Learner | None:
+        """The short-lived learning process's keeper (None with detection off)."""
+        return self.learning.learner if self.learning is not None else None
+
+    @property
+    def routine_as_of(self) -> datetime | None:
+        """The time the routine in use was learned as of."""
+        return self.learning.routine_as_of if self.learning is not None else None
+
+    @property
     def routine_ready(self) -> bool:
         """Whether the routine has been relearned from the store since the start (or there is none to learn)."""
-        return self._meanwhile is None
+        return self.learning is None or self.learning.ready
 
-    def _relearn(self) -> None:
-        """Learn the routine again from stored events, in a process of its own; the loop and the link go on.
+    def _new_learning(self) -> Learning:
+        # Imported here: only an agent with detection on needs the routine's code.
+        from sentinel.agent.learning import Learning
 
-        Until it is done the agent watches with an empty routine (status learning) and keeps the movement it
-        sees, to give to the relearned routine. If learning fails, the last routine learned takes over, or
-        learning starts afresh, and it is tried again later: alerts never wait on it.
-        """
-        assert self.watch is not None and self.learner is not None
-        self.journal.flush()  # the events it reads are all in the store
-        now, mono = self.clock.now(), self.clock.monotonic()
-        boot = self.clock.boot()
-        same_boot = bool(boot) and self.journal.get_setting("boot") == boot
-        self.journal.set_setting("boot", boot)
-        self._meanwhile = []
-        self._relearning = (now, mono, same_boot)
-        self.learner.start(self.watch.request(now, state=True))
-
-    def _refit(self, now: datetime) -> None:
-        """Relearn the routine as of ``now`` in the learning process; the spell being followed goes on here."""
-        assert self.watch is not None and self.learner is not None
-        self.journal.flush()
-        self.learner.start(self.watch.request(now, state=False))
-
-    def _learn_due(self, mono: float) -> None:
-        """Start the learning process when the routine asks for a refit, or a failed one is to be tried again."""
-        if self.watch is None or self.learner is None or self.learner.running or self._meanwhile is not None:
-            return
-        if self._next_learn is not None:
-            when, everything = self._next_learn
-            if mono < when:
-                return
-            self._next_learn = None
-            self.watch.detector.wanted = None
-            self._relearn() if everything else self._refit(self.clock.now())
-            return
-        wanted = self.watch.detector.wanted
-        if wanted is not None:
-            self.watch.detector.wanted = None
-            self._refit(wanted)
+        return Learning(self.config, self.store, self.journal, self.clock, self.queue.put)
 
     def _learned(self, item: Learned) -> None:
-        """The routine learned in the background takes over (after a restart, with the movement seen meanwhile)."""
-        everything = item.request.state
-        meanwhile = self._meanwhile or []
-        if everything:
-            self._meanwhile = None
-        if item.summary is None or self.watch is None:
-            self._learning_failed(item, everything)
-        else:
-            self._learn_retry, self._next_learn = LEARN_RETRY_S[0], None
-            summary = item.summary
-            self.journal.set_setting(ROUTINE, item.text)
-            self.routine_as_of = summary.now
-            cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
-            if everything:
-                assert self._relearning is not None
-                fresh = self._new_watch()
-                try:
-                    fresh.restore(summary, *self._relearning)
-                except (ValueError, KeyError, TypeError) as exc:
-                    self._learning_failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
-                    return
-                last = fresh.last_event
-                for event in meanwhile:
-                    if last is None or (event.wall, event.mono) > (last.wall, last.mono):
-                        fresh.activity(event, learn=self.status in ("ok", "learning"))
-                self.watch = fresh
-                learned = "still learning" if fresh.learning else "learned"
-                log.info(
-                    "routine: %d stored events read, %d since the start; %s (%.1f s; %s)",
-                    summary.count,
-                    len(meanwhile),
-                    learned,
-                    item.seconds,
-                    cost,
-                )
-            else:
-                self.watch.adopt(summary)
-                log.info("routine relearned as of %s (%.1f s; %s)", item.request.now, item.seconds, cost)
+        """What the learning process sent back: a routine takes over, or it is tried again later."""
+        assert self.learning is not None
+        if self.learning.learned(item, learn_meanwhile=self.status in ("ok", "learning")):
             try:
                 self._kit_check(self.clock.now())  # a sensor may have died before the restart
             except Exception as exc:  # a notice for the keepers must never stop the agent
                 log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
-        self._update_status("the routine is learned" if not self.watch or not self.watch.learning else "learning")
-
-    def _learning_failed(self, item: Learned, everything: bool) -> None:
-        """Keep watching on the routine there is (or the last one stored), and try again later."""
-        assert self.watch is not None
-        wait, self._learn_retry = self._learn_retry, min(self._learn_retry * 2, LEARN_RETRY_S[1])
-        self._next_learn = (self.clock.monotonic() + wait, everything)
-        kept = "keeping the routine it had"
-        if self.watch.learning and (stored := self._stored_routine()) is not None:
-            self.watch.adopt(stored)
-            kept = f"watching on the routine last learned (as of {stored.now:%Y-%m-%d %H:%M})"
-        elif self.watch.learning:
-            kept = "still learning"
-        log.error("learning the routine failed (%s); %s; trying again in %.0f s", item.error, kept, wait)
-        if item.corrupt:
-            self.journal.damaged(f"the database was damaged ({item.error})")
-
-    def _stored_routine(self) -> Summary | None:
-        """The last routine learned, as kept in the store; None if there is none, or it is unreadable."""
-        from sentinel.detect.summary import Summary  # at run time: only where detection is on
-
-        try:
-            text = self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE)
-        except Exception as exc:  # a database that cannot be read has no routine to give
-            log.error("could not read the last routine learned (%s: %s)", type(exc).__name__, exc)
-            return None
-        if text is None:
-            return None
-        try:
-            return Summary.loads(text)
-        except ValueError as exc:
-            log.error("the last routine learned, kept in the database, is unreadable (%s); relearning it", exc)
-            return None
-
-    def _watch_failed(self, exc: BaseException, doing: str) -> None:
-        """The routine failed: start learning afresh (status learning); the help button and the outbox go on."""
-        log.error("failed %s (%s: %s); learning the routine afresh", doing, type(exc).__name__, exc, exc_info=exc)
-        self.watch = self._new_watch()
-        if self._meanwhile is None and self._next_learn is None:
-            self._next_learn = (self.clock.monotonic(), True)  # relearned from the store in the background
+        self._update_status("the routine is learned" if not self.learning.watch.learning else "learning")
 
     def run(self, stop: threading.Event | None = None) -> None:
         """Run until ``stop`` is set or a Stop message arrives."""
@@ -428,7 +316,8 @@ class Agent:
             self._next_heartbeat = now + self.config.mqtt.heartbeat
             self._heartbeat(now, wall)
         self._watch_due(now, wall)
-        self._learn_due(now)
+        if self.learning is not None:
+            self.learning.due(now)
         if self._watchdog and now >= self._next_watchdog:
             self._next_watchdog = now + self._watchdog
             systemd.notify("WATCHDOG=1")
@@ -447,10 +336,8 @@ class Agent:
         if self._watchdog:
             times.append(self._next_watchdog)
         times.extend(d for d in (logic.deadline() for logic in self.logic.values()) if d is not None)
-        if self.watch is not None and (deadline := self.watch.deadline()) is not None:
-            times.append(deadline)
-        if self._next_learn is not None:
-            times.append(self._next_learn[0])
+        if self.learning is not None and (due := self.learning.next_due()) is not None:
+            times.append(due)
         return min(times)
 
     def _reconcile(self, now: float, wall: datetime) -> None:
@@ -548,9 +435,8 @@ class Agent:
     # unusual quiet
     def _watch_activity(self, event: Event) -> None:
         """Movement: learn from it, and end a check-in or an inactivity alert it answers."""
-        assert self.watch is not None
-        if self._meanwhile is not None:
-            self._meanwhile.append(event)  # for the routine being relearned
+        assert self.learning is not None and self.watch is not None
+        self.learning.seen(event)  # for the routine being relearned
         learn = self.status in ("ok", "learning")
         open_id = self.watch.alert_id
         try:
@@ -558,7 +444,7 @@ class Agent:
             place = self.watch.places[event.sensor].words(event.value)
             self._kit_check(event.wall)
         except Exception as exc:  # a failing fit must not stop the alert path
-            self._watch_failed(exc, "learning from movement")
+            self.learning.failed(exc, "learning from movement")
             return
         if ended == "checking":
             self._signal(False)
@@ -640,7 +526,8 @@ class Agent:
         try:
             self._watch_verdict(mono, wall)
         except Exception as exc:  # a failing routine must not stop the loop
-            self._watch_failed(exc, "watching for unusual quiet")
+            assert self.learning is not None
+            self.learning.failed(exc, "watching for unusual quiet")
             self._update_status("the routine failed and is being learned afresh")
 
     def _watch_verdict(self, mono: float, wall: datetime) -> None:

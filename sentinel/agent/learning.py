@@ -1,0 +1,186 @@
+"""The routine the agent watches with, and the short-lived process that learns it: never in an alert's way.
+
+Imported only by an agent with detection on. The agent asks for learning (at its start, at a refit the
+routine wants, or again after a failure) and hands over what the learning process sent back; what that
+means for the agent (check the sensors, say the status) comes back as a value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from sentinel.agent.journal import Journal
+from sentinel.agent.learner import Learned, Learner
+from sentinel.clock import Clock
+from sentinel.config import Config
+from sentinel.detect.summary import Summary
+from sentinel.detect.watch import Watch
+from sentinel.events import Event
+from sentinel.store import Store
+
+log = logging.getLogger(__name__)
+
+ROUTINE = "routine"
+"""The setting that keeps the last routine learned (a compact summary), for when learning fails at a start."""
+LEARN_RETRY_S = (60.0, 6 * 3600.0)
+"""After a learning process failed, the next one waits this long, doubling each time up to the second figure."""
+
+
+class Learning:
+    """The watch in use, and when and how it is learned again."""
+
+    def __init__(
+        self, config: Config, store: Store, journal: Journal, clock: Clock, put: Callable[[Learned], None]
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.journal = journal
+        self.clock = clock
+        self.learner = Learner(store.path, put)
+        self.watch = self.new_watch()
+        self.meanwhile: list[Event] | None = None  # movement seen while the routine is relearned
+        self._relearning: tuple[datetime, float, bool] | None = None  # that relearning's now, monotonic, same boot
+        self._retry = LEARN_RETRY_S[0]
+        self.routine_as_of: datetime | None = None  # the time the routine in use was learned as of
+        self.next_learn: tuple[float, bool] | None = None  # (when, relearn all) after a learning process failed
+
+    def new_watch(self) -> Watch:
+        """A watch with an empty routine (status learning)."""
+        return Watch(self.config.detection, self.config.home, self.config.sensors)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the routine has been relearned from the store since the start."""
+        return self.meanwhile is None
+
+    def seen(self, event: Event) -> None:
+        """Movement the agent saw: kept for the routine being relearned, if one is."""
+        if self.meanwhile is not None:
+            self.meanwhile.append(event)
+
+    def relearn(self) -> None:
+        """Learn the routine again from stored events, in a process of its own; the loop and the link go on.
+
+        Until it is done the agent watches with an empty routine (status learning) and keeps the movement it
+        sees, to give to the relearned routine. If learning fails, the last routine learned takes over, or
+        learning starts afresh, and it is tried again later: alerts never wait on it.
+        """
+        self.journal.flush()  # the events it reads are all in the store
+        now, mono = self.clock.now(), self.clock.monotonic()
+        boot = self.clock.boot()
+        same_boot = bool(boot) and self.journal.get_setting("boot") == boot
+        self.journal.set_setting("boot", boot)
+        self.meanwhile = []
+        self._relearning = (now, mono, same_boot)
+        self.learner.start(self.watch.request(now, state=True))
+
+    def refit(self, now: datetime) -> None:
+        """Relearn the routine as of ``now`` in the learning process; the spell being followed goes on here."""
+        self.journal.flush()
+        self.learner.start(self.watch.request(now, state=False))
+
+    def due(self, mono: float) -> None:
+        """Start the learning process when the routine asks for a refit, or a failed one is to be tried again."""
+        if self.learner.running or self.meanwhile is not None:
+            return
+        if self.next_learn is not None:
+            when, everything = self.next_learn
+            if mono < when:
+                return
+            self.next_learn = None
+            self.watch.detector.wanted = None
+            self.relearn() if everything else self.refit(self.clock.now())
+            return
+        wanted = self.watch.detector.wanted
+        if wanted is not None:
+            self.watch.detector.wanted = None
+            self.refit(wanted)
+
+    def learned(self, item: Learned, learn_meanwhile: bool) -> bool:
+        """The routine learned in the background takes over (after a restart, with the movement seen meanwhile).
+
+        ``learn_meanwhile``: whether the movement seen meanwhile teaches the routine (the home was in its
+        usual state). True when a routine took over: the sensors should then be checked for silence.
+        """
+        everything = item.request.state
+        meanwhile = self.meanwhile or []
+        if everything:
+            self.meanwhile = None
+        if item.summary is None:
+            self._failed(item, everything)
+            return False
+        self._retry, self.next_learn = LEARN_RETRY_S[0], None
+        summary = item.summary
+        self.journal.set_setting(ROUTINE, item.text)
+        self.routine_as_of = summary.now
+        cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
+        if not everything:
+            self.watch.adopt(summary)
+            log.info("routine relearned as of %s (%.1f s; %s)", item.request.now, item.seconds, cost)
+            return True
+        assert self._relearning is not None
+        fresh = self.new_watch()
+        try:
+            fresh.restore(summary, *self._relearning)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
+            return False
+        last = fresh.last_event
+        for event in meanwhile:
+            if last is None or (event.wall, event.mono) > (last.wall, last.mono):
+                fresh.activity(event, learn=learn_meanwhile)
+        self.watch = fresh
+        learned = "still learning" if fresh.learning else "learned"
+        log.info(
+            "routine: %d stored events read, %d since the start; %s (%.1f s; %s)",
+            summary.count,
+            len(meanwhile),
+            learned,
+            item.seconds,
+            cost,
+        )
+        return True
+
+    def _failed(self, item: Learned, everything: bool) -> None:
+        """Keep watching on the routine there is (or the last one stored), and try again later."""
+        wait, self._retry = self._retry, min(self._retry * 2, LEARN_RETRY_S[1])
+        self.next_learn = (self.clock.monotonic() + wait, everything)
+        kept = "keeping the routine it had"
+        if self.watch.learning and (stored := self._stored()) is not None:
+            self.watch.adopt(stored)
+            kept = f"watching on the routine last learned (as of {stored.now:%Y-%m-%d %H:%M})"
+        elif self.watch.learning:
+            kept = "still learning"
+        log.error("learning the routine failed (%s); %s; trying again in %.0f s", item.error, kept, wait)
+        if item.corrupt:
+            self.journal.damaged(f"the database was damaged ({item.error})")
+
+    def _stored(self) -> Summary | None:
+        """The last routine learned, as kept in the store; None if there is none, or it is unreadable."""
+        try:
+            text = self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE)
+        except Exception as exc:  # a database that cannot be read has no routine to give
+            log.error("could not read the last routine learned (%s: %s)", type(exc).__name__, exc)
+            return None
+        if text is None:
+            return None
+        try:
+            return Summary.loads(text)
+        except ValueError as exc:
+            log.error("the last routine learned, kept in the database, is unreadable (%s); relearning it", exc)
+            return None
+
+    def failed(self, exc: BaseException, doing: str) -> None:
+        """The routine failed: start learning afresh (status learning); the help button and the outbox go on."""
+        log.error("failed %s (%s: %s); learning the routine afresh", doing, type(exc).__name__, exc, exc_info=exc)
+        self.watch = self.new_watch()
+        if self.meanwhile is None and self.next_learn is None:
+            self.next_learn = (self.clock.monotonic(), True)  # relearned from the store in the background
+
+    def next_due(self) -> float | None:
+        """The monotonic time of the watch's next deadline or the next try at learning, whichever is first."""
+        times = [t for t in (self.watch.deadline(), self.next_learn[0] if self.next_learn else None) if t is not None]
+        return min(times) if times else None
