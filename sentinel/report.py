@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sentinel.detect.csvio import Row
-from sentinel.detect.detector import InactivityDetector, context_of
+from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.explain import clock_after_noon, duration
+from sentinel.detect.tracker import typical_context
 
 TOP_QUIET = 8  # the longest quiet spells shown
 
@@ -105,18 +106,11 @@ def _alert_line(rows: Sequence[Row], detector: InactivityDetector) -> str:
         return (
             f"<h2>The alert line</h2><p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
         )
-    typical: dict[int, dict[str, int]] = {}
-    for row in rows:
-        if row.is_activity:
-            by = typical.setdefault(row.at.hour, {})
-            context = context_of(row.sensor, row.kind, row.value)
-            by[context] = by.get(context, 0) + 1
+    typical = typical_context(rows)
     reference = rows[-1].at
     hours = []
     for hour in range(24):
-        counts = typical.get(hour)
-        context = max(counts, key=counts.__getitem__) if counts else ""
-        line = model.line(context, reference.replace(hour=hour, minute=30, second=0, microsecond=0))
+        line = model.line(typical.get(hour, ""), reference.replace(hour=hour, minute=30, second=0, microsecond=0))
         hours.append(line)
     finite = [h for h in hours if math.isfinite(h)]
     top = max(finite, default=3600.0)

@@ -279,14 +279,7 @@ class Store:
     def add_alert(self, alert: Alert) -> None:
         self._write(
             "INSERT INTO alerts (alert_id, kind, severity, raised_at, reason, facts) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                alert.alert_id,
-                alert.kind,
-                alert.severity,
-                alert.raised_at.isoformat(),
-                alert.reason,
-                json.dumps(alert.facts),
-            ),
+            _alert_row(alert),
         )
 
     def raise_alert(self, alert: Alert, topic: str, payload: str, qos: int = 1) -> int:
@@ -300,15 +293,7 @@ class Store:
         self._write(
             "INSERT OR REPLACE INTO alerts (alert_id, kind, severity, raised_at, reason, facts, claimed_by)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                alert.alert_id,
-                alert.kind,
-                alert.severity,
-                alert.raised_at.isoformat(),
-                alert.reason,
-                json.dumps(alert.facts),
-                claimed_by,
-            ),
+            (*_alert_row(alert), claimed_by),
         )
 
     def open_alerts(self, home: str) -> list[Alert]:
@@ -429,3 +414,9 @@ def _when(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _alert_row(alert: Alert) -> tuple[str, str, str, str, str, str]:
+    """An alert's columns as stored: id, kind, severity, raised_at, reason, facts (JSON)."""
+    facts = json.dumps(alert.facts)
+    return (alert.alert_id, alert.kind, alert.severity, alert.raised_at.isoformat(), alert.reason, facts)

@@ -15,6 +15,7 @@ from sentinel.detect.csvio import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
 from sentinel.detect.explain import Place, clock_after_noon, duration, explain
 from sentinel.detect.routine import DAY_S
+from sentinel.detect.tracker import typical_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +237,7 @@ def routine_summary(rows: Sequence[Row]) -> str:
         )
     out.append("")
     out.append("hour  activity/day  alert after (typical place at that hour)")
-    typical = _typical_context(rows)
+    typical = typical_context(rows)
     for hour in range(24):
         context = typical.get(hour)
         at = rows[-1].at.replace(hour=hour, minute=30, second=0, microsecond=0)
@@ -246,15 +247,6 @@ def routine_summary(rows: Sequence[Row]) -> str:
         out.append(f"{hour:02d}:00 {counts[hour] / days:8.1f}  {bar:<20s} {shown} ({context or '-'})")
     return "\n".join(out)
 
-
-def _typical_context(rows: Sequence[Row]) -> dict[int, str]:
-    by_hour: dict[int, dict[str, int]] = {}
-    for row in rows:
-        if row.is_activity:
-            counts = by_hour.setdefault(row.at.hour, {})
-            context = context_of(row.sensor, row.kind, row.value)
-            counts[context] = counts.get(context, 0) + 1
-    return {h: max(c, key=c.__getitem__) for h, c in by_hour.items()}
 
 
 class _Progress:
