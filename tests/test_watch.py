@@ -316,7 +316,7 @@ def test_a_clock_jump_changes_neither_when_the_alert_comes_nor_how_long_it_says(
 
 
 def test_a_quiet_spell_across_a_clock_jump_is_not_learned(flat, caplog) -> None:
-    from sentinel.detect.learn import replay
+    from sentinel.detect.learn import replay_stored
 
     home = flat()
     assert home.agent.watch is not None
@@ -326,7 +326,7 @@ def test_a_quiet_spell_across_a_clock_jump_is_not_learned(flat, caplog) -> None:
         assert home.agent.watch is not None
         home.agent.journal.flush()
         request = home.agent.watch.request(home.clock.now(), state=False)
-        return replay(home.store.events(), home.store.flips(), request)[0]._seconds
+        return replay_stored(home.store.events(), home.store.flips(), request)[0]._seconds
 
     home.move("kitchen_pir")
     before = len(learned())

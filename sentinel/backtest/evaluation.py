@@ -143,7 +143,7 @@ def door_onsets(rows: Sequence[Row], split: Split) -> list[int]:
     return [i for i, row in enumerate(rows) if row.sensor == door and split.in_test(row.at)]
 
 
-def replay(
+def replay_split(
     rows: Sequence[Row],
     detector: Detector,
     split: Split,
@@ -205,7 +205,7 @@ def measure(
             "to start an incident at: a backtest needs activity rows other than doors there"
         )
     doors = door_onsets(rows, split)
-    false_alerts, after = replay(rows, factory(split), split, {*chosen, *doors}, progress)
+    false_alerts, after = replay_split(rows, factory(split), split, {*chosen, *doors}, progress)
     report = _report(rows, split, false_alerts, after, chosen)
     return Measured(report, _report(rows, split, false_alerts, after, doors) if doors else None)
 

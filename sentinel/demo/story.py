@@ -35,7 +35,7 @@ from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import Config, load_config, shipped_config
 from sentinel.demo.circle import DemoCircle
-from sentinel.demo.resident import Resident as SimResident
+from sentinel.demo.resident import Resident
 from sentinel.errors import SentinelError
 from sentinel.events import Event
 from sentinel.mqtt.topics import Topics
@@ -218,7 +218,7 @@ class Story:
             time.sleep(ahead)
 
 
-class Resident:
+class Mary:
     """Mary, on simulated pins, with a little seeded randomness in her timing."""
 
     def __init__(self, story: Story, factory: MockFactory, timeline: Timeline, seed: int) -> None:
@@ -268,7 +268,7 @@ class Resident:
 class Morning:
     """The story: what Mary does, and what the circle does about it."""
 
-    def __init__(self, story: Story, mary: Resident, neighbour: Neighbour, timeline: Timeline) -> None:
+    def __init__(self, story: Story, mary: Mary, neighbour: Neighbour, timeline: Timeline) -> None:
         self.story = story
         self.mary = mary
         self.neighbour = neighbour
@@ -361,7 +361,7 @@ def history(config: Config, days: int, today: datetime, seed: int) -> list[Event
     """The simulated week before the demo, as the agent would have stored it."""
     start = (today - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     known = {s.name for s in config.sensors}
-    rows = [r for r in SimResident(seed=seed).days(start, days) if r.sensor in known]
+    rows = [r for r in Resident(seed=seed).days(start, days) if r.sensor in known]
     return [Event(r.sensor, r.kind, r.value, r.room, r.at.astimezone(), 0.0) for r in rows]
 
 
@@ -396,7 +396,7 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
         neighbour = Neighbour(host, port_no, agent.topics, timeline)
         circle = DemoCircle(host, port_no, Path(state), clock, timeline)
         story = Story(clock, agent, circle, speed)
-        morning = Morning(story, Resident(story, factory, timeline, seed), neighbour, timeline)
+        morning = Morning(story, Mary(story, factory, timeline, seed), neighbour, timeline)
         try:
             circle.start()
             agent.start()

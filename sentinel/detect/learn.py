@@ -26,7 +26,7 @@ from sentinel.detect.watch import JUMP_S, Periods, aware, clock_jump, excluded_p
 from sentinel.events import Event
 
 
-def replay(
+def replay_stored(
     events: Iterable[Event], flips: Iterable[tuple[datetime, str]], request: Request
 ) -> tuple[InactivityDetector, Event | None, int]:
     """The stored events replayed as the agent saw them: the detector, the last event, how many were read.
@@ -57,7 +57,7 @@ def learn(events: Iterable[Event], flips: Iterable[tuple[datetime, str]], reques
     """The routine of the window before ``request.now``, learned from the stored events (see ``replay``)."""
     started = time.process_time()
     now = request.now
-    detector, last, count = replay(events, flips, request)
+    detector, last, count = replay_stored(events, flips, request)
     state = state_of(detector) if request.state else None
     first = detector.first_at
     if first is not None and aware(now) - first >= timedelta(days=detector.warmup.min_days):

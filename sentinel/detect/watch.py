@@ -29,7 +29,7 @@ from sentinel.events import Event
 log = logging.getLogger(__name__)
 
 Phase = Literal["watching", "checking", "alerted"]
-Verdict = Literal["check", "alert", "door"]
+Verdict = Literal["check", "alert"]
 
 
 def naive(at: datetime) -> datetime:
