@@ -11,10 +11,11 @@ from typing import Any
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.notifier import messages
-from sentinel.notifier.escalation import Progress, take_step
+from sentinel.notifier.consent import counted_on
+from sentinel.notifier.escalation import Progress, take_step, unagreed
 from sentinel.notifier.ntfy import cut
 from sentinel.notifier.store import Incident, NotifierStore
-from sentinel.notifier.tokens import Ack, check
+from sentinel.notifier.tokens import MEMBER_ACTIONS, Ack, check
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Incidents:
         secret: bytes,
         wake: Callable[[], None],
         publish: Callable[[str, str], object],
+        member_ack: Callable[[Ack], str | None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -42,6 +44,7 @@ class Incidents:
         self._wake = wake  # the delivery thread has notifications to send
         self._publish = publish  # a message to the broker (qos 1)
         self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
+        self._member_ack = member_ack  # presses about no incident: 'I agree', 'Received'
 
     def escalate(self, now: datetime) -> None:
         """Take every incident's due step."""
@@ -61,7 +64,8 @@ class Incidents:
 
     def _take_step(self, incident: Incident, home: HomeCircle, now: datetime) -> None:
         progress = Progress(incident.next_index, incident.next_at)
-        step, audience, after = take_step(self.cfg, home, incident.severity, progress, now)
+        agreed = counted_on(self.cfg, self.store, home.id)
+        step, audience, after = take_step(self.cfg, home, incident.severity, progress, now, agreed)
         if step is None:
             self.store.advance(incident.alert_id, after.next_index, now + NEVER)
             if not self.store.notified(incident.alert_id):
@@ -74,7 +78,13 @@ class Incidents:
             body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp())
             self.store.deliver(incident.alert_id, home.id, member_id, body, now)
         what = "final call" if step.final else f"step {step.index + 1}"
-        self.store.step(incident.alert_id, now, what, None, ", ".join(audience))
+        told = ", ".join(audience)
+        waiting = unagreed(audience, agreed)
+        if waiting and not step.final:
+            # Said in the record, so a carer reading it sees why the next step came at once.
+            counted = "not waited for" if after.next_at == now else "told"
+            told += f" ({', '.join(waiting)}: not agreed yet, {counted})"
+        self.store.step(incident.alert_id, now, what, None, told)
         log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
         final = step.final
         self.store.advance(incident.alert_id, after.next_index, now + NEVER if final else after.next_at)
@@ -93,6 +103,8 @@ class Incidents:
 
     def apply_ack(self, ack: Ack) -> str | None:
         """Claim or resolve an incident from a signed button press; the refusal reason, or None."""
+        if ack.action in MEMBER_ACTIONS and self._member_ack is not None:
+            return self._member_ack(ack)
         now = self.clock.now()
         incident = self.store.incident(ack.alert_id)
         reason = check(self.secret, ack, now.timestamp())
@@ -109,6 +121,7 @@ class Incidents:
         member = self.cfg.member(ack.member) if any(m.id == ack.member for m in self.cfg.members) else None
         name = member.name if member else ack.member
         home = self.homes[incident.home]
+        self.store.log_member(now, home.id, ack.member, "pressed", f"{ack.action} {ack.alert_id}")
         if ack.action == "claim":
             self._claim(incident, home, ack.member, name, now)
         else:
