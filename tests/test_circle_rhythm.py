@@ -322,3 +322,12 @@ def test_rhythm_mistakes_name_file_line_and_key(lines: str, expected: str) -> No
     with pytest.raises(ConfigError) as info:
         parse_circle_config(text + lines, "circle.yaml", check_secrets=False)
     assert info.value.issues == [expected.format(n=n)]
+
+
+def test_the_notifier_reference_is_up_to_date() -> None:
+    from conftest import ROOT
+    from sentinel.config.reference import render_circle
+
+    assert (ROOT / "docs" / "config-circle.md").read_text() == render_circle(), (
+        "run: python -m sentinel.config.reference circle > docs/config-circle.md"
+    )
