@@ -67,7 +67,7 @@ def test_a_new_member_is_asked_and_counted_on_once_they_agree(circle) -> None:
     # Nobody has agreed yet: an alert walks the circle as it always did, a step apart.
     c.publish("alert", alert("mary-inactivity-1"))
     c.pump()
-    assert len(c.alerts_to("ann")) == 2 and not titled(c, "carol", "Mary: unusually quiet")  # the ask + the alert
+    assert len(c.alerts_to("ann")) == 1 and not titled(c, "carol", "Mary: unusually quiet")
     c.advance(300)
     assert titled(c, "carol", "Mary: unusually quiet")
     c.press("carol", "I called, all OK")
@@ -331,3 +331,62 @@ def test_the_notifier_reference_is_up_to_date() -> None:
     assert (ROOT / "docs" / "config-circle.md").read_text() == render_circle(), (
         "run: python -m sentinel.config.reference circle > docs/config-circle.md"
     )
+
+
+# releasing a claim
+
+
+def urgent(c: Circle, member: str) -> list[dict[str, Any]]:
+    return titled(c, member, "URGENT, nobody is going yet.")
+
+
+def test_a_claim_can_be_released_and_the_walk_goes_on_where_it_was(circle, recorder) -> None:
+    c = circle(top="watch_silence: false\n")
+    agent_acks = recorder([f"{c.base}/mary/alert/+/ack"])
+    c.publish("alert", alert())
+    c.pump()
+    c.advance(300)  # Carol's tier; the final call would be five minutes later
+    c.advance(60)
+    c.press("carol", "I'm going")
+    (going,) = titled(c, "carol", "Mary: you are going")
+    assert [a["label"] for a in going["actions"]] == ["I can't go after all"]
+    assert c.infos_to("ann")[-1]["title"] == "Mary: Carol Ødegård is going"
+    c.advance(600)
+    assert urgent(c, "ann") == []  # the claim holds the walk
+
+    release = body_of(going, "I can't go after all")
+    post(c, {**release, "member": "ann"})  # Carol's button, passed off as Ann's
+    assert c.store.incident("mary-inactivity-1").claimed_by == "carol"  # type: ignore[union-attr]
+    press(c, going, "I can't go after all")
+    assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
+    (told,) = titled(c, "ann", "Mary: Carol Ødegård cannot go after all")
+    assert told["message"].startswith("Nobody is going to Mary now. Can you? (unusually quiet: No sign")
+    assert [a["label"] for a in told["actions"]] == ["I'm going", "I called, all OK"]
+    assert titled(c, "carol", "Mary: Carol Ødegård cannot go after all") == []
+    # Where it was: the final call was due while Carol was going, so it goes out now.
+    assert len(urgent(c, "ann")) == 1 and len(urgent(c, "carol")) == 1
+    assert agent_acks.wait(f"{c.base}/mary/alert/mary-inactivity-1/ack", lambda b: b["what"] == "release")["who"] == (
+        "Carol Ødegård"
+    )
+
+    press(c, going, "I can't go after all")  # again
+    refused = [d for _, what, _, d in c.store.steps("mary-inactivity-1") if what == "refused"]
+    assert refused == ["release: forged token", "release: replayed token"]
+    press(c, told, "I'm going")  # Ann's fresh button
+    assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+    carol = [w for _, w, m, _ in c.store.steps("mary-inactivity-1") if m == "carol"]
+    assert [w for w in carol if w in ("claimed", "released")] == ["claimed", "released"]
+
+
+def test_a_release_after_everyone_was_called_calls_them_again(circle) -> None:
+    c = circle(top="watch_silence: false\n")
+    c.publish("alert", alert("mary-help-1", "help", "critical"))
+    c.pump()
+    c.advance(300)  # the help button reached Ann and Carol at once; the final call follows a step later
+    assert len(urgent(c, "carol")) == 1
+    c.advance(3600)
+    c.press("ann", "I'm going")
+    press(c, titled(c, "ann", "Mary: you are going")[0], "I can't go after all")
+    assert len(urgent(c, "carol")) == 2 and len(urgent(c, "ann")) == 2  # nobody is left thinking someone goes
+    c.advance(3600)
+    assert len(urgent(c, "carol")) == 2

@@ -12,7 +12,7 @@ from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.notifier import messages
 from sentinel.notifier.consent import counted_on
-from sentinel.notifier.escalation import Progress, take_step, unagreed
+from sentinel.notifier.escalation import Progress, path, take_step, unagreed
 from sentinel.notifier.ntfy import cut
 from sentinel.notifier.store import Incident, NotifierStore
 from sentinel.notifier.tokens import MEMBER_ACTIONS, Ack, check
@@ -124,6 +124,8 @@ class Incidents:
         self.store.log_member(now, home.id, ack.member, "pressed", f"{ack.action} {ack.alert_id}")
         if ack.action == "claim":
             self._claim(incident, home, ack.member, name, now)
+        elif ack.action == "release":
+            return self._release(incident, home, ack.member, name, now)
         else:
             note = cut(ack.note, NOTE_LIMIT) if ack.note else f"{name} called: all OK"
             self._close(incident, home, name, "resolve", note, now, skip=ack.member)
@@ -141,6 +143,9 @@ class Incidents:
             return
         log.warning("%s: %s is going", incident.alert_id, name)
         self.store.step(incident.alert_id, now, "claimed", member)
+        if any(m.id == member for m in self.cfg.members):
+            body = messages.going_note(self.cfg, home, self.cfg.member(member), incident, self.secret, now.timestamp())
+            self.store.deliver(incident.alert_id, home.id, member, body, now)
         self._tell(
             incident,
             home,
@@ -151,6 +156,28 @@ class Incidents:
             tags=("runner",),
         )
         self._to_agent(incident, {"who": name, "what": "claim"}, now)
+
+    def _release(self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime) -> str | None:
+        """'I can't go after all': the others are told, with fresh buttons, and the walk goes on where it was."""
+        if not self.store.release(incident.alert_id, member):
+            reason = "already resolved" if incident.closed_at else "not the one going"
+            self.store.step(incident.alert_id, now, "refused", member, f"release: {reason}")
+            return reason
+        log.warning("%s: %s cannot go after all; the circle is asked again", incident.alert_id, name)
+        self.store.step(incident.alert_id, now, "released", member)
+        steps = path(home, incident.severity)
+        if incident.next_index >= len(steps):
+            # Everyone had been called: call them all again, now, rather than leave nobody going.
+            self.store.advance(incident.alert_id, len(steps) - 1, now)
+        for other in self.store.notified(incident.alert_id):
+            if other != member:
+                body = messages.released_note(
+                    self.cfg, home, self.cfg.member(other), incident, name, self.secret, now.timestamp()
+                )
+                self.store.deliver(incident.alert_id, home.id, other, body, now)
+        self._to_agent(incident, {"who": name, "what": "release"}, now)
+        self._wake()
+        return None
 
     def _close(
         self,

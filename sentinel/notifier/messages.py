@@ -94,6 +94,45 @@ def alert_note(
     }
 
 
+def going_note(
+    circle: CircleConfig, home: HomeCircle, member: MemberConfig, incident: Incident, secret: bytes, now_ts: float
+) -> dict[str, Any]:
+    """To the one who said 'I'm going': the others know; a way back if they cannot go after all."""
+    expires = int(now_ts + TOKEN_LIFETIME_S)
+    release = button(circle, home, member, incident.alert_id, "I can't go after all", "release", secret, expires)
+    return {
+        "kind": "going",
+        "title": f"{home.name}: you are going",
+        "message": (
+            f"Thank you. The others know you are on your way to {home.name}. If you cannot go after all, tap"
+            " 'I can't go after all': the others are told, and the circle is asked again from where it was."
+        ),
+        "priority": 3,
+        "tags": ["runner"],
+        "click": None,
+        "actions": [release],
+    }
+
+
+def released_note(
+    circle: CircleConfig,
+    home: HomeCircle,
+    member: MemberConfig,
+    incident: Incident,
+    who: str,
+    secret: bytes,
+    now_ts: float,
+) -> dict[str, Any]:
+    """To those already told: the one going cannot after all; fresh buttons, since theirs may be spent."""
+    note = alert_note(circle, home, member, incident, Step(0, (), False, 0), secret, now_ts)
+    title = TITLES.get(incident.kind, incident.kind.replace("_", " "))
+    return {
+        **note,
+        "title": f"{home.name}: {who} cannot go after all",
+        "message": f"Nobody is going to {home.name} now. Can you? ({title}: {incident.reason})",
+    }
+
+
 def confirm_note(
     circle: CircleConfig,
     home: HomeCircle,

@@ -305,6 +305,15 @@ class NotifierStore:
         )
         return cur.rowcount == 1
 
+    def release(self, alert_id: str, member: str) -> bool:
+        """The one going cannot after all; False unless ``member`` holds the claim of an open incident."""
+        cur = self._run(
+            "UPDATE incidents SET claimed_by = NULL, claimed_at = NULL WHERE alert_id = ? AND claimed_by = ?"
+            " AND closed_at IS NULL",
+            (alert_id, member),
+        )
+        return cur.rowcount == 1
+
     def close_incident(self, alert_id: str, by: str, note: str, now: datetime) -> bool:
         cur = self._run(
             "UPDATE incidents SET closed_at = ?, closed_by = ?, close_note = ? WHERE alert_id = ?"

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-INCIDENT_ACTIONS = ("claim", "resolve")
+INCIDENT_ACTIONS = ("claim", "resolve", "release")
 # A member's own answers, outside any incident: "I agree" to join a home's circle, "Received" to a drill.
 # Their alert_id slot holds "join-<home>" or "drill-<day>".
 MEMBER_ACTIONS = ("agree", "received")
