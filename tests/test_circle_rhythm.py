@@ -268,6 +268,7 @@ def test_circle_health_prints_each_member(circle, tmp_path: Path, capsys) -> Non
     press(c, asks(c, "ann")[0], "I agree")
     c.advance(3600)  # the drill at 11:00
     press(c, drills(c, "ann")[0], "Received")
+    press(c, drills(c, "ann")[0], "Received")  # replayed: shown to the organiser
     config = tmp_path / "circle.yaml"
     config.write_text(c.text)
     assert main(["circle-health", "-c", str(config)]) == 0
@@ -277,6 +278,7 @@ def test_circle_health_prints_each_member(circle, tmp_path: Path, capsys) -> Non
     assert 'last notice delivered: 2026-03-03 11:00 "sentinel test: please tap Received"' in ann
     assert "last button pressed: 2026-03-03 11:00 Received" in ann
     assert "last drill: sent 2026-03-03 11:00, answered 2026-03-03 11:00" in ann
+    assert "last press refused in their name: 2026-03-03 11:00 received drill-20260303T1100: replayed token" in ann
     bob = out[out.index("Bob (bob)") : out.index("Carol")]
     assert "NOT AGREED YET (asked 2026-03-03 10:00)" in bob and "last button pressed: none yet" in bob
     assert "waiting for an answer until 2026-03-04 11:00" in bob and "away: no" in bob

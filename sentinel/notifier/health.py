@@ -32,6 +32,7 @@ class MemberHealth:
     last_press: tuple[datetime, str] | None
     last_drill: Drill | None
     away_until: str | None
+    refused: tuple[datetime, str] | None = None  # the last press in their name that was refused (forged, replayed)
 
 
 def gather(cfg: CircleConfig, store: NotifierStore) -> list[MemberHealth]:
@@ -47,6 +48,7 @@ def gather(cfg: CircleConfig, store: NotifierStore) -> list[MemberHealth]:
         if presses:
             at, _, _, detail = presses[-1]
             last_press = (at, PRESSES.get(detail.split(" ", 1)[0], detail))
+        refusals = store.member_log(member.id, "refused")
         out.append(
             MemberHealth(
                 member.id,
@@ -56,6 +58,7 @@ def gather(cfg: CircleConfig, store: NotifierStore) -> list[MemberHealth]:
                 last_press,
                 store.last_drill(member.id),
                 member.away_until,
+                (refusals[-1][0], refusals[-1][3]) if refusals else None,
             )
         )
     return out
@@ -107,6 +110,8 @@ def render(cfg: CircleConfig, members: list[MemberHealth], now: datetime) -> str
         press = f"{_at(m.last_press[0])} {m.last_press[1]}" if m.last_press else "none yet"
         lines.append(f"  last button pressed: {press}")
         lines.append(f"  last drill: {drill_text(m.last_drill, now)}")
+        if m.refused:
+            lines.append(f"  last press refused in their name: {_at(m.refused[0])} {m.refused[1]}")
         away = m.away_until and now.date().isoformat() < m.away_until
         lines.append(f"  away: until {m.away_until}" if away else "  away: no")
     return "\n".join(lines) + "\n"
