@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     incidents.add_argument("alert_id", nargs="?", help="show this incident in full")
     incidents.add_argument("--open", action="store_true", help="only those still open")
 
+    health = sub.add_parser("circle-health", help="per member: agreed, last notice and press, drills, absences")
+    health.add_argument("-c", "--config", required=True, help="the notifier's YAML config")
+
     importer = sub.add_parser("import", help="seed the agent's database from an event CSV (a backup, a new Pi)")
     importer.add_argument("events", help="an event CSV, e.g. written by `sentinel export`")
     importer.add_argument("-c", "--config", required=True, help="the agent's YAML config")
@@ -116,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "import":
             return _import(args.events, args.config, args.merge)
-        if args.command in ("notify", "check-circle", "incidents"):
+        if args.command in ("notify", "check-circle", "incidents", "circle-health"):
             from sentinel.notifier import commands as notify_commands
 
             return notify_commands.run(args)

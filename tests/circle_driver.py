@@ -105,7 +105,8 @@ class Circle:
         self.pump()
 
     def alerts_to(self, member: str) -> list[dict[str, Any]]:
-        return [n for n in self.ntfy_server.to(TOPICS[member]) if n.get("actions")]
+        """Notifications that can claim or resolve an alert (not a join request, a drill or 'you are going')."""
+        return [n for n in self.ntfy_server.to(TOPICS[member]) if any(map(_about_an_alert, n.get("actions") or ()))]
 
     def infos_to(self, member: str) -> list[dict[str, Any]]:
         return [n for n in self.ntfy_server.to(TOPICS[member]) if not n.get("actions")]
@@ -126,6 +127,12 @@ class Circle:
         self.store.close()
         if self._owns_ntfy:
             self.ntfy_server.close()
+
+
+def _about_an_alert(action: dict[str, Any]) -> bool:
+    if action.get("action") != "http":
+        return False
+    return json.loads(action.get("body") or "{}").get("action") in ("claim", "resolve")
 
 
 def alert(alert_id: str = "mary-inactivity-1", kind: str = "inactivity", severity: str = "high") -> dict[str, Any]:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from sentinel.config.model import MqttConfig, Window, _between, _slug
+from sentinel.config.model import MqttConfig, Window, _between, _clock, _slug
 from sentinel.config.schema import Seconds, setting
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -88,6 +88,34 @@ class NtfyConfig:
     incident_url: str | None = setting(None, doc="Link to an incident page; '{alert_id}' is filled in.", check=_url)
 
 
+DAY = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class DrillConfig:
+    """A test notice to every member now and then, to prove each phone still rings."""
+
+    every: Seconds = setting(
+        Seconds(30 * DAY),
+        doc="How often every member gets a test notice (e.g. 30d).",
+        check=_between(7 * DAY, 365 * DAY),
+    )
+    answer_within: Seconds = setting(
+        Seconds(DAY),
+        doc="A member who has not tapped 'Received' after this long is named to the home's keepers.",
+        check=_between(600, 2 * DAY),  # the button works for two days: the window must end before it does
+    )
+    at: str = setting("11:00", doc="The time of day the test notice goes out (HH:MM).", check=_clock)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReportConfig:
+    """A note to each home's keepers on how its circle stands: who agreed, who answered the drill, who is away."""
+
+    every: Seconds = setting(Seconds(7 * DAY), doc="How often (e.g. 7d).", check=_between(DAY, 90 * DAY))
+    at: str = setting("18:00", doc="The time of day it goes out (HH:MM).", check=_clock)
+
+
 @dataclass(frozen=True, slots=True)
 class CircleConfig:
     """A whole notifier configuration file."""
@@ -103,6 +131,17 @@ class CircleConfig:
     watch_silence: bool = setting(True, doc="Tell the kit's keepers when a monitor goes silent.")
     state_dir: str | None = setting(None, doc="Where the notifier's database lives.")
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="How much to log.")
+    consent: Literal["required", "assumed"] = setting(
+        "assumed",
+        doc="required: each member is asked to tap 'I agree' and is counted on in a tier once they have;"
+        " assumed: nobody is asked (everyone is counted on, as before consent was asked).",
+    )
+    drill: DrillConfig | None = setting(
+        None, doc="A test notice to every member, e.g. {every: 30d, answer_within: 1d}; none: no drills."
+    )
+    health_report: HealthReportConfig | None = setting(
+        None, doc="A note to each home's keepers on how its circle stands, e.g. {every: 7d}; none: no note."
+    )
 
     def member(self, member_id: str) -> MemberConfig:
         return next(m for m in self.members if m.id == member_id)

@@ -21,11 +21,11 @@ Check = Callable[[Any], "str | None"]
 
 
 class Seconds(float):
-    """A duration in seconds; YAML may say 90, '90s', '15m', '2h', '1h30m' or '50ms'."""
+    """A duration in seconds; YAML may say 90, '90s', '15m', '2h', '1h30m', '50ms' or '30d'."""
 
 
-_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|h|m|s)")
-_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)")
+_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
 def parse_duration(value: Any) -> float:
@@ -198,7 +198,7 @@ def _show(value: Any) -> str:
     if isinstance(value, Seconds):
         if value < 1:
             return f"{value * 1000:g}ms"
-        for unit, size in (("h", 3600), ("m", 60)):
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
             if value >= size and value % size == 0:
                 return f"{value / size:g}{unit}"
         return f"{value:g}s"

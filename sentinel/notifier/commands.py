@@ -1,27 +1,34 @@
-"""The notify, check-circle and incidents subcommands."""
+"""The notify, check-circle, incidents and circle-health subcommands."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 from sentinel import logs, systemd
 from sentinel.config import load_circle_config
 from sentinel.config.circle import CircleConfig
+from sentinel.errors import SentinelError
+from sentinel.notifier import health
+from sentinel.notifier.escalation import circle_of
 from sentinel.notifier.store import NotifierStore
-from sentinel.statedir import NOTIFIER_DB, find_database
+from sentinel.statedir import NOTIFIER_DB, NoDatabase, find_database
 from sentinel.store import default_state_dir
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch one of the notifier subcommands; returns the exit code."""
-    if args.command == "incidents":
+    if args.command in ("incidents", "circle-health"):
         # Reading the records needs neither the ntfy token nor the key that signs the buttons.
         config = load_circle_config(args.config, check_secrets=False)
         path = find_database(NOTIFIER_DB, config.state_dir, args.config)
         store = NotifierStore(path, read_only=True)
         try:
+            if args.command == "circle-health":
+                print(health.render(config, health.gather(config, store), datetime.now().astimezone()), end="")
+                return 0
             return _incidents(store, args.alert_id, args.open)
         finally:
             store.close()
@@ -33,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if urlparse(config.ntfy.server).hostname != PUBLIC_NTFY:
             print(self_hosted_advice(config))
+        print(not_agreed(config, args.config))
         return 0
     store = NotifierStore(state_dir(config) / NOTIFIER_DB)
     try:
@@ -55,6 +63,34 @@ def self_hosted_advice(config: CircleConfig) -> str:
         "        upstream-base-url: \"https://ntfy.sh\"\n"
         "  - a burst of more than about 60 notifications is paced to one every 5 s unless server.yml has\n"
         "        visitor-request-limit-exempt-hosts: \"<this notifier's address>\""
+    )
+
+
+def not_agreed(config: CircleConfig, config_path: str) -> str:
+    """Who has not tapped 'I agree' yet, as the notifier's records say (check-circle)."""
+    if config.consent != "required":
+        return "Consent: assumed (members are counted on without being asked to agree; see docs/organiser.md)."
+    try:
+        store = NotifierStore(find_database(NOTIFIER_DB, config.state_dir, config_path), read_only=True)
+    except NoDatabase:
+        return "Consent: required. The notifier has not run yet: every member is asked when it starts."
+    except SentinelError as exc:
+        return f"Consent: required. Who has agreed is in the notifier's records, which cannot be read here: {exc}"
+    try:
+        rows = store.consent_rows()
+    finally:
+        store.close()
+    waiting = [
+        f"{config.member(m).name} ({home.name})"
+        for home in config.homes
+        for m in circle_of(home)
+        if (row := rows.get((home.id, m))) is None or row.agreed_at is None
+    ]
+    if not waiting:
+        return "Consent: required. Every member has agreed."
+    return (
+        f"Consent: required. Not agreed yet, so not counted on in a tier: {', '.join(waiting)}."
+        " `sentinel circle-health` says when each was asked."
     )
 
 

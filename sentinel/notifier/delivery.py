@@ -116,7 +116,7 @@ class Deliverer:
 
     def _sent(self, delivery: Delivery, member: MemberConfig, ntfy_id: str, now: datetime, how: str = "") -> None:
         with self.store.transaction():
-            self.store.delivered(delivery.id, ntfy_id, member.topic)
+            self.store.delivered(delivery.id, ntfy_id, member.topic, now)
             if delivery.alert_id:
                 self.store.step(delivery.alert_id, now, "sent", member.id, delivery.body["title"] + how)
 

@@ -29,6 +29,16 @@ class Step:
     round: int
 
 
+def circle_of(home: HomeCircle) -> tuple[str, ...]:
+    """Everyone in a home's circle: its tiers, then its kit's keepers, each once."""
+    return tuple(dict.fromkeys([*(m for tier in home.tiers for m in tier), *home.kit]))
+
+
+def keepers_of(home: HomeCircle) -> tuple[str, ...]:
+    """Who looks after the kit: ``kit``, else the first tier."""
+    return tuple(home.kit or home.tiers[0])
+
+
 def path(home: HomeCircle, severity: str) -> list[Step]:
     """Every step an incident can take, in order."""
     everyone = tuple(dict.fromkeys(m for tier in home.tiers for m in tier))
@@ -60,9 +70,20 @@ class Progress:
 
 
 def take_step(
-    circle: CircleConfig, home: HomeCircle, severity: str, progress: Progress, now: datetime
+    circle: CircleConfig,
+    home: HomeCircle,
+    severity: str,
+    progress: Progress,
+    now: datetime,
+    agreed: frozenset[str] | None = None,
 ) -> tuple[Step | None, tuple[str, ...], Progress]:
-    """The step due at ``now`` (skipping those with nobody available), its audience, and what comes next."""
+    """The step due at ``now`` (skipping those with nobody available), its audience, and what comes next.
+
+    ``agreed``: the members who have agreed to be counted on (None: everyone). A step whose audience has
+    not agreed still tells them, but does not wait for them: the next step follows at once. A phone that
+    may never ring must not cost the resident a whole step. While nobody who has agreed can be asked
+    now, everyone counts as before (the circle is new, or those who agreed are away or in quiet hours).
+    """
     steps = path(home, severity)
     index = progress.next_index
     while index < len(steps):
@@ -72,6 +93,27 @@ def take_step(
         audience = tuple(m for m in step.audience if available(circle.member(m), now, urgent))
         index += 1
         if audience:
-            return step, audience, Progress(index, now + timedelta(seconds=home.step))
+            wait = home.step if counts(circle, home, severity, audience, now, agreed) else 0.0
+            return step, audience, Progress(index, now + timedelta(seconds=wait))
     return None, (), Progress(index, now)
 
+
+def counts(
+    circle: CircleConfig,
+    home: HomeCircle,
+    severity: str,
+    audience: tuple[str, ...],
+    now: datetime,
+    agreed: frozenset[str] | None,
+) -> bool:
+    """Whether a step told to ``audience`` is worth waiting for: someone in it agreed, or nobody who did can help."""
+    if agreed is None or any(m in agreed for m in audience):
+        return True
+    urgent = severity == URGENT
+    tiers = {m for step in path(home, severity) if not step.final for m in step.audience}
+    return not any(m in agreed and available(circle.member(m), now, urgent) for m in tiers)
+
+
+def unagreed(audience: tuple[str, ...], agreed: frozenset[str] | None) -> tuple[str, ...]:
+    """Who in ``audience`` has not agreed to be counted on."""
+    return () if agreed is None else tuple(m for m in audience if m not in agreed)

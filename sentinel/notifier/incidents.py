@@ -11,10 +11,11 @@ from typing import Any
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.notifier import messages
-from sentinel.notifier.escalation import Progress, take_step
+from sentinel.notifier.consent import counted_on
+from sentinel.notifier.escalation import Progress, path, take_step, unagreed
 from sentinel.notifier.ntfy import cut
 from sentinel.notifier.store import Incident, NotifierStore
-from sentinel.notifier.tokens import Ack, check
+from sentinel.notifier.tokens import MEMBER_ACTIONS, Ack, check
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Incidents:
         secret: bytes,
         wake: Callable[[], None],
         publish: Callable[[str, str], object],
+        member_ack: Callable[[Ack], str | None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -42,6 +44,7 @@ class Incidents:
         self._wake = wake  # the delivery thread has notifications to send
         self._publish = publish  # a message to the broker (qos 1)
         self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
+        self._member_ack = member_ack  # presses about no incident: 'I agree', 'Received'
 
     def escalate(self, now: datetime) -> None:
         """Take every incident's due step."""
@@ -61,7 +64,8 @@ class Incidents:
 
     def _take_step(self, incident: Incident, home: HomeCircle, now: datetime) -> None:
         progress = Progress(incident.next_index, incident.next_at)
-        step, audience, after = take_step(self.cfg, home, incident.severity, progress, now)
+        agreed = counted_on(self.cfg, self.store, home.id)
+        step, audience, after = take_step(self.cfg, home, incident.severity, progress, now, agreed)
         if step is None:
             self.store.advance(incident.alert_id, after.next_index, now + NEVER)
             if not self.store.notified(incident.alert_id):
@@ -74,7 +78,13 @@ class Incidents:
             body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp())
             self.store.deliver(incident.alert_id, home.id, member_id, body, now)
         what = "final call" if step.final else f"step {step.index + 1}"
-        self.store.step(incident.alert_id, now, what, None, ", ".join(audience))
+        told = ", ".join(audience)
+        waiting = unagreed(audience, agreed)
+        if waiting and not step.final:
+            # Said in the record, so a carer reading it sees why the next step came at once.
+            counted = "not waited for" if after.next_at == now else "told"
+            told += f" ({', '.join(waiting)}: not agreed yet, {counted})"
+        self.store.step(incident.alert_id, now, what, None, told)
         log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
         final = step.final
         self.store.advance(incident.alert_id, after.next_index, now + NEVER if final else after.next_at)
@@ -93,6 +103,8 @@ class Incidents:
 
     def apply_ack(self, ack: Ack) -> str | None:
         """Claim or resolve an incident from a signed button press; the refusal reason, or None."""
+        if ack.action in MEMBER_ACTIONS and self._member_ack is not None:
+            return self._member_ack(ack)
         now = self.clock.now()
         incident = self.store.incident(ack.alert_id)
         reason = check(self.secret, ack, now.timestamp())
@@ -109,8 +121,11 @@ class Incidents:
         member = self.cfg.member(ack.member) if any(m.id == ack.member for m in self.cfg.members) else None
         name = member.name if member else ack.member
         home = self.homes[incident.home]
+        self.store.log_member(now, home.id, ack.member, "pressed", f"{ack.action} {ack.alert_id}")
         if ack.action == "claim":
             self._claim(incident, home, ack.member, name, now)
+        elif ack.action == "release":
+            return self._release(incident, home, ack.member, name, now)
         else:
             note = cut(ack.note, NOTE_LIMIT) if ack.note else f"{name} called: all OK"
             self._close(incident, home, name, "resolve", note, now, skip=ack.member)
@@ -128,6 +143,9 @@ class Incidents:
             return
         log.warning("%s: %s is going", incident.alert_id, name)
         self.store.step(incident.alert_id, now, "claimed", member)
+        if any(m.id == member for m in self.cfg.members):
+            body = messages.going_note(self.cfg, home, self.cfg.member(member), incident, self.secret, now.timestamp())
+            self.store.deliver(incident.alert_id, home.id, member, body, now)
         self._tell(
             incident,
             home,
@@ -138,6 +156,28 @@ class Incidents:
             tags=("runner",),
         )
         self._to_agent(incident, {"who": name, "what": "claim"}, now)
+
+    def _release(self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime) -> str | None:
+        """'I can't go after all': the others are told, with fresh buttons, and the walk goes on where it was."""
+        if not self.store.release(incident.alert_id, member):
+            reason = "already resolved" if incident.closed_at else "not the one going"
+            self.store.step(incident.alert_id, now, "refused", member, f"release: {reason}")
+            return reason
+        log.warning("%s: %s cannot go after all; the circle is asked again", incident.alert_id, name)
+        self.store.step(incident.alert_id, now, "released", member)
+        steps = path(home, incident.severity)
+        if incident.next_index >= len(steps):
+            # Everyone had been called: call them all again, now, rather than leave nobody going.
+            self.store.advance(incident.alert_id, len(steps) - 1, now)
+        for other in self.store.notified(incident.alert_id):
+            if other != member:
+                body = messages.released_note(
+                    self.cfg, home, self.cfg.member(other), incident, name, self.secret, now.timestamp()
+                )
+                self.store.deliver(incident.alert_id, home.id, other, body, now)
+        self._to_agent(incident, {"who": name, "what": "release"}, now)
+        self._wake()
+        return None
 
     def _close(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.detect.explain import duration
 from sentinel.notifier.escalation import PRIORITY, Step
+from sentinel.notifier.health import MemberHealth
 from sentinel.notifier.silence import Change
 from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import TOKEN_LIFETIME_S, sign
@@ -90,6 +91,45 @@ def alert_note(
         "tags": tags,
         "click": click,
         "actions": actions,
+    }
+
+
+def going_note(
+    circle: CircleConfig, home: HomeCircle, member: MemberConfig, incident: Incident, secret: bytes, now_ts: float
+) -> dict[str, Any]:
+    """To the one who said 'I'm going': the others know; a way back if they cannot go after all."""
+    expires = int(now_ts + TOKEN_LIFETIME_S)
+    release = button(circle, home, member, incident.alert_id, "I can't go after all", "release", secret, expires)
+    return {
+        "kind": "going",
+        "title": f"{home.name}: you are going",
+        "message": (
+            f"Thank you. The others know you are on your way to {home.name}. If you cannot go after all, tap"
+            " 'I can't go after all': the others are told, and the circle is asked again from where it was."
+        ),
+        "priority": 3,
+        "tags": ["runner"],
+        "click": None,
+        "actions": [release],
+    }
+
+
+def released_note(
+    circle: CircleConfig,
+    home: HomeCircle,
+    member: MemberConfig,
+    incident: Incident,
+    who: str,
+    secret: bytes,
+    now_ts: float,
+) -> dict[str, Any]:
+    """To those already told: the one going cannot after all; fresh buttons, since theirs may be spent."""
+    note = alert_note(circle, home, member, incident, Step(0, (), False, 0), secret, now_ts)
+    title = TITLES.get(incident.kind, incident.kind.replace("_", " "))
+    return {
+        **note,
+        "title": f"{home.name}: {who} cannot go after all",
+        "message": f"Nobody is going to {home.name} now. Can you? ({title}: {incident.reason})",
     }
 
 
@@ -182,3 +222,135 @@ def parked_note(name: str, what: str, error: str, now: datetime) -> dict[str, An
         f" It may have been {what}: check on {name}. Whoever runs sentinel finds it with 'sentinel incidents'."
     )
     return info_note(f"sentinel could not read a message from {name}'s monitor", text, ("warning",), 4)
+
+
+def consent_note(
+    circle: CircleConfig, home: HomeCircle, member: MemberConfig, secret: bytes, now_ts: float, again: bool
+) -> dict[str, Any]:
+    """To a member a home's circle has not heard agree yet: will you look out for the resident?"""
+    expires = int(now_ts + TOKEN_LIFETIME_S)
+    agree = button(circle, home, member, join_id(home.id), "I agree", "agree", secret, expires)
+    message = (
+        f"{home.name} has asked you to look out for them: to be told on this phone when something may be wrong at"
+        f" home (unusually quiet, the help button), and to say 'I'm going' if you can. Tap 'I agree' if you are"
+        f" willing. Until you do, the others in {home.name}'s circle are counted on first."
+        " You are never sent a diary of anyone's day, only alerts."
+    )
+    if again:
+        message = f"Reminder: you have not tapped 'I agree' yet. {message}"
+    return {
+        "kind": "consent",
+        "title": f"Will you look out for {home.name}?",
+        "message": message,
+        "priority": 3,
+        "tags": ["handshake"],
+        "click": None,
+        "actions": [agree],
+    }
+
+
+def agreed_note(home: HomeCircle) -> dict[str, Any]:
+    """To a member who tapped 'I agree': what it means from now on."""
+    text = (
+        f"You are in {home.name}'s circle. If something may be wrong at home you are told here, with buttons to say"
+        " you are going. When you are away, tell whoever set up the circle."
+    )
+    return info_note(f"{home.name}: thank you", text, ("handshake",))
+
+
+def not_agreed_note(home: HomeCircle, names: list[str], asked: datetime) -> dict[str, Any]:
+    """To a home's keepers, once per member: someone has not agreed to be counted on."""
+    who = join_names(names)
+    verb = "has" if len(names) == 1 else "have"
+    text = (
+        f"{who} {verb} not tapped 'I agree' on the request sent on {asked:%a %d %b}. Until they do, the others in"
+        f" {home.name}'s circle are asked first and the circle does not wait for them. Their phone may not be"
+        " subscribed to their topic: please check with them. They are reminded once a week."
+    )
+    return info_note(f"{home.name}'s circle: {who} {verb} not agreed yet", text, ("hourglass",))
+
+
+def drill_note(
+    circle: CircleConfig,
+    home: HomeCircle,
+    member: MemberConfig,
+    drill_id: str,
+    secret: bytes,
+    now_ts: float,
+    answer_by: datetime,
+) -> dict[str, Any]:
+    """The test notice: tap 'Received' so the circle knows this phone still rings."""
+    expires = int(now_ts + TOKEN_LIFETIME_S)
+    received = button(circle, home, member, drill_id, "Received", "received", secret, expires)
+    text = (
+        "This is a test, nothing is wrong. Tap 'Received' so the circle knows your phone still gets sentinel's"
+        f" notices. If you have not by {answer_by:%a %H:%M}, the circle's organisers are told your phone may not"
+        " be receiving."
+    )
+    return {
+        "kind": "drill",
+        "title": "sentinel test: please tap Received",
+        "message": text,
+        "priority": 3,
+        "tags": ["bell"],
+        "click": None,
+        "actions": [received],
+    }
+
+
+def drill_missed_note(home: HomeCircle, names: list[str], sent: datetime) -> dict[str, Any]:
+    """To a home's keepers: members who did not answer a drill."""
+    who = join_names(names)
+    verb = "has" if len(names) == 1 else "have"
+    text = (
+        f"{who} {verb} not tapped 'Received' on the test notice of {sent:%a %d %b %H:%M}. Their phone may have"
+        f" stopped getting sentinel's notices (app removed, notifications off, battery saving): an alert for"
+        f" {home.name} might not reach them. Please check with them."
+    )
+    return info_note(f"{home.name}'s circle: {who} did not answer the test", text, ("warning",), 4)
+
+
+def join_id(home_id: str) -> str:
+    """The alert_id slot of a home's 'I agree' button."""
+    return f"join-{home_id}"
+
+
+def join_names(names: list[str]) -> str:
+    """'Ann', 'Ann and Bob', 'Ann, Bob and Carol'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def health_note(circle: CircleConfig, home: HomeCircle, members: list[MemberHealth], now: datetime) -> dict[str, Any]:
+    """To a home's keepers, weekly: how its circle stands, in words (nothing about the resident's day)."""
+    mine = [m for m in members if any(h.id == home.id for h, _ in m.homes)]
+    sentences = [f"How {home.name}'s circle stands on {now:%a %d %b}."]
+    if circle.consent == "required":
+        agreed = [m.name for m in mine for h, c in m.homes if h.id == home.id and c and c.agreed_at]
+        waiting = [
+            f"{m.name} (asked {c.asked_at:%d %b})" if c and c.asked_at else m.name
+            for m in mine
+            for h, c in m.homes
+            if h.id == home.id and not (c and c.agreed_at)
+        ]
+        if agreed:
+            sentences.append(f"Agreed to be asked: {join_names(agreed)}.")
+        if waiting:
+            sentences.append(f"Not agreed yet: {join_names(waiting)}; the circle does not wait for them.")
+    drilled = [m for m in mine if m.last_drill is not None]
+    if drilled:
+        answered = [m.name for m in drilled if m.last_drill and m.last_drill.answered_at]
+        silent = [m.name for m in drilled if m.last_drill and m.last_drill.missed_at and not m.last_drill.answered_at]
+        last = max(m.last_drill.sent_at for m in drilled if m.last_drill)
+        said = f"At the last test notice ({last:%d %b}) "
+        said += f"{join_names(answered)} answered" if answered else "nobody has answered yet"
+        if silent:
+            said += f"; {join_names(silent)} did not: their phone may not be receiving"
+        sentences.append(said + ".")
+    elif circle.drill is None:
+        sentences.append("Test notices are off: nobody knows whether each phone still rings (see 'drill').")
+    away = [f"{m.name} until {m.away_until}" for m in mine if m.away_until and now.date().isoformat() < m.away_until]
+    if away:
+        sentences.append(f"Away: {join_names(away)}.")
+    heard = [f"{m.name} {m.last_press[0]:%d %b}" if m.last_press else f"{m.name} never" for m in mine]
+    sentences.append(f"Last button pressed: {join_names(heard)}.")
+    return info_note(f"{home.name}'s circle this week", " ".join(sentences), ("clipboard",), 2)

@@ -31,6 +31,7 @@ from sentinel.notifier.intake import ALERT_ID, Unreadable, decode, read_alert
 from sentinel.notifier.keepers import Keepers
 from sentinel.notifier.ntfy import Ntfy
 from sentinel.notifier.parking import Parking
+from sentinel.notifier.rhythm import Rhythm
 from sentinel.notifier.silence import SilenceWatch
 from sentinel.notifier.store import NotifierStore
 from sentinel.notifier.tokens import Ack
@@ -64,7 +65,10 @@ class Notifier:
         self._failures = link.Failures(f"{cfg.mqtt.host}:{cfg.mqtt.port}", time.monotonic, link.REPEAT_WARNING)
         self._online = False
         self.keepers = Keepers(cfg, store, self.clock, self.silence, self._deliver.set)
-        self.incidents = Incidents(cfg, store, self.clock, self.secret, self._deliver.set, self._publish)
+        self.rhythm = Rhythm(cfg, store, self.clock, self.secret, self._deliver.set)
+        self.incidents = Incidents(
+            cfg, store, self.clock, self.secret, self._deliver.set, self._publish, self.rhythm.apply_ack
+        )
         self.parking = Parking(cfg, store, self.clock, self._deliver.set)
         self.deliverer = Deliverer(store, ntfy, cfg.members, self.clock, self.keepers.quota_spent)
         since = self.store.get_meta("ack_since") or "all"
@@ -236,6 +240,7 @@ class Notifier:
             self._clock_jumped(jump)
         now = self.clock.now()
         self.incidents.escalate(now)
+        self.rhythm.tick(now)
         if self.cfg.watch_silence:
             self.keepers.watch_silence(now)
 

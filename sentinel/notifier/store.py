@@ -77,6 +77,41 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE deliveries ADD COLUMN ntfy_id TEXT;
     """,
+    # The circle's rhythm: who agreed to be counted on (per home), each drill's answer, and a log of every
+    # member's notices and presses outside incidents. A database that has already sent notifications
+    # was in use before members were asked: its members are taken as having agreed (consent_from_before).
+    """
+    CREATE TABLE consent (
+        home TEXT NOT NULL,
+        member TEXT NOT NULL,
+        asked_at TEXT,
+        reminded_at TEXT,
+        agreed_at TEXT,
+        how TEXT NOT NULL DEFAULT '',
+        keepers_told_at TEXT,
+        PRIMARY KEY (home, member)
+    );
+    CREATE TABLE drills (
+        drill_id TEXT NOT NULL,
+        member TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        answered_at TEXT,
+        missed_at TEXT,
+        PRIMARY KEY (drill_id, member)
+    );
+    CREATE TABLE member_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        home TEXT NOT NULL DEFAULT '',
+        member TEXT NOT NULL,
+        what TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX member_log_member ON member_log (member, what);
+    ALTER TABLE deliveries ADD COLUMN sent_at TEXT;
+    INSERT INTO meta (key, value) SELECT 'consent_from_before', '1' WHERE EXISTS (SELECT 1 FROM deliveries);
+    """,
 )
 
 log = logging.getLogger(__name__)
@@ -270,6 +305,15 @@ class NotifierStore:
         )
         return cur.rowcount == 1
 
+    def release(self, alert_id: str, member: str) -> bool:
+        """The one going cannot after all; False unless ``member`` holds the claim of an open incident."""
+        cur = self._run(
+            "UPDATE incidents SET claimed_by = NULL, claimed_at = NULL WHERE alert_id = ? AND claimed_by = ?"
+            " AND closed_at IS NULL",
+            (alert_id, member),
+        )
+        return cur.rowcount == 1
+
     def close_incident(self, alert_id: str, by: str, note: str, now: datetime) -> bool:
         cur = self._run(
             "UPDATE incidents SET closed_at = ?, closed_by = ?, close_note = ? WHERE alert_id = ?"
@@ -325,10 +369,13 @@ class NotifierStore:
         """Mark an attempt before it is made: after a crash, 'sending' means "maybe sent", never "not sent"."""
         self._run("UPDATE deliveries SET status = 'sending', attempts = attempts + 1 WHERE id = ?", (delivery_id,))
 
-    def delivered(self, delivery_id: int, ntfy_id: str = "", topic: str = "") -> None:
-        """ntfy took it; its id is kept, and is where a check after a restart starts reading ``topic``."""
+    def delivered(self, delivery_id: int, ntfy_id: str = "", topic: str = "", at: datetime | None = None) -> None:
+        """ntfy took it (at ``at``); its id is kept, and is where a check after a restart starts reading ``topic``."""
         with self.transaction():
-            self._run("UPDATE deliveries SET status = 'sent', ntfy_id = ? WHERE id = ?", (ntfy_id or None, delivery_id))
+            self._run(
+                "UPDATE deliveries SET status = 'sent', ntfy_id = ?, sent_at = ? WHERE id = ?",
+                (ntfy_id or None, at.isoformat() if at else None, delivery_id),
+            )
             if ntfy_id and topic:
                 self.set_meta(f"ntfy_last:{topic}", ntfy_id)
 
@@ -406,6 +453,136 @@ class NotifierStore:
 
     def set_meta(self, key: str, value: str) -> None:
         self._run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # the circle's rhythm: consent, drills, what each member was sent and pressed
+    def consent_rows(self) -> dict[tuple[str, str], Consent]:
+        """Every (home, member) the notifier has met, with where they stand."""
+        rows = self._run(
+            "SELECT home, member, asked_at, reminded_at, agreed_at, how, keepers_told_at FROM consent"
+        ).fetchall()
+        return {(r[0], r[1]): Consent(r[0], r[1], _dt(r[2]), _dt(r[3]), _dt(r[4]), r[5], _dt(r[6])) for r in rows}
+
+    def meet(self, home: str, member: str, agreed_at: datetime | None = None, how: str = "") -> bool:
+        """Note a member of a home the first time they are seen; False if they were known."""
+        cur = self._run(
+            "INSERT OR IGNORE INTO consent (home, member, agreed_at, how) VALUES (?, ?, ?, ?)",
+            (home, member, agreed_at.isoformat() if agreed_at else None, how),
+        )
+        return cur.rowcount == 1
+
+    def asked(self, home: str, member: str, now: datetime) -> None:
+        """The member was asked to agree (again): the first ask is kept, a reminder's clock starts now."""
+        self._run(
+            "UPDATE consent SET asked_at = COALESCE(asked_at, ?), reminded_at = ? WHERE home = ? AND member = ?",
+            (now.isoformat(), now.isoformat(), home, member),
+        )
+
+    def agree(self, home: str, member: str, now: datetime, how: str) -> bool:
+        """Record a member's agreement; False if they had agreed already."""
+        cur = self._run(
+            "UPDATE consent SET agreed_at = ?, how = ? WHERE home = ? AND member = ? AND agreed_at IS NULL",
+            (now.isoformat(), how, home, member),
+        )
+        return cur.rowcount == 1
+
+    def keepers_told(self, home: str, member: str, now: datetime) -> None:
+        self._run(
+            "UPDATE consent SET keepers_told_at = ? WHERE home = ? AND member = ?", (now.isoformat(), home, member)
+        )
+
+    def agreed(self, home: str) -> set[str]:
+        """The members of ``home`` who have agreed to be counted on."""
+        rows = self._run("SELECT member FROM consent WHERE home = ? AND agreed_at IS NOT NULL", (home,)).fetchall()
+        return {r[0] for r in rows}
+
+    def drill_sent(self, drill_id: str, member: str, now: datetime, due: datetime) -> bool:
+        cur = self._run(
+            "INSERT OR IGNORE INTO drills (drill_id, member, sent_at, due_at) VALUES (?, ?, ?, ?)",
+            (drill_id, member, now.isoformat(), due.isoformat()),
+        )
+        return cur.rowcount == 1
+
+    def drill_answered(self, drill_id: str, member: str, now: datetime) -> bool | None:
+        """Record a 'received'; None if there was no such drill, False if it was answered already."""
+        cur = self._run(
+            "UPDATE drills SET answered_at = ? WHERE drill_id = ? AND member = ? AND answered_at IS NULL",
+            (now.isoformat(), drill_id, member),
+        )
+        if cur.rowcount == 1:
+            return True
+        known = self._run("SELECT 1 FROM drills WHERE drill_id = ? AND member = ?", (drill_id, member)).fetchone()
+        return False if known else None
+
+    def drills_missed(self, now: datetime) -> list[Drill]:
+        """Drills past their answer time without an answer, not yet told to the keepers."""
+        rows = self._run(
+            _DRILL_SQL + " WHERE answered_at IS NULL AND missed_at IS NULL AND due_at <= ? ORDER BY sent_at",
+            (now.isoformat(),),
+        ).fetchall()
+        return [_drill(r) for r in rows]
+
+    def drill_missed(self, drill_id: str, member: str, now: datetime) -> None:
+        self._run(
+            "UPDATE drills SET missed_at = ? WHERE drill_id = ? AND member = ?", (now.isoformat(), drill_id, member)
+        )
+
+    def last_drill(self, member: str) -> Drill | None:
+        row = self._run(_DRILL_SQL + " WHERE member = ? ORDER BY sent_at DESC LIMIT 1", (member,)).fetchone()
+        return _drill(row) if row else None
+
+    def log_member(self, now: datetime, home: str, member: str, what: str, detail: str = "") -> None:
+        """A line in a member's record: asked, agreed, drilled, pressed, refused."""
+        self._run(
+            "INSERT INTO member_log (at, home, member, what, detail) VALUES (?, ?, ?, ?, ?)",
+            (now.isoformat(), home, member, what, detail[:500]),
+        )
+
+    def member_log(self, member: str, what: str | None = None) -> list[tuple[datetime, str, str, str]]:
+        """A member's record, oldest first: (at, home, what, detail)."""
+        where, args = ("member = ? AND what = ?", (member, what)) if what else ("member = ?", (member,))
+        rows = self._run(f"SELECT at, home, what, detail FROM member_log WHERE {where} ORDER BY id", args).fetchall()
+        return [(when(at, EPOCH, "log time"), h, w, d) for at, h, w, d in rows]
+
+    def last_sent(self, member: str) -> tuple[datetime, str] | None:
+        """When the last notification reached ntfy for ``member``, and its title."""
+        row = self._run(
+            "SELECT sent_at, body FROM deliveries WHERE member = ? AND status = 'sent' AND sent_at IS NOT NULL"
+            " ORDER BY sent_at DESC, id DESC LIMIT 1",
+            (member,),
+        ).fetchone()
+        return (when(row[0], EPOCH, "sent_at"), str(json.loads(row[1]).get("title", ""))) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """Where one member of one home stands on being counted on."""
+
+    home: str
+    member: str
+    asked_at: datetime | None
+    reminded_at: datetime | None
+    agreed_at: datetime | None
+    how: str
+    keepers_told_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    """One member's part in one drill."""
+
+    drill_id: str
+    member: str
+    sent_at: datetime
+    due_at: datetime
+    answered_at: datetime | None
+    missed_at: datetime | None
+
+
+_DRILL_SQL = "SELECT drill_id, member, sent_at, due_at, answered_at, missed_at FROM drills"
+
+
+def _drill(row: tuple[Any, ...]) -> Drill:
+    return Drill(row[0], row[1], when(row[2], EPOCH), when(row[3], EPOCH), _dt(row[4]), _dt(row[5]))
 
 
 _INCIDENT_SQL = (

@@ -1,4 +1,4 @@
-"""Signed acknowledgement tokens: one per alert, member and action, with an expiry.
+"""Signed acknowledgement tokens: one per alert (or join, or drill), member and action, with an expiry.
 
 Reading a notification (or its topic) shows the buttons' bodies, but without
 the notifier's key nobody can make a token for another alert, member or action.
@@ -13,7 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-ACTIONS = ("claim", "resolve")
+INCIDENT_ACTIONS = ("claim", "resolve", "release")
+# A member's own answers, outside any incident: "I agree" to join a home's circle, "Received" to a drill.
+# Their alert_id slot holds "join-<home>" or "drill-<day>".
+MEMBER_ACTIONS = ("agree", "received")
+ACTIONS = INCIDENT_ACTIONS + MEMBER_ACTIONS
 TOKEN_LIFETIME_S = 48 * 3600  # a button works for two days after its notification
 # The notifier signs every token for TOKEN_LIFETIME_S from when it sends it; a little more allows for
 # the clock being set back a few minutes. A later expiry was not made by this notifier's rules.

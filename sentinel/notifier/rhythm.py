@@ -1,0 +1,87 @@
+"""The circle's rhythm around the emergencies: consent, drills and the keepers' weekly note.
+
+The main loop calls ``tick`` after each round; button presses that are not about
+an incident ('I agree', 'Received') come here, checked and recorded like the
+others: a forged, expired or replayed one is refused and written to the
+member's record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sentinel.clock import Clock
+from sentinel.config.circle import CircleConfig
+from sentinel.notifier import messages
+from sentinel.notifier.consent import Consent
+from sentinel.notifier.drills import Drills, received
+from sentinel.notifier.escalation import keepers_of
+from sentinel.notifier.health import gather
+from sentinel.notifier.schedule import Schedule
+from sentinel.notifier.store import NotifierStore
+from sentinel.notifier.tokens import Ack, check
+
+log = logging.getLogger(__name__)
+
+TICK = timedelta(seconds=30)  # everything here is measured in hours and days: no need to look twice a second
+
+
+class Rhythm:
+    """Consent, drills and the weekly note, for every home served."""
+
+    def __init__(
+        self, cfg: CircleConfig, store: NotifierStore, clock: Clock, secret: bytes, wake: Callable[[], None]
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.clock = clock
+        self.secret = secret
+        self._wake = wake
+        self.consent = Consent(cfg, store, secret, wake)
+        self.drills = Drills(cfg, cfg.drill, store, secret, wake) if cfg.drill else None
+        report = cfg.health_report
+        self.report = Schedule(store, "health_next", report.at, report.every) if report else None
+        self._next_tick: datetime | None = None
+
+    def tick(self, now: datetime) -> None:
+        """Whatever is due now: asks, reminders, a drill, names of the silent, the weekly note."""
+        if self._next_tick is not None and now < self._next_tick:
+            return
+        self._next_tick = now + TICK
+        with self.store.transaction():
+            self.consent.tick(now)
+        if self.drills is not None:
+            with self.store.transaction():
+                self.drills.tick(now)
+        if self.report is not None:
+            with self.store.transaction():
+                if self.report.due(now):
+                    self.weekly(now)
+
+    def weekly(self, now: datetime) -> None:
+        """The keepers' note on each home's circle."""
+        members = gather(self.cfg, self.store)
+        for home in self.cfg.homes:
+            note = messages.health_note(self.cfg, home, members, now)
+            for keeper in keepers_of(home):
+                self.store.deliver(None, home.id, keeper, note, now)
+        log.info("sent the keepers' weekly note on their circles")
+        self._wake()
+
+    def apply_ack(self, ack: Ack) -> str | None:
+        """An 'I agree' or 'Received' press; the refusal reason, or None. The caller holds the transaction."""
+        now = self.clock.now()
+        reason = check(self.secret, ack, now.timestamp())
+        if reason is None and not self.store.use_token(ack.token, now):
+            reason = "replayed token"
+        if reason is None:
+            reason = self.consent.agree(ack, now) if ack.action == "agree" else received(self.store, ack, now)
+        detail = f"{ack.action} {ack.alert_id:.60}"
+        if reason is not None:
+            log.warning("refused a %s from %.40s for %.60s: %s", ack.action, ack.member, ack.alert_id, reason)
+            self.store.log_member(now, ack.home[:40], ack.member[:40], "refused", f"{detail}: {reason}")
+            return reason
+        self.store.log_member(now, ack.home, ack.member, "pressed", detail)
+        return None

@@ -1,0 +1,49 @@
+"""Something the notifier does every so often at a time of day (a drill, the weekly note), kept in its store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sentinel.notifier.store import NotifierStore, when
+
+
+def next_at(now: datetime, clock_time: str) -> datetime:
+    """The first ``clock_time`` (HH:MM) after ``now``, in ``now``'s time zone."""
+    hour, minute = (int(part) for part in clock_time.split(":"))
+    day = now.replace(second=0, microsecond=0)
+    at = day.replace(hour=hour % 24, minute=minute) + timedelta(days=hour // 24)  # '24:00' is the next midnight
+    return at if at > now else at + timedelta(days=1)
+
+
+class Schedule:
+    """Falls due at the first ``clock_time`` after it is first seen, then every ``every`` seconds after that.
+
+    Its times are wall-clock times of day, so a clock that is set moves them with it: at worst one falls due
+    early, once, and none is made up for.
+    """
+
+    def __init__(self, store: NotifierStore, key: str, clock_time: str, every: float) -> None:
+        self.store = store
+        # A changed time or period starts a schedule afresh, at the next such time of day.
+        self.key = f"{key}:{clock_time}:{every:g}"
+        self.clock_time = clock_time
+        self.every = timedelta(seconds=every)
+
+    def next(self, now: datetime) -> datetime:
+        """When it is next due (set the first time it is asked)."""
+        stored = self.store.get_meta(self.key)
+        if stored:
+            return when(stored, now, self.key)
+        first = next_at(now, self.clock_time)
+        self.store.set_meta(self.key, first.isoformat())
+        return first
+
+    def due(self, now: datetime) -> bool:
+        """True once when it falls due; the next time is then set (missed ones are not made up for)."""
+        due = self.next(now)
+        if now < due:
+            return False
+        while due <= now:
+            due += self.every
+        self.store.set_meta(self.key, due.isoformat())
+        return True

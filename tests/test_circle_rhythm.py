@@ -1,0 +1,394 @@
+"""Every phone still hears: consent, drills, circle-health and the keepers' weekly note.
+
+End to end against the real broker and the ntfy stand-in, on an injected clock: the buttons are pressed
+through ntfy as a phone would, and their forgeries and replays are refused and recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from circle_driver import TOPICS, TUESDAY_10, Circle, alert, circle_yaml
+from sentinel.cli import main
+from sentinel.config import parse_circle_config
+from sentinel.errors import ConfigError
+from sentinel.notifier.escalation import Progress, take_step
+from sentinel.notifier.store import MIGRATIONS
+from sentinel.sqlite import open_db
+
+ACK_TOPIC = "sentinel-acks-test-0001"
+REQUIRED = "consent: required\nwatch_silence: false\n"
+DAY = 86400
+
+
+def titled(c: Circle, member: str, start: str) -> list[dict[str, Any]]:
+    return [n for n in c.ntfy_server.to(TOPICS[member]) if n["title"].startswith(start)]
+
+
+def asks(c: Circle, member: str) -> list[dict[str, Any]]:
+    return titled(c, member, "Will you look out for Mary?")
+
+
+def body_of(note: dict[str, Any], label: str) -> dict[str, Any]:
+    return json.loads(next(a for a in note["actions"] if a["label"] == label)["body"])
+
+
+def post(c: Circle, body: dict[str, Any]) -> None:
+    """Post to the ack topic as anyone who can read a notification could."""
+    c.handled(c.ntfy_server.store(ACK_TOPIC, json.dumps(body), {})["id"])
+
+
+def press(c: Circle, note: dict[str, Any], label: str) -> None:
+    c.handled(c.ntfy_server.press(note, label)["id"])
+
+
+def log_of(c: Circle, member: str, what: str) -> list[str]:
+    return [detail for _, _, w, detail in c.store.member_log(member) if w == what]
+
+
+# consent
+
+
+def test_a_new_member_is_asked_and_counted_on_once_they_agree(circle) -> None:
+    c = circle(top=REQUIRED)
+    c.pump()
+    for member in TOPICS:
+        (ask,) = asks(c, member)
+        assert [a["label"] for a in ask["actions"]] == ["I agree"]
+        assert "Mary has asked you to look out for them" in ask["message"]
+        assert len(ask["actions"]) <= 3 and len(json.dumps(ask)) < 4096  # what ntfy carries
+    assert c.store.agreed("mary") == set()
+
+    # Nobody has agreed yet: an alert walks the circle as it always did, a step apart.
+    c.publish("alert", alert("mary-inactivity-1"))
+    c.pump()
+    assert len(c.alerts_to("ann")) == 1 and not titled(c, "carol", "Mary: unusually quiet")
+    c.advance(300)
+    assert titled(c, "carol", "Mary: unusually quiet")
+    c.press("carol", "I called, all OK")
+
+    # Carol agrees. Ann (tier one) has not: she is still told, but the circle no longer waits for her.
+    press(c, asks(c, "carol")[0], "I agree")
+    assert c.store.agreed("mary") == {"carol"}
+    assert titled(c, "carol", "Mary: thank you")[-1]["message"].startswith("You are in Mary's circle.")
+    c.publish("alert", alert("mary-inactivity-2"))
+    c.pump()
+    assert len(titled(c, "ann", "Mary: unusually quiet")) == 2
+    assert len(titled(c, "carol", "Mary: unusually quiet")) == 2  # at once, not five minutes later
+    steps = [(what, detail) for _, what, _, detail in c.store.steps("mary-inactivity-2") if what.startswith("step")]
+    assert steps == [("step 1", "ann (ann: not agreed yet, not waited for)"), ("step 2", "carol")]
+    c.press("carol", "I called, all OK")
+
+    # Once Ann agrees, the circle waits for her again.
+    press(c, asks(c, "ann")[0], "I agree")
+    c.publish("alert", alert("mary-inactivity-3"))
+    c.pump()
+    assert len(titled(c, "ann", "Mary: unusually quiet")) == 3
+    assert len(titled(c, "carol", "Mary: unusually quiet")) == 2
+    c.advance(300)
+    assert len(titled(c, "carol", "Mary: unusually quiet")) == 3
+    assert log_of(c, "ann", "pressed") == ["agree join-mary"]
+
+
+def test_a_forged_or_replayed_agreement_is_refused_and_recorded(circle, caplog) -> None:
+    c = circle(top=REQUIRED)
+    c.pump()
+    ann = body_of(asks(c, "ann")[0], "I agree")
+    post(c, {**ann, "member": "bob"})  # Ann's token, passed off as Bob's
+    post(c, {**ann, "home": "elsewhere"})
+    post(c, {**ann, "token": "A" * 24})
+    assert c.store.agreed("mary") == set()
+    assert log_of(c, "bob", "refused") == ["agree join-mary: forged token"]
+    assert log_of(c, "ann", "refused") == ["agree join-mary: forged token"] * 2
+
+    press(c, asks(c, "ann")[0], "I agree")
+    press(c, asks(c, "ann")[0], "I agree")  # the same press again, as anyone reading the ack topic could
+    assert c.store.agreed("mary") == {"ann"}
+    assert log_of(c, "ann", "refused")[-1] == "agree join-mary: replayed token"
+    assert len(titled(c, "ann", "Mary: thank you")) == 1
+    assert any("replayed token" in r.getMessage() for r in caplog.records)
+
+    # A genuine token for a drill that never was, and one past its two days.
+    c.clock.advance(2 * DAY + 60)
+    press(c, asks(c, "bob")[0], "I agree")
+    assert log_of(c, "bob", "refused")[-1] == "agree join-mary: expired token"
+    assert c.store.agreed("mary") == {"ann"}
+
+
+def test_who_has_not_agreed_is_reminded_weekly_and_the_keepers_told_once(circle, tmp_path: Path, capsys) -> None:
+    c = circle(top=REQUIRED)
+    c.pump()
+    press(c, asks(c, "carol")[0], "I agree")
+    c.advance(DAY - 60)
+    assert not titled(c, "carol", "Mary's circle:")
+    c.advance(60)
+    (told,) = titled(c, "carol", "Mary's circle:")  # Carol keeps the kit
+    assert told["title"] == "Mary's circle: Ann and Bob have not agreed yet"
+    assert "not tapped 'I agree' on the request sent on Tue 03 Mar" in told["message"]
+    rows = c.store.consent_rows()
+    assert rows[("mary", "ann")].keepers_told_at is not None and rows[("mary", "carol")].keepers_told_at is None
+
+    c.advance(DAY * 5)  # not again, and nobody is asked again before a week is up
+    assert len(titled(c, "carol", "Mary's circle:")) == 1 and len(asks(c, "ann")) == 1
+    c.advance(DAY)  # a week after the first ask
+    assert len(asks(c, "ann")) == 2 and len(asks(c, "bob")) == 2 and len(asks(c, "carol")) == 1
+    assert asks(c, "ann")[-1]["message"].startswith("Reminder: you have not tapped 'I agree' yet.")
+    assert [w for _, _, w, _ in c.store.member_log("ann")] == ["met", "asked", "reminded"]
+    assert len(titled(c, "carol", "Mary's circle:")) == 1
+
+    # The reminder's fresh button works where the first, long expired, would not.
+    press(c, asks(c, "ann")[-1], "I agree")
+    assert c.store.agreed("mary") == {"ann", "carol"}
+
+    config = tmp_path / "circle.yaml"
+    config.write_text(c.text)
+    assert main(["check-circle", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "Not agreed yet, so not counted on in a tier: Bob (Mary)." in out
+
+
+def test_members_of_a_circle_from_before_consent_are_not_excluded(circle, broker, tmp_path: Path) -> None:
+    # A notifier database as the previous version left it, having notified the circle.
+    state = tmp_path / "old"
+    db = open_db(state / "notifier.db", MIGRATIONS[:2])
+    db.execute(
+        "INSERT INTO deliveries (alert_id, home, member, body, status, next_try) VALUES (?, ?, ?, ?, 'sent', ?)",
+        ("mary-inactivity-0", "mary", "ann", json.dumps({"title": "Mary: unusually quiet"}), TUESDAY_10.isoformat()),
+    )
+    db.close()
+    first = Circle(state, broker.port, top=REQUIRED)
+    try:
+        first.pump()
+        assert first.store.agreed("mary") == {"ann", "bob", "carol"}
+        assert all(asks(first, m) == [] for m in TOPICS)
+        assert first.store.consent_rows()[("mary", "bob")].how == "in the circle before members were asked"
+    finally:
+        first.close()
+    # Dave joins later: he, and only he, is asked.
+    dave = "  - id: dave\n    name: Dave\n    topic: mary-dave-topic-04\n"
+    later = Circle(
+        state,
+        broker.port,
+        top=REQUIRED,
+        extra_members=dave,
+        edit=lambda text: text.replace("tiers: [[ann, bob], [carol]]", "tiers: [[ann, bob], [carol, dave]]"),
+    )
+    try:
+        later.pump()
+        assert [n["title"] for n in later.ntfy_server.to("mary-dave-topic-04")] == ["Will you look out for Mary?"]
+        assert all(asks(later, m) == [] for m in TOPICS)
+        assert later.store.agreed("mary") == {"ann", "bob", "carol"}
+    finally:
+        later.close()
+
+
+def test_consent_assumed_asks_nobody_and_counts_everyone(circle) -> None:
+    c = circle(top="watch_silence: false\n")  # the default: a circle as before consent was asked
+    c.pump()
+    assert all(asks(c, m) == [] for m in TOPICS)
+    c.publish("alert", alert())
+    c.pump()
+    assert titled(c, "ann", "Mary: unusually quiet") and not titled(c, "carol", "Mary: unusually quiet")
+    assert set(c.store.consent_rows()) == {("mary", "ann"), ("mary", "bob"), ("mary", "carol")}
+
+
+def test_the_empty_tier_rule() -> None:
+    """Pure: who is waited for when some have agreed, and when those who did cannot be asked now."""
+    cfg = parse_circle_config(circle_yaml(1883, "https://ntfy.example.org", Path("/tmp/x"), "t"), check_secrets=False)
+    home = cfg.homes[0]
+
+    def first(agreed: set[str] | None, at: datetime = TUESDAY_10) -> tuple[tuple[str, ...], float]:
+        counted = None if agreed is None else frozenset(agreed)
+        _, audience, after = take_step(cfg, home, "high", Progress(0, at), at, counted)
+        return audience, (after.next_at - at).total_seconds()
+
+    assert first(None) == (("ann",), 300)  # consent assumed
+    assert first(set()) == (("ann",), 300)  # nobody agreed: everyone counts, as before
+    assert first({"carol"}) == (("ann",), 0)  # Ann is told, but the circle goes on to Carol at once
+    assert first({"ann"}) == (("ann",), 300)
+    night = datetime(2026, 3, 3, 23, 0).astimezone()  # Ann in quiet hours, Bob off call: Carol's step comes first
+    assert first({"ann"}, night) == (("carol",), 300)  # Carol has not agreed, but the only one who did sleeps
+
+
+# drills
+
+
+DRILL = REQUIRED.replace("consent: required\n", "") + "drill: {every: 30d, answer_within: 1d, at: '11:00'}\n"
+
+
+def drills(c: Circle, member: str) -> list[dict[str, Any]]:
+    return titled(c, member, "sentinel test: please tap Received")
+
+
+def test_a_drill_reaches_every_phone_and_the_silent_are_named_to_the_keepers(circle) -> None:
+    away = '    away_until: "2026-03-05"\n'
+    c = circle(top=DRILL, edit=lambda t: t.replace("    topic: mary-bob", away + "    topic: mary-bob"))
+    c.advance(3600 - 60)
+    assert drills(c, "ann") == []
+    c.advance(60)  # Tuesday 11:00
+    (ann_drill,) = drills(c, "ann")
+    assert [a["label"] for a in ann_drill["actions"]] == ["Received"]
+    assert "nothing is wrong" in ann_drill["message"] and "Wed 11:00" in ann_drill["message"]
+    assert len(drills(c, "carol")) == 1 and drills(c, "bob") == []  # Bob is away until Thursday
+    assert log_of(c, "bob", "drill skipped") == ["away until 2026-03-05"]
+
+    press(c, ann_drill, "Received")
+    press(c, ann_drill, "Received")  # replayed
+    post(c, {**body_of(ann_drill, "Received"), "member": "carol"})  # forged as Carol's
+    assert log_of(c, "ann", "refused") == ["received drill-20260303T1100: replayed token"]
+    assert log_of(c, "carol", "refused") == ["received drill-20260303T1100: forged token"]
+    assert c.store.last_drill("ann").answered_at is not None  # type: ignore[union-attr]
+    assert c.store.last_drill("carol").answered_at is None  # type: ignore[union-attr]
+
+    c.advance(DAY - 60)
+    assert titled(c, "carol", "Mary's circle:") == []
+    c.advance(60)
+    (missed,) = titled(c, "carol", "Mary's circle:")  # Carol keeps the kit, and did not answer either
+    assert missed["title"] == "Mary's circle: Carol Ødegård did not answer the test"
+    assert "test notice of Tue 03 Mar 11:00" in missed["message"] and missed["priority"] == 4
+    assert c.store.last_drill("carol").missed_at is not None  # type: ignore[union-attr]
+    c.advance(DAY)
+    assert len(titled(c, "carol", "Mary's circle:")) == 1  # named once
+
+    c.advance(28 * DAY - 3600)  # the next drill, thirty days after the first, at 11:00 again
+    assert len(drills(c, "ann")) == 1
+    c.advance(3600)
+    assert len(drills(c, "ann")) == 2 and len(drills(c, "bob")) == 1
+    assert c.store.last_drill("bob").drill_id == "drill-20260402T1100"  # type: ignore[union-attr]
+
+
+def test_circle_health_prints_each_member(circle, tmp_path: Path, capsys) -> None:
+    c = circle(top=REQUIRED + DRILL.replace("watch_silence: false\n", ""))
+    c.pump()
+    press(c, asks(c, "ann")[0], "I agree")
+    c.advance(3600)  # the drill at 11:00
+    press(c, drills(c, "ann")[0], "Received")
+    press(c, drills(c, "ann")[0], "Received")  # replayed: shown to the organiser
+    config = tmp_path / "circle.yaml"
+    config.write_text(c.text)
+    assert main(["circle-health", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    ann = out[out.index("Ann (ann)") : out.index("Bob (bob)")]
+    assert "Mary's circle: agreed 2026-03-03 10:00 (tapped 'I agree')" in ann
+    assert 'last notice delivered: 2026-03-03 11:00 "sentinel test: please tap Received"' in ann
+    assert "last button pressed: 2026-03-03 11:00 Received" in ann
+    assert "last drill: sent 2026-03-03 11:00, answered 2026-03-03 11:00" in ann
+    assert "last press refused in their name: 2026-03-03 11:00 received drill-20260303T1100: replayed token" in ann
+    bob = out[out.index("Bob (bob)") : out.index("Carol")]
+    assert "NOT AGREED YET (asked 2026-03-03 10:00)" in bob and "last button pressed: none yet" in bob
+    assert "waiting for an answer until 2026-03-04 11:00" in bob and "away: no" in bob
+    assert "unusually quiet" not in out
+
+
+def test_the_keepers_weekly_note_is_words_about_the_circle_only(circle) -> None:
+    top = REQUIRED + "health_report: {every: 7d, at: '18:00'}\n"
+    c = circle(
+        top=top, edit=lambda t: t.replace("    topic: mary-bob", '    away_until: "2026-03-20"\n    topic: mary-bob')
+    )
+    c.pump()
+    press(c, asks(c, "carol")[0], "I agree")
+    c.publish("alert", alert())
+    c.pump()
+    c.advance(8 * 3600 - 60)
+    assert titled(c, "carol", "Mary's circle this week") == []
+    c.advance(60)
+    (note,) = titled(c, "carol", "Mary's circle this week")
+    text = note["message"]
+    assert text.startswith("How Mary's circle stands on Tue 03 Mar. Agreed to be asked: Carol Ødegård.")
+    assert "Not agreed yet: Ann (asked 03 Mar) and Bob (asked 03 Mar); the circle does not wait for them." in text
+    assert "Away: Bob until 2026-03-20." in text and "Test notices are off" in text
+    assert "Last button pressed: Ann never, Bob never and Carol Ødegård 03 Mar." in text
+    assert "quiet" not in text and "08:10" not in text  # nothing of the resident's day or alerts
+    assert not note.get("actions") and titled(c, "ann", "Mary's circle this week") == []  # the keepers only
+    c.advance(7 * DAY)
+    assert len(titled(c, "carol", "Mary's circle this week")) == 2
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ("drill:\n  answer_within: 3d\n", "circle.yaml:{n}: drill.answer_within: 3d is out of range (10m-2d)"),
+        ("drill:\n  every: 1d\n", "circle.yaml:{n}: drill.every: 1d is out of range (7d-365d)"),
+        ("health_report:\n  at: '6pm'\n", "circle.yaml:{n}: health_report.at: '6pm' is not a time of day like '07:30'"),
+        ("consent: maybe\n", "circle.yaml:{n}: consent: 'maybe' is not one of 'required', 'assumed'"),
+    ],
+)
+def test_rhythm_mistakes_name_file_line_and_key(lines: str, expected: str) -> None:
+    text = circle_yaml(1883, "https://ntfy.example.org", Path("/tmp/x"), "t")
+    n = len(text.splitlines()) + len(lines.splitlines())
+    with pytest.raises(ConfigError) as info:
+        parse_circle_config(text + lines, "circle.yaml", check_secrets=False)
+    assert info.value.issues == [expected.format(n=n)]
+
+
+def test_the_notifier_reference_is_up_to_date() -> None:
+    from conftest import ROOT
+    from sentinel.config.reference import render_circle
+
+    assert (ROOT / "docs" / "config-circle.md").read_text() == render_circle(), (
+        "run: python -m sentinel.config.reference circle > docs/config-circle.md"
+    )
+
+
+# releasing a claim
+
+
+def urgent(c: Circle, member: str) -> list[dict[str, Any]]:
+    return titled(c, member, "URGENT, nobody is going yet.")
+
+
+def test_a_claim_can_be_released_and_the_walk_goes_on_where_it_was(circle, recorder) -> None:
+    c = circle(top="watch_silence: false\n")
+    agent_acks = recorder([f"{c.base}/mary/alert/+/ack"])
+    c.publish("alert", alert())
+    c.pump()
+    c.advance(300)  # Carol's tier; the final call would be five minutes later
+    c.advance(60)
+    c.press("carol", "I'm going")
+    (going,) = titled(c, "carol", "Mary: you are going")
+    assert [a["label"] for a in going["actions"]] == ["I can't go after all"]
+    assert c.infos_to("ann")[-1]["title"] == "Mary: Carol Ødegård is going"
+    c.advance(600)
+    assert urgent(c, "ann") == []  # the claim holds the walk
+
+    release = body_of(going, "I can't go after all")
+    post(c, {**release, "member": "ann"})  # Carol's button, passed off as Ann's
+    assert c.store.incident("mary-inactivity-1").claimed_by == "carol"  # type: ignore[union-attr]
+    press(c, going, "I can't go after all")
+    assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
+    (told,) = titled(c, "ann", "Mary: Carol Ødegård cannot go after all")
+    assert told["message"].startswith("Nobody is going to Mary now. Can you? (unusually quiet: No sign")
+    assert [a["label"] for a in told["actions"]] == ["I'm going", "I called, all OK"]
+    assert titled(c, "carol", "Mary: Carol Ødegård cannot go after all") == []
+    # Where it was: the final call was due while Carol was going, so it goes out now.
+    assert len(urgent(c, "ann")) == 1 and len(urgent(c, "carol")) == 1
+    assert agent_acks.wait(f"{c.base}/mary/alert/mary-inactivity-1/ack", lambda b: b["what"] == "release")["who"] == (
+        "Carol Ødegård"
+    )
+
+    press(c, going, "I can't go after all")  # again
+    refused = [d for _, what, _, d in c.store.steps("mary-inactivity-1") if what == "refused"]
+    assert refused == ["release: forged token", "release: replayed token"]
+    press(c, told, "I'm going")  # Ann's fresh button
+    assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+    carol = [w for _, w, m, _ in c.store.steps("mary-inactivity-1") if m == "carol"]
+    assert [w for w in carol if w in ("claimed", "released")] == ["claimed", "released"]
+
+
+def test_a_release_after_everyone_was_called_calls_them_again(circle) -> None:
+    c = circle(top="watch_silence: false\n")
+    c.publish("alert", alert("mary-help-1", "help", "critical"))
+    c.pump()
+    c.advance(300)  # the help button reached Ann and Carol at once; the final call follows a step later
+    assert len(urgent(c, "carol")) == 1
+    c.advance(3600)
+    c.press("ann", "I'm going")
+    press(c, titled(c, "ann", "Mary: you are going")[0], "I can't go after all")
+    assert len(urgent(c, "carol")) == 2 and len(urgent(c, "ann")) == 2  # nobody is left thinking someone goes
+    c.advance(3600)
+    assert len(urgent(c, "carol")) == 2
