@@ -118,6 +118,14 @@ def test_a_forged_or_replayed_agreement_is_refused_and_recorded(circle, caplog) 
     press(c, asks(c, "bob")[0], "I agree")
     assert log_of(c, "bob", "refused")[-1] == "agree join-mary: expired token"
     assert c.store.agreed("mary") == {"ann"}
+    # Bob wants to agree: his old button brings him a fresh one at once, not after the weekly reminder.
+    c.pump()
+    assert len(asks(c, "bob")) == 2 and asks(c, "bob")[-1]["message"].startswith("Reminder:")
+    press(c, asks(c, "bob")[0], "I agree")  # the old one again: refused, and no third request within the hour
+    c.pump()
+    assert len(asks(c, "bob")) == 2
+    press(c, asks(c, "bob")[-1], "I agree")
+    assert c.store.agreed("mary") == {"ann", "bob"}
 
 
 def test_who_has_not_agreed_is_reminded_weekly_and_the_keepers_told_once(circle, tmp_path: Path, capsys) -> None:

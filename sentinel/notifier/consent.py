@@ -22,6 +22,7 @@ from sentinel.notifier.tokens import Ack
 log = logging.getLogger(__name__)
 
 REMIND_EVERY = timedelta(days=7)  # a member who has not agreed is asked again at most this often
+ASK_AGAIN_AFTER = timedelta(hours=1)  # an expired 'I agree' pressed brings a fresh one, at most this often
 TELL_KEEPERS_AFTER = timedelta(days=1)  # then the keepers hear of it, once per member
 FROM_BEFORE = "in the circle before members were asked"
 
@@ -86,6 +87,16 @@ class Consent:
             self.store.keepers_told(home.id, member_id, now)
         log.warning("%s's circle: %s not agreed yet; the keepers are told", home.name, ", ".join(names))
         self._wake()
+
+    def ask_again(self, home_id: str, member_id: str, now: datetime) -> None:
+        """A member pressed an 'I agree' that had expired: a fresh one, unless one went out within the hour."""
+        home = self.homes.get(home_id)
+        row = self.store.consent_rows().get((home_id, member_id))
+        if home is None or row is None or row.agreed_at is not None or member_id not in circle_of(home):
+            return
+        if row.reminded_at is not None and now - row.reminded_at < ASK_AGAIN_AFTER:
+            return
+        self._ask(home, member_id, now, again=True)
 
     def agree(self, ack: Ack, now: datetime) -> str | None:
         """A genuine, unused 'I agree' press; the refusal reason, or None."""

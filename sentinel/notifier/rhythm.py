@@ -82,6 +82,9 @@ class Rhythm:
         if reason is not None:
             log.warning("refused a %s from %.40s for %.60s: %s", ack.action, ack.member, ack.alert_id, reason)
             self.store.log_member(now, ack.home[:40], ack.member[:40], "refused", f"{detail}: {reason}")
+            if reason == "expired token" and ack.action == "agree":
+                # Genuine (signed for them) but old: they want to agree, so the button comes again, fresh.
+                self.consent.ask_again(ack.home, ack.member, now)
             return reason
         self.store.log_member(now, ack.home, ack.member, "pressed", detail)
         return None
