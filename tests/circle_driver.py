@@ -121,8 +121,8 @@ class Circle:
         self.pump()
 
     def close(self) -> None:
+        self.agent.disconnect()  # first: it wakes paho's loop, which loop_stop then joins at once
         self.agent.loop_stop()
-        self.agent.disconnect()
         self.notifier.close()
         self.store.close()
         if self._owns_ntfy:

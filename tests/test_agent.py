@@ -17,7 +17,7 @@ from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
 from conftest import Mosquitto, Recorder, agent_yaml, wait_for
-from sentinel.agent.app import Agent
+from sentinel.agent.app import Agent, Stop
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.events import Event
@@ -54,6 +54,7 @@ class Home:
 
     def stop(self) -> None:
         self._stop.set()
+        self.agent.queue.put(Stop())  # wakes the loop now, not at its next deadline
         if self._thread:
             self._thread.join(5)
         self.agent.close()
@@ -201,6 +202,7 @@ def test_malformed_messages_are_logged_and_ignored(home, recorder, broker, caplo
     assert rec.wait(t.status, lambda s: s["state"] == "away")["reason"] == "set to away by ann"
     assert sum("ignored a malformed message" in r.message for r in caplog.records) == 4
     assert h._thread and h._thread.is_alive()
+    pub.disconnect()
     pub.loop_stop()
 
 

@@ -42,8 +42,8 @@ def publish(broker: Mosquitto) -> Iterator[Callable[..., None]]:
         client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
 
     yield send
-    client.loop_stop()
     client.disconnect()
+    client.loop_stop()
 
 
 def command_works(h: Home, rec: Recorder, transaction: int) -> dict:

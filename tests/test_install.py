@@ -104,8 +104,8 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
         stranger, _, refused = client(port, None, None)
         wait_for(lambda: refused, 10, "the anonymous client to be refused")
         for c in (watcher, agent, stranger):
-            c.loop_stop()
             c.disconnect()
+            c.loop_stop()
         assert not agent_refused
     finally:
         broker.terminate()

@@ -119,8 +119,8 @@ def test_a_parked_message_is_not_handed_over_again_after_a_restart(
         finally:
             third.close()
     finally:
-        agent.loop_stop()
         agent.disconnect()
+        agent.loop_stop()
         ntfy.close()
 
 

@@ -79,6 +79,7 @@ def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: 
     finally:
         notifier.send_signal(signal.SIGTERM)
         notifier.wait(20)
+        agent.disconnect()
         agent.loop_stop()
         ntfy.close()
     assert notifier.returncode == 0, logs.read_text()
@@ -120,6 +121,7 @@ def test_killed_after_ntfy_took_a_notification_but_before_it_answered_it_is_not_
     finally:
         notifier.send_signal(signal.SIGTERM)
         notifier.wait(20)
+        agent.disconnect()
         agent.loop_stop()
         ntfy.close()
     assert notifier.returncode == 0, logs.read_text()

@@ -138,8 +138,10 @@ def test_reading_the_buttons_costs_one_request_not_one_every_few_seconds(circle)
     clock = FrozenBucketClock()  # no tokens come back: every request the notifier makes is counted
     c = circle(ntfy=FakeNtfy(clock=clock), top="watch_silence: false\n")  # no offline notice either
     wait_for(lambda: c.notifier.acks.connected.is_set(), 10, "the subscription")
-    for _ in range(120):  # an hour of the notifier's time, in 30 s steps
-        c.advance(30)
+    for _ in range(120):  # an hour of the notifier's time, in 30 s steps (no MQTT to wait for)
+        c.clock.advance(30)
+        c.notifier.step()
+        c.notifier.deliver_due()
     visitor = next(iter(c.ntfy_server.visitors.values()))
     assert 59 <= visitor.requests.tokens < 60  # one request: the subscription
     c.publish("alert", alert())

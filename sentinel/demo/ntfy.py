@@ -50,6 +50,7 @@ The rules, each with the file of the ntfy source it comes from
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -188,7 +189,9 @@ class LocalNtfy:
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="local-ntfy", daemon=True)
+        # A short poll: closing the stand-in (after every test) waits for it.
+        serve = functools.partial(self.server.serve_forever, poll_interval=0.05)
+        self.thread = threading.Thread(target=serve, name="local-ntfy", daemon=True)
         self.thread.start()
 
     # the rules
