@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from sentinel import __version__, systemd
 from sentinel.agent import inbox
 from sentinel.agent.gpio import SensorPin, Signal, open_sensors
 from sentinel.agent.journal import Journal
+from sentinel.agent.kit import Kit
 from sentinel.agent.outbox import OutboxSender
 from sentinel.agent.zigbee import Fault, Press, Zigbee
 from sentinel.agent.zigbee import Reading as ZigbeeReading
@@ -133,8 +133,7 @@ class Agent:
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
-        self._told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
-        self._faults: set[str] = set()  # zigbee faults the keepers were told of, until they are right again
+        self.kit = Kit(config.home)
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
         self._started = self.clock.monotonic()
@@ -465,39 +464,16 @@ class Agent:
 
     def _kit_check(self, wall: datetime) -> None:
         """Tell the keepers, once per silence, of a sensor silent far beyond its usual gaps (a dead battery)."""
-        from sentinel.detect.explain import duration  # with the routine: only where detection is on
-        from sentinel.detect.watch import aware
-
         assert self.watch is not None
-        silent = set(self.watch.detector.silent)
-        self._told_silent &= silent  # those that reported again may be told of again
-        for found in self.watch.detector.silent_sensors(aware(wall)):
-            if found.sensor in self._told_silent:
-                continue
-            self._told_silent.add(found.sensor)
-            last = wall - timedelta(seconds=found.silent_for)
-            room = self.watch.places[found.sensor].room if found.sensor in self.watch.places else None
-            where = f"the {room} sensor ({found.sensor})" if room else f"the sensor {found.sensor}"
-            text = (
-                f"{where[0].upper()}{where[1:]} has sent nothing since {last:%a %H:%M} ({duration(found.silent_for)}),"
-                f" while the other sensors noticed {self.config.home.name} {found.others_since} times; before, they"
-                f" never did more than {found.usual_max_others} times between two of its signs. Check its battery"
-                " and wiring. Until it reports again, sentinel does not count on it."
-            )
-            # Its id names the sensor and its last sign: the same silence is the same notice after a restart.
-            notice_id = f"{self.config.home.id}-silent-{found.sensor}-{last:%Y%m%dT%H%M}"
-            self._send_notice("sensor_silent", found.sensor, text, wall, notice_id, sensor=found.sensor)
+        for notice in self.kit.silent(self.watch, wall):
+            self._send_notice(notice, wall)
 
     def _zigbee(self, reading: ZigbeeReading) -> None:
         """A zigbee2mqtt sensor's state or press goes where a pin's would; a fault goes to the keepers."""
         mono, wall = self.clock.monotonic(), self.clock.now()
         if isinstance(reading, Fault):
-            if reading.ok and reading.key in self._faults:
-                self._faults.discard(reading.key)
-                self._send_notice(f"{reading.kind}_ok", reading.key, reading.text, wall)
-            elif not reading.ok and reading.key not in self._faults:
-                self._faults.add(reading.key)
-                self._send_notice(reading.kind, reading.key, reading.text, wall)
+            if (notice := self.kit.fault(reading, wall)) is not None:
+                self._send_notice(notice, wall)
             return
         sensor = self.config.sensor(reading.sensor)
         if isinstance(reading, Press):
@@ -507,21 +483,16 @@ class Agent:
         else:
             self._outputs(reading.sensor, self.logic[reading.sensor].edge(reading.level, mono), wall, mono)
 
-    def _send_notice(
-        self, kind: str, key: str, text: str, wall: datetime, notice_id: str | None = None, sensor: str | None = None
-    ) -> None:
+    def _send_notice(self, notice: protocol.Notice, wall: datetime) -> None:
         """A kit fault for the home's keepers, through the outbox (the notifier tells them once per notice)."""
-        slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", key)[:60]
-        notice_id = notice_id or f"{self.config.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}"
-        notice = protocol.Notice(notice_id, self.config.home.id, kind, text, iso(wall), sensor)
-        log.warning("%s", text)
+        log.warning("%s", notice.text)
         self.journal.send(self.topics.notice, notice.to_json(), wall)
         self.outbox.flush()
 
     def _watch_due(self, mono: float, wall: datetime) -> None:
         if self.watch is None or self.mode != "home":
             return
-        if "bridge" in self._faults:
+        if self.kit.bridge_down:
             return  # the Zigbee sensors cannot report: their silence says nothing (the keepers were told)
         try:
             self._watch_verdict(mono, wall)
@@ -590,20 +561,15 @@ class Agent:
             self.close_alert(alert_id, who, str(what), note, self.clock.now())
 
     def _on_command(self, verb: str, body: dict[str, Any]) -> None:
-        error = None
-        modes = {"away": "away", "home": "home", "pause": "paused", "resume": "home"}
-        if verb in modes:
-            who = inbox.text(body, "who", inbox.MAX_NAME) or "someone"
-            self.set_mode(modes[verb], f"set to {modes[verb]} by {who}")  # type: ignore[arg-type]
-        elif verb == "status":
+        decision, error = inbox.decide(verb, body)
+        if isinstance(decision, inbox.SetMode):
+            self.set_mode(decision.mode, decision.reason)
+        elif isinstance(decision, inbox.SayStatus):
             self._publish_status()
-        elif verb == "ok":  # "I'm OK" from an app (Home Assistant's button): as the resident's single press
-            who = inbox.text(body, "who", inbox.MAX_NAME) or "an app"
-            self.resident_ok(f"from {who}", self.clock.now())
+        elif isinstance(decision, inbox.ResidentOk):
+            self.resident_ok(decision.how, self.clock.now())
         else:
-            shown = inbox.clean(verb, inbox.MAX_NAME)  # a topic level from outside: any length, any character
-            error = f"unknown command {shown!r}"
-            log.warning("ignored unknown command %r", shown)
+            log.warning("ignored a command: %s", error)
         reply = protocol.Reply("error" if error else "ok", body.get("transaction"), error)
         self.link.publish(self.topics.reply(verb), reply.to_json(), qos=1)
 
@@ -661,8 +627,8 @@ class Agent:
             "storage_ok": int(self.journal.failing is None),
             "outbox": len(self.journal.outbox),
             "heartbeat_seq": self._heartbeat_seq,
-            "sensors_silent": len(self._told_silent),  # how many, never which: the keepers' notices name them
-            "kit_faults": len(self._faults),
+            "sensors_silent": len(self.kit.told_silent),  # how many, never which: the keepers' notices name them
+            "kit_faults": len(self.kit.faults),
         }
 
     def _heartbeat(self, now: float, wall: datetime) -> None:

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from sentinel.core.status import Mode
 from sentinel.mqtt.topics import Topics
 
 MAX_PAYLOAD = 8192
@@ -76,3 +77,43 @@ def text(body: dict[str, Any], key: str, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
     return clean(value, limit) or None
+
+
+MODES: dict[str, Mode] = {"away": "away", "home": "home", "pause": "paused", "resume": "home"}
+"""The command verbs that set the mode, and the mode each sets."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetMode:
+    """Set the home's mode."""
+
+    mode: Mode
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentOk:
+    """'I'm OK', as the resident's single press."""
+
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
+class SayStatus:
+    """Publish the status again."""
+
+
+Decision = SetMode | ResidentOk | SayStatus | None
+
+
+def decide(verb: str, body: dict[str, Any]) -> tuple[Decision, str | None]:
+    """What a command asks the agent to do, and the error to reply with (None when it is understood)."""
+    if verb in MODES:
+        who = text(body, "who", MAX_NAME) or "someone"
+        return SetMode(MODES[verb], f"set to {MODES[verb]} by {who}"), None
+    if verb == "status":
+        return SayStatus(), None
+    if verb == "ok":  # "I'm OK" from an app (Home Assistant's button): as the resident's single press
+        return ResidentOk(f"from {text(body, 'who', MAX_NAME) or 'an app'}"), None
+    shown = clean(verb, MAX_NAME)  # a topic level from outside: any length, any character
+    return None, f"unknown command {shown!r}"

@@ -1,0 +1,75 @@
+"""The kit's faults the keepers hear of: a sensor silent far beyond its usual gaps, a Zigbee device or bridge.
+
+Each check returns the notices to send, as values; the agent sends them through its outbox. A fault is
+told once, and again only after it was right in between, so a restart or a flapping battery is not news.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sentinel.agent.zigbee import Fault
+from sentinel.config.model import HomeConfig
+from sentinel.core.protocol import Notice
+
+if TYPE_CHECKING:
+    from sentinel.detect.watch import Watch
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")
+
+
+class Kit:
+    """What the keepers have been told of the kit, and what they should be told now."""
+
+    def __init__(self, home: HomeConfig) -> None:
+        self.home = home
+        self.told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
+        self.faults: set[str] = set()  # zigbee faults the keepers were told of, until they are right again
+
+    @property
+    def bridge_down(self) -> bool:
+        """The Zigbee bridge is offline: its sensors cannot report, so their silence says nothing."""
+        return "bridge" in self.faults
+
+    def silent(self, watch: Watch, wall: datetime) -> list[Notice]:
+        """A notice for each sensor newly silent far beyond its usual gaps (a dead battery, a loose wire)."""
+        from sentinel.detect.explain import duration  # with the routine: only where detection is on
+        from sentinel.detect.watch import aware
+
+        self.told_silent &= set(watch.detector.silent)  # those that reported again may be told of again
+        notices = []
+        for found in watch.detector.silent_sensors(aware(wall)):
+            if found.sensor in self.told_silent:
+                continue
+            self.told_silent.add(found.sensor)
+            last = wall - timedelta(seconds=found.silent_for)
+            room = watch.places[found.sensor].room if found.sensor in watch.places else None
+            where = f"the {room} sensor ({found.sensor})" if room else f"the sensor {found.sensor}"
+            text = (
+                f"{where[0].upper()}{where[1:]} has sent nothing since {last:%a %H:%M} ({duration(found.silent_for)}),"
+                f" while the other sensors noticed {self.home.name} {found.others_since} times; before, they"
+                f" never did more than {found.usual_max_others} times between two of its signs. Check its battery"
+                " and wiring. Until it reports again, sentinel does not count on it."
+            )
+            # Its id names the sensor and its last sign: the same silence is the same notice after a restart.
+            notice_id = f"{self.home.id}-silent-{found.sensor}-{last:%Y%m%dT%H%M}"
+            notices.append(Notice(notice_id, self.home.id, "sensor_silent", text, iso(wall), found.sensor))
+        return notices
+
+    def fault(self, fault: Fault, wall: datetime) -> Notice | None:
+        """A Zigbee fault, or its end, if the keepers have not heard it yet."""
+        if fault.ok and fault.key in self.faults:
+            self.faults.discard(fault.key)
+            kind = f"{fault.kind}_ok"
+        elif not fault.ok and fault.key not in self.faults:
+            self.faults.add(fault.key)
+            kind = fault.kind
+        else:
+            return None
+        slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", fault.key)[:60]
+        notice_id = f"{self.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}"
+        return Notice(notice_id, self.home.id, kind, fault.text, iso(wall))
