@@ -1,4 +1,4 @@
-"""The agent: pins in, decisions from the pure core, store and MQTT out.
+"""The agent: pins in, decisions from the pure core, store and MQTT out; the loop that runs it all.
 
 One thread owns all state. Pin callbacks and paho callbacks only put messages
 on its queue; the loop handles them, ticks the sensor logic at its deadlines,
@@ -9,7 +9,6 @@ written, so a full or failing card never stops a call for help.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import secrets
@@ -17,40 +16,35 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gpiozero.pins import Factory
 
 from sentinel import __version__, systemd
-from sentinel.agent import inbox
+from sentinel.agent.base import Logic, make_logic
 from sentinel.agent.gpio import SensorPin, Signal, open_sensors
+from sentinel.agent.home import HomeDecisions
 from sentinel.agent.journal import Journal
 from sentinel.agent.kit import Kit
+from sentinel.agent.messages import Messages
 from sentinel.agent.outbox import OutboxSender
-from sentinel.agent.zigbee import Fault, Press, Zigbee
-from sentinel.agent.zigbee import Reading as ZigbeeReading
+from sentinel.agent.quiet import Quiet
+from sentinel.agent.zigbee import Zigbee
 from sentinel.clock import Clock, SystemClock
-from sentinel.config import Config, SensorConfig
-from sentinel.core import protocol
-from sentinel.core.alerts import Alert, help_alert
-from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, Reading
-from sentinel.core.status import MODES, Flip, Mode, flip
-from sentinel.events import Event
+from sentinel.config import Config
+from sentinel.core.sensors import DoorLogic
+from sentinel.core.status import MODES, Mode
 from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
 from sentinel.mqtt.topics import Topics
 from sentinel.store import Store
 
 if TYPE_CHECKING:
     from sentinel.agent.history import History
-    from sentinel.agent.learner import Learned, Learner
+    from sentinel.agent.learner import Learned
     from sentinel.agent.learning import Learning
-    from sentinel.detect.watch import Watch
 
 log = logging.getLogger(__name__)
 
-Logic = MotionLogic | DoorLogic | ButtonLogic
-HERE = ("resident", "sensors")
-"""Who closes alerts at home; a message from outside in their name is not believed."""
 EVENT_BATCH_S = 300.0
 """Sensor events wait up to this long to be stored together: one write to the SD card, not one each.
 A crash loses at most these minutes of movement history, never an alert."""
@@ -73,24 +67,7 @@ class Stop:
     """Ask the loop to finish."""
 
 
-def make_logic(sensor: SensorConfig, level: bool) -> Logic:
-    """The pure logic for one sensor, starting from its current level."""
-    if sensor.kind == "motion":
-        logic = MotionLogic(sensor.hold_time)
-        if level:
-            logic.edge(True, 0.0)
-        return logic
-    if sensor.kind == "button":
-        return ButtonLogic(sensor.bounce, sensor.help, sensor.long_press, sensor.double_press)
-    # A door, a cupboard, a mat, an appliance's current switch, a flush: a contact that settles on 0 or 1.
-    return DoorLogic(sensor.bounce, level)
-
-
-def iso(at: datetime | None) -> str | None:
-    return at.isoformat(timespec="seconds") if at else None
-
-
-class Agent:
+class Agent(Messages, HomeDecisions, Quiet):
     """Everything one home's monitor does, driven by ``run()`` or step by step in tests."""
 
     def __init__(
@@ -141,7 +118,6 @@ class Agent:
         self._watchdog = systemd.watchdog_interval()
         self._next_watchdog = self._started
 
-    # life cycle
     def start(self) -> None:
         """Open the pins, restore the status and start connecting."""
         wired = [s for s in self.config.sensors if s.pin is not None]
@@ -173,42 +149,7 @@ class Agent:
         rooms = {s.name: s.room or s.name for s in self.config.sensors}
         return History(self.config.history, self.store, self.config.home.id, rooms, self.clock, self.config.keep_days)
 
-    @property
-    def watch(self) -> Watch | None:
-        """The routine the agent watches with (None with detection off)."""
-        return self.learning.watch if self.learning is not None else None
-
-    @property
-    def learner(self) -> Learner | None:
-        """The short-lived learning process's keeper (None with detection off)."""
-        return self.learning.learner if self.learning is not None else None
-
-    @property
-    def routine_as_of(self) -> datetime | None:
-        """The time the routine in use was learned as of."""
-        return self.learning.routine_as_of if self.learning is not None else None
-
-    @property
-    def routine_ready(self) -> bool:
-        """Whether the routine has been relearned from the store since the start (or there is none to learn)."""
-        return self.learning is None or self.learning.ready
-
-    def _new_learning(self) -> Learning:
-        # Imported here: only an agent with detection on needs the routine's code.
-        from sentinel.agent.learning import Learning
-
-        return Learning(self.config, self.store, self.journal, self.clock, self.queue.put)
-
-    def _learned(self, item: Learned) -> None:
-        """What the learning process sent back: a routine takes over, or it is tried again later."""
-        assert self.learning is not None
-        if self.learning.learned(item, learn_meanwhile=self.status in ("ok", "learning")):
-            try:
-                self._kit_check(self.clock.now())  # a sensor may have died before the restart
-            except Exception as exc:  # a notice for the keepers must never stop the agent
-                log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
-        self._update_status("the routine is learned" if not self.learning.watch.learning else "learning")
-
+    # life cycle
     def run(self, stop: threading.Event | None = None) -> None:
         """Run until ``stop`` is set or a Stop message arrives."""
         self.start()
@@ -349,298 +290,3 @@ class Agent:
             if int(level) != logic.value:
                 log.info("sensor %s: missed an edge, reading %d now", name, int(level))
                 self._outputs(name, logic.edge(level, now), wall, now)
-
-    # decisions
-    def _outputs(self, name: str, outputs: list[Reading | Gesture], wall: datetime, mono: float) -> None:
-        sensor = self.config.sensor(name)
-        # A call for help goes out before the press that made it is stored and learned from.
-        urgent = [o for o in outputs if isinstance(o, Gesture) and o.what == "help"]
-        for out in urgent + [o for o in outputs if o not in urgent]:
-            if isinstance(out, Reading):
-                event = Event(name, sensor.kind, out.value, sensor.room, wall, mono)
-                self.journal.add_event(event)
-                if self.history is not None:
-                    self.history.activity(event)
-                log.debug("event %s", event)
-                if event.is_activity and self.watch is not None:
-                    self._watch_activity(event)
-                if self.config.mqtt.publish_sensors:
-                    self._publish_sensor(sensor, out.value, wall)
-            elif out.what == "help":
-                self.raise_alert(
-                    help_alert(
-                        self.config.home.id, self.config.home.name, out.how, name, sensor.room, wall, self._nonce()
-                    )
-                )
-            else:
-                self.resident_ok(out.how, wall)
-
-    def raise_alert(self, alert: Alert) -> None:
-        """Keep the alert and its message (stored together when the card can be written), then send it first."""
-        self.journal.raise_alert(alert, self.topics.alert, json.dumps(alert.payload()))
-        self.outbox.flush()  # the alert goes on the wire before the status that reports it
-        log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
-        if self.history is not None:
-            self.history.raised(alert)
-        self._update_status(alert.reason)
-
-    def resident_ok(self, how: str, at: datetime) -> None:
-        """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
-        self.journal.set_setting("last_checkin", at.isoformat())
-        if self.watch is not None and self.watch.cancel_check():  # a press the pin logic saw before the edge
-            self._signal(False)
-            self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
-            return
-        open_alerts = self.journal.open_alerts()
-        if not open_alerts:
-            log.info("check-in by the resident (%s)", how)
-            self._publish_status()
-            return
-        for alert in open_alerts:
-            self.close_alert(
-                alert.alert_id, "resident", "cancel", f"{self.config.home.name} pressed 'I'm OK' ({how}).", at
-            )
-
-    def close_alert(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> bool:
-        """Close an open alert, tell the circle (in the same transaction), and update the status."""
-        # Closed here: the circle must hear of it. Closed by the circle: it knows.
-        tell = (self.topics.ack(alert_id), self._ack(alert_id, who, what, note, at)) if who in HERE else None
-        found = self.journal.alerts.get(alert_id)
-        if found is None or not self.journal.close_alert(alert_id, at, who, note, tell):
-            return False
-        if self.history is not None:
-            self.history.closed(found.alert, at)
-        log.warning("alert %s closed by %s: %s", alert_id, who, note)
-        self._update_status(note)
-        self.outbox.flush()
-        return True
-
-    @staticmethod
-    def _ack(alert_id: str, who: str, what: str, note: str, at: datetime) -> str:
-        return protocol.AckMessage(who, what, iso(at), alert_id, note).to_json()
-
-    def _tell_circle(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> None:
-        """What happened here about an alert, through the outbox (it survives a broker outage)."""
-        self.journal.send(self.topics.ack(alert_id), self._ack(alert_id, who, what, note, at), at)
-
-    def set_mode(self, mode: Mode, reason: str) -> None:
-        """Home, away or paused, as the resident or a carer says."""
-        self.mode = mode
-        self.journal.set_setting("mode", mode)
-        if mode != "home" and self.watch is not None and self.watch.cancel_check():
-            self._signal(False)
-        self._update_status(reason)
-
-    # unusual quiet
-    def _watch_activity(self, event: Event) -> None:
-        """Movement: learn from it, and end a check-in or an inactivity alert it answers."""
-        assert self.learning is not None and self.watch is not None
-        self.learning.seen(event)  # for the routine being relearned
-        learn = self.status in ("ok", "learning")
-        open_id = self.watch.alert_id
-        try:
-            ended = self.watch.activity(event, learn)
-            place = self.watch.places[event.sensor].words(event.value)
-            self._kit_check(event.wall)
-        except Exception as exc:  # a failing fit must not stop the alert path
-            self.learning.failed(exc, "learning from movement")
-            return
-        if ended == "checking":
-            self._signal(False)
-            if event.kind == "button":
-                self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
-            else:
-                self._update_status(f"Movement again ({place}) while asking: all seems well.")
-        elif ended == "alerted" and open_id and self.config.detection.resolve_on_activity:
-            note = f"Movement again: {place} at {event.wall:%H:%M}."
-            going = self.journal.claimed_by(open_id)
-            if going is None:
-                self.close_alert(open_id, "sensors", "resolve", note, event.wall)
-            else:
-                # The movement may be the neighbour who went: only they (or the button) can say all is well.
-                self._tell_circle(open_id, "sensors", "activity", note, event.wall)
-                self.outbox.flush()
-                log.info("alert %s: %s; %s is going, so it stays open until they say all is well", open_id, note, going)
-
-    def _kit_check(self, wall: datetime) -> None:
-        """Tell the keepers, once per silence, of a sensor silent far beyond its usual gaps (a dead battery)."""
-        assert self.watch is not None
-        for notice in self.kit.silent(self.watch, wall):
-            self._send_notice(notice, wall)
-
-    def _zigbee(self, reading: ZigbeeReading) -> None:
-        """A zigbee2mqtt sensor's state or press goes where a pin's would; a fault goes to the keepers."""
-        mono, wall = self.clock.monotonic(), self.clock.now()
-        if isinstance(reading, Fault):
-            if (notice := self.kit.fault(reading, wall)) is not None:
-                self._send_notice(notice, wall)
-            return
-        sensor = self.config.sensor(reading.sensor)
-        if isinstance(reading, Press):
-            self._outputs(reading.sensor, [reading.gesture], wall, mono)
-        elif reading.quiet:
-            self.logic[reading.sensor] = make_logic(sensor, reading.level)  # how it stood: old news, not activity
-        else:
-            self._outputs(reading.sensor, self.logic[reading.sensor].edge(reading.level, mono), wall, mono)
-
-    def _send_notice(self, notice: protocol.Notice, wall: datetime) -> None:
-        """A kit fault for the home's keepers, through the outbox (the notifier tells them once per notice)."""
-        log.warning("%s", notice.text)
-        self.journal.send(self.topics.notice, notice.to_json(), wall)
-        self.outbox.flush()
-
-    def _watch_due(self, mono: float, wall: datetime) -> None:
-        if self.watch is None or self.mode != "home":
-            return
-        if self.kit.bridge_down:
-            return  # the Zigbee sensors cannot report: their silence says nothing (the keepers were told)
-        try:
-            self._watch_verdict(mono, wall)
-        except Exception as exc:  # a failing routine must not stop the loop
-            assert self.learning is not None
-            self.learning.failed(exc, "watching for unusual quiet")
-            self._update_status("the routine failed and is being learned afresh")
-
-    def _watch_verdict(self, mono: float, wall: datetime) -> None:
-        assert self.watch is not None
-        door = self.watch.door_left_open(mono, wall)
-        if door is not None:
-            self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
-        verdict = self.watch.due(mono, wall)
-        if verdict == "check":
-            self._signal(True)
-            self._update_status(f"Unusually quiet; asking {self.config.home.name} first.")
-        elif verdict == "alert":
-            self._signal(False)
-            self.raise_alert(self.watch.alert(wall, self._nonce()))
-
-    def _signal(self, on: bool) -> None:
-        if self.signal is not None:
-            self.signal.on() if on else self.signal.off()
-
-    def _update_status(self, reason: str) -> Flip | None:
-        open_alerts = len(self.journal.alerts)
-        checking = self.watch is not None and self.watch.phase == "checking"
-        learning = self.watch is not None and self.watch.learning
-        change = flip(self.status, open_alerts, self.mode, reason, self.clock.now(), checking, learning)
-        if change is not None:
-            self.journal.add_flip(change)
-            if self.history is not None:
-                self.history.status(change)
-            self.status, self.status_since, self.status_reason = change.new, change.at, change.reason
-            log.info("status %s -> %s: %s", change.old, change.new, change.reason)
-            self._publish_status()
-        return change
-
-    # incoming messages
-    def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
-        try:
-            message = inbox.parse(self.topics, topic, payload)
-        except inbox.Malformed as exc:
-            log.warning("ignored a malformed message on %s: %s", topic, exc)
-            return
-        if message is None:
-            ha = self.config.homeassistant
-            if ha.enabled and topic == f"{ha.discovery_prefix}/status":
-                if payload.strip() == b"online":  # Home Assistant restarted: it wants the configs again
-                    self._announce_to_home_assistant()
-                return
-            for reading in self.zigbee.read(topic, payload, retained):
-                self._zigbee(reading)
-        elif isinstance(message, inbox.Ack):
-            self._on_ack(message.alert_id, message.body)
-        elif isinstance(message, inbox.Command):
-            self._on_command(message.verb, message.body)
-
-    def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
-        what, who = body.get("what"), inbox.text(body, "who", inbox.MAX_NAME)
-        if what == "claim" and who and self.journal.claim(alert_id, who):
-            log.warning("alert %s: %s is going", alert_id, who)
-        elif what in ("resolve", "cancel") and who and who not in HERE:
-            note = inbox.text(body, "note", inbox.MAX_NOTE) or f"{what}d by {who}"
-            self.close_alert(alert_id, who, str(what), note, self.clock.now())
-
-    def _on_command(self, verb: str, body: dict[str, Any]) -> None:
-        decision, error = inbox.decide(verb, body)
-        if isinstance(decision, inbox.SetMode):
-            self.set_mode(decision.mode, decision.reason)
-        elif isinstance(decision, inbox.SayStatus):
-            self._publish_status()
-        elif isinstance(decision, inbox.ResidentOk):
-            self.resident_ok(decision.how, self.clock.now())
-        else:
-            log.warning("ignored a command: %s", error)
-        reply = protocol.Reply("error" if error else "ok", body.get("transaction"), error)
-        self.link.publish(self.topics.reply(verb), reply.to_json(), qos=1)
-
-    # outgoing messages
-    def _ha_topics(self) -> list[str]:
-        ha = self.config.homeassistant
-        return [f"{ha.discovery_prefix}/status"] if ha.enabled else []
-
-    def _announce_to_home_assistant(self) -> None:
-        """Home Assistant's discovery configs (retained): on connecting, and whenever it says it is back."""
-        from sentinel.agent.homeassistant import discovery
-
-        for topic, payload in discovery(self.config, self.topics):
-            self.link.publish(topic, payload, qos=1, retain=True)
-
-    def _on_connected(self) -> None:
-        self._next_heartbeat = self.clock.monotonic()  # tell watchers at once that we are back
-        if self.config.homeassistant.enabled:
-            self._announce_to_home_assistant()
-        self._publish_status()
-        if self.config.mqtt.publish_sensors:
-            for name, logic in self.logic.items():
-                self._publish_sensor(self.config.sensor(name), logic.value, None)
-        self.outbox.flush()
-
-    def status_payload(self) -> dict[str, Any]:
-        """The retained status a neighbour's app shows."""
-        checkin = self.journal.get_setting("last_checkin")
-        return protocol.Status(
-            state=self.status,
-            since=iso(self.status_since),
-            reason=self.status_reason,
-            mode=self.mode,
-            last_activity=iso(self.journal.last_activity),
-            last_checkin=iso(datetime.fromisoformat(checkin)) if checkin else None,
-            open_alerts=[a.alert_id for a in self.journal.open_alerts()],
-            home=self.config.home.id,
-            name=self.config.home.name,
-            version=__version__,
-            storage=self.journal.storage,
-        ).body()
-
-    def _publish_status(self) -> None:
-        self._storage_told = self.journal.storage
-        self.link.publish(self.topics.status, json.dumps(self.status_payload()), qos=1, retain=True)
-
-    def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
-        body = protocol.SensorValue(value, sensor.kind, sensor.room, iso(at))
-        self.link.publish(self.topics.sensor(sensor.name), body.to_json(), qos=0, retain=True)
-
-    def _health(self) -> dict[str, int]:
-        """The kit's health as the heartbeat tells it, in numbers (for the history)."""
-        return {
-            "uptime_s": round(self.clock.monotonic() - self._started),
-            "storage_ok": int(self.journal.failing is None),
-            "outbox": len(self.journal.outbox),
-            "heartbeat_seq": self._heartbeat_seq,
-            "sensors_silent": len(self.kit.told_silent),  # how many, never which: the keepers' notices name them
-            "kit_faults": len(self.kit.faults),
-        }
-
-    def _heartbeat(self, now: float, wall: datetime) -> None:
-        if not self.link.connected:
-            return
-        self._heartbeat_seq += 1
-        body = protocol.Heartbeat(
-            seq=self._heartbeat_seq,
-            at=iso(wall),
-            uptime_s=round(now - self._started),
-            interval_s=self.config.mqtt.heartbeat,
-            outbox=len(self.journal.outbox),
-            storage=self.journal.storage,
-        )
-        self.link.publish(self.topics.heartbeat, body.to_json(), qos=0)

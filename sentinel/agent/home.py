@@ -1,0 +1,140 @@
+"""The home's decisions: readings and gestures become events and alerts; alerts are closed; mode and status."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from sentinel.agent.base import AgentBase, iso, make_logic
+from sentinel.agent.zigbee import Fault, Press
+from sentinel.agent.zigbee import Reading as ZigbeeReading
+from sentinel.core import protocol
+from sentinel.core.alerts import Alert, help_alert
+from sentinel.core.sensors import Gesture, Reading
+from sentinel.core.status import Flip, Mode, flip
+from sentinel.events import Event
+
+log = logging.getLogger(__name__)
+
+HERE = ("resident", "sensors")
+"""Who closes alerts at home; a message from outside in their name is not believed."""
+
+
+class HomeDecisions(AgentBase):
+    """What a reading, a press or a message means for the home: events, alerts, mode and status."""
+
+    def _outputs(self, name: str, outputs: list[Reading | Gesture], wall: datetime, mono: float) -> None:
+        sensor = self.config.sensor(name)
+        # A call for help goes out before the press that made it is stored and learned from.
+        urgent = [o for o in outputs if isinstance(o, Gesture) and o.what == "help"]
+        for out in urgent + [o for o in outputs if o not in urgent]:
+            if isinstance(out, Reading):
+                event = Event(name, sensor.kind, out.value, sensor.room, wall, mono)
+                self.journal.add_event(event)
+                if self.history is not None:
+                    self.history.activity(event)
+                log.debug("event %s", event)
+                if event.is_activity and self.watch is not None:
+                    self._watch_activity(event)
+                if self.config.mqtt.publish_sensors:
+                    self._publish_sensor(sensor, out.value, wall)
+            elif out.what == "help":
+                self.raise_alert(
+                    help_alert(
+                        self.config.home.id, self.config.home.name, out.how, name, sensor.room, wall, self._nonce()
+                    )
+                )
+            else:
+                self.resident_ok(out.how, wall)
+
+    def raise_alert(self, alert: Alert) -> None:
+        """Keep the alert and its message (stored together when the card can be written), then send it first."""
+        self.journal.raise_alert(alert, self.topics.alert, json.dumps(alert.payload()))
+        self.outbox.flush()  # the alert goes on the wire before the status that reports it
+        log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
+        if self.history is not None:
+            self.history.raised(alert)
+        self._update_status(alert.reason)
+
+    def resident_ok(self, how: str, at: datetime) -> None:
+        """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
+        self.journal.set_setting("last_checkin", at.isoformat())
+        if self.watch is not None and self.watch.cancel_check():  # a press the pin logic saw before the edge
+            self._signal(False)
+            self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
+            return
+        open_alerts = self.journal.open_alerts()
+        if not open_alerts:
+            log.info("check-in by the resident (%s)", how)
+            self._publish_status()
+            return
+        for alert in open_alerts:
+            self.close_alert(
+                alert.alert_id, "resident", "cancel", f"{self.config.home.name} pressed 'I'm OK' ({how}).", at
+            )
+
+    def close_alert(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> bool:
+        """Close an open alert, tell the circle (in the same transaction), and update the status."""
+        # Closed here: the circle must hear of it. Closed by the circle: it knows.
+        tell = (self.topics.ack(alert_id), self._ack(alert_id, who, what, note, at)) if who in HERE else None
+        found = self.journal.alerts.get(alert_id)
+        if found is None or not self.journal.close_alert(alert_id, at, who, note, tell):
+            return False
+        if self.history is not None:
+            self.history.closed(found.alert, at)
+        log.warning("alert %s closed by %s: %s", alert_id, who, note)
+        self._update_status(note)
+        self.outbox.flush()
+        return True
+
+    @staticmethod
+    def _ack(alert_id: str, who: str, what: str, note: str, at: datetime) -> str:
+        return protocol.AckMessage(who, what, iso(at), alert_id, note).to_json()
+
+    def _tell_circle(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> None:
+        """What happened here about an alert, through the outbox (it survives a broker outage)."""
+        self.journal.send(self.topics.ack(alert_id), self._ack(alert_id, who, what, note, at), at)
+
+    def set_mode(self, mode: Mode, reason: str) -> None:
+        """Home, away or paused, as the resident or a carer says."""
+        self.mode = mode
+        self.journal.set_setting("mode", mode)
+        if mode != "home" and self.watch is not None and self.watch.cancel_check():
+            self._signal(False)
+        self._update_status(reason)
+
+    def _zigbee(self, reading: ZigbeeReading) -> None:
+        """A zigbee2mqtt sensor's state or press goes where a pin's would; a fault goes to the keepers."""
+        mono, wall = self.clock.monotonic(), self.clock.now()
+        if isinstance(reading, Fault):
+            if (notice := self.kit.fault(reading, wall)) is not None:
+                self._send_notice(notice, wall)
+            return
+        sensor = self.config.sensor(reading.sensor)
+        if isinstance(reading, Press):
+            self._outputs(reading.sensor, [reading.gesture], wall, mono)
+        elif reading.quiet:
+            self.logic[reading.sensor] = make_logic(sensor, reading.level)  # how it stood: old news, not activity
+        else:
+            self._outputs(reading.sensor, self.logic[reading.sensor].edge(reading.level, mono), wall, mono)
+
+    def _send_notice(self, notice: protocol.Notice, wall: datetime) -> None:
+        """A kit fault for the home's keepers, through the outbox (the notifier tells them once per notice)."""
+        log.warning("%s", notice.text)
+        self.journal.send(self.topics.notice, notice.to_json(), wall)
+        self.outbox.flush()
+
+    def _update_status(self, reason: str) -> Flip | None:
+        open_alerts = len(self.journal.alerts)
+        checking = self.watch is not None and self.watch.phase == "checking"
+        learning = self.watch is not None and self.watch.learning
+        change = flip(self.status, open_alerts, self.mode, reason, self.clock.now(), checking, learning)
+        if change is not None:
+            self.journal.add_flip(change)
+            if self.history is not None:
+                self.history.status(change)
+            self.status, self.status_since, self.status_reason = change.new, change.at, change.reason
+            log.info("status %s -> %s: %s", change.old, change.new, change.reason)
+            self._publish_status()
+        return change

@@ -1,0 +1,132 @@
+"""MQTT in and out: commands and acks from outside, the status, heartbeats and sensor values the agent publishes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from sentinel import __version__
+from sentinel.agent import inbox
+from sentinel.agent.base import AgentBase, iso
+from sentinel.agent.home import HERE
+from sentinel.config import SensorConfig
+from sentinel.core import protocol
+
+log = logging.getLogger(__name__)
+
+
+class Messages(AgentBase):
+    """What the agent reads from its subscriptions and publishes about the home."""
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        try:
+            message = inbox.parse(self.topics, topic, payload)
+        except inbox.Malformed as exc:
+            log.warning("ignored a malformed message on %s: %s", topic, exc)
+            return
+        if message is None:
+            ha = self.config.homeassistant
+            if ha.enabled and topic == f"{ha.discovery_prefix}/status":
+                if payload.strip() == b"online":  # Home Assistant restarted: it wants the configs again
+                    self._announce_to_home_assistant()
+                return
+            for reading in self.zigbee.read(topic, payload, retained):
+                self._zigbee(reading)
+        elif isinstance(message, inbox.Ack):
+            self._on_ack(message.alert_id, message.body)
+        elif isinstance(message, inbox.Command):
+            self._on_command(message.verb, message.body)
+
+    def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
+        what, who = body.get("what"), inbox.text(body, "who", inbox.MAX_NAME)
+        if what == "claim" and who and self.journal.claim(alert_id, who):
+            log.warning("alert %s: %s is going", alert_id, who)
+        elif what in ("resolve", "cancel") and who and who not in HERE:
+            note = inbox.text(body, "note", inbox.MAX_NOTE) or f"{what}d by {who}"
+            self.close_alert(alert_id, who, str(what), note, self.clock.now())
+
+    def _on_command(self, verb: str, body: dict[str, Any]) -> None:
+        decision, error = inbox.decide(verb, body)
+        if isinstance(decision, inbox.SetMode):
+            self.set_mode(decision.mode, decision.reason)
+        elif isinstance(decision, inbox.SayStatus):
+            self._publish_status()
+        elif isinstance(decision, inbox.ResidentOk):
+            self.resident_ok(decision.how, self.clock.now())
+        else:
+            log.warning("ignored a command: %s", error)
+        reply = protocol.Reply("error" if error else "ok", body.get("transaction"), error)
+        self.link.publish(self.topics.reply(verb), reply.to_json(), qos=1)
+
+    def _ha_topics(self) -> list[str]:
+        ha = self.config.homeassistant
+        return [f"{ha.discovery_prefix}/status"] if ha.enabled else []
+
+    def _announce_to_home_assistant(self) -> None:
+        """Home Assistant's discovery configs (retained): on connecting, and whenever it says it is back."""
+        from sentinel.agent.homeassistant import discovery
+
+        for topic, payload in discovery(self.config, self.topics):
+            self.link.publish(topic, payload, qos=1, retain=True)
+
+    def _on_connected(self) -> None:
+        self._next_heartbeat = self.clock.monotonic()  # tell watchers at once that we are back
+        if self.config.homeassistant.enabled:
+            self._announce_to_home_assistant()
+        self._publish_status()
+        if self.config.mqtt.publish_sensors:
+            for name, logic in self.logic.items():
+                self._publish_sensor(self.config.sensor(name), logic.value, None)
+        self.outbox.flush()
+
+    def status_payload(self) -> dict[str, Any]:
+        """The retained status a neighbour's app shows."""
+        checkin = self.journal.get_setting("last_checkin")
+        return protocol.Status(
+            state=self.status,
+            since=iso(self.status_since),
+            reason=self.status_reason,
+            mode=self.mode,
+            last_activity=iso(self.journal.last_activity),
+            last_checkin=iso(datetime.fromisoformat(checkin)) if checkin else None,
+            open_alerts=[a.alert_id for a in self.journal.open_alerts()],
+            home=self.config.home.id,
+            name=self.config.home.name,
+            version=__version__,
+            storage=self.journal.storage,
+        ).body()
+
+    def _publish_status(self) -> None:
+        self._storage_told = self.journal.storage
+        self.link.publish(self.topics.status, json.dumps(self.status_payload()), qos=1, retain=True)
+
+    def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
+        body = protocol.SensorValue(value, sensor.kind, sensor.room, iso(at))
+        self.link.publish(self.topics.sensor(sensor.name), body.to_json(), qos=0, retain=True)
+
+    def _health(self) -> dict[str, int]:
+        """The kit's health as the heartbeat tells it, in numbers (for the history)."""
+        return {
+            "uptime_s": round(self.clock.monotonic() - self._started),
+            "storage_ok": int(self.journal.failing is None),
+            "outbox": len(self.journal.outbox),
+            "heartbeat_seq": self._heartbeat_seq,
+            "sensors_silent": len(self.kit.told_silent),  # how many, never which: the keepers' notices name them
+            "kit_faults": len(self.kit.faults),
+        }
+
+    def _heartbeat(self, now: float, wall: datetime) -> None:
+        if not self.link.connected:
+            return
+        self._heartbeat_seq += 1
+        body = protocol.Heartbeat(
+            seq=self._heartbeat_seq,
+            at=iso(wall),
+            uptime_s=round(now - self._started),
+            interval_s=self.config.mqtt.heartbeat,
+            outbox=len(self.journal.outbox),
+            storage=self.journal.storage,
+        )
+        self.link.publish(self.topics.heartbeat, body.to_json(), qos=0)

@@ -1,0 +1,101 @@
+"""Unusual quiet: the routine the agent watches with, how it is learned, and what movement and time mean for it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sentinel.agent.base import AgentBase
+from sentinel.events import Event
+
+if TYPE_CHECKING:
+    from sentinel.agent.learner import Learned
+    from sentinel.agent.learning import Learning
+
+log = logging.getLogger(__name__)
+
+
+class Quiet(AgentBase):
+    """Learning the routine in the background, and watching for quiet far longer than usual."""
+
+    def _new_learning(self) -> Learning:
+        # Imported here: only an agent with detection on needs the routine's code.
+        from sentinel.agent.learning import Learning
+
+        return Learning(self.config, self.store, self.journal, self.clock, self.queue.put)
+
+    def _learned(self, item: Learned) -> None:
+        """What the learning process sent back: a routine takes over, or it is tried again later."""
+        assert self.learning is not None
+        if self.learning.learned(item, learn_meanwhile=self.status in ("ok", "learning")):
+            try:
+                self._kit_check(self.clock.now())  # a sensor may have died before the restart
+            except Exception as exc:  # a notice for the keepers must never stop the agent
+                log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
+        self._update_status("the routine is learned" if not self.learning.watch.learning else "learning")
+
+    def _watch_activity(self, event: Event) -> None:
+        """Movement: learn from it, and end a check-in or an inactivity alert it answers."""
+        assert self.learning is not None and self.watch is not None
+        self.learning.seen(event)  # for the routine being relearned
+        learn = self.status in ("ok", "learning")
+        open_id = self.watch.alert_id
+        try:
+            ended = self.watch.activity(event, learn)
+            place = self.watch.places[event.sensor].words(event.value)
+            self._kit_check(event.wall)
+        except Exception as exc:  # a failing fit must not stop the alert path
+            self.learning.failed(exc, "learning from movement")
+            return
+        if ended == "checking":
+            self._signal(False)
+            if event.kind == "button":
+                self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
+            else:
+                self._update_status(f"Movement again ({place}) while asking: all seems well.")
+        elif ended == "alerted" and open_id and self.config.detection.resolve_on_activity:
+            note = f"Movement again: {place} at {event.wall:%H:%M}."
+            going = self.journal.claimed_by(open_id)
+            if going is None:
+                self.close_alert(open_id, "sensors", "resolve", note, event.wall)
+            else:
+                # The movement may be the neighbour who went: only they (or the button) can say all is well.
+                self._tell_circle(open_id, "sensors", "activity", note, event.wall)
+                self.outbox.flush()
+                log.info("alert %s: %s; %s is going, so it stays open until they say all is well", open_id, note, going)
+
+    def _kit_check(self, wall: datetime) -> None:
+        """Tell the keepers, once per silence, of a sensor silent far beyond its usual gaps (a dead battery)."""
+        assert self.watch is not None
+        for notice in self.kit.silent(self.watch, wall):
+            self._send_notice(notice, wall)
+
+    def _watch_due(self, mono: float, wall: datetime) -> None:
+        if self.watch is None or self.mode != "home":
+            return
+        if self.kit.bridge_down:
+            return  # the Zigbee sensors cannot report: their silence says nothing (the keepers were told)
+        try:
+            self._watch_verdict(mono, wall)
+        except Exception as exc:  # a failing routine must not stop the loop
+            assert self.learning is not None
+            self.learning.failed(exc, "watching for unusual quiet")
+            self._update_status("the routine failed and is being learned afresh")
+
+    def _watch_verdict(self, mono: float, wall: datetime) -> None:
+        assert self.watch is not None
+        door = self.watch.door_left_open(mono, wall)
+        if door is not None:
+            self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
+        verdict = self.watch.due(mono, wall)
+        if verdict == "check":
+            self._signal(True)
+            self._update_status(f"Unusually quiet; asking {self.config.home.name} first.")
+        elif verdict == "alert":
+            self._signal(False)
+            self.raise_alert(self.watch.alert(wall, self._nonce()))
+
+    def _signal(self, on: bool) -> None:
+        if self.signal is not None:
+            self.signal.on() if on else self.signal.off()
