@@ -389,6 +389,9 @@ class Agent:
         """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
         self.journal.set_setting("last_checkin", at.isoformat())
         if self.watch is not None and self.watch.cancel_check():  # a press the pin logic saw before the edge
+            # An answer by command (the phone, an app) is a sign of life now, as a press at home is: the quiet
+            # is counted again from here, else the spell, long past its line, would be asked about at once.
+            self.watch._since_mono = self.clock.monotonic()
             self._signal(False)
             self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
             return
