@@ -16,11 +16,12 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from test_watch import NOW, PINS, ROOMS, kind_of, seed_history
 
-from circle_driver import RESIDENT_TOPIC, Circle, to_resident
+from circle_driver import RESIDENT_TOPIC, TOPICS, TUESDAY_10, Circle, alert, to_resident
 from conftest import Mosquitto, wait_for
 from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
+from sentinel.notifier.health import gather, render
 from sentinel.store import Store
 
 ACK_TOPIC = "sentinel-acks-test-0001"
@@ -168,3 +169,83 @@ def test_an_expired_press_is_refused_and_the_alert_stays_open(mary: Together) ->
     assert not c.store.is_closed(alert.alert_id)
     assert not to_resident(c, "Thank you")
     assert c.ntfy_server.to(RESIDENT_TOPIC)[0]["title"] == "Are you all right, Mary?"
+
+
+# 'I'm OK today', the daily note and availability: the notifier alone, the agent's status published by hand
+
+DAILY = f'    resident: {{topic: {RESIDENT_TOPIC}, check_in: true, daily: "10:30"}}\n    daily_note: true\n'
+
+
+def ann_daily(text: str) -> str:
+    return text.replace("    name: Ann\n", '    name: Ann\n    daily: "19:00"\n', 1)
+
+
+def test_im_ok_today_and_the_daily_note_in_words(circle: Any, recorder: Any) -> None:
+    c: Circle = circle(home_extra=DAILY, edit=ann_daily, top="watch_silence: false\n")
+    cmd = recorder([f"{c.base}/mary/cmd/ok"])
+    c.pump()  # the notifier meets its schedules at 10:00
+    c.publish(
+        "status", {"state": "ok", "since": None, "last_activity": TUESDAY_10.replace(hour=9, minute=40).isoformat()}
+    )
+    c.advance(30 * 60)
+    (note,) = to_resident(c, "Hello Mary")
+    assert [a["label"] for a in note["actions"]] == ["I'm OK today"]
+    c.handled(c.ntfy_server.press(note, "I'm OK today")["id"])
+    assert cmd.wait(f"{c.base}/mary/cmd/ok")["who"] == "Mary's phone"  # the agent records it as last_checkin
+    assert to_resident(c, "Thank you, Mary")[-1]["message"].startswith("Noted")
+
+    c.publish("alert", alert("mary-inactivity-1"))  # raised at 10:00, all clear soon after
+    c.pump()
+    c.press("ann", "I called, all OK")
+    c.clock.advance(8 * 3600)  # 18:30
+    c.advance(30 * 60)  # 19:00: Ann's note
+    (daily,) = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "Mary today"]
+    assert daily["message"] == (
+        "All well at Mary's now: 1 alert today (unusually quiet at 10:00, all clear), last movement reported at"
+        " 09:40, Mary said 'I'm OK' at 10:30."
+    )
+    assert not daily.get("actions") and "kitchen" not in daily["message"]
+    assert not [n for n in c.ntfy_server.to(TOPICS["bob"]) if n["title"] == "Mary today"]  # Bob did not ask
+
+
+def test_im_ok_today_never_closes_an_open_alert(circle: Any) -> None:
+    c: Circle = circle(home_extra=DAILY, top="watch_silence: false\n")
+    c.pump()
+    c.advance(30 * 60)
+    (note,) = to_resident(c, "Hello Mary")
+    c.publish("alert", alert("mary-inactivity-1"))
+    c.pump()
+    c.handled(c.ntfy_server.press(note, "I'm OK today")["id"])
+    assert not c.store.is_closed("mary-inactivity-1")
+    assert c.store.resident_check("mary", body_of(note, "I'm OK today")["alert_id"]).outcome == "open"  # type: ignore[union-attr]
+
+
+def test_away_and_back_from_the_phone(circle: Any) -> None:
+    c: Circle = circle(top='watch_silence: false\navailability: {every: 7d, at: "18:00"}\n')
+    c.pump()
+    c.clock.advance(7 * 3600)
+    c.advance(3600)  # Tuesday 18:00
+    (note,) = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "sentinel: are you around?"]
+    assert [a["label"] for a in note["actions"]] == ["Away until Sun 08 Mar", "Away until Sun 15 Mar"]
+
+    forged = {**body_of(note, "Away until Sun 08 Mar"), "alert_id": "away-2026-12-31"}  # a date she never chose
+    c.handled(c.ntfy_server.store(ACK_TOPIC, json.dumps(forged), {})["id"])
+    assert [d for _, _, w, d in c.store.member_log("ann") if w == "refused"] == ["away away-2026-12-31: forged token"]
+
+    c.handled(c.ntfy_server.press(note, "Away until Sun 08 Mar")["id"])
+    assert c.store.away_rows()["ann"].away_until == "2026-03-08"
+    again = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "sentinel: are you around?"][-1]
+    assert again["message"].startswith("You are away until Sun 08 Mar") and again["actions"][0]["label"] == "Back"
+
+    c.publish("alert", alert("mary-inactivity-1"))  # Ann away, Bob on call at weekends only: Carol at once
+    c.pump()
+    assert not c.alerts_to("ann") and c.alerts_to("carol")
+    c.press("carol", "I called, all OK")
+    out = render(c.config, gather(c.config, c.store), c.clock.now())  # what circle-health prints
+    assert "away: until 2026-03-08" in out[out.index("Ann (ann)") : out.index("Bob (bob)")]
+
+    c.handled(c.ntfy_server.press(again, "Back")["id"])
+    c.publish("alert", alert("mary-inactivity-2"))
+    c.pump()
+    assert len(c.alerts_to("ann")) == 1
+    assert [w for _, _, w, _ in c.store.member_log("ann") if w in ("away", "back")] == ["away", "back"]
