@@ -69,16 +69,18 @@ class Circle:
         like: Circle | None = None,
         edit: Callable[[str], str] = str,
         ntfy: FakeNtfy | None = None,
+        base: str | None = None,
+        clock: ManualClock | None = None,
         **yaml: str,
     ) -> None:
         # Its own topic tree (no retained messages from other tests) and ntfy, unless it joins ``like``.
         self.ntfy_server = like.ntfy_server if like else ntfy or FakeNtfy()
-        self.base = like.base if like else f"t{uuid.uuid4().hex[:8]}"
+        self.base = like.base if like else base or f"t{uuid.uuid4().hex[:8]}"
         self._owns_ntfy = like is None
         text = edit(circle_yaml(port, self.ntfy_server.url, tmp_path, self.base, **yaml) + top)
         self.text = text
         self.config = parse_circle_config(text)
-        self.clock = ManualClock(start)
+        self.clock = clock or ManualClock(start)  # an agent's clock, to run both on one
         self.store = NotifierStore(tmp_path / "notifier.db")
         self.notifier = Notifier(self.config, self.store, Ntfy(self.config.ntfy), self.clock)
         self.notifier.start(threaded=False)
@@ -145,3 +147,11 @@ def alert(alert_id: str = "mary-inactivity-1", kind: str = "inactivity", severit
         "reason": "No sign of activity since 08:10 (1 h 50 min).",
         "facts": {},
     }
+
+
+RESIDENT_TOPIC = "mary-own-phone-0004"
+
+
+def to_resident(c: Circle, title: str = "") -> list[dict[str, Any]]:
+    """What reached the resident's own phone (titles starting with ``title``)."""
+    return [n for n in c.ntfy_server.to(RESIDENT_TOPIC) if n["title"].startswith(title)]

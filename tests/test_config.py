@@ -315,11 +315,14 @@ def test_checkin_without_a_buzzer_or_led_is_refused(tmp_path: Path, capsys) -> N
     assert code == 2
     assert errors == [
         f"{path}:14: detection.checkin.enabled: the resident can only be asked with a buzzer or an LED: "
-        "add buzzer_pin and/or led_pin (the GPIO it is wired to), or set enabled: false"
+        "add buzzer_pin and/or led_pin (the GPIO it is wired to), phone: true if the circle's notifier asks on "
+        "their phone, or set enabled: false"
     ]
 
 
-@pytest.mark.parametrize("pins", ["    buzzer_pin: 24\n", "    led_pin: 25\n", "    buzzer_pin: 24\n    led_pin: 25\n"])
+@pytest.mark.parametrize(
+    "pins", ["    buzzer_pin: 24\n", "    led_pin: 25\n", "    buzzer_pin: 24\n    led_pin: 25\n", "    phone: true\n"]
+)
 def test_checkin_with_a_buzzer_or_led_is_fine(pins: str) -> None:
     config = parse_config(GOOD + "detection:\n  checkin:\n    enabled: true\n" + pins)
     assert config.detection.checkin.enabled

@@ -60,7 +60,7 @@ class HomeDecisions(AgentBase):
     def resident_ok(self, how: str, at: datetime) -> None:
         """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
         self.journal.set_setting("last_checkin", at.isoformat())
-        if self.watch is not None and self.watch.cancel_check():  # a press the pin logic saw before the edge
+        if self.watch is not None and self.watch.cancel_check(self.clock.monotonic()):
             self._signal(False)
             self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
             return

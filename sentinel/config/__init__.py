@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 import yaml
 
 from sentinel.config import yamllines
-from sentinel.config.circle import CircleConfig
+from sentinel.config.circle import CircleConfig, check_phones
 from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
 from sentinel.config.yamllines import LineDict
@@ -140,13 +140,14 @@ def _cross_check(config: Config, raw: LineDict, errors: Any) -> None:
                 f"detection.checkin.{key}",
                 f"GPIO{pin} is already used by sensors[{seen_pins[pin]}]",
             )
-    if checkin.enabled and checkin.buzzer_pin is None and checkin.led_pin is None:
-        # Without either, nobody is asked and every alert would only be delayed by checkin.wait.
+    if checkin.enabled and checkin.buzzer_pin is None and checkin.led_pin is None and not checkin.phone:
+        # Without any, nobody is asked and every alert would only be delayed by checkin.wait.
         errors.add(
             checkin_lines.get("enabled", 1),
             "detection.checkin.enabled",
             "the resident can only be asked with a buzzer or an LED: add buzzer_pin and/or led_pin "
-            "(the GPIO it is wired to), or set enabled: false",
+            "(the GPIO it is wired to), phone: true if the circle's notifier asks on their phone, "
+            "or set enabled: false",
         )
     if checkin.buzzer_pin is not None and checkin.buzzer_pin == checkin.led_pin:
         errors.add(checkin_lines.get("led_pin", 1), "detection.checkin.led_pin", "the buzzer already uses this pin")
@@ -299,4 +300,5 @@ def _check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secret
         errors.add(ntfy_lines.get("username", 1), "ntfy.username", "a user name needs ntfy.password_env")
     if ntfy.password_env and not ntfy.username:
         errors.add(ntfy_lines.get("password_env", 1), "ntfy.password_env", "a password needs ntfy.username")
+    check_phones(config, raw, errors)
     check_mqtt(config.mqtt, raw, errors, check_secrets)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sentinel.config.model import MqttConfig, Window, _between, _clock, _slug
 from sentinel.config.schema import Seconds, setting
@@ -40,6 +40,29 @@ class MemberConfig:
     away_until: str | None = setting(
         None, doc="Not available until this date (YYYY-MM-DD), e.g. on holiday.", check=_date
     )
+    daily: str | None = setting(
+        None,
+        doc="A short note each day at this time (HH:MM) on how each of their homes with daily_note: true is;"
+        " none: no note.",
+        check=_clock,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentConfig:
+    """The resident's own phone: asked 'Are you all right?' before the circle is told, and 'I'm OK today'."""
+
+    topic: str = setting(doc="The resident's own private ntfy topic (a secret: 12+ random characters).", check=_topic)
+    check_in: bool = setting(
+        True,
+        doc="When the monitor asks first (unusual quiet), also ask on this phone, with an 'I'm OK' button."
+        " The monitor needs detection.checkin enabled (with phone: true if it has no buzzer or LED).",
+    )
+    daily: str | None = setting(
+        None,
+        doc="A gentle note each day at this time (HH:MM) with an 'I'm OK today' button; none: no note.",
+        check=_clock,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +87,14 @@ class HomeCircle:
         Seconds(300),
         doc="Silent or offline this long means the monitor is down.",
         check=_between(60, 86400),
+    )
+    resident: ResidentConfig | None = setting(
+        None, doc="The resident's own phone, e.g. {topic: ..., check_in: true}; none: the phone is not asked."
+    )
+    daily_note: bool = setting(
+        False,
+        doc="The resident agrees that members who ask for it (their 'daily') get a note each day on how the home"
+        " is: all well or not, alerts today, the last movement reported. Never which rooms.",
     )
 
 
@@ -117,6 +148,14 @@ class HealthReportConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AvailabilityConfig:
+    """A note to every member with buttons to say they are away, and back, without editing this file."""
+
+    every: Seconds = setting(Seconds(7 * DAY), doc="How often (e.g. 7d).", check=_between(DAY, 90 * DAY))
+    at: str = setting("18:00", doc="The time of day it goes out (HH:MM).", check=_clock)
+
+
+@dataclass(frozen=True, slots=True)
 class CircleConfig:
     """A whole notifier configuration file."""
 
@@ -143,8 +182,45 @@ class CircleConfig:
         None, doc="A note to each home's keepers on how its circle stands, e.g. {every: 7d}; none: no note."
     )
 
+    availability: AvailabilityConfig | None = setting(
+        None,
+        doc="A note to every member now and then with 'Away until ...' and 'Back' buttons, e.g. {every: 7d};"
+        " none: no note (away_until is then set here only).",
+    )
+
     def member(self, member_id: str) -> MemberConfig:
         return next(m for m in self.members if m.id == member_id)
 
     def home(self, home_id: str) -> HomeCircle | None:
         return next((h for h in self.homes if h.id == home_id), None)
+
+
+RESIDENT = "resident:"  # a resident's slot among the members: no member id can hold ':'
+
+
+def resident_id(home_id: str) -> str:
+    """The member slot of a home's resident (in deliveries, buttons and the members' log)."""
+    return f"{RESIDENT}{home_id}"
+
+
+def check_phones(config: CircleConfig, raw: dict, errors: Any) -> None:
+    """Rules across keys for the residents' phones and the daily notes (called by the circle's validation)."""
+    topics = {m.topic: f"members[{i}]" for i, m in enumerate(config.members)}
+    topics[config.ntfy.ack_topic] = "ntfy.ack_topic"
+    for h, home in enumerate(config.homes):
+        if home.resident is None:
+            continue
+        lines = getattr(raw["homes"][h].get("resident"), "lines", {})
+        if home.resident.topic in topics:
+            errors.add(
+                lines.get("topic", 1), f"homes[{h}].resident.topic", f"is already used by {topics[home.resident.topic]}"
+            )
+        topics.setdefault(home.resident.topic, f"homes[{h}].resident")
+    for i, member in enumerate(config.members):
+        mine = [h for h in config.homes if member.id in {m for tier in h.tiers for m in tier} | set(h.kit)]
+        if member.daily and not any(h.daily_note for h in mine):
+            errors.add(
+                raw["members"][i].lines.get("daily", 1),
+                f"members[{i}].daily",
+                "none of their homes has daily_note: true (the resident must agree to a daily note)",
+            )

@@ -149,7 +149,8 @@ class CheckinConfig:
     """Ask the resident before the circle is told of unusual quiet."""
 
     enabled: bool = setting(
-        False, doc="Ask first: sound the buzzer and/or light the LED, then wait. Needs buzzer_pin or led_pin."
+        False, doc="Ask first: sound the buzzer and/or light the LED (or ask on the phone), then wait."
+        " Needs buzzer_pin, led_pin or phone."
     )
     wait: Seconds = setting(
         Seconds(600),
@@ -161,6 +162,11 @@ class CheckinConfig:
     )
     led_pin: int | None = setting(
         None, doc="GPIO of an LED to light while asking.", check=_between(0, 27, "not a GPIO pin")
+    )
+    phone: bool = setting(
+        False,
+        doc="The circle's notifier also asks on the resident's phone (its circle.yaml names the resident's topic);"
+        " then no buzzer or LED is needed.",
     )
 
 

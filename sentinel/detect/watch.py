@@ -130,11 +130,18 @@ class Watch:
         ended, self.phase, self._check_until = self.phase, "watching", None
         return ended
 
-    def cancel_check(self) -> bool:
-        """The resident answered; False if nothing was being asked."""
+    def cancel_check(self, answered_at: float | None = None) -> bool:
+        """The resident answered; False if nothing was being asked.
+
+        ``answered_at`` (monotonic): an answer without movement (by command: the phone, an app) is a sign of
+        life then, as a press at home is; the quiet is counted again from it, else the spell, long past its
+        line, would be asked about at once.
+        """
         if self.phase != "checking":
             return False
         self.phase, self._check_until = "watching", None
+        if answered_at is not None:
+            self._since_mono = answered_at
         return True
 
     def line_s(self) -> float | None:

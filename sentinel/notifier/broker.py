@@ -55,4 +55,6 @@ def subscriptions(cfg: CircleConfig) -> list[tuple[str, int]]:
     topics = [(f"{shared}{base}/+/alert", 1), (f"{base}/+/alert/+/ack", 1), (f"{shared}{base}/+/notice", 1)]
     if cfg.watch_silence:
         topics += [(f"{base}/+/heartbeat", 0), (f"{base}/+/availability", 1)]
+    if any(h.resident is not None or h.daily_note for h in cfg.homes):  # checking in needs the homes' status
+        topics.append((f"{base}/+/status", 1))
     return topics

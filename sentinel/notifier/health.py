@@ -38,6 +38,7 @@ class MemberHealth:
 def gather(cfg: CircleConfig, store: NotifierStore) -> list[MemberHealth]:
     """Every member of any home, in the config's order."""
     consent = store.consent_rows()
+    away = store.away_rows()  # set from the phones
     out = []
     for member in cfg.members:
         homes = tuple((h, consent.get((h.id, member.id))) for h in cfg.homes if member.id in circle_of(h))
@@ -57,7 +58,7 @@ def gather(cfg: CircleConfig, store: NotifierStore) -> list[MemberHealth]:
                 store.last_sent(member.id),
                 last_press,
                 store.last_drill(member.id),
-                member.away_until,
+                away[member.id].over(member.away_until) if member.id in away else member.away_until,
                 (refusals[-1][0], refusals[-1][3]) if refusals else None,
             )
         )

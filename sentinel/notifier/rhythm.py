@@ -1,4 +1,4 @@
-"""The circle's rhythm around the emergencies: consent, drills and the keepers' weekly note.
+"""The circle's rhythm around the emergencies: consent, drills, the keepers' weekly note, and checking in.
 
 The main loop calls ``tick`` after each round; button presses that are not about
 an incident ('I agree', 'Received') come here, checked and recorded like the
@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig
 from sentinel.notifier import messages
+from sentinel.notifier.availability import Availability
+from sentinel.notifier.checkin import CheckIns
 from sentinel.notifier.consent import Consent
+from sentinel.notifier.daily import Daily
 from sentinel.notifier.drills import Drills, received
 from sentinel.notifier.escalation import keepers_of
 from sentinel.notifier.health import gather
@@ -32,7 +35,13 @@ class Rhythm:
     """Consent, drills and the weekly note, for every home served."""
 
     def __init__(
-        self, cfg: CircleConfig, store: NotifierStore, clock: Clock, secret: bytes, wake: Callable[[], None]
+        self,
+        cfg: CircleConfig,
+        store: NotifierStore,
+        clock: Clock,
+        secret: bytes,
+        wake: Callable[[], None],
+        publish: Callable[[str, str], object] | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -44,6 +53,18 @@ class Rhythm:
         report = cfg.health_report
         self.report = Schedule(store, "health_next", report.at, report.every) if report else None
         self._next_tick: datetime | None = None
+        # Checking in: the resident's phone, members' daily notes, away and back from the phone.
+        self.checkins = CheckIns(cfg, store, secret, wake, publish)
+        self.daily = Daily(cfg, store, self.checkins, wake)
+        self.availability = Availability(cfg, store, secret, wake, self.away_changed)
+        self.on_away: Callable[[CircleConfig], None] | None = None  # escalation takes the new away dates
+
+    def away_changed(self, cfg: CircleConfig) -> None:
+        """Members' away dates changed (from their phones): ``cfg`` carries them as they stand now."""
+        if self.drills is not None:
+            self.drills.cfg = cfg
+        if self.on_away is not None:
+            self.on_away(cfg)
 
     def tick(self, now: datetime) -> None:
         """Whatever is due now: asks, reminders, a drill, names of the silent, the weekly note."""
@@ -59,6 +80,9 @@ class Rhythm:
             with self.store.transaction():
                 if self.report.due(now):
                     self.weekly(now)
+        for part in (self.checkins, self.daily, self.availability):
+            with self.store.transaction():
+                part.tick(now)
 
     def weekly(self, now: datetime) -> None:
         """The keepers' note on each home's circle."""
@@ -77,7 +101,7 @@ class Rhythm:
         if reason is None and not self.store.use_token(ack.token, now):
             reason = "replayed token"
         if reason is None:
-            reason = self.consent.agree(ack, now) if ack.action == "agree" else received(self.store, ack, now)
+            reason = self._answer(ack, now)
         detail = f"{ack.action} {ack.alert_id:.60}"
         if reason is not None:
             log.warning("refused a %s from %.40s for %.60s: %s", ack.action, ack.member, ack.alert_id, reason)
@@ -88,3 +112,13 @@ class Rhythm:
             return reason
         self.store.log_member(now, ack.home, ack.member, "pressed", detail)
         return None
+
+    def _answer(self, ack: Ack, now: datetime) -> str | None:
+        """A checked press, to the part it answers; the refusal reason, or None."""
+        if ack.action == "agree":
+            return self.consent.agree(ack, now)
+        if ack.action == "received":
+            return received(self.store, ack, now)
+        if ack.action in ("ok", "ok_today"):
+            return self.checkins.press(ack, now)
+        return self.availability.press(ack, now)

@@ -25,6 +25,8 @@ from sentinel.detect.explain import duration
 from sentinel.mqtt import link
 from sentinel.notifier import broker
 from sentinel.notifier.acks import AckReader
+from sentinel.notifier.availability import effective
+from sentinel.notifier.checkin import residents
 from sentinel.notifier.delivery import Deliverer
 from sentinel.notifier.incidents import Incidents
 from sentinel.notifier.intake import ALERT_ID, Unreadable, decode, read_alert
@@ -65,12 +67,15 @@ class Notifier:
         self._failures = link.Failures(f"{cfg.mqtt.host}:{cfg.mqtt.port}", time.monotonic, link.REPEAT_WARNING)
         self._online = False
         self.keepers = Keepers(cfg, store, self.clock, self.silence, self._deliver.set)
-        self.rhythm = Rhythm(cfg, store, self.clock, self.secret, self._deliver.set)
+        self.rhythm = Rhythm(cfg, store, self.clock, self.secret, self._deliver.set, self._publish)
         self.incidents = Incidents(
             cfg, store, self.clock, self.secret, self._deliver.set, self._publish, self.rhythm.apply_ack
         )
+        self.rhythm.on_away = self._away_changed
+        self.rhythm.away_changed(effective(cfg, store))  # away dates set from the phones before a restart
         self.parking = Parking(cfg, store, self.clock, self._deliver.set)
-        self.deliverer = Deliverer(store, ntfy, cfg.members, self.clock, self.keepers.quota_spent)
+        recipients = [*cfg.members, *residents(cfg)]  # a resident's own phone is asked, never in a tier
+        self.deliverer = Deliverer(store, ntfy, recipients, self.clock, self.keepers.quota_spent)
         since = self.store.get_meta("ack_since") or "all"
         self.acks = AckReader(ntfy, cfg.ntfy.ack_topic, since, lambda m: self.queue.put(("press", m)))
         self.client = self._client()
@@ -145,6 +150,12 @@ class Notifier:
         if leaf == "availability":
             text = message.payload[:16].decode("utf-8", "replace")  # "online" or "offline"; the rest is noise
             self.queue.put(("availability", home, text, now))
+            return
+        if leaf == "status":  # only followed for the residents' phones and the daily notes
+            try:
+                self.queue.put(("status", home, decode(bytes(message.payload)), now))
+            except Unreadable as exc:
+                log.warning("ignored an unreadable status from %.40s: %s", home, exc)
             return
         is_ack = len(parts) == 5 and parts[2] == "alert" and parts[4] == "ack"
         if leaf not in ("alert", "notice") and not is_ack:
@@ -279,6 +290,10 @@ class Notifier:
             elif kind == "press":
                 with self.store.transaction():  # the press, what it changes and where reading goes on
                     self.incidents.press(item[1])
+            elif kind == "status":
+                _, home, body, at = item
+                with self.store.transaction():
+                    self.rhythm.checkins.status(home, body, at)
             elif kind == "notice":
                 _, home, body = item
                 self.keepers.kit_notice(home, body)
@@ -297,6 +312,10 @@ class Notifier:
 
     def _publish(self, topic: str, payload: str) -> None:
         self.client.publish(topic, payload, qos=1)
+
+    def _away_changed(self, cfg: CircleConfig) -> None:
+        """Escalation counts the away dates members set from their phones, as it counts the YAML's."""
+        self.incidents.cfg = cfg
 
     def apply_ack(self, ack: Ack) -> str | None:
         """A signed button press, as if it came from ntfy; the refusal reason, or None."""

@@ -112,6 +112,26 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN sent_at TEXT;
     INSERT INTO meta (key, value) SELECT 'consent_from_before', '1' WHERE EXISTS (SELECT 1 FROM deliveries);
     """,
+    # Checking in: each time the resident's phone was asked ('Are you all right?', 'I'm OK today') and how
+    # it was answered; and the away dates members set from their phones (with the YAML's date they overrode).
+    """
+    CREATE TABLE resident_checks (
+        home TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        asked_at TEXT NOT NULL,
+        answered_at TEXT,
+        outcome TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (home, check_id)
+    );
+    CREATE TABLE availability (
+        member TEXT PRIMARY KEY,
+        away_until TEXT,
+        yaml_was TEXT,
+        set_at TEXT NOT NULL,
+        how TEXT NOT NULL DEFAULT ''
+    );
+    """,
 )
 
 log = logging.getLogger(__name__)
@@ -552,6 +572,47 @@ class NotifierStore:
         ).fetchone()
         return (when(row[0], EPOCH, "sent_at"), str(json.loads(row[1]).get("title", ""))) if row else None
 
+    # checking in: the resident's phone, and members' availability from theirs
+    def resident_asked(self, home: str, check_id: str, kind: str, now: datetime) -> bool:
+        """Note that the resident's phone was asked; False if this check was asked before (a re-sent status)."""
+        cur = self._run(
+            "INSERT OR IGNORE INTO resident_checks (home, check_id, kind, asked_at) VALUES (?, ?, ?, ?)",
+            (home, check_id, kind, now.isoformat()),
+        )
+        return cur.rowcount == 1
+
+    def resident_check(self, home: str, check_id: str) -> ResidentCheck | None:
+        row = self._run(_CHECK_SQL + " WHERE home = ? AND check_id = ?", (home, check_id)).fetchone()
+        return _check(row) if row else None
+
+    def resident_answered(self, home: str, check_id: str, now: datetime, outcome: str) -> bool:
+        """Record the answer; False if it was answered already."""
+        cur = self._run(
+            "UPDATE resident_checks SET answered_at = ?, outcome = ? WHERE home = ? AND check_id = ?"
+            " AND answered_at IS NULL",
+            (now.isoformat(), outcome, home, check_id),
+        )
+        return cur.rowcount == 1
+
+    def resident_checks(self, home: str, since: datetime) -> list[ResidentCheck]:
+        """The checks of ``home`` asked or answered since ``since``, oldest first."""
+        rows = self._run(
+            _CHECK_SQL + " WHERE home = ? AND (asked_at >= ? OR answered_at >= ?) ORDER BY asked_at",
+            (home, since.isoformat(), since.isoformat()),
+        ).fetchall()
+        return [_check(r) for r in rows]
+
+    def set_away(self, member: str, away_until: str | None, yaml_was: str | None, now: datetime, how: str) -> None:
+        """A member's own away date (None: back), overriding the config's ``yaml_was`` until that changes."""
+        self._run(
+            "INSERT OR REPLACE INTO availability (member, away_until, yaml_was, set_at, how) VALUES (?, ?, ?, ?, ?)",
+            (member, away_until, yaml_was, now.isoformat(), how),
+        )
+
+    def away_rows(self) -> dict[str, Away]:
+        rows = self._run("SELECT member, away_until, yaml_was, set_at, how FROM availability").fetchall()
+        return {r[0]: Away(r[0], r[1], r[2], when(r[3], EPOCH, "away set_at"), r[4]) for r in rows}
+
 
 @dataclass(frozen=True, slots=True)
 class Consent:
@@ -567,6 +628,33 @@ class Consent:
 
 
 @dataclass(frozen=True, slots=True)
+class ResidentCheck:
+    """One time the resident's phone was asked, and the answer."""
+
+    home: str
+    check_id: str
+    kind: str  # 'check' (are you all right?) or 'today' (I'm OK today)
+    asked_at: datetime
+    answered_at: datetime | None
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class Away:
+    """A member's away date set from their phone; ``yaml_was``: the config's date it overrode."""
+
+    member: str
+    away_until: str | None
+    yaml_was: str | None
+    set_at: datetime
+    how: str
+
+    def over(self, yaml_date: str | None) -> str | None:
+        """The away date that stands: this one, unless the config's has changed since it was set."""
+        return self.away_until if self.yaml_was == yaml_date else yaml_date
+
+
+@dataclass(frozen=True, slots=True)
 class Drill:
     """One member's part in one drill."""
 
@@ -576,6 +664,13 @@ class Drill:
     due_at: datetime
     answered_at: datetime | None
     missed_at: datetime | None
+
+
+_CHECK_SQL = "SELECT home, check_id, kind, asked_at, answered_at, outcome FROM resident_checks"
+
+
+def _check(row: tuple[Any, ...]) -> ResidentCheck:
+    return ResidentCheck(row[0], row[1], row[2], when(row[3], EPOCH), _dt(row[4]), row[5])
 
 
 _DRILL_SQL = "SELECT drill_id, member, sent_at, due_at, answered_at, missed_at FROM drills"

@@ -16,7 +16,10 @@ from typing import Any
 INCIDENT_ACTIONS = ("claim", "resolve", "release")
 # A member's own answers, outside any incident: "I agree" to join a home's circle, "Received" to a drill.
 # Their alert_id slot holds "join-<home>" or "drill-<day>".
-MEMBER_ACTIONS = ("agree", "received")
+# Checking in: the resident's 'I'm OK' when asked ("check-<since>") and 'I'm OK today' ("today-<day>"); a
+# member's 'Away until ...' ("away-<date>": the date is signed with it) and 'Back' ("back-<day>").
+CHECKIN_ACTIONS = ("ok", "ok_today", "away", "back")
+MEMBER_ACTIONS = ("agree", "received", *CHECKIN_ACTIONS)
 ACTIONS = INCIDENT_ACTIONS + MEMBER_ACTIONS
 TOKEN_LIFETIME_S = 48 * 3600  # a button works for two days after its notification
 # The notifier signs every token for TOKEN_LIFETIME_S from when it sends it; a little more allows for

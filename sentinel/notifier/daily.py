@@ -1,0 +1,75 @@
+"""A daily note to members who ask for it: how each of their homes is today, in one line each.
+
+Only what the circle already knows: the home's status now (all well, asking, an alert, away), today's alerts,
+the last movement the monitor reported in its status, and whether the resident said 'I'm OK'. Never which
+rooms, never a list of visits. A home sends it only with ``daily_note: true`` (the resident agreed), a member
+gets it only with ``daily: "HH:MM"`` (they asked).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sentinel.config.circle import DAY, CircleConfig, HomeCircle, MemberConfig
+from sentinel.notifier import messages
+from sentinel.notifier.checkin import CheckIns
+from sentinel.notifier.escalation import circle_of
+from sentinel.notifier.schedule import Schedule
+from sentinel.notifier.store import NotifierStore
+
+log = logging.getLogger(__name__)
+
+
+class Daily:
+    """Each member's daily note at their own time; the caller holds the transaction."""
+
+    def __init__(self, cfg: CircleConfig, store: NotifierStore, checkins: CheckIns, wake: Callable[[], None]) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.checkins = checkins
+        self._wake = wake
+        self.schedules = {
+            m.id: Schedule(store, f"daily:{m.id}", m.daily, DAY) for m in cfg.members if m.daily and self.homes_of(m)
+        }
+
+    def homes_of(self, member: MemberConfig) -> list[HomeCircle]:
+        """The homes whose note this member gets: in their circle, and the resident agreed to a daily note."""
+        return [h for h in self.cfg.homes if h.daily_note and member.id in circle_of(h)]
+
+    def tick(self, now: datetime) -> None:
+        for member_id, schedule in self.schedules.items():
+            if schedule.due(now):
+                self.send(self.cfg.member(member_id), now)
+
+    def send(self, member: MemberConfig, now: datetime) -> None:
+        """One note, one line per home."""
+        homes = self.homes_of(member)
+        body = messages.daily_note([h.name for h in homes], [self.line(h, now) for h in homes])
+        self.store.deliver(None, homes[0].id, member.id, body, now)
+        self.store.log_member(now, "", member.id, "daily note", ", ".join(h.id for h in homes))
+        log.info("daily note to %s on %s", member.id, ", ".join(h.name for h in homes))
+        self._wake()
+
+    def line(self, home: HomeCircle, now: datetime) -> str:
+        """How ``home`` is today, in words."""
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        seen = self.checkins.latest.get(home.id)
+        known = self.store.home_state(home.id)
+        offline = known[1] if known and known[0] == "offline" else None
+        alerts = [
+            (i.kind, i.raised_at.astimezone(now.tzinfo), i.closed_at is not None)
+            for i in self.store.incidents()
+            if i.home == home.id and i.raised_at >= start
+        ]
+        moved = seen.last_activity if seen and seen.last_activity and seen.last_activity >= start else None
+        said = self.checkins.checked_in_today(home.id, now)
+        return messages.daily_line(
+            home.name,
+            seen.state if seen else None,
+            offline.astimezone(now.tzinfo) if offline else None,
+            alerts,
+            moved.astimezone(now.tzinfo) if moved else None,
+            said.astimezone(now.tzinfo) if said else None,
+        )
