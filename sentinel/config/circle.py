@@ -24,6 +24,18 @@ def _topic(value: str) -> str | None:
     return None
 
 
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def _emails(value: list[str]) -> str | None:
+    wrong = [e for e in value if not _EMAIL.match(e)]
+    return f"{', '.join(map(repr, wrong))}: not an e-mail address like 'tom@example.org'" if wrong else None
+
+
+def _phone(value: str) -> str | None:
+    return None if re.fullmatch(r"\+?[0-9][0-9 ]{1,19}", value) else f"{value!r} is not a phone number like '112'"
+
+
 def _url(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
 
@@ -39,6 +51,25 @@ class MemberConfig:
     quiet_hours: Window | None = setting(None, doc="When only urgent alerts (the help button) reach them.")
     away_until: str | None = setting(
         None, doc="Not available until this date (YYYY-MM-DD), e.g. on holiday.", check=_date
+    )
+    # What they can do, told to the others in an alert ("Ann has a key and is 2 min away"). All optional.
+    key: bool = setting(False, doc="They hold a key to the home(s) they look out for.")
+    first_aid: bool = setting(False, doc="They know first aid.")
+    car: bool = setting(False, doc="They have a car (to drive to hospital, or from further away).")
+    minutes_away: int | None = setting(
+        None, doc="How many minutes they usually need to get there.", check=_between(0, 600)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LastResortConfig:
+    """When nobody has said 'I'm going' after the final call: e-mail, and what to do in the loudest message."""
+
+    email: list[str] = setting(
+        [], doc="Addresses e-mailed through ntfy when nobody is going after the final call.", check=_emails
+    )
+    call: str = setting(
+        "112", doc="The number the final call tells everyone to ring if they cannot reach them.", check=_phone
     )
 
 
@@ -64,6 +95,9 @@ class HomeCircle:
         Seconds(300),
         doc="Silent or offline this long means the monitor is down.",
         check=_between(60, 86400),
+    )
+    last_resort: LastResortConfig | None = setting(
+        None, doc="e.g. {email: [tom@example.org], call: '112'}: e-mail after the final call, and whom to ring."
     )
 
 
@@ -117,6 +151,13 @@ class HealthReportConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpConfig:
+    """After an incident, the one who went is asked how the resident is."""
+
+    at: str = setting("09:00", doc="The time of day the question goes out, the morning after (HH:MM).", check=_clock)
+
+
+@dataclass(frozen=True, slots=True)
 class CircleConfig:
     """A whole notifier configuration file."""
 
@@ -141,6 +182,10 @@ class CircleConfig:
     )
     health_report: HealthReportConfig | None = setting(
         None, doc="A note to each home's keepers on how its circle stands, e.g. {every: 7d}; none: no note."
+    )
+
+    follow_up: FollowUpConfig | None = setting(
+        None, doc="Ask the one who went how the resident is, e.g. {at: '09:00'}; none: nobody is asked."
     )
 
     def member(self, member_id: str) -> MemberConfig:
