@@ -94,13 +94,13 @@ def take_step(
         # (a low incident, such as a follow-up, breaks nobody's quiet hours).
         urgent = severity == URGENT or (step.final and severity != LOW)
         audience = tuple(m for m in step.audience if available(circle.member(m), now, urgent))
-        if not audience and severity == LOW:
-            # Nobody can be asked now (night, or away): it waits at this step instead of running out.
-            return None, (), Progress(index, now + timedelta(seconds=HOLD_S))
         index += 1
         if audience:
             wait = home.step if counts(circle, home, severity, audience, now, agreed) else 0.0
             return step, audience, Progress(index, now + timedelta(seconds=wait))
+    if severity == LOW and progress.next_index < len(steps):
+        # Nobody at all can be asked now (night, or away): it waits where it was instead of running out.
+        return None, (), Progress(progress.next_index, now + timedelta(seconds=HOLD_S))
     return None, (), Progress(index, now)
 
 
