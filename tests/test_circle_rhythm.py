@@ -359,7 +359,7 @@ def test_a_claim_can_be_released_and_the_walk_goes_on_where_it_was(circle, recor
     c.advance(60)
     c.press("carol", "I'm going")
     (going,) = titled(c, "carol", "Mary: you are going")
-    assert [a["label"] for a in going["actions"]] == ["I can't go after all"]
+    assert [a["label"] for a in going["actions"]] == ["I'm there", "With Mary", "I can't go after all"]
     assert c.infos_to("ann")[-1]["title"] == "Mary: Carol Ødegård is going"
     c.advance(600)
     assert urgent(c, "ann") == []  # the claim holds the walk

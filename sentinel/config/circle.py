@@ -24,6 +24,18 @@ def _topic(value: str) -> str | None:
     return None
 
 
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def _emails(value: list[str]) -> str | None:
+    wrong = [e for e in value if not _EMAIL.match(e)]
+    return f"{', '.join(map(repr, wrong))}: not an e-mail address like 'tom@example.org'" if wrong else None
+
+
+def _phone(value: str) -> str | None:
+    return None if re.fullmatch(r"\+?[0-9][0-9 ]{1,19}", value) else f"{value!r} is not a phone number like '112'"
+
+
 def _url(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
 
@@ -46,6 +58,13 @@ class MemberConfig:
         " none: no note.",
         check=_clock,
     )
+    # What they can do, told to the others in an alert ("Ann has a key and is 2 min away"). All optional.
+    key: bool = setting(False, doc="They hold a key to the home(s) they look out for.")
+    first_aid: bool = setting(False, doc="They know first aid.")
+    car: bool = setting(False, doc="They have a car (to drive to hospital, or from further away).")
+    minutes_away: int | None = setting(
+        None, doc="How many minutes they usually need to get there.", check=_between(0, 600)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +81,18 @@ class ResidentConfig:
         None,
         doc="A gentle note each day at this time (HH:MM) with an 'I'm OK today' button; none: no note.",
         check=_clock,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LastResortConfig:
+    """When nobody has said 'I'm going' after the final call: e-mail, and what to do in the loudest message."""
+
+    email: list[str] = setting(
+        [], doc="Addresses e-mailed through ntfy when nobody is going after the final call.", check=_emails
+    )
+    call: str = setting(
+        "112", doc="The number the final call tells everyone to ring if they cannot reach them.", check=_phone
     )
 
 
@@ -95,6 +126,9 @@ class HomeCircle:
         False,
         doc="The resident agrees that members who ask for it (their 'daily') get a note each day on how the home"
         " is: all well or not, alerts today, the last movement reported. Never which rooms.",
+    )
+    last_resort: LastResortConfig | None = setting(
+        None, doc="e.g. {email: [tom@example.org], call: '112'}: e-mail after the final call, and whom to ring."
     )
 
 
@@ -156,6 +190,13 @@ class AvailabilityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpConfig:
+    """After an incident, the one who went is asked how the resident is."""
+
+    at: str = setting("09:00", doc="The time of day the question goes out, the morning after (HH:MM).", check=_clock)
+
+
+@dataclass(frozen=True, slots=True)
 class CircleConfig:
     """A whole notifier configuration file."""
 
@@ -186,6 +227,9 @@ class CircleConfig:
         None,
         doc="A note to every member now and then with 'Away until ...' and 'Back' buttons, e.g. {every: 7d};"
         " none: no note (away_until is then set here only).",
+    )
+    follow_up: FollowUpConfig | None = setting(
+        None, doc="Ask the one who went how the resident is, e.g. {at: '09:00'}; none: nobody is asked."
     )
 
     def member(self, member_id: str) -> MemberConfig:

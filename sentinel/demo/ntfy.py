@@ -46,6 +46,13 @@ The rules, each with the file of the ntfy source it comes from
 - Message ids are 12 random letters and digits (types.go messageIDLength).
 - An http action button sends only its own headers and body, without the app's
   login (the Android app): see docs/circle.md on servers that deny by default.
+- ``email`` (the JSON field; X-Email on a plain publish) e-mails the message to one address as
+  well: refused 400 40001 by a server without SMTP set up, 400 40003 with a
+  delay, and 429 42902 past a visitor's 16 e-mails, one more each hour
+  (server.go parsePublishParams, errors.go, config.go
+  DefaultVisitorEmailLimitBurst/Replenish, visitor.go EmailAllowed). The
+  message is stored and pushed as usual, without the address (types.go
+  message); ``emails`` records what was e-mailed. JSON publishes only here.
 """
 
 from __future__ import annotations
@@ -130,6 +137,7 @@ class Visitor:
     """Who ntfy counts requests against: an IP address, or a user logged in with a token."""
 
     requests: Bucket
+    emails: Bucket | None = None
     messages_today: int = 0
     subscriptions: int = 0
 
@@ -168,9 +176,15 @@ class LocalNtfy:
         keepalive_s: float = 45.0,
         access: Access | None = None,
         clock: Callable[[], float] = time.monotonic,
+        smtp: bool = True,
+        email_burst: int = 16,
+        email_every_s: float = 3600.0,
     ) -> None:
         self.on_publish = on_publish
         self.published: list[dict[str, Any]] = []
+        self.smtp = smtp  # e-mail set up (smtp-sender-addr), as on ntfy.sh
+        self.email_burst, self.email_every_s = email_burst, email_every_s
+        self.emails: list[dict[str, Any]] = []  # what was e-mailed: to, title, message
         self.headers: list[dict[str, str]] = []
         self.refused: list[tuple[str, int, int]] = []  # (path, status, ntfy code) of every error answer
         self.ignored_fields: list[str] = []  # unknown JSON fields the real server would drop silently
@@ -279,6 +293,21 @@ class LocalNtfy:
             if kind == "http" and str(action.get("method", "POST")).upper() in ("GET", "HEAD") and action.get("body"):
                 raise bad
 
+    def check_email(self, visitor: Visitor, body: dict[str, Any]) -> None:
+        """An ``email`` field, as ``parsePublishParams`` checks it."""
+        if not body.get("email"):
+            return
+        if not self.smtp:
+            raise Refused(400, 40001, "e-mail notifications are not enabled")
+        with self.lock:
+            if visitor.emails is None:
+                visitor.emails = Bucket(self.email_burst, self.email_every_s)
+            allowed = visitor.emails.allow(self.clock())
+        if not allowed:
+            raise Refused(429, 42902, "limit reached: too many emails, please be nice")
+        if body.get("delay"):
+            raise Refused(400, 40003, "delayed e-mail notifications are not supported")
+
     @staticmethod
     def check_message(text: bytes) -> str:
         """The message text; ntfy turns a long or non-UTF-8 one into an attachment, which this server refuses."""
@@ -301,7 +330,7 @@ class LocalNtfy:
             "event": "message",
             "topic": topic,
             "message": text or "triggered",
-            **{k: v for k, v in body.items() if k not in ("topic", "message") and v not in (None, "", [], 0)},
+            **{k: v for k, v in body.items() if k not in ("topic", "message", "email") and v not in (None, "", [], 0)},
         }
         with self.arrived:
             self.topics.setdefault(topic, []).append(message)
@@ -418,7 +447,13 @@ class LocalNtfy:
                     fake.authorize(user, topic, "write")
                     fake.count_message(visitor)
                     fake.check_params(body)
+                    fake.check_email(visitor, body)
                     message = fake.store(topic, fake.check_message(text), body)
+                    if body.get("email"):
+                        with fake.lock:
+                            fake.emails.append(
+                                {"to": body["email"], "title": body.get("title", ""), "message": message["message"]}
+                            )
                 except Refused as refused:
                     self._refuse(refused)
                     return

@@ -11,7 +11,7 @@ from sentinel import logs, systemd
 from sentinel.config import load_circle_config
 from sentinel.config.circle import CircleConfig
 from sentinel.errors import SentinelError
-from sentinel.notifier import health
+from sentinel.notifier import health, story
 from sentinel.notifier.escalation import circle_of
 from sentinel.notifier.store import NotifierStore
 from sentinel.statedir import NOTIFIER_DB, NoDatabase, find_database
@@ -122,12 +122,8 @@ def _incidents(store: NotifierStore, alert_id: str | None, open_only: bool) -> i
     if incident is None:
         print(f"no incident {alert_id}")
         return 1
-    print(f"{incident.alert_id}: {incident.kind} at {incident.home}, severity {incident.severity}")
-    print(f"  {incident.reason}")
-    for at, what, member, detail in store.steps(alert_id):
-        who = f" {member}" if member else ""
-        text = "" if what == "received" else f": {detail}" if detail else ""
-        print(f"  {at:%Y-%m-%d %H:%M:%S}  {what}{who}{text}")
+    for line in story.render(store, incident):
+        print(line)
     return 0
 
 

@@ -44,6 +44,7 @@ def notification(member: MemberConfig, body: dict[str, Any]) -> Notification:
         tuple(body["tags"]),
         body.get("click"),
         tuple(body.get("actions", ())),
+        body.get("email"),
     )
 
 
@@ -95,7 +96,8 @@ class Deliverer:
                 self.store.failed(delivery.id, "no such member")
                 continue
             body = delivery.body
-            if body.get("kind") == "alert" and delivery.alert_id and self.store.is_closed(delivery.alert_id):
+            loud = body.get("kind") in ("alert", "last_resort")
+            if loud and delivery.alert_id and self.store.is_closed(delivery.alert_id):
                 # An alert held up by ntfy must not ring after the all-clear it was overtaken by.
                 self.store.skip(delivery.id, "the incident closed before it could be sent")
                 continue

@@ -16,6 +16,8 @@ from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.core.windows import within
 
 URGENT = "critical"
+LOW = "low"  # a follow-up: it waits for quiet hours to end rather than wake anyone or skip them
+HOLD_S = 900  # a low incident with nobody available at its step looks again this much later
 PRIORITY = {"critical": 5, "high": 4, "normal": 3, "low": 2}
 
 
@@ -88,13 +90,17 @@ def take_step(
     index = progress.next_index
     while index < len(steps):
         step = steps[index]
-        # The final call is the loudest: it goes to everyone who is not away, quiet hours or not.
-        urgent = severity == URGENT or step.final
+        # The final call is the loudest: it goes to everyone who is not away, quiet hours or not
+        # (a low incident, such as a follow-up, breaks nobody's quiet hours).
+        urgent = severity == URGENT or (step.final and severity != LOW)
         audience = tuple(m for m in step.audience if available(circle.member(m), now, urgent))
         index += 1
         if audience:
             wait = home.step if counts(circle, home, severity, audience, now, agreed) else 0.0
             return step, audience, Progress(index, now + timedelta(seconds=wait))
+    if severity == LOW and progress.next_index < len(steps):
+        # Nobody at all can be asked now (night, or away): it waits where it was instead of running out.
+        return None, (), Progress(progress.next_index, now + timedelta(seconds=HOLD_S))
     return None, (), Progress(index, now)
 
 

@@ -10,12 +10,15 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig, HomeCircle
-from sentinel.notifier import messages
+from sentinel.notifier import lastresort, messages, scene
+from sentinel.notifier.capabilities import helpers_line
 from sentinel.notifier.consent import counted_on
 from sentinel.notifier.escalation import Progress, path, take_step, unagreed
+from sentinel.notifier.followup import KIND as FOLLOW_UP
+from sentinel.notifier.followup import FollowUps
 from sentinel.notifier.ntfy import cut
 from sentinel.notifier.store import Incident, NotifierStore
-from sentinel.notifier.tokens import MEMBER_ACTIONS, Ack, check
+from sentinel.notifier.tokens import FOLLOW_UP_ACTIONS, MEMBER_ACTIONS, Ack, check
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class Incidents:
         self._publish = publish  # a message to the broker (qos 1)
         self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
         self._member_ack = member_ack  # presses about no incident: 'I agree', 'Received'
+        follow_up = cfg.follow_up
+        self.follow_ups = FollowUps(cfg, follow_up, store, secret, wake, self._tell) if follow_up else None
 
     def escalate(self, now: datetime) -> None:
         """Take every incident's due step."""
@@ -67,6 +72,11 @@ class Incidents:
         agreed = counted_on(self.cfg, self.store, home.id)
         step, audience, after = take_step(self.cfg, home, incident.severity, progress, now, agreed)
         if step is None:
+            if after.next_index < len(path(home, incident.severity)):
+                self._hold(incident, after)  # a low incident waits for someone to be available
+                return
+            if lastresort.wanted(home, incident) and lastresort.send(self.store, home, incident, now):
+                self._wake()
             self.store.advance(incident.alert_id, after.next_index, now + NEVER)
             if not self.store.notified(incident.alert_id):
                 # Everyone is away: say so loudly in the log and the record, it needs a human.
@@ -75,7 +85,8 @@ class Incidents:
             return
         for member_id in audience:
             member = self.cfg.member(member_id)
-            body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp())
+            helpers = helpers_line(self.cfg, home, member_id, now)
+            body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp(), helpers)
             self.store.deliver(incident.alert_id, home.id, member_id, body, now)
         what = "final call" if step.final else f"step {step.index + 1}"
         told = ", ".join(audience)
@@ -86,9 +97,20 @@ class Incidents:
             told += f" ({', '.join(waiting)}: not agreed yet, {counted})"
         self.store.step(incident.alert_id, now, what, None, told)
         log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
-        final = step.final
-        self.store.advance(incident.alert_id, after.next_index, now + NEVER if final else after.next_at)
+        if step.final:
+            # After the final call comes only the last resort, a step later, if there is one.
+            wait = timedelta(seconds=home.step) if lastresort.wanted(home, incident) else NEVER
+            self.store.advance(incident.alert_id, after.next_index, now + wait)
+        else:
+            self.store.advance(incident.alert_id, after.next_index, after.next_at)
         self._wake()
+
+    def _hold(self, incident: Incident, after: Progress) -> None:
+        """Nobody can be asked now (a low incident at night): look again later, said once in the record."""
+        self.store.advance(incident.alert_id, after.next_index, after.next_at)
+        steps = self.store.steps(incident.alert_id)
+        if not steps or steps[-1][1] != "waiting":
+            self.store.step(incident.alert_id, self.clock.now(), "waiting", None, "nobody can be asked now")
 
     def press(self, message: dict[str, Any]) -> None:
         """A message on the ack topic: a button press, or anything else anyone posted there."""
@@ -103,6 +125,8 @@ class Incidents:
 
     def apply_ack(self, ack: Ack) -> str | None:
         """Claim or resolve an incident from a signed button press; the refusal reason, or None."""
+        if ack.action in FOLLOW_UP_ACTIONS and self.follow_ups is None:
+            return self._refuse(ack, "follow-ups are off")
         if ack.action in MEMBER_ACTIONS and self._member_ack is not None:
             return self._member_ack(ack)
         now = self.clock.now()
@@ -113,10 +137,7 @@ class Incidents:
         if reason is None and not self.store.use_token(ack.token, now):
             reason = "replayed token"
         if reason is not None:
-            log.warning("refused a %s from %s for %s: %s", ack.action, ack.member, ack.alert_id, reason)
-            if incident is not None:
-                self.store.step(ack.alert_id, now, "refused", ack.member, f"{ack.action}: {reason}")
-            return reason
+            return self._refuse(ack, reason)
         assert incident is not None
         member = self.cfg.member(ack.member) if any(m.id == ack.member for m in self.cfg.members) else None
         name = member.name if member else ack.member
@@ -126,10 +147,25 @@ class Incidents:
             self._claim(incident, home, ack.member, name, now)
         elif ack.action == "release":
             return self._release(incident, home, ack.member, name, now)
+        elif ack.action in scene.WHAT:
+            args = (incident, home, ack.member, name, ack.action, now)
+            reason = scene.arrived(self.cfg, self.store, self.secret, self._tell, *args)
+        elif ack.action in FOLLOW_UP_ACTIONS and self.follow_ups is not None:
+            reason = self.follow_ups.answer(ack, incident, home, name, now)
         else:
             note = cut(ack.note, NOTE_LIMIT) if ack.note else f"{name} called: all OK"
             self._close(incident, home, name, "resolve", note, now, skip=ack.member)
-        return None
+        if reason is not None:
+            log.warning("refused a %s from %s for %s: %s", ack.action, ack.member, ack.alert_id, reason)
+        self._wake()
+        return reason
+
+    def _refuse(self, ack: Ack, reason: str) -> str:
+        """Say why a press was refused, in the log and in the incident's record (if there is one)."""
+        log.warning("refused a %s from %s for %s: %s", ack.action, ack.member, ack.alert_id, reason)
+        if self.store.incident(ack.alert_id) is not None:
+            self.store.step(ack.alert_id, self.clock.now(), "refused", ack.member, f"{ack.action}: {reason}")
+        return reason
 
     def _claim(self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime) -> None:
         if not self.store.claim(incident.alert_id, member, now):
@@ -195,6 +231,8 @@ class Incidents:
         log.warning("%s resolved by %s: %s", incident.alert_id, who, note)
         self.store.step(incident.alert_id, now, "resolved", skip, note)
         self._tell(incident, home, f"{home.name}: all clear", note, now, skip=skip, tags=("white_check_mark",))
+        if self.follow_ups is not None:
+            self.follow_ups.closed(incident, incident.claimed_by or skip, now)
         if tell_agent:
             self._to_agent(incident, {"who": who, "what": what, "note": note}, now)
 
@@ -236,6 +274,8 @@ class Incidents:
 
     def _to_agent(self, incident: Incident, body: dict[str, Any], now: datetime) -> None:
         """Tell the home's agent (and any other subscriber) what the circle did."""
+        if incident.kind == FOLLOW_UP:
+            return  # the circle's own follow-up: the agent never raised it
         message = {**body, "at": now.isoformat(timespec="seconds"), "alert_id": incident.alert_id, "source": "notifier"}
         topic = f"{self.cfg.mqtt.base_topic}/{incident.home}/alert/{incident.alert_id}/ack"
         self._publish(topic, json.dumps(message, ensure_ascii=False))

@@ -68,6 +68,7 @@ class Notification:
     tags: tuple[str, ...] = ()
     click: str | None = None
     actions: tuple[dict[str, Any], ...] = field(default=())
+    email: str | None = None  # ntfy also e-mails it here (the server must have e-mail set up)
 
     def body(self) -> dict[str, Any]:
         """The JSON publish, with texts cut to what ntfy and the phones' push services carry."""
@@ -83,6 +84,8 @@ class Notification:
             out["click"] = self.click
         if self.actions:
             out["actions"] = list(self.actions)
+        if self.email:
+            out["email"] = self.email
         return out
 
 

@@ -251,6 +251,9 @@ class Notifier:
             self._clock_jumped(jump)
         now = self.clock.now()
         self.incidents.escalate(now)
+        if self.incidents.follow_ups is not None:  # the morning-after questions that are due
+            with self.store.transaction():
+                self.incidents.follow_ups.tick(now)
         self.rhythm.tick(now)
         if self.cfg.watch_silence:
             self.keepers.watch_silence(now)

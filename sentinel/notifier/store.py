@@ -132,6 +132,19 @@ MIGRATIONS: tuple[str, ...] = (
         how TEXT NOT NULL DEFAULT ''
     );
     """,
+    # Following up: after an incident closes, the one who went is asked how the resident is.
+    """
+    CREATE TABLE follow_ups (
+        alert_id TEXT PRIMARY KEY,
+        home TEXT NOT NULL,
+        member TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        asked_at TEXT,
+        answer TEXT,
+        answered_at TEXT
+    );
+    CREATE INDEX follow_ups_due ON follow_ups (asked_at, due_at);
+    """,
 )
 
 log = logging.getLogger(__name__)
@@ -353,6 +366,36 @@ class NotifierStore:
             "SELECT at, what, member, detail FROM steps WHERE alert_id = ? ORDER BY id", (alert_id,)
         ).fetchall()
         return [(when(at, EPOCH, "step time"), what, member, detail) for at, what, member, detail in rows]
+
+    def follow_up(self, alert_id: str, home: str, member: str, due: datetime) -> bool:
+        """Ask ``member`` how the resident is at ``due``; False if this incident has one already."""
+        cur = self._run(
+            "INSERT OR IGNORE INTO follow_ups (alert_id, home, member, due_at) VALUES (?, ?, ?, ?)",
+            (alert_id, home, member, due.isoformat()),
+        )
+        return cur.rowcount == 1
+
+    def follow_ups_due(self, now: datetime) -> list[FollowUp]:
+        rows = self._run(
+            _FOLLOW_UP_SQL + " WHERE asked_at IS NULL AND due_at <= ? ORDER BY due_at", (now.isoformat(),)
+        ).fetchall()
+        return [_follow_up(r) for r in rows]
+
+    def follow_up_of(self, alert_id: str) -> FollowUp | None:
+        row = self._run(_FOLLOW_UP_SQL + " WHERE alert_id = ?", (alert_id,)).fetchone()
+        return _follow_up(row) if row else None
+
+    def follow_up_asked(self, alert_id: str, now: datetime) -> None:
+        self._run("UPDATE follow_ups SET asked_at = ? WHERE alert_id = ?", (now.isoformat(), alert_id))
+
+    def follow_up_answered(self, alert_id: str, member: str, answer: str, now: datetime) -> bool:
+        """Record the answer; False unless ``member`` was asked and has not answered yet."""
+        cur = self._run(
+            "UPDATE follow_ups SET answer = ?, answered_at = ? WHERE alert_id = ? AND member = ?"
+            " AND asked_at IS NOT NULL AND answered_at IS NULL",
+            (answer, now.isoformat(), alert_id, member),
+        )
+        return cur.rowcount == 1
 
     def notified(self, alert_id: str) -> list[str]:
         """Members an alert notification was sent (or is being sent) to, in order."""
@@ -671,6 +714,26 @@ _CHECK_SQL = "SELECT home, check_id, kind, asked_at, answered_at, outcome FROM r
 
 def _check(row: tuple[Any, ...]) -> ResidentCheck:
     return ResidentCheck(row[0], row[1], row[2], when(row[3], EPOCH), _dt(row[4]), row[5])
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The question after an incident: how is the resident today?"""
+
+    alert_id: str
+    home: str
+    member: str
+    due_at: datetime
+    asked_at: datetime | None
+    answer: str | None
+    answered_at: datetime | None
+
+
+_FOLLOW_UP_SQL = "SELECT alert_id, home, member, due_at, asked_at, answer, answered_at FROM follow_ups"
+
+
+def _follow_up(row: tuple[Any, ...]) -> FollowUp:
+    return FollowUp(row[0], row[1], row[2], when(row[3], EPOCH), _dt(row[4]), row[5], _dt(row[6]))
 
 
 _DRILL_SQL = "SELECT drill_id, member, sent_at, due_at, answered_at, missed_at FROM drills"

@@ -13,14 +13,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-INCIDENT_ACTIONS = ("claim", "resolve", "release")
+# "on_scene" and "with": the one going says they are there, and with the resident.
+INCIDENT_ACTIONS = ("claim", "resolve", "release", "on_scene", "with")
+# The answers to "How is Mary today?" after an incident (the alert_id slot holds the incident's).
+FOLLOW_UP_ACTIONS = ("fine", "needs_help", "call_me")
 # A member's own answers, outside any incident: "I agree" to join a home's circle, "Received" to a drill.
 # Their alert_id slot holds "join-<home>" or "drill-<day>".
 # Checking in: the resident's 'I'm OK' when asked ("check-<since>") and 'I'm OK today' ("today-<day>"); a
 # member's 'Away until ...' ("away-<date>": the date is signed with it) and 'Back' ("back-<day>").
 CHECKIN_ACTIONS = ("ok", "ok_today", "away", "back")
 MEMBER_ACTIONS = ("agree", "received", *CHECKIN_ACTIONS)
-ACTIONS = INCIDENT_ACTIONS + MEMBER_ACTIONS
+ACTIONS = INCIDENT_ACTIONS + MEMBER_ACTIONS + FOLLOW_UP_ACTIONS
 TOKEN_LIFETIME_S = 48 * 3600  # a button works for two days after its notification
 # The notifier signs every token for TOKEN_LIFETIME_S from when it sends it; a little more allows for
 # the clock being set back a few minutes. A later expiry was not made by this notifier's rules.

@@ -1,0 +1,50 @@
+"""Who can do what: the one line in an alert that tells each member who else is near or holds a key."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
+from sentinel.notifier.escalation import circle_of
+from sentinel.notifier.ntfy import cut
+
+LINE_LIMIT = 240  # bytes: one short line under the alert's reason, well within what a push carries
+MOST = 2  # people named: more is a list nobody reads on a lock screen
+
+
+def can_do(member: MemberConfig) -> list[str]:
+    """What ``member`` can do, as parts of a sentence: 'has a key', 'is 2 min away'."""
+    parts = []
+    if member.key:
+        parts.append("has a key")
+    if member.first_aid:
+        parts.append("knows first aid")
+    if member.car:
+        parts.append("has a car")
+    if member.minutes_away is not None:
+        parts.append(f"is {member.minutes_away} min away")
+    return parts
+
+
+def _rank(member: MemberConfig) -> tuple[bool, int, bool]:
+    """Key holders first, then the nearest, then first aid."""
+    return (not member.key, member.minutes_away if member.minutes_away is not None else 10_000, not member.first_aid)
+
+
+def helpers_line(circle: CircleConfig, home: HomeCircle, member_id: str, now: datetime) -> str:
+    """'Ann has a key and is 2 min away; Bob knows first aid.' for ``member_id``, naming others (not away)."""
+    others = [
+        circle.member(m)
+        for m in circle_of(home)
+        if m != member_id and can_do(circle.member(m)) and not _away(circle.member(m), now)
+    ]
+    said = [f"{m.name} {_and(can_do(m))}" for m in sorted(others, key=_rank)[:MOST]]
+    return cut("; ".join(said) + ".", LINE_LIMIT) if said else ""
+
+
+def _away(member: MemberConfig, now: datetime) -> bool:
+    return bool(member.away_until and now.date() < date.fromisoformat(member.away_until))
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
