@@ -17,8 +17,9 @@ import pytest
 from test_agent import PIR_PIN, T0, Home
 
 from conftest import Mosquitto, Recorder
-from sentinel.agent import journal as journal_module
-from sentinel.agent.journal import RETRY, Journal
+from sentinel.agent import writes as writes_module
+from sentinel.agent.journal import Journal
+from sentinel.agent.writes import RETRY
 from sentinel.clock import ManualClock
 from sentinel.core.alerts import help_alert
 from sentinel.core.status import Flip
@@ -290,7 +291,7 @@ def test_a_write_the_database_refuses_is_dropped_and_the_rest_go_on(tmp_path: Pa
 def test_while_the_card_is_full_movement_waits_in_memory_up_to_a_cap_and_alerts_always(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "MAX_WAITING_EVENTS", 5)
+    monkeypatch.setattr(writes_module, "MAX_WAITING_EVENTS", 5)
     store = Store(tmp_path / "agent.db")
     journal = Journal(store, "mary")
     fill_up(store)

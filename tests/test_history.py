@@ -20,9 +20,10 @@ import pytest
 from test_agent import PIR_PIN, Home
 
 from conftest import ROOT, Mosquitto, VictoriaMetrics, agent_yaml, wait_for
-from sentinel.agent import history
+from sentinel.agent import history_writer
 from sentinel.agent.app import Agent
-from sentinel.agent.history import KIT, MEASUREMENTS, STATES, History, epoch_ms, line
+from sentinel.agent.history import KIT, MEASUREMENTS, STATES, History
+from sentinel.agent.lineprotocol import epoch_ms, line
 from sentinel.clock import ManualClock
 from sentinel.config import ConfigError, parse_config
 from sentinel.config.model import HistoryConfig
@@ -164,8 +165,8 @@ class Refusing:
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Try again within a fraction of a second, not after up to 5 minutes."""
-    monkeypatch.setattr(history, "RETRY_FIRST", 0.05)
-    monkeypatch.setattr(history, "RETRY_MAX", 0.2)
+    monkeypatch.setattr(history_writer, "RETRY_FIRST", 0.05)
+    monkeypatch.setattr(history_writer, "RETRY_MAX", 0.2)
 
 
 def test_points_arrive_with_their_names_tags_values_and_times(
@@ -341,7 +342,9 @@ def test_a_replay_overwrites_itself(tmp_path: Path, own_victoria) -> None:
         wait_for(lambda: writer.written == 1, 10, "the first write")
         store.add_points([line("sentinel_status", {"home": "hist-replay"}, {"code": 0}, T0)])  # waits again
         writer.status(change)  # and is handed over again
-        wait_for(lambda: writer.written == 2 and writer.pending() == 0, 10, "the replay")
+        # Twice or three times: the stored copy and the one handed over may each be sent, if the writer takes the
+        # first before the second is stored (a unique line is only kept once while it waits). Either way, once.
+        wait_for(lambda: writer.written >= 2 and writer.pending() == 0, 10, "the replay")
         found = series(server, "hist-replay")
     finally:
         writer.close()

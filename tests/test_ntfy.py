@@ -17,7 +17,7 @@ from conftest import wait_for
 from ntfy_fake import FakeNtfy
 from sentinel.cli import main
 from sentinel.config.circle import NtfyConfig
-from sentinel.demo.ntfy import Access
+from sentinel.demo.ntfy_rules import Access
 from sentinel.notifier.ntfy import QUOTA_PAUSE_S, DeliveryError, Notification, Ntfy
 
 ACK_TOPIC = "sentinel-acks-test-0001"
@@ -49,7 +49,7 @@ def code(response: httpx.Response) -> tuple[int, int | None]:
     return response.status_code, response.json().get("code")
 
 
-# The stand-in refuses what ntfy refuses (see the rules in sentinel/demo/ntfy.py).
+# The stand-in refuses what ntfy refuses (see the rules in sentinel/demo/ntfy_rules.py).
 
 
 def test_the_stand_in_enforces_ntfys_publishing_rules(server: FakeNtfy) -> None:

@@ -15,7 +15,8 @@ from sentinel.core.status import Flip
 from sentinel.errors import StoreError
 from sentinel.events import Event
 from sentinel.export import write_csv
-from sentinel.store import MIGRATIONS, Store
+from sentinel.store import Store
+from sentinel.store_file import MIGRATIONS
 
 T0 = datetime(2026, 3, 1, 7, 30, tzinfo=timezone(timedelta(hours=1)))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 from collections.abc import Callable
 from importlib import resources
@@ -13,7 +12,8 @@ from typing import Any, TypeVar, cast
 import yaml
 
 from sentinel.config import yamllines
-from sentinel.config.circle import CircleConfig, check_phones
+from sentinel.config.checks import check_agent, check_circle
+from sentinel.config.circle import CircleConfig
 from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
 from sentinel.config.yamllines import LineDict
@@ -52,7 +52,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Validate YAML text; raise ConfigError listing every problem."""
-    return validate(text, source, Config, _cross_check)
+    return validate(text, source, Config, check_agent)
 
 
 def validate(
@@ -96,122 +96,6 @@ def _tab_problem(text: str, mark: yaml.Mark) -> str:
     return f"a tab at column {mark.column + 1}: use spaces (YAML does not allow tabs there)"
 
 
-def _cross_check(config: Config, raw: LineDict, errors: Any) -> None:
-    """Rules that span several keys."""
-    sensor_lines = getattr(raw["sensors"], "lines", [1] * len(config.sensors))
-    if not config.sensors:
-        errors.add(raw.lines.get("sensors", 1), "sensors", "needs at least one sensor")
-    seen_names: dict[str, int] = {}
-    seen_pins: dict[int, int] = {}
-    for i, sensor in enumerate(config.sensors):
-        line = raw["sensors"][i].lines.get("name", sensor_lines[i])
-        if sensor.name in seen_names:
-            errors.add(
-                line, f"sensors[{i}].name", f"{sensor.name!r} is already used by sensors[{seen_names[sensor.name]}]"
-            )
-        seen_names.setdefault(sensor.name, i)
-        pin_line = raw["sensors"][i].lines.get("pin", sensor_lines[i])
-        if (sensor.pin is None) == (sensor.zigbee is None):
-            errors.add(
-                pin_line if sensor.pin is not None else line,
-                f"sensors[{i}]",
-                "give a pin (wired to the Pi) or zigbee (a zigbee2mqtt device), one of the two",
-            )
-        if sensor.pin is not None and sensor.pin in seen_pins:
-            errors.add(
-                pin_line, f"sensors[{i}].pin", f"GPIO{sensor.pin} is already used by sensors[{seen_pins[sensor.pin]}]"
-            )
-        if sensor.pin is not None:
-            seen_pins.setdefault(sensor.pin, i)
-    rooms = {s.room for s in config.sensors if s.room}
-    detection_raw = raw.get("detection") or {}
-    for i, rule in enumerate(config.detection.rooms):
-        if rule.room not in rooms:
-            line = detection_raw["rooms"][i].lines.get("room", 1)
-            known = ", ".join(sorted(rooms)) or "none"
-            errors.add(line, f"detection.rooms[{i}].room", f"no sensor is in room {rule.room!r} (rooms: {known})")
-    checkin = config.detection.checkin
-    checkin_lines = getattr((raw.get("detection") or {}).get("checkin"), "lines", {})
-    for key in ("buzzer_pin", "led_pin"):
-        pin = getattr(checkin, key)
-        if pin is not None and pin in seen_pins:
-            errors.add(
-                checkin_lines.get(key, 1),
-                f"detection.checkin.{key}",
-                f"GPIO{pin} is already used by sensors[{seen_pins[pin]}]",
-            )
-    if checkin.enabled and checkin.buzzer_pin is None and checkin.led_pin is None and not checkin.phone:
-        # Without any, nobody is asked and every alert would only be delayed by checkin.wait.
-        errors.add(
-            checkin_lines.get("enabled", 1),
-            "detection.checkin.enabled",
-            "the resident can only be asked with a buzzer or an LED: add buzzer_pin and/or led_pin "
-            "(the GPIO it is wired to), phone: true if the circle's notifier asks on their phone, "
-            "or set enabled: false",
-        )
-    if checkin.buzzer_pin is not None and checkin.buzzer_pin == checkin.led_pin:
-        errors.add(checkin_lines.get("led_pin", 1), "detection.checkin.led_pin", "the buzzer already uses this pin")
-    if config.detection.enabled and config.keep_days < config.detection.window_days:
-        errors.add(
-            raw.lines.get("keep_days", 1),
-            "keep_days",
-            f"keeps {config.keep_days} days of events, but the routine is learned from"
-            f" detection.window_days: {config.detection.window_days:g}; keep at least that many",
-        )
-    check_mqtt(config.mqtt, raw, errors)
-    check_history(config, raw, errors)
-
-
-def check_history(config: Config, raw: dict, errors: Any) -> None:
-    """History that is on needs an address, its token in the environment and the history extra installed."""
-    history = config.history
-    if not history.enabled:
-        return
-    lines = getattr(raw.get("history"), "lines", {})
-    if history.url is None:
-        errors.add(lines.get("enabled", 1), "history.url", "history is on: give the database's address")
-    if history.token_env and history.token_env not in os.environ:
-        errors.add(
-            lines.get("token_env", 1), "history.token_env", f"environment variable {history.token_env} is not set"
-        )
-    # find_spec does not import it: the client is only loaded by an agent that writes history.
-    if importlib.util.find_spec("influxdb_client") is None:
-        errors.add(
-            lines.get("enabled", 1),
-            "history.enabled",
-            "needs the history extra: pip install 'sentinel-wellbeing[history]' (or set enabled: false)",
-        )
-
-
-def check_mqtt(mqtt: MqttConfig, raw: LineDict, errors: Any, check_secrets: bool = True) -> None:
-    """Broker credentials and certificates must be there to be read (the secrets only if ``check_secrets``)."""
-    mqtt_raw = raw.get("mqtt") or {}
-    mqtt_lines = getattr(mqtt_raw, "lines", {})
-    if mqtt.password_env and mqtt.password_file:
-        errors.add(
-            mqtt_lines.get("password_file", 1), "mqtt.password_file", "give password_env or password_file, not both"
-        )
-    if (mqtt.password_env or mqtt.password_file) and not mqtt.username:
-        key = "password_env" if mqtt.password_env else "password_file"
-        errors.add(mqtt_lines.get(key, 1), f"mqtt.{key}", "a password needs mqtt.username")
-    if check_secrets and mqtt.password_env and mqtt.password_env not in os.environ:
-        errors.add(
-            mqtt_lines["password_env"], "mqtt.password_env", f"environment variable {mqtt.password_env} is not set"
-        )
-    if check_secrets and mqtt.password_file and not os.access(mqtt.password_file, os.R_OK):
-        errors.add(mqtt_lines["password_file"], "mqtt.password_file", f"cannot read {mqtt.password_file}")
-    if mqtt.tls:
-        tls_lines = getattr(mqtt_raw.get("tls"), "lines", {})
-        for key in ("ca_file", "cert_file", "key_file"):
-            value = getattr(mqtt.tls, key)
-            # The key is a secret like the password: a carer's tool may not be allowed to read it.
-            secret = key == "key_file"
-            if value and (check_secrets or not secret) and not os.access(value, os.R_OK):
-                errors.add(tls_lines.get(key, 1), f"mqtt.tls.{key}", f"cannot read {value}")
-        if bool(mqtt.tls.cert_file) != bool(mqtt.tls.key_file):
-            errors.add(mqtt_lines.get("tls", 1), "mqtt.tls", "cert_file and key_file go together")
-
-
 def read_password(mqtt: MqttConfig) -> str | None:
     """The broker password from the environment or a file; never logged."""
     if mqtt.password_env:
@@ -231,74 +115,5 @@ def load_circle_config(path: str | os.PathLike[str], check_secrets: bool = True)
 
 def parse_circle_config(text: str, source: str = "<circle>", check_secrets: bool = True) -> CircleConfig:
     """Validate a notifier config's YAML text (the secrets too, unless ``check_secrets`` is False)."""
-    check = functools.partial(_check_circle, check_secrets=check_secrets)
+    check = functools.partial(check_circle, check_secrets=check_secrets)
     return validate(text, source, CircleConfig, check, yamllines.MAX_CIRCLE_BYTES)
-
-
-def _check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secrets: bool = True) -> None:
-    """Rules that span several keys of a notifier config."""
-    members_raw = raw["members"]
-    seen: dict[str, int] = {}
-    topics: dict[str, int] = {config.ntfy.ack_topic: -1}
-    for i, member in enumerate(config.members):
-        lines = members_raw[i].lines
-        if member.id in seen:
-            errors.add(
-                lines.get("id", 1), f"members[{i}].id", f"{member.id!r} is already used by members[{seen[member.id]}]"
-            )
-        seen.setdefault(member.id, i)
-        if member.topic in topics:
-            other = "ntfy.ack_topic" if topics[member.topic] < 0 else f"members[{topics[member.topic]}]"
-            errors.add(lines.get("topic", 1), f"members[{i}].topic", f"is already used by {other}")
-        topics.setdefault(member.topic, i)
-    known = ", ".join(seen)
-    homes_raw = raw["homes"]
-    home_ids: set[str] = set()
-    for h, home in enumerate(config.homes):
-        lines = homes_raw[h].lines
-        if home.id in home_ids:
-            errors.add(lines.get("id", 1), f"homes[{h}].id", f"{home.id!r} is listed twice")
-        home_ids.add(home.id)
-        if not home.tiers or not all(home.tiers):
-            errors.add(lines.get("tiers", 1), f"homes[{h}].tiers", "needs at least one member in every tier")
-        tiers_raw = homes_raw[h]["tiers"]
-        for t, tier in enumerate(home.tiers):
-            tier_lines = getattr(tiers_raw[t], "lines", [])
-            for k, member_id in enumerate(tier):
-                if member_id not in seen:
-                    errors.add(
-                        tier_lines[k] if k < len(tier_lines) else lines.get("tiers", 1),
-                        f"homes[{h}].tiers[{t}][{k}]",
-                        f"{member_id!r} is not a member (members: {known})",
-                    )
-        for k, member_id in enumerate(home.kit):
-            if member_id not in seen:
-                errors.add(
-                    lines.get("kit", 1), f"homes[{h}].kit[{k}]", f"{member_id!r} is not a member (members: {known})"
-                )
-    root = raw.lines
-    ntfy = config.ntfy
-    ntfy_lines = raw["ntfy"].lines
-    if check_secrets:
-        secret = os.environ.get(config.secret_env)
-        if not secret:
-            errors.add(root.get("secret_env", 1), "secret_env", f"environment variable {config.secret_env} is not set")
-        elif len(secret) < 16:
-            errors.add(root.get("secret_env", 1), "secret_env", f"{config.secret_env} must hold at least 16 characters")
-        for key in ("token_env", "password_env"):
-            name = getattr(ntfy, key)
-            if name and name not in os.environ:
-                errors.add(ntfy_lines.get(key, 1), f"ntfy.{key}", f"environment variable {name} is not set")
-    if ntfy.token_env and ntfy.username:
-        # Both would send the password (Basic auth) in place of the token, without a word.
-        errors.add(
-            ntfy_lines.get("username", 1),
-            "ntfy.username",
-            "give token_env, or username with password_env, not both: the password would replace the token",
-        )
-    elif ntfy.username and not ntfy.password_env:
-        errors.add(ntfy_lines.get("username", 1), "ntfy.username", "a user name needs ntfy.password_env")
-    if ntfy.password_env and not ntfy.username:
-        errors.add(ntfy_lines.get("password_env", 1), "ntfy.password_env", "a password needs ntfy.username")
-    check_phones(config, raw, errors)
-    check_mqtt(config.mqtt, raw, errors, check_secrets)

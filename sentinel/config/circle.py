@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sentinel.config.model import MqttConfig, Window, _between, _clock, _slug
+from sentinel.config.detection import Window
+from sentinel.config.model import MqttConfig
 from sentinel.config.schema import Seconds, setting
+from sentinel.config.values import _between, _clock, _slug
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -9,213 +9,32 @@ The story runs in virtual time: the clock moves only when the story moves it,
 to the next thing due, and waits (in real time) for the messages each step
 sends before it goes on. A busy machine or a slow Pi makes it slower, never
 different: a 0.4 s press is 0.4 s on the agent's clock however long it takes.
+Virtual time is kept by ``pacing.py``; what is printed, and the listening
+neighbour, by ``timeline.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import random
-import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from gpiozero.pins.mock import MockFactory
-from paho.mqtt.enums import CallbackAPIVersion
 
 from sentinel import logs
 from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import Config, load_config, shipped_config
 from sentinel.demo.circle import DemoCircle
+from sentinel.demo.pacing import Story, Stuck
 from sentinel.demo.resident import Resident
-from sentinel.errors import SentinelError
+from sentinel.demo.timeline import Neighbour, Timeline
 from sentinel.events import Event
-from sentinel.mqtt.topics import Topics
 from sentinel.store import Store
-
-STEP = timedelta(seconds=30)  # the story never jumps further than this: the notifier's timers are minutes long
-SETTLE_S = 30.0  # real seconds a message may take before the demo gives up on it
-
-
-class Stuck(SentinelError, RuntimeError):
-    """Something the story waits for did not happen."""
-
-
-class Timeline:
-    """Prints lines at the story's time: the home, what goes over the broker, and the circle's phones."""
-
-    def __init__(self, clock: ManualClock, out=sys.stdout) -> None:
-        self.clock = clock
-        self.out = out
-        self._lock = threading.Lock()
-
-    def home(self, text: str) -> None:
-        self._line("home", text)
-
-    def broker(self, text: str, at: datetime | None = None) -> None:
-        self._line("broker", text, at)
-
-    def phone(self, whose: str, text: str) -> None:
-        self._line(whose, text)
-
-    def _line(self, who: str, text: str, at: datetime | None = None) -> None:
-        with self._lock:
-            print(f"{(at or self.clock.now()):%H:%M:%S}  {who:<11s} | {text}", file=self.out, flush=True)
-
-
-def _at(body: dict[str, Any], key: str) -> datetime | None:
-    """A message's own time: lines about it are stamped with when it happened, not when it arrived."""
-    try:
-        return datetime.fromisoformat(str(body[key]))
-    except (KeyError, ValueError):
-        return None
-
-
-class Neighbour:
-    """An MQTT subscriber that sees what goes over the broker: availability, status, alerts, acks."""
-
-    def __init__(self, host: str, port: int, topics: Topics, timeline: Timeline) -> None:
-        self.topics = topics
-        self.timeline = timeline
-        self.alerts: dict[str, dict[str, Any]] = {}
-        self.acks: list[dict[str, Any]] = []
-        self.states: list[str] = []
-        self.availability: list[str] = []
-        self.heartbeats = 0
-        self.subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-neighbour", protocol=mqtt.MQTTv311)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
-            [(topics.availability, 1), (topics.status, 1), (topics.alert, 1), (topics.acks, 1), (topics.heartbeat, 0)]
-        )
-        self.client.on_subscribe = lambda *_: self.subscribed.set()
-        self.client.on_message = self._message
-        self.client.connect(host, port, keepalive=30)
-        self.client.loop_start()
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-    def _message(self, client, userdata, msg) -> None:
-        text = msg.payload.decode("utf-8", "replace")
-        if msg.topic == self.topics.availability:
-            if not self.availability or self.availability[-1] != text:
-                self.timeline.broker(f"Mary's monitor is {text}")
-            self.availability.append(text)
-            return
-        if msg.topic == self.topics.heartbeat:
-            self.heartbeats += 1
-            return
-        body = json.loads(text)
-        if msg.topic == self.topics.status:
-            if not self.states or self.states[-1] != body["state"]:
-                self.timeline.broker(f"status: {body['state'].upper()} ({body['reason']})", _at(body, "since"))
-                self.states.append(body["state"])
-        elif msg.topic == self.topics.alert:
-            if body["alert_id"] not in self.alerts:  # de-duplicate by alert_id
-                self.timeline.broker(f"ALERT [{body['severity']}] {body['reason']}", _at(body, "raised_at"))
-                self.alerts[body["alert_id"]] = body
-        elif self.topics.parse_ack(msg.topic):
-            what, at = body.get("what"), _at(body, "at")
-            if what == "claim":
-                self.timeline.broker(f"{body['who']} is going", at)
-            elif what == "activity":
-                self.timeline.broker(f"{body.get('note', '')} Someone is going: the alert stays open.", at)
-            else:
-                self.timeline.broker(f"alert closed by {body['who']}: {body.get('note', '')}", at)
-            self.acks.append(body)
-
-    def kinds(self, *kinds: str) -> list[dict[str, Any]]:
-        """Alerts seen of these kinds."""
-        return [a for a in list(self.alerts.values()) if a["kind"] in kinds]
-
-
-class Story:
-    """Moves the story's clock and steps the agent and the notifier; waits for what each step sends."""
-
-    def __init__(self, clock: ManualClock, agent: Agent, circle: DemoCircle, speed: float) -> None:
-        self.clock = clock
-        self.agent = agent
-        self.circle = circle
-        self.speed = speed
-        self.running = True  # the monitor is on
-        self._pace_from = (time.monotonic(), clock.now())
-
-    def switch_off(self) -> None:
-        self.agent.close()
-        self.running = False
-
-    def settle(self, condition: Callable[[], object], what: str) -> None:
-        """Wait in real time, the story's clock standing still, until ``condition`` holds; Stuck if it never does."""
-        deadline = time.monotonic() + SETTLE_S
-        while not condition():
-            if time.monotonic() > deadline:
-                raise Stuck(f"waited {SETTLE_S:g} s for {what}")
-            time.sleep(0.005)
-            if self.running:
-                self.agent.pump()
-            self.circle.step()
-        self.circle.step()  # and what the notifier does about it happens now, not at the next step
-
-    def _taken(self, alert_id: str) -> bool:
-        """Whether the notifier has opened an incident for the alert."""
-        return self.circle.store.incident(alert_id) is not None
-
-    def tick(self) -> None:
-        """Everything due at the story's current time, and the heartbeat it sends, taken in."""
-        if not self.running:
-            self.circle.step()
-            return
-        beats, raised = self.agent.heartbeats, self._open_alerts()
-        self.agent.pump()
-        for new in self._open_alerts() - raised:  # the circle hears of an alert the moment it is raised
-            self.settle(functools.partial(self._taken, new), f"the notifier to take {new}")
-        self.circle.step()
-        if self.agent.heartbeats != beats and self.agent.link.connected:
-            # The notifier stamps a heartbeat when it arrives: let it arrive before the clock moves on.
-            home = self.agent.config.home.id
-            self.settle(lambda: self.circle.notifier.silence.last_seen.get(home) == self.clock.now(), "a heartbeat")
-
-    def _open_alerts(self) -> set[str]:
-        return {a.alert_id for a in self.agent.store.open_alerts(self.agent.config.home.id)}
-
-    def run(self, until: datetime | None = None, done: Callable[[], object] | None = None, most: float = 0) -> None:
-        """Move the clock to ``until``, or until ``done`` holds (at most ``most`` s), stopping at every deadline."""
-        limit = until or self.clock.now() + timedelta(seconds=most)
-        self.tick()
-        while self.clock.now() < limit and not (done and done()):
-            now = self.clock.now()
-            due = min(limit, self.circle.store.next_step_at() or limit)
-            if self.running:
-                agent_due = now + timedelta(seconds=max(0.0, self.agent.next_deadline() - self.clock.monotonic()))
-                due = min(due, agent_due)
-            self.clock.advance_to(min(limit, now + STEP, max(due, now + timedelta(milliseconds=1))))
-            self.tick()
-            self._pace()
-        if done and not done():
-            raise Stuck(f"nothing happened by {limit:%H:%M}")
-
-    def wait(self, seconds: float) -> None:
-        self.run(self.clock.now() + timedelta(seconds=seconds))
-
-    def set_speed(self, speed: float) -> None:
-        self.speed = speed
-        self._pace_from = (time.monotonic(), self.clock.now())
-
-    def _pace(self) -> None:
-        """Keep the story readable: no faster than ``speed`` times real time."""
-        real0, story0 = self._pace_from
-        ahead = (self.clock.now() - story0).total_seconds() / self.speed - (time.monotonic() - real0)
-        if ahead > 0:
-            time.sleep(ahead)
 
 
 class Mary:

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sentinel.config.model import DetectionConfig, HomeConfig, SensorConfig
+from sentinel.config.detection import DetectionConfig
+from sentinel.config.model import HomeConfig, SensorConfig
 from sentinel.core.alerts import Alert, Severity, alert_id
 from sentinel.core.windows import within
 from sentinel.detect.explain import Place, duration, explain

@@ -1,0 +1,207 @@
+"""The home's SQLite file: its schema, opening it (or what can be read of it), renewing it and transactions."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sentinel.errors import StoreError
+from sentinel.sqlite import NewerSchema, damage, describe, is_corrupt, move_aside, open_db, open_stale
+from sentinel.statedir import open_readonly
+
+# Each entry moves the schema one version up; never edit a released entry.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        wall TEXT NOT NULL,
+        mono REAL NOT NULL,
+        sensor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        room TEXT
+    );
+    CREATE INDEX events_wall ON events (wall);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        topic TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        qos INTEGER NOT NULL,
+        retain INTEGER NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE alerts (
+        alert_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        closed_at TEXT,
+        closed_by TEXT,
+        close_note TEXT
+    );
+    CREATE TABLE flips (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        old TEXT NOT NULL,
+        new TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # Who said they are going: once someone is on the way, movement no longer closes the alert.
+    "ALTER TABLE alerts ADD COLUMN claimed_by TEXT;",
+    # Points for the history database (InfluxDB line protocol) until it has taken them; ``at`` in ms, for pruning.
+    """
+    CREATE TABLE history_points (
+        id INTEGER PRIMARY KEY,
+        line TEXT NOT NULL UNIQUE,
+        at INTEGER NOT NULL
+    );
+    """,
+)
+
+log = logging.getLogger(__name__)
+
+
+class StoreFile:
+    """One SQLite file in WAL mode, opened and kept open through damage and deletion; safe to share between threads.
+
+    The tables are read and written by ``sentinel.store.Store``, built on this.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], read_only: bool = False) -> None:
+        """Open (creating and migrating) the database; ``read_only``: an existing one, untouched (a carer's tool).
+
+        A file that is not a database any more is moved aside and a fresh one started (``renewed`` says so).
+        """
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self.renewed: str | None = None
+        self.writable = not read_only
+        if read_only:
+            self._db = open_readonly(self.path, MIGRATIONS)
+        else:
+            try:
+                self._db = self._open_sound()
+            except NewerSchema:
+                raise
+            except StoreError as exc:
+                self._db = self._open_stale(exc)
+        self._identity = self._file()
+
+    def _open_stale(self, error: StoreError) -> sqlite3.Connection:
+        """What can be read of a database that cannot be written now; writes fail until ``reopen`` succeeds."""
+        if not self.path.is_file():
+            raise error
+        try:
+            db = open_stale(self.path, MIGRATIONS)
+        except StoreError:
+            raise error from None
+        self.writable = False
+        log.error(
+            "%s: %s; reading it only, and trying again to write it",
+            self.path,
+            describe(error.__cause__ or error, self.path),
+        )
+        return db
+
+    def reopen(self) -> None:
+        """Open the database for writing again, after it could only be read; StoreError while it still cannot."""
+        with self._lock:
+            db = open_db(self.path, MIGRATIONS)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db, self.writable = db, True
+            self._identity = self._file()
+            log.warning("%s can be written again", self.path)
+
+    def _open_sound(self) -> sqlite3.Connection:
+        """The database at ``path``; one SQLite cannot even open is moved aside for a fresh one.
+
+        Damage further in is for ``damage()`` to find once what can still be read has been read (the agent's Journal).
+        """
+        try:
+            return open_db(self.path, MIGRATIONS)
+        except StoreError as exc:
+            if not is_corrupt(exc.__cause__):
+                raise
+            self.renew(f"the database was damaged ({exc.__cause__})", damaged=True, reopen=False)
+        return self._db
+
+    def renew(self, why: str, damaged: bool = False, reopen: bool = True) -> None:
+        """Open ``path`` afresh after it was deleted or damaged; a damaged file is kept beside it, never deleted.
+
+        StoreError when no database can be opened there now (a full or read-only card): try again later.
+        """
+        with self._lock:
+            if reopen:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.close()  # a deleted file's -wal and -shm go with its last connection
+            kept = "started a fresh database"
+            if damaged and self.path.exists():
+                kept += f"; the old one is kept as {move_aside(self.path, datetime.now()).name}"
+            try:
+                self._db = open_db(self.path, MIGRATIONS)
+            except StoreError as exc:
+                if not is_corrupt(exc.__cause__):
+                    raise
+                kept += f"; the file found there is kept as {move_aside(self.path, datetime.now()).name}"
+                self._db = open_db(self.path, MIGRATIONS)
+            self._identity, self.writable = self._file(), True
+            self.renewed = f"{why}: {kept}"
+            log.error("%s", self.renewed)
+
+    def _file(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def replaced(self) -> bool:
+        """Whether the file at ``path`` is gone or is no longer the one this store writes (deleted while running)."""
+        return self._file() != self._identity
+
+    def damage(self) -> str | None:
+        """What SQLite's quick check finds wrong with the file, or None for a sound one."""
+        with self._lock:
+            return damage(self._db)
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every write inside is committed together, or none is (a kill in between leaves nothing half done)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                # SQLite may already have rolled back by itself (a full disk); then there is nothing to undo.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).lastrowid or 0
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
