@@ -1,0 +1,75 @@
+"""What every notification shares: the alert titles, the signed buttons, a plain notice, names in a list."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
+from sentinel.notifier.tokens import sign
+
+TITLES = {
+    "help": "pressed the help button",
+    "inactivity": "unusually quiet",
+    "not_up": "not up yet",
+    "not_back": "not back home",
+    "door_open": "front door open at night",
+    "follow_up": "needs some help today",
+}
+
+
+def button(
+    circle: CircleConfig,
+    home: HomeCircle,
+    member: MemberConfig,
+    alert_id: str,
+    label: str,
+    action: str,
+    secret: bytes,
+    expires: int,
+    note: str = "",
+) -> dict[str, Any]:
+    """An http action that posts a signed press of ``action`` to the ack topic (``note``: what it tells the others)."""
+    body: dict[str, Any] = {
+        "home": home.id,
+        "alert_id": alert_id,
+        "member": member.id,
+        "action": action,
+        "expires": expires,
+        "token": sign(secret, home.id, alert_id, member.id, action, expires),
+    }
+    if note:
+        body["note"] = note
+    return {
+        "action": "http",
+        "label": label,
+        "url": f"{circle.ntfy.server.rstrip('/')}/{circle.ntfy.ack_topic}",
+        "method": "POST",
+        "body": json.dumps(body),
+        "clear": True,
+    }
+
+
+def info_note(
+    title: str, message: str, tags: tuple[str, ...] = ("information_source",), priority: int = 3
+) -> dict[str, Any]:
+    """A notice without buttons: someone is going, it is resolved, the monitor is offline."""
+    return {
+        "kind": "info",
+        "title": title,
+        "message": message,
+        "priority": priority,
+        "tags": list(tags),
+        "click": None,
+        "actions": [],
+    }
+
+
+def join_id(home_id: str) -> str:
+    """The alert_id slot of a home's 'I agree' button."""
+    return f"join-{home_id}"
+
+
+def join_names(names: list[str]) -> str:
+    """'Ann', 'Ann and Bob', 'Ann, Bob and Carol'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
