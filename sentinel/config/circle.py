@@ -60,6 +60,12 @@ class MemberConfig:
         " none: no note.",
         check=_clock,
     )
+    lives_at: str | None = setting(
+        None,
+        doc="The id of the home in this file they live at, on a street where neighbours watch each other:"
+        " while that home has an open alert they are not asked to go to others'.",
+        check=_slug,
+    )
     # What they can do, told to the others in an alert ("Ann has a key and is 2 min away"). All optional.
     key: bool = setting(False, doc="They hold a key to the home(s) they look out for.")
     first_aid: bool = setting(False, doc="They know first aid.")

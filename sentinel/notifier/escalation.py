@@ -3,9 +3,10 @@
 An incident walks a fixed path of steps: each tier in turn, `step` apart, for
 `rounds` rounds, then a final call to everyone. At each step only members who
 are available then are notified; a step with nobody available is skipped at
-once. A claim ("I'm going") stops the walk; the incident stays open until it is
-resolved.
-"""
+once. A member whose own home has an open alert counts as unavailable too (a
+street where neighbours watch each other), unless nobody else can be asked.
+A claim ("I'm going") stops the walk; the incident stays open until it is
+resolved."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ class Progress:
     next_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What ``walk`` decided: the step due (None: none now), who is told, and what comes next."""
+
+    step: Step | None
+    audience: tuple[str, ...]
+    progress: Progress
+    passed_over: tuple[str, ...] = ()  # in trouble at home: not asked, though available
+    leaned_on: tuple[str, ...] = ()  # in trouble at home, but told: nobody else in the circle can be asked
+
+
 def take_step(
     circle: CircleConfig,
     home: HomeCircle,
@@ -78,30 +90,62 @@ def take_step(
     progress: Progress,
     now: datetime,
     agreed: frozenset[str] | None = None,
+    troubled: frozenset[str] = frozenset(),
 ) -> tuple[Step | None, tuple[str, ...], Progress]:
+    """The step due at ``now`` (skipping those with nobody available), its audience, and what comes next."""
+    taken = walk(circle, home, severity, progress, now, agreed, troubled)
+    return taken.step, taken.audience, taken.progress
+
+
+def walk(
+    circle: CircleConfig,
+    home: HomeCircle,
+    severity: str,
+    progress: Progress,
+    now: datetime,
+    agreed: frozenset[str] | None = None,
+    troubled: frozenset[str] = frozenset(),
+) -> Taken:
     """The step due at ``now`` (skipping those with nobody available), its audience, and what comes next.
 
     ``agreed``: the members who have agreed to be counted on (None: everyone). A step whose audience has
     not agreed still tells them, but does not wait for them: the next step follows at once. A phone that
     may never ring must not cost the resident a whole step. While nobody who has agreed can be asked
     now, everyone counts as before (the circle is new, or those who agreed are away or in quiet hours).
+
+    ``troubled``: members whose own home has an open alert. They are passed over like an away member,
+    unless nobody else in the circle can be asked now: then they are told as before, never nobody.
     """
     steps = path(home, severity)
     index = progress.next_index
+    passed: dict[str, None] = {}
     while index < len(steps):
         step = steps[index]
         # The final call is the loudest: it goes to everyone who is not away, quiet hours or not
         # (a low incident, such as a follow-up, breaks nobody's quiet hours).
         urgent = severity == URGENT or (step.final and severity != LOW)
-        audience = tuple(m for m in step.audience if available(circle.member(m), now, urgent))
+        free = tuple(m for m in step.audience if available(circle.member(m), now, urgent))
+        spared = spared_now(circle, home, now, urgent, troubled)
+        passed.update(dict.fromkeys(m for m in free if m in spared))
+        audience = tuple(m for m in free if m not in spared)
         index += 1
         if audience:
-            wait = home.step if counts(circle, home, severity, audience, now, agreed) else 0.0
-            return step, audience, Progress(index, now + timedelta(seconds=wait))
+            counted = agreed if agreed is None else agreed - spared
+            wait = home.step if counts(circle, home, severity, audience, now, counted) else 0.0
+            leaned = tuple(m for m in audience if m in troubled)
+            return Taken(step, audience, Progress(index, now + timedelta(seconds=wait)), tuple(passed), leaned)
     if severity == LOW and progress.next_index < len(steps):
         # Nobody at all can be asked now (night, or away): it waits where it was instead of running out.
-        return None, (), Progress(progress.next_index, now + timedelta(seconds=HOLD_S))
-    return None, (), Progress(index, now)
+        return Taken(None, (), Progress(progress.next_index, now + timedelta(seconds=HOLD_S)), tuple(passed))
+    return Taken(None, (), Progress(index, now), tuple(passed))
+
+
+def spared_now(
+    circle: CircleConfig, home: HomeCircle, now: datetime, urgent: bool, troubled: frozenset[str]
+) -> frozenset[str]:
+    """Who in trouble is passed over now: all of them, unless nobody else in the circle can be asked now."""
+    others = (m for tier in home.tiers for m in tier if m not in troubled)
+    return troubled if any(available(circle.member(m), now, urgent) for m in others) else frozenset()
 
 
 def counts(

@@ -10,10 +10,10 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig, HomeCircle
-from sentinel.notifier import lastresort, messages, scene
+from sentinel.notifier import lastresort, messages, scene, street
 from sentinel.notifier.capabilities import helpers_line
 from sentinel.notifier.consent import counted_on
-from sentinel.notifier.escalation import Progress, path, take_step, unagreed
+from sentinel.notifier.escalation import Progress, path, walk
 from sentinel.notifier.followup import KIND as FOLLOW_UP
 from sentinel.notifier.followup import FollowUps
 from sentinel.notifier.ntfy import cut
@@ -70,7 +70,9 @@ class Incidents:
     def _take_step(self, incident: Incident, home: HomeCircle, now: datetime) -> None:
         progress = Progress(incident.next_index, incident.next_at)
         agreed = counted_on(self.cfg, self.store, home.id)
-        step, audience, after = take_step(self.cfg, home, incident.severity, progress, now, agreed)
+        # Members whose own home has an open alert are not asked to go to others' (unless nobody else can be).
+        taken = walk(self.cfg, home, incident.severity, progress, now, agreed, street.troubled(self.cfg, self.store))
+        step, audience, after = taken.step, taken.audience, taken.progress
         if step is None:
             if after.next_index < len(path(home, incident.severity)):
                 self._hold(incident, after)  # a low incident waits for someone to be available
@@ -89,13 +91,7 @@ class Incidents:
             body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp(), helpers)
             self.store.deliver(incident.alert_id, home.id, member_id, body, now)
         what = "final call" if step.final else f"step {step.index + 1}"
-        told = ", ".join(audience)
-        waiting = unagreed(audience, agreed)
-        if waiting and not step.final:
-            # Said in the record, so a carer reading it sees why the next step came at once.
-            counted = "not waited for" if after.next_at == now else "told"
-            told += f" ({', '.join(waiting)}: not agreed yet, {counted})"
-        self.store.step(incident.alert_id, now, what, None, told)
+        self.store.step(incident.alert_id, now, what, None, street.told(taken, agreed, now))
         log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
         if step.final:
             # After the final call comes only the last resort, a step later, if there is one.
