@@ -164,3 +164,14 @@ def test_check_circle_names_a_wrong_lives_at_by_its_line(edit: Any, expected: st
 def test_a_lone_home_needs_no_lives_at() -> None:
     assert all(m.lives_at is None for m in street_config(str, "").members)
     assert street_config().homes[1].tiers == [["carol"]]
+
+
+def test_who_else_can_help_leaves_out_whoever_has_their_own_alarm_open() -> None:
+    """The alert's 'who else can help' line never counts on a member whose own home has an alarm open."""
+    from sentinel.notifier.capabilities import helpers_line
+
+    key = '    key: true\n    minutes_away: 2\n    name: Ann'
+    cfg = street_config(lambda t: lives_at_ann(t).replace("    name: Ann", key, 1))
+    mary = cfg.homes[0]
+    assert helpers_line(cfg, mary, "carol", TUESDAY_10).startswith("Ann ")  # she has a key and is near
+    assert "Ann" not in helpers_line(cfg, mary, "carol", TUESDAY_10, frozenset({"ann"}))

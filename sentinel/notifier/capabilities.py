@@ -31,12 +31,17 @@ def _rank(member: MemberConfig) -> tuple[bool, int, bool]:
     return (not member.key, member.minutes_away if member.minutes_away is not None else 10_000, not member.first_aid)
 
 
-def helpers_line(circle: CircleConfig, home: HomeCircle, member_id: str, now: datetime) -> str:
-    """'Ann has a key and is 2 min away; Bob knows first aid.' for ``member_id``, naming others (not away)."""
+def helpers_line(
+    circle: CircleConfig, home: HomeCircle, member_id: str, now: datetime, troubled: frozenset[str] = frozenset()
+) -> str:
+    """'Ann has a key and is 2 min away; Bob knows first aid.' for ``member_id``, naming others.
+
+    Not those who are away, nor those whose own home has an alarm open (``troubled``): they are not coming.
+    """
     others = [
         circle.member(m)
         for m in circle_of(home)
-        if m != member_id and can_do(circle.member(m)) and not _away(circle.member(m), now)
+        if m != member_id and m not in troubled and can_do(circle.member(m)) and not _away(circle.member(m), now)
     ]
     said = [f"{m.name} {_and(can_do(m))}" for m in sorted(others, key=_rank)[:MOST]]
     return cut("; ".join(said) + ".", LINE_LIMIT) if said else ""

@@ -71,7 +71,8 @@ class Incidents:
         progress = Progress(incident.next_index, incident.next_at)
         agreed = counted_on(self.cfg, self.store, home.id)
         # Members whose own home has an open alert are not asked to go to others' (unless nobody else can be).
-        taken = walk(self.cfg, home, incident.severity, progress, now, agreed, street.troubled(self.cfg, self.store))
+        troubled = street.troubled(self.cfg, self.store)
+        taken = walk(self.cfg, home, incident.severity, progress, now, agreed, troubled)
         step, audience, after = taken.step, taken.audience, taken.progress
         if step is None:
             if after.next_index < len(path(home, incident.severity)):
@@ -87,7 +88,7 @@ class Incidents:
             return
         for member_id in audience:
             member = self.cfg.member(member_id)
-            helpers = helpers_line(self.cfg, home, member_id, now)
+            helpers = helpers_line(self.cfg, home, member_id, now, troubled)
             body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp(), helpers)
             self.store.deliver(incident.alert_id, home.id, member_id, body, now)
         what = "final call" if step.final else f"step {step.index + 1}"
