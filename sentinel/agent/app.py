@@ -110,6 +110,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
         self._heartbeat_seq = 0
+        self.connections = 0  # connections to the broker the loop has taken in (the link may know sooner)
         self.kit = Kit(config.home)
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False

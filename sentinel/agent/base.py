@@ -83,6 +83,7 @@ class AgentBase:
     status_reason: str
     _storage_told: str
     _heartbeat_seq: int
+    connections: int
     _started: float
     _next_heartbeat: float
 

@@ -72,6 +72,7 @@ class Messages(AgentBase):
             self.link.publish(topic, payload, qos=1, retain=True)
 
     def _on_connected(self) -> None:
+        self.connections += 1
         self._next_heartbeat = self.clock.monotonic()  # tell watchers at once that we are back
         if self.config.homeassistant.enabled:
             self._announce_to_home_assistant()
