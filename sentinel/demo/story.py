@@ -228,6 +228,8 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
             morning.run()
             timeline.home("the demo switches the monitor off")
             story.switch_off()
+            # Its "offline" reaches the neighbour before the story's clock moves on, so it is stamped when it was said.
+            story.settle(lambda: neighbour.availability[-1:] == ["offline"], "the monitor's offline")
             story.run(done=lambda: any("offline" in n["title"] for n in circle.infos()), most=3600)
         except Stuck as exc:
             failure = str(exc)
