@@ -6,7 +6,7 @@ from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.notifier.escalation import PRIORITY, Step
-from sentinel.notifier.messages.common import TITLES, button, info_note
+from sentinel.notifier.messages.common import TITLES, button, info_note, note
 from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import TOKEN_LIFETIME_S
 
@@ -45,15 +45,7 @@ def alert_note(
         message = f"Reminder: nobody has said they are going yet. {message}"
     if helpers:
         message = f"{message}\n{helpers}"
-    return {
-        "kind": "alert",
-        "title": title,
-        "message": message,
-        "priority": priority,
-        "tags": tags,
-        "click": click,
-        "actions": actions,
-    }
+    return note("alert", title, message, priority=priority, tags=tags, actions=actions, click=click)
 
 
 def going_note(
@@ -68,19 +60,15 @@ def going_note(
         button(circle, home, member, alert_id, f"With {home.name}", "with", secret, expires),
         button(circle, home, member, alert_id, "I can't go after all", "release", secret, expires),
     ]
-    return {
-        "kind": "going",
-        "title": f"{home.name}: you are going",
-        "message": (
-            f"Thank you. The others know you are on your way to {home.name}. Tap 'I'm there' when you arrive and"
-            f" 'With {home.name}' when you are with them: the others are told. If you cannot go after all, tap"
-            " 'I can't go after all': the others are told, and the circle is asked again from where it was."
-        ),
-        "priority": 3,
-        "tags": ["runner"],
-        "click": None,
-        "actions": actions,
-    }
+    return note(
+        "going",
+        f"{home.name}: you are going",
+        f"Thank you. The others know you are on your way to {home.name}. Tap 'I'm there' when you arrive and"
+        f" 'With {home.name}' when you are with them: the others are told. If you cannot go after all, tap"
+        " 'I can't go after all': the others are told, and the circle is asked again from where it was.",
+        tags=["runner"],
+        actions=actions,
+    )
 
 
 def with_note(
@@ -90,15 +78,13 @@ def with_note(
     expires = int(now_ts + TOKEN_LIFETIME_S)
     said = f"{member.name} is with {home.name}: all is well."
     actions = [button(circle, home, member, incident.alert_id, "All OK", "resolve", secret, expires, said)]
-    return {
-        "kind": "confirm",
-        "title": f"{home.name}: you are with them",
-        "message": f"The others know you are with {home.name}. When all is well, tap 'All OK' to close the alert.",
-        "priority": 3,
-        "tags": ["handshake"],
-        "click": None,
-        "actions": actions,
-    }
+    return note(
+        "confirm",
+        f"{home.name}: you are with them",
+        f"The others know you are with {home.name}. When all is well, tap 'All OK' to close the alert.",
+        tags=["handshake"],
+        actions=actions,
+    )
 
 
 def released_note(
@@ -133,18 +119,15 @@ def confirm_note(
     expires = int(now_ts + TOKEN_LIFETIME_S)
     said = f"{member.name} is with {home.name}: all is well."
     actions = [button(circle, home, member, incident.alert_id, "All OK", "resolve", secret, expires, said)]
-    return {
-        "kind": "confirm",
-        "title": f"{home.name}: movement at home",
-        "message": (
-            f"{seen} That may be you. When you are with {home.name} and all is well, tap 'All OK'."
-            " Until then the alert stays open."
-        ),
-        "priority": 4,
-        "tags": ["eyes"],
-        "click": None,
-        "actions": actions,
-    }
+    return note(
+        "confirm",
+        f"{home.name}: movement at home",
+        f"{seen} That may be you. When you are with {home.name} and all is well, tap 'All OK'."
+        " Until then the alert stays open.",
+        priority=4,
+        tags=["eyes"],
+        actions=actions,
+    )
 
 
 def last_resort_note(home: HomeCircle, incident: Incident, address: str, call: str) -> dict[str, Any]:
@@ -182,15 +165,7 @@ def follow_up_ask_note(
         f"After yesterday's alert ({title}), how is {home.name} today? Your answer goes to the others in one line."
         f" 'Needs help' asks the circle who can help; 'Call me' asks them to ring you."
     )
-    return {
-        "kind": "follow_up",
-        "title": f"How is {home.name} today?",
-        "message": text,
-        "priority": 3,
-        "tags": ["seedling"],
-        "click": None,
-        "actions": actions,
-    }
+    return note("follow_up", f"How is {home.name} today?", text, tags=["seedling"], actions=actions)
 
 
 def follow_up_said(home: HomeCircle, who: str, answer: str) -> str:

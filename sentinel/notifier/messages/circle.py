@@ -8,7 +8,7 @@ from typing import Any
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.detect.explain import duration
 from sentinel.notifier.health import MemberHealth
-from sentinel.notifier.messages.common import button, info_note, join_id, join_names
+from sentinel.notifier.messages.common import button, info_note, join_id, join_names, note
 from sentinel.notifier.silence import Change
 from sentinel.notifier.tokens import TOKEN_LIFETIME_S
 
@@ -76,15 +76,7 @@ def consent_note(
     )
     if again:
         message = f"Reminder: you have not tapped 'I agree' yet. {message}"
-    return {
-        "kind": "consent",
-        "title": f"Will you look out for {home.name}?",
-        "message": message,
-        "priority": 3,
-        "tags": ["handshake"],
-        "click": None,
-        "actions": [agree],
-    }
+    return note("consent", f"Will you look out for {home.name}?", message, tags=["handshake"], actions=[agree])
 
 
 def agreed_note(home: HomeCircle) -> dict[str, Any]:
@@ -125,15 +117,7 @@ def drill_note(
         f" notices. If you have not by {answer_by:%a %H:%M}, the circle's organisers are told your phone may not"
         " be receiving."
     )
-    return {
-        "kind": "drill",
-        "title": "sentinel test: please tap Received",
-        "message": text,
-        "priority": 3,
-        "tags": ["bell"],
-        "click": None,
-        "actions": [received],
-    }
+    return note("drill", "sentinel test: please tap Received", text, tags=["bell"], actions=[received])
 
 
 def drill_missed_note(home: HomeCircle, names: list[str], sent: datetime) -> dict[str, Any]:

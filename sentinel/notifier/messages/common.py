@@ -50,19 +50,32 @@ def button(
     }
 
 
-def info_note(
-    title: str, message: str, tags: tuple[str, ...] = ("information_source",), priority: int = 3
+def note(
+    kind: str,
+    title: str,
+    message: str,
+    priority: int = 3,
+    tags: list[str] | tuple[str, ...] = (),
+    actions: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+    click: str | None = None,
 ) -> dict[str, Any]:
-    """A notice without buttons: someone is going, it is resolved, the monitor is offline."""
+    """A notification as the delivery thread takes it: what it is, its words, how loud, its buttons."""
     return {
-        "kind": "info",
+        "kind": kind,
         "title": title,
         "message": message,
         "priority": priority,
         "tags": list(tags),
-        "click": None,
-        "actions": [],
+        "click": click,
+        "actions": list(actions),
     }
+
+
+def info_note(
+    title: str, message: str, tags: tuple[str, ...] = ("information_source",), priority: int = 3
+) -> dict[str, Any]:
+    """A notice without buttons: someone is going, it is resolved, the monitor is offline."""
+    return note("info", title, message, priority, tags)
 
 
 def join_id(home_id: str) -> str:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
-from sentinel.notifier.messages.common import TITLES, button, info_note
+from sentinel.notifier.messages.common import TITLES, button, info_note, note
 from sentinel.notifier.tokens import TOKEN_LIFETIME_S
 
 
@@ -20,15 +20,7 @@ def resident_check_note(
         " (or press your button at home once, or just move about). If nobody answers soon, your circle is asked"
         " to look in on you."
     )
-    return {
-        "kind": "check",
-        "title": f"Are you all right, {home.name}?",
-        "message": text,
-        "priority": 4,
-        "tags": ["wave"],
-        "click": None,
-        "actions": [ok],
-    }
+    return note("check", f"Are you all right, {home.name}?", text, priority=4, tags=["wave"], actions=[ok])
 
 
 def resident_today_note(
@@ -40,15 +32,7 @@ def resident_today_note(
         "If you like, tap 'I'm OK today' to let your circle know all is well. Nothing happens if you don't:"
         " this is only a note. The button works until midnight."
     )
-    return {
-        "kind": "today",
-        "title": f"Hello {home.name}",
-        "message": text,
-        "priority": 2,
-        "tags": ["sunny"],
-        "click": None,
-        "actions": [ok],
-    }
+    return note("today", f"Hello {home.name}", text, priority=2, tags=["sunny"], actions=[ok])
 
 
 def resident_thanks(home: HomeCircle, outcome: str) -> dict[str, Any]:
@@ -151,12 +135,4 @@ def availability_note(
         button(circle, home, member, f"away-{day.isoformat()}", f"Away until {day:%a %d %b}", "away", secret, expires)
         for day in choices[: 3 - len(actions)]
     ]
-    return {
-        "kind": "availability",
-        "title": "sentinel: are you around?",
-        "message": text,
-        "priority": 2,
-        "tags": ["calendar"],
-        "click": None,
-        "actions": actions,
-    }
+    return note("availability", "sentinel: are you around?", text, priority=2, tags=["calendar"], actions=actions)
