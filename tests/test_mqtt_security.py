@@ -222,7 +222,7 @@ def test_connection_failures_are_described_for_an_installer(error: OSError, said
     [
         ("sentinel/mary/cmd/away", b'{"who": "ann"}', inbox.Command("away", {"who": "ann"})),
         ("sentinel/mary/cmd/status", b"", inbox.Command("status", {})),
-        ("sentinel/mary/alert/a1/ack", b'{"what": "resolve"}', inbox.Ack("a1", {"what": "resolve"})),
+        ("sentinel/mary/alert/a1/ack", b'{"what": "resolve"}', inbox.Answer("a1", {"what": "resolve"})),
         ("sentinel/mary/status", b"{}", None),
         ("sentinel/mary/cmd/away/reply", b"{}", None),
         ("sentinel/bob/cmd/away", b"{}", None),

@@ -44,6 +44,7 @@ def test_every_notice_kind_state_and_command_is_named() -> None:
     acks = section("alert acknowledgements")
     said = [f'"who": "{who}", "what": "{what}"' for who, words in protocol.ACK_WORDS.items() for what in words]
     assert all(words in acks for words in said)
+    assert all(f'`"what": "{what}"`' in acks for what in protocol.NOTIFIER_ACK_WORDS)
 
 
 def test_an_alert_has_exactly_the_documented_fields() -> None:

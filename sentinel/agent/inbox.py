@@ -22,8 +22,8 @@ _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 @dataclass(frozen=True, slots=True)
-class Ack:
-    """Someone did something about an alert."""
+class Answer:
+    """Someone did something about an alert (on its ack topic)."""
 
     alert_id: str
     body: dict[str, Any]
@@ -41,8 +41,8 @@ class Malformed(ValueError):
     """The payload is not a UTF-8 JSON object of a sensible size."""
 
 
-def parse(topics: Topics, topic: str, payload: bytes) -> Ack | Command | None:
-    """An Ack or Command, None for a topic that is not ours; Malformed for a bad payload."""
+def parse(topics: Topics, topic: str, payload: bytes) -> Answer | Command | None:
+    """An Answer or Command, None for a topic that is not ours; Malformed for a bad payload."""
     alert_id = topics.parse_ack(topic)
     verb = topics.parse_command(topic)
     if alert_id is None and verb is None:
@@ -57,7 +57,7 @@ def parse(topics: Topics, topic: str, payload: bytes) -> Ack | Command | None:
         raise Malformed(str(exc)[:200]) from exc
     if not isinstance(body, dict):
         raise Malformed("not a JSON object")
-    return Ack(alert_id, body) if alert_id is not None else Command(verb or "", body)
+    return Answer(alert_id, body) if alert_id is not None else Command(verb or "", body)
 
 
 def clean(value: str, limit: int) -> str:

@@ -34,7 +34,7 @@ class Messages(AgentBase):
                 return
             for reading in self.zigbee.read(topic, payload, retained):
                 self._zigbee(reading)
-        elif isinstance(message, inbox.Ack):
+        elif isinstance(message, inbox.Answer):
             self._on_ack(message.alert_id, message.body)
         elif isinstance(message, inbox.Command):
             self._on_command(message.verb, message.body)

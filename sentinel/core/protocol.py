@@ -33,7 +33,9 @@ STATES = ("ok", "learning", "checking", "alert", "away", "paused")
 COMMANDS = ("away", "ok", "home", "resume", "pause", "status")
 """The verbs of ``cmd/<verb>``."""
 ACK_WORDS = {"resident": ("cancel",), "sensors": ("resolve", "activity")}
-"""What the agent says on an alert's ack topic, by who said it (the notifier adds ``claim`` and ``resolve``)."""
+"""What the agent says on an alert's ack topic, by who said it."""
+NOTIFIER_ACK_WORDS = ("claim", "release", "resolve")
+"""What the notifier says there (with ``"source": "notifier"``) about what the circle did."""
 
 
 class Message:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -10,6 +9,7 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.core import protocol
 from sentinel.notifier import lastresort, messages, scene, street
 from sentinel.notifier.capabilities import helpers_line
 from sentinel.notifier.consent import counted_on
@@ -188,7 +188,7 @@ class Incidents:
             skip=member,
             tags=("runner",),
         )
-        self._to_agent(incident, {"who": name, "what": "claim"}, now)
+        self._to_agent(incident, name, "claim", now)
 
     def _release(self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime) -> str | None:
         """'I can't go after all': the others are told, with fresh buttons, and the walk goes on where it was."""
@@ -208,7 +208,7 @@ class Incidents:
                     self.cfg, home, self.cfg.member(other), incident, name, self.secret, now.timestamp()
                 )
                 self.store.deliver(incident.alert_id, home.id, other, body, now)
-        self._to_agent(incident, {"who": name, "what": "release"}, now)
+        self._to_agent(incident, name, "release", now)
         self._wake()
         return None
 
@@ -231,7 +231,7 @@ class Incidents:
         if self.follow_ups is not None:
             self.follow_ups.closed(incident, incident.claimed_by or skip, now)
         if tell_agent:
-            self._to_agent(incident, {"who": who, "what": what, "note": note}, now)
+            self._to_agent(incident, who, what, now, note)
 
     def mqtt_ack(self, home_id: str, alert_id: str, body: dict[str, Any]) -> None:
         """An ack on the agent's topic: the resident or the sensors closed it, or a signed press."""
@@ -269,13 +269,14 @@ class Incidents:
         self.store.deliver(incident.alert_id, home.id, member, body, now)
         self._wake()
 
-    def _to_agent(self, incident: Incident, body: dict[str, Any], now: datetime) -> None:
+    def _to_agent(self, incident: Incident, who: str, what: str, now: datetime, note: str | None = None) -> None:
         """Tell the home's agent (and any other subscriber) what the circle did."""
         if incident.kind == FOLLOW_UP:
             return  # the circle's own follow-up: the agent never raised it
-        message = {**body, "at": now.isoformat(timespec="seconds"), "alert_id": incident.alert_id, "source": "notifier"}
+        at = now.isoformat(timespec="seconds")
+        message = protocol.AckMessage(who, what, at, incident.alert_id, note, source="notifier")
         topic = f"{self.cfg.mqtt.base_topic}/{incident.home}/alert/{incident.alert_id}/ack"
-        self._publish(topic, json.dumps(message, ensure_ascii=False))
+        self._publish(topic, message.to_json())
 
     def _tell(
         self,

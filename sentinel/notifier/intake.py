@@ -12,14 +12,13 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sentinel.core.protocol import ALERT_ID
 from sentinel.notifier.ntfy import MESSAGE_LIMIT, cut
 
 MAX_PAYLOAD = 16 * 1024  # an alert is well under 2 kB; this leaves room and keeps memory bounded
 # Over MQTT 5 the broker is asked to send nothing larger (it drops it instead): between the two,
 # a message is parked and told; beyond, it never costs the notifier memory.
 MAX_PACKET = 1024 * 1024
-# Alert ids become MQTT topic levels (alert/<id>/ack) and token fields: nothing that could be a wildcard.
-ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 KIND_LIMIT = 64  # the kind names the alert in its title
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
