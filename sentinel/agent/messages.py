@@ -119,7 +119,9 @@ class Messages(AgentBase):
         }
 
     def _heartbeat(self, now: float, wall: datetime) -> None:
-        if not self.link.connected:
+        if not self.link.connected or not self.connections:
+            # The first goes out when the loop takes the connection in (``_on_connected``): from the link's
+            # flag alone, a second would follow at once and the minute's rhythm would depend on timing.
             return
         self._heartbeat_seq += 1
         body = protocol.Heartbeat(
