@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
-from conftest import Mosquitto, Recorder, agent_yaml, wait_for
+from conftest import Mosquitto, Recorder, agent_yaml, gated_learning, wait_for
 from sentinel.agent.app import Agent, Stop
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
@@ -327,21 +326,12 @@ def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(
         home.close()
 
 
-GATED_LEARNING = """\
-import pathlib, runpy, sys, time
-gate = pathlib.Path(sys.argv.pop(1))
-while not gate.exists():  # held back, as a year of history on a Pi Zero holds it back for tens of seconds
-    time.sleep(0.01)
-runpy.run_module("sentinel.detect.learn", run_name="__main__", alter_sys=True)
-"""
-
-
 def test_a_help_press_does_not_wait_for_the_routine_to_be_learned(tmp_path: Path, broker: Mosquitto, recorder) -> None:
     clock = ManualClock(T0)
     h = Home(tmp_path, broker.port, clock=clock, home="patient")
     gate = tmp_path / "learn-now"
     assert h.agent.learner is not None
-    h.agent.learner.argv = [sys.executable, "-c", GATED_LEARNING, str(gate)]
+    h.agent.learner.argv = gated_learning(gate)
     rec = recorder([h.topics.alert, h.topics.status])
     h.agent.start()
     wait_for(lambda: (h.agent.pump(), h.agent.link.connected)[1], 10, "the link, before any learning")

@@ -17,7 +17,7 @@ from circle_driver import TOPICS, TUESDAY_10, Circle, alert, circle_yaml
 from sentinel.cli import main
 from sentinel.config import parse_circle_config
 from sentinel.errors import ConfigError
-from sentinel.notifier.escalation import Progress, take_step
+from sentinel.notifier.escalation import Progress, walk
 from sentinel.notifier.store import MIGRATIONS
 from sentinel.sqlite import open_db
 
@@ -212,8 +212,8 @@ def test_the_empty_tier_rule() -> None:
 
     def first(agreed: set[str] | None, at: datetime = TUESDAY_10) -> tuple[tuple[str, ...], float]:
         counted = None if agreed is None else frozenset(agreed)
-        _, audience, after = take_step(cfg, home, "high", Progress(0, at), at, counted)
-        return audience, (after.next_at - at).total_seconds()
+        taken = walk(cfg, home, "high", Progress(0, at), at, counted)
+        return taken.audience, (taken.progress.next_at - at).total_seconds()
 
     assert first(None) == (("ann",), 300)  # consent assumed
     assert first(set()) == (("ann",), 300)  # nobody agreed: everyone counts, as before

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from conftest import ROOT, Mosquitto, wait_for
+from conftest import ROOT, Mosquitto, gated_learning, wait_for
 from sentinel.agent.app import Agent
 from sentinel.agent.learning import LEARN_RETRY_S, ROUTINE
 from sentinel.clock import ManualClock
@@ -149,13 +149,6 @@ def test_a_damaged_summary_is_refused_with_a_reason() -> None:
 
 # The agent with a learning process that can be held back, killed or made to fail.
 
-GATED = """\
-import pathlib, runpy, sys, time
-gate = pathlib.Path(sys.argv.pop(1))
-while not gate.exists():
-    time.sleep(0.01)
-runpy.run_module("sentinel.detect.learn", run_name="__main__", alter_sys=True)
-"""
 CRASHES = "import os; os._exit(3)"
 NOW = datetime(2026, 1, 17, 9, 0).astimezone()
 
@@ -227,7 +220,7 @@ def kits(tmp_path: Path, broker: Mosquitto) -> Iterator:
 
 def test_a_learning_process_killed_leaves_the_agent_watching_and_is_tried_again(kits, tmp_path, caplog) -> None:
     gate = tmp_path / "gate"
-    kit = kits(argv=[sys.executable, "-c", GATED, str(gate)])
+    kit = kits(argv=gated_learning(gate))
     learner = kit.agent.learner
     proc = kit.pump_until(lambda: learner.proc, "the learning process")
     os.kill(proc.pid, signal.SIGKILL)
@@ -246,7 +239,7 @@ def test_a_learning_process_killed_leaves_the_agent_watching_and_is_tried_again(
 
 
 def test_a_learning_process_that_hangs_is_stopped(kits, tmp_path, caplog) -> None:
-    kit = kits(argv=[sys.executable, "-c", GATED, str(tmp_path / "never")], timeout=0.5)
+    kit = kits(argv=gated_learning(tmp_path / "never"), timeout=0.5)
     learner = kit.agent.learner
     proc = kit.pump_until(lambda: learner.proc, "the learning process")
     kit.pump_until(lambda: kit.agent.routine_ready, "the hung process to be given up")

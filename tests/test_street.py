@@ -15,7 +15,7 @@ from sentinel.config import parse_circle_config
 from sentinel.config.circle import CircleConfig
 from sentinel.errors import ConfigError
 from sentinel.notifier import street
-from sentinel.notifier.escalation import Progress, take_step, walk
+from sentinel.notifier.escalation import Progress, walk
 from sentinel.notifier.store import NotifierStore
 
 # Ann is watched (home 'ann', by Carol) and watches Mary (member 'ann', who lives at home 'ann').
@@ -97,7 +97,7 @@ def test_the_escalation_rule_passes_over_the_troubled() -> None:
     start = Progress(0, at)
     ann = frozenset({"ann"})
 
-    assert take_step(cfg, mary, "high", start, at)[1] == ("ann",)  # nobody in trouble: as before
+    assert walk(cfg, mary, "high", start, at).audience == ("ann",)  # nobody in trouble: as before
     taken = walk(cfg, mary, "high", start, at, None, ann)
     assert taken.step is not None and taken.step.index == 1 and taken.audience == ("carol",)
     assert taken.passed_over == ("ann",) and taken.leaned_on == ()

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sentinel.clock import JUMP_S
 from sentinel.config.detection import DetectionConfig
 from sentinel.config.model import HomeConfig, SensorConfig
 from sentinel.core.alerts import Alert, Severity, alert_id
@@ -271,10 +272,6 @@ class Watch:
             reason,
             {"sensor": sensor, "open_min": minutes},
         )
-
-
-JUMP_S = 60.0
-"""A disagreement between the wall clock and the monotonic clock larger than this is a jump of the wall clock."""
 
 
 def clock_jump(before: Event, after: Event) -> float:

@@ -83,20 +83,6 @@ class Taken:
     leaned_on: tuple[str, ...] = ()  # in trouble at home, but told: nobody else in the circle can be asked
 
 
-def take_step(
-    circle: CircleConfig,
-    home: HomeCircle,
-    severity: str,
-    progress: Progress,
-    now: datetime,
-    agreed: frozenset[str] | None = None,
-    troubled: frozenset[str] = frozenset(),
-) -> tuple[Step | None, tuple[str, ...], Progress]:
-    """The step due at ``now`` (skipping those with nobody available), its audience, and what comes next."""
-    taken = walk(circle, home, severity, progress, now, agreed, troubled)
-    return taken.step, taken.audience, taken.progress
-
-
 def walk(
     circle: CircleConfig,
     home: HomeCircle,

@@ -16,14 +16,13 @@ from sentinel.notifier.consent import counted_on
 from sentinel.notifier.escalation import Progress, path, walk
 from sentinel.notifier.followup import KIND as FOLLOW_UP
 from sentinel.notifier.followup import FollowUps
-from sentinel.notifier.ntfy import cut
+from sentinel.notifier.ntfy import NOTE_LIMIT, cut
 from sentinel.notifier.store import Incident, NotifierStore
 from sentinel.notifier.tokens import FOLLOW_UP_ACTIONS, MEMBER_ACTIONS, Ack, check
 
 log = logging.getLogger(__name__)
 
 NEVER = timedelta(days=36500)
-NOTE_LIMIT = 500  # a note that goes to the phones from a message (an ack's note)
 
 
 class Incidents:

@@ -11,7 +11,7 @@ from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.notifier import messages
 from sentinel.notifier.intake import ALERT_ID
-from sentinel.notifier.ntfy import DeliveryError, cut
+from sentinel.notifier.ntfy import NOTE_LIMIT, DeliveryError, cut
 from sentinel.notifier.silence import Change, SilenceWatch
 from sentinel.notifier.store import NotifierStore, when
 
@@ -26,7 +26,6 @@ NOTICE_TITLES = {
     "battery_low": "a battery is low",
     "battery_low_ok": "a battery is fine again",
 }
-NOTE_LIMIT = 500  # a notice's text as it goes to the phones
 
 
 class Keepers:

@@ -38,6 +38,7 @@ STREAM_READ_TIMEOUT_S = 90.0
 # file attachment; Apple's and Google's push services carry about 4 kB in all, title included.
 MESSAGE_LIMIT = 3500
 TITLE_LIMIT = 200
+NOTE_LIMIT = 500  # a note from a message (an ack's note, a kit notice) as it goes to the phones
 
 
 class DeliveryError(SentinelError, RuntimeError):

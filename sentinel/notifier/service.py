@@ -19,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from sentinel import systemd
-from sentinel.clock import Clock, SystemClock
+from sentinel.clock import JUMP_S, Clock, SystemClock
 from sentinel.config.circle import CircleConfig
 from sentinel.detect.explain import duration
 from sentinel.mqtt import link
@@ -40,7 +40,6 @@ from sentinel.notifier.tokens import Ack
 
 log = logging.getLogger(__name__)
 
-JUMP_S = 60.0  # wall and monotonic clocks disagreeing by more than this: the wall clock was set
 __all__ = ["ALERT_ID", "Notifier"]
 
 
