@@ -18,6 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+SENSORS = """\
+sensors:
+  - {name: bedroom_pir, kind: motion, pin: 17, room: bedroom}
+  - {name: hall_pir, kind: motion, pin: 18, room: hall}
+  - {name: kitchen_pir, kind: motion, pin: 27, room: kitchen}
+  - {name: lounge_pir, kind: motion, pin: 24, room: lounge}
+  - {name: front_door, kind: door, pin: 22, room: hall}
+  - {name: help_button, kind: button, pin: 23, room: lounge}
+"""
+"""The kit the agent benchmarks run with: four rooms' PIRs, the front door and the help button (mock pins)."""
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket() as sock:

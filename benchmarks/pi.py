@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from _common import ROOT, Mosquitto, machine, percentile, table
+from _common import ROOT, SENSORS, Mosquitto, machine, percentile, table
 from paho.mqtt.enums import CallbackAPIVersion
 from resources import BARE_IMPORTS, Watcher, bare_memory
 
@@ -32,13 +32,6 @@ gpio: {{pin_factory: mock}}
 state_dir: {state}
 keep_days: {keep}
 mqtt: {{host: 127.0.0.1, port: {port}}}
-sensors:
-  - {{name: bedroom_pir, kind: motion, pin: 17, room: bedroom}}
-  - {{name: hall_pir, kind: motion, pin: 18, room: hall}}
-  - {{name: kitchen_pir, kind: motion, pin: 27, room: kitchen}}
-  - {{name: lounge_pir, kind: motion, pin: 24, room: lounge}}
-  - {{name: front_door, kind: door, pin: 22, room: hall}}
-  - {{name: help_button, kind: button, pin: 23, room: lounge}}
 """
 ROOMS = {  # as benchmarks/_day_driver.py: weight by part of the day (night, morning, afternoon, evening)
     "bedroom_pir": (6, 2, 1, 2),
@@ -92,7 +85,7 @@ def build_home(workdir: Path, port: int, name: str, days: int) -> tuple[Path, in
     state = workdir / name
     state.mkdir()
     config = workdir / f"{name}.yaml"
-    config.write_text(CONFIG.format(home=name, state=state, port=port, keep=max(90, days + 30)))
+    config.write_text(CONFIG.format(home=name, state=state, port=port, keep=max(90, days + 30)) + SENSORS)
     csv = workdir / f"{name}.csv"
     rows = history_csv(csv, days)
     began = time.perf_counter()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from _common import ROOT, Mosquitto, cpu_seconds, machine, proc_status_kb, table
+from _common import ROOT, SENSORS, Mosquitto, cpu_seconds, machine, proc_status_kb, table
 from paho.mqtt.enums import CallbackAPIVersion
 
 STARTS = 10
@@ -29,13 +29,6 @@ gpio: {{pin_factory: mock}}
 state_dir: {state}
 mqtt: {{host: 127.0.0.1, port: {port}}}
 detection: {{enabled: {detection}}}
-sensors:
-  - {{name: bedroom_pir, kind: motion, pin: 17, room: bedroom}}
-  - {{name: hall_pir, kind: motion, pin: 18, room: hall}}
-  - {{name: kitchen_pir, kind: motion, pin: 27, room: kitchen}}
-  - {{name: lounge_pir, kind: motion, pin: 24, room: lounge}}
-  - {{name: front_door, kind: door, pin: 22, room: hall}}
-  - {{name: help_button, kind: button, pin: 23, room: lounge}}
 """
 
 
@@ -84,7 +77,9 @@ class Bench:
         state = self.workdir / home
         state.mkdir(parents=True)
         path = self.workdir / f"{home}.yaml"
-        path.write_text(CONFIG.format(home=home, state=state, port=self.port, detection=str(self.detection).lower()))
+        path.write_text(
+            CONFIG.format(home=home, state=state, port=self.port, detection=str(self.detection).lower()) + SENSORS
+        )
         return path
 
 
