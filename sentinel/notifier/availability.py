@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import circle_of
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule
 from sentinel.notifier.store import Away, NotifierStore
 from sentinel.notifier.tokens import Ack
@@ -41,24 +42,14 @@ def choices(today: date) -> list[date]:
     return [sunday, sunday + timedelta(days=7)]
 
 
-class Availability:
+class Availability(Part):
     """The availability note and its buttons; the caller holds the transaction."""
 
-    def __init__(
-        self,
-        cfg: CircleConfig,
-        store: NotifierStore,
-        secret: bytes,
-        wake: Callable[[], None],
-        changed: Callable[[CircleConfig], None],
-    ) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.secret = secret
-        self._wake = wake
+    def __init__(self, shared: Shared, changed: Callable[[CircleConfig], None]) -> None:
+        super().__init__(shared)
         self._changed = changed  # the others see the new dates at once
-        note = cfg.availability
-        self.schedule = Schedule(store, "availability_next", note.at, note.every) if note else None
+        note = self.cfg.availability
+        self.schedule = Schedule(self.store, "availability_next", note.at, note.every) if note else None
 
     def homes_of(self, member_id: str) -> list[HomeCircle]:
         return [h for h in self.cfg.homes if member_id in circle_of(h)]

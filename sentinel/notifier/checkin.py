@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sentinel.config.circle import DAY, CircleConfig, HomeCircle, MemberConfig, resident_id
 from sentinel.notifier import messages
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule, next_at
-from sentinel.notifier.store import NotifierStore, when
+from sentinel.notifier.store import when
 from sentinel.notifier.tokens import Ack
 
 log = logging.getLogger(__name__)
@@ -66,27 +66,15 @@ def check_began(check: str) -> datetime:
     return datetime.strptime(check, "check-%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
-class CheckIns:
+class CheckIns(Part):
     """Asks each resident's phone and takes its answers; the caller holds the transaction."""
 
-    def __init__(
-        self,
-        cfg: CircleConfig,
-        store: NotifierStore,
-        secret: bytes,
-        wake: Callable[[], None],
-        publish: Callable[[str, str], object] | None,
-    ) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.secret = secret
-        self.homes = {h.id: h for h in cfg.homes}
-        self._wake = wake
-        self._publish = publish
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
         self.latest: dict[str, Seen] = {}
         self.today = {
-            h.id: Schedule(store, f"resident_today:{h.id}", h.resident.daily, DAY)
-            for h in cfg.homes
+            h.id: Schedule(self.store, f"resident_today:{h.id}", h.resident.daily, DAY)
+            for h in self.cfg.homes
             if h.resident is not None and h.resident.daily
         }
 
@@ -178,8 +166,6 @@ class CheckIns:
 
     def _ok(self, home: HomeCircle, transaction: str) -> None:
         """The agent's own 'I'm OK' command, in the resident's name."""
-        if self._publish is None:
-            return
         body = {"who": f"{home.name}'s phone", "transaction": transaction}
         self._publish(f"{self.cfg.mqtt.base_topic}/{home.id}/cmd/ok", json.dumps(body, ensure_ascii=False))
 

@@ -10,12 +10,12 @@ were asked are taken as having agreed: they were already counted on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import circle_of, keepers_of
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.store import NotifierStore
 from sentinel.notifier.tokens import Ack
 
@@ -27,15 +27,11 @@ TELL_KEEPERS_AFTER = timedelta(days=1)  # then the keepers hear of it, once per 
 FROM_BEFORE = "in the circle before members were asked"
 
 
-class Consent:
+class Consent(Part):
     """Who has agreed to be counted on, per home; each call changes the store (the caller holds the transaction)."""
 
-    def __init__(self, cfg: CircleConfig, store: NotifierStore, secret: bytes, wake: Callable[[], None]) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.secret = secret
-        self.homes = {h.id: h for h in cfg.homes}
-        self._wake = wake
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
         self._met = False
 
     def meet(self, now: datetime) -> None:

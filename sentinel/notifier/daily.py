@@ -9,29 +9,28 @@ gets it only with ``daily: "HH:MM"`` (they asked).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
-from sentinel.config.circle import DAY, CircleConfig, HomeCircle, MemberConfig
+from sentinel.config.circle import DAY, HomeCircle, MemberConfig
 from sentinel.notifier import messages
 from sentinel.notifier.checkin import CheckIns
 from sentinel.notifier.escalation import circle_of
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule
-from sentinel.notifier.store import NotifierStore
 
 log = logging.getLogger(__name__)
 
 
-class Daily:
+class Daily(Part):
     """Each member's daily note at their own time; the caller holds the transaction."""
 
-    def __init__(self, cfg: CircleConfig, store: NotifierStore, checkins: CheckIns, wake: Callable[[], None]) -> None:
-        self.cfg = cfg
-        self.store = store
+    def __init__(self, shared: Shared, checkins: CheckIns) -> None:
+        super().__init__(shared)
         self.checkins = checkins
-        self._wake = wake
         self.schedules = {
-            m.id: Schedule(store, f"daily:{m.id}", m.daily, DAY) for m in cfg.members if m.daily and self.homes_of(m)
+            m.id: Schedule(self.store, f"daily:{m.id}", m.daily, DAY)
+            for m in self.cfg.members
+            if m.daily and self.homes_of(m)
         }
 
     def homes_of(self, member: MemberConfig) -> list[HomeCircle]:

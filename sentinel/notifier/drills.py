@@ -9,12 +9,12 @@ drilled. The schedule is kept in the store and runs on the notifier's clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sentinel.config.circle import CircleConfig, DrillConfig, HomeCircle
+from sentinel.config.circle import DrillConfig, HomeCircle
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import circle_of, keepers_of
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule
 from sentinel.notifier.store import Drill, NotifierStore
 from sentinel.notifier.tokens import Ack
@@ -22,18 +22,13 @@ from sentinel.notifier.tokens import Ack
 log = logging.getLogger(__name__)
 
 
-class Drills:
+class Drills(Part):
     """Sends each drill, and names who did not answer; the caller holds the transaction."""
 
-    def __init__(
-        self, cfg: CircleConfig, drill: DrillConfig, store: NotifierStore, secret: bytes, wake: Callable[[], None]
-    ) -> None:
-        self.cfg = cfg
+    def __init__(self, shared: Shared, drill: DrillConfig) -> None:
+        super().__init__(shared)
         self.drill = drill
-        self.store = store
-        self.secret = secret
-        self._wake = wake
-        self.schedule = Schedule(store, "drill_next", drill.at, drill.every)
+        self.schedule = Schedule(self.store, "drill_next", drill.at, drill.every)
 
     def tick(self, now: datetime) -> None:
         if self.schedule.due(now):

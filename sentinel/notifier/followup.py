@@ -12,11 +12,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sentinel.config.circle import CircleConfig, FollowUpConfig, HomeCircle
+from sentinel.config.circle import FollowUpConfig, HomeCircle
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import LOW, keepers_of
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import next_at
-from sentinel.notifier.store import Incident, NotifierStore
+from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import Ack
 
 log = logging.getLogger(__name__)
@@ -30,23 +31,12 @@ SUFFIX = "-follow-up"
 Tell = Callable[..., None]  # Incidents._tell: an info notice to everyone alerted about an incident
 
 
-class FollowUps:
+class FollowUps(Part):
     """Schedules the question, asks it when due, and takes the answer; the caller holds the transaction."""
 
-    def __init__(
-        self,
-        cfg: CircleConfig,
-        follow_up: FollowUpConfig,
-        store: NotifierStore,
-        secret: bytes,
-        wake: Callable[[], None],
-        tell: Tell,
-    ) -> None:
-        self.cfg = cfg
+    def __init__(self, shared: Shared, follow_up: FollowUpConfig, tell: Tell) -> None:
+        super().__init__(shared)
         self.follow_up = follow_up
-        self.store = store
-        self.secret = secret
-        self._wake = wake
         self._tell = tell
 
     def closed(self, incident: Incident, member: str | None, now: datetime) -> None:

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sentinel.clock import Clock
-from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.config.circle import HomeCircle
 from sentinel.core import protocol
 from sentinel.notifier import lastresort, messages, scene, street
 from sentinel.notifier.capabilities import helpers_line
@@ -17,7 +16,8 @@ from sentinel.notifier.escalation import Progress, path, walk
 from sentinel.notifier.followup import KIND as FOLLOW_UP
 from sentinel.notifier.followup import FollowUps
 from sentinel.notifier.ntfy import NOTE_LIMIT, cut
-from sentinel.notifier.store import Incident, NotifierStore
+from sentinel.notifier.part import Part, Shared
+from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import FOLLOW_UP_ACTIONS, MEMBER_ACTIONS, Ack, check
 
 log = logging.getLogger(__name__)
@@ -25,30 +25,15 @@ log = logging.getLogger(__name__)
 NEVER = timedelta(days=36500)
 
 
-class Incidents:
+class Incidents(Part):
     """The incidents of every home served: each call changes the store; the caller holds the transaction."""
 
-    def __init__(
-        self,
-        cfg: CircleConfig,
-        store: NotifierStore,
-        clock: Clock,
-        secret: bytes,
-        wake: Callable[[], None],
-        publish: Callable[[str, str], object],
-        member_ack: Callable[[Ack], str | None] | None = None,
-    ) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.clock = clock
-        self.secret = secret
-        self.homes = {h.id: h for h in cfg.homes}
-        self._wake = wake  # the delivery thread has notifications to send
-        self._publish = publish  # a message to the broker (qos 1)
+    def __init__(self, shared: Shared, member_ack: Callable[[Ack], str | None] | None = None) -> None:
+        super().__init__(shared)
         self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
         self._member_ack = member_ack  # presses about no incident: 'I agree', 'Received'
-        follow_up = cfg.follow_up
-        self.follow_ups = FollowUps(cfg, follow_up, store, secret, wake, self._tell) if follow_up else None
+        follow_up = self.cfg.follow_up
+        self.follow_ups = FollowUps(shared, follow_up, self._tell) if follow_up else None
 
     def escalate(self, now: datetime) -> None:
         """Take every incident's due step."""

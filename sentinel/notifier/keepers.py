@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sentinel.clock import Clock
-from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.config.circle import HomeCircle
 from sentinel.notifier import messages
 from sentinel.notifier.intake import ALERT_ID
 from sentinel.notifier.ntfy import NOTE_LIMIT, DeliveryError, cut
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.silence import Change, SilenceWatch
-from sentinel.notifier.store import NotifierStore, when
+from sentinel.notifier.store import when
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +27,15 @@ NOTICE_TITLES = {
 }
 
 
-class Keepers:
+class Keepers(Part):
     """Watches the homes' monitors and the notifier's own link, and tells each home's keepers (``kit:``)."""
 
-    def __init__(
-        self, cfg: CircleConfig, store: NotifierStore, clock: Clock, silence: SilenceWatch, wake: Callable[[], None]
-    ) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.clock = clock
+    def __init__(self, shared: Shared, silence: SilenceWatch) -> None:
+        super().__init__(shared)
         self.silence = silence
-        self.homes = {h.id: h for h in cfg.homes}
-        self._wake = wake  # the delivery thread has notifications to send
-        started = clock.now()
+        started = self.clock.now()
         # The notifier's own outage is told once, after as long as the shortest grace of a home.
-        self.link_notice_after = timedelta(seconds=min((h.grace for h in cfg.homes), default=300.0))
+        self.link_notice_after = timedelta(seconds=min((h.grace for h in self.cfg.homes), default=300.0))
         # Set while the keepers have been told the broker was lost, and not yet that it is back (kept across restarts).
         lost = self.store.get_meta("broker_lost")
         self._broker_lost_told = when(lost, started) if lost else None

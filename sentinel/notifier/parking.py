@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sentinel.clock import Clock
-from sentinel.config.circle import CircleConfig
 from sentinel.notifier import messages
-from sentinel.notifier.store import NotifierStore
+from sentinel.notifier.part import Part, Shared
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +38,11 @@ class Flood:
         return True
 
 
-class Parking:
+class Parking(Part):
     """Where unreadable messages go; called on paho's thread only (the floods are its own)."""
 
-    def __init__(self, cfg: CircleConfig, store: NotifierStore, clock: Clock, wake: Callable[[], None]) -> None:
-        self.store = store
-        self.clock = clock
-        self.homes = {h.id: h for h in cfg.homes}
-        self._wake = wake  # the delivery thread has notifications to send
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
         self._floods: dict[str | None, Flood] = {}  # per home: unreadable messages lately
 
     def park(self, topic: str, home: str | None, payload: bytes, error: str) -> None:

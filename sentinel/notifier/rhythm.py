@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig
 from sentinel.notifier import messages
 from sentinel.notifier.availability import Availability
@@ -22,8 +21,8 @@ from sentinel.notifier.daily import Daily
 from sentinel.notifier.drills import Drills, received
 from sentinel.notifier.escalation import keepers_of
 from sentinel.notifier.health import gather
+from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule
-from sentinel.notifier.store import NotifierStore
 from sentinel.notifier.tokens import Ack, check
 
 log = logging.getLogger(__name__)
@@ -31,32 +30,20 @@ log = logging.getLogger(__name__)
 TICK = timedelta(seconds=30)  # everything here is measured in hours and days: no need to look twice a second
 
 
-class Rhythm:
+class Rhythm(Part):
     """Consent, drills and the weekly note, for every home served."""
 
-    def __init__(
-        self,
-        cfg: CircleConfig,
-        store: NotifierStore,
-        clock: Clock,
-        secret: bytes,
-        wake: Callable[[], None],
-        publish: Callable[[str, str], object] | None = None,
-    ) -> None:
-        self.cfg = cfg
-        self.store = store
-        self.clock = clock
-        self.secret = secret
-        self._wake = wake
-        self.consent = Consent(cfg, store, secret, wake)
-        self.drills = Drills(cfg, cfg.drill, store, secret, wake) if cfg.drill else None
-        report = cfg.health_report
-        self.report = Schedule(store, "health_next", report.at, report.every) if report else None
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
+        self.consent = Consent(shared)
+        self.drills = Drills(shared, self.cfg.drill) if self.cfg.drill else None
+        report = self.cfg.health_report
+        self.report = Schedule(self.store, "health_next", report.at, report.every) if report else None
         self._next_tick: datetime | None = None
         # Checking in: the resident's phone, members' daily notes, away and back from the phone.
-        self.checkins = CheckIns(cfg, store, secret, wake, publish)
-        self.daily = Daily(cfg, store, self.checkins, wake)
-        self.availability = Availability(cfg, store, secret, wake, self.away_changed)
+        self.checkins = CheckIns(shared)
+        self.daily = Daily(shared, self.checkins)
+        self.availability = Availability(shared, self.away_changed)
         self.on_away: Callable[[CircleConfig], None] | None = None  # escalation takes the new away dates
 
     def away_changed(self, cfg: CircleConfig) -> None:

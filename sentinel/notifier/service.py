@@ -16,23 +16,22 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import paho.mqtt.client as mqtt
-
 from sentinel import systemd
 from sentinel.clock import JUMP_S, Clock, SystemClock
 from sentinel.config.circle import CircleConfig
 from sentinel.detect.explain import duration
-from sentinel.mqtt import link
 from sentinel.notifier import broker
 from sentinel.notifier.acks import AckReader
 from sentinel.notifier.availability import effective
 from sentinel.notifier.checkin import residents
 from sentinel.notifier.delivery import Deliverer
 from sentinel.notifier.incidents import Incidents
-from sentinel.notifier.intake import ALERT_ID, Unreadable, decode, read_alert
+from sentinel.notifier.intake import ALERT_ID, read_alert
 from sentinel.notifier.keepers import Keepers
+from sentinel.notifier.listener import Listener
 from sentinel.notifier.ntfy import Ntfy
 from sentinel.notifier.parking import Parking
+from sentinel.notifier.part import Shared
 from sentinel.notifier.rhythm import Rhythm
 from sentinel.notifier.silence import SilenceWatch
 from sentinel.notifier.store import NotifierStore
@@ -52,129 +51,28 @@ class Notifier:
         self.ntfy = ntfy
         self.clock = clock or SystemClock()
         self.secret = os.environ.get(cfg.secret_env, "").encode()
-        self.base = cfg.mqtt.base_topic
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.started = self.clock.now()
         self._offset = self._wall_offset()
         told = {h.id: (self.store.home_state(h.id) or ("online", self.started))[0] for h in cfg.homes}
         self.silence = SilenceWatch({h.id: h.grace for h in cfg.homes}, told, self.started)
-        self._homes = {h.id: h for h in cfg.homes}
         self._deliver = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.subscribed = threading.Event()  # the broker has confirmed our subscriptions
-        self._failures = link.Failures(f"{cfg.mqtt.host}:{cfg.mqtt.port}", time.monotonic, link.REPEAT_WARNING)
-        self._online = False
-        self.keepers = Keepers(cfg, store, self.clock, self.silence, self._deliver.set)
-        self.rhythm = Rhythm(cfg, store, self.clock, self.secret, self._deliver.set, self._publish)
-        self.incidents = Incidents(
-            cfg, store, self.clock, self.secret, self._deliver.set, self._publish, self.rhythm.apply_ack
-        )
+        shared = Shared(cfg, store, self.clock, self.secret, self._deliver.set, self._publish)
+        self.keepers = Keepers(shared, self.silence)
+        self.rhythm = Rhythm(shared)
+        self.incidents = Incidents(shared, self.rhythm.apply_ack)
         self.rhythm.on_away = self._away_changed
         self.rhythm.away_changed(effective(cfg, store))  # away dates set from the phones before a restart
-        self.parking = Parking(cfg, store, self.clock, self._deliver.set)
+        self.parking = Parking(shared)
         recipients = [*cfg.members, *residents(cfg)]  # a resident's own phone is asked, never in a tier
         self.deliverer = Deliverer(store, ntfy, recipients, self.clock, self.keepers.quota_spent)
         since = self.store.get_meta("ack_since") or "all"
         self.acks = AckReader(ntfy, cfg.ntfy.ack_topic, since, lambda m: self.queue.put(("press", m)))
-        self.client = self._client()
-
-    # MQTT
-    def _client(self) -> mqtt.Client:
-        client = broker.client(self.cfg.mqtt)
-        client.on_connect = self._connected
-        client.on_connect_fail = self._connect_failed
-        client.on_disconnect = self._disconnected
-        client.on_subscribe = self._subscribed
-        client.on_message = self._message
-        return client
-
-    def _connected(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            self._failures.failed(f"the broker refused the connection ({reason_code})")
-            return
-        self._failures.connected()
-        self._online = True
-        self.queue.put(("link", True, self.clock.now()))  # every home gets its full grace again from now
-        topics = broker.subscriptions(self.cfg)
-        client.subscribe(topics)
-        log.info("connected to the broker; subscribing")
-
-    def _subscribed(self, *_: Any) -> None:
-        # Only from here on does the broker hand us the homes' messages (or keep them in our session).
-        self.subscribed.set()
-        log.info("subscribed: following %d homes", len(self._homes))
-
-    def _connect_failed(self, client, userdata) -> None:
-        error = client.last_error
-        self._failures.failed(link.describe(error) if error is not None else "the connection failed")
-
-    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
-        if self._online and not self._stop.is_set():
-            log.warning("lost the broker (%s); retrying (alerts wait in the broker for us)", reason_code)
-        self._online = False
-        self.queue.put(("link", False, self.clock.now()))  # not hearing the homes now says nothing about them
-
-    def _message(self, client, userdata, message) -> None:
-        """paho's thread: alerts are stored before the broker hears they arrived; the rest is queued.
-
-        Nothing that one message does may end this thread (every later alert would go unheard), and
-        a message that cannot be handled is parked, so the broker does not hand it to us again.
-        """
-        try:
-            self._take(message)
-        except Exception as exc:
-            try:
-                self._park_message(message, f"could not be handled: {type(exc).__name__}: {exc}")
-            except Exception:
-                log.exception("could not take or park a message; it is skipped")
-
-    def _take(self, message: mqtt.MQTTMessage) -> None:
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:
-            log.warning("ignored a message on a topic that is not UTF-8")
-            return
-        parts = topic.split("/")
-        if len(parts) < 3 or parts[0] != self.base:
-            return
-        home, leaf = parts[1], "/".join(parts[2:])
-        if home not in self._homes:
-            log.debug("ignored a message for %.40s, a home this notifier does not serve", home)
-            return
-        now = self.clock.now()
-        if leaf == "heartbeat":
-            self.queue.put(("heartbeat", home, now))
-            return
-        if leaf == "availability":
-            text = message.payload[:16].decode("utf-8", "replace")  # "online" or "offline"; the rest is noise
-            self.queue.put(("availability", home, text, now))
-            return
-        if leaf == "status":  # only followed for the residents' phones and the daily notes
-            try:
-                self.queue.put(("status", home, decode(bytes(message.payload)), now))
-            except Unreadable as exc:
-                log.warning("ignored an unreadable status from %.40s: %s", home, exc)
-            return
-        is_ack = len(parts) == 5 and parts[2] == "alert" and parts[4] == "ack"
-        if leaf not in ("alert", "notice") and not is_ack:
-            return
-        try:
-            body = decode(bytes(message.payload))
-            if is_ack:
-                self.queue.put(("mqtt_ack", home, parts[3], body))
-            elif leaf == "notice":
-                self.queue.put(("notice", home, body))
-            else:
-                self.receive_alert(home, body)
-        except Unreadable as exc:
-            self._park_message(message, str(exc))
-
-    def _park_message(self, message: mqtt.MQTTMessage, error: str) -> None:
-        topic = message.topic
-        parts = topic.split("/")
-        home = parts[1] if len(parts) > 1 and parts[1] in self._homes else None
-        self.parking.park(topic, home, bytes(message.payload), error)
+        self.listener = Listener(cfg, self.clock, self.queue, self.receive_alert, self.parking, self._stop)
+        self.client = self.listener.client
+        self.subscribed = self.listener.subscribed  # the broker has confirmed our subscriptions
 
     def receive_alert(self, home: str, body: dict[str, Any]) -> bool:
         """Record an alert (once, whatever the broker re-delivers); True when new. Unreadable: it is no alert."""
