@@ -270,6 +270,25 @@ def test_a_drill_reaches_every_phone_and_the_silent_are_named_to_the_keepers(cir
     assert c.store.last_drill("bob").drill_id == "drill-20260402T1100"  # type: ignore[union-attr]
 
 
+def test_a_drill_waits_out_a_members_quiet_hours_and_so_does_their_day_to_answer(circle) -> None:
+    c = circle(top=DRILL.replace("'11:00'", "'23:00'"))  # Ann's quiet hours: 22:00-07:00
+    c.pump()  # the schedule is set: the first drill tonight
+    c.advance(13 * 3600)  # Tuesday 23:00
+    assert len(drills(c, "carol")) == len(drills(c, "bob")) == 1 and drills(c, "ann") == []
+    assert log_of(c, "ann", "drill sent") == ["drill-20260303T2300 at 07:00, after their quiet hours"]
+    c.advance(8 * 3600 - 60)
+    assert drills(c, "ann") == []
+    c.advance(60)  # Wednesday 07:00
+    (ann_drill,) = drills(c, "ann")
+    assert "Thu 07:00" in ann_drill["message"]  # a whole day to answer from when it reached her
+    c.advance(16 * 3600)  # Wednesday 23:00: Carol's day is over, Ann's is not
+    (missed,) = titled(c, "carol", "Mary's circle:")
+    assert missed["title"] == "Mary's circle: Bob and Carol Ødegård did not answer the test"  # not Ann
+    assert c.store.last_drill("ann").missed_at is None  # type: ignore[union-attr]
+    c.advance(8 * 3600)  # Thursday 07:00
+    assert c.store.last_drill("ann").missed_at is not None  # type: ignore[union-attr]
+
+
 def test_circle_health_prints_each_member(circle, tmp_path: Path, capsys) -> None:
     c = circle(top=REQUIRED + DRILL.replace("watch_silence: false\n", ""))
     c.pump()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -21,3 +21,12 @@ def within(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAMES) 
     if now >= begin:
         return DAY_NAMES[at.weekday()] in days
     return now < finish and DAY_NAMES[(at.weekday() - 1) % 7] in days
+
+
+def window_end(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAMES) -> datetime | None:
+    """When the window ``at`` falls in ends (the next ``end`` on the clock); None when ``at`` is outside it."""
+    if not within(at, start, end, days):
+        return None
+    hours, minutes = divmod(_minutes(end), 60)
+    finish = at.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    return finish if finish > at else finish + timedelta(days=1)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sentinel.config.circle import DrillConfig, HomeCircle
+from sentinel.config.circle import DrillConfig, HomeCircle, MemberConfig
+from sentinel.core.windows import window_end
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import circle_of, keepers_of
 from sentinel.notifier.part import Part, Shared
@@ -43,19 +44,22 @@ class Drills(Part):
     def send(self, now: datetime) -> str:
         """A test notice to every member of any home who is not away; the drill's id."""
         drill_id = f"drill-{now:%Y%m%dT%H%M}"
-        answer_by = now + timedelta(seconds=self.drill.answer_within)
         members = dict.fromkeys(m for h in self.cfg.homes for m in circle_of(h))
         for member_id in members:
             member = self.cfg.member(member_id)
             if member.away_until and now.date().isoformat() < member.away_until:
                 self.store.log_member(now, "", member_id, "drill skipped", f"away until {member.away_until}")
                 continue
-            if not self.store.drill_sent(drill_id, member_id, now, answer_by):
+            # A test is never urgent: in a member's quiet hours it waits for them to end, and so does the day to answer.
+            at = quiet_until(member, now) or now
+            answer_by = at + timedelta(seconds=self.drill.answer_within)
+            if not self.store.drill_sent(drill_id, member_id, at, answer_by):
                 continue  # already sent in this drill (a restart within the minute)
             home = self.homes_of(member_id)[0]  # the button's home slot: any of theirs will do
-            body = messages.drill_note(self.cfg, home, member, drill_id, self.secret, now.timestamp(), answer_by)
-            self.store.deliver(None, home.id, member_id, body, now)
-            self.store.log_member(now, "", member_id, "drill sent", drill_id)
+            body = messages.drill_note(self.cfg, home, member, drill_id, self.secret, at.timestamp(), answer_by)
+            self.store.deliver(None, home.id, member_id, body, at)
+            waits = f" at {at:%H:%M}, after their quiet hours" if at > now else ""
+            self.store.log_member(now, "", member_id, "drill sent", drill_id + waits)
         log.info("drill %s: a test notice to %d members", drill_id, len(members))
         self._wake()
         return drill_id
@@ -77,6 +81,12 @@ class Drills(Part):
             for keeper in [k for k in keepers_of(home) if k not in silent] or keepers_of(home):
                 self.store.deliver(None, home.id, keeper, note, now)
         self._wake()
+
+
+def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
+    """When the member's quiet hours end, if ``at`` falls in them."""
+    quiet = member.quiet_hours
+    return window_end(at, quiet.start, quiet.end, quiet.days) if quiet is not None else None
 
 
 def received(store: NotifierStore, ack: Ack, now: datetime) -> str | None:
