@@ -390,7 +390,7 @@ def test_a_claim_can_be_released_and_the_walk_goes_on_where_it_was(circle, recor
     assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
     (told,) = titled(c, "ann", "Mary: Carol Ødegård cannot go after all")
     assert told["message"].startswith("Nobody is going to Mary now. Can you? (unusually quiet: No sign")
-    assert [a["label"] for a in told["actions"]] == ["I'm going", "I called, all OK"]
+    assert [a["label"] for a in told["actions"]] == ["I'm going", "I called, all OK", "I can't go"]
     assert titled(c, "carol", "Mary: Carol Ødegård cannot go after all") == []
     # Where it was: the final call was due while Carol was going, so it goes out now.
     assert len(urgent(c, "ann")) == 1 and len(urgent(c, "carol")) == 1

@@ -22,7 +22,7 @@ def test_the_full_escalation_with_claim_and_resolve(circle, recorder) -> None:
     note = first[0]
     assert note["title"] == "Mary: unusually quiet" and note["priority"] == 4 and note["tags"] == ["warning"]
     assert note["message"] == "No sign of activity since 08:10 (1 h 50 min)."
-    assert [a["label"] for a in note["actions"]] == ["I'm going", "I called, all OK"]
+    assert [a["label"] for a in note["actions"]] == ["I'm going", "I called, all OK", "I can't go"]
 
     c.advance(299)
     assert c.alerts_to("carol") == []

@@ -5,7 +5,8 @@ An incident walks a fixed path of steps: each tier in turn, `step` apart, for
 are available then are notified; a step with nobody available is skipped at
 once. A member whose own home has an open alert counts as unavailable too (a
 street where neighbours watch each other), unless nobody else can be asked.
-A claim ("I'm going") stops the walk; the incident stays open until it is
+A member who says "I can't go" is not asked again before the final call. A
+claim ("I'm going") stops the walk; the incident stays open until it is
 resolved."""
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def walk(
     now: datetime,
     agreed: frozenset[str] | None = None,
     troubled: frozenset[str] = frozenset(),
+    declined: frozenset[str] = frozenset(),
 ) -> Taken:
     """The step due at ``now`` (skipping those with nobody available), its audience, and what comes next.
 
@@ -101,6 +103,8 @@ def walk(
 
     ``troubled``: members whose own home has an open alert. They are passed over like an away member,
     unless nobody else in the circle can be asked now: then they are told as before, never nobody.
+
+    ``declined``: members who said 'I can't go' to this incident; only the final call reaches them.
     """
     steps = path(home, severity)
     index = progress.next_index
@@ -110,7 +114,8 @@ def walk(
         # The final call is the loudest: it goes to everyone who is not away, quiet hours or not
         # (a low incident, such as a follow-up, breaks nobody's quiet hours).
         urgent = severity == URGENT or (step.final and severity != LOW)
-        free = tuple(m for m in step.audience if available(circle.member(m), now, urgent))
+        asked = step.audience if step.final else tuple(m for m in step.audience if m not in declined)
+        free = tuple(m for m in asked if available(circle.member(m), now, urgent))
         spared = spared_now(circle, home, now, urgent, troubled)
         passed.update(dict.fromkeys(m for m in free if m in spared))
         audience = tuple(m for m in free if m not in spared)

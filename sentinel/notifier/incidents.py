@@ -9,7 +9,7 @@ from typing import Any
 
 from sentinel.config.circle import HomeCircle
 from sentinel.core import protocol
-from sentinel.notifier import lastresort, messages, scene, street
+from sentinel.notifier import decline, lastresort, messages, scene, street
 from sentinel.notifier.capabilities import helpers_line
 from sentinel.notifier.consent import counted_on
 from sentinel.notifier.escalation import Progress, path, walk
@@ -56,7 +56,8 @@ class Incidents(Part):
         agreed = counted_on(self.cfg, self.store, home.id)
         # Members whose own home has an open alert are not asked to go to others' (unless nobody else can be).
         troubled = street.troubled(self.cfg, self.store)
-        taken = walk(self.cfg, home, incident.severity, progress, now, agreed, troubled)
+        cannot = decline.declined(self.store, incident.alert_id)  # said 'I can't go': not asked again
+        taken = walk(self.cfg, home, incident.severity, progress, now, agreed, troubled, cannot)
         step, audience, after = taken.step, taken.audience, taken.progress
         if step is None:
             if after.next_index < len(path(home, incident.severity)):
@@ -126,8 +127,10 @@ class Incidents(Part):
         self.store.log_member(now, home.id, ack.member, "pressed", f"{ack.action} {ack.alert_id}")
         if ack.action == "claim":
             self._claim(incident, home, ack.member, name, now)
-        elif ack.action == "release":
-            return self._release(incident, home, ack.member, name, now)
+        elif ack.action == "release" or (ack.action == "decline" and incident.claimed_by == ack.member):
+            return self._release(incident, home, ack.member, name, now)  # the one going, on the alert's button
+        elif ack.action == "decline":
+            reason = decline.decline(self.store, incident, home, ack.member, name, now)
         elif ack.action in scene.WHAT:
             args = (incident, home, ack.member, name, ack.action, now)
             reason = scene.arrived(self.cfg, self.store, self.secret, self._tell, *args)

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# "on_scene" and "with": the one going says they are there, and with the resident.
-INCIDENT_ACTIONS = ("claim", "resolve", "release", "on_scene", "with")
+# "on_scene" and "with": the one going says they are there, and with the resident; "decline": 'I can't go'.
+INCIDENT_ACTIONS = ("claim", "resolve", "release", "on_scene", "with", "decline")
 # The answers to "How is Mary today?" after an incident (the alert_id slot holds the incident's).
 FOLLOW_UP_ACTIONS = ("fine", "needs_help", "call_me")
 # A member's own answers, outside any incident: "I agree" to join a home's circle, "Received" to a drill.

@@ -26,11 +26,10 @@ def alert_note(
     actions = [
         button(circle, home, member, incident.alert_id, "I'm going", "claim", secret, expires),
         button(circle, home, member, incident.alert_id, "I called, all OK", "resolve", secret, expires),
+        button(circle, home, member, incident.alert_id, "I can't go", "decline", secret, expires),
     ]
-    click = None
-    if circle.ntfy.incident_url:
-        click = circle.ntfy.incident_url.replace("{alert_id}", incident.alert_id)
-        actions.append({"action": "view", "label": "Incident", "url": click})
+    # ntfy shows three buttons at most: the incident page opens on a tap of the notification itself.
+    click = circle.ntfy.incident_url.replace("{alert_id}", incident.alert_id) if circle.ntfy.incident_url else None
     title = f"{home.name}: {TITLES.get(incident.kind, incident.kind.replace('_', ' '))}"
     message = incident.reason
     priority = PRIORITY.get(incident.severity, 3)

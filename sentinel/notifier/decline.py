@@ -1,0 +1,42 @@
+"""'I can't go': a member says so from the alert, and the walk does not wait on them.
+
+Each member told so far who has said they cannot go is left out of the later rounds (the
+final call still reaches them: by then anyone may be able to do something, if only call).
+When everyone told so far has said it, the next step comes at once instead of a step later.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sentinel.config.circle import HomeCircle
+from sentinel.notifier import messages
+from sentinel.notifier.store import Incident, NotifierStore
+
+log = logging.getLogger(__name__)
+
+
+def declined(store: NotifierStore, alert_id: str) -> frozenset[str]:
+    """Who has said they cannot go to this incident."""
+    return frozenset(m for _, what, m, _ in store.steps(alert_id) if what == "declined" and m)
+
+
+def decline(
+    store: NotifierStore, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime
+) -> str | None:
+    """Record a press of 'I can't go'; move the walk on if nobody told so far can go; the refusal reason, or None."""
+    if incident.closed_at is not None:
+        store.step(incident.alert_id, now, "refused", member, "decline: already resolved")
+        return "already resolved"
+    store.step(incident.alert_id, now, "declined", member)
+    log.warning("%s: %s cannot go", incident.alert_id, name)
+    first = "Someone is going." if incident.claimed_by else "The others are being asked."
+    text = f"{first} Thank you for saying so."
+    store.deliver(incident.alert_id, home.id, member, messages.info_note(f"{home.name}: thank you", text), now)
+    told = store.notified(incident.alert_id)
+    nobody = incident.claimed_by is None and told and set(told) <= declined(store, incident.alert_id)
+    if nobody and incident.next_at > now:
+        log.warning("%s: nobody told so far can go; the next step comes now", incident.alert_id)
+        store.advance(incident.alert_id, incident.next_index, now)
+    return None

@@ -1,0 +1,65 @@
+"""'I can't go' from the alert: recorded, never asked again before the final call, and nobody waits on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from circle_driver import TOPICS, Circle, alert
+
+ALERT = "mary-inactivity-1"
+
+
+def titled(c: Circle, member: str, start: str) -> list[dict[str, Any]]:
+    return [n for n in c.ntfy_server.to(TOPICS[member]) if n["title"].startswith(start)]
+
+
+def whats(c: Circle, member: str) -> list[str]:
+    return [w for _, w, m, _ in c.store.steps(ALERT) if m == member]
+
+
+def test_when_everyone_told_cannot_go_the_next_tier_is_asked_at_once_and_not_them_again(circle) -> None:
+    c = circle(top="watch_silence: false\n", edit=lambda t: t.replace("rounds: 1", "rounds: 2"))
+    c.publish("alert", alert())
+    c.pump()
+    (first,) = c.alerts_to("ann")  # Tuesday: Bob is only on call at weekends
+    assert [a["label"] for a in first["actions"]] == ["I'm going", "I called, all OK", "I can't go"]
+    c.press("ann", "I can't go")
+    (thanks,) = titled(c, "ann", "Mary: thank you")
+    assert thanks["message"] == "The others are being asked. Thank you for saying so."
+    assert len(c.alerts_to("carol")) == 1  # at once, not five minutes later
+    assert [w for w in whats(c, "ann") if w != "sent"] == ["declined"]
+
+    c.advance(300)  # the second round: Ann said she cannot go, so only Carol is reminded
+    assert len(c.alerts_to("ann")) == 1 and len(c.alerts_to("carol")) == 2
+    c.advance(300)  # the final call reaches everyone, Ann too: by now she may be able to do something
+    finals = [n for n in c.alerts_to("ann") + c.alerts_to("carol") if n["priority"] == 5]
+    assert len(finals) == 2
+
+
+def test_one_who_can_still_go_is_waited_for_and_a_press_after_the_all_clear_changes_nothing(circle) -> None:
+    c = circle(top="watch_silence: false\n", start=datetime(2026, 3, 7, 12, 0).astimezone())  # a Saturday
+    c.publish("alert", alert())
+    c.pump()
+    assert len(c.alerts_to("ann")) == len(c.alerts_to("bob")) == 1  # Saturday: Bob is on call
+    c.press("ann", "I can't go")
+    c.pump()
+    assert c.alerts_to("carol") == []  # Bob may still go: his step is waited for
+    c.advance(299)
+    assert c.alerts_to("carol") == []
+    c.press("bob", "I called, all OK")
+    c.press("bob", "I can't go")
+    assert whats(c, "bob")[-1] == "refused"
+    refused = [d for _, w, m, d in c.store.steps(ALERT) if w == "refused"]
+    assert refused == ["decline: already resolved"]
+
+
+def test_the_one_going_who_presses_i_cant_go_on_the_alert_releases_it(circle) -> None:
+    c = circle(top="watch_silence: false\n")
+    c.publish("alert", alert())
+    c.pump()
+    c.press("ann", "I'm going")
+    c.press("ann", "I can't go")
+    incident = c.store.incident(ALERT)
+    assert incident is not None and incident.claimed_by is None
+    assert [w for w in whats(c, "ann") if w in ("claimed", "released", "declined")] == ["claimed", "released"]
