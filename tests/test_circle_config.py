@@ -53,6 +53,7 @@ def test_the_example_is_valid() -> None:
             "members[0].quiet_hours.end: '7am' is not a time of day like '07:30'",
         ),
         ("  - id: carol", "  - id: ann", "members[2].id: 'ann' is already used by members[0]"),
+        ("  - id: carol", "  - id: carol\n    phone: call me", "members[2].phone: 'call me' is not a phone number"),
     ],
 )
 def test_mistakes_are_named_with_their_line(old: str, new: str, expected: str) -> None:

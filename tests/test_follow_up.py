@@ -144,6 +144,18 @@ def test_call_me_asks_the_keepers_and_those_told_to_ring(circle) -> None:
     assert not c.store.incident("mary-inactivity-1-follow-up")
 
 
+def test_call_me_gives_the_number_to_dial_when_the_circle_has_it(circle) -> None:
+    ann = "    topic: mary-ann-topic-0001\n"
+    c = circle(top=FOLLOW, edit=lambda t: t.replace(ann, ann + "    phone: '+44 7700 900123'\n"))
+    went_and_closed(c)
+    c.advance(23 * HOUR)
+    (ask,) = titled(c, "ann", "How is Mary today?")
+    press(c, ask, "Call me")
+    (call,) = titled(c, "carol", "Mary: Ann asks for a call")
+    assert call["message"] == "Ann would like a call about how Mary is today. Ann's number: +44 7700 900123."
+    assert call["actions"] == [{"action": "view", "label": "Call Ann", "url": "tel:+447700900123"}]
+
+
 def test_needs_help_opens_a_low_follow_up_that_waits_out_quiet_hours(circle) -> None:
     # Carol sleeps too: at night nobody can be asked, and the follow-up waits for the morning.
     quiet = '    quiet_hours: {start: "22:00", end: "07:00"}\n'

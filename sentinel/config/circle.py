@@ -51,6 +51,11 @@ class MemberConfig:
     topic: str = setting(doc="Their private ntfy topic (a secret: 12+ random characters).", check=_topic)
     on_call: list[Window] = setting([], doc="When they can be called; none means any time.")
     quiet_hours: Window | None = setting(None, doc="When only urgent alerts (the help button) reach them.")
+    phone: str | None = setting(
+        None,
+        doc="Their phone number, e.g. '+44 7700 900123': given to the others only when they ask for a call.",
+        check=_phone,
+    )
     away_until: str | None = setting(
         None, doc="Not available until this date (YYYY-MM-DD), e.g. on holiday.", check=_date
     )

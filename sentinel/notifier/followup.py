@@ -77,7 +77,7 @@ class FollowUps(Part):
             # The keepers as well as those told: whoever can ring back soonest.
             for other in dict.fromkeys([*keepers_of(home), *self.store.notified(incident.alert_id)]):
                 if other != ack.member:
-                    note = messages.info_note(f"{home.name}: {name} asks for a call", said, ("telephone_receiver",))
+                    note = messages.call_me_note(home, self.cfg.member(ack.member), said)
                     self.store.deliver(incident.alert_id, home.id, other, note, now)
             self._wake()
             return None

@@ -7,6 +7,9 @@ from sentinel.notifier.messages.alerts import (
     alert_note as alert_note,
 )
 from sentinel.notifier.messages.alerts import (
+    call_me_note as call_me_note,
+)
+from sentinel.notifier.messages.alerts import (
     confirm_note as confirm_note,
 )
 from sentinel.notifier.messages.alerts import (

@@ -148,6 +148,17 @@ FOLLOW_UP_SAID = {
 }
 
 
+def call_me_note(home: HomeCircle, member: MemberConfig, said: str) -> dict[str, Any]:
+    """To the keepers and those told: the one who went would like a call (with their number, if the circle has it)."""
+    title = f"{home.name}: {member.name} asks for a call"
+    if not member.phone:
+        return info_note(title, said, ("telephone_receiver",))
+    dial = "tel:" + "".join(c for c in member.phone if c.isdigit() or c == "+")
+    actions = [{"action": "view", "label": f"Call {member.name}"[:40], "url": dial}]
+    message = f"{said} {member.name}'s number: {member.phone}."
+    return note("info", title, message, tags=("telephone_receiver",), actions=actions)
+
+
 def follow_up_ask_note(
     circle: CircleConfig, home: HomeCircle, member: MemberConfig, incident: Incident, secret: bytes, now_ts: float
 ) -> dict[str, Any]:
