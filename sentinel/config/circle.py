@@ -117,6 +117,11 @@ class HomeCircle:
     name: str = setting(doc="The resident's name, as the circle says it.")
     tiers: list[list[str]] = setting(doc="Member ids in escalation order: [[ann], [bob, carol]].")
     kit: list[str] = setting([], doc="Who is told when the monitor itself goes silent; default the first tier.")
+    first_tier: Literal["as_written", "nearest"] = setting(
+        "as_written",
+        doc="nearest: each round starts with the one member best placed to go (a key holder first, then the"
+        " fewest minutes_away), before the tiers as written.",
+    )
     step: Seconds = setting(
         Seconds(300),
         doc="How long to wait for someone to say 'I'm going' before the next tier.",

@@ -31,6 +31,14 @@ def _rank(member: MemberConfig) -> tuple[bool, int, bool]:
     return (not member.key, member.minutes_away if member.minutes_away is not None else 10_000, not member.first_aid)
 
 
+def nearest(circle: CircleConfig, home: HomeCircle) -> str | None:
+    """With ``first_tier: nearest``, the member of the tiers best placed to go; else None (the tiers as written)."""
+    if home.first_tier != "nearest":
+        return None
+    members = [circle.member(m) for m in dict.fromkeys(m for tier in home.tiers for m in tier)]
+    return min(members, key=_rank).id if members else None
+
+
 def helpers_line(
     circle: CircleConfig, home: HomeCircle, member_id: str, now: datetime, troubled: frozenset[str] = frozenset()
 ) -> str:

@@ -43,10 +43,13 @@ def keepers_of(home: HomeCircle) -> tuple[str, ...]:
     return tuple(home.kit or home.tiers[0])
 
 
-def path(home: HomeCircle, severity: str) -> list[Step]:
-    """Every step an incident can take, in order."""
+def path(home: HomeCircle, severity: str, first: str | None = None) -> list[Step]:
+    """Every step an incident can take, in order (``first``: asked alone before the tiers in each round)."""
     everyone = tuple(dict.fromkeys(m for tier in home.tiers for m in tier))
     tiers = [everyone] if severity == URGENT else [tuple(t) for t in home.tiers]
+    if first is not None and severity != URGENT:
+        rest = [tuple(m for m in tier if m != first) for tier in tiers]
+        tiers = [(first,), *(tier for tier in rest if tier)]
     steps: list[Step] = []
     for round_ in range(home.rounds):
         for tier in tiers:
@@ -93,6 +96,7 @@ def walk(
     agreed: frozenset[str] | None = None,
     troubled: frozenset[str] = frozenset(),
     declined: frozenset[str] = frozenset(),
+    first: str | None = None,
 ) -> Taken:
     """The step due at ``now`` (skipping those with nobody available), its audience, and what comes next.
 
@@ -105,8 +109,9 @@ def walk(
     unless nobody else in the circle can be asked now: then they are told as before, never nobody.
 
     ``declined``: members who said 'I can't go' to this incident; only the final call reaches them.
+    ``first``: the member asked alone at the start of each round (``first_tier: nearest``).
     """
-    steps = path(home, severity)
+    steps = path(home, severity, first)
     index = progress.next_index
     passed: dict[str, None] = {}
     while index < len(steps):
@@ -122,7 +127,7 @@ def walk(
         index += 1
         if audience:
             counted = agreed if agreed is None else agreed - spared
-            wait = home.step if counts(circle, home, severity, audience, now, counted) else 0.0
+            wait = home.step if counts(circle, home, severity, audience, now, counted, first) else 0.0
             leaned = tuple(m for m in audience if m in troubled)
             return Taken(step, audience, Progress(index, now + timedelta(seconds=wait)), tuple(passed), leaned)
     if severity == LOW and progress.next_index < len(steps):
@@ -146,12 +151,13 @@ def counts(
     audience: tuple[str, ...],
     now: datetime,
     agreed: frozenset[str] | None,
+    first: str | None = None,
 ) -> bool:
     """Whether a step told to ``audience`` is worth waiting for: someone in it agreed, or nobody who did can help."""
     if agreed is None or any(m in agreed for m in audience):
         return True
     urgent = severity == URGENT
-    tiers = {m for step in path(home, severity) if not step.final for m in step.audience}
+    tiers = {m for step in path(home, severity, first) if not step.final for m in step.audience}
     return not any(m in agreed and available(circle.member(m), now, urgent) for m in tiers)
 
 

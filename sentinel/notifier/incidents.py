@@ -10,7 +10,7 @@ from typing import Any
 from sentinel.config.circle import HomeCircle
 from sentinel.core import protocol
 from sentinel.notifier import decline, lastresort, messages, scene, street
-from sentinel.notifier.capabilities import helpers_line
+from sentinel.notifier.capabilities import helpers_line, nearest
 from sentinel.notifier.consent import counted_on
 from sentinel.notifier.escalation import Progress, path, walk
 from sentinel.notifier.followup import KIND as FOLLOW_UP
@@ -57,10 +57,11 @@ class Incidents(Part):
         # Members whose own home has an open alert are not asked to go to others' (unless nobody else can be).
         troubled = street.troubled(self.cfg, self.store)
         cannot = decline.declined(self.store, incident.alert_id)  # said 'I can't go': not asked again
-        taken = walk(self.cfg, home, incident.severity, progress, now, agreed, troubled, cannot)
+        first = nearest(self.cfg, home)
+        taken = walk(self.cfg, home, incident.severity, progress, now, agreed, troubled, cannot, first)
         step, audience, after = taken.step, taken.audience, taken.progress
         if step is None:
-            if after.next_index < len(path(home, incident.severity)):
+            if after.next_index < len(path(home, incident.severity, first)):
                 self._hold(incident, after)  # a low incident waits for someone to be available
                 return
             if lastresort.wanted(home, incident) and lastresort.send(self.store, home, incident, now):
@@ -185,7 +186,7 @@ class Incidents(Part):
             return reason
         log.warning("%s: %s cannot go after all; the circle is asked again", incident.alert_id, name)
         self.store.step(incident.alert_id, now, "released", member)
-        steps = path(home, incident.severity)
+        steps = path(home, incident.severity, nearest(self.cfg, home))
         if incident.next_index >= len(steps):
             # Everyone had been called: call them all again, now, rather than leave nobody going.
             self.store.advance(incident.alert_id, len(steps) - 1, now)

@@ -1,4 +1,4 @@
-"""'I can't go' from the alert: recorded, never asked again before the final call, and nobody waits on it."""
+"""Who is asked: not one who said "I can't go" before the final call; with first_tier: nearest, the best first."""
 
 from __future__ import annotations
 
@@ -63,3 +63,21 @@ def test_the_one_going_who_presses_i_cant_go_on_the_alert_releases_it(circle) ->
     incident = c.store.incident(ALERT)
     assert incident is not None and incident.claimed_by is None
     assert [w for w in whats(c, "ann") if w in ("claimed", "released", "declined")] == ["claimed", "released"]
+
+
+def test_first_tier_nearest_asks_the_best_placed_member_alone_first(circle) -> None:
+    carol = "    name: Carol Ødegård\n"
+    c = circle(
+        top="watch_silence: false\n",
+        edit=lambda t: t.replace(carol, carol + "    key: true\n    minutes_away: 2\n").replace(
+            "    rounds: 1\n", "    rounds: 1\n    first_tier: nearest\n"
+        ),
+    )
+    c.publish("alert", alert())
+    c.pump()
+    assert len(c.alerts_to("carol")) == 1 and c.alerts_to("ann") == []  # the key holder nearby, alone
+    c.advance(300)
+    assert len(c.alerts_to("ann")) == 1 and len(c.alerts_to("carol")) == 1  # then the tiers, without her
+    c.advance(300)
+    finals = [n for n in c.alerts_to("ann") + c.alerts_to("carol") if n["priority"] == 5]
+    assert len(finals) == 2
