@@ -6,7 +6,7 @@ from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.notifier.escalation import PRIORITY, Step
-from sentinel.notifier.messages.common import TITLES, button, info_note, note
+from sentinel.notifier.messages.common import TITLES, button, buttons, info_note, note
 from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import TOKEN_LIFETIME_S
 
@@ -22,12 +22,8 @@ def alert_note(
     helpers: str = "",
 ) -> dict[str, Any]:
     """The alert as one member sees it, with signed buttons (``helpers``: who else can do what, one line)."""
-    expires = int(now_ts + TOKEN_LIFETIME_S)
-    actions = [
-        button(circle, home, member, incident.alert_id, "I'm going", "claim", secret, expires),
-        button(circle, home, member, incident.alert_id, "I called, all OK", "resolve", secret, expires),
-        button(circle, home, member, incident.alert_id, "I can't go", "decline", secret, expires),
-    ]
+    choices = ("I'm going", "claim"), ("I called, all OK", "resolve"), ("I can't go", "decline")
+    actions = buttons(circle, home, member, incident.alert_id, secret, now_ts, *choices)
     # ntfy shows three buttons at most: the incident page opens on a tap of the notification itself.
     click = circle.ntfy.incident_url.replace("{alert_id}", incident.alert_id) if circle.ntfy.incident_url else None
     title = f"{home.name}: {TITLES.get(incident.kind, incident.kind.replace('_', ' '))}"
@@ -51,14 +47,9 @@ def going_note(
     circle: CircleConfig, home: HomeCircle, member: MemberConfig, incident: Incident, secret: bytes, now_ts: float
 ) -> dict[str, Any]:
     """To the one who said 'I'm going': the others know; a way back if they cannot go after all."""
-    expires = int(now_ts + TOKEN_LIFETIME_S)
-    alert_id = incident.alert_id
     # ntfy carries at most three buttons: arriving, being with the resident, and the way back.
-    actions = [
-        button(circle, home, member, alert_id, "I'm there", "on_scene", secret, expires),
-        button(circle, home, member, alert_id, f"With {home.name}", "with", secret, expires),
-        button(circle, home, member, alert_id, "I can't go after all", "release", secret, expires),
-    ]
+    choices = ("I'm there", "on_scene"), (f"With {home.name}", "with"), ("I can't go after all", "release")
+    actions = buttons(circle, home, member, incident.alert_id, secret, now_ts, *choices)
     return note(
         "going",
         f"{home.name}: you are going",
@@ -74,15 +65,23 @@ def with_note(
     circle: CircleConfig, home: HomeCircle, member: MemberConfig, incident: Incident, secret: bytes, now_ts: float
 ) -> dict[str, Any]:
     """To the one who said they are with the resident: the others know; 'All OK' closes the alert."""
-    expires = int(now_ts + TOKEN_LIFETIME_S)
-    said = f"{member.name} is with {home.name}: all is well."
-    actions = [button(circle, home, member, incident.alert_id, "All OK", "resolve", secret, expires, said)]
+    actions = [all_ok(circle, home, member, incident, secret, now_ts)]
     return note(
         "confirm",
         f"{home.name}: you are with them",
         f"The others know you are with {home.name}. When all is well, tap 'All OK' to close the alert.",
         tags=["handshake"],
         actions=actions,
+    )
+
+
+def all_ok(
+    circle: CircleConfig, home: HomeCircle, member: MemberConfig, incident: Incident, secret: bytes, now_ts: float
+) -> dict[str, Any]:
+    """'All OK' for the one who is with the resident: it closes the alert and says so to the others."""
+    said = f"{member.name} is with {home.name}: all is well."
+    return button(
+        circle, home, member, incident.alert_id, "All OK", "resolve", secret, int(now_ts + TOKEN_LIFETIME_S), said
     )
 
 
@@ -115,9 +114,7 @@ def confirm_note(
     now_ts: float,
 ) -> dict[str, Any]:
     """To the one who is going: the sensors saw movement; only they can say all is well."""
-    expires = int(now_ts + TOKEN_LIFETIME_S)
-    said = f"{member.name} is with {home.name}: all is well."
-    actions = [button(circle, home, member, incident.alert_id, "All OK", "resolve", secret, expires, said)]
+    actions = [all_ok(circle, home, member, incident, secret, now_ts)]
     return note(
         "confirm",
         f"{home.name}: movement at home",
@@ -163,13 +160,8 @@ def follow_up_ask_note(
     circle: CircleConfig, home: HomeCircle, member: MemberConfig, incident: Incident, secret: bytes, now_ts: float
 ) -> dict[str, Any]:
     """The morning after an incident, to the one who went: how is the resident today?"""
-    expires = int(now_ts + TOKEN_LIFETIME_S)
-    alert_id = incident.alert_id
-    actions = [
-        button(circle, home, member, alert_id, "Fine", "fine", secret, expires),
-        button(circle, home, member, alert_id, "Needs help", "needs_help", secret, expires),
-        button(circle, home, member, alert_id, "Call me", "call_me", secret, expires),
-    ]
+    choices = ("Fine", "fine"), ("Needs help", "needs_help"), ("Call me", "call_me")
+    actions = buttons(circle, home, member, incident.alert_id, secret, now_ts, *choices)
     title = TITLES.get(incident.kind, incident.kind.replace("_", " "))
     text = (
         f"After yesterday's alert ({title}), how is {home.name} today? Your answer goes to the others in one line."

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
-from sentinel.notifier.tokens import sign
+from sentinel.notifier.tokens import TOKEN_LIFETIME_S, sign
 
 TITLES = {
     "help": "pressed the help button",
@@ -48,6 +48,20 @@ def button(
         "body": json.dumps(body),
         "clear": True,
     }
+
+
+def buttons(
+    circle: CircleConfig,
+    home: HomeCircle,
+    member: MemberConfig,
+    alert_id: str,
+    secret: bytes,
+    now_ts: float,
+    *choices: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """Signed buttons, one per (label, action), all about ``alert_id`` and working for two days from ``now_ts``."""
+    expires = int(now_ts + TOKEN_LIFETIME_S)
+    return [button(circle, home, member, alert_id, label, action, secret, expires) for label, action in choices]
 
 
 def note(
