@@ -894,6 +894,18 @@ def test_the_routine_is_relearned_without_a_dead_sensor() -> None:
     assert detector.silent == set()  # it reports again
 
 
+def test_only_sensors_that_see_the_resident_pass_by_are_judged_silent() -> None:
+    """The same silence from an appliance or a cupboard is not a fault: they report only when used."""
+    rows = Resident(seed=13).days(D0, 20)
+    middle = midpoint(rows)
+    dead = [r for r in rows if not (r.sensor == "living_pir" and r.at > middle)]
+    for kind, judged in (("power", False), ("contact", False), ("pressure", True)):
+        renamed = [Row(r.at, r.sensor, kind, r.value, r.room) if r.sensor == "living_pir" else r for r in dead]
+        detector = learned(renamed)
+        assert (detector.silent == {"living_pir"}) is judged, kind
+        assert bool(detector.silent_sensors(dead[-1].at)) is judged, kind
+
+
 def test_without_a_sensor_spells_run_on_to_the_next_working_one() -> None:
     names = ("hall", "kitchen", "living")
     table = SpellTable(

@@ -47,7 +47,12 @@ def replay_stored(
         if keep and last is not None and 0 < last.mono <= event.mono and abs(clock_jump(last, event)) > JUMP_S:
             keep = False  # the wall clock moved (NTP on a Pi without a real-time clock): this spell's length is wrong
         detector.activity(
-            aware(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", keep, False
+            aware(event.wall),
+            context_of(event.sensor, event.kind, event.value),
+            event.kind == "door",
+            keep,
+            False,
+            kind=event.kind,
         )
         last = event
         count += 1

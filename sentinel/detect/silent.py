@@ -15,6 +15,10 @@ from datetime import datetime
 # "Far beyond": more than twice the most signs of life elsewhere ever seen between two of this sensor's.
 SILENT_FACTOR = 2.0
 MIN_SIGNS = 10  # a sensor seen fewer times than this in the history has no usual gaps to judge by
+# Only sensors that notice the resident by their mere presence are judged: a PIR sees whoever walks by, a mat
+# whoever sits or lies on it. A cupboard, an appliance or a flush reports only when used, and a resident may
+# leave the microwave alone for a week; the front door's silence is the resident's choice.
+JUDGED_KINDS = frozenset({"motion", "pressure"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,9 +123,8 @@ class Watch:
                 # The wall clock moved (NTP on a Pi without a real-time clock): this spell's length is wrong.
                 log.warning("the clock jumped by %s; the quiet spell across it is not learned", duration(jump))
                 learn = False
-        self.detector.activity(
-            aware(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", learn=learn
-        )
+        context = context_of(event.sensor, event.kind, event.value)
+        self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind)
         self._last = event
         self._last_live = True
         self._since_mono = event.mono
