@@ -12,8 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-# "Far beyond": more than twice the most signs of life elsewhere ever seen between two of this sensor's.
-SILENT_FACTOR = 2.0
+# "Far beyond": more than 1.5 times the most signs of life elsewhere ever seen between two of this sensor's.
+# The most of n gaps with an exponential tail is about mean x ln n, and a working sensor's next gap exceeds
+# c times that with a chance of about n ** -c: over the n gaps of a window, n ** (1 - c) false notices. At 1
+# that is about one a window; at 1.5 and a PIR's hundreds of signs, about one in ten windows (56 days each)
+# per sensor, while a dead sensor is found after half again its longest silence rather than twice it.
+SILENT_FACTOR = 1.5
 MIN_SIGNS = 10  # a sensor seen fewer times than this in the history has no usual gaps to judge by
 # Only sensors that notice the resident by their mere presence are judged: a PIR sees whoever walks by, a mat
 # whoever sits or lies on it. A cupboard, an appliance or a flush reports only when used, and a resident may
