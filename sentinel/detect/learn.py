@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sentinel.clock import JUMP_S
 from sentinel.detect.detector import InactivityDetector, context_of
 from sentinel.detect.summary import Request, Summary, state_of
-from sentinel.detect.watch import Periods, aware, clock_jump, excluded_periods, naive
+from sentinel.detect.wallclock import Periods, aware, clock_jump, excluded_periods, naive
 from sentinel.events import Event
 
 
