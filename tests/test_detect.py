@@ -35,7 +35,7 @@ from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.learn import learn
 from sentinel.detect.night import learn_night
 from sentinel.detect.routine import Params, Spell, SpellTable, fit
-from sentinel.detect.silent import SILENT_FACTOR, silent_sensors
+from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors
 from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
 from sentinel.events import Event
@@ -873,12 +873,12 @@ def test_a_silent_sensor_is_found_by_what_the_others_see() -> None:
     assert found.silent_for == pytest.approx((later - (t0 + timedelta(hours=19, minutes=55))).total_seconds())
     assert found.usual_max_gap == 15 * 60
     assert silent_sensors(dead, later, ignore=frozenset({"living"})) == []
-    # At the boundary: three signs elsewhere since (1.5 times the most ever seen between two of its own) are not
-    # enough; a fourth is.
-    assert SILENT_FACTOR == 1.5
+    # At the boundary: more than 1.5 times the most ever seen between two of its own (2), and more than ten in
+    # all: ten signs elsewhere since are not enough, an eleventh is.
+    assert SILENT_FACTOR == 1.5 and MIN_ELSEWHERE == 10
     last = max(i for i, (_, s) in enumerate(dead) if s == "living")
-    assert silent_sensors(dead[: last + 4], dead[last + 3][0]) == []
-    assert [f.sensor for f in silent_sensors(dead[: last + 5], dead[last + 4][0])] == ["living"]
+    assert silent_sensors(dead[: last + 11], dead[last + 10][0]) == []
+    assert [f.sensor for f in silent_sensors(dead[: last + 12], dead[last + 11][0])] == ["living"]
 
 
 def test_the_routine_is_relearned_without_a_dead_sensor() -> None:

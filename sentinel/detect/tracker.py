@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 
 from sentinel.detect.csvio import Row
 from sentinel.detect.lines import Limit, Params, RoutineModel
-from sentinel.detect.silent import JUDGED_KINDS, SILENT_FACTOR, SilentSensor, Usual
+from sentinel.detect.silent import JUDGED_KINDS, SilentSensor, Usual
 
 # Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
 # (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
@@ -215,7 +215,7 @@ class Tracker:
     def _plan_check(self) -> None:
         """The next count of signs of life at which a sensor still reporting could be found silent."""
         limits = [
-            self._last_sign[name][0] + SILENT_FACTOR * max(usual.max_others, 1)
+            self._last_sign[name][0] + usual.busy
             for name, usual in self._usual.items()
             if name in self._last_sign and name not in self.silent and name not in self._unjudged
         ]
