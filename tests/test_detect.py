@@ -35,7 +35,7 @@ from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.learn import learn
 from sentinel.detect.night import learn_night
 from sentinel.detect.routine import Params, Spell, SpellTable, fit
-from sentinel.detect.silent import silent_sensors
+from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors
 from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
 from sentinel.events import Event
@@ -873,10 +873,12 @@ def test_a_silent_sensor_is_found_by_what_the_others_see() -> None:
     assert found.silent_for == pytest.approx((later - (t0 + timedelta(hours=19, minutes=55))).total_seconds())
     assert found.usual_max_gap == 15 * 60
     assert silent_sensors(dead, later, ignore=frozenset({"living"})) == []
-    # At the boundary: four signs elsewhere since (twice the most ever seen between two of its own) are not enough.
+    # At the boundary: more than 1.5 times the most ever seen between two of its own (2), and more than ten in
+    # all: ten signs elsewhere since are not enough, an eleventh is.
+    assert SILENT_FACTOR == 1.5 and MIN_ELSEWHERE == 10
     last = max(i for i, (_, s) in enumerate(dead) if s == "living")
-    assert silent_sensors(dead[: last + 5], dead[last + 4][0]) == []
-    assert [f.sensor for f in silent_sensors(dead[: last + 6], dead[last + 5][0])] == ["living"]
+    assert silent_sensors(dead[: last + 11], dead[last + 10][0]) == []
+    assert [f.sensor for f in silent_sensors(dead[: last + 12], dead[last + 11][0])] == ["living"]
 
 
 def test_the_routine_is_relearned_without_a_dead_sensor() -> None:
@@ -892,6 +894,18 @@ def test_the_routine_is_relearned_without_a_dead_sensor() -> None:
     assert "living_pir" not in detector.model.lines
     detector.observe(Row(dead[-1].at + timedelta(minutes=1), "living_pir", "motion", 1, "living room"))
     assert detector.silent == set()  # it reports again
+
+
+def test_only_sensors_that_see_the_resident_pass_by_are_judged_silent() -> None:
+    """The same silence from an appliance or a cupboard is not a fault: they report only when used."""
+    rows = Resident(seed=13).days(D0, 20)
+    middle = midpoint(rows)
+    dead = [r for r in rows if not (r.sensor == "living_pir" and r.at > middle)]
+    for kind, judged in (("power", False), ("contact", False), ("pressure", True)):
+        renamed = [Row(r.at, r.sensor, kind, r.value, r.room) if r.sensor == "living_pir" else r for r in dead]
+        detector = learned(renamed)
+        assert (detector.silent == {"living_pir"}) is judged, kind
+        assert bool(detector.silent_sensors(dead[-1].at)) is judged, kind
 
 
 def test_without_a_sensor_spells_run_on_to_the_next_working_one() -> None:

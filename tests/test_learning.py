@@ -127,6 +127,22 @@ def test_the_learning_process_learns_from_the_store_what_the_detector_learned_on
     assert summary.last == stored[-1] if stored[-1].is_activity else summary.last is not None
 
 
+def test_a_state_stored_before_kinds_were_left_unjudged_is_restored() -> None:
+    """The stored routine named only the door's sensors as unjudged ("door_sensors"); it still loads as it was."""
+    from sentinel.detect.summary import restore, state_of
+
+    rows = history(10)
+    online = InactivityDetector(PARAMS, WARMUP)
+    for row in rows:
+        online.observe(row)
+    state = state_of(online)
+    assert state["unjudged"] == ["front_door"]
+    old = {("door_sensors" if key == "unjudged" else key): value for key, value in state.items()}
+    tracker = Tracker(PARAMS, WARMUP)
+    restore(tracker, old)
+    assert state_of(tracker) == state
+
+
 def test_the_summary_does_not_grow_with_history() -> None:
     sizes = []
     for days in (30, 60, 90):

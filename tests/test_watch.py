@@ -384,7 +384,7 @@ def test_a_sensor_silent_far_beyond_its_usual_gaps_is_told_to_the_keepers_once(f
 def test_periods_answer_like_a_scan() -> None:
     import random
 
-    from sentinel.detect.watch import Periods
+    from sentinel.detect.wallclock import Periods
 
     rng = random.Random(3)
     base = datetime(2026, 1, 1)

@@ -77,12 +77,13 @@ class InactivityDetector(Tracker):
 
     def observe(self, row: Row) -> None:
         if row.is_activity:
-            self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door")
+            self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door", kind=row.kind)
 
     def observe_deferred(self, row: Row) -> None:
         """``observe`` without relearning (bulk loading; call ``refit`` after)."""
         if row.is_activity:
-            self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door", refit=False)
+            context = context_of(row.sensor, row.kind, row.value)
+            self.activity(row.at, context, row.kind == "door", refit=False, kind=row.kind)
 
     def _spell(self, begun: Sign, end: Sign) -> None:
         self._chain.append(self._recorded_to is not None and self._recorded_to == begun.at)

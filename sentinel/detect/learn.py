@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sentinel.clock import JUMP_S
 from sentinel.detect.detector import InactivityDetector, context_of
 from sentinel.detect.summary import Request, Summary, state_of
-from sentinel.detect.watch import Periods, aware, clock_jump, excluded_periods, naive
+from sentinel.detect.wallclock import Periods, aware, clock_jump, excluded_periods, naive
 from sentinel.events import Event
 
 
@@ -47,7 +47,12 @@ def replay_stored(
         if keep and last is not None and 0 < last.mono <= event.mono and abs(clock_jump(last, event)) > JUMP_S:
             keep = False  # the wall clock moved (NTP on a Pi without a real-time clock): this spell's length is wrong
         detector.activity(
-            aware(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", keep, False
+            aware(event.wall),
+            context_of(event.sensor, event.kind, event.value),
+            event.kind == "door",
+            keep,
+            False,
+            kind=event.kind,
         )
         last = event
         count += 1

@@ -173,6 +173,12 @@ def fit(
     upper = np.array([params.door_ceiling_s if table.names[c] in doors else params.ceiling_s for c in codes])
     rule = Rule(survival.astype(np.float32), rate, params.floor_s, upper, night)
     price = rule.price(params.false_alerts_per_month / 30.0, price_hint)
+    # Spells longer than their ceiling alert whatever the lines: how often that happens is counted, not smoothed.
+    # The smoothing's heavy tail, right for the chance of a spell a little longer than any seen, would give
+    # every night's sleep a chance of lasting the ceiling's 16 h; the budget part keeps the smoothed curves.
+    going_out = np.array([name in doors for name in table.names] + [False], dtype=bool)
+    upper_of = np.where(going_out[context], params.door_ceiling_s, params.ceiling_s)
+    forced = float(recency @ (seconds > upper_of)) / effective_days
     model = RoutineModel(
         params,
         days,
@@ -180,8 +186,8 @@ def fit(
         price,
         night=night,
         doors=doors,
-        expected_per_month=30 * rule.expected(price),
-        forced_per_month=30 * rule.forced,
+        expected_per_month=30 * (rule.expected(price) - rule.forced + forced),
+        forced_per_month=30 * forced,
     )
     chosen = rule.lines(price)
     homes = Rule(

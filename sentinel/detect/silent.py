@@ -12,9 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-# "Far beyond": more than twice the most signs of life elsewhere ever seen between two of this sensor's.
-SILENT_FACTOR = 2.0
+# "Far beyond": more than 1.5 times the most signs of life elsewhere ever seen between two of this sensor's.
+# The most of n gaps with an exponential tail is about mean x ln n, and a working sensor's next gap exceeds
+# c times that with a chance of about n ** -c: over the n gaps of a window, n ** (1 - c) false notices. At 1
+# that is about one a window; at 1.5 and a PIR's hundreds of signs, about one in ten windows (56 days each)
+# per sensor, while a dead sensor is found after half again its longest silence rather than twice it.
+SILENT_FACTOR = 1.5
 MIN_SIGNS = 10  # a sensor seen fewer times than this in the history has no usual gaps to judge by
+# Fewer signs elsewhere than this are no evidence, however steady the sensor: even one that fires every other
+# time in the history stays quiet through ten signs elsewhere by chance about once in a thousand (0.5 ** 10).
+MIN_ELSEWHERE = 10
+# Only sensors that notice the resident by their mere presence are judged: a PIR sees whoever walks by, a mat
+# whoever sits or lies on it. A cupboard, an appliance or a flush reports only when used, and a resident may
+# leave the microwave alone for a week; the front door's silence is the resident's choice.
+JUDGED_KINDS = frozenset({"motion", "pressure"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +47,14 @@ class Usual:
     max_gap: float  # seconds
     max_others: int  # other sensors' signs in between
 
+    @property
+    def busy(self) -> float:
+        """More signs of life elsewhere than this since its last, and its silence is no longer the resident's."""
+        return max(SILENT_FACTOR * max(self.max_others, 1), MIN_ELSEWHERE)
+
     def silent(self, others_since: int, silent_for: float) -> bool:
         """Whether this long a silence, with this many signs elsewhere since its last, means the sensor failed."""
-        busy = others_since > SILENT_FACTOR * max(self.max_others, 1)
-        return self.signs >= MIN_SIGNS and busy and silent_for > self.max_gap
+        return self.signs >= MIN_SIGNS and others_since > self.busy and silent_for > self.max_gap
 
 
 def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:
@@ -65,8 +80,9 @@ def silent_sensors(
 
     A sensor is silent when, since its last sign of life, the other sensors
     have seen the resident more than ``SILENT_FACTOR`` times as often as they
-    ever did between two of its signs, and it has been silent longer than it
-    ever was. ``ignore`` names sensors whose silence is the resident's choice
+    ever did between two of its signs (and more than ``MIN_ELSEWHERE`` times),
+    and it has been silent longer than it ever was. ``ignore`` names sensors
+    whose silence is the resident's choice
     (the front door).
     """
     if not activity:

@@ -221,7 +221,7 @@ def state_of(tracker: Tracker) -> dict[str, Any]:
         "went_out": tracker._went_out,
         "outing_contexts": sorted(tracker.outing_contexts),
         "doors": sorted(tracker._doors),
-        "door_sensors": sorted(tracker._doors_sensors),
+        "unjudged": sorted(tracker._unjudged),
         "first_at": _when(tracker.first_at),
         "last_at": _when(tracker.last_at),
         "last_context": tracker.last_context,
@@ -245,7 +245,8 @@ def restore(tracker: Tracker, state: dict[str, Any]) -> None:
     tracker._went_out = bool(state["went_out"])
     tracker.outing_contexts = {str(c) for c in state["outing_contexts"]}
     tracker._doors = {str(c) for c in state["doors"]}
-    tracker._doors_sensors = {str(c) for c in state["door_sensors"]}
+    # "door_sensors": a state kept before other kinds were left unjudged too.
+    tracker._unjudged = {str(c) for c in state.get("unjudged", state.get("door_sensors", []))}
     tracker.first_at = _when_of(state["first_at"])
     tracker.last_at = _when_of(state["last_at"])
     tracker.last_context = state["last_context"]

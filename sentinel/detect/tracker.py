@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 
 from sentinel.detect.csvio import Row
 from sentinel.detect.lines import Limit, Params, RoutineModel
-from sentinel.detect.silent import SILENT_FACTOR, SilentSensor, Usual
+from sentinel.detect.silent import JUDGED_KINDS, SilentSensor, Usual
 
 # Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
 # (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
@@ -95,7 +95,8 @@ class Tracker:
         self.warmup = warmup or Warmup()
         self.outing_contexts: set[str] = set()  # the front door's contexts when it opens an outing (going out)
         self._doors: set[str] = set()  # and when it closes one (coming in)
-        self._doors_sensors: set[str] = set()  # the sensors of the front door (their silence is the resident's)
+        # Sensors whose silence says nothing of the kit: the front door, and kinds used only now and then.
+        self._unjudged: set[str] = set()
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None  # the last sign of life
         self.last_context: str | None = None
@@ -123,12 +124,19 @@ class Tracker:
         return self.model is None
 
     def activity(
-        self, at: datetime, context: str, is_door: bool = False, learn: bool = True, refit: bool = True
+        self,
+        at: datetime,
+        context: str,
+        is_door: bool = False,
+        learn: bool = True,
+        refit: bool = True,
+        kind: str | None = None,
     ) -> None:
         """A sign of life: it ends the current spell and starts the next.
 
         ``learn`` False leaves the ending spell out of the routine (away, paused,
         or during an incident); ``refit`` False defers relearning (bulk loading).
+        ``kind``: the sensor's kind; only those of ``JUDGED_KINDS`` (or unknown) can be found silent.
         """
         if self.frozen:
             learn = refit = False
@@ -164,7 +172,8 @@ class Tracker:
         if self.first_at is None:
             self.first_at = at
         self.last_at, self.last_context = at, context
-        if self._watch_sensors(sensor_of(context), at, is_door) and refit and self.model is not None:
+        judged = not is_door and (kind is None or kind in JUDGED_KINDS)
+        if self._watch_sensors(sensor_of(context), at, judged) and refit and self.model is not None:
             self.refit(at)
         if refit and at.date() != self._fitted_on and (at - self.first_at) >= timedelta(days=self.warmup.min_days):
             self.refit(at)
@@ -183,20 +192,20 @@ class Tracker:
             self._fitted_on = on
         self._plan_check()
 
-    def _watch_sensors(self, sensor: str, at: datetime, is_door: bool) -> bool:
+    def _watch_sensors(self, sensor: str, at: datetime, judged: bool) -> bool:
         """Count this sign of life; True when a sensor has just been found silent, or has come back."""
         self._signs += 1
         self._last_sign[sensor] = (self._signs, at)
         back = sensor in self.silent
         self.silent.discard(sensor)
-        if is_door:
-            self._doors_sensors.add(sensor)
+        if not judged:
+            self._unjudged.add(sensor)
         if self._signs < self._next_check:
             return back
         found = {
             name
             for name, usual in self._usual.items()
-            if name not in self._doors_sensors
+            if name not in self._unjudged
             and usual.silent(self._signs - self._last_sign[name][0], (at - self._last_sign[name][1]).total_seconds())
         }
         self.silent |= found
@@ -206,9 +215,9 @@ class Tracker:
     def _plan_check(self) -> None:
         """The next count of signs of life at which a sensor still reporting could be found silent."""
         limits = [
-            self._last_sign[name][0] + SILENT_FACTOR * max(usual.max_others, 1)
+            self._last_sign[name][0] + usual.busy
             for name, usual in self._usual.items()
-            if name in self._last_sign and name not in self.silent and name not in self._doors_sensors
+            if name in self._last_sign and name not in self.silent and name not in self._unjudged
         ]
         self._next_check = math.floor(min(limits)) + 1 if limits else math.inf
 

@@ -9,11 +9,8 @@ and handed in as a summary; no numpy here.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import logging
 import math
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -26,22 +23,14 @@ from sentinel.detect.explain import Place, duration, explain
 from sentinel.detect.lines import Limit, Params
 from sentinel.detect.summary import Request, Summary, restore
 from sentinel.detect.tracker import Tracker, Warmup, context_of
+from sentinel.detect.wallclock import aware as aware  # the agent reads the clock as the detector does
+from sentinel.detect.wallclock import clock_jump, naive
 from sentinel.events import Event
 
 log = logging.getLogger(__name__)
 
 Phase = Literal["watching", "checking", "alerted"]
 Verdict = Literal["check", "alert"]
-
-
-def naive(at: datetime) -> datetime:
-    """The home's wall-clock reading, without its offset."""
-    return at.replace(tzinfo=None)
-
-
-def aware(at: datetime) -> datetime:
-    """The wall-clock reading with its offset, so the detector learns real durations across summer time."""
-    return at if at.tzinfo is not None else at.astimezone()
 
 
 class Watch:
@@ -123,9 +112,8 @@ class Watch:
                 # The wall clock moved (NTP on a Pi without a real-time clock): this spell's length is wrong.
                 log.warning("the clock jumped by %s; the quiet spell across it is not learned", duration(jump))
                 learn = False
-        self.detector.activity(
-            aware(event.wall), context_of(event.sensor, event.kind, event.value), event.kind == "door", learn=learn
-        )
+        context = context_of(event.sensor, event.kind, event.value)
+        self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind)
         self._last = event
         self._last_live = True
         self._since_mono = event.mono
@@ -272,38 +260,3 @@ class Watch:
             reason,
             {"sensor": sensor, "open_min": minutes},
         )
-
-
-def clock_jump(before: Event, after: Event) -> float:
-    """How far the wall clock moved between two events beyond the time that really passed (seconds)."""
-    return (aware(after.wall) - aware(before.wall)).total_seconds() - (after.mono - before.mono)
-
-
-class Periods:
-    """Periods of time, for asking quickly whether an instant falls in one (a search, not a scan)."""
-
-    def __init__(self, periods: Iterable[tuple[datetime, datetime]]) -> None:
-        ordered = sorted(periods)
-        self._starts = [start for start, _ in ordered]
-        # The latest end among the periods begun so far: they may overlap once the clock was set back.
-        self._ends = list(itertools.accumulate((end for _, end in ordered), max))
-
-    def __contains__(self, at: datetime) -> bool:
-        i = bisect.bisect_right(self._starts, at) - 1
-        return i >= 0 and at <= self._ends[i]
-
-
-def excluded_periods(flips: Iterable[tuple[datetime, str]], now: datetime) -> list[tuple[datetime, datetime]]:
-    """Wall-clock periods not to learn from: away, paused, checking or under an alert."""
-    periods: list[tuple[datetime, datetime]] = []
-    start: datetime | None = None
-    for at, state in flips:
-        quiet = state in ("away", "paused", "checking", "alert")
-        if quiet and start is None:
-            start = at
-        elif not quiet and start is not None:
-            periods.append((naive(start), naive(at)))
-            start = None
-    if start is not None:
-        periods.append((naive(start), naive(now) + timedelta(seconds=1)))
-    return periods
