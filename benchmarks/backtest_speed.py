@@ -19,11 +19,12 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.evaluation import evaluate
 from sentinel.backtest.reference import FixedTimer
 from sentinel.backtest.tools import backtest, backtest_all
+from sentinel.core.events import Row
 from sentinel.demo.resident import Resident
-from sentinel.detect.csvio import Row, read_rows
 
 TARGET_ROWS = 50_000
 

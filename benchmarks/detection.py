@@ -12,9 +12,10 @@ from pathlib import Path
 
 from sentinel.backtest.calibration import calibration
 from sentinel.backtest.conditions import CONDITIONS
+from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.evaluation import Measured, Report, evaluate, measure
 from sentinel.backtest.tools import DETECTORS
-from sentinel.detect.csvio import Row, read_rows
+from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.routine import Params
 

@@ -22,7 +22,7 @@ from _common import table
 
 from sentinel.agent.app import EVENT_BATCH_S
 from sentinel.agent.journal import Journal
-from sentinel.events import Event
+from sentinel.core.events import Event
 from sentinel.store import Store
 
 

@@ -202,7 +202,7 @@ def _report(args: argparse.Namespace) -> int:
     alerts: list[AlertRecord] = []
     name = args.name or "the resident"
     if args.events:
-        from sentinel.detect.csvio import read_rows
+        from sentinel.backtest.csvio import read_rows
 
         rows = read_rows(args.events)
     else:
@@ -224,7 +224,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _import(events: str, config_path: str, merge: bool) -> int:
-    from sentinel.detect.csvio import read_rows
+    from sentinel.backtest.csvio import read_rows
     from sentinel.export import first_stored, import_rows
     from sentinel.statedir import AGENT_DB, NoDatabase, find_database, service_state_dir
     from sentinel.store import Store

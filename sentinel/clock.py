@@ -13,9 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-JUMP_S = 60.0
-"""A disagreement between the wall clock and the monotonic clock larger than this is a jump of the wall clock."""
-
 
 class Clock(Protocol):
     """What the agent needs to know about time."""

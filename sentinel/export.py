@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
-from sentinel.events import Event
+from sentinel.core.events import Event
 
 if TYPE_CHECKING:
-    from sentinel.detect.csvio import Row
+    from sentinel.core.events import Row
     from sentinel.store import Store
 
 HEADER = ("timestamp", "sensor", "kind", "value", "room")

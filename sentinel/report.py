@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.explain import clock_after_noon, duration
 from sentinel.detect.tracker import typical_context

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sentinel.core.alerts import Alert
+from sentinel.core.events import Event
 from sentinel.core.status import Flip
-from sentinel.events import Event
 from sentinel.statedir import systemd_state_dir, xdg_state_dir
 from sentinel.store_file import StoreFile
 

@@ -348,7 +348,7 @@ import pathlib, runpy, sys, time
 gate = pathlib.Path(sys.argv.pop(1))
 while not gate.exists():  # held back, as a year of history on a Pi Zero holds it back for tens of seconds
     time.sleep(0.01)
-runpy.run_module("sentinel.detect.learn", run_name="__main__", alter_sys=True)
+runpy.run_module("sentinel.agent.learn_process", run_name="__main__", alter_sys=True)
 """
 
 

@@ -19,7 +19,7 @@ from conftest import Mosquitto, Recorder, agent_yaml, gated_learning, wait_for
 from sentinel.agent.app import Agent, Stop
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
-from sentinel.events import Event
+from sentinel.core.events import Event
 from sentinel.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

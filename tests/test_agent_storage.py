@@ -22,8 +22,8 @@ from sentinel.agent.journal import Journal
 from sentinel.agent.writes import RETRY
 from sentinel.clock import ManualClock
 from sentinel.core.alerts import help_alert
+from sentinel.core.events import Event
 from sentinel.core.status import Flip
-from sentinel.events import Event
 from sentinel.store import Store
 
 

@@ -23,13 +23,14 @@ from sentinel.backtest.conditions import (
     sparse_kit,
     stray_events,
 )
+from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.evaluation import Split, evaluate, measure, onsets, percentile
 from sentinel.backtest.reference import Cuddihy, FixedTimer, alert_line, first_crossing
 from sentinel.backtest.tools import backtest, replay
 from sentinel.cli import main
 from sentinel.config import parse_config
+from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
-from sentinel.detect.csvio import Row, read_rows
 from sentinel.detect.detector import InactivityDetector, Warmup, without
 from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.learn import learn
@@ -38,7 +39,6 @@ from sentinel.detect.routine import Params, Spell, SpellTable, fit
 from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors
 from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
-from sentinel.events import Event
 
 D0 = datetime(2026, 1, 5)
 

@@ -29,8 +29,8 @@ from sentinel.config import ConfigError, parse_config
 from sentinel.config.model import HistoryConfig
 from sentinel.config.schema import Seconds
 from sentinel.core.alerts import Alert
+from sentinel.core.events import Event
 from sentinel.core.status import Flip
-from sentinel.events import Event
 from sentinel.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 10, tzinfo=UTC)

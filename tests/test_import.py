@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import agent_yaml
 from sentinel.cli import main
-from sentinel.events import Event
+from sentinel.core.events import Event
 from sentinel.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -19,14 +19,13 @@ from sentinel.agent.app import Agent
 from sentinel.agent.learning import LEARN_RETRY_S, ROUTINE
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
+from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
-from sentinel.detect.csvio import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.learn import learn
 from sentinel.detect.lines import BINS, DAY_S, Params
 from sentinel.detect.summary import Request, Summary
 from sentinel.detect.tracker import Tracker, Warmup, context_of
-from sentinel.events import Event
 from sentinel.store import Store
 
 START = datetime(2026, 1, 5)
@@ -300,7 +299,7 @@ def test_a_damaged_stored_routine_is_relearned(kits, tmp_path, caplog) -> None:
     assert any("is unreadable" in r.getMessage() and "relearning it" in r.getMessage() for r in caplog.records)
     assert second.agent.status == "learning"  # no routine to fall back on: learning, and trying again
     learner = second.agent.learner
-    learner.argv = [sys.executable, "-m", "sentinel.detect.learn"]
+    learner.argv = [sys.executable, "-m", "sentinel.agent.learn_process"]
     second.clock.advance(LEARN_RETRY_S[0])
     second.pump_until(lambda: second.agent.routine_as_of is not None, "the routine relearned")
     second.agent.journal.flush()

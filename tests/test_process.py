@@ -148,7 +148,7 @@ def test_the_agent_starts_without_a_broker_and_keeps_retrying(tmp_path: Path) ->
 def test_export_writes_what_the_agent_stored(tmp_path: Path) -> None:
     from datetime import datetime
 
-    from sentinel.events import Event
+    from sentinel.core.events import Event
 
     config = write_config(tmp_path, 1883)
     store = Store(tmp_path / "state" / "agent.db")
@@ -203,7 +203,7 @@ def test_export_without_a_database_says_where_it_looked_and_creates_nothing(tmp_
 def test_export_finds_the_service_database_through_state_directory(tmp_path: Path) -> None:
     from datetime import datetime
 
-    from sentinel.events import Event
+    from sentinel.core.events import Event
 
     config = tmp_path / "agent.yaml"
     # The broker password is the service's: a carer reading records does not need it.

@@ -13,8 +13,8 @@ import pytest
 from conftest import agent_yaml
 from sentinel.cli import main
 from sentinel.core.alerts import Alert
+from sentinel.core.events import Event
 from sentinel.demo.resident import Resident
-from sentinel.events import Event
 from sentinel.store import Store
 
 

@@ -12,8 +12,8 @@ from conftest import Mosquitto, agent_yaml
 from sentinel.agent.app import EVENT_BATCH_S
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
+from sentinel.core.events import Event
 from sentinel.errors import ConfigError
-from sentinel.events import Event
 from sentinel.store import Store
 
 

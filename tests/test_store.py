@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from sentinel.core.alerts import help_alert
+from sentinel.core.events import Event
 from sentinel.core.status import Flip
 from sentinel.errors import StoreError
-from sentinel.events import Event
 from sentinel.export import write_csv
 from sentinel.store import Store
 from sentinel.store_file import MIGRATIONS

@@ -13,9 +13,9 @@ from conftest import Mosquitto, Recorder, wait_for
 from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
+from sentinel.core.events import Event
 from sentinel.demo.resident import SENSORS, Resident
 from sentinel.detect.explain import duration
-from sentinel.events import Event
 from sentinel.store import Store
 
 START = datetime(2026, 1, 5).astimezone()

@@ -24,9 +24,9 @@ from sentinel.clock import Clock
 from sentinel.config import Config, SensorConfig
 from sentinel.core import protocol
 from sentinel.core.alerts import Alert
+from sentinel.core.events import Event
 from sentinel.core.sensors import ButtonLogic, DoorLogic, Gesture, MotionLogic, Reading
 from sentinel.core.status import Flip, Mode
-from sentinel.events import Event
 from sentinel.mqtt.link import MqttLink
 from sentinel.mqtt.topics import Topics
 from sentinel.store import Store

@@ -19,8 +19,8 @@ from sentinel.agent.lineprotocol import hour_of, line
 from sentinel.clock import Clock
 from sentinel.config.model import HistoryConfig
 from sentinel.core.alerts import Alert
+from sentinel.core.events import Event
 from sentinel.core.status import Flip
-from sentinel.events import Event
 from sentinel.store import Store
 
 STATES = {"ok": 0, "learning": 1, "away": 2, "paused": 3, "checking": 4, "alert": 5}

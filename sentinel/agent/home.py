@@ -11,9 +11,9 @@ from sentinel.agent.zigbee import Fault, Press
 from sentinel.agent.zigbee import Reading as ZigbeeReading
 from sentinel.core import protocol
 from sentinel.core.alerts import Alert, help_alert
+from sentinel.core.events import Event
 from sentinel.core.sensors import Gesture, Reading
 from sentinel.core.status import Flip, Mode, flip
-from sentinel.events import Event
 
 log = logging.getLogger(__name__)
 

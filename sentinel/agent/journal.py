@@ -15,8 +15,8 @@ from datetime import datetime
 
 from sentinel.agent.writes import EventWrite, Write, WriteQueue
 from sentinel.core.alerts import Alert
+from sentinel.core.events import Event
 from sentinel.core.status import Flip
-from sentinel.events import Event
 from sentinel.sqlite import is_corrupt
 from sentinel.store import Store
 

@@ -40,7 +40,7 @@ class Learned:
 
 def command() -> list[str]:
     """How to start the learning process: this interpreter, the module (``learn.py``)."""
-    return [sys.executable, "-m", "sentinel.detect.learn"]
+    return [sys.executable, "-m", "sentinel.agent.learn_process"]
 
 
 class Learner:

@@ -16,9 +16,9 @@ from sentinel.agent.journal import Journal
 from sentinel.agent.learner import Learned, Learner
 from sentinel.clock import Clock
 from sentinel.config import Config
+from sentinel.core.events import Event
 from sentinel.detect.summary import Summary
 from sentinel.detect.watch import Watch
-from sentinel.events import Event
 from sentinel.store import Store
 
 log = logging.getLogger(__name__)

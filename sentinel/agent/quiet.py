@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sentinel.agent.base import AgentBase
-from sentinel.events import Event
+from sentinel.core.events import Event
 
 if TYPE_CHECKING:
     from sentinel.agent.learner import Learned

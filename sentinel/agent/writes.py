@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sentinel.core.events import Event
 from sentinel.errors import StoreError
-from sentinel.events import Event
 from sentinel.sqlite import describe, is_corrupt
 from sentinel.store import Store
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sentinel.backtest.evaluation import checked_split, wall
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.routine import Params
 

@@ -8,8 +8,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.tools import ReplayedAlert, backtest_all, format_backtest, replay, routine_summary
-from sentinel.detect.csvio import Row, read_rows
+from sentinel.core.events import Row
 
 
 def run(args: argparse.Namespace) -> int:

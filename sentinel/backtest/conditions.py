@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 
 HOUR = timedelta(hours=1)
 DEPARTURE_QUIET = HOUR  # a door row followed by this long without other activity starts an absence

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sentinel.backtest.conditions import entrance_door
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 from sentinel.errors import CsvFormatError
 
 DAY = timedelta(days=1)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector, context_of
 from sentinel.errors import SentinelError
 

@@ -7,7 +7,7 @@ import math
 from datetime import datetime, timedelta
 
 from sentinel.backtest.evaluation import Split, wall
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 
 SLOT = timedelta(minutes=30)
 SLOTS = 48

@@ -11,7 +11,7 @@ from typing import Any, Literal, TextIO
 from sentinel.backtest.conditions import CONDITIONS
 from sentinel.backtest.evaluation import Measured, Report, Split, checked_split, measure
 from sentinel.backtest.reference import Cuddihy, FixedTimer
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
 from sentinel.detect.explain import Place, clock_after_noon, duration, explain
 from sentinel.detect.routine import DAY_S

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 
 SENSORS = {
     "bedroom_pir": ("motion", "bedroom"),

@@ -29,11 +29,11 @@ from sentinel import logs
 from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import Config, load_config, shipped_config
+from sentinel.core.events import Event
 from sentinel.demo.circle import DemoCircle
 from sentinel.demo.pacing import Story, Stuck
 from sentinel.demo.resident import Resident
 from sentinel.demo.timeline import Neighbour, Timeline
-from sentinel.events import Event
 from sentinel.store import Store
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 from sentinel.detect.lines import EPOCH, Params, wall_seconds
 from sentinel.detect.routine import Spell, SpellTable, fit
 from sentinel.detect.silent import Usual

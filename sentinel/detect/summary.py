@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sentinel.core.events import Event
 from sentinel.detect.lines import BINS, Night, Params, RoutineModel
 from sentinel.detect.silent import Usual
 from sentinel.detect.tracker import Sign, Tracker, Warmup
-from sentinel.events import Event
 
 VERSION = 1
 MAX_BYTES = 4_000_000

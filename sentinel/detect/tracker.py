@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sentinel.detect.csvio import Row
+from sentinel.core.events import Row
 from sentinel.detect.lines import Limit, Params, RoutineModel
 from sentinel.detect.silent import JUDGED_KINDS, SilentSensor, Usual
 

@@ -12,7 +12,10 @@ import itertools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sentinel.events import Event
+from sentinel.core.events import Event
+
+JUMP_S = 60.0
+"""A disagreement between the wall clock and the monotonic clock larger than this is a jump of the wall clock."""
 
 
 def naive(at: datetime) -> datetime:

@@ -3,7 +3,7 @@
 It decides; the agent acts (status, buzzer, alerts). The wait before an alert
 runs on the monotonic clock; the detector's wall-clock times (with their UTC
 offsets) say the time of day and how long each learned spell lasted. The
-routine is learned elsewhere (``sentinel.detect.learn``, a process of its own)
+routine is learned elsewhere (``sentinel.agent.learn_process``, a process of its own)
 and handed in as a summary; no numpy here.
 """
 
@@ -12,20 +12,21 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from sentinel.clock import JUMP_S
-from sentinel.config.detection import DetectionConfig
-from sentinel.config.model import HomeConfig, SensorConfig
 from sentinel.core.alerts import Alert, Severity, alert_id
+from sentinel.core.events import Event
 from sentinel.core.windows import within
 from sentinel.detect.explain import Place, duration, explain
 from sentinel.detect.lines import Limit, Params
 from sentinel.detect.summary import Request, Summary, restore
 from sentinel.detect.tracker import Tracker, Warmup, context_of
+from sentinel.detect.wallclock import JUMP_S, clock_jump, naive
 from sentinel.detect.wallclock import aware as aware  # the agent reads the clock as the detector does
-from sentinel.detect.wallclock import clock_jump, naive
-from sentinel.events import Event
+
+if TYPE_CHECKING:  # the settings' types only: detection reads no file
+    from sentinel.config.detection import DetectionConfig
+    from sentinel.config.model import HomeConfig, SensorConfig
 
 log = logging.getLogger(__name__)
 

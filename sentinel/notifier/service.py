@@ -17,9 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 from sentinel import systemd
-from sentinel.clock import JUMP_S, Clock, SystemClock
+from sentinel.clock import Clock, SystemClock
 from sentinel.config.circle import CircleConfig
 from sentinel.detect.explain import duration
+from sentinel.detect.wallclock import JUMP_S
 from sentinel.notifier import broker
 from sentinel.notifier.acks import AckReader
 from sentinel.notifier.availability import effective

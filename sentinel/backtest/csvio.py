@@ -4,36 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sentinel.core.events import KINDS, Row
 from sentinel.errors import CsvFormatError
-from sentinel.events import KINDS
 
 REQUIRED = ("timestamp", "sensor", "kind", "value")
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One sensor change from a CSV.
-
-    ``at`` reads as the home's local wall clock (its time of day is the
-    routine's); it carries the UTC offset the row was written with, if any, so
-    that rows are ordered, and durations measured, by the real instant across a
-    change to or from summer time. A file's timestamps all have an offset or none.
-    """
-
-    at: datetime
-    sensor: str
-    kind: str
-    value: int
-    room: str
-
-    @property
-    def is_activity(self) -> bool:
-        """Every row is a sign of life except a PIR going quiet."""
-        return not (self.kind == "motion" and self.value == 0)
 
 
 def read_rows(path: str | Path) -> list[Row]:
