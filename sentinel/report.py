@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sentinel.backtest.tools import typical_context
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.explain import clock_after_noon, duration
-from sentinel.detect.tracker import typical_context
 
 TOP_QUIET = 8  # the longest quiet spells shown
 

@@ -78,3 +78,9 @@ def test_no_layer_imports_one_above_it_and_the_programs_not_each_other() -> None
         if path.relative_to(SENTINEL).parts[0] == layer and within(module, {banned})
     ]
     assert wrong == []
+
+
+def test_no_module_is_longer_than_a_reader_can_hold() -> None:
+    """300 lines at most: past that a module is doing two things, and one of them wants a name of its own."""
+    long = {str(p.relative_to(SENTINEL)): n for p in modules() if (n := len(p.read_text().splitlines())) > 300}
+    assert long == {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
@@ -15,7 +15,6 @@ from sentinel.core.events import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
 from sentinel.detect.explain import Place, clock_after_noon, duration, explain
 from sentinel.detect.routine import DAY_S
-from sentinel.detect.tracker import typical_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +46,17 @@ class Replay:
     alerts: list[ReplayedAlert]
     pending: ReplayedAlert | None
     ends: datetime | None  # the last row
+
+
+def typical_context(rows: Iterable[Row]) -> dict[int, str]:
+    """The context most often seen in each hour of the day (hours with no activity are left out)."""
+    by_hour: dict[int, dict[str, int]] = {}
+    for row in rows:
+        if row.is_activity:
+            counts = by_hour.setdefault(row.at.hour, {})
+            context = context_of(row.sensor, row.kind, row.value)
+            counts[context] = counts.get(context, 0) + 1
+    return {h: max(c, key=c.__getitem__) for h, c in by_hour.items()}
 
 
 def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
@@ -246,7 +256,6 @@ def routine_summary(rows: Sequence[Row]) -> str:
         shown = "never (out)" if line == float("inf") else duration(line)
         out.append(f"{hour:02d}:00 {counts[hour] / days:8.1f}  {bar:<20s} {shown} ({context or '-'})")
     return "\n".join(out)
-
 
 
 class _Progress:

@@ -20,11 +20,9 @@ move its line.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sentinel.core.events import Row
 from sentinel.detect.lines import Limit, Params, RoutineModel
 from sentinel.detect.silent import JUDGED_KINDS, SilentSensor, Usual
 
@@ -50,17 +48,6 @@ def sensor_of(context: str) -> str:
 def context_of(sensor: str, kind: str, value: int) -> str:
     """Where the person last was: the sensor, with its value for two-state sensors."""
     return sensor if kind == "motion" else f"{sensor}:{value}"
-
-
-def typical_context(rows: Iterable[Row]) -> dict[int, str]:
-    """The context most often seen in each hour of the day (hours with no activity are left out)."""
-    by_hour: dict[int, dict[str, int]] = {}
-    for row in rows:
-        if row.is_activity:
-            counts = by_hour.setdefault(row.at.hour, {})
-            context = context_of(row.sensor, row.kind, row.value)
-            counts[context] = counts.get(context, 0) + 1
-    return {h: max(c, key=c.__getitem__) for h, c in by_hour.items()}
 
 
 @dataclass(frozen=True, slots=True)
