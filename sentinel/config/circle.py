@@ -35,7 +35,9 @@ def _emails(value: list[str]) -> str | None:
 
 
 def _phone(value: str) -> str | None:
-    return None if re.fullmatch(r"\+?[0-9][0-9 ]{1,19}", value) else f"{value!r} is not a phone number like '112'"
+    if re.fullmatch(r"\+?[0-9][0-9 ]{1,19}", value):
+        return None
+    return f"{value!r} is not a phone number like '112' or '+44 7700 900123'"
 
 
 def _url(value: str) -> str | None:
