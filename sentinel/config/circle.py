@@ -170,7 +170,9 @@ class NtfyConfig:
         doc="Give up on one request after this long (then retry).",
         check=_between(1, 120),
     )
-    incident_url: str | None = setting(None, doc="Link to an incident page; '{alert_id}' is filled in.", check=_url)
+    incident_url: str | None = setting(
+        None, doc="An incident page, opened by a tap on an alert; '{alert_id}' is filled in.", check=_url
+    )
 
 
 DAY = 86400
