@@ -34,7 +34,7 @@ class Timeline:
 
     def _line(self, who: str, text: str, at: datetime | None = None) -> None:
         with self._lock:
-            print(f"{(at or self.clock.now()):%H:%M:%S}  {who:<11s} | {text}", file=self.out, flush=True)
+            print(f"{(at or self.clock.now()):%H:%M:%S}  {who:<12s} | {text}", file=self.out, flush=True)
 
 
 def _at(body: dict[str, Any], key: str) -> datetime | None:
