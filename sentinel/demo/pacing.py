@@ -64,16 +64,24 @@ class Story:
 
         learner.deliver = counted
 
-    def settle(self, condition: Callable[[], object], what: str) -> None:
-        """Wait in real time, the story's clock standing still, until ``condition`` holds; Stuck if it never does."""
+    def settle(self, condition: Callable[[], object], what: str, circle: bool = True) -> None:
+        """Wait in real time, the story's clock standing still, until ``condition`` holds; Stuck if it never does.
+
+        ``circle``: step the notifier meanwhile (not while the homes start up: what it says then would be
+        printed among the monitors' first words in whatever order they happened to come).
+        """
         deadline = time.monotonic() + SETTLE_S
         while not condition():
             if time.monotonic() > deadline:
                 raise Stuck(f"waited {SETTLE_S:g} s for {what}")
-            self.circle.step(wait=0.002)  # back as soon as a message reaches the notifier
+            if circle:
+                self.circle.step(wait=0.002)  # back as soon as a message reaches the notifier
+            else:
+                time.sleep(0.002)
             for agent in self.on:
                 agent.pump()
-        self.circle.step()  # and what the notifier does about it happens now, not at the next step
+        if circle:
+            self.circle.step()  # and what the notifier does about it happens now, not at the next step
 
     def _taken(self, alert_id: str) -> bool:
         """Whether the notifier has opened an incident for the alert."""
@@ -90,8 +98,13 @@ class Story:
             self.circle.step()
             return
         beats, raised = [a.heartbeats for a in self.on], self._open_alerts()
+        states = [(a.status, a.status_since) for a in self.on]
         for agent in self.on:
             agent.pump()
+        for agent, state in zip(self.on, states, strict=True):
+            if (agent.status, agent.status_since) != state and agent.link.connected:
+                # The notifier asks the resident's phone when the status says "checking": as it arrives.
+                self.settle(functools.partial(self._status_seen, agent), "the notifier to see the status")
         for new in self._open_alerts() - raised:  # the circle hears of an alert the moment it is raised
             self.settle(functools.partial(self._taken, new), f"the notifier to take {new}")
         for agent in self.on:
@@ -102,6 +115,17 @@ class Story:
             if agent.heartbeats != before and agent.link.connected:
                 # The notifier stamps a heartbeat when it arrives: let it arrive before the clock moves on.
                 self.settle(functools.partial(self._stamped, agent.config.home.id), "a heartbeat")
+
+    def _status_seen(self, agent: Agent) -> bool:
+        """Whether the notifier has the agent's status as it stands (when it follows the homes' statuses)."""
+        checkins = self.circle.notifier.rhythm.checkins
+        if not checkins.wanted():
+            return True
+        seen, since = checkins.latest.get(agent.config.home.id), agent.status_since
+        if seen is None or seen.since is None or since is None:
+            return False
+        # The status says its time to the second.
+        return seen.state == agent.status and seen.since == since.replace(microsecond=0)
 
     def _stamped(self, home: str) -> bool:
         """Whether the notifier has stamped the home's heartbeat sent now."""

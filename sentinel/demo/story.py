@@ -96,11 +96,11 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
             ann_agent.start()
             # The agents' loops, not only their links, have taken in the connection: their heartbeats then keep
             # time from the story's start, whatever the load (else one more or less may fit into the story).
-            story.settle(lambda: agent.connections > 0 and ann_agent.connections > 0, "the broker")
-            story.settle(neighbour.subscribed.is_set, "the neighbour to subscribe")
-            story.settle(lambda: agent.routine_ready, "the routine to be learned")
-            story.settle(lambda: neighbour.states[-1:] == ["ok"], "the status to say the routine is learned")
-            story.settle(circle.notifier.subscribed.is_set, "the notifier to subscribe")
+            story.settle(lambda: agent.connections > 0 and ann_agent.connections > 0, "the broker", False)
+            story.settle(neighbour.subscribed.is_set, "the neighbour to subscribe", False)
+            story.settle(lambda: agent.routine_ready, "the routine to be learned", False)
+            story.settle(lambda: neighbour.states[-1:] == ["ok"], "the status to say the routine is learned", False)
+            story.settle(circle.notifier.subscribed.is_set, "the notifier to subscribe", False)
             story.tick()
             street.joining()
             morning.run()
@@ -119,17 +119,20 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
             neighbour.close()
             infos = circle.infos()
             confirm = circle.with_buttons("ann", "movement")
+            # While her own alarm was open, Ann was not asked to go to Mary's help button.
+            spared = not circle.to("ann", "Mary: pressed the help button") and bool(circle.to("bob", "Mary: pressed"))
             circle.close()
             events = sum(1 for _ in store.events())
             store.close()
             ann_store.close()
             if embedded:
                 embedded.stop()
-    ok = _summary(neighbour, events, infos, bool(confirm), failure)
+    ok = _summary(neighbour, events, infos, bool(confirm) and spared, failure)
     return 0 if ok else 1
 
 
 def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]], asked: bool, failure: str) -> bool:
+    """Print what happened; whether the circle saw all it should (``asked``: Ann was asked as she should be)."""
     closed = {a["alert_id"]: a for a in neighbour.acks if a.get("what") in ("cancel", "resolve")}
     help_alerts, quiet = neighbour.kinds("help"), neighbour.kinds("inactivity", "not_up")
     titles = [n["title"] for n in infos]
@@ -145,6 +148,9 @@ def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]], ask
         and "Mary: Ann (next door) is going" in titles
         and titles.count("Mary: all clear") >= 2
         and "Mary's monitor is offline" in titles
+        and {"Mary: Ann (next door) is there", "Mary: Ann (next door) is with them"} <= set(titles)
+        and {"Mary's circle this week", "Your circle today", "Mary today"} <= set(titles)
+        and "Mary's circle: Ann (next door) did not answer the test" in titles
     )
     print()
     print(f"Mary's monitor recorded {events} sensor events; they stayed in her home's database.")
