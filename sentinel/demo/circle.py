@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ class DemoCircle:
         self.names.update({h.resident.topic: h.name for h in self.cfg.homes if h.resident})
         self.store = NotifierStore(state / "notifier.db")
         self.notifier = Notifier(self.cfg, self.store, Ntfy(self.cfg.ntfy), clock)
+        self.before_delivery: Callable[[], None] = lambda: None  # what the notifier said on the broker is heard first
 
     def start(self) -> None:
         self.notifier.start(threaded=False)
@@ -41,6 +43,7 @@ class DemoCircle:
     def step(self, wait: float = 0.0) -> None:
         """Take in what has arrived (waiting up to ``wait`` real seconds for it), escalate, and deliver what is due."""
         self.notifier.step(timeout=wait)
+        self.before_delivery()
         self.notifier.deliver_due()
 
     def _arrived(self, body: dict[str, Any]) -> None:

@@ -33,7 +33,8 @@ from sentinel.clock import ManualClock
 from sentinel.config import Config, load_config, shipped_config
 from sentinel.demo.circle import DemoCircle
 from sentinel.demo.morning import Morning, Person
-from sentinel.demo.pacing import Story, Stuck
+from sentinel.demo.overheard import Unheard
+from sentinel.demo.pacing import SETTLE_S, Story, Stuck
 from sentinel.demo.resident import Resident
 from sentinel.demo.street import Street
 from sentinel.demo.timeline import Neighbour, Timeline
@@ -85,6 +86,10 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
         ann_agent = Agent(ann_config, ann_store, clock=clock, pin_factory=ann_factory)
         neighbour = Neighbour(host, port_no, agent.topics, timeline)
         circle = DemoCircle(host, port_no, Path(state), clock, timeline)
+        # Every line from the broker is printed before the next phone's, and before the clock moves on.
+        for client in (agent.link.client, circle.notifier.client):
+            neighbour.overheard.watch(client)
+        circle.before_delivery = neighbour.overheard.wait
         story = Story(clock, [agent, ann_agent], circle, speed)
         mary = Person(story, agent, factory, timeline, seed)
         ann = Person(story, ann_agent, ann_factory, timeline, seed + 1)
@@ -92,12 +97,14 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
         street = Street(story, morning, timeline, seed)
         try:
             circle.start()
+            # The neighbour hears the monitor from its first word (what it has not heard, the story waits for).
+            if not neighbour.subscribed.wait(SETTLE_S):
+                raise Stuck("the neighbour could not subscribe")
             agent.start()
             ann_agent.start()
             # The agents' loops, not only their links, have taken in the connection: their heartbeats then keep
             # time from the story's start, whatever the load (else one more or less may fit into the story).
             story.settle(lambda: agent.connections > 0 and ann_agent.connections > 0, "the broker", False)
-            story.settle(neighbour.subscribed.is_set, "the neighbour to subscribe", False)
             story.settle(lambda: agent.routine_ready, "the routine to be learned", False)
             story.settle(lambda: neighbour.states[-1:] == ["ok"], "the status to say the routine is learned", False)
             story.settle(circle.notifier.subscribed.is_set, "the notifier to subscribe", False)
@@ -111,7 +118,7 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
             # Its "offline" reaches the neighbour before the story's clock moves on, so it is stamped when it was said.
             story.settle(lambda: neighbour.availability[-1:] == ["offline"], "the monitor's offline")
             story.run(done=lambda: any("offline" in n["title"] for n in circle.infos()), most=3600)
-        except Stuck as exc:
+        except (Stuck, Unheard) as exc:
             failure = str(exc)
         finally:
             for each in story.on:

@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sentinel.clock import ManualClock
+from sentinel.demo.overheard import Overheard
 from sentinel.mqtt.topics import Topics
 
 
@@ -50,6 +51,8 @@ class Neighbour:
 
     def __init__(self, host: str, port: int, topics: Topics, timeline: Timeline) -> None:
         self.topics = topics
+        self.follows = [topics.availability, topics.status, topics.alert, topics.acks, topics.heartbeat]
+        self.overheard = Overheard(self.follows)
         self.timeline = timeline
         self.alerts: dict[str, dict[str, Any]] = {}
         self.acks: list[dict[str, Any]] = []
@@ -58,9 +61,7 @@ class Neighbour:
         self.heartbeats = 0
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-neighbour", protocol=mqtt.MQTTv311)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
-            [(topics.availability, 1), (topics.status, 1), (topics.alert, 1), (topics.acks, 1), (topics.heartbeat, 0)]
-        )
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in self.follows])
         self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._message
         self.client.connect(host, port, keepalive=30)
@@ -71,6 +72,12 @@ class Neighbour:
         self.client.loop_stop()
 
     def _message(self, client, userdata, msg) -> None:
+        try:
+            self._read(msg)
+        finally:
+            self.overheard.heard(msg.topic, bytes(msg.payload))
+
+    def _read(self, msg) -> None:
         text = msg.payload.decode("utf-8", "replace")
         if msg.topic == self.topics.availability:
             if not self.availability or self.availability[-1] != text:
