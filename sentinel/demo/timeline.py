@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -23,6 +23,7 @@ class Timeline:
         self.clock = clock
         self.out = out
         self._lock = threading.Lock()
+        self._day: date | None = None
 
     def home(self, text: str) -> None:
         self._line("home", text)
@@ -34,8 +35,14 @@ class Timeline:
         self._line(whose, text)
 
     def _line(self, who: str, text: str, at: datetime | None = None) -> None:
+        when = at or self.clock.now()
         with self._lock:
-            print(f"{(at or self.clock.now()):%H:%M:%S}  {who:<12s} | {text}", file=self.out, flush=True)
+            if when.date() != self._day:  # the story runs into the next day: say which day it is
+                if self._day is not None:
+                    print(file=self.out)
+                print(f"{when:%A %d %B %Y}", file=self.out)
+                self._day = when.date()
+            print(f"{when:%H:%M:%S}  {who:<12s} | {text}", file=self.out, flush=True)
 
 
 def _at(body: dict[str, Any], key: str) -> datetime | None:
