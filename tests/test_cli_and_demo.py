@@ -80,6 +80,11 @@ def test_the_demo_tells_the_story_and_exits_0() -> None:
         "Bob's phone  | Mary today: Mary is fine today, says Ann (next door).",
         "Bob's phone  | > Bob taps 'Back'",
         "Bob's phone  | Mary's monitor is offline",
+        # The fall's whole story, as `sentinel incidents` tells it from the notifier's records.
+        "What `sentinel incidents` tells of Mary's fall",
+        "  Told:        ann at 13:",
+        "  Closed:      Tue 03 Mar 14:0",
+        "  Follow-up:   ann answered Wed 09:02: Mary is fine today, says Ann (next door).",
         "status learning -> ok -> alert -> ok -> checking -> alert -> ok",  # the routine is relearned at start
         "demo OK",
     ]:

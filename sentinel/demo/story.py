@@ -39,6 +39,7 @@ from sentinel.demo.resident import Resident
 from sentinel.demo.street import Street
 from sentinel.demo.timeline import Neighbour, Timeline
 from sentinel.events import Event
+from sentinel.notifier.story import render
 from sentinel.store import Store
 
 
@@ -125,6 +126,7 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
                 each.close()
             neighbour.close()
             infos = circle.infos()
+            fall = _incident(circle, neighbour.kinds("inactivity", "not_up"))
             confirm = circle.with_buttons("ann", "movement")
             # While her own alarm was open, Ann was not asked to go to Mary's help button.
             spared = not circle.to("ann", "Mary: pressed the help button") and bool(circle.to("bob", "Mary: pressed"))
@@ -134,8 +136,20 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
             ann_store.close()
             if embedded:
                 embedded.stop()
-    ok = _summary(neighbour, events, infos, bool(confirm) and spared, failure)
+    if fall:
+        print("\nWhat `sentinel incidents` tells of Mary's fall, from the notifier's records:")
+        print("\n".join(fall))
+    ok = _summary(neighbour, events, infos, bool(confirm) and spared and bool(fall), failure)
     return 0 if ok else 1
+
+
+def _incident(circle: DemoCircle, alerts: list[dict[str, Any]]) -> list[str]:
+    """The summary ``sentinel incidents ALERT_ID`` prints of the first of these alerts (not its id, which is random)."""
+    incident = circle.store.incident(alerts[0]["alert_id"]) if alerts else None
+    if incident is None:
+        return []
+    lines = list(render(circle.store, incident))
+    return lines[2 : lines.index("  Record:")]
 
 
 def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]], asked: bool, failure: str) -> bool:
