@@ -42,6 +42,10 @@ def test_the_demo_tells_the_story_and_exits_0() -> None:
         "Bob's phone  | Will you look out for Ann?",
         "Bob's phone  | > Bob taps 'I agree'",
         "Mary's home  | Mary gets up (bedroom motion)",
+        # The resident checks in from her own phone; the monitor hears it as her "I'm OK".
+        "Mary's phone | Hello Mary: If you like, tap 'I'm OK today'",
+        "Mary's phone | > Mary taps 'I'm OK today'",
+        "Mary's phone | Thank you, Mary: Noted",
         # Ann is watched too: her own help button reaches Bob, and while it is open she is not asked to go to Mary's.
         "Ann's home   | Ann feels faint and holds her help button (3 s)",
         "Bob's phone  | Ann: pressed the help button [loud]: Ann pressed the help button in the hall",

@@ -53,14 +53,24 @@ class DemoCircle:
         message = str(body["message"]).replace("\n", "\n" + " " * 23 + "| ")
         self.timeline.phone(phone, f"{body['title']}{loud}: {message}")
 
+    def topic_of(self, who: str) -> str:
+        """A member's topic, or (given a home's id) the resident's own."""
+        for home in self.cfg.homes:
+            if home.id == who and home.resident is not None:
+                return home.resident.topic
+        return self.cfg.member(who).topic
+
+    def name_of(self, who: str) -> str:
+        """How the phone's owner is called: 'Ann', or (given a home's id) the resident's name."""
+        return self.names[self.topic_of(who)].split(" (")[0]
+
     def with_buttons(self, member_id: str, title_word: str = "") -> list[dict[str, Any]]:
-        """Notifications with buttons that reached ``member_id``, whose title has ``title_word``."""
-        topic = self.cfg.member(member_id).topic
-        return [n for n in self.ntfy.to(topic) if n.get("actions") and title_word in n["title"]]
+        """Notifications with buttons that reached ``member_id`` (or a home's resident), with ``title_word``."""
+        return [n for n in self.to(member_id, title_word) if n.get("actions")]
 
     def to(self, member_id: str, title_word: str = "") -> list[dict[str, Any]]:
-        """Every notification that reached ``member_id`` whose title has ``title_word``."""
-        return [n for n in self.ntfy.to(self.cfg.member(member_id).topic) if title_word in n["title"]]
+        """Every notification that reached ``member_id`` (or a home's resident) whose title has ``title_word``."""
+        return [n for n in self.ntfy.to(self.topic_of(member_id)) if title_word in n["title"]]
 
     def record(self, alert_id: str, what: str) -> list[str]:
         """The details of the incident's recorded steps that start with ``what`` (as ``sentinel incidents`` shows)."""

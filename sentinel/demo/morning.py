@@ -90,7 +90,7 @@ class Morning:
 
     def tap(self, member: str, label: str, title_word: str) -> None:
         """A member taps a button on their phone, and the notifier has read it."""
-        name = self.circle.cfg.member(member).name.split(" (")[0]
+        name = self.circle.name_of(member)
         self.timeline.phone(f"{name}'s phone", f"> {name} taps '{label}'")
         self.story.press(member, label, title_word)
 
@@ -117,6 +117,7 @@ class Morning:
         mary.move("kitchen_pir", "breakfast (kitchen motion)")
         story.wait(900)
         mary.move("living_pir", "reads the paper (living room)")
+        self.checks_in()
         mary.at(9, 10, 10)
         mary.say("Mary goes out (front door)")
         mary.door(True)
@@ -133,6 +134,17 @@ class Morning:
         mary.move("kitchen_pir", "makes lunch (kitchen motion)")
         story.wait(300)
         self.fall()
+
+    def checks_in(self) -> None:
+        """Mary's phone offers 'I'm OK today' at the time she chose; she taps it, and her monitor hears it."""
+        story, agent = self.story, self.mary.agent
+        home = self.mary.config.home.id
+        story.run(done=lambda: self.circle.with_buttons(home, "Hello"), most=6 * 3600)
+        story.wait(60)
+        before = agent.journal.get_setting("last_checkin")
+        self.tap(home, "I'm OK today", "Hello")
+        # The notifier passes it on as the monitor's own "I'm OK": it is the monitor's check-in from then on.
+        story.settle(lambda: agent.journal.get_setting("last_checkin") != before, "the monitor to hear Mary is OK")
 
     def next_door(self) -> None:
         """Ann's own alarm is open when Mary's help button goes off: Ann is not asked to go to Mary's."""

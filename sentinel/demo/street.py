@@ -65,6 +65,8 @@ class Street:
         tomorrow = story.clock.now() + timedelta(days=1)
         self.live_until(tomorrow.replace(hour=8, minute=0))
         story.run(done=lambda: self.circle.to("bob", "did not answer"), most=600)
+        self.live_until(tomorrow.replace(hour=8, minute=30))
+        self.morning.checks_in()
         self.live_until(tomorrow.replace(hour=9, minute=0))
         story.run(done=lambda: self.circle.with_buttons("ann", "How is Mary"), most=600)
         story.set_speed(story.speed / FAST)
