@@ -60,6 +60,8 @@ def test_the_demo_tells_the_story_and_exits_0() -> None:
         "broker       | ALERT [high] No sign of activity since 11:3",
         "Ann's phone  | Mary: unusually quiet: No sign of activity since 11:3",
         "| Ann (next door) has a key and is 2 min away.",  # told to Bob, not to Ann herself
+        "Bob's phone  | > Bob taps 'I can't go'",
+        "Bob's phone  | Mary: thank you: The others are being asked.",
         "Bob's phone  | Mary: Ann (next door) is going",
         "Bob's phone  | Mary: Ann (next door) is there",
         # Ann's own steps do not close the alert: she is asked, and she says when all is well.

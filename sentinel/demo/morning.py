@@ -177,9 +177,12 @@ class Morning:
         story.set_speed(story.speed / 5)
         quiet_id = mary.open_alert("inactivity") or mary.open_alert("not_up")
 
-        # Ann does not see it at first; five minutes later Bob is asked too, and then Ann answers.
+        # Ann does not see it at first; five minutes later Bob is asked too. He is at work across town and says
+        # so (the walk does not wait on him again), and then Ann answers.
         story.run(done=lambda: self.circle.with_buttons("bob", "quiet"), most=3600)
-        story.wait(60)
+        story.wait(30)
+        self.tap("bob", "I can't go", "quiet")
+        story.wait(30)
         self.tap("ann", "I'm going", "quiet")
         story.settle(lambda: mary.agent.store.claimed_by(quiet_id), "the monitor to hear Ann is going")
         story.wait(840)
