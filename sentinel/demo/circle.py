@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +31,50 @@ class DemoCircle:
             mqtt=dataclasses.replace(cfg.mqtt, host=host, port=port),
         )
         self.names = {m.topic: m.name for m in self.cfg.members}
+        # A resident's own phone, asked "Are you all right?", is theirs: "Mary's phone".
+        self.names.update({h.resident.topic: h.name for h in self.cfg.homes if h.resident})
         self.store = NotifierStore(state / "notifier.db")
         self.notifier = Notifier(self.cfg, self.store, Ntfy(self.cfg.ntfy), clock)
+        self.before_delivery: Callable[[], None] = lambda: None  # what the notifier said on the broker is heard first
 
     def start(self) -> None:
         self.notifier.start(threaded=False)
 
-    def step(self) -> None:
-        """Take in what has arrived, escalate, and deliver what is due, at the story's time."""
-        self.notifier.step()
+    def step(self, wait: float = 0.0) -> None:
+        """Take in what has arrived (waiting up to ``wait`` real seconds for it), escalate, and deliver what is due."""
+        self.notifier.step(timeout=wait)
+        self.before_delivery()
         self.notifier.deliver_due()
 
     def _arrived(self, body: dict[str, Any]) -> None:
         phone = f"{self.names.get(body['topic'], body['topic']).split(' (')[0]}'s phone"
         loud = " [loud]" if body.get("priority", 3) >= 5 else ""
-        self.timeline.phone(phone, f"{body['title']}{loud}: {body['message']}")
+        # A note of several lines (one per home) stays in its column.
+        message = str(body["message"]).replace("\n", "\n" + " " * 23 + "| ")
+        self.timeline.phone(phone, f"{body['title']}{loud}: {message}")
+
+    def topic_of(self, who: str) -> str:
+        """A member's topic, or (given a home's id) the resident's own."""
+        for home in self.cfg.homes:
+            if home.id == who and home.resident is not None:
+                return home.resident.topic
+        return self.cfg.member(who).topic
+
+    def name_of(self, who: str) -> str:
+        """How the phone's owner is called: 'Ann', or (given a home's id) the resident's name."""
+        return self.names[self.topic_of(who)].split(" (")[0]
 
     def with_buttons(self, member_id: str, title_word: str = "") -> list[dict[str, Any]]:
-        """Notifications with buttons that reached ``member_id``, whose title has ``title_word``."""
-        topic = self.cfg.member(member_id).topic
-        return [n for n in self.ntfy.to(topic) if n.get("actions") and title_word in n["title"]]
+        """Notifications with buttons that reached ``member_id`` (or a home's resident), with ``title_word``."""
+        return [n for n in self.to(member_id, title_word) if n.get("actions")]
+
+    def to(self, member_id: str, title_word: str = "") -> list[dict[str, Any]]:
+        """Every notification that reached ``member_id`` (or a home's resident) whose title has ``title_word``."""
+        return [n for n in self.ntfy.to(self.topic_of(member_id)) if title_word in n["title"]]
+
+    def record(self, alert_id: str, what: str) -> list[str]:
+        """The details of the incident's recorded steps that start with ``what`` (as ``sentinel incidents`` shows)."""
+        return [detail for _, step, _, detail in self.store.steps(alert_id) if step.startswith(what)]
 
     def press(self, member_id: str, label: str, title_word: str = "") -> str | None:
         """The member presses a button on their latest such notification; the ack message's id, or None."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sentinel.clock import ManualClock
+from sentinel.demo.overheard import Overheard
 from sentinel.mqtt.topics import Topics
 
 
@@ -22,6 +23,7 @@ class Timeline:
         self.clock = clock
         self.out = out
         self._lock = threading.Lock()
+        self._day: date | None = None
 
     def home(self, text: str) -> None:
         self._line("home", text)
@@ -33,8 +35,14 @@ class Timeline:
         self._line(whose, text)
 
     def _line(self, who: str, text: str, at: datetime | None = None) -> None:
+        when = at or self.clock.now()
         with self._lock:
-            print(f"{(at or self.clock.now()):%H:%M:%S}  {who:<11s} | {text}", file=self.out, flush=True)
+            if when.date() != self._day:  # the story runs into the next day: say which day it is
+                if self._day is not None:
+                    print(file=self.out)
+                print(f"{when:%A %d %B %Y}", file=self.out)
+                self._day = when.date()
+            print(f"{when:%H:%M:%S}  {who:<12s} | {text}", file=self.out, flush=True)
 
 
 def _at(body: dict[str, Any], key: str) -> datetime | None:
@@ -50,6 +58,8 @@ class Neighbour:
 
     def __init__(self, host: str, port: int, topics: Topics, timeline: Timeline) -> None:
         self.topics = topics
+        self.follows = [topics.availability, topics.status, topics.alert, topics.acks, topics.heartbeat]
+        self.overheard = Overheard(self.follows)
         self.timeline = timeline
         self.alerts: dict[str, dict[str, Any]] = {}
         self.acks: list[dict[str, Any]] = []
@@ -58,9 +68,7 @@ class Neighbour:
         self.heartbeats = 0
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-neighbour", protocol=mqtt.MQTTv311)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
-            [(topics.availability, 1), (topics.status, 1), (topics.alert, 1), (topics.acks, 1), (topics.heartbeat, 0)]
-        )
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in self.follows])
         self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._message
         self.client.connect(host, port, keepalive=30)
@@ -71,6 +79,12 @@ class Neighbour:
         self.client.loop_stop()
 
     def _message(self, client, userdata, msg) -> None:
+        try:
+            self._read(msg)
+        finally:
+            self.overheard.heard(msg.topic, bytes(msg.payload))
+
+    def _read(self, msg) -> None:
         text = msg.payload.decode("utf-8", "replace")
         if msg.topic == self.topics.availability:
             if not self.availability or self.availability[-1] != text:
