@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("config", help="the YAML config to check")
 
-    demo = sub.add_parser("demo", help="a simulated morning at a home, with a broker of its own")
+    demo = sub.add_parser("demo", help="a simulated day on a street of two homes, with a broker of its own")
     demo.add_argument(
         "--speed", type=_speed, default=720.0, help="how much faster than real time the story is told (default 720)"
     )
