@@ -132,7 +132,9 @@ class NotifierStore(DeliveryTables, RhythmTables):
 
     def due_incidents(self, now: datetime) -> list[Incident]:
         rows = self._run(
-            INCIDENT_SQL + " WHERE closed_at IS NULL AND claimed_by IS NULL AND next_at <= ?", (now.isoformat(),)
+            # By the instant (julianday), not the text: across a change of summer time the offsets differ.
+            INCIDENT_SQL + " WHERE closed_at IS NULL AND claimed_by IS NULL AND julianday(next_at) <= julianday(?)",
+            (now.isoformat(),),
         ).fetchall()
         return [incident_row(r) for r in rows]
 
@@ -142,8 +144,11 @@ class NotifierStore(DeliveryTables, RhythmTables):
 
     def next_step_at(self) -> datetime | None:
         """When the next escalation step of any incident falls due."""
-        row = self._run("SELECT MIN(next_at) FROM incidents WHERE closed_at IS NULL AND claimed_by IS NULL").fetchone()
-        return stored_time(row[0])
+        row = self._run(
+            "SELECT next_at FROM incidents WHERE closed_at IS NULL AND claimed_by IS NULL"
+            " ORDER BY julianday(next_at) LIMIT 1"
+        ).fetchone()
+        return stored_time(row[0]) if row else None
 
     def shift_due(self, delta: timedelta) -> None:
         """Move every pending deadline by ``delta``: the wall clock jumped, and the waits must keep their length."""

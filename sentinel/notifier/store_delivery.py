@@ -44,7 +44,7 @@ class DeliveryTables:
     def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
         rows = self._run(
             "SELECT id, alert_id, home, member, body, attempts FROM deliveries"
-            " WHERE status = 'pending' AND next_try <= ? ORDER BY id LIMIT ?",
+            " WHERE status = 'pending' AND julianday(next_try) <= julianday(?) ORDER BY id LIMIT ?",
             (now.isoformat(), limit),
         ).fetchall()
         return [Delivery(i, a, h, m, json.loads(b), n) for i, a, h, m, b, n in rows]

@@ -98,7 +98,8 @@ class RhythmTables:
     def drills_missed(self, now: datetime) -> list[Drill]:
         """Drills past their answer time without an answer, not yet told to the keepers."""
         rows = self._run(
-            DRILL_SQL + " WHERE answered_at IS NULL AND missed_at IS NULL AND due_at <= ? ORDER BY sent_at",
+            DRILL_SQL + " WHERE answered_at IS NULL AND missed_at IS NULL AND julianday(due_at) <= julianday(?)"
+            " ORDER BY julianday(sent_at)",
             (now.isoformat(),),
         ).fetchall()
         return [drill_row(r) for r in rows]
@@ -159,7 +160,9 @@ class RhythmTables:
     def resident_checks(self, home: str, since: datetime) -> list[ResidentCheck]:
         """The checks of ``home`` asked or answered since ``since``, oldest first."""
         rows = self._run(
-            CHECK_SQL + " WHERE home = ? AND (asked_at >= ? OR answered_at >= ?) ORDER BY asked_at",
+            CHECK_SQL
+            + " WHERE home = ? AND (julianday(asked_at) >= julianday(?) OR julianday(answered_at) >= julianday(?))"
+            " ORDER BY julianday(asked_at)",
             (home, since.isoformat(), since.isoformat()),
         ).fetchall()
         return [check_row(r) for r in rows]
@@ -186,7 +189,8 @@ class RhythmTables:
 
     def follow_ups_due(self, now: datetime) -> list[FollowUp]:
         rows = self._run(
-            FOLLOW_UP_SQL + " WHERE asked_at IS NULL AND due_at <= ? ORDER BY due_at", (now.isoformat(),)
+            FOLLOW_UP_SQL + " WHERE asked_at IS NULL AND julianday(due_at) <= julianday(?) ORDER BY julianday(due_at)",
+            (now.isoformat(),),
         ).fetchall()
         return [follow_up_row(r) for r in rows]
 
