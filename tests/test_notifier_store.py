@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from sentinel.notifier.store import NotifierStore
 
 SUMMER = timezone(timedelta(hours=1))  # e.g. British Summer Time, until 02:00 on 25 October 2026
-WINTER = timezone.utc  # and Greenwich Mean Time after it
+WINTER = UTC  # and Greenwich Mean Time after it
 STEP_DUE = datetime(2026, 10, 25, 1, 59, tzinfo=SUMMER)  # 00:59 UTC
 AFTER_THE_CHANGE = datetime(2026, 10, 25, 1, 1, tzinfo=WINTER)  # 01:01 UTC: two minutes later
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from circle_driver import TOPICS, Circle, alert
+from circle_driver import TOPICS, Circle, alert, circle_yaml
+from sentinel.config import parse_circle_config
+from sentinel.notifier import messages
+from sentinel.notifier.escalation import Progress, walk
 
 ALERT = "mary-inactivity-1"
 
@@ -81,3 +85,32 @@ def test_first_tier_nearest_asks_the_best_placed_member_alone_first(circle) -> N
     c.advance(300)
     finals = [n for n in c.alerts_to("ann") + c.alerts_to("carol") if n["priority"] == 5]
     assert len(finals) == 2
+
+
+SATURDAY = datetime(2026, 3, 7, 12, 0).astimezone()  # Ann, Bob (on call at weekends) and Carol can all be asked
+
+
+def walked(
+    agreed: frozenset[str] | None, troubled: frozenset[str], declined: frozenset[str], index: int = 0
+) -> tuple[tuple[str, ...], float]:
+    text = circle_yaml(1883, "https://ntfy.example.org", Path("/tmp/x"), "t")
+    cfg = parse_circle_config(text.replace("[[ann, bob], [carol]]", "[[ann, bob]]"), check_secrets=False)
+    home = cfg.homes[0]
+    taken = walk(cfg, home, "high", Progress(index, SATURDAY), SATURDAY, agreed, troubled, declined)
+    return taken.audience, (taken.progress.next_at - SATURDAY).total_seconds()
+
+
+def test_one_whose_own_alarm_is_open_is_asked_when_the_only_other_said_they_cannot_go() -> None:
+    assert walked(None, frozenset({"ann"}), frozenset()) == (("bob",), 300)  # Ann is passed over while Bob can go
+    assert walked(None, frozenset({"ann"}), frozenset({"bob"})) == (("ann",), 300)  # never nobody
+
+
+def test_one_who_said_they_cannot_go_is_not_counted_on_as_having_agreed() -> None:
+    # Ann agreed and said she cannot go; Bob has not agreed: his step is waited for, not skipped in a second.
+    assert walked(frozenset({"ann"}), frozenset(), frozenset({"ann"})) == (("bob",), 300)
+
+
+def test_a_call_asked_for_by_someone_no_longer_in_the_circle_is_still_passed_on() -> None:
+    home = parse_circle_config(circle_yaml(1883, "https://ntfy.example.org", Path("/tmp/x"), "t"), check_secrets=False)
+    note = messages.call_me_note(home.homes[0], None, "Dora", "Dora would like a call about how Mary is today.")
+    assert note["title"] == "Mary: Dora asks for a call" and note["actions"] == []

@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def declined(store: NotifierStore, alert_id: str) -> frozenset[str]:
-    """Who has said they cannot go to this incident."""
-    return frozenset(m for _, what, m, _ in store.steps(alert_id) if what == "declined" and m)
+    """Who has said they cannot go to this incident: 'I can't go', or 'I can't go after all' once going."""
+    return frozenset(m for _, what, m, _ in store.steps(alert_id) if what in ("declined", "released") and m)
 
 
 def decline(
@@ -31,12 +31,16 @@ def decline(
         return "already resolved"
     store.step(incident.alert_id, now, "declined", member)
     log.warning("%s: %s cannot go", incident.alert_id, name)
-    first = "Someone is going." if incident.claimed_by else "The others are being asked."
-    text = f"{first} Thank you for saying so."
-    store.deliver(incident.alert_id, home.id, member, messages.info_note(f"{home.name}: thank you", text), now)
     told = store.notified(incident.alert_id)
     nobody = incident.claimed_by is None and told and set(told) <= declined(store, incident.alert_id)
     if nobody and incident.next_at > now:
         log.warning("%s: nobody told so far can go; the next step comes now", incident.alert_id)
         store.advance(incident.alert_id, incident.next_index, now)
+    if incident.claimed_by:
+        text = "Someone is going. Thank you for saying so."
+    elif nobody:
+        text = "The others are being asked. Thank you for saying so."
+    else:
+        text = "You will be asked again only if nobody can go. Thank you for saying so."
+    store.deliver(incident.alert_id, home.id, member, messages.info_note(f"{home.name}: thank you", text), now)
     return None

@@ -119,14 +119,15 @@ def walk(
         # The final call is the loudest: it goes to everyone who is not away, quiet hours or not
         # (a low incident, such as a follow-up, breaks nobody's quiet hours).
         urgent = severity == URGENT or (step.final and severity != LOW)
-        asked = step.audience if step.final else tuple(m for m in step.audience if m not in declined)
-        free = tuple(m for m in asked if available(circle.member(m), now, urgent))
-        spared = spared_now(circle, home, now, urgent, troubled)
+        cannot = frozenset() if step.final else declined
+        free = tuple(m for m in step.audience if m not in cannot and available(circle.member(m), now, urgent))
+        # Someone who said they cannot go is nobody else who can be asked: then the troubled are asked after all.
+        spared = spared_now(circle, home, now, urgent, troubled, cannot)
         passed.update(dict.fromkeys(m for m in free if m in spared))
         audience = tuple(m for m in free if m not in spared)
         index += 1
         if audience:
-            counted = agreed if agreed is None else agreed - spared
+            counted = agreed if agreed is None else agreed - spared - declined
             wait = home.step if counts(circle, home, severity, audience, now, counted, first) else 0.0
             leaned = tuple(m for m in audience if m in troubled)
             return Taken(step, audience, Progress(index, now + timedelta(seconds=wait)), tuple(passed), leaned)
@@ -137,10 +138,15 @@ def walk(
 
 
 def spared_now(
-    circle: CircleConfig, home: HomeCircle, now: datetime, urgent: bool, troubled: frozenset[str]
+    circle: CircleConfig,
+    home: HomeCircle,
+    now: datetime,
+    urgent: bool,
+    troubled: frozenset[str],
+    declined: frozenset[str] = frozenset(),
 ) -> frozenset[str]:
     """Who in trouble is passed over now: all of them, unless nobody else in the circle can be asked now."""
-    others = (m for tier in home.tiers for m in tier if m not in troubled)
+    others = (m for tier in home.tiers for m in tier if m not in troubled and m not in declined)
     return troubled if any(available(circle.member(m), now, urgent) for m in others) else frozenset()
 
 

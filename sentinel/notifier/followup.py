@@ -74,10 +74,12 @@ class FollowUps(Part):
         log.warning("%s: %s", incident.alert_id, said)
         title = f"{home.name} today"
         if ack.action == "call_me":
+            # Whoever asked may have left the YAML since: the call is still asked for, without their number.
+            caller = next((m for m in self.cfg.members if m.id == ack.member), None)
             # The keepers as well as those told: whoever can ring back soonest.
             for other in dict.fromkeys([*keepers_of(home), *self.store.notified(incident.alert_id)]):
                 if other != ack.member:
-                    note = messages.call_me_note(home, self.cfg.member(ack.member), said)
+                    note = messages.call_me_note(home, caller, name, said)
                     self.store.deliver(incident.alert_id, home.id, other, note, now)
             self._wake()
             return None

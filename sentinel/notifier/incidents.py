@@ -74,7 +74,7 @@ class Incidents(Part):
             return
         for member_id in audience:
             member = self.cfg.member(member_id)
-            helpers = helpers_line(self.cfg, home, member_id, now, troubled)
+            helpers = helpers_line(self.cfg, home, member_id, now, troubled | cannot)
             body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp(), helpers)
             self.store.deliver(incident.alert_id, home.id, member_id, body, now)
         what = "final call" if step.final else f"step {step.index + 1}"
@@ -190,10 +190,12 @@ class Incidents(Part):
         if incident.next_index >= len(steps):
             # Everyone had been called: call them all again, now, rather than leave nobody going.
             self.store.advance(incident.alert_id, len(steps) - 1, now)
+        cannot = decline.declined(self.store, incident.alert_id)  # the one going, now, and who said so before
+        members = {m.id: m for m in self.cfg.members}
         for other in self.store.notified(incident.alert_id):
-            if other != member:
+            if other not in cannot and other in members:
                 body = messages.released_note(
-                    self.cfg, home, self.cfg.member(other), incident, name, self.secret, now.timestamp()
+                    self.cfg, home, members[other], incident, name, self.secret, now.timestamp()
                 )
                 self.store.deliver(incident.alert_id, home.id, other, body, now)
         self._to_agent(incident, name, "release", now)

@@ -145,14 +145,14 @@ FOLLOW_UP_SAID = {
 }
 
 
-def call_me_note(home: HomeCircle, member: MemberConfig, said: str) -> dict[str, Any]:
+def call_me_note(home: HomeCircle, member: MemberConfig | None, name: str, said: str) -> dict[str, Any]:
     """To the keepers and those told: the one who went would like a call (with their number, if the circle has it)."""
-    title = f"{home.name}: {member.name} asks for a call"
-    if not member.phone:
+    title = f"{home.name}: {name} asks for a call"
+    if member is None or not member.phone:
         return info_note(title, said, ("telephone_receiver",))
     dial = "tel:" + "".join(c for c in member.phone if c.isdigit() or c == "+")
-    actions = [{"action": "view", "label": f"Call {member.name}"[:40], "url": dial}]
-    message = f"{said} {member.name}'s number: {member.phone}."
+    actions = [{"action": "view", "label": f"Call {name}"[:40], "url": dial}]
+    message = f"{said} {name}'s number: {member.phone}."
     return note("info", title, message, tags=("telephone_receiver",), actions=actions)
 
 
