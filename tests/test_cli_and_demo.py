@@ -61,7 +61,7 @@ def test_the_demo_tells_the_story_and_exits_0() -> None:
         "Ann's phone  | Mary: unusually quiet: No sign of activity since 11:3",
         "| Ann (next door) has a key and is 2 min away.",  # told to Bob, not to Ann herself
         "Bob's phone  | > Bob taps 'I can't go'",
-        "Bob's phone  | Mary: thank you: The others are being asked.",
+        "Bob's phone  | Mary: thank you: You will be asked again only if nobody can go.",  # Ann was told first
         "Bob's phone  | Mary: Ann (next door) is going",
         "Bob's phone  | Mary: Ann (next door) is there",
         # Ann's own steps do not close the alert: she is asked, and she says when all is well.
@@ -89,6 +89,7 @@ def test_the_demo_tells_the_story_and_exits_0() -> None:
         # The fall's whole story, as `sentinel incidents` tells it from the notifier's records.
         "What `sentinel incidents` tells of Mary's fall",
         "  Told:        ann at 13:",
+        "  Can't go:    bob at 13:",
         "  Closed:      Tue 03 Mar 14:0",
         "  Follow-up:   ann answered Wed 09:02: Mary is fine today, says Ann (next door).",
         "status learning -> ok -> alert -> ok -> checking -> alert -> ok",  # the routine is relearned at start

@@ -9,6 +9,7 @@ from typing import Any
 from circle_driver import TOPICS, Circle, alert, circle_yaml
 from sentinel.config import parse_circle_config
 from sentinel.notifier import messages
+from sentinel.notifier.capabilities import nearest
 from sentinel.notifier.escalation import Progress, walk
 
 ALERT = "mary-inactivity-1"
@@ -114,3 +115,10 @@ def test_a_call_asked_for_by_someone_no_longer_in_the_circle_is_still_passed_on(
     home = parse_circle_config(circle_yaml(1883, "https://ntfy.example.org", Path("/tmp/x"), "t"), check_secrets=False)
     note = messages.call_me_note(home.homes[0], None, "Dora", "Dora would like a call about how Mary is today.")
     assert note["title"] == "Mary: Dora asks for a call" and note["actions"] == []
+
+
+def test_first_tier_nearest_without_a_key_or_a_distance_keeps_the_tiers_as_written() -> None:
+    text = circle_yaml(1883, "https://ntfy.example.org", Path("/tmp/x"), "t")
+    nearest_first = text.replace("    rounds: 1\n", "    rounds: 1\n    first_tier: nearest\n")
+    cfg = parse_circle_config(nearest_first, check_secrets=False)
+    assert nearest(cfg, cfg.homes[0]) is None  # nothing says who is nearer: nobody is asked alone first

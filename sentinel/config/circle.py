@@ -121,8 +121,9 @@ class HomeCircle:
     kit: list[str] = setting([], doc="Who is told when the monitor itself goes silent; default the first tier.")
     first_tier: Literal["as_written", "nearest"] = setting(
         "as_written",
-        doc="nearest: each round starts with the one member best placed to go (a key holder first, then the"
-        " fewest minutes_away), before the tiers as written.",
+        doc="nearest: each round of an alert starts with the one member best placed to go (a key holder first,"
+        " then the fewest minutes_away), asked alone before the tiers as written (one step more per round when"
+        " they share a tier); a help button press still goes to everyone at once.",
     )
     step: Seconds = setting(
         Seconds(300),

@@ -36,7 +36,9 @@ def nearest(circle: CircleConfig, home: HomeCircle) -> str | None:
     if home.first_tier != "nearest":
         return None
     members = [circle.member(m) for m in dict.fromkeys(m for tier in home.tiers for m in tier)]
-    return min(members, key=_rank).id if members else None
+    if not any(m.key or m.minutes_away is not None for m in members):
+        return None  # nothing says who is nearer: the tiers as written
+    return min(members, key=_rank).id
 
 
 def helpers_line(

@@ -60,9 +60,9 @@ def self_hosted_advice(config: CircleConfig) -> str:
         "    access by default (auth-default-access: deny-all), open the ack topic for writing only:\n"
         f"        ntfy access everyone {config.ntfy.ack_topic} write-only\n"
         "  - members with an iPhone get notifications at once only if server.yml has (else late, up to hours)\n"
-        "        upstream-base-url: \"https://ntfy.sh\"\n"
+        '        upstream-base-url: "https://ntfy.sh"\n'
         "  - a burst of more than about 60 notifications is paced to one every 5 s unless server.yml has\n"
-        "        visitor-request-limit-exempt-hosts: \"<this notifier's address>\""
+        '        visitor-request-limit-exempt-hosts: "<this notifier\'s address>"'
     )
 
 

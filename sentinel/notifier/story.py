@@ -11,7 +11,7 @@ Step = tuple[datetime, str, str | None, str]
 
 
 def render(store: NotifierStore, incident: Incident) -> Iterator[str]:
-    """The summary (raised, told, claimed, on scene, closed, follow-up), then every step of the record."""
+    """The summary (raised, told, who could not go, claimed, on scene, closed, follow-up), then the whole record."""
     steps = store.steps(incident.alert_id)
     yield f"{incident.alert_id}: {incident.kind} at {incident.home}, severity {incident.severity}"
     yield f"  {incident.reason}"
@@ -29,6 +29,9 @@ def _summary(store: NotifierStore, incident: Incident, steps: list[Step]) -> Ite
     yield _line("Raised", raised + (f" (received {received:%H:%M})" if received else ""))
     told = [f"{d} at {at:%H:%M}" for at, what, _, d in steps if what.startswith("step ") or what == "final call"]
     yield _line("Told", "; ".join(told) or "nobody yet")
+    cannot = [f"{member} at {at:%H:%M}" for at, what, member, _ in steps if what == "declined"]
+    if cannot:
+        yield _line("Can't go", ", ".join(cannot))
     going = [_went(at, what, member) for at, what, member, _ in steps if what in ("claimed", "released")]
     if going:
         yield _line("Going", ", ".join(going))
