@@ -1,10 +1,14 @@
-"""The notifier's database compares times by the instant, not the text: offsets differ across summer time."""
+"""Times across a change of summer time: compared by the instant, and held to the clock's time of day."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from sentinel.config.circle import MemberConfig
+from sentinel.config.detection import Window
+from sentinel.notifier.drills import quiet_until
 from sentinel.notifier.store import NotifierStore
 
 SUMMER = timezone(timedelta(hours=1))  # e.g. British Summer Time, until 02:00 on 25 October 2026
@@ -42,3 +46,15 @@ def test_a_drill_is_missed_by_the_instant_its_day_to_answer_ends(tmp_path: Path)
         assert store.drills_missed(STEP_DUE - timedelta(seconds=1)) == []
     finally:
         store.close()
+
+
+def test_a_drill_held_for_the_end_of_quiet_hours_comes_at_seven_on_the_clock_after_the_change(monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    try:
+        ann = MemberConfig(id="ann", name="Ann", topic="ann-topic-0001", quiet_hours=Window(start="22:00", end="07:00"))
+        held = quiet_until(ann, datetime(2026, 10, 24, 23, 0).astimezone())  # 23:00 BST, the night the clocks go back
+        assert held is not None and (held.hour, held.utcoffset()) == (7, timedelta(0))  # 07:00 GMT, not 06:00
+    finally:
+        monkeypatch.undo()
+        time.tzset()

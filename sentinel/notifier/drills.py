@@ -86,7 +86,9 @@ class Drills(Part):
 def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
     """When the member's quiet hours end, if ``at`` falls in them."""
     quiet = member.quiet_hours
-    return window_end(at, quiet.start, quiet.end, quiet.days) if quiet is not None else None
+    end = window_end(at, quiet.start, quiet.end, quiet.days) if quiet is not None else None
+    # 07:00 on the clock that night, in the offset it will have then (the clocks may change overnight).
+    return end.replace(tzinfo=None).astimezone() if end is not None else None
 
 
 def received(store: NotifierStore, ack: Ack, now: datetime) -> str | None:
