@@ -57,6 +57,9 @@ class InactivityDetector(Tracker):
         self._context: list[int] = []
         self._end: list[int] = []  # the context of the sign of life that ended the spell
         self._absence: list[bool] = []  # it ended with someone arriving: an outing the door did not see
+        self._departed: list[bool] = []  # it ended at the front door, going out for at least the floor
+        self._lost: list[bool] = []  # it ended at a door row that repeats the door's last value: a row was lost
+        self._door_value: dict[str, str] = {}  # per front door, the value of its last row
         self._chain: list[bool] = []  # it began where the spell before it ended
         self._recorded_to: datetime | None = None  # where the last spell learned ended
         self._dropped = 0  # spells dropped from the front of the window so far
@@ -69,9 +72,16 @@ class InactivityDetector(Tracker):
         """The spells the routine is learned from (oldest first)."""
         names = {code: name for name, code in self._codes.items()}
         return [
-            Spell(EPOCH + timedelta(seconds=start), names[code], seconds, names.get(end), absence)
-            for start, seconds, code, end, absence in zip(
-                self._start, self._seconds, self._context, self._end, self._absence, strict=True
+            Spell(EPOCH + timedelta(seconds=start), names[code], seconds, names.get(end), *flags)
+            for start, seconds, code, end, *flags in zip(
+                self._start,
+                self._seconds,
+                self._context,
+                self._end,
+                self._absence,
+                self._departed,
+                self._lost,
+                strict=True,
             )
         ]
 
@@ -93,6 +103,17 @@ class InactivityDetector(Tracker):
         self._context.append(self._codes.setdefault(begun.context, len(self._codes)))
         self._end.append(self._codes.setdefault(end.context, len(self._codes)))
         self._absence.append(False)
+        self._departed.append(False)
+        lost = False
+        if end.context in self._doors:  # 'open' twice, or 'closed' twice: the door lost the row between
+            sensor, _, value = end.context.removesuffix(BACK).partition(":")
+            lost = self._door_value.get(sensor) == value
+            self._door_value[sensor] = value
+        self._lost.append(lost)
+        index = None if self._before_door is None else self._before_door - self._dropped
+        if arrival(end.context) and not arrival(begun.context) and index is not None and 0 <= index < len(self._start):
+            # The door again, an outing after the door: the spell before that door ended with a departure.
+            self._departed[index] = end.at - begun.at >= timedelta(seconds=self.params.floor_s)
 
     def _going_out(self) -> None:
         self._before_door = self._dropped + len(self._start) - 1 if self._start else None
@@ -108,7 +129,9 @@ class InactivityDetector(Tracker):
     def refit(self, now: datetime) -> None:
         """Relearn the routine from the window of spells before ``now``."""
         cut = bisect.bisect_left(self._start, wall_seconds(now) - self.params.window_days * 86400)
-        for column in (self._start, self._seconds, self._context, self._end, self._absence, self._chain):
+        for column in (self._start, self._seconds, self._context, self._end, self._chain):
+            del column[:cut]
+        for column in (self._absence, self._departed, self._lost):
             del column[:cut]
         self._dropped += cut
         if not self._start:
@@ -126,6 +149,8 @@ class InactivityDetector(Tracker):
             names,
             np.array(self._end),
             np.array(self._absence, dtype=bool),
+            np.array(self._departed, dtype=bool),
+            np.array(self._lost, dtype=bool),
         )
         if self.silent:
             gone = {code for code, name in enumerate(names) if sensor_of(name) in self.silent}
@@ -178,12 +203,15 @@ def without(table: SpellTable, chain: np.ndarray, gone: set[int]) -> SpellTable:
     seconds = table.seconds.copy()
     end = table.end.copy() if table.end is not None else np.full(len(seconds), -1)
     absence = table.absence.copy() if table.absence is not None else np.zeros(len(seconds), dtype=bool)
+    departed = table.departed.copy() if table.departed is not None else np.zeros(len(seconds), dtype=bool)
+    lost = table.lost.copy() if table.lost is not None else np.zeros(len(seconds), dtype=bool)
     open_spell: int | None = None  # a kept spell that ended at a silent sensor, waiting for its true end
     for i, code in enumerate(table.context):
         if code in gone:
             if open_spell is not None and chain[i]:
                 seconds[open_spell] += seconds[i]
                 end[open_spell], absence[open_spell] = end[i], absence[open_spell] | absence[i]
+                departed[open_spell], lost[open_spell] = departed[i], lost[i]
                 if end[i] not in gone:
                     keep.append(open_spell)
                     open_spell = None
@@ -196,4 +224,13 @@ def without(table: SpellTable, chain: np.ndarray, gone: set[int]) -> SpellTable:
         else:
             keep.append(i)
     index = np.array(sorted(keep), dtype=int)
-    return SpellTable(table.start[index], seconds[index], table.context[index], table.names, end[index], absence[index])
+    return SpellTable(
+        table.start[index],
+        seconds[index],
+        table.context[index],
+        table.names,
+        end[index],
+        absence[index],
+        departed[index],
+        lost[index],
+    )
