@@ -32,6 +32,8 @@ from sentinel.detect.tracker import (
     sensor_of,
 )
 
+ABSENCE, DEPARTED, LOST = 1, 2, 4  # what the front door says of a spell (``_door_says``)
+
 __all__ = [
     "ARRIVAL_S",
     "BACK",
@@ -56,9 +58,10 @@ class InactivityDetector(Tracker):
         self._seconds: list[float] = []
         self._context: list[int] = []
         self._end: list[int] = []  # the context of the sign of life that ended the spell
-        self._absence: list[bool] = []  # it ended with someone arriving: an outing the door did not see
-        self._departed: list[bool] = []  # it ended at the front door, going out for at least the floor
-        self._lost: list[bool] = []  # it ended at a door row that repeats the door's last value: a row was lost
+        # What the front door says of each spell, as bits (one column, one array to make): ABSENCE, it ended
+        # with someone arriving (an outing the door did not see); DEPARTED, it ended at the door, going out for
+        # at least the floor; LOST, it ended at a door row that repeats the door's last value (a row was lost).
+        self._door_says: list[int] = []
         self._door_value: dict[str, str] = {}  # per front door, the value of its last row
         self._chain: list[bool] = []  # it began where the spell before it ended
         self._recorded_to: datetime | None = None  # where the last spell learned ended
@@ -71,18 +74,10 @@ class InactivityDetector(Tracker):
     def spells(self) -> list[Spell]:
         """The spells the routine is learned from (oldest first)."""
         names = {code: name for name, code in self._codes.items()}
+        columns = zip(self._start, self._seconds, self._context, self._end, self._door_says, strict=True)
         return [
-            Spell(EPOCH + timedelta(seconds=start), names[code], seconds, names.get(end), *flags)
-            for start, seconds, code, end, *flags in zip(
-                self._start,
-                self._seconds,
-                self._context,
-                self._end,
-                self._absence,
-                self._departed,
-                self._lost,
-                strict=True,
-            )
+            Spell(EPOCH + timedelta(seconds=start), names[code], seconds, names.get(end), *_flags(says))
+            for start, seconds, code, end, says in columns
         ]
 
     def observe(self, row: Row) -> None:
@@ -102,18 +97,17 @@ class InactivityDetector(Tracker):
         self._seconds.append((end.at - begun.at).total_seconds())
         self._context.append(self._codes.setdefault(begun.context, len(self._codes)))
         self._end.append(self._codes.setdefault(end.context, len(self._codes)))
-        self._absence.append(False)
-        self._departed.append(False)
         lost = False
         if end.context in self._doors:  # 'open' twice, or 'closed' twice: the door lost the row between
             sensor, _, value = end.context.removesuffix(BACK).partition(":")
             lost = self._door_value.get(sensor) == value
             self._door_value[sensor] = value
-        self._lost.append(lost)
+        self._door_says.append(LOST if lost else 0)
         index = None if self._before_door is None else self._before_door - self._dropped
-        if arrival(end.context) and not arrival(begun.context) and index is not None and 0 <= index < len(self._start):
-            # The door again, an outing after the door: the spell before that door ended with a departure.
-            self._departed[index] = end.at - begun.at >= timedelta(seconds=self.params.floor_s)
+        # From the door going out to the door coming back: the spell before the first door ended with a departure.
+        outing = arrival(end.context) and not arrival(begun.context) and self._seconds[-1] >= self.params.floor_s
+        if outing and index is not None and 0 <= index < len(self._start):
+            self._door_says[index] |= DEPARTED
 
     def _going_out(self) -> None:
         self._before_door = self._dropped + len(self._start) - 1 if self._start else None
@@ -121,17 +115,20 @@ class InactivityDetector(Tracker):
     def _returned(self) -> None:
         went_out, index = self._went_out, None if self._before_door is None else self._before_door - self._dropped
         super()._returned()
-        if not went_out and index is not None and 0 <= index < len(self._start):
-            # The spell before the door ended with someone arriving: the resident was out.
-            self._absence[index] = self._seconds[index] >= self.params.floor_s
+        # No outing since the door: the spell before it ended with someone arriving, and the resident was out.
+        if (
+            not went_out
+            and index is not None
+            and 0 <= index < len(self._start)
+            and self._seconds[index] >= self.params.floor_s
+        ):
+            self._door_says[index] |= ABSENCE
         self._before_door = None
 
     def refit(self, now: datetime) -> None:
         """Relearn the routine from the window of spells before ``now``."""
         cut = bisect.bisect_left(self._start, wall_seconds(now) - self.params.window_days * 86400)
-        for column in (self._start, self._seconds, self._context, self._end, self._chain):
-            del column[:cut]
-        for column in (self._absence, self._departed, self._lost):
+        for column in (self._start, self._seconds, self._context, self._end, self._door_says, self._chain):
             del column[:cut]
         self._dropped += cut
         if not self._start:
@@ -148,9 +145,9 @@ class InactivityDetector(Tracker):
             context,
             names,
             np.array(self._end),
-            np.array(self._absence, dtype=bool),
-            np.array(self._departed, dtype=bool),
-            np.array(self._lost, dtype=bool),
+            (says := np.array(self._door_says, dtype=np.int8)) & ABSENCE > 0,
+            says & DEPARTED > 0,
+            says & LOST > 0,
         )
         if self.silent:
             gone = {code for code, name in enumerate(names) if sensor_of(name) in self.silent}
@@ -176,6 +173,11 @@ class InactivityDetector(Tracker):
         copy.outing_contexts, copy._doors = set(self.outing_contexts), set(self._doors)
         copy.frozen = True
         return copy
+
+
+def _flags(says: int) -> tuple[bool, bool, bool]:
+    """What the front door says of a spell, as ``Spell`` has it: absence, departed, lost."""
+    return bool(says & ABSENCE), bool(says & DEPARTED), bool(says & LOST)
 
 
 def usual_gaps_of(times: np.ndarray, sensors: np.ndarray, names: Sequence[str]) -> dict[str, Usual]:

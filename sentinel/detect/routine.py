@@ -193,7 +193,8 @@ def fit(
     outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
     if outing.any():  # without an outing in the window, there is nothing to mix in
         out_curve = outing_curve(tod[outing], log_gap[outing], recency[outing], params.bandwidth_s, prior)
-        survival = (1 - share[..., None]) * survival + share[..., None] * out_curve[None, None]
+        share, out_curve = share.astype(np.float32), out_curve.astype(np.float32)  # as the curves: half the work
+        survival += share[..., None] * (out_curve[None, None] - survival)  # (1 - share) x at home + share x out
         home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))

@@ -143,7 +143,8 @@ def context_stats(
         s.weight[:, i] = home_weight @ close.T
         s.total[:, i] = spell_weight @ close.T
         s.absent[:, i] = s.total[:, i] - s.weight[:, i]
-        s.left[:, i] = (spell_weight * left[mine]) @ close.T
+        went = np.flatnonzero(left[mine])  # few: the spells before a departure
+        s.left[:, i] = spell_weight[:, went] @ close[:, went].T
         for g, day_weight in enumerate(groups.values()):
             own_days = spell_weight[g] * (day_weight[mine] == 1.0)
             s.starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
@@ -152,7 +153,7 @@ def context_stats(
         s.weight_all_day[i] = home_recency.sum()
         s.total_all_day[i] = recency[mine].sum()
         s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
-        s.left_all_day[i] = recency[mine] @ left[mine]
+        s.left_all_day[i] = recency[mine][went].sum()
         s.longest[i] = _longest(tod[mine][at_home], seconds[mine][at_home], bandwidth_s)
     return s
 
