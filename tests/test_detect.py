@@ -937,11 +937,15 @@ def test_without_a_sensor_spells_run_on_to_the_next_working_one() -> None:
         names=names,
         end=np.array([2, 0, 1, 2, 1]),
         absence=np.zeros(5, dtype=bool),
+        departed=np.array([False, True, False, False, False]),  # what ends a merged spell is its last part's
+        lost=np.array([False, True, False, False, False]),
     )
     chain = np.array([False, True, True, False, True])
     merged = without(table, chain, {2})
     assert list(merged.seconds) == [100.0, 300.0, 150.0]  # kitchen 60 + 40; hall 300; kitchen 100 + 50
     assert list(merged.context) == [1, 0, 1] and list(merged.end) == [0, 1, 1]
+    assert merged.departed is not None and list(merged.departed) == [True, False, False]
+    assert merged.lost is not None and list(merged.lost) == [True, False, False]
     broken = without(table, np.array([False, False, True, False, True]), {2})
     assert list(broken.seconds) == [300.0, 150.0]  # not contiguous: its true length is unknown, left out
 
