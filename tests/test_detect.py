@@ -35,7 +35,7 @@ from sentinel.detect.detector import InactivityDetector, Warmup, without
 from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.learn import learn
 from sentinel.detect.night import learn_night
-from sentinel.detect.routine import Params, Spell, SpellTable, fit
+from sentinel.detect.routine import Params, Spell, SpellTable, fit, whole_misses
 from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors
 from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
@@ -830,6 +830,26 @@ def test_quiet_spells_that_ended_with_an_arrival_are_learned_as_outings() -> Non
     assert hidden.model.line("kitchen_pir", at) > 3 * 3600 + 40 * 60 > seen.model.line("kitchen_pir", at)
 
 
+def test_a_door_that_loses_rows_is_expected_to_miss_departures_where_the_resident_leaves_from() -> None:
+    """No departure missed whole, but the door loses the 'closed' of every one: leaving may go unseen.
+
+    The kitchen at 14:00, where the resident leaves from, learns that its quiet
+    may be an outing; the kitchen at 10:00, where they never leave, does not.
+    """
+    rows = [r for r in outing_days(14) if not (r.sensor == "front_door" and r.value == 0 and r.at.hour == 14)]
+    losing, sound = learned(rows), learned(outing_days(14))
+    departures = [s for s in losing.spells if s.departed]
+    assert len(departures) == 14 and {(s.context, s.ended_by) for s in departures} == {("kitchen_pir", "front_door:1")}
+    assert not any(s.absence for s in losing.spells)  # nothing seen to come back without going out
+    assert sum(s.lost for s in losing.spells) == 14  # each return's 'open' repeats the departure's
+    leaving, busy = LAST_DAY + timedelta(hours=13, minutes=55), LAST_DAY + timedelta(hours=10)
+    assert losing.model.line("kitchen_pir", leaving) > 3 * 3600 + 40 * 60 > sound.model.line("kitchen_pir", leaving)
+    assert losing.model.line("kitchen_pir", busy) < 90 * 60
+    # One row lost in q, both of a departure in q^2; a door that never lost one is next to never thought to.
+    assert whole_misses(14, 42) == pytest.approx((14.5 / 57) ** 2)
+    assert whole_misses(0, 56) < 1e-4
+
+
 def test_the_budget_is_spent_on_the_lines_as_applied() -> None:
     """Clipped at the floor and ceiling and stretched by the night, the lines cost the budget, beyond the forced."""
     rows = Resident(seed=11, outing_chance=0.6).days(D0, 30)
@@ -917,11 +937,15 @@ def test_without_a_sensor_spells_run_on_to_the_next_working_one() -> None:
         names=names,
         end=np.array([2, 0, 1, 2, 1]),
         absence=np.zeros(5, dtype=bool),
+        departed=np.array([False, True, False, False, False]),  # what ends a merged spell is its last part's
+        lost=np.array([False, True, False, False, False]),
     )
     chain = np.array([False, True, True, False, True])
     merged = without(table, chain, {2})
     assert list(merged.seconds) == [100.0, 300.0, 150.0]  # kitchen 60 + 40; hall 300; kitchen 100 + 50
     assert list(merged.context) == [1, 0, 1] and list(merged.end) == [0, 1, 1]
+    assert merged.departed is not None and list(merged.departed) == [True, False, False]
+    assert merged.lost is not None and list(merged.lost) == [True, False, False]
     broken = without(table, np.array([False, False, True, False, True]), {2})
     assert list(broken.seconds) == [300.0, 150.0]  # not contiguous: its true length is unknown, left out
 

@@ -32,6 +32,8 @@ from sentinel.detect.tracker import (
     sensor_of,
 )
 
+ABSENCE, DEPARTED, LOST = 1, 2, 4  # what the front door says of a spell (``_door_says``)
+
 __all__ = [
     "ARRIVAL_S",
     "BACK",
@@ -56,7 +58,11 @@ class InactivityDetector(Tracker):
         self._seconds: list[float] = []
         self._context: list[int] = []
         self._end: list[int] = []  # the context of the sign of life that ended the spell
-        self._absence: list[bool] = []  # it ended with someone arriving: an outing the door did not see
+        # What the front door says of each spell, as bits (one column, one array to make): ABSENCE, it ended
+        # with someone arriving (an outing the door did not see); DEPARTED, it ended at the door, going out for
+        # at least the floor; LOST, it ended at a door row that repeats the door's last value (a row was lost).
+        self._door_says: list[int] = []
+        self._door_value: dict[str, str] = {}  # per front door, the value of its last row
         self._chain: list[bool] = []  # it began where the spell before it ended
         self._recorded_to: datetime | None = None  # where the last spell learned ended
         self._dropped = 0  # spells dropped from the front of the window so far
@@ -68,11 +74,10 @@ class InactivityDetector(Tracker):
     def spells(self) -> list[Spell]:
         """The spells the routine is learned from (oldest first)."""
         names = {code: name for name, code in self._codes.items()}
+        columns = zip(self._start, self._seconds, self._context, self._end, self._door_says, strict=True)
         return [
-            Spell(EPOCH + timedelta(seconds=start), names[code], seconds, names.get(end), absence)
-            for start, seconds, code, end, absence in zip(
-                self._start, self._seconds, self._context, self._end, self._absence, strict=True
-            )
+            Spell(EPOCH + timedelta(seconds=start), names[code], seconds, names.get(end), *_flags(says))
+            for start, seconds, code, end, says in columns
         ]
 
     def observe(self, row: Row) -> None:
@@ -92,7 +97,17 @@ class InactivityDetector(Tracker):
         self._seconds.append((end.at - begun.at).total_seconds())
         self._context.append(self._codes.setdefault(begun.context, len(self._codes)))
         self._end.append(self._codes.setdefault(end.context, len(self._codes)))
-        self._absence.append(False)
+        lost = False
+        if end.context in self._doors:  # 'open' twice, or 'closed' twice: the door lost the row between
+            sensor, _, value = end.context.removesuffix(BACK).partition(":")
+            lost = self._door_value.get(sensor) == value
+            self._door_value[sensor] = value
+        self._door_says.append(LOST if lost else 0)
+        index = None if self._before_door is None else self._before_door - self._dropped
+        # From the door going out to the door coming back: the spell before the first door ended with a departure.
+        outing = arrival(end.context) and not arrival(begun.context) and self._seconds[-1] >= self.params.floor_s
+        if outing and index is not None and 0 <= index < len(self._start):
+            self._door_says[index] |= DEPARTED
 
     def _going_out(self) -> None:
         self._before_door = self._dropped + len(self._start) - 1 if self._start else None
@@ -100,15 +115,20 @@ class InactivityDetector(Tracker):
     def _returned(self) -> None:
         went_out, index = self._went_out, None if self._before_door is None else self._before_door - self._dropped
         super()._returned()
-        if not went_out and index is not None and 0 <= index < len(self._start):
-            # The spell before the door ended with someone arriving: the resident was out.
-            self._absence[index] = self._seconds[index] >= self.params.floor_s
+        # No outing since the door: the spell before it ended with someone arriving, and the resident was out.
+        if (
+            not went_out
+            and index is not None
+            and 0 <= index < len(self._start)
+            and self._seconds[index] >= self.params.floor_s
+        ):
+            self._door_says[index] |= ABSENCE
         self._before_door = None
 
     def refit(self, now: datetime) -> None:
         """Relearn the routine from the window of spells before ``now``."""
         cut = bisect.bisect_left(self._start, wall_seconds(now) - self.params.window_days * 86400)
-        for column in (self._start, self._seconds, self._context, self._end, self._absence, self._chain):
+        for column in (self._start, self._seconds, self._context, self._end, self._door_says, self._chain):
             del column[:cut]
         self._dropped += cut
         if not self._start:
@@ -125,7 +145,9 @@ class InactivityDetector(Tracker):
             context,
             names,
             np.array(self._end),
-            np.array(self._absence, dtype=bool),
+            (says := np.array(self._door_says, dtype=np.int8)) & ABSENCE > 0,
+            says & DEPARTED > 0,
+            says & LOST > 0,
         )
         if self.silent:
             gone = {code for code, name in enumerate(names) if sensor_of(name) in self.silent}
@@ -153,6 +175,11 @@ class InactivityDetector(Tracker):
         return copy
 
 
+def _flags(says: int) -> tuple[bool, bool, bool]:
+    """What the front door says of a spell, as ``Spell`` has it: absence, departed, lost."""
+    return bool(says & ABSENCE), bool(says & DEPARTED), bool(says & LOST)
+
+
 def usual_gaps_of(times: np.ndarray, sensors: np.ndarray, names: Sequence[str]) -> dict[str, Usual]:
     """Per sensor, how far apart its signs are: times (seconds, time order) and sensor codes into ``names``."""
     usual: dict[str, Usual] = {}
@@ -178,12 +205,15 @@ def without(table: SpellTable, chain: np.ndarray, gone: set[int]) -> SpellTable:
     seconds = table.seconds.copy()
     end = table.end.copy() if table.end is not None else np.full(len(seconds), -1)
     absence = table.absence.copy() if table.absence is not None else np.zeros(len(seconds), dtype=bool)
+    departed = table.departed.copy() if table.departed is not None else np.zeros(len(seconds), dtype=bool)
+    lost = table.lost.copy() if table.lost is not None else np.zeros(len(seconds), dtype=bool)
     open_spell: int | None = None  # a kept spell that ended at a silent sensor, waiting for its true end
     for i, code in enumerate(table.context):
         if code in gone:
             if open_spell is not None and chain[i]:
                 seconds[open_spell] += seconds[i]
                 end[open_spell], absence[open_spell] = end[i], absence[open_spell] | absence[i]
+                departed[open_spell], lost[open_spell] = departed[i], lost[i]
                 if end[i] not in gone:
                     keep.append(open_spell)
                     open_spell = None
@@ -196,4 +226,13 @@ def without(table: SpellTable, chain: np.ndarray, gone: set[int]) -> SpellTable:
         else:
             keep.append(i)
     index = np.array(sorted(keep), dtype=int)
-    return SpellTable(table.start[index], seconds[index], table.context[index], table.names, end[index], absence[index])
+    return SpellTable(
+        table.start[index],
+        seconds[index],
+        table.context[index],
+        table.names,
+        end[index],
+        absence[index],
+        departed[index],
+        lost[index],
+    )

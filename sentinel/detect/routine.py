@@ -38,7 +38,7 @@ from sentinel.detect.lines import (
 )
 from sentinel.detect.night import learn_night
 from sentinel.detect.rule import Rule
-from sentinel.detect.survival import context_stats, outing_curve
+from sentinel.detect.survival import context_stats, outing_curve, outing_shares
 
 __all__ = [
     "BINS",
@@ -56,23 +56,29 @@ __all__ = [
     "fit",
     "tod_seconds",
     "wall_seconds",
+    "whole_misses",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class Spell:
-    """A completed quiet spell; ``absence``: it ended with someone arriving at the front door."""
+    """A completed quiet spell; ``absence``: it ended with someone arriving at the front door (an outing the door
+    did not see); ``departed``: it ended at the front door, and an outing followed; ``lost``: it ended at a row
+    of the front door that repeats the door's last value (open twice, or closed twice: a row was lost)."""
 
     start: datetime
     context: str
     seconds: float
     ended_by: str | None = None
     absence: bool = False
+    departed: bool = False
+    lost: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SpellTable:
-    """Spells as arrays: start (wall seconds), duration, context code, the code that ended it (-1 unknown), absence."""
+    """Spells as arrays: start (wall seconds), duration, context code, the code that ended it (-1 unknown),
+    absence, departed and lost (see ``Spell``)."""
 
     start: np.ndarray
     seconds: np.ndarray
@@ -80,6 +86,8 @@ class SpellTable:
     names: tuple[str, ...]
     end: np.ndarray | None = None
     absence: np.ndarray | None = None
+    departed: np.ndarray | None = None
+    lost: np.ndarray | None = None
 
     @classmethod
     def of(cls, spells: Sequence[Spell]) -> SpellTable:
@@ -92,7 +100,22 @@ class SpellTable:
             names,
             np.array([code[s.ended_by] if s.ended_by else -1 for s in spells], dtype=int),
             np.array([s.absence for s in spells], dtype=bool),
+            np.array([s.departed for s in spells], dtype=bool),
+            np.array([s.lost for s in spells], dtype=bool),
         )
+
+
+# What is known of a door's losses before it is seen to lose a row: Jeffreys' prior on the share of its rows it
+# loses, Beta(1/2, 1/2), the prior that says nothing of the share's scale. A door that has lost none of n rows is
+# taken to lose about one in 2n + 2, and both rows of a departure about once in (2n + 2)^2: next to nothing.
+LOST_PRIOR = (0.5, 0.5)
+
+
+def whole_misses(lost: float, rows: float) -> float:
+    """The chance that the door misses a departure whole (both its rows), from the rows it is seen to lose."""
+    a, b = LOST_PRIOR
+    q = (lost + a) / (rows + lost + a + b)  # each row seen repeated stands for (at least) one lost between
+    return q * q  # taken one by one: a door that loses one row in q loses both of a departure's in q^2
 
 
 def fit(
@@ -124,11 +147,14 @@ def fit(
         raise ValueError("no spells to learn from")
     end = table.end if table.end is not None else np.full(len(table.start), -1)
     absence = table.absence if table.absence is not None else np.zeros(len(table.start), dtype=bool)
+    departed = table.departed if table.departed is not None else np.zeros(len(table.start), dtype=bool)
+    lost = table.lost if table.lost is not None else np.zeros(len(table.start), dtype=bool)
     start, seconds, context, age = table.start[keep], table.seconds[keep], table.context[keep], age[keep]
-    end, absence = end[keep], absence[keep]
+    end, absence, departed, lost = end[keep], absence[keep], departed[keep], lost[keep]
     door_names = doors | arrivals
     is_door = np.array([name in door_names for name in table.names] + [False], dtype=bool)  # [-1]: unknown
     absence = absence & ~is_door[context]
+    departed = departed & ~is_door[context]
     days = max(1.0, float(age.max()))
     tod = start % DAY_S
     recency = 0.5 ** (age / params.half_life_days)
@@ -143,7 +169,9 @@ def fit(
         else {"all": np.ones(len(start))}
     )
     codes = np.unique(context)
-    stats = context_stats(codes, context, tod, log_gap, seconds, recency, absence, groups, params.bandwidth_s)
+    stats = context_stats(
+        codes, context, tod, log_gap, seconds, recency, absence, departed | absence, groups, params.bandwidth_s
+    )
     prior = params.prior_weight
     home = ~absence
 
@@ -154,17 +182,19 @@ def fit(
     )
     survival = ((stats.above + prior * all_day) / (stats.weight[..., None] + prior)).astype(np.float32)
 
-    # How often a spell of this context, at this time of day, was an outing the door did not see.
-    home_share = stats.absent.sum(axis=1) / np.maximum(stats.total.sum(axis=1), 1e-12)  # groups x bins
-    context_share = (stats.absent_all_day[None, :, None] + prior * home_share[:, None, :]) / (
-        stats.total_all_day[None, :, None] + prior
-    )
-    share = (stats.absent + prior * context_share) / (stats.total + prior)
+    # How often a spell of this context, at this time of day, was an outing the door did not see: as often as
+    # such outings were seen here (spells that ended with someone arriving), or, where the door loses rows, as
+    # often as the resident leaves from here at this hour times the chance that the door misses both rows of a
+    # departure, whichever is more. The first needs a miss seen at this place and hour; the second only the
+    # door's own failing, learned over the whole home, and where the resident goes out from.
+    door_rows = float(recency @ is_door[end])
+    share, home_share = outing_shares(stats, prior, whole_misses(float(recency @ lost), door_rows))
     share[:, is_door[codes]] = 0.0  # the door's own spells are learned as they are, outings included
-    if absence.any():  # without an unrecorded outing in the window, every share is 0
-        outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
+    outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
+    if outing.any():  # without an outing in the window, there is nothing to mix in
         out_curve = outing_curve(tod[outing], log_gap[outing], recency[outing], params.bandwidth_s, prior)
-        survival = (1 - share[..., None]) * survival + share[..., None] * out_curve[None, None]
+        share, out_curve = share.astype(np.float32), out_curve.astype(np.float32)  # as the curves: half the work
+        survival += share[..., None] * (out_curve[None, None] - survival)  # (1 - share) x at home + share x out
         home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))

@@ -85,11 +85,13 @@ class Stats:
     weight: np.ndarray  # groups x contexts x bins: weighted count of at-home spells
     total: np.ndarray  # the same, absences included
     absent: np.ndarray  # the same, absences only
+    left: np.ndarray  # the same, spells that ended with a departure, recorded by the door or not (absences)
     starts: np.ndarray  # recency-weighted spells starting in each bin (this day type only)
     above_all_day: np.ndarray  # contexts x grid
     weight_all_day: np.ndarray
     total_all_day: np.ndarray
     absent_all_day: np.ndarray
+    left_all_day: np.ndarray
     longest: np.ndarray  # contexts x bins
 
 
@@ -101,6 +103,7 @@ def context_stats(
     seconds: np.ndarray,
     recency: np.ndarray,
     absence: np.ndarray,
+    left: np.ndarray,
     groups: dict[str, np.ndarray],
     bandwidth_s: float,
 ) -> Stats:
@@ -111,11 +114,13 @@ def context_stats(
         weight=np.zeros((*shape, BINS), dtype=np.float32),
         total=np.zeros((*shape, BINS), dtype=np.float32),
         absent=np.zeros((*shape, BINS)),
+        left=np.zeros((*shape, BINS)),
         starts=np.zeros((*shape, BINS)),
         above_all_day=np.zeros((len(codes), len(GRID)), dtype=np.float32),
         weight_all_day=np.zeros(len(codes)),
         total_all_day=np.zeros(len(codes)),
         absent_all_day=np.zeros(len(codes)),
+        left_all_day=np.zeros(len(codes)),
         longest=np.zeros((len(codes), BINS)),
     )
     step = DAY_S / BINS
@@ -138,6 +143,8 @@ def context_stats(
         s.weight[:, i] = home_weight @ close.T
         s.total[:, i] = spell_weight @ close.T
         s.absent[:, i] = s.total[:, i] - s.weight[:, i]
+        went = np.flatnonzero(left[mine])  # few: the spells before a departure
+        s.left[:, i] = spell_weight[:, went] @ close[:, went].T
         for g, day_weight in enumerate(groups.values()):
             own_days = spell_weight[g] * (day_weight[mine] == 1.0)
             s.starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
@@ -146,6 +153,7 @@ def context_stats(
         s.weight_all_day[i] = home_recency.sum()
         s.total_all_day[i] = recency[mine].sum()
         s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
+        s.left_all_day[i] = recency[mine][went].sum()
         s.longest[i] = _longest(tod[mine][at_home], seconds[mine][at_home], bandwidth_s)
     return s
 
@@ -163,6 +171,27 @@ def _longest(tod: np.ndarray, seconds: np.ndarray, bandwidth_s: float) -> np.nda
     high = np.searchsorted(ext_tod, centres + bandwidth_s, side="right")
     most = np.maximum.reduceat(ext_sec, np.stack([low, high], axis=1).ravel())[::2]
     return np.where(high > low, most, 0.0)
+
+
+def outing_shares(stats: Stats, prior: float, whole_misses: float) -> tuple[np.ndarray, np.ndarray]:
+    """The share of spells that were outings the door did not see: per context and half hour, and the home's.
+
+    The larger of two estimates: the outings seen (spells that ended with an
+    arrival) and the departures from there, recorded or not, times the chance
+    ``whole_misses`` that the door misses one whole. Each is shrunk like the
+    survival: towards the context at any time, that towards the home at this time.
+    """
+    seen, home_seen = _shrunk(stats.absent, stats.absent_all_day, stats, prior)
+    left, home_left = _shrunk(stats.left, stats.left_all_day, stats, prior)
+    return np.maximum(seen, whole_misses * left), np.maximum(home_seen, whole_misses * home_left)
+
+
+def _shrunk(count: np.ndarray, count_all_day: np.ndarray, s: Stats, prior: float) -> tuple[np.ndarray, np.ndarray]:
+    """A share of the spells per context and half hour, shrunk towards the context's and the home's."""
+    home = count.sum(axis=1) / np.maximum(s.total.sum(axis=1), 1e-12)  # groups x bins
+    context = (count_all_day[None, :, None] + prior * home[:, None, :]) / (s.total_all_day[None, :, None] + prior)
+    shrunk: np.ndarray = (count + prior * context) / (s.total + prior)
+    return shrunk, home
 
 
 def outing_curve(
