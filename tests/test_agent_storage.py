@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,11 +209,46 @@ def test_a_damaged_database_is_moved_aside_and_what_could_be_read_is_kept(tmp_pa
         # What could still be read was saved: the alert that was waiting goes out, the mode is kept.
         h.pump_until(lambda: [a for a in rec.on("sentinel/corrupt/alert") if a["alert_id"] == waiting], "the alert")
         assert h.agent.mode == "away"
-        status = h.pump_until(lambda: rec.on("sentinel/corrupt/status")[-1:], "the status")[0]  # type: ignore[index]
+        # The first status may go out before the check at start has read the whole file; the next one says it.
+        renewed = lambda: [s for s in rec.on("sentinel/corrupt/status") if s["storage"] != "ok"][-1:]  # noqa: E731
+        status = h.pump_until(renewed, "the status")[0]  # type: ignore[index]
         assert "the database was damaged" in status["reason"] and status["storage"].startswith("renewed: ")
         assert h.agent.watch is not None and h.agent.watch.learning
         new = press_for_help(h, rec)
         assert stored_alerts(path) == [waiting, new["alert_id"]]
+    finally:
+        h.stop()
+
+
+def test_the_whole_file_is_checked_once_online_and_a_press_meanwhile_goes_into_the_fresh_one(
+    tmp_path, broker, recorder, monkeypatch
+) -> None:
+    path = tmp_path / "agent.db"
+    waiting = make_history(path, "late")
+    spoil_page(path, 40)  # a page of the events: nothing the agent reads at start shows it
+    gate = threading.Event()
+    check = Store.damage_apart
+
+    def held(store: Store) -> str | None:  # the real check, held back as a year of history on a Pi Zero holds it
+        gate.wait(10)
+        return check(store)
+
+    monkeypatch.setattr(Store, "damage_apart", held)
+    rec = recorder(["sentinel/late/alert", "sentinel/late/status"])
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0), home="late")
+    h.agent.start()
+    try:
+        h.pump_until(lambda: h.agent.link.connected and rec.on("sentinel/late/status"), "online")
+        new = press_for_help(h, rec)  # the help path never waits for the check
+        assert not list(tmp_path.glob("agent.db.corrupt-*")) and not h.agent.routine_ready
+        assert h.agent.learner is not None and h.agent.learner.started == 0  # learning reads the file once checked
+        gate.set()
+        h.pump_until(lambda: h.agent.routine_ready, "the check, then the routine")
+        assert sorted(tmp_path.glob("agent.db.corrupt-*"))
+        assert h.store.damage() is None
+        assert stored_alerts(path) == [waiting, new["alert_id"]]  # memory went into the fresh file, the press too
+        renewed = lambda: [s for s in rec.on("sentinel/late/status") if s["storage"] != "ok"]  # noqa: E731
+        assert h.pump_until(renewed, "the status")[0]["storage"].startswith("renewed: the database was damaged")  # type: ignore[index]
     finally:
         h.stop()
 

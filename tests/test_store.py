@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -190,3 +191,25 @@ def test_a_deleted_database_is_noticed_and_a_damaged_one_kept_aside(tmp_path: Pa
     kept = list(tmp_path.glob("agent.db.corrupt-*"))
     assert len(kept) == 1 and list(Store(kept[0], read_only=True).events())  # kept, whole
     assert list(store.events()) == []
+
+
+def test_the_whole_file_is_checked_on_a_connection_of_its_own_while_writes_go_on(tmp_path: Path) -> None:
+    path = tmp_path / "agent.db"
+    store = Store(path)
+    store.add_events([Event("hall_pir", "motion", i % 2, "hall", T0 + timedelta(minutes=i), i) for i in range(5000)])
+    found: list[str | None] = []
+    with store.transaction():  # the store's lock is held and a write is under way: the check does not wait for it
+        store.add_event(Event("hall_pir", "motion", 1, "hall", T0, 0.0))
+        check = threading.Thread(target=lambda: found.append(store.damage_apart()))
+        check.start()
+        check.join(10)
+    assert found == [None] and store.renewals == 0
+    store.close()
+    with open(path, "r+b") as f:  # a page of the events, as a worn SD card returns it
+        f.seek(4096 * 20)
+        f.write(b"\xa5" * 4096)
+    store = Store(path)
+    assert store.damage_apart() == store.damage() is not None
+    store.renew("damaged", damaged=True)
+    assert store.renewals == 1 and store.damage_apart() is None
+    store.close()

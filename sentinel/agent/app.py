@@ -24,7 +24,7 @@ from sentinel import __version__, systemd
 from sentinel.agent.base import Logic, make_logic
 from sentinel.agent.gpio import SensorPin, Signal, open_sensors
 from sentinel.agent.home import HomeDecisions
-from sentinel.agent.journal import Journal
+from sentinel.agent.journal import Checked, Journal
 from sentinel.agent.kit import Kit
 from sentinel.agent.messages import Messages
 from sentinel.agent.outbox import OutboxSender
@@ -84,7 +84,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.pin_factory = pin_factory
         self._nonce = nonce or (lambda: secrets.token_hex(3))
         self.topics = Topics.for_home(config.mqtt.base_topic, config.home.id)
-        self.queue: queue.Queue[Edge | LinkEvent | Learned | Stop] = queue.Queue()
+        self.queue: queue.Queue[Edge | LinkEvent | Checked | Learned | Stop] = queue.Queue()
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
         self.history: History | None = None  # made at start, when history is on
@@ -109,6 +109,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.status_since = last.at if last else self.clock.now()
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
+        self._start_reason = self.status_reason  # the status's reason as the start left it
         self._heartbeat_seq = 0
         self.connections = 0  # connections to the broker the loop has taken in (the link may know sooner)
         self.kit = Kit(config.home)
@@ -132,7 +133,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         if self.watch is not None and checkin.enabled:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)
         if self.learning is not None:
-            self.learning.relearn()  # in the background: a help press must not wait for the routine
+            self.learning.hold()  # learned in the background once the store is checked (``_checked``)
         if self.config.history.enabled:
             self.history = self._new_history()
             self.history.start(self.clock.now())
@@ -140,7 +141,9 @@ class Agent(Messages, HomeDecisions, Quiet):
         reason = f"the monitor started; {notice}" if notice else "the monitor started"
         if self._update_status(reason) is None and notice:
             self.status_reason = reason  # the state is as before, but the keepers must read why the database is new
+        self._start_reason = self.status_reason
         self.link.start()
+        self.journal.check_apart(self.queue.put)  # the whole file is read: a help press must not wait for it
         log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
 
     def _new_history(self) -> History:
@@ -220,7 +223,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         """Pin callback thread: stamp the edge and queue it."""
         self.queue.put(Edge(sensor, level, self.clock.monotonic(), self.clock.now()))
 
-    def handle(self, item: Edge | LinkEvent | Learned) -> None:
+    def handle(self, item: Edge | LinkEvent | Checked | Learned) -> None:
         """One message from a pin or the broker; whatever it does wrong is logged and it is dropped."""
         try:
             self._handle(item)
@@ -228,7 +231,7 @@ class Agent(Messages, HomeDecisions, Quiet):
             what = f"a message on {item.topic} ({len(item.payload)} bytes)" if isinstance(item, Incoming) else item
             log.exception("could not handle %s; dropped it", what)
 
-    def _handle(self, item: Edge | LinkEvent | Learned) -> None:
+    def _handle(self, item: Edge | LinkEvent | Checked | Learned) -> None:
         if isinstance(item, Edge):
             logic = self.logic.get(item.sensor)
             if logic is not None:
@@ -241,8 +244,21 @@ class Agent(Messages, HomeDecisions, Quiet):
             self._on_message(item.topic, item.payload, item.retained)
         elif isinstance(item, Disconnected):
             pass  # paho reconnects by itself and re-sends what is in flight
+        elif isinstance(item, Checked):
+            self._checked(item)
         elif self.learner is not None:  # what came of a learning process (its class is not imported without one)
             self._learned(item)
+
+    def _checked(self, found: Checked) -> None:
+        """The store's check at start is done: a damaged file is renewed, then the routine is learned from it."""
+        notice = self.journal.notice
+        self.journal.checked(found)
+        if self.journal.notice != notice and self.status_reason == self._start_reason:
+            reason = f"the monitor started; {self.journal.notice}"
+            if self._update_status(reason) is None:
+                self.status_reason = reason  # the keepers must read why the database is new (``tick`` says it)
+        if self.learning is not None:
+            self.learning.relearn()  # in the background: a help press must not wait for the routine
 
     def tick(self) -> None:
         """Everything that is due now: sensor deadlines, heartbeat, watchdog, missed edges."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +19,7 @@ from sentinel.agent.writes import EventWrite, Write, WriteQueue
 from sentinel.core.alerts import Alert
 from sentinel.core.events import Event
 from sentinel.core.status import Flip
+from sentinel.errors import StoreError
 from sentinel.sqlite import is_corrupt
 from sentinel.store import Store
 
@@ -36,6 +39,15 @@ class Message:
     created: datetime | None
     row: int | None = None  # its outbox row, once stored
     delivered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What SQLite's quick check found in the database (run apart from the loop, once the agent is online)."""
+
+    problem: str | None
+    error: Exception | None = None  # the check could not read the file
+    renewals: int = 0  # the store's renewals when it began: a file renewed since then is not the one checked
 
 
 @dataclass
@@ -58,10 +70,14 @@ class Journal(WriteQueue):
         self.settings: dict[str, str] = {}
         self.last_flip: Flip | None = None
         self.last_activity: datetime | None = None
+        self._unchecked = False  # loaded, and SQLite's quick check yet to run (``check_apart``)
 
     # start-up
     def load(self) -> None:
-        """Read what the store holds, each part on its own: one damaged part must not lose the others."""
+        """Read what the store holds, each part on its own: one damaged part must not lose the others.
+
+        A page that cannot be read is damage at once; the whole file is checked later (``check_apart``).
+        """
         corrupt = False
         for part, read in (
             ("open alerts", self._load_alerts),
@@ -74,13 +90,41 @@ class Journal(WriteQueue):
             except Exception as exc:  # a bad row or page: start without it rather than not at all
                 corrupt = corrupt or is_corrupt(exc)
                 log.error("could not read the %s from %s: %s", part, self.store.path, exc)
-        try:
-            problem = "a page could not be read" if corrupt else self.store.damage()
-        except sqlite3.Error as exc:
-            self._failed(exc)
+        self._unchecked = not corrupt
+        if corrupt:
+            self.damaged("the database was damaged (a page could not be read)")
+
+    def check_apart(self, put: Callable[[Checked], None]) -> None:
+        """SQLite's quick check over the whole file, on a thread of its own; ``put`` gets what it found.
+
+        It reads every page (seconds for a year of history on a Pi Zero), so the agent goes online first and
+        hands the result to ``checked`` on its own thread. A file found damaged while loading is not checked.
+        """
+        if not self._unchecked:
+            put(Checked(None, renewals=self.store.renewals))
             return
-        if problem is not None:
-            self.damaged(f"the database was damaged ({problem})")
+        self._unchecked = False
+        renewals = self.store.renewals
+
+        def check() -> None:
+            try:
+                found = Checked(self.store.damage_apart(), renewals=renewals)
+            except Exception as exc:  # told to the agent's thread, as a failing card is
+                found = Checked(None, exc, renewals)
+            put(found)
+
+        threading.Thread(target=check, name="store-check", daemon=True).start()
+
+    def checked(self, found: Checked) -> None:
+        """Act on the quick check: a damaged file is kept aside and what memory holds goes into a fresh one."""
+        if found.renewals != self.store.renewals:
+            return  # a fresh file was started meanwhile: the one checked is no longer written
+        if isinstance(found.error, (sqlite3.Error, StoreError)):
+            self._failed(found.error)
+        elif found.error is not None:
+            log.error("could not check the database %s: %s", self.store.path, found.error, exc_info=found.error)
+        elif found.problem is not None:
+            self.damaged(f"the database was damaged ({found.problem})")
 
     def _load_alerts(self) -> None:
         store = self.store

@@ -61,6 +61,10 @@ class Learning:
         if self.meanwhile is not None:
             self.meanwhile.append(event)
 
+    def hold(self) -> None:
+        """Status learning from the start: the movement seen until ``relearn`` begins is kept for the routine."""
+        self.meanwhile = []
+
     def relearn(self) -> None:
         """Learn the routine again from stored events, in a process of its own; the loop and the link go on.
 
@@ -73,7 +77,8 @@ class Learning:
         boot = self.clock.boot()
         same_boot = bool(boot) and self.journal.get_setting("boot") == boot
         self.journal.set_setting("boot", boot)
-        self.meanwhile = []
+        if self.meanwhile is None:  # held since the start, it keeps what was seen already
+            self.meanwhile = []
         self._relearning = (now, mono, same_boot)
         self.learner.start(self.watch.request(now, state=True))
 
