@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Mosquitto, Recorder, agent_yaml, sentinel_cmd, wait_for
+from conftest import ROOT, Mosquitto, Recorder, agent_yaml, free_port, sentinel_cmd, wait_for
 from sentinel.store import Store
 
 
@@ -325,3 +325,35 @@ def test_a_kill_between_storing_an_alert_and_queueing_its_message_leaves_neither
     finally:
         kill(again)
         circle.close()
+
+
+AGENT_START = """\
+import sys
+from gpiozero.pins.mock import MockFactory
+import sentinel.cli
+from sentinel.agent.app import Agent
+from sentinel.config import load_config
+from sentinel.store import Store
+agent = Agent(load_config(sys.argv[1]), Store(sys.argv[2]), pin_factory=MockFactory())
+agent.start()
+later = ("sentinel.config.circle", "sentinel.notifier", "sentinel.report", "sentinel.agent.history")
+later += ("sentinel.agent.inbox",)
+print(sorted(m for m in sys.modules if m.startswith(later) or m.split(".")[0] in ("numpy", "difflib")))
+agent.close()
+"""
+
+
+def test_the_agent_goes_online_without_loading_what_it_needs_only_later(tmp_path: Path) -> None:
+    # On a Pi Zero every module costs ten times what it does here: the notifier's config, the carer's report,
+    # the history client and the parser of incoming messages are loaded when they are first needed, if ever.
+    config = write_config(tmp_path, free_port())  # no broker: nothing arrives while it starts
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", AGENT_START, str(config), str(tmp_path / "agent.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sentinel import __version__
-from sentinel.agent import inbox
 from sentinel.agent.base import AgentBase, iso
 from sentinel.agent.home import HERE
 from sentinel.config import SensorConfig
@@ -21,6 +20,8 @@ class Messages(AgentBase):
     """What the agent reads from its subscriptions and publishes about the home."""
 
     def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        from sentinel.agent import inbox  # at the first message, not on the way to going online
+
         try:
             message = inbox.parse(self.topics, topic, payload)
         except inbox.Malformed as exc:
@@ -40,6 +41,8 @@ class Messages(AgentBase):
             self._on_command(message.verb, message.body)
 
     def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
+        from sentinel.agent import inbox
+
         what, who = body.get("what"), inbox.text(body, "who", inbox.MAX_NAME)
         if what == "claim" and who and self.journal.claim(alert_id, who):
             log.warning("alert %s: %s is going", alert_id, who)
@@ -48,6 +51,8 @@ class Messages(AgentBase):
             self.close_alert(alert_id, who, str(what), note, self.clock.now())
 
     def _on_command(self, verb: str, body: dict[str, Any]) -> None:
+        from sentinel.agent import inbox
+
         decision, error = inbox.decide(verb, body)
         if isinstance(decision, inbox.SetMode):
             self.set_mode(decision.mode, decision.reason)

@@ -7,17 +7,19 @@ import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import yaml
 
 from sentinel.config import yamllines
-from sentinel.config.checks import check_agent, check_circle
-from sentinel.config.circle import CircleConfig
+from sentinel.config.checks import check_agent
 from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
 from sentinel.config.yamllines import LineDict
 from sentinel.errors import ConfigError
+
+if TYPE_CHECKING:  # the notifier's config is imported by the notifier's functions: the agent starts without it
+    from sentinel.config.circle import CircleConfig
 
 T = TypeVar("T")
 
@@ -115,5 +117,8 @@ def load_circle_config(path: str | os.PathLike[str], check_secrets: bool = True)
 
 def parse_circle_config(text: str, source: str = "<circle>", check_secrets: bool = True) -> CircleConfig:
     """Validate a notifier config's YAML text (the secrets too, unless ``check_secrets`` is False)."""
+    from sentinel.config.checks import check_circle
+    from sentinel.config.circle import CircleConfig
+
     check = functools.partial(check_circle, check_secrets=check_secrets)
     return validate(text, source, CircleConfig, check, yamllines.MAX_CIRCLE_BYTES)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sentinel.config.circle import CircleConfig, check_phones
 from sentinel.config.model import Config, MqttConfig
 from sentinel.config.yamllines import LineDict
+
+if TYPE_CHECKING:  # imported by ``check_circle``: the agent reads its config without the notifier's
+    from sentinel.config.circle import CircleConfig
 
 
 def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
@@ -129,6 +131,8 @@ def check_mqtt(mqtt: MqttConfig, raw: LineDict, errors: Any, check_secrets: bool
 
 def check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secrets: bool = True) -> None:
     """Rules that span several keys of a notifier config."""
+    from sentinel.config.circle import check_phones
+
     members_raw = raw["members"]
     seen: dict[str, int] = {}
     topics: dict[str, int] = {config.ntfy.ack_topic: -1}

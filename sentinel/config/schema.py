@@ -7,7 +7,6 @@ and ``setting()`` metadata drive validation here and the reference in docs.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import re
 import types
@@ -158,6 +157,8 @@ def build(cls: type, raw: dict, path: str, errors: _Errors, line: int = 1) -> An
         kline = key_lines.get(key, line)
         field = fields.get(key) if isinstance(key, str) else None
         if field is None:
+            import difflib  # only for a mistake: a sound config is read without it
+
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             errors.add(kline, f"{prefix}{key}", f"unknown key{hint}")
