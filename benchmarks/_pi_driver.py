@@ -25,6 +25,7 @@ from sentinel.agent.app import Agent, Edge
 from sentinel.config import load_config
 from sentinel.store import Store
 
+IMPORTED = time.process_time()  # the interpreter and the imports (the agent's and this driver's few)
 PROBE_S = 0.01
 HOLD = 0.08
 BUTTON = "help_button"
@@ -45,6 +46,7 @@ class Driver:
         self.store = Store(Path(self.config.state_dir or ".") / "agent.db")
         self.factory = MockFactory()
         self.agent = Agent(self.config, self.store, pin_factory=self.factory)
+        self.made = time.process_time()  # config, store and agent
         self.phase = "start-up"
         self.stalls: dict[str, list[float]] = {}
         self.presses: dict[str, int] = {}
@@ -95,6 +97,7 @@ class Driver:
     def run(self, learn_seconds: float) -> dict[str, object]:
         stop = threading.Event()
         self.agent.start()
+        started = time.process_time()
         loop = threading.Thread(target=self.agent.loop, args=(stop,), name="agent")
         loop.start()
         threading.Thread(target=self.probe, args=(stop,), name="probe", daemon=True).start()
@@ -122,6 +125,7 @@ class Driver:
         time.sleep(3.0)
         result = {
             "online_cpu_s": online_cpu,
+            "cpu_split_s": [IMPORTED, self.made - IMPORTED, started - self.made, online_cpu - started],
             "ready_s": ready_s,
             "rss_ready_mb": rss_ready / 1024,
             "rss_mb": status_kb("VmRSS") / 1024,
