@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,17 @@ sensors:
   - {name: help_button, kind: button, pin: 23, room: lounge}
 """
 """The kit the agent benchmarks run with: four rooms' PIRs, the front door and the help button (mock pins)."""
+
+
+def with_bytecode() -> dict[str, str]:
+    """An environment in which the project runs from compiled bytecode, as on a kit (``pip install`` compiles it).
+
+    Without it (PYTHONDONTWRITEBYTECODE, set in some shells and CI) every start compiles the project's modules
+    again. The bytecode goes where Python keeps it by default (``__pycache__`` beside each module, ignored by git).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "sentinel")], check=True, env=env)
+    return env
 
 
 def free_port() -> int:

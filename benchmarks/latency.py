@@ -1,4 +1,9 @@
-"""Help-button latency: a double press on a mock pin to the alert at a subscriber, against bare paho."""
+"""Help-button latency: a double press on a mock pin to the alert at a subscriber, against bare paho.
+
+Quiet and with the other core busy (a process spinning on it), in alternating blocks of the same run, and
+where the agent's time goes: the stages between the press and paho are stamped by wrapping the agent's
+own methods (pin callback, the loop taking the edge, storing the alert, handing it to paho).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,37 @@ import json
 import logging
 import os
 import queue
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from _common import Mosquitto, machine, percentile, table, wait_for
 from gpiozero.pins.mock import MockFactory
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sentinel.agent.app import Agent
+from sentinel.agent.app import Agent, Edge
 from sentinel.config import parse_config
 from sentinel.store import Store
 
 BUTTON_PIN = 22
 HOLD = 0.08  # seconds a press is held, and the gap between presses: both above the 50 ms bounce
 WARMUP = 5  # trials run before measuring
+BLOCK = 25  # trials in a row under one condition; quiet and busy blocks alternate
+STAGES = (  # (name, from stamp, to stamp); "press" is just before the second drive_low, "arrived" at the subscriber
+    ("pin -> the agent's pin callback (gpiozero's thread)", "press", "edge"),
+    ("callback -> the loop takes the edge (queue, thread switch)", "edge", "taken"),
+    ("the loop: press logic, the alert and its JSON", "taken", "store_in"),
+    ("store the alert and its outbox row (SQLite, one transaction)", "store_in", "store_out"),
+    ("stored -> handed to paho (outbox)", "store_out", "publish_in"),
+    ("paho's publish() (the packet, written to the socket)", "publish_in", "publish_out"),
+    ("publish() returned -> at the subscriber (broker, network)", "publish_out", "arrived"),
+)
 CONFIG = """\
 home: {{id: bench, name: Mary}}
 gpio: {{pin_factory: mock}}
@@ -58,16 +77,56 @@ class Subscriber:
         self.client.loop_stop()
 
 
-def double_press_latency(agent: Agent, factory: MockFactory, sub: Subscriber) -> tuple[int, bytes]:
+class Stamps:
+    """The first time each stage is reached after ``reset``, in perf_counter_ns (one trial is in flight at a time)."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, int] = {}
+
+    def reset(self) -> None:
+        self.at = {"press": time.perf_counter_ns()}
+
+    def mark(self, name: str) -> None:
+        self.at.setdefault(name, time.perf_counter_ns())
+
+    def wrap(self, owner: Any, method: str, before: str, after: str | None = None, when=lambda *a: True) -> None:
+        """Stamp ``before`` (and ``after``) around ``owner.method`` for the calls ``when`` accepts."""
+        inner: Callable[..., Any] = getattr(owner, method)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not when(*args):
+                return inner(*args, **kwargs)
+            self.mark(before)
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                if after:
+                    self.mark(after)
+
+        setattr(owner, method, wrapped)
+
+
+def instrument(agent: Agent, stamps: Stamps) -> None:
+    """Stamp the help path's stages through the agent's own methods (before ``agent.start()`` wires the pins)."""
+    alert = agent.topics.alert
+    stamps.wrap(agent, "_edge", "edge", when=lambda sensor, level: sensor == "help_button")
+    stamps.wrap(agent, "handle", "taken", when=lambda item: isinstance(item, Edge) and item.sensor == "help_button")
+    stamps.wrap(agent.journal, "raise_alert", "store_in", "store_out")
+    stamps.wrap(agent.link, "publish", "publish_in", "publish_out", when=lambda topic, *a, **k: topic == alert)
+
+
+def double_press_latency(agent: Agent, factory: MockFactory, sub: Subscriber, stamps: Stamps) -> tuple[int, bytes]:
     """One double press and its cancelling short press; the nanoseconds from second press to alert."""
     pin = factory.pin(BUTTON_PIN)
     pin.drive_low()
     time.sleep(HOLD)
     pin.drive_high()
     time.sleep(HOLD)
-    start = time.perf_counter_ns()
+    stamps.reset()
+    start = stamps.at["press"]
     pin.drive_low()  # the second press: help is raised at this edge
     payload, arrived = sub.next(agent.topics.alert)
+    stamps.at["arrived"] = arrived
     if json.loads(payload)["facts"]["gesture"] != "double press":
         raise RuntimeError(f"unexpected alert {payload!r}")
     time.sleep(HOLD)
@@ -93,7 +152,8 @@ def bare_round_trip(pub: mqtt.Client, sub: Subscriber, topic: str, payload: byte
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--presses", type=int, default=1000, help="measured double presses (and bare round trips)")
+    parser.add_argument("--presses", type=int, default=500, help="measured double presses under each condition")
+    parser.add_argument("--block", type=int, default=BLOCK, help="trials in a row under one condition")
     parser.add_argument("--no-detection", action="store_true", help="detection.enabled: false (default: on)")
     args = parser.parse_args()
     detection = "false" if args.no_detection else "true"
@@ -110,6 +170,8 @@ def main() -> None:
         pub.connect("127.0.0.1", broker.port)
         pub.loop_start()
         stop = threading.Event()
+        stamps = Stamps()
+        instrument(agent, stamps)
         agent.start()
         loop = threading.Thread(target=agent.loop, args=(stop,), name="agent", daemon=True)
         loop.start()
@@ -118,18 +180,34 @@ def main() -> None:
         while not sub.arrivals[agent.topics.status].empty():
             sub.next(agent.topics.status)
         print(f"{broker.version} on 127.0.0.1:{broker.port}; {machine()}; detection.enabled: {detection}")
-        print(f"{args.presses} double presses, each followed by a bare QoS 1 round trip ({WARMUP} warm-up trials)\n")
-        agent_ns: list[int] = []
-        bare_ns: list[int] = []
-        for trial in range(WARMUP + args.presses):
+        print(
+            f"{args.presses} double presses quiet and {args.presses} with the other core busy, in alternating blocks"
+            f" of {args.block}, each followed by a bare QoS 1 round trip ({WARMUP} warm-up trials); load"
+            f" {os.getloadavg()[0]:.2f}\n"
+        )
+        runs: dict[str, Run] = {"quiet": Run(), "busy": Run()}
+        for _ in range(WARMUP):
+            double_press_latency(agent, factory, sub, stamps)
+        burner: subprocess.Popen | None = None
+        for trial in range(2 * args.presses):
+            condition = "busy" if (trial // args.block) % 2 else "quiet"
+            if condition == "busy" and burner is None:
+                burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # keeps one core busy
+                time.sleep(0.2)
+            elif condition == "quiet" and burner is not None:
+                burner.kill()
+                burner.wait()
+                burner = None
             try:
-                latency, payload = double_press_latency(agent, factory, sub)
+                latency, payload = double_press_latency(agent, factory, sub, stamps)
             except queue.Empty:
                 raise SystemExit(f"no alert or status within 5 s (agent thread alive: {loop.is_alive()})") from None
+            stages = dict(stamps.at)
             bare = bare_round_trip(pub, sub, echo, payload)  # the alert's own bytes
-            if trial >= WARMUP:
-                agent_ns.append(latency)
-                bare_ns.append(bare)
+            runs[condition].add(latency, bare, stages)
+        if burner is not None:
+            burner.kill()
+            burner.wait()
         stop.set()
         loop.join(5)
         agent.close()
@@ -139,12 +217,41 @@ def main() -> None:
         store.close()
 
     rows = []
-    for name, samples in [("agent: 2nd press -> alert received", agent_ns), ("bare paho QoS 1 round trip", bare_ns)]:
-        ms = [s / 1e6 for s in samples]
-        rows.append([name, len(ms), *(f"{percentile(ms, p):.2f}" for p in (50, 90, 99)), f"{max(ms):.2f}"])
+    for condition, run in runs.items():
+        for name, samples in [("agent: 2nd press -> alert received", run.agent), ("bare paho QoS 1", run.bare)]:
+            ms = [s / 1e6 for s in samples]
+            cells = [f"{percentile(ms, p):.2f}" for p in (50, 90, 99)]
+            rows.append([f"{condition}: {name}", len(ms), *cells, f"{max(ms):.2f}"])
     print(table(["path (ms)", "n", "p50", "p90", "p99", "max"], rows))
-    ratio = percentile(agent_ns, 99) / percentile(bare_ns, 99)
-    print(f"\np99 agent / p99 bare = {ratio:.2f}   (targets: agent p99 <= 20 ms, ratio <= 3)")
+    for condition, run in runs.items():
+        ratios = [percentile(run.agent, p) / percentile(run.bare, p) for p in (50, 99)]
+        ratio = f"{condition}: agent / bare p50 {ratios[0]:.2f}, p99 {ratios[1]:.2f}"
+        print(f"{ratio}   (targets: agent p99 <= 20 ms, p99 ratio <= 3)")
+    print("\nWhere the agent's time goes, per stage (ms): median / p99, quiet and busy\n")
+    stage_rows = []
+    for name, start, end in STAGES:
+        cells: list[object] = [name]
+        for run in runs.values():
+            ms = [(s[end] - s[start]) / 1e6 for s in run.stages if start in s and end in s]
+            cells.append(f"{percentile(ms, 50):.3f} / {percentile(ms, 99):.3f}" if ms else "-")
+        stage_rows.append(cells)
+    totals: list[object] = ["total, press -> at the subscriber"]
+    totals += [f"{percentile(r.agent, 50) / 1e6:.3f} / {percentile(r.agent, 99) / 1e6:.3f}" for r in runs.values()]
+    print(table(["stage", "quiet", "busy"], [*stage_rows, totals]))
+
+
+class Run:
+    """The trials under one condition: latencies, bare round trips and stage stamps."""
+
+    def __init__(self) -> None:
+        self.agent: list[int] = []
+        self.bare: list[int] = []
+        self.stages: list[dict[str, int]] = []
+
+    def add(self, agent: int, bare: int, stages: dict[str, int]) -> None:
+        self.agent.append(agent)
+        self.bare.append(bare)
+        self.stages.append(stages)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Notifier benchmarks: heartbeats from 10,000 homes, the most it keeps up with, and alert-to-ntfy latency.
 
-Run from the repository root: ``python benchmarks/notifier.py [--quick]``. Starts its own
-Mosquitto and a local ntfy stand-in; prints tables.
+Run from the repository root: ``python benchmarks/notifier.py [--quick] [--startup]``. Starts its own
+Mosquitto and a local ntfy stand-in; prints tables. ``--startup``: only the start-up CPU (1,000 and 10,000 homes).
+The notifier runs from compiled bytecode, as on a kit.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, Mosquitto, cpu_seconds, machine, percentile, table, wait_for
+from _common import ROOT, Mosquitto, cpu_seconds, machine, percentile, table, wait_for, with_bytecode
 
 from sentinel.config import parse_circle_config
 from sentinel.demo.ntfy import LocalNtfy
@@ -64,19 +66,49 @@ def publisher(port: int) -> mqtt.Client:
     return client
 
 
-def heartbeat_cpu(broker: Mosquitto, tmp: Path, homes: int, seconds: float) -> list[object]:
-    """A notifier process following ``homes`` homes, each sending a heartbeat a minute."""
+def start_notifier(
+    broker: Mosquitto, tmp: Path, homes: int, env: dict[str, str], fresh: bool = True
+) -> tuple[subprocess.Popen, float]:
+    """``sentinel notify`` following ``homes`` homes, once it has settled; its CPU so far.
+
+    ``fresh``: a new state directory (its first start), else the one the last run left (a restart).
+    """
     config = tmp / "street.yaml"
-    config.write_text(circle_yaml(broker.port, "http://127.0.0.1:9", homes, tmp / "street"))
-    env = {**os.environ, "SENTINEL_ACK_SECRET": SECRET}
+    state = tmp / "street"
+    if fresh:
+        shutil.rmtree(state, ignore_errors=True)
+    config.write_text(circle_yaml(broker.port, "http://127.0.0.1:9", homes, state))
     proc = subprocess.Popen(
         [sys.executable, "-m", "sentinel", "notify", "-c", str(config)],
-        env=env,
+        env={**env, "SENTINEL_ACK_SECRET": SECRET},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    startup_cpu = settle(proc.pid)  # start, read the config, connect
+    return proc, settle(proc.pid)  # start, read the config, open the store, connect, first rounds of its loop
+
+
+def startup_cpu(broker: Mosquitto, tmp: Path, homes: int, env: dict[str, str], runs: int) -> list[object]:
+    """The CPU ``sentinel notify`` takes to start with ``homes`` homes, its first start and a restart after it.
+
+    Medians and ranges of ``runs`` each.
+    """
+    used: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(runs):
+        for fresh in (True, False):
+            proc, cpu = start_notifier(broker, tmp, homes, env, fresh)
+            used[fresh].append(cpu)
+            proc.terminate()
+            proc.wait(15)
+    cells: list[object] = [f"{homes:,} homes"]
+    for values in (sorted(used[True]), sorted(used[False])):
+        cells += [f"{values[len(values) // 2]:.2f} s", f"{values[0]:.2f}-{values[-1]:.2f} s"]
+    return [*cells, runs]
+
+
+def heartbeat_cpu(broker: Mosquitto, tmp: Path, homes: int, seconds: float, env: dict[str, str]) -> list[object]:
+    """A notifier process following ``homes`` homes, each sending a heartbeat a minute."""
+    proc, startup = start_notifier(broker, tmp, homes, env)
     pub = publisher(broker.port)
     rate = homes / 60.0
     before = cpu_seconds(proc.pid)
@@ -95,7 +127,7 @@ def heartbeat_cpu(broker: Mosquitto, tmp: Path, homes: int, seconds: float) -> l
         f"{homes} homes, 1 heartbeat/min each",
         f"{rate:.0f}/s",
         f"{100 * used / took:.1f} %",
-        f"{startup_cpu:.1f} s CPU",
+        f"{startup:.2f} s CPU",
     ]
 
 
@@ -202,11 +234,17 @@ def main() -> None:
     logging.disable(logging.WARNING)  # one "ALERT" line per measured alert would drown the tables
     quick = "--quick" in sys.argv
     os.environ.setdefault("SENTINEL_ACK_SECRET", SECRET)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
+    env = with_bytecode()  # as on a kit: the code was compiled when it was installed
     with Mosquitto() as broker, tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         print(f"broker: {broker.version}\n")
-        rows = [heartbeat_cpu(broker, tmp, homes, 10 if quick else 60) for homes in (1_000, 10_000)]
+        starts = [startup_cpu(broker, tmp, homes, env, 3 if quick else 5) for homes in (1_000, 10_000)]
+        head = ["`sentinel notify` start-up CPU", "first start", "range", "a restart", "range", "runs"]
+        print(table(head, starts), "\n")
+        if "--startup" in sys.argv:
+            return
+        rows = [heartbeat_cpu(broker, tmp, homes, 10 if quick else 60, env) for homes in (1_000, 10_000)]
         print(table(["load", "heartbeats", "notifier CPU (one core)", "CPU to start"], rows))
         rate, cpu = max_heartbeats(broker, tmp, 20_000 if quick else 50_000)
         print(f"\nmost heartbeats taken in: {rate:,.0f} per second (the notifier's process at {cpu:.0f} % CPU)\n")

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from _common import ROOT, SENSORS, Mosquitto, machine, percentile, table
+from _common import ROOT, SENSORS, Mosquitto, machine, percentile, table, with_bytecode
 from paho.mqtt.enums import CallbackAPIVersion
 from resources import BARE_IMPORTS, Watcher, bare_memory
 
@@ -92,17 +92,6 @@ def build_home(workdir: Path, port: int, name: str, days: int) -> tuple[Path, in
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sentinel", "import", str(csv), "-c", str(config)], check=True, cwd=ROOT)
     return config, rows, time.perf_counter() - began
-
-
-def with_bytecode() -> dict[str, str]:
-    """An environment in which the code runs from compiled bytecode, as on a kit (``pip install`` compiles it).
-
-    Without it (PYTHONDONTWRITEBYTECODE) every start would compile the project's modules again. The bytecode
-    goes where Python keeps it by default (``__pycache__`` beside each module, ignored by git).
-    """
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "sentinel")], check=True, env=env)
-    return env
 
 
 def run_home(config: Path, port: int, name: str, learn_seconds: float, env: dict[str, str]) -> dict[str, object]:
