@@ -337,6 +337,7 @@ def test_libyaml_and_the_careful_loader_read_every_shipped_config_alike() -> Non
 
     from sentinel.config import yamllines
 
+    assert yamllines.CParser is not None or not yaml.__with_libyaml__  # where libyaml is installed, it is used
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         text = path.read_text()
         fast = yamllines.load(text)  # no alias, no tab: libyaml reads it

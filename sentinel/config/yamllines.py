@@ -112,8 +112,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
-# None when PyYAML was built without libyaml: the careful loader then does everything.
-CParser: Any = getattr(yaml, "CParser", None)
+# None when PyYAML was built without libyaml: the careful loader then does everything. (``yaml.CParser`` does not
+# exist: the package exports only the C loaders, so the parser is taken from ``yaml.cyaml``.)
+CParser: Any
+try:
+    import yaml.cyaml
+
+    CParser = getattr(yaml.cyaml, "CParser", None)
+except ImportError:
+    CParser = None
 
 
 if CParser is not None:
