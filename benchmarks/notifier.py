@@ -33,7 +33,7 @@ from sentinel.notifier.store import NotifierStore
 SECRET = "benchmark-secret-0123456789"
 
 
-def circle_yaml(port: int, ntfy_url: str, homes: int, state: Path) -> str:
+def circle_yaml(port: int, ntfy_url: str, homes: int, state: Path, log_level: str = "warning") -> str:
     lines = [
         f"ntfy: {{server: '{ntfy_url}', ack_topic: bench-acks-00000001}}",
         "members:",
@@ -42,7 +42,7 @@ def circle_yaml(port: int, ntfy_url: str, homes: int, state: Path) -> str:
         *(f"  - {{id: h{i}, name: Home {i}, tiers: [[ann]], grace: 1h}}" for i in range(homes)),
         f"mqtt: {{host: 127.0.0.1, port: {port}, client_id: bench-notifier-{os.getpid()}}}",
         f"state_dir: {state}",
-        "log_level: warning",
+        f"log_level: {log_level}",
     ]
     return "\n".join(lines).replace("'", '"') + "\n"
 
@@ -75,17 +75,21 @@ def start_notifier(
     """
     config = tmp / "street.yaml"
     state = tmp / "street"
+    log = tmp / "street.log"
     if fresh:
         shutil.rmtree(state, ignore_errors=True)
-    config.write_text(circle_yaml(broker.port, "http://127.0.0.1:9", homes, state))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sentinel", "notify", "-c", str(config)],
-        env={**env, "SENTINEL_ACK_SECRET": SECRET},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return proc, settle(proc.pid)  # start, read the config, open the store, connect, first rounds of its loop
+    config.write_text(circle_yaml(broker.port, "http://127.0.0.1:9", homes, state, "info"))
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sentinel", "notify", "-c", str(config)],
+            env={**env, "SENTINEL_ACK_SECRET": SECRET},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+    # Subscribed: the config is read, the store open and the broker follows it; then its loop's first rounds.
+    wait_for(lambda: "subscribed: following" in log.read_text(), 60, "the notifier to subscribe")
+    return proc, settle(proc.pid)
 
 
 def startup_cpu(broker: Mosquitto, tmp: Path, homes: int, env: dict[str, str], runs: int) -> list[object]:
