@@ -352,3 +352,26 @@ def test_libyaml_and_the_careful_loader_read_every_shipped_config_alike() -> Non
             return None
 
         assert lines(fast) == lines(careful), path  # every error still names the right line
+
+
+def test_libyaml_and_the_careful_loader_read_a_town_and_every_kind_of_value_alike() -> None:
+    import yaml
+
+    from sentinel.config import yamllines
+
+    home = "  - {{id: h{0}, name: 'Home {0}', tiers: [[ann, bob]], grace: 1h}}\n"
+    town = "homes:\n" + "".join(home.format(i) for i in range(300))
+    values = "x: [1, 2.5, true, null, 2026-01-02, 0x1f, '007', !!str 12, {a: ~}, yes, 1_000, .inf, \"q\"]\n"
+    for text in (town, values, town + values):
+        fast = yamllines.load(text)
+        careful = yaml.load(text, Loader=yamllines._Loader)
+        assert fast == careful
+
+        def shape(value):  # types and lines as well as values: 1 == True in Python
+            if isinstance(value, dict):
+                return [type(value), value.lines, value.line, *[shape(v) for v in value.values()]]
+            if isinstance(value, list):
+                return [type(value), value.lines, value.line, *[shape(v) for v in value]]
+            return type(value), value
+
+        assert shape(fast) == shape(careful)

@@ -137,6 +137,9 @@ if CParser is not None:
     _FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{name}" for name in ("str", "map", "seq"))
+
+
 def _fast_load(text: str) -> Any:
     """The document through libyaml, its depth checked before anything is built from it."""
     loader = _FastLoader(text)
@@ -145,9 +148,36 @@ def _fast_load(text: str) -> Any:
         if node is None:
             return None
         _check_depth(node, 1)
-        return loader.construct_document(node)
+        return _construct(loader, node)
     finally:
         loader.dispose()
+
+
+def _construct(loader: Any, node: yaml.Node) -> Any:
+    """What the loader's constructors build from ``node``, without their bookkeeping for aliases (there are none).
+
+    Plain text, mappings and lists (nearly every node of a config) are built here, as ``_mapping`` and
+    ``_sequence`` build them; any other node (numbers, booleans, dates, tagged values) by the loader itself.
+    """
+    tag = node.tag
+    if tag == _STR and isinstance(node, yaml.ScalarNode):
+        return node.value
+    if tag == _MAP and isinstance(node, yaml.MappingNode):
+        mapping = LineDict(line=node.start_mark.line + 1)
+        for key_node, value_node in node.value:
+            key = _construct(loader, key_node)
+            if key in mapping:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            mapping[key] = _construct(loader, value_node)
+            mapping.lines[key] = key_node.start_mark.line + 1
+        return mapping
+    if tag == _SEQ and isinstance(node, yaml.SequenceNode):
+        sequence = LineList(line=node.start_mark.line + 1)
+        for item in node.value:
+            sequence.append(_construct(loader, item))
+            sequence.lines.append(item.start_mark.line + 1)
+        return sequence
+    return loader.construct_object(node, deep=True)
 
 
 def _check_depth(node: yaml.Node, depth: int) -> None:
