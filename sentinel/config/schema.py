@@ -93,20 +93,37 @@ def _describe(tp: Any) -> str:
 _INVALID = object()
 
 
-def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors) -> Any:
-    """Convert one YAML value to ``tp``; record an error and return _INVALID if it won't."""
+@functools.cache
+def _shape(tp: Any) -> tuple[str, Any]:
+    """What kind of type ``tp`` is for ``_convert``, and what it holds; worked out once per type."""
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return "union", [a for a in typing.get_args(tp) if a is not type(None)]
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return "dataclass", None
+    if origin is list:
+        return "list", typing.get_args(tp)[0]
+    if origin is Literal:
+        return "literal", typing.get_args(tp)
+    return "plain", None
+
+
+def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors) -> Any:
+    """Convert one YAML value to ``tp``; record an error and return _INVALID if it won't."""
+    if tp is str and isinstance(value, str):
+        return value  # most values of a config: said first
+    kind, held = _shape(tp)
+    if kind == "union":
+        options = held
         if value is None:
             return None
         if len(options) == 1:
             return _convert(options[0], value, path, line, errors)
-    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
+    elif kind == "dataclass":
         if isinstance(value, dict):
             return build(tp, value, path, errors, line)
-    elif origin is list:
-        (item_tp,) = typing.get_args(tp)
+    elif kind == "list":
+        item_tp = held
         if isinstance(value, list):
             out = []
             lines = getattr(value, "lines", [line] * len(value))
@@ -114,8 +131,8 @@ def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors) -> Any:
                 out.append(_convert(item_tp, item, f"{path}[{i}]", lines[i], errors))
             # One bad item spoils the list: cross-checks index items by position and would misplace or miscount them.
             return _INVALID if any(item is _INVALID for item in out) else out
-    elif origin is Literal:
-        choices = typing.get_args(tp)
+    elif kind == "literal":
+        choices = held
         key = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
         if key in choices:
             return key
