@@ -37,8 +37,11 @@ class Consent(Part):
     def meet(self, now: datetime) -> None:
         """Note every member of every home the first time; those of a database from before consent have agreed."""
         from_before = self.store.get_meta("consent_from_before") == "1"
+        met = self.store.met()  # at a restart, everyone: 10,000 homes are not each asked again
         for home in self.cfg.homes:
             for member in circle_of(home):
+                if (home.id, member) in met:
+                    continue
                 agreed = now if from_before else None
                 if self.store.meet(home.id, member, agreed, FROM_BEFORE if from_before else ""):
                     self.store.log_member(now, home.id, member, "met", FROM_BEFORE if from_before else "")

@@ -55,7 +55,8 @@ class Notifier:
         self.queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.started = self.clock.now()
         self._offset = self._wall_offset()
-        told = {h.id: (self.store.home_state(h.id) or ("online", self.started))[0] for h in cfg.homes}
+        states = self.store.home_states()
+        told = {h.id: states.get(h.id, "online") for h in cfg.homes}
         self.silence = SilenceWatch({h.id: h.grace for h in cfg.homes}, told, self.started)
         self._deliver = threading.Event()
         self._stop = threading.Event()

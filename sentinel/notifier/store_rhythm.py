@@ -44,6 +44,10 @@ class RhythmTables:
             for r in rows
         }
 
+    def met(self) -> set[tuple[str, str]]:
+        """Every (home, member) the notifier has met, in one read."""
+        return set(self._run("SELECT home, member FROM consent").fetchall())
+
     def meet(self, home: str, member: str, agreed_at: datetime | None = None, how: str = "") -> bool:
         """Note a member of a home the first time they are seen; False if they were known."""
         cur = self._run(
