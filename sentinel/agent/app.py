@@ -249,17 +249,6 @@ class Agent(Messages, HomeDecisions, Quiet):
         elif self.learner is not None:  # what came of a learning process (its class is not imported without one)
             self._learned(item)
 
-    def _checked(self, found: Checked) -> None:
-        """The store's check at start is done: a damaged file is renewed, then the routine is learned from it."""
-        notice = self.journal.notice
-        self.journal.checked(found)
-        if self.journal.notice != notice and self.status_reason == self._start_reason:
-            reason = f"the monitor started; {self.journal.notice}"
-            if self._update_status(reason) is None:
-                self.status_reason = reason  # the keepers must read why the database is new (``tick`` says it)
-        if self.learning is not None:
-            self.learning.relearn()  # in the background: a help press must not wait for the routine
-
     def tick(self) -> None:
         """Everything that is due now: sensor deadlines, heartbeat, watchdog, missed edges."""
         now = self.clock.monotonic()

@@ -81,6 +81,7 @@ class AgentBase:
     status: str
     status_since: datetime
     status_reason: str
+    _start_reason: str
     _storage_told: str
     _heartbeat_seq: int
     connections: int

@@ -10,6 +10,7 @@ from sentinel.agent.base import AgentBase
 from sentinel.core.events import Event
 
 if TYPE_CHECKING:
+    from sentinel.agent.journal import Checked
     from sentinel.agent.learner import Learned
     from sentinel.agent.learning import Learning
 
@@ -24,6 +25,17 @@ class Quiet(AgentBase):
         from sentinel.agent.learning import Learning
 
         return Learning(self.config, self.store, self.journal, self.clock, self.queue.put)
+
+    def _checked(self, found: Checked) -> None:
+        """The store's check at start is done: a damaged file is renewed, then the routine is learned from it."""
+        notice = self.journal.notice
+        self.journal.checked(found)
+        if self.journal.notice != notice and self.status_reason == self._start_reason:
+            reason = f"the monitor started; {self.journal.notice}"
+            if self._update_status(reason) is None:
+                self.status_reason = reason  # the keepers must read why the database is new (``tick`` says it)
+        if self.learning is not None:
+            self.learning.relearn()  # in the background: a help press must not wait for the routine
 
     def _learned(self, item: Learned) -> None:
         """What the learning process sent back: a routine takes over, or it is tried again later."""
