@@ -26,7 +26,6 @@ class Part:
     """One of the circle's concerns (incidents, consent, drills, ...); its caller holds the store's transaction."""
 
     def __init__(self, shared: Shared) -> None:
-        self.shared = shared
         self.cfg = shared.cfg  # the YAML as loaded; escalation and drills are handed the away dates as they change
         self.store = shared.store
         self.clock = shared.clock
