@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -17,6 +16,7 @@ from conftest import wait_for
 from ntfy_fake import FakeNtfy
 from sentinel.clock import ManualClock
 from sentinel.config import parse_circle_config
+from sentinel.notifier import broker
 from sentinel.notifier.ntfy import Ntfy
 from sentinel.notifier.service import Notifier
 from sentinel.notifier.store import NotifierStore
@@ -84,20 +84,33 @@ class Circle:
         self.store = NotifierStore(tmp_path / "notifier.db")
         self.notifier = Notifier(self.config, self.store, Ntfy(self.config.ntfy), self.clock)
         self.notifier.start(threaded=False)
+        # What the notifier has taken from the broker (stored, queued or parked), in order: publish waits on it.
+        self.heard: list[tuple[str, bytes]] = []
+        take = self.notifier.client.on_message
+
+        def taken(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+            take(client, userdata, message)
+            self.heard.append((message.topic, bytes(message.payload)))
+
+        self.notifier.client.on_message = taken
+        topics = [t for t, _ in broker.subscriptions(self.config)]
+        self.followed = [t.split("/", 2)[-1] if t.startswith("$share/") else t for t in topics]
         self.agent = mqtt.Client(CallbackAPIVersion.VERSION2)
         self.agent.connect("127.0.0.1", port)
         self.agent.loop_start()
         wait_for(self.notifier.subscribed.is_set, 10, "the notifier to subscribe")
 
     def publish(self, topic: str, body: Any, qos: int = 1) -> None:
+        """Publish as the agent and wait until the notifier has taken it, so the clock cannot run ahead of it."""
         payload = body if isinstance(body, bytes | str) else json.dumps(body)
-        self.agent.publish(f"{self.base}/mary/{topic}", payload, qos=qos).wait_for_publish(5)
-        if topic == "alert" and isinstance(body, dict) and isinstance(body.get("alert_id"), str):
-            # Alerts are stored the moment they arrive: wait for that, so the clock cannot run ahead of them.
-            wait_for(lambda: self.store.incident(body["alert_id"]) is not None, 5, "the alert to arrive")
+        full = f"{self.base}/mary/{topic}"
+        mark = len(self.heard)
+        self.agent.publish(full, payload, qos=qos).wait_for_publish(5)
+        if any(mqtt.topic_matches_sub(sub, full) for sub in self.followed):
+            sent = (full, payload.encode() if isinstance(payload, str) else payload)
+            wait_for(lambda: sent in self.heard[mark:], 5, f"the notifier to take {topic}")
 
     def pump(self, rounds: int = 3) -> None:
-        time.sleep(0.05)  # what was just published reaches the notifier; what follows from it happens here
         for _ in range(rounds):
             self.notifier.step()
             self.notifier.deliver_due()
