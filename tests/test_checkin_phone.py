@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from gpiozero.pins.mock import MockFactory
-from test_watch import NOW, PINS, ROOMS, kind_of, seed_history
+from test_watch import NOW, PINS, seed_history, sensors_yaml
 
 from circle_driver import RESIDENT_TOPIC, TOPICS, TUESDAY_10, Circle, alert, to_resident
 from conftest import Mosquitto, wait_for
@@ -29,10 +29,7 @@ RESIDENT = f"    resident: {{topic: {RESIDENT_TOPIC}, check_in: true}}\n"
 
 
 def agent_yaml(port: int, base: str) -> str:
-    sensors = "".join(
-        f"  - name: {name}\n    kind: {kind_of(name)}\n    pin: {pin}\n    room: {ROOMS[name]}\n"
-        for name, pin in PINS.items()
-    )
+    sensors = sensors_yaml()
     return f"""\
 home: {{id: mary, name: Mary}}
 gpio: {{pin_factory: mock}}

@@ -133,13 +133,19 @@ def test_the_one_who_went_is_asked_the_next_morning_and_the_circle_hears_the_ans
     assert not titled(c, "carol", "Mary: Ann asks for a call")
 
 
-def test_call_me_asks_the_keepers_and_those_told_to_ring(circle) -> None:
-    c = circle(top=FOLLOW)
+def call_asked(c: Circle) -> dict[str, Any]:
+    """Ann went, and the next morning taps 'Call me': what Carol, a keeper, gets."""
     went_and_closed(c)
     c.advance(23 * HOUR)
     (ask,) = titled(c, "ann", "How is Mary today?")
     press(c, ask, "Call me")
     (call,) = titled(c, "carol", "Mary: Ann asks for a call")
+    return call
+
+
+def test_call_me_asks_the_keepers_and_those_told_to_ring(circle) -> None:
+    c = circle(top=FOLLOW)
+    call = call_asked(c)
     assert call["message"] == "Ann would like a call about how Mary is today."
     assert not c.store.incident("mary-inactivity-1-follow-up")
 
@@ -147,11 +153,7 @@ def test_call_me_asks_the_keepers_and_those_told_to_ring(circle) -> None:
 def test_call_me_gives_the_number_to_dial_when_the_circle_has_it(circle) -> None:
     ann = "    topic: mary-ann-topic-0001\n"
     c = circle(top=FOLLOW, edit=lambda t: t.replace(ann, ann + "    phone: '+44 7700 900123'\n"))
-    went_and_closed(c)
-    c.advance(23 * HOUR)
-    (ask,) = titled(c, "ann", "How is Mary today?")
-    press(c, ask, "Call me")
-    (call,) = titled(c, "carol", "Mary: Ann asks for a call")
+    call = call_asked(c)
     assert call["message"] == "Ann would like a call about how Mary is today. Ann's number: +44 7700 900123."
     assert call["actions"] == [{"action": "view", "label": "Call Ann", "url": "tel:+447700900123"}]
 

@@ -29,11 +29,16 @@ def kind_of(name: str) -> str:
     return {"front_door": "door", "help_button": "button"}.get(name, "motion")
 
 
-def config_yaml(port: int, checkin: bool, extra: str = "") -> str:
-    sensors = "".join(
+def sensors_yaml() -> str:
+    """The kit's sensors, as the agent's YAML lists them."""
+    return "".join(
         f"  - name: {name}\n    kind: {kind_of(name)}\n    pin: {pin}\n    room: {ROOMS[name]}\n"
         for name, pin in PINS.items()
     )
+
+
+def config_yaml(port: int, checkin: bool, extra: str = "") -> str:
+    sensors = sensors_yaml()
     return f"""\
 home: {{id: mary, name: Mary}}
 gpio: {{pin_factory: mock}}
