@@ -1,11 +1,13 @@
 """Detection quality on the dataset homes: the protocol, door onsets, robustness, calibration, seeds, sensitivity.
 
-Run from the repository root: ``python benchmarks/detection.py [DATASETS_DIR]``.
-Reads ../shared/datasets/*.csv by default; prints Markdown tables.
+Run from the repository root: ``python benchmarks/detection.py [DATASETS_DIR] [--seed N] [--only SECTION ...]``.
+Reads ../shared/datasets/*.csv by default; prints Markdown tables. The seed draws both the incidents and the
+conditions' random choices (7 is the recorded one).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -46,15 +48,15 @@ def first_bar(by: dict[str, Measured]) -> bool:
     return all(o is None or mine.median_delay_min < o for o in others)
 
 
-def protocol_table(homes: dict[str, list[Row]]) -> None:
-    print("## The protocol, seed 7\n")
+def protocol_table(homes: dict[str, list[Row]], seed: int = 7) -> None:
+    print(f"## The protocol, seed {seed}\n")
     print("| home | detector | false alerts / 30 d | detected ≤ 24 h | median delay | p90 delay | time |")
     print("|---|---|---|---|---|---|---|")
     by_detector: dict[str, list[Report]] = {name: [] for name in DETECTORS}
     for home, rows in homes.items():
         for name, factory in DETECTORS.items():
             started = time.perf_counter()
-            r = evaluate(rows, factory, 7)
+            r = evaluate(rows, factory, seed)
             took = time.perf_counter() - started
             by_detector[name].append(r)
             print(f"| {home} | {name} | {cells(r)} | {took:.2f} s |")
@@ -63,14 +65,14 @@ def protocol_table(homes: dict[str, list[Row]]) -> None:
         print(f"| {name} | {pooled(reports):.2f} |")
 
 
-def robustness(homes: dict[str, list[Row]]) -> dict[str, dict[str, dict[str, Measured]]]:
+def robustness(homes: dict[str, list[Row]], seed: int = 7) -> dict[str, dict[str, dict[str, Measured]]]:
     """Every condition of every home, every detector, in one run: results[condition][home][detector]."""
     results: dict[str, dict[str, dict[str, Measured]]] = {}
     for condition in (CLEAN, *CONDITIONS):
         results[condition] = {}
         for home, rows in homes.items():
-            made = rows if condition == CLEAN else CONDITIONS[condition](rows, 7)
-            results[condition][home] = {name: measure(made, factory, 7) for name, factory in DETECTORS.items()}
+            made = rows if condition == CLEAN else CONDITIONS[condition](rows, seed)
+            results[condition][home] = {name: measure(made, factory, seed) for name, factory in DETECTORS.items()}
     return results
 
 
@@ -91,8 +93,8 @@ def door_table(results: dict[str, dict[str, dict[str, Measured]]]) -> None:
     print("\n(each cell: detected within 24 h, median delay)")
 
 
-def robustness_table(results: dict[str, dict[str, dict[str, Measured]]]) -> None:
-    print("\n## Robustness: each home under each condition, references in the same run (seed 7)\n")
+def robustness_table(results: dict[str, dict[str, dict[str, Measured]]], seed: int = 7) -> None:
+    print(f"\n## Robustness: each home under each condition, references in the same run (seed {seed})\n")
     print("| condition | home | detector | false alerts / 30 d | detected ≤ 24 h | median delay | p90 delay |")
     print("|---|---|---|---|---|---|---|")
     for condition, by_home in results.items():
@@ -111,7 +113,7 @@ def robustness_table(results: dict[str, dict[str, dict[str, Measured]]]) -> None
         )
 
 
-def calibration_table(homes: dict[str, list[Row]]) -> None:
+def calibration_table(homes: dict[str, list[Row]], seed: int = 7) -> None:
     print("\n## Calibration: false alerts per 30 days against the budget (1 a month)\n")
     print("The model learned on the training days, frozen, replayed over those days (in sample) and over the")
     print("later days of the same home (out of sample); online is the protocol's figure (relearning daily).")
@@ -123,9 +125,9 @@ def calibration_table(homes: dict[str, list[Row]]) -> None:
     days: dict[str, list[float]] = {"in": [], "out": [], "online": []}
     for condition in (CLEAN, *CONDITIONS):
         for home, rows in homes.items():
-            made = rows if condition == CLEAN else CONDITIONS[condition](rows, 7)
+            made = rows if condition == CLEAN else CONDITIONS[condition](rows, seed)
             c = calibration(made)
-            online = evaluate(made, DETECTORS["sentinel"], 7)
+            online = evaluate(made, DETECTORS["sentinel"], seed)
             figures = f"{c.expected:.2f} | {c.forced:.2f} | {c.in_sample:.1f} | {c.out_of_sample:.1f}"
             print(f"| {condition} | {home} | {figures} | {online.false_alerts_per_30d:.1f} |")
             for key, rate, span in (
@@ -171,18 +173,31 @@ def sensitivity_table(homes: dict[str, list[Row]]) -> None:
         print(f"| {label} | {pooled(reports):.2f} | " + " | ".join(row) + " |")
 
 
+SECTIONS = ("protocol", "robustness", "calibration", "seeds", "sensitivity")
+
+
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "datasets")
-    homes = {h: read_rows(folder / f"{h}.csv") for h in HOMES if (folder / f"{h}.csv").exists()}
+    default = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("datasets", nargs="?", type=Path, default=default, help="folder of the homes' CSV files")
+    parser.add_argument("--seed", type=int, default=7, help="incidents and conditions (7 is the recorded one)")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS, help="the tables to print")
+    args = parser.parse_args()
+    homes = {h: read_rows(args.datasets / f"{h}.csv") for h in HOMES if (args.datasets / f"{h}.csv").exists()}
     if not homes:
-        sys.exit(f"no dataset homes in {folder}")
-    protocol_table(homes)
-    results = robustness(homes)
-    door_table(results)
-    robustness_table(results)
-    calibration_table(homes)
-    seeds_table(homes)
-    sensitivity_table(homes)
+        sys.exit(f"no dataset homes in {args.datasets}")
+    if "protocol" in args.only:
+        protocol_table(homes, args.seed)
+    if "robustness" in args.only:  # door onsets and robustness come from the same replays
+        results = robustness(homes, args.seed)
+        door_table(results)
+        robustness_table(results, args.seed)
+    if "calibration" in args.only:
+        calibration_table(homes, args.seed)
+    if "seeds" in args.only:
+        seeds_table(homes)
+    if "sensitivity" in args.only:
+        sensitivity_table(homes)
 
 
 if __name__ == "__main__":
