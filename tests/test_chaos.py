@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, mosquitto_binary
 
 
+@pytest.mark.long
 def test_a_minute_of_chaos_loses_nothing_sends_nothing_twice_and_kills_nothing() -> None:
     mosquitto_binary()  # fails, never skips, without a broker
     result = subprocess.run(

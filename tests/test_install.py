@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from conftest import ROOT, free_port, mosquitto_binary, wait_for
@@ -60,6 +61,7 @@ def client(port: int, user: str | None, password: str | None, topics: tuple[str,
     return c, got, refused
 
 
+@pytest.mark.long
 def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_should(tmp_path: Path) -> None:
     mosquitto_binary()
     root, port = tmp_path / "root", free_port()

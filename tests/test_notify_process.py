@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from circle_driver import SECRET, TOPICS, alert, circle_yaml
@@ -47,6 +48,7 @@ class NotifierProcess:
         return proc
 
 
+@pytest.mark.long
 def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: Path, broker: Mosquitto) -> None:
     ntfy = FakeNtfy()
     base = f"t{uuid.uuid4().hex[:8]}"

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 
+@pytest.mark.long
 def test_the_built_wheel_installs_with_pipx_and_runs(tmp_path: Path) -> None:
     wheels = tmp_path / "dist"
     built = subprocess.run(
