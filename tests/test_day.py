@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+from gpiozero.pins.mock import MockFactory
+
+from conftest import agent_yaml
+from sentinel.agent.app import Agent
+from sentinel.clock import ManualClock
+from sentinel.config import parse_config
 from sentinel.core.events import Event
 from sentinel.detect.day import KNOWN_OUT, OUTING_MIN, UP_GAP, UP_RUN, DaySummary
 from sentinel.detect.tracker import ARRIVAL_S
+from sentinel.store import Store
 
 TZ = timezone(timedelta(hours=1))
 DAY = datetime(2026, 3, 3, tzinfo=TZ)
@@ -150,3 +158,22 @@ def test_a_late_evening_going_on_past_four_is_not_getting_up() -> None:
     assert day.up is None  # the run began the day before
     feed(day, motion("09:00", day=1), motion("09:10", day=1), motion("09:20", day=1), motion("09:30", day=1))
     assert day.up == at("09:00", 1)
+
+
+# in the agent: only with share_day, and rebuilt from the stored events at start
+
+
+def test_the_agent_rebuilds_the_day_from_its_store_at_start_and_only_when_it_may_share_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "agent.db")
+    yesterday = [motion("09:00", day=-1), motion("09:10", day=-1), motion("09:20", day=-1), motion("09:30", day=-1)]
+    store.add_events([*yesterday, door("21:00", day=-1), motion("21:01", day=-1)])  # in for the night
+    store.add_events([motion(f"07:{m}") for m in ("40", "45", "55")] + [motion("08:10"), door("10:00")])
+    sharing = agent_yaml(1883, "mary").replace("  name: Mary\n", "  name: Mary\n  share_day: true\n", 1)
+    for text, expected in ((agent_yaml(1883, "mary"), {}), (sharing, {"up": "2026-03-03T07:40:00+01:00"})):
+        agent = Agent(parse_config(text), store, ManualClock(at("10:40")), MockFactory())  # not started: no broker
+        status = agent.status_payload()
+        assert {k: status[k] for k in ("up", "out") if k in status} == (
+            {**expected, "out": [["2026-03-03T10:00:00+01:00", None]]} if expected else {}
+        )
+        agent.close()
+    store.close()
