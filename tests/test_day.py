@@ -14,6 +14,7 @@ from sentinel.config import parse_config
 from sentinel.core.events import Event
 from sentinel.detect.day import KNOWN_OUT, OUTING_MIN, UP_GAP, UP_RUN, DaySummary
 from sentinel.detect.tracker import ARRIVAL_S
+from sentinel.notifier import messages
 from sentinel.store import Store
 
 TZ = timezone(timedelta(hours=1))
@@ -177,3 +178,21 @@ def test_the_agent_rebuilds_the_day_from_its_store_at_start_and_only_when_it_may
         )
         agent.close()
     store.close()
+
+
+# in the member's daily note: words, never a list of rooms
+
+
+def test_the_daily_note_says_up_and_out_in_words() -> None:
+    line = messages.daily_line
+    base = ("Mary", "ok", None, [], None, None)
+    assert line(*base, up=at("07:40"), out=[(at("10:00"), at("11:30"))]) == (
+        "All well at Mary's today: up at 07:40, out 10:00\u201311:30, no alerts today."
+    )
+    assert line(*base, out=[(at("10:00"), at("11:30")), (at("15:00"), None)], today=DAY.date()) == (
+        "All well at Mary's today: out 10:00\u201311:30 and since 15:00, no alerts today."
+    )
+    evening = [(at("21:00", -1), at("09:00"))] + [(at(f"{h}:00"), at(f"{h}:30")) for h in (10, 12, 14)]
+    assert messages.outings_words(evening[:1], DAY.date()) == "out yesterday 21:00\u201309:00"
+    assert messages.outings_words(evening, DAY.date()) == "out 4 times, the last 14:00\u201314:30"
+    assert line(*base) == "All well at Mary's today: no alerts today."  # a home that does not share its day
