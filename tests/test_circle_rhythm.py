@@ -7,19 +7,25 @@ through ntfy as a phone would, and their forgeries and replays are refused and r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from circle_driver import TOPICS, TUESDAY_10, Circle, alert, circle_yaml
+from conftest import agent_yaml, wait_for
+from sentinel.agent.app import Agent
 from sentinel.cli import main
-from sentinel.config import parse_circle_config
+from sentinel.clock import ManualClock
+from sentinel.config import parse_circle_config, parse_config
 from sentinel.errors import ConfigError
 from sentinel.notifier.escalation import Progress, walk
 from sentinel.notifier.store import MIGRATIONS
 from sentinel.sqlite import open_db
+from sentinel.store import Store
 
 ACK_TOPIC = "sentinel-acks-test-0001"
 REQUIRED = "consent: required\nwatch_silence: false\n"
@@ -419,3 +425,91 @@ def test_a_release_after_everyone_was_called_calls_them_again(circle) -> None:
     assert len(urgent(c, "carol")) == 2 and len(urgent(c, "ann")) == 2  # nobody is left thinking someone goes
     c.advance(3600)
     assert len(urgent(c, "carol")) == 2
+
+
+# the daily note, with the day a home shares (share_day on the agent)
+
+HALL, DOOR = 17, 27  # conftest's agent_yaml
+
+
+@pytest.fixture
+def day_agents(broker, tmp_path: Path) -> Iterator[Callable[..., Agent]]:
+    """Real agents on mock pins (no routine: the day needs none), on the circle's clock and topic tree."""
+    made: list[Agent] = []
+
+    def make(base: str, home: str, share: bool, clock: ManualClock) -> Agent:
+        text = agent_yaml(broker.port, home, extra_mqtt=f"  base_topic: {base}\n") + "detection: {enabled: false}\n"
+        if share:
+            text = text.replace("  name: Mary\n", "  name: Mary\n  share_day: true\n", 1)
+        made.append(Agent(parse_config(text), Store(tmp_path / f"{home}.db"), clock, MockFactory()))
+        made[-1].start()
+        wait_for(lambda: (made[-1].pump(), made[-1].connections)[1], 10, "the agent to connect")
+        return made[-1]
+
+    yield make
+    for agent in made:
+        agent.close()
+        agent.store.close()
+
+
+def test_a_home_that_shares_its_day_says_when_mary_got_up_and_was_out(circle, day_agents, recorder) -> None:
+    clock = ManualClock(TUESDAY_10.replace(hour=7, minute=0))
+    asks = '    name: Ann\n    daily: "19:00"\n'
+    ann_asks = lambda t: t.replace("    name: Ann\n", asks, 1)  # noqa: E731
+    c = circle(clock=clock, home_extra="    daily_note: true\n", edit=ann_asks, top="watch_silence: false\n")
+    statuses = recorder([f"{c.base}/+/status"])
+    mary = day_agents(c.base, "mary", True, clock)
+    day_agents(c.base, "john", False, clock)  # John did not agree to share his day
+    assert not {"up", "out"} & set(statuses.wait(f"{c.base}/john/status"))
+    pins = mary.pin_factory
+    assert isinstance(pins, MockFactory)
+    seen = c.notifier.rhythm.checkins.latest
+
+    def until(hhmm: str) -> None:
+        h, m = map(int, hhmm.split(":"))
+        clock.advance((clock.now().replace(hour=h, minute=m, second=0) - clock.now()).total_seconds())
+        mary.pump()
+
+    def pin(number: int, high: bool) -> None:
+        (pins.pin(number).drive_high if high else pins.pin(number).drive_low)()
+        mary.pump()
+        clock.advance(5)
+        mary.pump()
+
+    def heard(check: Any) -> Any:
+        """The notifier has taken Mary's status that passes ``check``."""
+        return wait_for(lambda: (c.pump(1), "mary" in seen and check(seen["mary"]))[1], 10, "Mary's status")
+
+    pin(DOOR, False)  # the mock pin starts open: shut
+    until("07:05")
+    pin(HALL, True)  # someone in (the door, then nothing indoors for half an hour, would be going out)
+    pin(HALL, False)
+    for hhmm in ("07:40", "07:50", "08:00", "08:10"):  # up and about
+        until(hhmm)
+        pin(HALL, True)
+        pin(HALL, False)
+    up = statuses.wait(f"{c.base}/mary/status", lambda s: "up" in s)
+    assert up["up"].startswith("2026-03-03T07:40") and up["out"] == []
+    heard(lambda s: s.up is not None)
+
+    until("10:00")
+    pin(DOOR, True)  # out
+    pin(DOOR, False)
+    until("10:20")
+    assert seen["mary"].out == ()  # a sign indoors now would mean she never left: nothing said yet
+    until("10:31")
+    going = statuses.wait(f"{c.base}/mary/status", lambda s: bool(s.get("out")))
+    assert going["out"][0][0].startswith("2026-03-03T10:00:05") and going["out"][0][1] is None
+    heard(lambda s: len(s.out) == 1 and s.out[0][1] is None)
+
+    until("11:30")
+    pin(DOOR, True)  # back
+    pin(DOOR, False)
+    pin(HALL, True)
+    heard(lambda s: len(s.out) == 1 and s.out[0][1] is not None)
+    until("19:00")
+    c.pump()
+    (note,) = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "Mary today"]
+    assert note["message"] == (
+        "All well at Mary's today: up at 07:40, out 10:00\u201311:30, no alerts today, last movement reported at 11:30."
+    )

@@ -91,7 +91,8 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | sentinel: are you around?: You are away until Sun 08 Mar",
         "Bob's phone  | Mary's circle this week:",
         "Away: Bob (son) until 2026-03-08.",
-        "Bob's phone  | Your circle today: All well at Mary's now: 2 alerts today",
+        # Mary shares her day (share_day): when she got up and was out, as the morning above told it.
+        "Bob's phone  | Your circle today: All well at Mary's now: up at 07:24, out 09:10\u201310:45, 2 alerts today",
         "| All well at Ann's now: 1 alert today",
         # The next morning: the silent phone named to the keepers, and the question to the one who went.
         "Wednesday 04 March 2026",

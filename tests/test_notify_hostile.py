@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from circle_driver import SECRET, TUESDAY_10, Circle, alert
+from circle_driver import SECRET, TOPICS, TUESDAY_10, Circle, alert
 from conftest import Mosquitto, wait_for
 from ntfy_fake import FakeNtfy
 from sentinel.cli import main
@@ -158,6 +158,35 @@ def test_a_stored_time_that_cannot_be_read_does_not_stop_the_notifier(circle, tm
     config.write_text(c.text)
     assert main(["incidents", "-c", str(config)]) == 0
     assert "mary-inactivity-1" in capsys.readouterr().out
+
+
+def test_a_day_in_a_status_that_cannot_be_believed_is_left_out_of_the_daily_note(circle, caplog) -> None:
+    ann_asks = lambda t: t.replace("    name: Ann\n", '    name: Ann\n    daily: "19:00"\n', 1)  # noqa: E731
+    c = circle(home_extra="    daily_note: true\n", edit=ann_asks, top="watch_silence: false\n")
+    c.pump()
+    seen = c.notifier.rhythm.checkins.latest
+    today = "2026-03-03T{}:00" + TUESDAY_10.isoformat()[19:]  # Tuesday, at the notifier's UTC offset
+    hostile = [
+        {"up": 740, "out": "out all day"},
+        {"up": "0001-01-01T00:00:00+14:00", "out": [[today.format("10:00")]]},  # overflows as UTC; not a pair
+        {"up": "2026-03-03T07:40:00", "out": [[today.format("10:00"), None]] * 100},  # no offset; a flood
+        {"up": "x" * 1000, "out": [[today.format("11:30"), today.format("10:00")]]},  # back before it left
+        {"out": [[{"$gt": ""}, None]], "up": [today.format("07:40")]},
+    ]
+    for body in hostile:
+        c.publish("status", {"state": "ok", "since": None, **body})
+        wait_for(lambda b=body: (c.pump(1), "mary" in seen and seen["mary"].at == c.clock.now())[1], 5, "the status")
+        c.clock.advance(1)
+    assert seen["mary"].state == "ok" and seen["mary"].up is None and seen["mary"].out == ()
+    ignored = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ignored the")]
+    assert len(ignored) == 2 * len(hostile)
+    # Times that can be read but not believed for today (ahead of the note, from last week) are not told either.
+    days = {"up": "2099-03-03T07:40:00+00:00", "out": [["2026-02-24T10:00:00+00:00", "2026-02-24T11:00:00+00:00"]]}
+    c.publish("status", {"state": "ok", "since": None, **days})
+    c.clock.advance(9 * 3600 - len(hostile))
+    c.pump()
+    (note,) = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "Mary today"]
+    assert note["message"] == "All well at Mary's today: no alerts today."
 
 
 def test_texts_that_reach_a_phone_are_cut_where_they_enter(circle) -> None:

@@ -64,4 +64,10 @@ def test_optional_fields_are_left_out_only_when_empty() -> None:
     }
     status = protocol.Status("ok", None, "", "home", None, None, [], "mary", "Mary", "1", "ok")
     assert status.body()["last_checkin"] is None  # a status always has every field, null when not known
+    assert not {"up", "out"} & set(status.body())  # but the resident's day only when they agreed to share it
+    day = {"up": "2026-01-01T07:40:00+00:00", "out": [["2026-01-01T10:00:00+00:00", None]]}
+    assert protocol.Status("ok", None, "", "home", None, None, [], "mary", "Mary", "1", "ok", **day).body() == {
+        **status.body(),
+        **day,
+    }
     assert protocol.Reply("ok").body() == {"status": "ok"}

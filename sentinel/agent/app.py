@@ -88,6 +88,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.pins: dict[str, SensorPin] = {}
         self.logic: dict[str, Logic] = {}
         self.history: History | None = None  # made at start, when history is on
+        self.day = self._new_day()  # only with home.share_day
         self.signal: Signal | None = None
         self.zigbee = Zigbee(config.zigbee, config.sensors)
         self.link = MqttLink(
@@ -262,6 +263,7 @@ class Agent(Messages, HomeDecisions, Quiet):
             self._next_heartbeat = now + self.config.mqtt.heartbeat
             self._heartbeat(now, wall)
         self._watch_due(now, wall)
+        self._day_tick(wall)
         if self.learning is not None:
             self.learning.due(now)
         if self._watchdog and now >= self._next_watchdog:

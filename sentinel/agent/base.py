@@ -32,6 +32,7 @@ from sentinel.mqtt.topics import Topics
 from sentinel.store import Store
 
 if TYPE_CHECKING:
+    from sentinel.agent.day import DayShare
     from sentinel.agent.history import History
     from sentinel.agent.learner import Learner
     from sentinel.agent.learning import Learning
@@ -70,6 +71,7 @@ class AgentBase:
     pins: dict[str, SensorPin]
     logic: dict[str, Logic]
     history: History | None
+    day: DayShare | None  # today's "up" and outings, only with home.share_day
     signal: Signal | None
     zigbee: Zigbee
     link: MqttLink

@@ -37,6 +37,8 @@ class HomeDecisions(AgentBase):
                 log.debug("event %s", event)
                 if event.is_activity and self.watch is not None:
                     self._watch_activity(event)
+                if self.day is not None and self.day.feed(event):
+                    self._publish_status()  # a new "up", an outing told or over
                 if self.config.mqtt.publish_sensors:
                     self._publish_sensor(sensor, out.value, wall)
             elif out.what == "help":

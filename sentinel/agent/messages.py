@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentinel import __version__
 from sentinel.agent.base import AgentBase, iso
 from sentinel.agent.home import HERE
 from sentinel.config import SensorConfig
 from sentinel.core import protocol
+
+if TYPE_CHECKING:
+    from sentinel.agent.day import DayShare
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,22 @@ class Messages(AgentBase):
             name=self.config.home.name,
             version=__version__,
             storage=self.journal.storage,
+            up=self.day.up() if self.day is not None else None,
+            out=self.day.out() if self.day is not None else None,
         ).body()
+
+    def _new_day(self) -> DayShare | None:
+        """Today's "up" and outings, rebuilt from the stored events; None unless the resident shares them."""
+        if not self.config.home.share_day:
+            return None
+        from sentinel.agent.day import DayShare  # only a home that shares its day runs it
+
+        return DayShare(self.store, self.clock.now())
+
+    def _day_tick(self, wall: datetime) -> None:
+        """Time passing for the day the circle is told of (with ``share_day``): an outing now told, a new day."""
+        if self.day is not None and self.day.tick(wall):
+            self._publish_status()
 
     def _publish_status(self) -> None:
         self._storage_told = self.journal.storage

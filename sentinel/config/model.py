@@ -16,6 +16,12 @@ class HomeConfig:
 
     id: str = setting(doc="Short name used in MQTT topics: lower-case letters, digits, '-', '_'.", check=_slug)
     name: str = setting(doc="How the circle knows the resident, e.g. 'Mary'.")
+    share_day: bool = setting(
+        False,
+        doc="Off by default. On: the status the circle reads also says when the resident got up today and when"
+        " they went out and came back (times only, never which rooms), for the members' daily note."
+        " Turn it on only with the resident's agreement (docs/resident.md).",
+    )
 
 
 @dataclass(frozen=True, slots=True)

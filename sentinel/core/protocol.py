@@ -54,7 +54,9 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Status(Message):
-    """``status`` (retained): the home's state a neighbour's app shows."""
+    """``status`` (retained): the home's state a neighbour's app shows; ``up`` and ``out`` only with ``share_day``."""
+
+    OMIT_IF_NONE = ("up", "out")
 
     state: str
     since: str | None
@@ -67,6 +69,8 @@ class Status(Message):
     name: str
     version: str
     storage: str
+    up: str | None = None  # when the resident got up today
+    out: list[list[str | None]] | None = None  # today's outings: [left, back], back null while still out
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,11 +109,12 @@ class Morning:
     def run(self) -> None:
         mary, story = self.mary, self.story
         mary.door(False)  # the door is shut when the monitor starts
-        mary.at(7, 0, 15)
+        # She gets up a while after that: a sign of life soon after the door would be "up" from 06:55 on.
+        mary.at(7, 20, 15)
         mary.move("bedroom_pir", "Mary gets up (bedroom motion)")
         story.wait(300)
         mary.move("bathroom_pir", "bathroom")
-        mary.at(7, 30, 10)
+        mary.at(7, 45, 10)
         mary.move("kitchen_pir", "breakfast (kitchen motion)")
         story.wait(900)
         mary.move("living_pir", "reads the paper (living room)")

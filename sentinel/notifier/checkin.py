@@ -31,15 +31,22 @@ ANSWER_FOR = timedelta(hours=2)  # the check's 'I'm OK' works this long: the che
 LATE_KINDS = ("inactivity", "not_up", "not_back")  # the alerts a check-in's silence can raise
 
 
+MAX_OUTINGS = 24  # more outings in one day than this is no day anyone lives: such an "out" is not believed
+
+Outing = tuple[datetime, datetime | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """A home's retained status, as last heard."""
+    """A home's retained status, as last heard (``up`` and ``out`` only from an agent with ``share_day``)."""
 
     state: str
     since: datetime | None
     last_activity: datetime | None
     last_checkin: datetime | None
     at: datetime
+    up: datetime | None = None
+    out: tuple[Outing, ...] = ()
 
 
 def residents(cfg: CircleConfig) -> list[MemberConfig]:
@@ -47,14 +54,56 @@ def residents(cfg: CircleConfig) -> list[MemberConfig]:
     return [MemberConfig(resident_id(h.id), h.name, h.resident.topic) for h in cfg.homes if h.resident is not None]
 
 
-def read_status(body: dict[str, Any], now: datetime) -> Seen:
+def read_status(body: dict[str, Any], now: datetime, home: str = "") -> Seen:
     """The parts of a status the circle uses; a field that cannot be read is None."""
 
     def at(key: str) -> datetime | None:
         value = body.get(key)
         return when(value, now, f"status {key}") if isinstance(value, str) else None
 
-    return Seen(str(body.get("state", ""))[:20], at("since"), at("last_activity"), at("last_checkin"), now)
+    up, out = read_day(body, home)
+    return Seen(str(body.get("state", ""))[:20], at("since"), at("last_activity"), at("last_checkin"), now, up, out)
+
+
+def read_day(body: dict[str, Any], home: str) -> tuple[datetime | None, tuple[Outing, ...]]:
+    """The day a home shares (``up``, ``out``); what cannot be read is ignored, said in the log, never raised."""
+    up: datetime | None = None
+    out: tuple[Outing, ...] = ()
+    if "up" in body:
+        try:
+            up = _instant(body["up"])
+        except (TypeError, ValueError, OverflowError) as exc:
+            log.warning("ignored the 'up' in the status of %.40s (%s): %.80r", home, exc, body["up"])
+    if "out" in body:
+        try:
+            out = _outings(body["out"])
+        except (TypeError, ValueError, OverflowError) as exc:
+            log.warning("ignored the 'out' in the status of %.40s (%s): %.80r", home, exc, body["out"])
+    return up, out
+
+
+def _outings(value: Any) -> tuple[Outing, ...]:
+    if not isinstance(value, list) or len(value) > MAX_OUTINGS:
+        raise ValueError(f"not a list of at most {MAX_OUTINGS} outings")
+    found = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 2:
+            raise ValueError("an outing is not [left, back]")
+        left, back = _instant(item[0]), None if item[1] is None else _instant(item[1])
+        if back is not None and back < left:
+            raise ValueError("back before it left")
+        found.append((left, back))
+    return tuple(found)
+
+
+def _instant(value: Any) -> datetime:
+    """An ISO time with its UTC offset, as UTC (so that no comparison or conversion of it can overflow later)."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("not a time")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("no UTC offset")
+    return parsed.astimezone(UTC)
 
 
 def check_id(since: datetime) -> str:
@@ -87,7 +136,7 @@ class CheckIns(Part):
         home = self.homes.get(home_id)
         if home is None:
             return
-        seen = read_status(body, now)
+        seen = read_status(body, now, home_id)
         self.latest[home_id] = seen
         if seen.state == "checking" and home.resident is not None and home.resident.check_in:
             self._ask(home, seen.since or now, now)

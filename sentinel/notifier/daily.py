@@ -1,8 +1,9 @@
 """A daily note to members who ask for it: how each of their homes is today, in one line each.
 
 Only what the circle already knows: the home's status now (all well, asking, an alert, away), today's alerts,
-the last movement the monitor reported in its status, and whether the resident said 'I'm OK'. Never which
-rooms, never a list of visits. A home sends it only with ``daily_note: true`` (the resident agreed), a member
+the last movement the monitor reported in its status, and whether the resident said 'I'm OK'; and, when the
+resident also agreed to share their day (``share_day`` on the agent), when they got up and were out. Never
+which rooms, never a list of visits. A home sends it only with ``daily_note: true`` (the resident agreed), a member
 gets it only with ``daily: "HH:MM"`` (they asked).
 """
 
@@ -64,6 +65,10 @@ class Daily(Part):
         ]
         moved = seen.last_activity if seen and seen.last_activity and seen.last_activity >= start else None
         said = self.checkins.checked_in_today(home.id, now)
+        # The home's day, if it shares it: only today's (an outing still going, or back today, may have begun
+        # the evening before); a time ahead of the note is not believed.
+        up = seen.up if seen and seen.up and start <= seen.up <= now else None
+        out = [(left, back) for left, back in (seen.out if seen else ()) if left <= now and (back or now) >= start]
         return messages.daily_line(
             home.name,
             seen.state if seen else None,
@@ -71,4 +76,7 @@ class Daily(Part):
             alerts,
             moved.astimezone(now.tzinfo) if moved else None,
             said.astimezone(now.tzinfo) if said else None,
+            up=up.astimezone(now.tzinfo) if up else None,
+            out=[(left.astimezone(now.tzinfo), back.astimezone(now.tzinfo) if back else None) for left, back in out],
+            today=now.date(),
         )

@@ -88,6 +88,9 @@ from sentinel.notifier.messages.resident import (
     daily_note as daily_note,
 )
 from sentinel.notifier.messages.resident import (
+    outings_words as outings_words,
+)
+from sentinel.notifier.messages.resident import (
     resident_check_note as resident_check_note,
 )
 from sentinel.notifier.messages.resident import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -69,10 +70,15 @@ def daily_line(
     alerts: list[tuple[str, datetime, bool]],
     last_movement: datetime | None,
     checked_in: datetime | None,
+    up: datetime | None = None,
+    out: Sequence[tuple[datetime, datetime | None]] = (),
+    today: date | None = None,
 ) -> str:
-    """One home in a member's daily note, in words: its state, today's alerts, the last movement reported.
+    """One home in a member's daily note, in words: its state, when the resident got up and was out (if the home
+    shares its day), today's alerts, the last movement reported.
 
-    ``alerts``: today's alerts as (kind, raised at, closed). Never a list of rooms or visits.
+    ``alerts``: today's alerts as (kind, raised at, closed); ``out``: outings as (left, back or None while still
+    out; ``today``: the note's day, for an outing begun the day before). Never a list of rooms or visits.
     """
     well = offline_since is None and state in ("ok", "learning") and all(closed for _, _, closed in alerts)
     parts = []
@@ -82,6 +88,10 @@ def daily_line(
         parts.append("no word from the monitor yet")
     elif not well or state == "learning":
         parts.append(STATE_WORDS.get(state, state).format(name=name))
+    if up is not None:
+        parts.append(f"up at {up:%H:%M}")
+    if out:
+        parts.append(outings_words(out, today or out[-1][0].date()))
     if not alerts:
         parts.append("no alerts today")
     else:
@@ -99,6 +109,18 @@ def daily_line(
     if well:
         head = f"All well at {name}'s today" if not alerts else f"All well at {name}'s now"
     return f"{head}: {', '.join(parts)}."
+
+
+def outings_words(out: Sequence[tuple[datetime, datetime | None]], today: date) -> str:
+    """'out 10:00-11:30 and since 15:00' (an en dash); many outings as how many and the last: a note, not a diary."""
+
+    def clock(at: datetime) -> str:
+        return f"{at:%H:%M}" if at.date() >= today else f"yesterday {at:%H:%M}"  # begun the evening before
+
+    told = [f"since {clock(left)}" if back is None else f"{clock(left)}\u2013{clock(back)}" for left, back in out]
+    if len(told) > 3:
+        return f"out {len(told)} times, the last {told[-1]}"
+    return "out " + (told[0] if len(told) == 1 else f"{', '.join(told[:-1])} and {told[-1]}")
 
 
 def daily_note(homes: list[str], lines: list[str]) -> dict[str, Any]:
