@@ -15,5 +15,7 @@ bash scripts/bootstrap.sh test mosquitto openssl systemd chromium victoria-metri
 # compiles an installed kit, they do not each compile the package again (PYTHONDONTWRITEBYTECODE may be set).
 .venv/bin/python -m compileall -q sentinel
 # Four workers on two cores: most tests spend much of their time waiting on a broker, a process or a
-# timer, so four keep both cores busy (eight only contend). "-n 0" after it runs them one by one.
-exec .venv/bin/pytest -n 4 "$@"
+# timer, so four keep both cores busy (eight only contend). The long tests are collected first (conftest.py)
+# and an idle worker takes queued tests from a busy one (worksteal), so nothing waits behind the minute of
+# chaos. "-n 0" after it runs them one by one.
+exec .venv/bin/pytest -n 4 --dist worksteal "$@"
