@@ -73,6 +73,11 @@ class Proxy:
         for conn in conns:
             _close(conn)
 
+    def mend(self) -> None:
+        """End a cut still running: connections are let through again (a reconnecting client gets in)."""
+        with self._lock:
+            self._cut_until = 0.0
+
     def _accept(self) -> None:
         while True:
             client, _ = self._server.accept()
@@ -380,7 +385,9 @@ class Harness:
 
     def calm(self) -> None:
         """Stop the chaos: network whole, ntfy answering, retained junk cleared."""
-        self.agent_proxy.delay = self.notifier_proxy.delay = 0.0
+        for proxy in (self.agent_proxy, self.notifier_proxy):
+            proxy.delay = 0.0
+            proxy.mend()  # a cut of up to 15 s begun just before would otherwise outlast the chaos
         self.ntfy.failures.clear()
         for topic in self.retained:
             self.fuzzer.publish(topic, b"", qos=1, retain=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -24,12 +25,32 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "long: takes tens of seconds, mostly waiting; started first")
+    config.addinivalue_line("markers", "long(seconds): takes about this long, mostly waiting; started first")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests first: on several workers, the longest starts at once instead of after a queue of others."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: otherwise as collected
+    """Every worker's share of the tests begins with some of the long ones, so none waits behind another.
+
+    ``--dist worksteal`` hands each of the n workers one run of consecutive tests, of near-equal sizes, and
+    idle workers later take tests from the end of a busy one's run. The long tests are dealt out, longest
+    first, to the run with the least long work so far, and each run starts with its own.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    seconds = {item: float(mark.args[0]) for item in items if (mark := item.get_closest_marker("long"))}
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for item in sorted(seconds, key=seconds.__getitem__, reverse=True):
+        k = load.index(min(load))
+        heads[k].append(item)
+        load[k] += seconds[item]
+    rest = iter(item for item in items if item not in seconds)  # otherwise as collected
+    ordered: list[pytest.Item] = []
+    remaining = len(items)
+    for k, head in enumerate(heads):
+        size = remaining // (workers - k)  # as xdist's WorkStealingScheduling splits the collection
+        remaining -= size
+        ordered += head + list(itertools.islice(rest, max(0, size - len(head))))
+    items[:] = ordered + list(rest)
 
 
 def free_port() -> int:

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, mosquitto_binary
 
 
-@pytest.mark.long
+@pytest.mark.long(70)
 def test_a_minute_of_chaos_loses_nothing_sends_nothing_twice_and_kills_nothing() -> None:
     mosquitto_binary()  # fails, never skips, without a broker
     result = subprocess.run(

@@ -37,7 +37,7 @@ def demo(speed: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.mark.long
+@pytest.mark.long(6)
 def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
     # Two runs at once, at paces ten times apart: the story's clock is its own, so the same lines at the same
     # times, in the same order, on a quiet machine or a busy one (the story waits for the neighbour to hear the
@@ -127,7 +127,7 @@ def test_the_demo_refuses_a_speed_that_is_not_above_zero() -> None:
         assert result.returncode == 2 and "is not a number above 0" in result.stderr, speed
 
 
-@pytest.mark.long
+@pytest.mark.long(5)
 def test_the_demo_uses_a_given_broker(broker: Mosquitto) -> None:
     result = subprocess.run(
         sentinel_cmd("demo", "--speed", "100000", "--broker", f"127.0.0.1:{broker.port}"),

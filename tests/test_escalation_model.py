@@ -149,7 +149,7 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
 
 
-TestEscalation = pytest.mark.long(Escalation.TestCase)
+TestEscalation = pytest.mark.long(8)(Escalation.TestCase)
 TestEscalation.settings = settings(
     max_examples=60, stateful_step_count=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -61,7 +61,7 @@ def client(port: int, user: str | None, password: str | None, topics: tuple[str,
     return c, got, refused
 
 
-@pytest.mark.long
+@pytest.mark.long(13)
 def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_should(tmp_path: Path) -> None:
     mosquitto_binary()
     root, port = tmp_path / "root", free_port()

@@ -48,7 +48,7 @@ class NotifierProcess:
         return proc
 
 
-@pytest.mark.long
+@pytest.mark.long(31)
 def test_killed_mid_escalation_nothing_is_lost_and_nothing_sent_twice(tmp_path: Path, broker: Mosquitto) -> None:
     ntfy = FakeNtfy()
     base = f"t{uuid.uuid4().hex[:8]}"

@@ -67,7 +67,7 @@ def kill(driver: subprocess.Popen[str]) -> None:
     driver.wait(10)
 
 
-@pytest.mark.long
+@pytest.mark.long(5)
 def test_an_alert_survives_broker_outage_and_agent_kill(tmp_path: Path, own_broker: Mosquitto) -> None:
     config = write_config(tmp_path, own_broker.port)
     topic, availability = "sentinel/testhome/alert", "sentinel/testhome/availability"

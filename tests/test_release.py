@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.mark.long
+@pytest.mark.long(11)
 def test_the_built_wheel_installs_with_pipx_and_runs(tmp_path: Path) -> None:
     wheels = tmp_path / "dist"
     built = subprocess.run(
