@@ -172,6 +172,9 @@ def test_a_day_in_a_status_that_cannot_be_believed_is_left_out_of_the_daily_note
         {"up": "2026-03-03T07:40:00", "out": [[today.format("10:00"), None]] * 100},  # no offset; a flood
         {"up": "x" * 1000, "out": [[today.format("11:30"), today.format("10:00")]]},  # back before it left
         {"out": [[{"$gt": ""}, None]], "up": [today.format("07:40")]},
+        # No monitor stamps these; shown in a zone east or west of UTC they would overflow.
+        {"up": "9999-12-31T23:59:59+00:00", "out": [[today.format("10:00"), "9999-12-31T23:59:59+00:00"]]},
+        {"up": "0001-01-01T00:00:00+00:00", "out": [[today.format("10:00"), None]]},  # still out: never told
     ]
     for body in hostile:
         c.publish("status", {"state": "ok", "since": None, **body})

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sentinel.agent.base import iso
 from sentinel.core.events import Event
+from sentinel.core.protocol import MAX_OUTINGS
 from sentinel.detect.day import DaySummary, day_of, day_start
 from sentinel.store import Store
 
@@ -25,10 +26,14 @@ class DayShare:
         self.rebuild(store, now)
 
     def rebuild(self, store: Store, now: datetime) -> None:
-        """Today so far, from the events stored since the day before began (an outing may have begun then)."""
+        """Today so far, from the events stored since the day before began (an outing may have begun then).
+
+        Rows stamped after ``now`` are left out: they were stamped by a clock that was wrong then (a Pi
+        without a real-time clock, before NTP) and would hold the summary on a day that has not come.
+        """
         since = day_start(day_of(now) - timedelta(days=1), now)
         try:
-            for event in store.stream_events(since):
+            for event in store.stream_events(since, until=now):
                 self.summary.feed(event)
         except Exception as exc:  # the day is a courtesy to the circle: it must never stop the monitor
             log.error("could not read today's events for the day summary (%s: %s)", type(exc).__name__, exc)
@@ -42,7 +47,7 @@ class DayShare:
             return self._failed(exc)
 
     def tick(self, now: datetime) -> bool:
-        """Time passing; whether the status must say something new (an outing told, a new day)."""
+        """Time passing; whether the status must say something new (a new day)."""
         try:
             return self.summary.tick(now)
         except Exception as exc:
@@ -56,5 +61,10 @@ class DayShare:
     def up(self) -> str | None:
         return iso(self.summary.up)
 
-    def out(self) -> list[list[str | None]]:
-        return [[iso(left), iso(back)] for left, back in self.summary.outings]
+    def out(self) -> list[list[str]]:
+        """The day's outings, the latest ``MAX_OUTINGS``, as the status carries them."""
+        return [[_iso(left), _iso(back)] for left, back in self.summary.outings[-MAX_OUTINGS:]]
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")

@@ -118,7 +118,7 @@ class Messages(AgentBase):
         return DayShare(self.store, self.clock.now())
 
     def _day_tick(self, wall: datetime) -> None:
-        """Time passing for the day the circle is told of (with ``share_day``): an outing now told, a new day."""
+        """Time passing for the day the circle is told of (with ``share_day``): a new day begins at 04:00."""
         if self.day is not None and self.day.tick(wall):
             self._publish_status()
 

@@ -70,7 +70,11 @@ class Status(Message):
     version: str
     storage: str
     up: str | None = None  # when the resident got up today
-    out: list[list[str | None]] | None = None  # today's outings: [left, back], back null while still out
+    out: list[list[str]] | None = None  # today's outings, each once it is over: [left, back], at most MAX_OUTINGS
+
+
+MAX_OUTINGS = 24
+"""The most outings a status tells, the latest: more in one day is no day anyone lives (a door gone wrong)."""
 
 
 @dataclass(frozen=True, slots=True)

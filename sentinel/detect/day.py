@@ -1,22 +1,24 @@
 """The resident's day in two facts the circle may be told: when they got up, and when they were out.
 
 Fed the home's events one by one (and told the time now and then), it keeps the summary of the local day:
-``up``, and ``outings`` as (left, back) with back None while the outing goes on. Each step is a few
-comparisons: the agent runs it on a Pi Zero for every event.
+``up``, and ``outings`` as (left, back), each told once it is over. Each step is a few comparisons: the
+agent runs it on a Pi Zero for every event.
 
 "Up" must hold on a home it has never seen, so it is not learned: it is the start of the first run of the
-resident's signs of life that begins after ``DAY_START``, has no gap over ``UP_GAP`` and lasts ``UP_RUN``. A
-night-time trip to the bathroom is a short burst followed by hours of sleep: it never makes such a run. Going
-out means being up too: when an outing is over (the door again) and no run has said "up" yet, the resident
-was up from the start of the run that led out of the door (someone who leaves for work at 07:10 is not "up"
-when they come home at 17:30).
+resident's signs of life indoors that begins after ``DAY_START``, has no gap over ``UP_GAP`` and lasts
+``UP_RUN``. A night-time trip to the bathroom is a short burst followed by hours of sleep: it never makes such
+a run. The front door is no part of a run: a door that rattles in the wind, or a visitor's knock, is not
+the resident moving about. Going out means being up too: when an outing is over and no run has said "up"
+yet, the resident was up from the start of the run that led to the door (someone who leaves for work at
+07:10 is not "up" when they come home at 17:30).
 
-An outing is read as the tracker reads the front door (``tracker.py``): the door, then no sign of life
-indoors for at least ``OUTING_MIN`` until the door again. One or two indoor signs while out are strays; a
-sign soon after the door (``ARRIVAL_S``) or a third stray means nobody went out, or the return was missed: no
-outing is told either way. An outing still going is told once ``ARRIVAL_S`` has passed with nothing indoors
-(before that, a sign indoors would mean the resident never left). After coming in by the door, the resident
-is taken to be in until seen indoors: doors meanwhile are the same coming in, not a new outing.
+An outing is told only when the home says so plainly, since a made-up outing misleads the circle as much as
+a missed one: the front door, then no sign of life indoors at all for at least ``OUTING_MIN``, then the
+door again, then someone moving indoors within ``ARRIVAL_S`` ("door, then movement", as the tracker reads a
+return). A sign indoors while the door is the last word means someone is in (they never left, or a stray
+the detector may forgive but a note need not repeat); a door again with nobody moving indoors soon after is
+the door alone (wind, a rattle, a delivery), not a return. An outing still going is not told: only the
+home knows, as it happens, that it stands empty.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sentinel.core.events import Event
-from sentinel.detect.tracker import ARRIVAL_S, RETURN_ROWS
+from sentinel.detect.tracker import ARRIVAL_S
 
 DAY_START = 4
 """The hour the resident's day starts. Not midnight: a late evening that goes on past midnight is still the
@@ -41,11 +43,11 @@ an hour and more. Shorter than ``UP_RUN``, so a run is at least three signs, nev
 OUTING_MIN = timedelta(minutes=15)
 """The shortest absence told as an outing: the bins, the post or a word at the gate are over in minutes and
 would make the note a list; a quarter of an hour away is somewhere worth naming (the shop, a neighbour's)."""
-KNOWN_OUT = max(OUTING_MIN, timedelta(seconds=ARRIVAL_S))
-"""How long after the door an outing still going is told: by then a sign indoors would be a stray."""
+ARRIVAL = timedelta(seconds=ARRIVAL_S)
+"""After the door that ends an outing, someone moving indoors this soon is the resident coming in."""
 
-Where = Literal["in", "door", "back"]  # seen indoors; the door with nothing indoors since; just came in
-Outing = tuple[datetime, datetime | None]
+Where = Literal["in", "door", "back"]  # seen indoors; the door with nothing indoors since; the door again
+Outing = tuple[datetime, datetime]
 
 
 def day_of(at: datetime) -> date:
@@ -62,15 +64,19 @@ class DaySummary:
     """Today's "up" and outings, kept up to date event by event."""
 
     def __init__(self) -> None:
-        self.day: date | None = None  # the day summarised
+        self._begin(None)
+
+    def _begin(self, day: date | None) -> None:
+        """Nothing known yet of ``day``."""
+        self.day = day  # the day summarised
         self.up: datetime | None = None
         self.outings: list[Outing] = []
         self._where: Where = "in"  # nothing known before the first event: the resident is taken to be in
-        self._door: datetime | None = None  # the last door, while "door"
-        self._led_out: datetime | None = None  # the start of the run that led to that door
-        self._strays: list[datetime] = []  # indoor signs since the door, not (yet) taken for a return
-        self._going = False  # the outing from ``_door`` is told as going (the last of ``outings``)
-        self._run_start: datetime | None = None  # the current run of the resident's signs of life
+        self._door: datetime | None = None  # the door that began the absence (while "door" or "back")
+        self._back: datetime | None = None  # the door that ended it (while "back")
+        self._last_door: datetime | None = None  # the latest door row (a door is opened and shut: two rows)
+        self._led_out: datetime | None = None  # the start of the run that led to the door
+        self._run_start: datetime | None = None  # the current run of signs of life indoors
         self._run_last: datetime | None = None
 
     def feed(self, event: Event) -> bool:
@@ -80,70 +86,66 @@ class DaySummary:
         if not event.is_activity:
             return changed
         if event.kind == "door":
-            return self._at_door(at) or changed
+            self._at_door(at)
+            return changed
         return self._indoors(at) or changed
 
     def tick(self, now: datetime) -> bool:
-        """Time passed: a new day begins, or an outing has gone on long enough to be told; whether it changed."""
-        changed = False
+        """Time passed: a new day begins; whether the summary changed."""
         today = day_of(now)
-        if self.day is None or today > self.day:  # a clock set back never takes the day back
-            changed = self.day is not None and (self.up is not None or bool(self.outings))
-            self.day, self.up = today, None
-            self.outings = [o for o in self.outings if o[1] is None]  # an outing still going goes on today
-        if self._where == "door" and not self._going and self._door is not None and now - self._door > KNOWN_OUT:
-            self.outings.append((self._door, None))
-            self._going = changed = True
+        # A clock set back a little never takes the day back; one that was days ahead (set wrong, then put
+        # right) must not hold the summary on a day that has not come.
+        if self.day is not None and self.day - timedelta(days=1) <= today <= self.day:
+            return False
+        changed = self.up is not None or bool(self.outings)
+        if self.day is not None and today < self.day:
+            self._begin(today)  # what the wrong clock stamped is no guide to now
+        else:
+            self.day, self.up, self.outings = today, None, []
         return changed
 
-    def _at_door(self, at: datetime) -> bool:
-        changed = False
-        if self._where == "door" and self._door is not None and at - self._door >= OUTING_MIN:
-            self._ended(self._door, at)  # door, quiet indoors, door again: out, and back
-            self._where, changed = "back", True
-        elif self._where != "back":  # after coming in, doors are that coming in until someone is seen indoors
-            self._where, self._strays = "door", []
-        changed = self._sign(at) or changed
-        if self._where == "door":
-            self._door, self._led_out = at, self._run_start
-        return changed
+    def _at_door(self, at: datetime) -> None:
+        if self._where == "in":
+            self._where, self._door = "door", at
+            self._led_out = self._run_start if self._led(at) else None
+        elif self._where == "door":
+            if self._door is not None and self._last_door is not None and at - self._last_door >= OUTING_MIN:
+                self._where, self._back = "back", at  # the door again after a quiet home: back, if someone moves
+            else:
+                self._door = at  # the same going out (opened, then shut): the absence starts at the last row
+        elif self._last_door is not None and at - self._last_door > ARRIVAL:
+            self._back = at  # nobody came in by the door before: this one may be the return
+        self._last_door = at
+
+    def _led(self, at: datetime) -> bool:
+        """Whether the current run of signs indoors goes on up to the door at ``at``."""
+        return self._run_last is not None and at - self._run_last <= UP_GAP
 
     def _indoors(self, at: datetime) -> bool:
-        if self._where != "door" or self._door is None:
-            self._where = "in"
-            return self._sign(at)
-        self._strays.append(at)
-        if at - self._door > timedelta(seconds=ARRIVAL_S) and len(self._strays) < RETURN_ROWS:
-            return False  # one or two strays in an empty home
-        # Someone is in: they never left, or came in without the door being seen. Either way, no outing to tell.
-        changed = self._going
-        if self._going:
-            self.outings.pop()
-        self._where, self._going = "in", False
-        for sign in self._strays:
-            changed = self._sign(sign) or changed
-        self._strays = []
-        return changed
+        last = self._last_door
+        changed = self._where == "back" and last is not None and at - last <= ARRIVAL and self._came_back()
+        self._where = "in"
+        return self._sign(at) or changed
 
-    def _ended(self, left: datetime, back: datetime) -> None:
-        if self._going:
-            self.outings[-1] = (left, back)
-        else:
-            self.outings.append((left, back))
-        self._going = False
-        led_out = self._led_out
+    def _came_back(self) -> bool:
+        """A whole outing, told on the day it ended; it may make the resident "up" (whether it changed)."""
+        left, back, led_out = self._door, self._back, self._led_out
+        if left is None or back is None:
+            return False
+        self.outings.append((left, back))
         if self.up is None and led_out is not None and self.day is not None and led_out >= day_start(self.day, led_out):
             self.up = led_out
+        return True
 
     def _sign(self, at: datetime) -> bool:
-        """A sign of life taken for the resident's; whether it made them "up"."""
-        if self._run_last is None or self._run_start is None or at - self._run_last > UP_GAP:
+        """A sign of life indoors; whether it made the resident "up"."""
+        if self._run_last is None or self._run_start is None or not timedelta(0) <= at - self._run_last <= UP_GAP:
             self._run_start = at
+        elif self.day is not None and self._run_start < day_start(self.day, at) <= at:
+            self._run_start = at  # a run going on through 04:00 (early, or a busy night): up counts from 04:00 on
         self._run_last = at
         start = self._run_start
         if self.up is not None or self.day is None or at - start < UP_RUN:
             return False
-        if start < day_start(self.day, start):
-            return False  # a run begun the day before (an evening that went on late) is not getting up
         self.up = start
         return True

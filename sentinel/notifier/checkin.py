@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sentinel.config.circle import DAY, CircleConfig, HomeCircle, MemberConfig, resident_id
+from sentinel.core.protocol import MAX_OUTINGS
 from sentinel.notifier import messages
 from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule, next_at
@@ -29,11 +30,7 @@ log = logging.getLogger(__name__)
 
 ANSWER_FOR = timedelta(hours=2)  # the check's 'I'm OK' works this long: the check, and the alert it may lead to
 LATE_KINDS = ("inactivity", "not_up", "not_back")  # the alerts a check-in's silence can raise
-
-
-MAX_OUTINGS = 24  # more outings in one day than this is no day anyone lives: such an "out" is not believed
-
-Outing = tuple[datetime, datetime | None]
+Outing = tuple[datetime, datetime]  # left, back
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +86,28 @@ def _outings(value: Any) -> tuple[Outing, ...]:
     for item in value:
         if not isinstance(item, list) or len(item) != 2:
             raise ValueError("an outing is not [left, back]")
-        left, back = _instant(item[0]), None if item[1] is None else _instant(item[1])
-        if back is not None and back < left:
+        left, back = _instant(item[0]), _instant(item[1])
+        if back < left:
             raise ValueError("back before it left")
         found.append((left, back))
     return tuple(found)
 
 
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+"""No monitor stamps a time outside these; one that does cannot be shown in any time zone without overflow."""
+
+
 def _instant(value: Any) -> datetime:
-    """An ISO time with its UTC offset, as UTC (so that no comparison or conversion of it can overflow later)."""
+    """An ISO time with its UTC offset, as UTC, between ``EARLIEST`` and ``LATEST``."""
     if not isinstance(value, str) or len(value) > 40:
         raise ValueError("not a time")
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("no UTC offset")
-    return parsed.astimezone(UTC)
+    instant = parsed.astimezone(UTC)
+    if not EARLIEST <= instant < LATEST:
+        raise ValueError("not a time a monitor could have stamped")
+    return instant
 
 
 def check_id(since: datetime) -> str:

@@ -46,14 +46,22 @@ class Daily(Part):
     def send(self, member: MemberConfig, now: datetime) -> None:
         """One note, one line per home."""
         homes = self.homes_of(member)
-        body = messages.daily_note([h.name for h in homes], [self.line(h, now) for h in homes])
+        body = messages.daily_note([h.name for h in homes], [self.safe_line(h, now) for h in homes])
         self.store.deliver(None, homes[0].id, member.id, body, now)
         self.store.log_member(now, "", member.id, "daily note", ", ".join(h.id for h in homes))
         log.info("daily note to %s on %s", member.id, ", ".join(h.name for h in homes))
         self._wake()
 
-    def line(self, home: HomeCircle, now: datetime) -> str:
-        """How ``home`` is today, in words."""
+    def safe_line(self, home: HomeCircle, now: datetime) -> str:
+        """``line``; should what a home shares of its day make that fail, the line without it (the rest is ours)."""
+        try:
+            return self.line(home, now)
+        except Exception:  # one home's odd status must not stop every member's note, day after day
+            log.exception("the day %s shares could not be put in words; the note leaves it out", home.id)
+            return self.line(home, now, day=False)
+
+    def line(self, home: HomeCircle, now: datetime, day: bool = True) -> str:
+        """How ``home`` is today, in words; ``day``: with the resident's up and outings, if the home shares them."""
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         seen = self.checkins.latest.get(home.id)
         known = self.store.home_state(home.id)
@@ -65,10 +73,10 @@ class Daily(Part):
         ]
         moved = seen.last_activity if seen and seen.last_activity and seen.last_activity >= start else None
         said = self.checkins.checked_in_today(home.id, now)
-        # The home's day, if it shares it: only today's (an outing still going, or back today, may have begun
-        # the evening before); a time ahead of the note is not believed.
-        up = seen.up if seen and seen.up and start <= seen.up <= now else None
-        out = [(left, back) for left, back in (seen.out if seen else ()) if left <= now and (back or now) >= start]
+        # The home's day, if it shares it: only today's (an outing back today may have begun the day before);
+        # a time ahead of the note is not believed.
+        up = seen.up if day and seen and seen.up and start <= seen.up <= now else None
+        out = [(left, back) for left, back in (seen.out if day and seen else ()) if start <= back <= now]
         return messages.daily_line(
             home.name,
             seen.state if seen else None,
@@ -77,6 +85,6 @@ class Daily(Part):
             moved.astimezone(now.tzinfo) if moved else None,
             said.astimezone(now.tzinfo) if said else None,
             up=up.astimezone(now.tzinfo) if up else None,
-            out=[(left.astimezone(now.tzinfo), back.astimezone(now.tzinfo) if back else None) for left, back in out],
+            out=[(left.astimezone(now.tzinfo), back.astimezone(now.tzinfo)) for left, back in out],
             today=now.date(),
         )

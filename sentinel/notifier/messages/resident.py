@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
@@ -71,14 +71,14 @@ def daily_line(
     last_movement: datetime | None,
     checked_in: datetime | None,
     up: datetime | None = None,
-    out: Sequence[tuple[datetime, datetime | None]] = (),
+    out: Sequence[tuple[datetime, datetime]] = (),
     today: date | None = None,
 ) -> str:
     """One home in a member's daily note, in words: its state, when the resident got up and was out (if the home
     shares its day), today's alerts, the last movement reported.
 
-    ``alerts``: today's alerts as (kind, raised at, closed); ``out``: outings as (left, back or None while still
-    out; ``today``: the note's day, for an outing begun the day before). Never a list of rooms or visits.
+    ``alerts``: today's alerts as (kind, raised at, closed); ``out``: outings over today as (left, back);
+    ``today``: the note's day, for an outing begun before it. Never a list of rooms or visits.
     """
     well = offline_since is None and state in ("ok", "learning") and all(closed for _, _, closed in alerts)
     parts = []
@@ -111,13 +111,15 @@ def daily_line(
     return f"{head}: {', '.join(parts)}."
 
 
-def outings_words(out: Sequence[tuple[datetime, datetime | None]], today: date) -> str:
-    """'out 10:00-11:30 and since 15:00' (an en dash); many outings as how many and the last: a note, not a diary."""
+def outings_words(out: Sequence[tuple[datetime, datetime]], today: date) -> str:
+    """'out 10:00-11:30 and 15:00-16:10' (an en dash); many outings as how many and the last: a note, not a diary."""
 
     def clock(at: datetime) -> str:
-        return f"{at:%H:%M}" if at.date() >= today else f"yesterday {at:%H:%M}"  # begun the evening before
+        if at.date() >= today:
+            return f"{at:%H:%M}"
+        return f"yesterday {at:%H:%M}" if at.date() == today - timedelta(days=1) else f"{at:%a %d %b %H:%M}"
 
-    told = [f"since {clock(left)}" if back is None else f"{clock(left)}\u2013{clock(back)}" for left, back in out]
+    told = [f"{clock(left)}\u2013{clock(back)}" for left, back in out]
     if len(told) > 3:
         return f"out {len(told)} times, the last {told[-1]}"
     return "out " + (told[0] if len(told) == 1 else f"{', '.join(told[:-1])} and {told[-1]}")
