@@ -85,6 +85,7 @@ class Street:
         """Mary calls for help in the night and nobody answers: the final call says whom to ring, then Tom's e-mail."""
         mary, story = self.mary, self.story
         self.live_until(at)
+        story.set_speed(story.speed / FAST)  # at the day's pace, to be followed
         mary.say("Mary feels unwell in the night, sits down in the living room and holds the help button (3 s)")
         mary.press(3)
         help_id = mary.open_alert("help")
@@ -96,6 +97,7 @@ class Street:
         mary.say("Tom reads the e-mail and rings Mary: she feels better now, and presses the button once: I'm OK")
         mary.press(0.4)
         self.morning.cancelled(help_id)
+        story.set_speed(story.speed * FAST)
 
     def follow_ups(self) -> None:
         """'How is Mary today?': Ann would like a call. 'How is Ann today?': she needs help, and Carol will go."""
