@@ -118,11 +118,11 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Mary's circle: Ann (next door) did not answer the test",
         "Ann's phone  | How is Mary today?",
         "Ann's phone  | > Ann taps 'Call me'",
-        "Bob's phone  | Mary: Ann (next door) asks for a call: Ann (next door) would like a call about how Mary is today."
-        " Ann (next door)'s number: +44 7700 900123. [Call Ann (next door)]",
+        "Bob's phone  | Mary: Ann (next door) asks for a call: Ann (next door) would like a call about how Mary is"
+        " today. Ann (next door)'s number: +44 7700 900123. [Call Ann (next door)]",
         "Bob's phone  | > Bob taps 'Needs help'",
         "Carol's phone | Ann today: Bob (son) says Ann needs some help today: can you help?",
-        "Carol's phone | Ann: needs some help today: Bob (son) says Ann needs some help today, after yesterday's alert.",
+        "Carol's phone | Ann: needs some help today: Bob (son) says Ann needs some help today, after yesterday's",
         "Carol's phone | > Carol taps 'I'm going'",
         "Bob's phone  | > Bob taps 'Back'",
         # A claim released: Bob cannot go after all, the others are asked again, and Carol goes.
