@@ -56,7 +56,7 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Will you look out for Mary?",
         "Bob's phone  | Will you look out for Ann?",
         "Bob's phone  | > Bob taps 'I agree'",
-        "Carol's phone | > Carol taps 'I agree'",
+        "Sue's phone  | > Sue taps 'I agree'",
         "Mary's home  | Mary gets up (bedroom motion)",
         # The resident checks in from her own phone; the monitor hears it as her "I'm OK".
         "Mary's phone | Hello Mary: If you like, tap 'I'm OK today'",
@@ -67,8 +67,8 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Ann: pressed the help button [loud]: Ann pressed the help button in the hall",
         "broker       | ALERT [critical] Mary pressed the help button in the living room",
         "Bob's phone  | Mary: pressed the help button [loud]: Mary pressed the help button",
-        "notifier     | Mary's alert, step 1: told bob, carol (ann: own alarm open, not asked)",
-        "Carol's phone | Mary: pressed the help button [loud]",  # the help button wakes her in her quiet hours
+        "notifier     | Mary's alert, step 1: told bob, sue (ann: own alarm open, not asked)",
+        "Sue's phone  | Mary: pressed the help button [loud]",  # the help button wakes her in her quiet hours
         "broker       | alert closed by resident: Mary pressed 'I'm OK' (short press).",
         "Bob's phone  | Mary: all clear: Mary pressed 'I'm OK' (short press).",
         "Bob's phone  | > Bob taps 'I called, all OK'",
@@ -93,11 +93,11 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Mary: all clear: Ann (next door) is with Mary: all is well.",
         # The evening: the test notice, away from the phone, the keepers' note and the daily note.
         "Ann's phone  | sentinel test: please tap Received",
-        # A test is never urgent: Carol's waits for her quiet hours to end.
-        "notifier     | the test notice to carol goes at 18:30, after their quiet hours",
+        # A test is never urgent: Sue's waits for her quiet hours to end.
+        "notifier     | the test notice to sue goes at 18:30, after their quiet hours",
         "Bob's phone  | > Bob taps 'Received'",
-        "18:30:00  Carol's phone | sentinel test: please tap Received",
-        "Carol's phone | > Carol taps 'Received'",
+        "18:30:00  Sue's phone  | sentinel test: please tap Received",
+        "Sue's phone  | > Sue taps 'Received'",
         "Bob's phone  | > Bob taps 'Away until Sun 08 Mar'",
         "Bob's phone  | sentinel: are you around?: You are away until Sun 08 Mar",
         "Bob's phone  | Mary's circle this week:",
@@ -108,8 +108,8 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         # The night: nobody answers Mary's help button (Bob is away, the others do not see it). The loudest
         # message says whom to ring, then the last resort e-mails Tom through ntfy, with a copy to the keeper.
         "Wednesday 04 March 2026",
-        "notifier     | Mary's alert, step 1: told ann, carol (bob is away)",
-        "Carol's phone | URGENT, nobody is going yet. Mary: pressed the help button [loud]:",
+        "notifier     | Mary's alert, step 1: told ann, sue (bob is away)",
+        "Sue's phone  | URGENT, nobody is going yet. Mary: pressed the help button [loud]:",
         "If you cannot reach Mary, call 112.",
         "Bob's phone  | Mary: nobody is going, please check on them [loud]:",
         "e-mail       | to tom@example.org (through ntfy): Mary: nobody is going, please check on them",
@@ -121,20 +121,20 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Mary: Ann (next door) asks for a call: Ann (next door) would like a call about how Mary is"
         " today. Ann (next door)'s number: +44 7700 900123. [Call Ann (next door)]",
         "Bob's phone  | > Bob taps 'Needs help'",
-        "Carol's phone | Ann today: Bob (son) says Ann needs some help today: can you help?",
-        "Carol's phone | Ann: needs some help today: Bob (son) says Ann needs some help today, after yesterday's",
-        "Carol's phone | > Carol taps 'I'm going'",
+        "Sue's phone  | Ann today: Bob (son) says Ann needs some help today: can you help?",
+        "Sue's phone  | Ann: needs some help today: Bob (son) says Ann needs some help today, after yesterday's",
+        "Sue's phone  | > Sue taps 'I'm going'",
         "Bob's phone  | > Bob taps 'Back'",
-        # A claim released: Bob cannot go after all, the others are asked again, and Carol goes.
-        "notifier     | Mary's alert, step 1: told bob, carol (ann: own alarm open, not asked)",
+        # A claim released: Bob cannot go after all, the others are asked again, and Sue goes.
+        "notifier     | Mary's alert, step 1: told bob, sue (ann: own alarm open, not asked)",
         "Bob's phone  | > Bob taps 'I'm going'",
         "Bob's phone  | > Bob taps 'I can't go after all'",
         "broker       | Bob (son) cannot go after all: the alert stays open",
-        "Carol's phone | Mary: Bob (son) cannot go after all [loud]: Nobody is going to Mary now. Can you?",
+        "Sue's phone  | Mary: Bob (son) cannot go after all [loud]: Nobody is going to Mary now. Can you?",
         "notifier     | refused 'I'm going' in Bob's name: replayed token",
-        "broker       | Carol (over the road) is going",
-        "Bob's phone  | Mary: Carol (over the road) is going",
-        "broker       | alert closed by Carol (over the road): Carol (over the road) is with Mary: all is well.",
+        "broker       | Sue (over the road) is going",
+        "Bob's phone  | Mary: Sue (over the road) is going",
+        "broker       | alert closed by Sue (over the road): Sue (over the road) is with Mary: all is well.",
         "Bob's phone  | Mary's monitor is offline",
         # The fall's whole story, as `sentinel incidents` tells it from the notifier's records.
         "What `sentinel incidents` tells of Mary's fall",
@@ -145,7 +145,7 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "  Refused:     1 button presses",
         # Per member, as `sentinel circle-health` prints it: agreed, last notice and press, the drill, away.
         "What `sentinel circle-health` tells whoever set up the circle",
-        "  Carol (over the road) (carol)",
+        "  Sue (over the road) (sue)",
         "    Ann's circle: agreed 2026-03-03 06:55 (tapped 'I agree')",
         "    last button pressed: 2026-03-04 09:02 Call me",
         "    last drill: sent 2026-03-03 18:00, NOT ANSWERED (keepers told 2026-03-04 08:00)",

@@ -159,14 +159,14 @@ def _circle_saw(circle: DemoCircle, neighbour: Neighbour) -> bool:
         # While her own alarm (then her own follow-up) was open, Ann was not asked to go to Mary's help button.
         "Ann spared": len(steps) == 3 and all("ann: own alarm open, not asked" in s[0] for s in (steps[0], steps[2])),
         "Ann asked to confirm": bool(circle.with_buttons("ann", "movement")),
-        "the final call says whom to ring": any("call 112" in n["message"] for n in circle.to("carol", "URGENT")),
+        "the final call says whom to ring": any("call 112" in n["message"] for n in circle.to("sue", "URGENT")),
         "Tom e-mailed": [e["to"] for e in circle.ntfy.emails] == ["tom@example.org"],
         "a call asked for": any(n.get("actions") for n in circle.to("bob", "asks for a call")),
-        "help asked for": bool(circle.with_buttons("carol", "needs some help")),
-        "released": bool(circle.with_buttons("carol", "cannot go after all")),
+        "help asked for": bool(circle.with_buttons("sue", "needs some help")),
+        "released": bool(circle.with_buttons("sue", "cannot go after all")),
         "forged and replayed refused": refused == ["resolve: forged token", "claim: replayed token"],
         "the test waits for quiet hours": any(
-            "after their quiet hours" in d for *_, d in circle.store.member_log("carol", "drill sent")
+            "after their quiet hours" in d for *_, d in circle.store.member_log("sue", "drill sent")
         ),
     }
     failed = [what for what, ok in checks.items() if not ok]
@@ -192,13 +192,13 @@ def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]], see
     closers = [closed.get(a["alert_id"], {}).get("who") for a in help_alerts]
     ok = (
         not failure
-        and closers == ["resident", "resident", "Carol (over the road)"]
+        and closers == ["resident", "resident", "Sue (over the road)"]
         and len(quiet) == 1
         and closed.get(quiet[0]["alert_id"], {}).get("who") == "Ann (next door)"  # not the sensors: Ann said so
         and seen
         and "checking" in neighbour.states
         and neighbour.states[-1:] == ["ok"]
-        and {"Mary: Ann (next door) is going", "Mary: Carol (over the road) is going"} <= set(titles)
+        and {"Mary: Ann (next door) is going", "Mary: Sue (over the road) is going"} <= set(titles)
         and titles.count("Mary: all clear") >= 4
         and "Mary's monitor is offline" in titles
         and {"Mary: Ann (next door) is there", "Mary: Ann (next door) is with them"} <= set(titles)

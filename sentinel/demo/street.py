@@ -32,13 +32,13 @@ class Street:
     def joining(self) -> None:
         """Each member is asked once per home they look out for, and taps 'I agree'."""
         story, tap = self.story, self.morning.tap
-        asked = lambda: all(len(self.circle.to(m, "Will you look out for")) >= 2 for m in ("bob", "carol"))  # noqa: E731
+        asked = lambda: all(len(self.circle.to(m, "Will you look out for")) >= 2 for m in ("bob", "sue"))  # noqa: E731
         story.run(done=asked, most=300)
         tap("ann", "I agree", "look out for Mary?")
         tap("bob", "I agree", "look out for Mary?")
         tap("bob", "I agree", "look out for Ann?")
-        tap("carol", "I agree", "look out for Mary?")
-        tap("carol", "I agree", "look out for Ann?")
+        tap("sue", "I agree", "look out for Mary?")
+        tap("sue", "I agree", "look out for Ann?")
 
     def evening(self) -> None:
         """Mary's afternoon and night go by; the test notice, 'are you around?', the keepers' and the daily notes."""
@@ -49,16 +49,16 @@ class Street:
         story.set_speed(story.speed * FAST)
         self.live_until(story.clock.now().replace(hour=18, minute=0))
         story.run(done=lambda: self.circle.with_buttons("bob", "Received"), most=600)
-        # A test is never urgent: Carol, asleep before her night shift, gets hers when her quiet hours end.
-        for _, _, _, detail in self.circle.store.member_log("carol", "drill sent"):
-            self.timeline.phone("notifier", f"the test notice to carol goes {detail.partition(' ')[2] or 'now'}")
+        # A test is never urgent: Sue, asleep before her night shift, gets hers when her quiet hours end.
+        for _, _, _, detail in self.circle.store.member_log("sue", "drill sent"):
+            self.timeline.phone("notifier", f"the test notice to sue goes {detail.partition(' ')[2] or 'now'}")
         self.timeline.phone("Ann's home", "Ann's phone is charging in the hall: she does not see the test")
         story.wait(60)
         tap("bob", "Received", "Received")
         self.live_until(story.clock.now().replace(hour=18, minute=30))
         story.run(done=lambda: self.circle.with_buttons("bob", "around"), most=600)
         story.wait(60)
-        tap("carol", "Received", "Received")
+        tap("sue", "Received", "Received")
         away = next(a["label"] for a in self.circle.with_buttons("bob", "around")[-1]["actions"])
         tap("bob", away, "around")
         self.live_until(story.clock.now().replace(hour=19, minute=0))
@@ -91,7 +91,7 @@ class Street:
         help_id = mary.open_alert("help")
         for told in self.circle.record(help_id, "step 1"):
             self.timeline.phone("notifier", f"Mary's alert, step 1: told {told} (bob is away)")
-        self.timeline.phone("street", "Ann's phone is still in her hall, Carol is at work on her night shift")
+        self.timeline.phone("street", "Ann's phone is still in her hall, Sue is at work on her night shift")
         story.run(done=lambda: self.circle.to("bob", "nobody is going"), most=1800)
         story.wait(120)
         mary.say("Tom reads the e-mail and rings Mary: she feels better now, and presses the button once: I'm OK")
@@ -100,7 +100,7 @@ class Street:
         story.set_speed(story.speed * FAST)
 
     def follow_ups(self) -> None:
-        """'How is Mary today?': Ann would like a call. 'How is Ann today?': she needs help, and Carol will go."""
+        """'How is Mary today?': Ann would like a call. 'How is Ann today?': she needs help, and Sue will go."""
         story, tap = self.story, self.morning.tap
         story.wait(120)
         tap("ann", "Call me", "How is Mary")
@@ -108,15 +108,15 @@ class Street:
         self.timeline.phone("Bob's phone", "> Bob taps 'Call Ann (next door)': Mary is shaky after her fall")
         story.wait(60)
         tap("bob", "Needs help", "How is Ann")
-        story.run(done=lambda: self.circle.with_buttons("carol", "needs some help"), most=600)
+        story.run(done=lambda: self.circle.with_buttons("sue", "needs some help"), most=600)
         story.wait(60)
-        tap("carol", "I'm going", "needs some help")
+        tap("sue", "I'm going", "needs some help")
         story.wait(60)
         tap("bob", "Back", "around")
         story.wait(60)
 
     def released(self) -> None:
-        """Mary's help button again: Bob is going, then cannot after all; the circle goes on, and Carol goes."""
+        """Mary's help button again: Bob is going, then cannot after all; the circle goes on, and Sue goes."""
         mary, story, tap = self.mary, self.story, self.morning.tap
         mary.at(9, 15)
         mary.say("Mary feels dizzy and holds the help button (3 s)")
@@ -134,12 +134,12 @@ class Street:
         self.timeline.phone("Bob's phone", "sends his earlier 'I'm going' again (a retry on a weak signal)")
         self.morning.refused(help_id, message_id)
         story.wait(30)
-        tap("carol", "I'm going", "cannot go after all")
+        tap("sue", "I'm going", "cannot go after all")
         story.wait(180)
-        tap("carol", "With Mary", "Mary: you are going")
+        tap("sue", "With Mary", "Mary: you are going")
         story.wait(60)
-        mary.say("Carol sits with Mary until the dizziness passes")
-        tap("carol", "All OK", "Mary: you are with them")
+        mary.say("Sue sits with Mary until the dizziness passes")
+        tap("sue", "All OK", "Mary: you are with them")
         self.morning.resolved(mary, help_id)
         story.wait(60)
 
