@@ -56,6 +56,7 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Will you look out for Mary?",
         "Bob's phone  | Will you look out for Ann?",
         "Bob's phone  | > Bob taps 'I agree'",
+        "Sue's phone  | > Sue taps 'I agree'",
         "Mary's home  | Mary gets up (bedroom motion)",
         # The resident checks in from her own phone; the monitor hears it as her "I'm OK".
         "Mary's phone | Hello Mary: If you like, tap 'I'm OK today'",
@@ -66,7 +67,8 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Ann: pressed the help button [loud]: Ann pressed the help button in the hall",
         "broker       | ALERT [critical] Mary pressed the help button in the living room",
         "Bob's phone  | Mary: pressed the help button [loud]: Mary pressed the help button",
-        "notifier     | Mary's alert, step 1: told bob (ann: own alarm open, not asked)",
+        "notifier     | Mary's alert, step 1: told bob, sue (ann: own alarm open, not asked)",
+        "Sue's phone  | Mary: pressed the help button [loud]",  # the help button wakes her in her quiet hours
         "broker       | alert closed by resident: Mary pressed 'I'm OK' (short press).",
         "Bob's phone  | Mary: all clear: Mary pressed 'I'm OK' (short press).",
         "Bob's phone  | > Bob taps 'I called, all OK'",
@@ -74,10 +76,15 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Mary's phone | Are you all right, Mary?",
         "broker       | ALERT [high] No sign of activity since 11:3",
         "Ann's phone  | Mary: unusually quiet: No sign of activity since 11:3",
+        # first_tier: nearest: Bob is first in Mary's tiers as written, but Ann has a key and is 2 min away.
+        "notifier     | Mary's alert, step 1: told ann, the nearest (a key, 2 min away; bob is first as written)",
         "| Ann (next door) has a key and is 2 min away.",  # told to Bob, not to Ann herself
         "Bob's phone  | > Bob taps 'I can't go'",
         "Bob's phone  | Mary: thank you: You will be asked again only if nobody can go.",  # Ann was told first
         "Bob's phone  | Mary: Ann (next door) is going",
+        # The buttons are signed: a copied button turned into 'All OK' closes nothing.
+        "a stranger   | copies a button from Ann's notification, makes it 'All OK' and posts it to the circle",
+        "notifier     | refused 'All OK' in Ann's name: forged token",
         "Bob's phone  | Mary: Ann (next door) is there",
         # Ann's own steps do not close the alert: she is asked, and she says when all is well.
         "Ann's phone  | Mary: movement at home: Movement again: movement in the living room",
@@ -86,7 +93,11 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Mary: all clear: Ann (next door) is with Mary: all is well.",
         # The evening: the test notice, away from the phone, the keepers' note and the daily note.
         "Ann's phone  | sentinel test: please tap Received",
+        # A test is never urgent: Sue's waits for her quiet hours to end.
+        "notifier     | the test notice to sue goes at 18:30, after their quiet hours",
         "Bob's phone  | > Bob taps 'Received'",
+        "18:30:00  Sue's phone  | sentinel test: please tap Received",
+        "Sue's phone  | > Sue taps 'Received'",
         "Bob's phone  | > Bob taps 'Away until Sun 08 Mar'",
         "Bob's phone  | sentinel: are you around?: You are away until Sun 08 Mar",
         "Bob's phone  | Mary's circle this week:",
@@ -94,26 +105,60 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         # Mary shares her day (share_day): when she got up and was out, as the morning above told it.
         "Bob's phone  | Your circle today: All well at Mary's now: up at 07:24, out 09:10\u201310:45, 2 alerts today",
         "| All well at Ann's now: 1 alert today",
-        # The next morning: the silent phone named to the keepers, and the question to the one who went.
+        # The night: nobody answers Mary's help button (Bob is away, the others do not see it). The loudest
+        # message says whom to ring, then the last resort e-mails Tom through ntfy, with a copy to the keeper.
         "Wednesday 04 March 2026",
+        "notifier     | Mary's alert, step 1: told ann, sue (bob is away)",
+        "Sue's phone  | URGENT, nobody is going yet. Mary: pressed the help button [loud]:",
+        "If you cannot reach Mary, call 112.",
+        "Bob's phone  | Mary: nobody is going, please check on them [loud]:",
+        "e-mail       | to tom@example.org (through ntfy): Mary: nobody is going, please check on them",
+        "Mary's home  | Tom reads the e-mail and rings Mary",
+        # The next morning: the silent phone named to the keepers, and the question to the one who went.
         "Bob's phone  | Mary's circle: Ann (next door) did not answer the test",
         "Ann's phone  | How is Mary today?",
-        "Ann's phone  | > Ann taps 'Fine'",
-        "Bob's phone  | Mary today: Mary is fine today, says Ann (next door).",
+        "Ann's phone  | > Ann taps 'Call me'",
+        "Bob's phone  | Mary: Ann (next door) asks for a call: Ann (next door) would like a call about how Mary is"
+        " today. Ann (next door)'s number: +44 7700 900123. [Call Ann (next door)]",
+        "Bob's phone  | > Bob taps 'Needs help'",
+        "Sue's phone  | Ann today: Bob (son) says Ann needs some help today: can you help?",
+        "Sue's phone  | Ann: needs some help today: Bob (son) says Ann needs some help today, after yesterday's",
+        "Sue's phone  | > Sue taps 'I'm going'",
         "Bob's phone  | > Bob taps 'Back'",
+        # A claim released: Bob cannot go after all, the others are asked again, and Sue goes.
+        "notifier     | Mary's alert, step 1: told bob, sue (ann: own alarm open, not asked)",
+        "Bob's phone  | > Bob taps 'I'm going'",
+        "Bob's phone  | > Bob taps 'I can't go after all'",
+        "broker       | Bob (son) cannot go after all: the alert stays open",
+        "Sue's phone  | Mary: Bob (son) cannot go after all [loud]: Nobody is going to Mary now. Can you?",
+        "notifier     | refused 'I'm going' in Bob's name: replayed token",
+        "broker       | Sue (over the road) is going",
+        "Bob's phone  | Mary: Sue (over the road) is going",
+        "broker       | alert closed by Sue (over the road): Sue (over the road) is with Mary: all is well.",
         "Bob's phone  | Mary's monitor is offline",
         # The fall's whole story, as `sentinel incidents` tells it from the notifier's records.
         "What `sentinel incidents` tells of Mary's fall",
         "  Told:        ann at 13:",
         "  Can't go:    bob at 13:",
         "  Closed:      Tue 03 Mar 14:0",
-        "  Follow-up:   ann answered Wed 09:02: Mary is fine today, says Ann (next door).",
-        "status learning -> ok -> alert -> ok -> checking -> alert -> ok",  # the routine is relearned at start
+        "  Follow-up:   ann answered Wed 09:02: Ann (next door) would like a call about how Mary is today.",
+        "  Refused:     1 button presses",
+        # Per member, as `sentinel circle-health` prints it: agreed, last notice and press, the drill, away.
+        "What `sentinel circle-health` tells whoever set up the circle",
+        "  Sue (over the road) (sue)",
+        "    Ann's circle: agreed 2026-03-03 06:55 (tapped 'I agree')",
+        "    last button pressed: 2026-03-04 09:02 Call me",
+        "    last drill: sent 2026-03-03 18:00, NOT ANSWERED (keepers told 2026-03-04 08:00)",
+        "    last drill: sent 2026-03-03 18:30, answered 2026-03-03 18:31",
+        "    away: no",
+        # The routine is relearned at start.
+        "status learning -> ok -> alert -> ok -> checking -> alert -> ok -> alert -> ok -> alert -> ok.",
         "demo OK",
     ]:
         assert line in out, line + "\n" + out
     assert "closed by sensors" not in out
-    assert "Ann's phone  | Mary: pressed the help button" not in out  # her own alarm was open
+    tuesday = out[: out.index("Wednesday 04 March 2026")]
+    assert "Ann's phone  | Mary: pressed the help button" not in tuesday  # her own alarm was open
     # The circle's notes speak of the day in words, never as a list of rooms.
     notes = [line for line in out.splitlines() if "phone" in line.split("|")[0] and "Your circle today" in line]
     daily = out[out.index(notes[0]) :].splitlines()[:2]

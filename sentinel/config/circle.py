@@ -146,7 +146,9 @@ class HomeCircle:
     daily_note: bool = setting(
         False,
         doc="The resident agrees that members who ask for it (their 'daily') get a note each day on how the home"
-        " is: all well or not, alerts today, the last movement reported. Never which rooms.",
+        " is: all well or not, alerts today, the last movement reported. When the resident's monitor shares its"
+        " day (share_day: true in the agent's YAML), the note also says when they got up and went out"
+        " ('up at 07:40, out 10:00\u201311:30'). Never which rooms.",
     )
     last_resort: LastResortConfig | None = setting(
         None, doc="e.g. {email: [tom@example.org], call: '112'}: e-mail after the final call, and whom to ring."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,9 @@ class DemoCircle:
     def __init__(self, host: str, port: int, state: Path, clock: Clock, timeline: Any) -> None:
         os.environ.setdefault("SENTINEL_ACK_SECRET", secrets.token_urlsafe(24))
         self.timeline = timeline
-        self.ntfy = LocalNtfy(on_publish=self._arrived)
+        # ntfy's allowance (60 requests, one more every 5 s) on the story's clock: the same day, the same allowance,
+        # at any pace (on the real clock a fast run would meet the limit a slow one never meets).
+        self.ntfy = LocalNtfy(on_publish=self._arrived, clock=clock.monotonic)
         cfg = load_circle_config(shipped_config("demo-circle.yaml"))
         self.cfg = dataclasses.replace(
             cfg,
@@ -51,7 +55,11 @@ class DemoCircle:
         loud = " [loud]" if body.get("priority", 3) >= 5 else ""
         # A note of several lines (one per home) stays in its column.
         message = str(body["message"]).replace("\n", "\n" + " " * 23 + "| ")
-        self.timeline.phone(phone, f"{body['title']}{loud}: {message}")
+        # A button that opens something on the phone (a call) rather than answering the circle.
+        opens = "".join(f" [{a['label']}]" for a in body.get("actions") or [] if a.get("action") == "view")
+        self.timeline.phone(phone, f"{body['title']}{loud}: {message}{opens}")
+        if body.get("email"):
+            self.timeline.phone("e-mail", f"to {body['email']} (through ntfy): {body['title']}")
 
     def topic_of(self, who: str) -> str:
         """A member's topic, or (given a home's id) the resident's own."""
@@ -82,6 +90,23 @@ class DemoCircle:
         if not notes:
             return None
         return str(self.ntfy.press(notes[-1], label)["id"])
+
+    def replay(self, member_id: str, label: str, title_word: str, which: int = -1) -> str:
+        """The same press sent again (a phone's retry, or someone who copied it); the ack message's id."""
+        return str(self.ntfy.press(self.with_buttons(member_id, title_word)[which], label)["id"])
+
+    def forge(self, member_id: str, label: str, title_word: str, action: str, note: str) -> str:
+        """Someone who has read a member's notification turns one of its buttons into another action and posts it.
+
+        They can copy the button's body, but not sign the new action: the token stays the old one's.
+        """
+        notification = self.with_buttons(member_id, title_word)[-1]
+        button = next(a for a in notification["actions"] if a["label"] == label)
+        body = {**json.loads(button["body"]), "action": action, "note": note}
+        data = json.dumps(body).encode()
+        request = urllib.request.Request(button["url"], data=data, method="POST", headers=button.get("headers", {}))
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return str(json.loads(response.read())["id"])
 
     def infos(self) -> list[dict[str, Any]]:
         return [n for n in self.ntfy.published if not n.get("actions")]

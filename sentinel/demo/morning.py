@@ -11,6 +11,7 @@ from gpiozero.pins.mock import MockFactory
 from sentinel.agent.app import Agent
 from sentinel.demo.pacing import Story
 from sentinel.demo.timeline import Neighbour, Timeline
+from sentinel.notifier.health import PRESSES
 
 
 class Person:
@@ -93,6 +94,23 @@ class Morning:
         name = self.circle.name_of(member)
         self.timeline.phone(f"{name}'s phone", f"> {name} taps '{label}'")
         self.story.press(member, label, title_word)
+
+    def refused(self, alert_id: str, message_id: str) -> None:
+        """The notifier has read a press it does not take; say why, as its record says."""
+        self.story.read(message_id, "the notifier to read the press")
+        refused = [(member, said) for _, what, member, said in self.circle.store.steps(alert_id) if what == "refused"]
+        for member, said in refused[-1:]:
+            action, _, reason = said.partition(": ")
+            name = self.circle.name_of(member) if member else "someone"
+            self.timeline.phone("notifier", f"refused '{PRESSES.get(action, action)}' in {name}'s name: {reason}")
+
+    def forged(self, alert_id: str) -> None:
+        """Someone who has seen Ann's notifications tries to close Mary's alert in her name: the signature is wrong."""
+        self.timeline.phone(
+            "a stranger", "copies a button from Ann's notification, makes it 'All OK' and posts it to the circle"
+        )
+        message_id = self.circle.forge("ann", "I'm there", "you are going", "resolve", "All is well.")
+        self.refused(alert_id, message_id)
 
     def cancelled(self, alert_id: str) -> None:
         """Go on until the resident's press has closed the alert (a single press is known once no second follows)."""
@@ -177,6 +195,11 @@ class Morning:
         story.run(done=lambda: mary.open_alert("inactivity") or mary.open_alert("not_up"), most=17 * 3600)
         story.set_speed(story.speed / 5)
         quiet_id = mary.open_alert("inactivity") or mary.open_alert("not_up")
+        # Bob is first in Mary's tiers as written; the circle starts each round with the one best placed to go.
+        story.settle(lambda: self.circle.record(quiet_id, "step 1"), "the circle's first step")
+        for told in self.circle.record(quiet_id, "step 1"):
+            nearest = f"Mary's alert, step 1: told {told}, the nearest (a key, 2 min away; bob is first as written)"
+            self.timeline.phone("notifier", nearest)
 
         # Ann does not see it at first; five minutes later Bob is asked too. He is at work across town and says
         # so (the walk does not wait on him again), and then Ann answers.
@@ -186,7 +209,9 @@ class Morning:
         story.wait(30)
         self.tap("ann", "I'm going", "quiet")
         story.settle(lambda: mary.agent.store.claimed_by(quiet_id), "the monitor to hear Ann is going")
-        story.wait(840)
+        story.wait(300)
+        self.forged(quiet_id)
+        story.wait(540)
         self.tap("ann", "I'm there", "you are going")
         story.wait(60)
         walks_in = "Ann lets herself in (living room motion): the monitor cannot tell her from Mary"

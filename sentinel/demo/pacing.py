@@ -158,7 +158,11 @@ class Story:
         message_id = self.circle.press(member, label, title_word)
         if message_id is None:
             raise Stuck(f"{member} has no notification about {title_word!r}")
-        self.settle(lambda: self.circle.store.get_meta("ack_since") == message_id, f"{member}'s press")
+        self.read(message_id, f"{member}'s press")
+
+    def read(self, message_id: str, what: str) -> None:
+        """Wait until the notifier has read this message on the ack topic (and done what it says)."""
+        self.settle(lambda: self.circle.store.get_meta("ack_since") == message_id, what)
 
     def set_speed(self, speed: float) -> None:
         self.speed = speed

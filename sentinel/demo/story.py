@@ -20,6 +20,7 @@ around it in ``street.py``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,9 @@ from sentinel.demo.pacing import SETTLE_S, Story, Stuck
 from sentinel.demo.resident import Resident
 from sentinel.demo.street import Street
 from sentinel.demo.timeline import Neighbour, Timeline
+from sentinel.notifier import lastresort
+from sentinel.notifier.health import gather
+from sentinel.notifier.health import render as render_health
 from sentinel.notifier.story import render
 from sentinel.store import Store
 
@@ -58,6 +62,8 @@ def _on(config: Config, host: str, port: int) -> Config:
 def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> int:
     """Run the simulated day; 0 when the circle saw the alerts, the claims and its rhythm as it should."""
     logs.setup("error")  # the timeline tells the story; errors still show
+    # Except the one the story means: nobody going to Mary's in the night is told by the timeline (the e-mail).
+    logging.getLogger(lastresort.__name__).setLevel(logging.CRITICAL)
     # A fixed day: the story is the same whenever it runs (the clock is the story's own).
     start = datetime(2026, 3, 3, 6, 55).astimezone()
     clock = ManualClock(start)
@@ -127,9 +133,8 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
             neighbour.close()
             infos = circle.infos()
             fall = _incident(circle, neighbour.kinds("inactivity", "not_up"))
-            confirm = circle.with_buttons("ann", "movement")
-            # While her own alarm was open, Ann was not asked to go to Mary's help button.
-            spared = not circle.to("ann", "Mary: pressed the help button") and bool(circle.to("bob", "Mary: pressed"))
+            health = render_health(circle.cfg, gather(circle.cfg, circle.store), clock.now()).splitlines()
+            seen = _circle_saw(circle, neighbour)
             circle.close()
             events = sum(1 for _ in store.events())
             store.close()
@@ -139,8 +144,35 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
     if fall:
         print("\nWhat `sentinel incidents` tells of Mary's fall, from the notifier's records:")
         print("\n".join(fall))
-    ok = _summary(neighbour, events, infos, bool(confirm) and spared and bool(fall), failure)
+    print("\nWhat `sentinel circle-health` tells whoever set up the circle, from the same records:")
+    print("\n".join(f"  {line}" if line else "" for line in health))
+    ok = _summary(neighbour, events, infos, seen and bool(fall), failure)
     return 0 if ok else 1
+
+
+def _circle_saw(circle: DemoCircle, neighbour: Neighbour) -> bool:
+    """Whether the circle's phones and records show the parts the story tells, beyond the alerts themselves."""
+    helps = neighbour.kinds("help")
+    steps = [circle.record(a["alert_id"], "step 1") for a in helps]
+    refused = [d for a in neighbour.alerts for d in circle.record(a, "refused")]
+    checks = {
+        # While her own alarm (then her own follow-up) was open, Ann was not asked to go to Mary's help button.
+        "Ann spared": len(steps) == 3 and all("ann: own alarm open, not asked" in s[0] for s in (steps[0], steps[2])),
+        "Ann asked to confirm": bool(circle.with_buttons("ann", "movement")),
+        "the final call says whom to ring": any("call 112" in n["message"] for n in circle.to("sue", "URGENT")),
+        "Tom e-mailed": [e["to"] for e in circle.ntfy.emails] == ["tom@example.org"],
+        "a call asked for": any(n.get("actions") for n in circle.to("bob", "asks for a call")),
+        "help asked for": bool(circle.with_buttons("sue", "needs some help")),
+        "released": bool(circle.with_buttons("sue", "cannot go after all")),
+        "forged and replayed refused": refused == ["resolve: forged token", "claim: replayed token"],
+        "the test waits for quiet hours": any(
+            "after their quiet hours" in d for *_, d in circle.store.member_log("sue", "drill sent")
+        ),
+    }
+    failed = [what for what, ok in checks.items() if not ok]
+    if failed:
+        print(f"not seen: {', '.join(failed)}")
+    return not failed
 
 
 def _incident(circle: DemoCircle, alerts: list[dict[str, Any]]) -> list[str]:
@@ -152,26 +184,27 @@ def _incident(circle: DemoCircle, alerts: list[dict[str, Any]]) -> list[str]:
     return lines[2 : lines.index("  Record:")]
 
 
-def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]], asked: bool, failure: str) -> bool:
-    """Print what happened; whether the circle saw all it should (``asked``: Ann was asked as she should be)."""
+def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]], seen: bool, failure: str) -> bool:
+    """Print what happened; whether the circle saw all it should (``seen``: the parts around the alerts)."""
     closed = {a["alert_id"]: a for a in neighbour.acks if a.get("what") in ("cancel", "resolve")}
     help_alerts, quiet = neighbour.kinds("help"), neighbour.kinds("inactivity", "not_up")
     titles = [n["title"] for n in infos]
+    closers = [closed.get(a["alert_id"], {}).get("who") for a in help_alerts]
     ok = (
         not failure
-        and len(help_alerts) == 1
-        and closed.get(help_alerts[0]["alert_id"], {}).get("who") == "resident"
+        and closers == ["resident", "resident", "Sue (over the road)"]
         and len(quiet) == 1
         and closed.get(quiet[0]["alert_id"], {}).get("who") == "Ann (next door)"  # not the sensors: Ann said so
-        and asked
+        and seen
         and "checking" in neighbour.states
         and neighbour.states[-1:] == ["ok"]
-        and "Mary: Ann (next door) is going" in titles
-        and titles.count("Mary: all clear") >= 2
+        and {"Mary: Ann (next door) is going", "Mary: Sue (over the road) is going"} <= set(titles)
+        and titles.count("Mary: all clear") >= 4
         and "Mary's monitor is offline" in titles
         and {"Mary: Ann (next door) is there", "Mary: Ann (next door) is with them"} <= set(titles)
-        and {"Mary's circle this week", "Your circle today", "Mary today"} <= set(titles)
+        and {"Mary's circle this week", "Your circle today", "Ann today"} <= set(titles)
         and "Mary's circle: Ann (next door) did not answer the test" in titles
+        and "Mary: nobody is going, please check on them" in titles
     )
     print()
     print(f"Mary's monitor recorded {events} sensor events; they stayed in her home's database.")

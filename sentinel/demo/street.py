@@ -32,10 +32,13 @@ class Street:
     def joining(self) -> None:
         """Each member is asked once per home they look out for, and taps 'I agree'."""
         story, tap = self.story, self.morning.tap
-        story.run(done=lambda: len(self.circle.to("bob", "Will you look out for")) >= 2, most=300)
+        asked = lambda: all(len(self.circle.to(m, "Will you look out for")) >= 2 for m in ("bob", "sue"))  # noqa: E731
+        story.run(done=asked, most=300)
         tap("ann", "I agree", "look out for Mary?")
         tap("bob", "I agree", "look out for Mary?")
         tap("bob", "I agree", "look out for Ann?")
+        tap("sue", "I agree", "look out for Mary?")
+        tap("sue", "I agree", "look out for Ann?")
 
     def evening(self) -> None:
         """Mary's afternoon and night go by; the test notice, 'are you around?', the keepers' and the daily notes."""
@@ -46,12 +49,16 @@ class Street:
         story.set_speed(story.speed * FAST)
         self.live_until(story.clock.now().replace(hour=18, minute=0))
         story.run(done=lambda: self.circle.with_buttons("bob", "Received"), most=600)
+        # A test is never urgent: Sue, asleep before her night shift, gets hers when her quiet hours end.
+        for _, _, _, detail in self.circle.store.member_log("sue", "drill sent"):
+            self.timeline.phone("notifier", f"the test notice to sue goes {detail.partition(' ')[2] or 'now'}")
         self.timeline.phone("Ann's home", "Ann's phone is charging in the hall: she does not see the test")
         story.wait(60)
         tap("bob", "Received", "Received")
         self.live_until(story.clock.now().replace(hour=18, minute=30))
         story.run(done=lambda: self.circle.with_buttons("bob", "around"), most=600)
         story.wait(60)
+        tap("sue", "Received", "Received")
         away = next(a["label"] for a in self.circle.with_buttons("bob", "around")[-1]["actions"])
         tap("bob", away, "around")
         self.live_until(story.clock.now().replace(hour=19, minute=0))
@@ -60,9 +67,10 @@ class Street:
         story.run(done=lambda: self.circle.to("bob", "Your circle"), most=600)
 
     def next_morning(self) -> None:
-        """The silent phone named to the keepers; 'How is Mary today?'; Bob back."""
-        story, tap = self.story, self.morning.tap
+        """The night nobody answers; the silent phone named; the follow-ups; Bob back; the one going cannot."""
+        story = self.story
         tomorrow = story.clock.now() + timedelta(days=1)
+        self.night(tomorrow.replace(hour=2, minute=10))
         self.live_until(tomorrow.replace(hour=8, minute=0))
         story.run(done=lambda: self.circle.to("bob", "did not answer"), most=600)
         self.live_until(tomorrow.replace(hour=8, minute=30))
@@ -70,12 +78,69 @@ class Street:
         self.live_until(tomorrow.replace(hour=9, minute=0))
         story.run(done=lambda: self.circle.with_buttons("ann", "How is Mary"), most=600)
         story.set_speed(story.speed / FAST)
+        self.follow_ups()
+        self.released()
+
+    def night(self, at: datetime) -> None:
+        """Mary calls for help in the night and nobody answers: the final call says whom to ring, then Tom's e-mail."""
+        mary, story = self.mary, self.story
+        self.live_until(at)
+        story.set_speed(story.speed / FAST)  # at the day's pace, to be followed
+        mary.say("Mary feels unwell in the night, sits down in the living room and holds the help button (3 s)")
+        mary.press(3)
+        help_id = mary.open_alert("help")
+        for told in self.circle.record(help_id, "step 1"):
+            self.timeline.phone("notifier", f"Mary's alert, step 1: told {told} (bob is away)")
+        self.timeline.phone("street", "Ann's phone is still in her hall, Sue is at work on her night shift")
+        story.run(done=lambda: self.circle.to("bob", "nobody is going"), most=1800)
         story.wait(120)
-        tap("ann", "Fine", "How is Mary")
+        mary.say("Tom reads the e-mail and rings Mary: she feels better now, and presses the button once: I'm OK")
+        mary.press(0.4)
+        self.morning.cancelled(help_id)
+        story.set_speed(story.speed * FAST)
+
+    def follow_ups(self) -> None:
+        """'How is Mary today?': Ann would like a call. 'How is Ann today?': she needs help, and Sue will go."""
+        story, tap = self.story, self.morning.tap
+        story.wait(120)
+        tap("ann", "Call me", "How is Mary")
         story.wait(60)
-        tap("bob", "Fine", "How is Ann")
+        self.timeline.phone("Bob's phone", "> Bob taps 'Call Ann (next door)': Mary is shaky after her fall")
+        story.wait(60)
+        tap("bob", "Needs help", "How is Ann")
+        story.run(done=lambda: self.circle.with_buttons("sue", "needs some help"), most=600)
+        story.wait(60)
+        tap("sue", "I'm going", "needs some help")
         story.wait(60)
         tap("bob", "Back", "around")
+        story.wait(60)
+
+    def released(self) -> None:
+        """Mary's help button again: Bob is going, then cannot after all; the circle goes on, and Sue goes."""
+        mary, story, tap = self.mary, self.story, self.morning.tap
+        mary.at(9, 15)
+        mary.say("Mary feels dizzy and holds the help button (3 s)")
+        mary.press(3)
+        help_id = mary.open_alert("help")
+        for told in self.circle.record(help_id, "step 1"):
+            self.timeline.phone("notifier", f"Mary's alert, step 1: told {told}")
+        story.wait(60)
+        tap("bob", "I'm going", "Mary: pressed")
+        story.wait(120)
+        self.timeline.phone("street", "Bob's car will not start")
+        tap("bob", "I can't go after all", "Mary: you are going")
+        story.wait(30)
+        message_id = self.circle.replay("bob", "I'm going", "Mary: pressed")
+        self.timeline.phone("Bob's phone", "sends his earlier 'I'm going' again (a retry on a weak signal)")
+        self.morning.refused(help_id, message_id)
+        story.wait(30)
+        tap("sue", "I'm going", "cannot go after all")
+        story.wait(180)
+        tap("sue", "With Mary", "Mary: you are going")
+        story.wait(60)
+        mary.say("Sue sits with Mary until the dizziness passes")
+        tap("sue", "All OK", "Mary: you are with them")
+        self.morning.resolved(mary, help_id)
         story.wait(60)
 
     def _mary_goes_on(self, after: datetime) -> list:

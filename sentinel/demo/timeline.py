@@ -107,6 +107,8 @@ class Neighbour:
             what, at = body.get("what"), _at(body, "at")
             if what == "claim":
                 self.timeline.broker(f"{body['who']} is going", at)
+            elif what == "release":
+                self.timeline.broker(f"{body['who']} cannot go after all: the alert stays open", at)
             elif what == "activity":
                 self.timeline.broker(f"{body.get('note', '')} Someone is going: the alert stays open.", at)
             else:

@@ -16,6 +16,12 @@ PRESSES = {
     "claim": "I'm going",
     "resolve": "All OK",
     "release": "I can't go after all",
+    "decline": "I can't go",
+    "on_scene": "I'm there",
+    "with": "With them",
+    "fine": "Fine",
+    "needs_help": "Needs help",
+    "call_me": "Call me",
     "agree": "I agree",
     "received": "Received",
 }
