@@ -67,7 +67,7 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Ann: pressed the help button [loud]: Ann pressed the help button in the hall",
         "broker       | ALERT [critical] Mary pressed the help button in the living room",
         "Bob's phone  | Mary: pressed the help button [loud]: Mary pressed the help button",
-        "notifier     | Mary's alert, step 1: told bob, sue (ann: own alarm open, not asked)",
+        "notifier     | Mary's alert, step 1: told bob, sue (ann: needs help at home, not asked)",
         "Sue's phone  | Mary: pressed the help button [loud]",  # the help button wakes her in her quiet hours
         "broker       | alert closed by resident: Mary pressed 'I'm OK' (short press).",
         "Bob's phone  | Mary: all clear: Mary pressed 'I'm OK' (short press).",
@@ -126,7 +126,7 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Sue's phone  | > Sue taps 'I'm going'",
         "Bob's phone  | > Bob taps 'Back'",
         # A claim released: Bob cannot go after all, the others are asked again, and Sue goes.
-        "notifier     | Mary's alert, step 1: told bob, sue (ann: own alarm open, not asked)",
+        "notifier     | Mary's alert, step 1: told bob, sue (ann: needs help at home, not asked)",
         "Bob's phone  | > Bob taps 'I'm going'",
         "Bob's phone  | > Bob taps 'I can't go after all'",
         "broker       | Bob (son) cannot go after all: the alert stays open",

@@ -64,7 +64,7 @@ def test_mary_s_alert_skips_ann_while_ann_s_own_alarm_is_open(circle, tmp_path: 
     assert about(c.alerts_to("ann"), "mary-inactivity-1") == []
     assert len(about(c.alerts_to("carol"), "mary-inactivity-1")) == 1
     told = [(what, detail) for _, what, _, detail in c.store.steps("mary-inactivity-1") if what.startswith("step")]
-    assert told == [("step 2", "carol (ann: own alarm open, not asked)")]
+    assert told == [("step 2", "carol (ann: needs help at home, not asked)")]
     c.advance(300)  # the final call passes over Ann too
     assert about(c.alerts_to("ann"), "mary-inactivity-1") == []
     assert any(n["priority"] == 5 for n in about(c.alerts_to("carol"), "mary-inactivity-1"))
@@ -74,7 +74,7 @@ def test_mary_s_alert_skips_ann_while_ann_s_own_alarm_is_open(circle, tmp_path: 
     config.write_text(c.text)
     monkeypatch.delenv("SENTINEL_ACK_SECRET")
     assert main(["incidents", "-c", str(config), "mary-inactivity-1"]) == 0
-    assert "ann: own alarm open, not asked" in capsys.readouterr().out
+    assert "ann: needs help at home, not asked" in capsys.readouterr().out
     monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
 
     # Ann's alarm closes (she pressed "I'm OK" at home): she is asked again for Mary's next alert.

@@ -27,7 +27,7 @@ def told(taken: Taken, agreed: frozenset[str] | None, now: datetime) -> str:
         counted = "not waited for" if taken.progress.next_at == now else "told"
         line += f" ({', '.join(waiting)}: not agreed yet, {counted})"
     if taken.passed_over:
-        line += f" ({', '.join(taken.passed_over)}: own alarm open, not asked)"
+        line += f" ({', '.join(taken.passed_over)}: needs help at home, not asked)"
     if taken.leaned_on:
-        line += f" ({', '.join(taken.leaned_on)}: own alarm open, told as nobody else can be asked)"
+        line += f" ({', '.join(taken.leaned_on)}: needs help at home, told as nobody else can be asked)"
     return line
