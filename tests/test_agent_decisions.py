@@ -1,4 +1,4 @@
-"""The agent's decisions as values: what a command asks for, and which kit faults the keepers hear of (no broker)."""
+"""The agent's decisions as values (no broker): commands, kit faults, and what "I'm OK" and movement mean."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sentinel.agent import inbox
+from sentinel.agent import inbox, meaning
 from sentinel.agent.kit import Kit
 from sentinel.agent.zigbee import Fault
 from sentinel.config.model import HomeConfig
@@ -47,3 +47,48 @@ def test_a_fault_is_told_once_and_its_end_once() -> None:
     assert kit.fault(Fault("bridge", "bridge_offline", "back", ok=True), AT) is None  # nothing was wrong
     odd = kit.fault(Fault("kitchen door/../#", "device_offline", "offline"), AT)
     assert odd is not None and "#" not in odd.notice_id and "/" not in odd.notice_id
+
+
+# What "I'm OK" and movement mean for the alerts
+
+PLACE = "the kitchen"
+MOVED = "Movement again: the kitchen at 09:30."
+ASKED = "Movement again (the kitchen) while asking: all seems well."
+
+
+def test_im_ok_answers_a_check_else_closes_every_open_alert_else_is_a_check_in() -> None:
+    assert meaning.of_ok("Mary", "short press", True, ("mary-help-1",)) == meaning.CheckAnswered(
+        "Mary pressed the button when asked: all is well."
+    )
+    assert meaning.of_ok("Mary", "from an app", False, ("mary-help-1", "mary-inactivity-2")) == meaning.Close(
+        ("mary-help-1", "mary-inactivity-2"), "resident", "cancel", "Mary pressed 'I'm OK' (from an app)."
+    )
+    assert meaning.of_ok("Mary", "short press", False, ()) == meaning.CheckedIn()
+
+
+@pytest.mark.parametrize(
+    ("ended", "button", "resolve", "going", "expected"),
+    [
+        ("checking", False, True, None, meaning.CheckAnswered(ASKED)),
+        ("checking", True, True, None, meaning.CheckAnswered("Mary pressed the button when asked: all is well.")),
+        ("alerted", False, True, None, meaning.Close(("a-1",), "sensors", "resolve", MOVED)),
+        # Someone is going: the movement may be theirs, so only they (or the button) can say all is well.
+        ("alerted", False, True, "ann", meaning.TellGoing("a-1", "ann", MOVED)),
+        ("alerted", False, False, None, None),  # resolve_on_activity: false, the circle closes it
+        ("watching", False, True, None, None),  # nothing was pending
+    ],
+)
+def test_movement_answers_a_check_or_resolves_an_alert_unless_someone_is_going(
+    ended: str, button: bool, resolve: bool, going: str | None, expected: meaning.Meaning
+) -> None:
+    got = meaning.of_movement(
+        "Mary", ended, PLACE, AT, by_button=button, open_alert="a-1", resolve_on_activity=resolve, going=going
+    )
+    assert got == expected
+
+
+def test_movement_without_an_open_alert_closes_nothing() -> None:
+    got = meaning.of_movement(
+        "Mary", "alerted", "the hall", AT, by_button=False, open_alert=None, resolve_on_activity=True, going=None
+    )
+    assert got is None

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from sentinel.agent.history import History
     from sentinel.agent.learner import Learner
     from sentinel.agent.learning import Learning
+    from sentinel.agent.meaning import Meaning
     from sentinel.detect.watch import Watch
 
 Logic = MotionLogic | DoorLogic | ButtonLogic
@@ -123,7 +124,7 @@ class AgentBase:
     def close_alert(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> bool:
         raise NotImplementedError  # home.py
 
-    def _tell_circle(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> None:
+    def act_on(self, meaning: Meaning, at: datetime) -> None:
         raise NotImplementedError  # home.py
 
     def set_mode(self, mode: Mode, reason: str) -> None:

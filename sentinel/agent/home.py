@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 
 from sentinel.agent.base import AgentBase, iso, make_logic
+from sentinel.agent.meaning import CheckAnswered, CheckedIn, Close, Meaning, TellGoing, of_ok
 from sentinel.agent.zigbee import Fault, Press
 from sentinel.agent.zigbee import Reading as ZigbeeReading
 from sentinel.core import protocol
@@ -60,20 +61,32 @@ class HomeDecisions(AgentBase):
         self._update_status(alert.reason)
 
     def resident_ok(self, how: str, at: datetime) -> None:
-        """'I'm OK' from the resident: it closes any open alert, else it is a check-in."""
+        """'I'm OK' from the resident: it answers a check, else closes any open alert, else it is a check-in."""
         self.journal.set_setting("last_checkin", at.isoformat())
-        if self.watch is not None and self.watch.cancel_check(self.clock.monotonic()):
-            self._signal(False)
-            self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
-            return
-        open_alerts = self.journal.open_alerts()
-        if not open_alerts:
+        asked = self.watch is not None and self.watch.cancel_check(self.clock.monotonic())
+        open_alerts = tuple(a.alert_id for a in self.journal.open_alerts())
+        meaning = of_ok(self.config.home.name, how, asked, open_alerts)
+        if isinstance(meaning, CheckedIn):
             log.info("check-in by the resident (%s)", how)
             self._publish_status()
-            return
-        for alert in open_alerts:
-            self.close_alert(
-                alert.alert_id, "resident", "cancel", f"{self.config.home.name} pressed 'I'm OK' ({how}).", at
+        self.act_on(meaning, at)
+
+    def act_on(self, meaning: Meaning, at: datetime) -> None:
+        """Carry out what a press or a movement means for the alerts (``meaning``)."""
+        if isinstance(meaning, CheckAnswered):
+            self._signal(False)
+            self._update_status(meaning.reason)
+        elif isinstance(meaning, Close):
+            for alert_id in meaning.alert_ids:
+                self.close_alert(alert_id, meaning.who, meaning.what, meaning.note, at)
+        elif isinstance(meaning, TellGoing):
+            self._tell_circle(meaning.alert_id, "sensors", "activity", meaning.note, at)
+            self.outbox.flush()
+            log.info(
+                "alert %s: %s; %s is going, so it stays open until they say all is well",
+                meaning.alert_id,
+                meaning.note,
+                meaning.going,
             )
 
     def close_alert(self, alert_id: str, who: str, what: str, note: str, at: datetime) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sentinel.agent.base import AgentBase
+from sentinel.agent.meaning import of_movement
 from sentinel.core.events import Event
 
 if TYPE_CHECKING:
@@ -60,22 +61,17 @@ class Quiet(AgentBase):
         except Exception as exc:  # a failing fit must not stop the alert path
             self.learning.failed(exc, "learning from movement")
             return
-        if ended == "checking":
-            self._signal(False)
-            if event.kind == "button":
-                self._update_status(f"{self.config.home.name} pressed the button when asked: all is well.")
-            else:
-                self._update_status(f"Movement again ({place}) while asking: all seems well.")
-        elif ended == "alerted" and open_id and self.config.detection.resolve_on_activity:
-            note = f"Movement again: {place} at {event.wall:%H:%M}."
-            going = self.journal.claimed_by(open_id)
-            if going is None:
-                self.close_alert(open_id, "sensors", "resolve", note, event.wall)
-            else:
-                # The movement may be the neighbour who went: only they (or the button) can say all is well.
-                self._tell_circle(open_id, "sensors", "activity", note, event.wall)
-                self.outbox.flush()
-                log.info("alert %s: %s; %s is going, so it stays open until they say all is well", open_id, note, going)
+        meaning = of_movement(
+            self.config.home.name,
+            ended,
+            place,
+            event.wall,
+            by_button=event.kind == "button",
+            open_alert=open_id,
+            resolve_on_activity=self.config.detection.resolve_on_activity,
+            going=self.journal.claimed_by(open_id) if open_id else None,
+        )
+        self.act_on(meaning, event.wall)
 
     def _kit_check(self, wall: datetime) -> None:
         """Tell the keepers, once per silence, of a sensor silent far beyond its usual gaps (a dead battery)."""

@@ -157,7 +157,8 @@ def _circle_saw(circle: DemoCircle, neighbour: Neighbour) -> bool:
     refused = [d for a in neighbour.alerts for d in circle.record(a, "refused")]
     checks = {
         # While her own alarm (then her own follow-up) was open, Ann was not asked to go to Mary's help button.
-        "Ann spared": len(steps) == 3 and all("ann: needs help at home, not asked" in s[0] for s in (steps[0], steps[2])),
+        "Ann spared": len(steps) == 3
+        and all("ann: needs help at home, not asked" in s[0] for s in (steps[0], steps[2])),
         "Ann asked to confirm": bool(circle.with_buttons("ann", "movement")),
         "the final call says whom to ring": any("call 112" in n["message"] for n in circle.to("sue", "URGENT")),
         "Tom e-mailed": [e["to"] for e in circle.ntfy.emails] == ["tom@example.org"],

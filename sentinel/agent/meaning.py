@@ -1,0 +1,85 @@
+"""What the resident's "I'm OK" and their movement mean for the home's alerts: decisions as values.
+
+The agent works out the facts (was a check running, which alerts are open, is someone going) and acts on
+the decision these functions return; the choice itself is here, and tested without a broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the routine's code is imported only by an agent with detection on
+    from sentinel.detect.watch import Phase
+
+
+@dataclass(frozen=True, slots=True)
+class CheckAnswered:
+    """The check-in is answered: the signal goes off and the status says all is well."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedIn:
+    """Nothing was asked and nothing is open: a check-in, told in the status."""
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close these alerts (told to the circle when it is the home that closes them)."""
+
+    alert_ids: tuple[str, ...]
+    who: str
+    what: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class TellGoing:
+    """Movement while someone is going: the alert stays open, and the circle is told what was seen."""
+
+    alert_id: str
+    going: str
+    note: str
+
+
+Meaning = CheckAnswered | CheckedIn | Close | TellGoing | None
+
+
+def of_ok(name: str, how: str, check_was_running: bool, open_alerts: tuple[str, ...]) -> Meaning:
+    """'I'm OK' from the resident (``how``: the press, or the app it came from)."""
+    if check_was_running:
+        return CheckAnswered(f"{name} pressed the button when asked: all is well.")
+    if not open_alerts:
+        return CheckedIn()
+    return Close(open_alerts, "resident", "cancel", f"{name} pressed 'I'm OK' ({how}).")
+
+
+def of_movement(
+    name: str,
+    ended: Phase,
+    place: str,
+    wall: datetime,
+    *,
+    by_button: bool,
+    open_alert: str | None,
+    resolve_on_activity: bool,
+    going: str | None,
+) -> Meaning:
+    """A sign of life that ended the watch's phase ``ended``, seen at ``place`` (words) at ``wall``.
+
+    ``open_alert``: the unusual-quiet alert the watch raised, if open; ``going``: who said they are going to it.
+    """
+    if ended == "checking":
+        if by_button:
+            return CheckAnswered(f"{name} pressed the button when asked: all is well.")
+        return CheckAnswered(f"Movement again ({place}) while asking: all seems well.")
+    if ended != "alerted" or open_alert is None or not resolve_on_activity:
+        return None
+    note = f"Movement again: {place} at {wall:%H:%M}."
+    if going is None:
+        return Close((open_alert,), "sensors", "resolve", note)
+    # The movement may be the neighbour who went: only they (or the button) can say all is well.
+    return TellGoing(open_alert, going, note)
