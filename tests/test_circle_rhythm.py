@@ -502,7 +502,7 @@ def test_a_home_that_shares_its_day_says_when_mary_got_up_and_was_out(circle, da
     assert mary.status_payload()["out"] == []
     pin(HALL, True)
     back = statuses.wait(f"{c.base}/mary/status", lambda s: bool(s.get("out")))
-    assert back["out"] == [["2026-03-03T10:00:05+00:00", "2026-03-03T11:30:00+00:00"]]
+    assert [[t[:19] for t in pair] for pair in back["out"]] == [["2026-03-03T10:00:05", "2026-03-03T11:30:00"]]
     heard(lambda s: len(s.out) == 1)
     until("19:00")
     c.pump()
