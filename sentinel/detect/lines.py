@@ -27,6 +27,7 @@ class Params:
     door_ceiling_s: float = 24 * 3600  # after the front door, a day without a sign of life is always checked
     bandwidth_s: float = 3600.0  # how far in time of day a spell counts as "at this time"
     prior_weight: float = 1.0  # how many spells' worth the coarser pattern counts in a context
+    learn_prior: bool = True  # the curves' weight is learned from the home (``prior.py``); prior_weight: shares
     half_life_days: float = 28.0  # older weeks count less
     window_days: float = 56.0
     weekend_split_days: float = 21.0  # learn weekends apart once the window holds three weeks
