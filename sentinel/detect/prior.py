@@ -78,10 +78,8 @@ def learned_prior(
     index = np.minimum(np.rint((start[mine][j] % DAY_S) / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
     close = _near_table(float(bandwidth_s))[b[i], index]
     n = len(mine)
-    own_above = np.zeros((n, 2))
-    own_cell = np.zeros((n, 2))
-    np.add.at(own_above, i, above_j)
-    np.add.at(own_cell, i, above_j * close[:, None])
+    own_above = np.stack([np.bincount(i, weights=above_j[:, c], minlength=n) for c in (0, 1)], axis=1)
+    own_cell = np.stack([np.bincount(i, weights=above_j[:, c] * close, minlength=n) for c in (0, 1)], axis=1)
     own_weight = np.bincount(i, weights=rec[j], minlength=n)
     own_cell_weight = np.bincount(i, weights=rec[j] * close, minlength=n)
 
