@@ -107,6 +107,8 @@ class RoutineModel:
     doors: frozenset[str] = frozenset()  # contexts of the front door: their ceiling is the door's
     expected_per_month: float = 0.0  # false alerts a month the model expects of its lines as applied
     forced_per_month: float = 0.0  # of which spells longer than the ceilings, which alert whatever the lines
+    prior_weight: float = 1.0  # the weight of the coarser levels the curves were drawn with (``prior.py``)
+    prior_chosen_s: float | None = None  # when (wall seconds) that weight was learned; None: it was set, not learned
 
     def line(self, context: str, at: datetime) -> float:
         """Seconds of quiet after which a spell that began at ``at`` in ``context`` is unusual."""

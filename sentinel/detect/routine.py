@@ -37,7 +37,7 @@ from sentinel.detect.lines import (
     wall_seconds,
 )
 from sentinel.detect.night import learn_night
-from sentinel.detect.prior import learned_prior
+from sentinel.detect.prior import REFRESH_S, learned_prior
 from sentinel.detect.rule import Rule
 from sentinel.detect.survival import context_stats, outing_curve, outing_shares
 
@@ -127,6 +127,7 @@ def fit(
     doors: frozenset[str] = frozenset(),
     arrivals: frozenset[str] = frozenset(),
     price_hint: float | None = None,
+    prior_hint: tuple[float, float | None] | None = None,
 ) -> RoutineModel:
     """Learn the alert lines from the spells in the window before ``now``.
 
@@ -137,6 +138,8 @@ def fit(
     of day, mixes the home's outing lengths into that context's curve.
     ``left_out`` contexts are not learned and never raise an alert.
     ``price_hint``: yesterday's price, where the search for today's starts.
+    ``prior_hint``: the weight of the coarser levels in use and when it was learned; kept until the window has
+    moved by a week (``prior.REFRESH_S``).
     """
     table = spells if isinstance(spells, SpellTable) else SpellTable.of(spells)
     n_names = len(table.names)
@@ -178,8 +181,11 @@ def fit(
     # "When": the whole home at this time of day; "where": this context at any time; then both together, each
     # level counting as many spells as the home's own history says it should (``prior.learned_prior``).
     home_survival = stats.above.sum(axis=1) / np.maximum(stats.weight.sum(axis=1), 1e-12)[:, :, None]
-    prior = params.prior_weight
-    if params.learn_prior:
+    prior, chosen_s = params.prior_weight, None
+    if params.learn_prior and prior_hint is not None and 0 <= now_s - (prior_hint[1] or -math.inf) < REFRESH_S:
+        prior, chosen_s = prior_hint  # the window has moved by less than a week since the weight was chosen
+    if params.learn_prior and chosen_s is None:
+        chosen_s = now_s
         group = weekend.astype(int) if len(groups) == 2 else np.zeros(len(start), dtype=int)
         prior = learned_prior(
             stats,
@@ -193,6 +199,7 @@ def fit(
             group,
             params.bandwidth_s,
             params.floor_s,
+            now_s,
         )
     all_day = (stats.above_all_day[None, :, None, :] + prior * home_survival[:, None]) / (
         stats.weight_all_day[None, :, None, None] + prior
@@ -235,6 +242,8 @@ def fit(
         doors=doors,
         expected_per_month=30 * (rule.expected(price) - rule.forced + forced),
         forced_per_month=30 * forced,
+        prior_weight=prior,
+        prior_chosen_s=chosen_s,
     )
     chosen = rule.lines(price)
     homes = Rule(
