@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
@@ -34,9 +35,12 @@ from sentinel.demo.resident import Resident
 from sentinel.detect.detector import InactivityDetector, Warmup, without
 from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.learn import learn
+from sentinel.detect.lines import wall_seconds
 from sentinel.detect.night import learn_night
+from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S
 from sentinel.detect.routine import Params, Spell, SpellTable, fit, whole_misses
 from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors
+from sentinel.detect.summary import Request, _model_dict, _model_of
 from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
 
@@ -983,3 +987,40 @@ def test_door_then_nothing_alerts_the_circle_as_inactivity_unless_not_back_is_on
         alert = watch.alert(out + timedelta(seconds=line), "n")
         assert alert.kind == kind and alert.severity == ("normal" if not_back else "high")
         assert alert.facts["context"] == "front_door:0" and alert.facts["line_cause"] in ("budget", "ceiling")
+
+
+def prior_home(steady: bool) -> list[Spell]:
+    """Four weeks of a home whose places either keep their usual spell length at each hour, or do not."""
+    rng = random.Random(3)
+    places = ["kitchen", "hall", "bath", "bed", "sofa", "desk"]
+    usual = {(p, h): rng.choice([4, 12, 40, 90, 150]) * 60.0 for p in places for h in range(24)}
+    out: list[Spell] = []
+    for d in range(28):
+        t = D0 + timedelta(days=d, hours=7)
+        while t < D0 + timedelta(days=d, hours=23):
+            place = rng.choice(places)
+            seconds = usual[(place, t.hour)] * rng.uniform(0.8, 1.25) if steady else rng.lognormvariate(7.3, 1.2)
+            out.append(Spell(t, place, seconds))
+            t += timedelta(seconds=seconds + 60)
+    return out
+
+
+def test_the_prior_weight_is_learned_from_the_home_and_kept_for_a_week() -> None:
+    """Places with their own steady habits speak for themselves; places that say nothing lean on the home."""
+    now = D0 + timedelta(days=28)
+    steady, noisy = fit(prior_home(True), now, Params()), fit(prior_home(False), now, Params())
+    assert steady.prior_weight == min(PRIOR_WEIGHTS) and noisy.prior_weight == max(PRIOR_WEIGHTS)
+    assert steady.prior_chosen_s == wall_seconds(now)
+    # Within a week the weight in use is kept (no new choice); once the window has moved by a week it is chosen anew.
+    kept = fit(prior_home(True), now, Params(), prior_hint=(2.0, wall_seconds(now - timedelta(days=6))))
+    assert (kept.prior_weight, kept.prior_chosen_s) == (2.0, wall_seconds(now - timedelta(days=6)))
+    anew = fit(prior_home(True), now, Params(), prior_hint=(2.0, wall_seconds(now - REFRESH_S * timedelta(seconds=1))))
+    assert (anew.prior_weight, anew.prior_chosen_s) == (min(PRIOR_WEIGHTS), wall_seconds(now))
+    # Set rather than learned, the weight is the one given.
+    fixed = fit(prior_home(False), now, Params(prior_weight=1.0, learn_prior=False))
+    assert (fixed.prior_weight, fixed.prior_chosen_s) == (1.0, None)
+    # The learning process is told the weight in use and hands back the one it drew with.
+    request = Request(now, Params(), Warmup(), prior_hint=(2.0, 123.0))
+    assert Request.loads(request.dumps()).prior_hint == (2.0, 123.0)
+    back = _model_of(json.loads(json.dumps(_model_dict(kept))))
+    assert back is not None and (back.prior_weight, back.prior_chosen_s) == (kept.prior_weight, kept.prior_chosen_s)

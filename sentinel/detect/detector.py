@@ -69,6 +69,7 @@ class InactivityDetector(Tracker):
         self._codes: dict[str, int] = {}
         self._before_door: int | None = None  # the spell that ended at the front door (absolute index)
         self.price_hint: float | None = None  # where the first fit's search for the price starts (a day's before)
+        self.prior_hint: tuple[float, float | None] | None = None  # the first fit's weight, if recent (``prior.py``)
 
     @property
     def spells(self) -> list[Spell]:
@@ -155,7 +156,8 @@ class InactivityDetector(Tracker):
         doors = frozenset(self.outing_contexts)
         arrivals = frozenset(self._doors) - doors
         hint = self.model.price if self.model is not None else self.price_hint
-        self.model = fit(table, now, self.params, doors=doors, arrivals=arrivals, price_hint=hint)
+        weight = (self.model.prior_weight, self.model.prior_chosen_s) if self.model is not None else self.prior_hint
+        self.model = fit(table, now, self.params, doors=doors, arrivals=arrivals, price_hint=hint, prior_hint=weight)
         if self.not_back and self.outing_contexts:
             homes = frozenset(names) - self.outing_contexts  # learn the outings alone
             try:

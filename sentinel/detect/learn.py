@@ -56,5 +56,6 @@ def learn(events: Iterable[Event], flips: Iterable[tuple[datetime, str]], reques
     if first is not None and aware(now) - first >= timedelta(days=detector.warmup.min_days):
         detector.silent = set(request.silent)  # fitted as if the sensors found silent had never been there
         detector.price_hint = request.price_hint
+        detector.prior_hint = request.prior_hint
         detector.refit(naive(now))
     return Summary(now, detector._fitted_on, detector.model, detector.outing_model, detector._usual, state, last, count)

@@ -27,6 +27,7 @@ class Params:
     door_ceiling_s: float = 24 * 3600  # after the front door, a day without a sign of life is always checked
     bandwidth_s: float = 3600.0  # how far in time of day a spell counts as "at this time"
     prior_weight: float = 1.0  # how many spells' worth the coarser pattern counts in a context
+    learn_prior: bool = True  # the curves' weight is learned from the home (``prior.py``); prior_weight: shares
     half_life_days: float = 28.0  # older weeks count less
     window_days: float = 56.0
     weekend_split_days: float = 21.0  # learn weekends apart once the window holds three weeks
@@ -106,6 +107,8 @@ class RoutineModel:
     doors: frozenset[str] = frozenset()  # contexts of the front door: their ceiling is the door's
     expected_per_month: float = 0.0  # false alerts a month the model expects of its lines as applied
     forced_per_month: float = 0.0  # of which spells longer than the ceilings, which alert whatever the lines
+    prior_weight: float = 1.0  # the weight of the coarser levels the curves were drawn with (``prior.py``)
+    prior_chosen_s: float | None = None  # when (wall seconds) that weight was learned; None: it was set, not learned
 
     def line(self, context: str, at: datetime) -> float:
         """Seconds of quiet after which a spell that began at ``at`` in ``context`` is unusual."""

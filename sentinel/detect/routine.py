@@ -37,6 +37,7 @@ from sentinel.detect.lines import (
     wall_seconds,
 )
 from sentinel.detect.night import learn_night
+from sentinel.detect.prior import REFRESH_S, learned_prior
 from sentinel.detect.rule import Rule
 from sentinel.detect.survival import context_stats, outing_curve, outing_shares
 
@@ -126,6 +127,7 @@ def fit(
     doors: frozenset[str] = frozenset(),
     arrivals: frozenset[str] = frozenset(),
     price_hint: float | None = None,
+    prior_hint: tuple[float, float | None] | None = None,
 ) -> RoutineModel:
     """Learn the alert lines from the spells in the window before ``now``.
 
@@ -136,6 +138,8 @@ def fit(
     of day, mixes the home's outing lengths into that context's curve.
     ``left_out`` contexts are not learned and never raise an alert.
     ``price_hint``: yesterday's price, where the search for today's starts.
+    ``prior_hint``: the weight of the coarser levels in use and when it was learned; kept until the window has
+    moved by a week (``prior.REFRESH_S``).
     """
     table = spells if isinstance(spells, SpellTable) else SpellTable.of(spells)
     n_names = len(table.names)
@@ -172,11 +176,31 @@ def fit(
     stats = context_stats(
         codes, context, tod, log_gap, seconds, recency, absence, departed | absence, groups, params.bandwidth_s
     )
-    prior = params.prior_weight
     home = ~absence
 
-    # "When": the whole home at this time of day; "where": this context at any time; then both together.
+    # "When": the whole home at this time of day; "where": this context at any time; then both together, each
+    # level counting as many spells as the home's own history says it should (``prior.learned_prior``).
     home_survival = stats.above.sum(axis=1) / np.maximum(stats.weight.sum(axis=1), 1e-12)[:, :, None]
+    prior, chosen_s = params.prior_weight, None
+    if params.learn_prior and prior_hint is not None and 0 <= now_s - (prior_hint[1] or -math.inf) < REFRESH_S:
+        prior, chosen_s = prior_hint  # the window has moved by less than a week since the weight was chosen
+    if params.learn_prior and chosen_s is None:
+        chosen_s = now_s
+        group = weekend.astype(int) if len(groups) == 2 else np.zeros(len(start), dtype=int)
+        prior = learned_prior(
+            stats,
+            home_survival,
+            codes,
+            context,
+            start,
+            log_gap,
+            recency,
+            home,
+            group,
+            params.bandwidth_s,
+            params.floor_s,
+            now_s,
+        )
     all_day = (stats.above_all_day[None, :, None, :] + prior * home_survival[:, None]) / (
         stats.weight_all_day[None, :, None, None] + prior
     )
@@ -188,7 +212,7 @@ def fit(
     # departure, whichever is more. The first needs a miss seen at this place and hour; the second only the
     # door's own failing, learned over the whole home, and where the resident goes out from.
     door_rows = float(recency @ is_door[end])
-    share, home_share = outing_shares(stats, prior, whole_misses(float(recency @ lost), door_rows))
+    share, home_share = outing_shares(stats, params.prior_weight, whole_misses(float(recency @ lost), door_rows))
     share[:, is_door[codes]] = 0.0  # the door's own spells are learned as they are, outings included
     outing = (is_door[context] & is_door[end] & (seconds >= params.floor_s)) | absence
     if outing.any():  # without an outing in the window, there is nothing to mix in
@@ -218,6 +242,8 @@ def fit(
         doors=doors,
         expected_per_month=30 * (rule.expected(price) - rule.forced + forced),
         forced_per_month=30 * forced,
+        prior_weight=prior,
+        prior_chosen_s=chosen_s,
     )
     chosen = rule.lines(price)
     homes = Rule(

@@ -35,6 +35,7 @@ class Request:
     silent: tuple[str, ...] = ()
     state: bool = True
     price_hint: float | None = None  # the routine in use's price: today's is searched for near it
+    prior_hint: tuple[float, float | None] | None = None  # the routine in use's weight, kept for a week (prior.py)
 
     def dumps(self) -> str:
         return json.dumps(
@@ -46,6 +47,7 @@ class Request:
                 "silent": list(self.silent),
                 "state": self.state,
                 "price_hint": self.price_hint,
+                "prior_hint": self.prior_hint,
             }
         )
 
@@ -60,6 +62,7 @@ class Request:
             tuple(data["silent"]),
             bool(data["state"]),
             data["price_hint"],
+            (hint[0], hint[1]) if (hint := data.get("prior_hint")) else None,
         )
 
 
@@ -150,6 +153,8 @@ def _model_dict(model: RoutineModel | None) -> dict[str, Any] | None:
         "doors": sorted(model.doors),
         "expected_per_month": model.expected_per_month,
         "forced_per_month": model.forced_per_month,
+        "prior_weight": model.prior_weight,
+        "prior_chosen_s": model.prior_chosen_s,
     }
 
 
@@ -169,6 +174,8 @@ def _model_of(data: dict[str, Any] | None) -> RoutineModel | None:
         doors=frozenset(str(d) for d in data["doors"]),
         expected_per_month=float(data["expected_per_month"]),
         forced_per_month=float(data["forced_per_month"]),
+        prior_weight=float(data.get("prior_weight", 1.0)),  # a routine kept before the weight was learned: 1
+        prior_chosen_s=data.get("prior_chosen_s"),
     )
     if "" not in model.lines or (model.weekend_lines and "" not in model.weekend_lines):
         raise ValueError("the lines for places never seen are missing")

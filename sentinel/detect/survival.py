@@ -93,6 +93,7 @@ class Stats:
     absent_all_day: np.ndarray
     left_all_day: np.ndarray
     longest: np.ndarray  # contexts x bins
+    width: np.ndarray  # contexts: the log-duration kernel's width (see ``log_bandwidth``)
 
 
 def context_stats(
@@ -122,6 +123,7 @@ def context_stats(
         absent_all_day=np.zeros(len(codes)),
         left_all_day=np.zeros(len(codes)),
         longest=np.zeros((len(codes), BINS)),
+        width=np.zeros(len(codes)),
     )
     step = DAY_S / BINS
     for i, code in enumerate(codes):
@@ -131,6 +133,7 @@ def context_stats(
         # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
         # from the spells at home; absences are smoothed alike but only counted in the share of outings.
         width = log_bandwidth(log_gap[mine][at_home]) if at_home.any() else MAX_LOG_BANDWIDTH
+        s.width[i] = width
         exceeds = exceed(log_gap[mine], width)
         bins = (tod[mine] // step).astype(int) % BINS
         spell_weight = np.stack([recency[mine] * day_weight[mine] for day_weight in groups.values()]).astype(

@@ -73,7 +73,8 @@ class Watch:
         """What to ask the learning process for: the routine as of ``now`` (``state``: and where the spell stands)."""
         d = self.detector
         hint = d.model.price if d.model is not None else None
-        return Request(now, d.params, d.warmup, d.not_back, tuple(sorted(d.silent)), state, hint)
+        weight = (d.model.prior_weight, d.model.prior_chosen_s) if d.model is not None else None
+        return Request(now, d.params, d.warmup, d.not_back, tuple(sorted(d.silent)), state, hint, weight)
 
     def adopt(self, summary: Summary) -> None:
         """A routine learned elsewhere takes over (the spell being followed goes on)."""
