@@ -33,6 +33,10 @@ SCORED_DAYS = 14
 # routine (``RoutineModel.prior_weight``, ``prior_chosen_s``).
 REFRESH_S = 7 * DAY_S
 
+# The most pairs of spells worked on at once: about 100 bytes a pair, so a learning process stays within some
+# 50 MB more than before on a Pi Zero's 512 MB, however busy the kit.
+MAX_PAIRS = 500_000
+
 
 def learned_prior(
     stats: Stats,
@@ -76,24 +80,31 @@ def learned_prior(
     points = np.stack([np.where(short, f, k), np.where(short, f, k + 1)], axis=1)  # spells x 2
 
     # The left-out day's own part of each level, at the spell's half hour and grid points: the sum over the spells
-    # of the same day and context (pairs within each group, the spell itself included).
+    # of the same day and context (pairs within each group, the spell itself included), worked out a bounded
+    # number of pairs at a time: a busy kit's PIR makes a thousand spells a day, a million pairs.
     key = day * (int(ci.max()) + 1) + ci
     order = np.argsort(key, kind="stable")
     _, first, count = np.unique(key[order], return_index=True, return_counts=True)
-    size = np.repeat(count, count)  # per sorted spell, its group's size
-    lo = np.repeat(first, count)
-    targets = np.repeat(np.arange(len(order)), size)
-    offsets = np.arange(len(targets)) - np.repeat(np.cumsum(size) - size, size)
-    i, j = order[targets], order[lo[targets] + offsets]
-    z = (LOG_GRID[points[i]] - gap[j, None]) / scale[j, None]
-    above_j = rec[j, None] / (1.0 + np.exp(np.clip(z, -80.0, 80.0)))  # pairs x 2
-    index = np.minimum(np.rint((tod[j]) / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
-    close = _near_table(float(bandwidth_s))[b[i], index]
     n = len(mine)
-    own_above = np.stack([np.bincount(i, weights=above_j[:, c], minlength=n) for c in range(2)], axis=1)
-    own_cell = np.stack([np.bincount(i, weights=above_j[:, c] * close, minlength=n) for c in range(2)], axis=1)
-    own_weight = np.bincount(i, weights=rec[j], minlength=n)
-    own_cell_weight = np.bincount(i, weights=rec[j] * close, minlength=n)
+    own_above, own_cell = np.zeros((n, 2)), np.zeros((n, 2))
+    own_weight, own_cell_weight = np.zeros(n), np.zeros(n)
+    near_table = _near_table(float(bandwidth_s))
+    size_of = np.repeat(count, count)  # per sorted spell, its group's size: the pairs it is the left-out one of
+    first_of = np.repeat(first, count)
+    for spells in _chunks(size_of, MAX_PAIRS):
+        size = size_of[spells]
+        targets = np.repeat(spells, size)
+        offsets = np.arange(len(targets)) - np.repeat(np.cumsum(size) - size, size)
+        i, j = order[targets], order[first_of[targets] + offsets]
+        z = (LOG_GRID[points[i]] - gap[j, None]) / scale[j, None]
+        above_j = rec[j, None] / (1.0 + np.exp(np.clip(z, -80.0, 80.0)))  # pairs x 2
+        index = np.minimum(np.rint((tod[j]) / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
+        close = near_table[b[i], index]
+        for c in range(2):
+            own_above[:, c] += np.bincount(i, weights=above_j[:, c], minlength=n)
+            own_cell[:, c] += np.bincount(i, weights=above_j[:, c] * close, minlength=n)
+        own_weight += np.bincount(i, weights=rec[j], minlength=n)
+        own_cell_weight += np.bincount(i, weights=rec[j] * close, minlength=n)
 
     cell = np.maximum(stats.above[g[:, None], ci[:, None], b[:, None], points] - own_cell, 0.0)
     cell_weight = np.maximum(stats.weight[g, ci, b] - own_cell_weight, 0.0)[:, None]
@@ -110,3 +121,17 @@ def learned_prior(
         if score > best_score:
             best, best_score = w, score
     return best
+
+
+def _chunks(costs: np.ndarray, most: int) -> list[np.ndarray]:
+    """Consecutive runs of indices whose ``costs`` add up to at most ``most`` (a single costlier one alone)."""
+    runs, start, total = [], 0, 0
+    for k, cost in enumerate(costs.tolist()):
+        if total and total + cost > most:
+            runs.append(np.arange(start, k))
+            start, total = k, 0
+        total += cost
+    if start < len(costs):
+        runs.append(np.arange(start, len(costs)))
+    return runs
+
