@@ -72,6 +72,12 @@ class Person:
         pin.drive_high()
         self.story.tick()
 
+    def holds_help(self, what: str) -> str:
+        """Holds the help button for 3 s, as ``what`` says; the id of the alert it raised."""
+        self.say(what)
+        self.press(3)
+        return self.open_alert("help")
+
     def open_alert(self, kind: str) -> str:
         """The id of the alert of this kind this home's agent has open."""
         found = [a.alert_id for a in self.agent.store.open_alerts(self.config.home.id) if a.kind == kind]
@@ -111,6 +117,11 @@ class Morning:
         )
         message_id = self.circle.forge("ann", "I'm there", "you are going", "resolve", "All is well.")
         self.refused(alert_id, message_id)
+
+    def first_step(self, alert_id: str, why: str = "") -> None:
+        """Who the notifier told first of Mary's alert, as its record says (``why``: added to the line)."""
+        for told in self.circle.record(alert_id, "step 1"):
+            self.timeline.phone("notifier", f"Mary's alert, step 1: told {told}{why}")
 
     def cancelled(self, alert_id: str) -> None:
         """Go on until the resident's press has closed the alert (a single press is known once no second follows)."""
@@ -169,15 +180,10 @@ class Morning:
         """Ann's own alarm is open when Mary's help button goes off: Ann is not asked to go to Mary's."""
         mary, ann, story = self.mary, self.ann, self.story
         ann.at(10, 58)
-        ann.say("Ann feels faint and holds her help button (3 s)")
-        ann.press(3)
-        ann_help = ann.open_alert("help")
+        ann_help = ann.holds_help("Ann feels faint and holds her help button (3 s)")
         mary.at(11, 0)
-        mary.say("Mary leans on the help button by mistake (holds it 3 s)")
-        mary.press(3)
-        help_id = mary.open_alert("help")
-        for told in self.circle.record(help_id, "step 1"):
-            self.timeline.phone("notifier", f"Mary's alert, step 1: told {told}")
+        help_id = mary.holds_help("Mary leans on the help button by mistake (holds it 3 s)")
+        self.first_step(help_id)
         story.wait(90)
         mary.say("Mary presses the button once: I'm OK")
         mary.press(0.4)
@@ -197,9 +203,7 @@ class Morning:
         quiet_id = mary.open_alert("inactivity") or mary.open_alert("not_up")
         # Bob is first in Mary's tiers as written; the circle starts each round with the one best placed to go.
         story.settle(lambda: self.circle.record(quiet_id, "step 1"), "the circle's first step")
-        for told in self.circle.record(quiet_id, "step 1"):
-            nearest = f"Mary's alert, step 1: told {told}, the nearest (a key, 2 min away; bob is first as written)"
-            self.timeline.phone("notifier", nearest)
+        self.first_step(quiet_id, ", the nearest (a key, 2 min away; bob is first as written)")
 
         # Ann does not see it at first; five minutes later Bob is asked too. He is at work across town and says
         # so (the walk does not wait on him again), and then Ann answers.

@@ -86,11 +86,10 @@ class Street:
         mary, story = self.mary, self.story
         self.live_until(at)
         story.set_speed(story.speed / FAST)  # at the day's pace, to be followed
-        mary.say("Mary feels unwell in the night, sits down in the living room and holds the help button (3 s)")
-        mary.press(3)
-        help_id = mary.open_alert("help")
-        for told in self.circle.record(help_id, "step 1"):
-            self.timeline.phone("notifier", f"Mary's alert, step 1: told {told} (bob is away)")
+        help_id = mary.holds_help(
+            "Mary feels unwell in the night, sits down in the living room and holds the help button (3 s)"
+        )
+        self.morning.first_step(help_id, " (bob is away)")
         self.timeline.phone("street", "Ann's phone is still in her hall, Sue is at work on her night shift")
         story.run(done=lambda: self.circle.to("bob", "nobody is going"), most=1800)
         story.wait(120)
@@ -119,11 +118,8 @@ class Street:
         """Mary's help button again: Bob is going, then cannot after all; the circle goes on, and Sue goes."""
         mary, story, tap = self.mary, self.story, self.morning.tap
         mary.at(9, 15)
-        mary.say("Mary feels dizzy and holds the help button (3 s)")
-        mary.press(3)
-        help_id = mary.open_alert("help")
-        for told in self.circle.record(help_id, "step 1"):
-            self.timeline.phone("notifier", f"Mary's alert, step 1: told {told}")
+        help_id = mary.holds_help("Mary feels dizzy and holds the help button (3 s)")
+        self.morning.first_step(help_id)
         story.wait(60)
         tap("bob", "I'm going", "Mary: pressed")
         story.wait(120)
