@@ -33,9 +33,20 @@ SCORED_DAYS = 14
 # routine (``RoutineModel.prior_weight``, ``prior_chosen_s``).
 REFRESH_S = 7 * DAY_S
 
-# The most pairs of spells worked on at once: about 100 bytes a pair, so a learning process stays within some
-# 50 MB more than before on a Pi Zero's 512 MB, however busy the kit.
+# The most pairs of spells worked on at once: 100-150 bytes a pair, so a learning process stays within some
+# 70 MB more than before on a Pi Zero's 512 MB, however busy the kit.
 MAX_PAIRS = 500_000
+
+# The most pairs judged in all: the work grows with the square of one place's spells a day, and a sensor that
+# reports every few seconds makes tens of thousands. About 2 s here, 20 s on a Pi Zero; a kit busier than that
+# is judged on its most recent days that fit, and if not even the last day fits, keeps the weight of one spell.
+MAX_JUDGED_PAIRS = 20_000_000
+
+# Fewer spells at home than this in the days judged choose nothing: five orders of magnitude are not chosen
+# between on a day or two of evidence (a home just back from a fortnight away keeps the weight of one spell).
+MIN_SPELLS = 100
+
+DEFAULT = 1.0  # the weight of one spell, used before the weight was learned
 
 
 def learned_prior(
@@ -61,10 +72,13 @@ def learned_prior(
     """
     if len(weights) == 1:
         return weights[0]
-    recent = start >= (np.floor(now_s / DAY_S) - SCORED_DAYS) * DAY_S
-    mine = np.flatnonzero(at_home & recent)
-    if len(mine) < 2:
-        return 1.0 if 1.0 in weights else weights[0]
+    fallback = DEFAULT if DEFAULT in weights else weights[len(weights) // 2]
+    first_day = _first_day_judged(start, context, at_home, np.floor(now_s / DAY_S) - SCORED_DAYS)
+    if first_day is None:
+        return fallback
+    mine = np.flatnonzero(at_home & (start >= first_day * DAY_S))
+    if len(mine) < MIN_SPELLS:
+        return fallback
     ci = np.searchsorted(codes, context[mine])
     tod = start[mine] % DAY_S
     day = np.floor(start[mine] / DAY_S).astype(np.int64)
@@ -135,3 +149,22 @@ def _chunks(costs: np.ndarray, most: int) -> list[np.ndarray]:
         runs.append(np.arange(start, len(costs)))
     return runs
 
+
+def _first_day_judged(start: np.ndarray, context: np.ndarray, at_home: np.ndarray, earliest: float) -> float | None:
+    """The first day judged: ``earliest``, or a later one where busier days would pass ``MAX_JUDGED_PAIRS``."""
+    day = np.floor(start / DAY_S).astype(np.int64)
+    keep = at_home & (day >= earliest)
+    if not keep.any():
+        return earliest
+    width = int(context.max()) + 1
+    groups, count = np.unique(day[keep] * width + context[keep], return_counts=True)
+    pairs_by_day: dict[int, int] = {}
+    for d, c in zip((groups // width).tolist(), count.tolist(), strict=True):
+        pairs_by_day[d] = pairs_by_day.get(d, 0) + c * c
+    total, first = 0, None
+    for d in sorted(pairs_by_day, reverse=True):  # the most recent first
+        total += pairs_by_day[d]
+        if total > MAX_JUDGED_PAIRS:
+            break
+        first = float(d)
+    return first

@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from sentinel.detect.lines import (
     wall_seconds,
 )
 from sentinel.detect.night import learn_night
-from sentinel.detect.prior import REFRESH_S, learned_prior
+from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S, learned_prior
 from sentinel.detect.rule import Rule
 from sentinel.detect.survival import context_stats, outing_curve, outing_shares
 
@@ -112,6 +113,13 @@ class SpellTable:
 LOST_PRIOR = (0.5, 0.5)
 
 
+def _usable(hint: tuple[float, float | None] | None, now_s: float) -> TypeGuard[tuple[float, float]]:
+    """Whether ``hint`` is a weight of the grid chosen less than a week before ``now_s`` (else it is chosen anew)."""
+    if hint is None or hint[0] not in PRIOR_WEIGHTS or not isinstance(hint[1], int | float):
+        return False
+    return 0 <= now_s - hint[1] < REFRESH_S
+
+
 def whole_misses(lost: float, rows: float) -> float:
     """The chance that the door misses a departure whole (both its rows), from the rows it is seen to lose."""
     a, b = LOST_PRIOR
@@ -182,7 +190,7 @@ def fit(
     # level counting as many spells as the home's own history says it should (``prior.learned_prior``).
     home_survival = stats.above.sum(axis=1) / np.maximum(stats.weight.sum(axis=1), 1e-12)[:, :, None]
     prior, chosen_s = params.prior_weight, None
-    if params.learn_prior and prior_hint is not None and 0 <= now_s - (prior_hint[1] or -math.inf) < REFRESH_S:
+    if params.learn_prior and _usable(prior_hint, now_s):
         prior, chosen_s = prior_hint  # the window has moved by less than a week since the weight was chosen
     if params.learn_prior and chosen_s is None:
         chosen_s = now_s

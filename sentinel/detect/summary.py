@@ -175,11 +175,22 @@ def _model_of(data: dict[str, Any] | None) -> RoutineModel | None:
         expected_per_month=float(data["expected_per_month"]),
         forced_per_month=float(data["forced_per_month"]),
         prior_weight=float(data.get("prior_weight", 1.0)),  # a routine kept before the weight was learned: 1
-        prior_chosen_s=data.get("prior_chosen_s"),
+        prior_chosen_s=_seconds_or_none(data.get("prior_chosen_s")),
     )
+    if not (math.isfinite(model.prior_weight) and model.prior_weight > 0):
+        raise ValueError(f"the prior weight {model.prior_weight!r} is not a number above 0")
     if "" not in model.lines or (model.weekend_lines and "" not in model.weekend_lines):
         raise ValueError("the lines for places never seen are missing")
     return model
+
+
+def _seconds_or_none(value: Any) -> float | None:
+    """A time in wall seconds, or None; anything else is a damaged summary."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a time in seconds")
+    return float(value)
 
 
 def _event_dict(event: Event | None) -> dict[str, Any] | None:
