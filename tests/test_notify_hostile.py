@@ -192,6 +192,21 @@ def test_a_day_in_a_status_that_cannot_be_believed_is_left_out_of_the_daily_note
     assert note["message"] == "All well at Mary's today: no alerts today."
 
 
+def test_a_status_time_no_monitor_could_stamp_is_not_believed_and_stops_no_daily_note(circle) -> None:
+    ann_asks = lambda t: t.replace("    name: Ann\n", '    name: Ann\n    daily: "19:00"\n', 1)  # noqa: E731
+    c = circle(home_extra="    daily_note: true\n", edit=ann_asks, top="watch_silence: false\n")
+    seen = c.notifier.rhythm.checkins.latest
+    # Shown in a time zone east of UTC, a time at the end of year 9999 overflows.
+    far = "9999-12-31T23:59:59+00:00"
+    c.publish("status", {"state": "ok", "since": far, "last_activity": far, "last_checkin": far})
+    wait_for(lambda: (c.pump(1), "mary" in seen)[1], 5, "the status")
+    assert (seen["mary"].since, seen["mary"].last_activity, seen["mary"].last_checkin) == (None, None, None)
+    c.clock.advance(9 * 3600)
+    c.pump()
+    (note,) = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "Mary today"]
+    assert note["message"] == "All well at Mary's today: no alerts today."
+
+
 def test_texts_that_reach_a_phone_are_cut_where_they_enter(circle) -> None:
     c = circle()
     long = {**alert(), "reason": "Quiet. " * 2000, "kind": "k" * 500}  # 14 kB: taken, but cut

@@ -31,6 +31,13 @@ log = logging.getLogger(__name__)
 ANSWER_FOR = timedelta(hours=2)  # the check's 'I'm OK' works this long: the check, and the alert it may lead to
 LATE_KINDS = ("inactivity", "not_up", "not_back")  # the alerts a check-in's silence can raise
 Outing = tuple[datetime, datetime]  # left, back
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+"""No monitor stamps a time outside these; one that does cannot be shown in any time zone without overflow."""
+
+
+def believable(at: datetime) -> bool:
+    """Whether a monitor could have stamped ``at`` (see ``EARLIEST``, ``LATEST``)."""
+    return EARLIEST <= at < LATEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +63,13 @@ def read_status(body: dict[str, Any], now: datetime, home: str = "") -> Seen:
 
     def at(key: str) -> datetime | None:
         value = body.get(key)
-        return when(value, now, f"status {key}") if isinstance(value, str) else None
+        if not isinstance(value, str):
+            return None
+        found = when(value, now, f"status {key}")
+        if not believable(found):
+            log.warning("ignored the %r in the status of %.40s: %.40r", key, home, value)
+            return None
+        return found
 
     up, out = read_day(body, home)
     return Seen(str(body.get("state", ""))[:20], at("since"), at("last_activity"), at("last_checkin"), now, up, out)
@@ -93,10 +106,6 @@ def _outings(value: Any) -> tuple[Outing, ...]:
     return tuple(found)
 
 
-EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-"""No monitor stamps a time outside these; one that does cannot be shown in any time zone without overflow."""
-
-
 def _instant(value: Any) -> datetime:
     """An ISO time with its UTC offset, as UTC, between ``EARLIEST`` and ``LATEST``."""
     if not isinstance(value, str) or len(value) > 40:
@@ -105,7 +114,7 @@ def _instant(value: Any) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError("no UTC offset")
     instant = parsed.astimezone(UTC)
-    if not EARLIEST <= instant < LATEST:
+    if not believable(instant):
         raise ValueError("not a time a monitor could have stamped")
     return instant
 
