@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import os
@@ -250,6 +251,20 @@ gpio:
 def sentinel_cmd(*args: str) -> list[str]:
     """Run the CLI of this checkout with this interpreter."""
     return [sys.executable, "-m", "sentinel", *args]
+
+
+def modules_loaded(script: str, *argv: str, stdin: str | None = None, timeout: float = 60) -> list[str]:
+    """Run ``script`` (which prints a list of module names) in a fresh interpreter on this checkout; that list."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr
+    return ast.literal_eval(done.stdout.strip())
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from conftest import ROOT, Mosquitto, gated_learning, wait_for
+from conftest import Mosquitto, gated_learning, modules_loaded, wait_for
 from sentinel.agent.app import Agent
 from sentinel.agent.learning import LEARN_RETRY_S, ROUTINE
 from sentinel.clock import ManualClock
@@ -346,14 +345,5 @@ def test_the_agent_process_learns_without_numpy(tmp_path: Path, broker: Mosquitt
     for row in Resident(seed=21).days(START, 12):
         store.add_event(Event(row.sensor, row.kind, row.value, row.room, row.at.astimezone(), 0.0))
     store.close()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(
-        [sys.executable, "-c", AGENT_WITHOUT_NUMPY, str(tmp_path / "agent.db")],
-        input=config_yaml(broker.port),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    database = str(tmp_path / "agent.db")
+    assert modules_loaded(AGENT_WITHOUT_NUMPY, database, stdin=config_yaml(broker.port), timeout=90) == []
