@@ -811,6 +811,24 @@ def test_stray_events_in_an_empty_home_do_not_end_the_outing() -> None:
     assert detector.limit() is not None and detector.limit().cause != "stray"
 
 
+def test_the_door_after_coming_in_and_a_while_unseen_is_going_out() -> None:
+    """A kit that misses the rooms the resident uses: in at 17:00, nothing indoors, and the door at 19:00 again."""
+    detector = learned(outing_days(14))
+    day = LAST_DAY
+    for hours in (14, 17, 19):
+        at = day + timedelta(hours=hours)
+        detector.observe(Row(at, "front_door", "door", 1, "hall"))
+        detector.observe(Row(at + timedelta(seconds=20), *DOOR_SHUT))
+    assert detector.last_context == "front_door:0"  # going out, not coming in once more
+    home = detector.spells[-2]  # from coming in to the door again: the resident was home, unseen
+    assert (home.context, home.ended_by, home.seconds) == ("front_door:0 back", "front_door:1", 2 * 3600 - 20)
+    gone = day + timedelta(hours=19, seconds=20)
+    assert detector.alert_at() == gone + timedelta(seconds=detector.model.line("front_door:0", gone))
+    detector.observe(Row(day + timedelta(hours=20), "front_door", "door", 1, "hall"))
+    assert detector.last_context == "front_door:1 back"  # and the next door after a while is coming in
+    assert [s.departed for s in detector.spells if s.start == home.start] == [True]  # it ended going out
+
+
 def test_three_signs_of_life_are_a_return_even_without_the_door() -> None:
     detector = learned(outing_days(14))
     out = LAST_DAY + timedelta(hours=14)

@@ -127,6 +127,10 @@ class Tracker:
         """
         if self.frozen:
             learn = refit = False
+        if is_door and self._out is not None and arrival(self._out.context) and self._gone_s(at) >= self.params.floor_s:
+            # Came in a while ago and nothing seen indoors since (a kit that misses rooms): the resident was home
+            # all along, and this door is going out, not coming in once more.
+            self._returned()
         if is_door and self._out is not None and self._from is not None:
             # The door again after a while with no return between: the outing is over, this is coming in.
             if (at - self._from.at).total_seconds() >= self.params.floor_s:
@@ -235,6 +239,10 @@ class Tracker:
         for sign in self._strays:
             self._record(sign)
         self._out, self._strays = None, []
+
+    def _gone_s(self, at: datetime) -> float:
+        """Seconds since the front door's last row (while no return has followed it)."""
+        return math.inf if self._out is None else (at - self._out.at).total_seconds()
 
     def _out_deadline(self) -> datetime | None:
         """When the spell that began at the front door becomes unusual (None: never)."""
