@@ -14,9 +14,8 @@ After the front door the resident has either come in or gone out; what
 follows tells which. Until a return is seen (the door again, or
 ``RETURN_ROWS`` signs of life indoors), one or two indoor events are taken for
 stray sensor blips in an empty home: they neither end the outing's spell nor
-move its line. The door again, at least the floor after coming in with nothing
-seen indoors between, is going out: the resident was home, where the kit does
-not see.
+move its line. The door again a while after coming in, with nothing indoors
+between, is going out: the resident was home, unseen.
 """
 
 from __future__ import annotations
