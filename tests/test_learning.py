@@ -20,11 +20,12 @@ from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
+from sentinel.detect.contexts import context_of
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.learn import learn
 from sentinel.detect.lines import BINS, DAY_S, Params
 from sentinel.detect.summary import Request, Summary
-from sentinel.detect.tracker import Tracker, Warmup, context_of
+from sentinel.detect.tracker import Tracker, Warmup
 from sentinel.store import Store
 
 START = datetime(2026, 1, 5)

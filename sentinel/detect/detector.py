@@ -17,20 +17,11 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from sentinel.core.events import Row
+from sentinel.detect.contexts import BACK, arrival, context_of, sensor_of
 from sentinel.detect.lines import EPOCH, Params, wall_seconds
 from sentinel.detect.routine import Spell, SpellTable, fit
 from sentinel.detect.silent import Usual
-from sentinel.detect.tracker import (
-    ARRIVAL_S,
-    BACK,
-    RETURN_ROWS,
-    Sign,
-    Tracker,
-    Warmup,
-    arrival,
-    context_of,
-    sensor_of,
-)
+from sentinel.detect.tracker import ARRIVAL_S, RETURN_ROWS, Sign, Tracker, Warmup
 
 ABSENCE, DEPARTED, LOST = 1, 2, 4  # what the front door says of a spell (``_door_says``)
 

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sentinel.detect.contexts import BACK, arrival, sensor_of
 from sentinel.detect.lines import Limit, Params, RoutineModel
 from sentinel.detect.silent import JUDGED_KINDS, SilentSensor, Usual
 
@@ -33,24 +34,6 @@ RETURN_ROWS = 3
 # "Door, then movement": a sign of life indoors this soon after the front door is someone coming in (or
 # never having left). A stray in an empty home falls anywhere in an absence of hours, seldom this early.
 ARRIVAL_S = 30 * 60
-BACK = " back"  # added to the front door's context when it closes an outing: the resident is coming in
-
-
-def arrival(context: str) -> bool:
-    """Whether ``context`` is the front door closing an outing (coming in)."""
-    return context.endswith(BACK)
-
-
-def sensor_of(context: str) -> str:
-    """The sensor named in a context."""
-    return context.removesuffix(BACK).split(":")[0]
-
-
-def context_of(sensor: str, kind: str, value: int) -> str:
-    """Where the person last was: the sensor, with its value for two-state sensors."""
-    return sensor if kind == "motion" else f"{sensor}:{value}"
-
-
 @dataclass(frozen=True, slots=True)
 class Warmup:
     """Fixed lines used until enough days are learned (conservative on purpose)."""

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Literal
 from sentinel.core.alerts import Alert, Severity, alert_id
 from sentinel.core.events import Event
 from sentinel.core.windows import within
+from sentinel.detect.contexts import context_of
 from sentinel.detect.explain import Place, duration, explain
 from sentinel.detect.lines import Limit, Params
 from sentinel.detect.summary import Request, Summary, restore
-from sentinel.detect.tracker import Tracker, Warmup, context_of
+from sentinel.detect.tracker import Tracker, Warmup
 from sentinel.detect.wallclock import JUMP_S, clock_jump, naive
 from sentinel.detect.wallclock import aware as aware  # the agent reads the clock as the detector does
 

@@ -1,0 +1,20 @@
+"""Where the person last was, as the routine names it: a sensor, its value, and the front door coming in."""
+
+from __future__ import annotations
+
+BACK = " back"  # added to the front door's context when it closes an outing: the resident is coming in
+
+
+def arrival(context: str) -> bool:
+    """Whether ``context`` is the front door closing an outing (coming in)."""
+    return context.endswith(BACK)
+
+
+def sensor_of(context: str) -> str:
+    """The sensor named in a context."""
+    return context.removesuffix(BACK).split(":")[0]
+
+
+def context_of(sensor: str, kind: str, value: int) -> str:
+    """Where the person last was: the sensor, with its value for two-state sensors."""
+    return sensor if kind == "motion" else f"{sensor}:{value}"
