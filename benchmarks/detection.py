@@ -1,4 +1,4 @@
-"""Detection quality on the dataset homes: protocol, door onsets, robustness, calibration, pairs, seeds, sensitivity.
+"""Detection quality on the dataset homes: protocol, door onsets, robustness, calibration, pairs, alone, seeds, ...
 
 Run from the repository root: ``python benchmarks/detection.py [DATASETS_DIR] [--seed N] [--only SECTION ...]``.
 Reads ../shared/datasets/*.csv by default; prints Markdown tables. The seed draws both the incidents and the
@@ -8,17 +8,21 @@ conditions' random choices (7 is the recorded one).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sentinel.backtest.calibration import calibration
 from sentinel.backtest.conditions import CONDITIONS
 from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.evaluation import Measured, Report, evaluate, measure
+from sentinel.backtest.masked import chattering, measure_masked
 from sentinel.backtest.tools import DETECTORS
 from sentinel.core.events import Row
+from sentinel.detect import silent
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.routine import Params
 
@@ -172,6 +176,32 @@ def pairs_table(homes: dict[str, list[Row]], seed: int = 7) -> None:
         print(f"| {first} + {second} | {pools} | {out / days * 30:.2f} | " + " | ".join(medians) + " |")
 
 
+def alone_table(homes: dict[str, list[Row]], seed: int = 7) -> None:
+    """A sensor that reports whatever happens, the collapses it would hide, and the same without judging runs."""
+    print(f"\n## A sensor that reports whatever happens (seed {seed}): every 5 min from the midpoint\n")
+    print("Each incident keeps the faulty sensor's reports after it (``sentinel/backtest/masked.py``).\n")
+    print("| home | sensor | detector | false alerts / 30 d | detected ≤ 24 h | median delay | p90 delay |")
+    print("|---|---|---|---|---|---|---|")
+    for home, rows in homes.items():
+        made = chattering(rows, seed)
+        for name, factory in DETECTORS.items():
+            print(f"| {home} | {made.sensor} | {name} | {cells(measure_masked(made, factory, seed))} |")
+        with runs_not_judged():
+            blind = measure_masked(made, DETECTORS["sentinel"], seed)
+        print(f"| {home} | {made.sensor} | sentinel, runs not judged | {cells(blind)} |")
+
+
+@contextlib.contextmanager
+def runs_not_judged() -> Iterator[None]:
+    """No sensor has enough finished runs to be judged alone: sentinel as it was before runs were judged."""
+    kept = silent.MIN_RUNS
+    silent.MIN_RUNS = 2**62
+    try:
+        yield
+    finally:
+        silent.MIN_RUNS = kept
+
+
 def seeds_table(homes: dict[str, list[Row]]) -> None:
     print("\n## Other seeds (sentinel): median delay per home\n")
     print("| seed | " + " | ".join(homes) + " |\n|---|" + "---|" * len(homes))
@@ -200,7 +230,7 @@ def sensitivity_table(homes: dict[str, list[Row]]) -> None:
         print(f"| {label} | {pooled(reports):.2f} | " + " | ".join(row) + " |")
 
 
-SECTIONS = ("protocol", "robustness", "calibration", "pairs", "seeds", "sensitivity")
+SECTIONS = ("protocol", "robustness", "calibration", "pairs", "alone", "seeds", "sensitivity")
 
 
 def main() -> None:
@@ -223,6 +253,8 @@ def main() -> None:
         calibration_table(homes, args.seed)
     if "pairs" in args.only:
         pairs_table(homes, args.seed)
+    if "alone" in args.only:
+        alone_table(homes, args.seed)
     if "seeds" in args.only:
         seeds_table(homes)
     if "sensitivity" in args.only:

@@ -23,9 +23,9 @@ from sentinel.demo.resident import Resident
 from sentinel.detect.contexts import context_of
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.learn import learn
-from sentinel.detect.lines import BINS, DAY_S, Params
+from sentinel.detect.lines import BINS, DAY_S, Params, Warmup
 from sentinel.detect.summary import Request, Summary
-from sentinel.detect.tracker import Tracker, Warmup
+from sentinel.detect.tracker import Tracker
 from sentinel.store import Store
 
 START = datetime(2026, 1, 5)

@@ -386,6 +386,30 @@ def test_a_sensor_silent_far_beyond_its_usual_gaps_is_told_to_the_keepers_once(f
     assert len([n for n in rec.on("sentinel/mary/notice") if n["sensor"] == "bathroom_pir"]) == 1
 
 
+def test_a_sensor_reporting_alone_hides_no_collapse_and_is_told_to_the_keepers(flat, recorder) -> None:
+    """Mary falls after the kitchen at 09:00; the living-room PIR, facing a heater, reports every 5 min."""
+    home = flat()
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/notice"])
+    home.move("kitchen_pir")
+    for _ in range(24 * 12):
+        home.advance(300)
+        home.move("living_pir")
+        if home.store.open_alerts("mary"):
+            break
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["kind"] == "inactivity" and alert["reason"].startswith("No sign of activity since 09:00 (")
+    assert "The living room sensor (living_pir) has reported" in alert["reason"]
+    assert alert["reason"].endswith("so sentinel does not take its reports for Mary's.")
+    assert alert["facts"]["sensor"] == "kitchen_pir" and alert["facts"]["alone_sensor"] == "living_pir"
+    notice = rec.wait("sentinel/mary/notice")
+    assert notice["kind"] == "sensor_alone" and notice["sensor"] == "living_pir"
+    assert notice["notice_id"] == "mary-alone-living_pir-" + (NOW + timedelta(minutes=5)).strftime("%Y%m%dT%H%M")
+    assert "It may be seeing something other than Mary" in notice["text"]
+    assert notice["text"].startswith("The living room sensor (living_pir) has reported ")
+    assert ", with nothing else noticed; before, it never did more than " in notice["text"]
+    assert alert["facts"]["quiet_min"] > alert["facts"]["line_min"]  # found late, the quiet was long past its line
+
+
 def test_periods_answer_like_a_scan() -> None:
     import random
 

@@ -1,4 +1,4 @@
-"""The kit's faults the keepers hear of: a sensor silent far beyond its usual gaps, a Zigbee device or bridge.
+"""The kit's faults the keepers hear of: a sensor silent, or reporting alone, far beyond its usual; a Zigbee fault.
 
 Each check returns the notices to send, as values; the agent sends them through its outbox. A fault is
 told once, and again only after it was right in between, so a restart or a flapping battery is not news.
@@ -29,6 +29,7 @@ class Kit:
         self.home = home
         self.told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
         self.faults: set[str] = set()  # zigbee faults the keepers were told of, until they are right again
+        self.told_alone: datetime | None = None  # the start of the last run the keepers were told was not the resident
 
     @property
     def bridge_down(self) -> bool:
@@ -59,6 +60,24 @@ class Kit:
             notice_id = f"{self.home.id}-silent-{found.sensor}-{last:%Y%m%dT%H%M}"
             notices.append(Notice(notice_id, self.home.id, "sensor_silent", text, iso(wall), found.sensor))
         return notices
+
+    def alone(self, watch: Watch, wall: datetime) -> list[Notice]:
+        """A notice when a sensor is found reporting alone far beyond its usual runs (it sees something else)."""
+        run = watch.detector.run
+        if not run.alone or run.sensor is None or run.since is None or run.since == self.told_alone:
+            return []
+        self.told_alone = run.since
+        usual = watch.detector.usual.get(run.sensor)
+        most = usual.max_alone if usual is not None else 0
+        text = (
+            f"{watch.alone_words(run.sensor, run.signs, run.since)}; before, it never did more than {most}"
+            f" times in a row. It may be seeing something other than"
+            f" {self.home.name}: a heater, a lamp, curtains in a draught, a pet. Check where it points. Until another"
+            f" sensor notices {self.home.name}, its reports do not hide a quiet spell."
+        )
+        # Its id names the sensor and the start of its run: the same run is the same notice after a restart.
+        notice_id = f"{self.home.id}-alone-{run.sensor}-{run.since:%Y%m%dT%H%M}"
+        return [Notice(notice_id, self.home.id, "sensor_alone", text, iso(wall), run.sensor)]
 
     def fault(self, fault: Fault, wall: datetime) -> Notice | None:
         """A Zigbee fault, or its end, if the keepers have not heard it yet."""

@@ -74,9 +74,9 @@ class Quiet(AgentBase):
         self.act_on(meaning, event.wall)
 
     def _kit_check(self, wall: datetime) -> None:
-        """Tell the keepers, once per silence, of a sensor silent far beyond its usual gaps (a dead battery)."""
+        """Tell the keepers, once each, of a sensor silent (a dead battery) or alone (it sees something else)."""
         assert self.watch is not None
-        for notice in self.kit.silent(self.watch, wall):
+        for notice in self.kit.silent(self.watch, wall) + self.kit.alone(self.watch, wall):
             self._send_notice(notice, wall)
 
     def _watch_due(self, mono: float, wall: datetime) -> None:

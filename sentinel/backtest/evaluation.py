@@ -206,11 +206,11 @@ def measure(
         )
     doors = door_onsets(rows, split)
     false_alerts, after = replay_split(rows, factory(split), split, {*chosen, *doors}, progress)
-    report = _report(rows, split, false_alerts, after, chosen)
-    return Measured(report, _report(rows, split, false_alerts, after, doors) if doors else None)
+    report = report_of(rows, split, false_alerts, after, chosen)
+    return Measured(report, report_of(rows, split, false_alerts, after, doors) if doors else None)
 
 
-def _report(
+def report_of(
     rows: Sequence[Row],
     split: Split,
     false_alerts: list[datetime],

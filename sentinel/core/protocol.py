@@ -26,8 +26,8 @@ ALERT_KINDS: dict[str, Severity] = {
 """Each kind of alert the agent raises, and its severity."""
 ALERT_FIELDS = ("alert_id", "home", "kind", "severity", "raised_at", "reason", "facts")
 """The fields of an alert (``Alert.payload``)."""
-NOTICE_KINDS = ("sensor_silent", "bridge_offline", "device_offline", "battery_low")
-"""Kit faults; each but ``sensor_silent`` also comes as ``<kind>_ok`` when it is right again."""
+NOTICE_KINDS = ("sensor_silent", "sensor_alone", "bridge_offline", "device_offline", "battery_low")
+"""Kit faults; each but ``sensor_silent`` and ``sensor_alone`` also comes as ``<kind>_ok`` when it is right again."""
 STATES = ("ok", "learning", "checking", "alert", "away", "paused")
 """The home's state in its retained status."""
 COMMANDS = ("away", "ok", "home", "resume", "pause", "status")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 BACK = " back"  # added to the front door's context when it closes an outing: the resident is coming in
 
 
@@ -18,3 +21,12 @@ def sensor_of(context: str) -> str:
 def context_of(sensor: str, kind: str, value: int) -> str:
     """Where the person last was: the sensor, with its value for two-state sensors."""
     return sensor if kind == "motion" else f"{sensor}:{value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sign:
+    """A sign of life: where a spell begins, or a possible stray after the door."""
+
+    at: datetime
+    context: str
+    learn: bool

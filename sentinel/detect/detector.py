@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from sentinel.core.events import Row
-from sentinel.detect.contexts import BACK, arrival, context_of, sensor_of
-from sentinel.detect.lines import EPOCH, Params, wall_seconds
+from sentinel.detect.contexts import BACK, Sign, arrival, context_of, sensor_of
+from sentinel.detect.lines import EPOCH, Params, Warmup, wall_seconds
 from sentinel.detect.routine import Spell, SpellTable, fit
 from sentinel.detect.silent import Usual
-from sentinel.detect.tracker import ARRIVAL_S, RETURN_ROWS, Sign, Tracker, Warmup
+from sentinel.detect.tracker import ARRIVAL_S, RETURN_ROWS, Tracker
 
 ABSENCE, DEPARTED, LOST = 1, 2, 4  # what the front door says of a spell (``_door_says``)
 
@@ -117,6 +117,21 @@ class InactivityDetector(Tracker):
             self._door_says[index] |= ABSENCE
         self._before_door = None
 
+    def _mark(self) -> object:
+        door = None if self._before_door is None else self._before_door - self._dropped
+        says = self._door_says[door] if door is not None and 0 <= door < len(self._door_says) else None
+        return self._dropped + len(self._start), self._recorded_to, self._before_door, says
+
+    def _forget(self, mark: object) -> None:
+        assert isinstance(mark, tuple)
+        count, self._recorded_to, self._before_door, says = mark
+        keep = max(0, count - self._dropped)
+        for column in (self._start, self._seconds, self._context, self._end, self._door_says, self._chain):
+            del column[keep:]
+        door = None if self._before_door is None else self._before_door - self._dropped
+        if says is not None and door is not None and 0 <= door < len(self._door_says):
+            self._door_says[door] = says  # a return they made up had marked it an absence
+
     def refit(self, now: datetime) -> None:
         """Relearn the routine from the window of spells before ``now``."""
         cut = bisect.bisect_left(self._start, wall_seconds(now) - self.params.window_days * 86400)
@@ -129,7 +144,11 @@ class InactivityDetector(Tracker):
         sensors = sorted({sensor_of(name) for name in names})
         sensor_code = np.array([sensors.index(sensor_of(name)) for name in names], dtype=int)
         context = np.array(self._context)
-        self._usual = usual_gaps_of(np.array(self._start), sensor_code[context], sensors)
+        # Runs as if the silent had never been there (a dead sensor no longer ends the others' runs), and the
+        # front door ends none: the resident going out or coming in says nothing of who a sensor indoors sees.
+        outside = {sensor_of(name) for name in self._doors} | self.silent
+        indoor = np.array([name not in outside for name in sensors], dtype=bool)
+        self._usual = usual_gaps_of(np.array(self._start), sensor_code[context], sensors, indoor)
         self._plan_check()
         table = SpellTable(
             np.array(self._start),
@@ -173,16 +192,28 @@ def _flags(says: int) -> tuple[bool, bool, bool]:
     return bool(says & ABSENCE), bool(says & DEPARTED), bool(says & LOST)
 
 
-def usual_gaps_of(times: np.ndarray, sensors: np.ndarray, names: Sequence[str]) -> dict[str, Usual]:
-    """Per sensor, how far apart its signs are: times (seconds, time order) and sensor codes into ``names``."""
+def usual_gaps_of(
+    times: np.ndarray, sensors: np.ndarray, names: Sequence[str], indoor: np.ndarray | None = None
+) -> dict[str, Usual]:
+    """Per sensor, how far apart its signs are and its runs alone: times (seconds, in order), codes into ``names``.
+
+    A run is a sensor's signs in a row with no other ``indoor`` sensor's between (all are, if not given).
+    """
     usual: dict[str, Usual] = {}
+    among = np.flatnonzero(indoor[sensors]) if indoor is not None else np.arange(len(sensors))
+    codes, at = sensors[among], times[among]
+    last = np.flatnonzero(np.diff(codes) != 0)  # the last sign of each finished run (another sensor's is next)
+    first = np.concatenate([[0], last[:-1] + 1]).astype(int) if len(last) else last
+    run_sensor, in_a_row, lasted = codes[last], last - first + 1, at[last] - at[first]
     for code in np.unique(sensors):
         index = np.flatnonzero(sensors == code)
+        mine = run_sensor == code
+        runs = (int(mine.sum()), int(in_a_row[mine].max(initial=0)), float(lasted[mine].max(initial=0.0)))
         if len(index) < 2:
-            usual[names[code]] = Usual(len(index), 0.0, 0)
+            usual[names[code]] = Usual(len(index), 0.0, 0, *runs)
             continue
         gaps = np.diff(times[index])
-        usual[names[code]] = Usual(len(index), float(gaps.max()), int(np.diff(index).max() - 1))
+        usual[names[code]] = Usual(len(index), float(gaps.max()), int(np.diff(index).max() - 1), *runs)
     return usual
 
 

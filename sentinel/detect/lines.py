@@ -38,6 +38,21 @@ Cause = Literal["budget", "floor", "ceiling", "night", "outing", "stray", "warmu
 
 
 @dataclass(frozen=True, slots=True)
+class Warmup:
+    """Fixed lines used until enough days are learned (conservative on purpose)."""
+
+    min_days: float = 7.0
+    day_s: float = 6 * 3600
+    night_s: float = 12 * 3600
+    night_from: int = 20  # hour
+    night_until: int = 8
+
+    def line(self, at: datetime) -> float:
+        night = at.hour >= self.night_from or at.hour < self.night_until
+        return self.night_s if night else self.day_s
+
+
+@dataclass(frozen=True, slots=True)
 class Limit:
     """How long a quiet spell may last before it is unusual, and what set that line.
 

@@ -1,9 +1,13 @@
-"""A sensor silent far beyond its usual gaps is a kit fault, not a quiet resident.
+"""A sensor silent far beyond its usual gaps, or reporting alone far beyond its usual runs, is a kit fault.
 
 Silence alone says little: a house is silent while its resident is out or
 asleep. What gives a dead sensor away is everything else going on: the other
 sensors keep seeing the resident, many more times over than they ever did
-between two of this sensor's signs of life.
+between two of this sensor's signs of life. The other way round, a sensor that
+sees something other than the resident (a heater, curtains in a draught, the
+sun) goes on reporting while nothing else does, many more times over than it
+ever did in a row; were its reports taken for the resident, a collapse would
+never look quiet.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
+
+from sentinel.detect.contexts import Sign
 
 # "Far beyond": more than 1.5 times the most signs of life elsewhere ever seen between two of this sensor's.
 # The most of n gaps with an exponential tail is about mean x ln n, and a working sensor's next gap exceeds
@@ -26,6 +33,13 @@ MIN_ELSEWHERE = 10
 # whoever sits or lies on it. A cupboard, an appliance or a flush reports only when used, and a resident may
 # leave the microwave alone for a week; the front door's silence is the resident's choice.
 JUDGED_KINDS = frozenset({"motion", "pressure"})
+# Finished runs (a sensor's signs in a row, ended by another sensor's) needed before a run is judged: a kit
+# with one indoor sensor, or a sensor that has never been followed by another, has no usual runs to judge by.
+MIN_RUNS = 10
+# A sensor found alone goes on being judged by the runs it had before, until it has not been found for this long:
+# a fault that comes back every night (a heater) would otherwise teach the routine its own runs, which are just
+# short of being found, and raise the bar a little more each day. A week holds every weekday's evening and night.
+FAULT_KEPT_S = 7 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +60,9 @@ class Usual:
     signs: int
     max_gap: float  # seconds
     max_others: int  # other sensors' signs in between
+    runs: int = 0  # finished runs: its signs in a row with none elsewhere between, ended by another sensor's
+    max_alone: int = 0  # the most signs in such a run
+    max_alone_s: float = 0.0  # the longest such run lasted, from its first sign to its last (seconds)
 
     @property
     def busy(self) -> float:
@@ -55,6 +72,59 @@ class Usual:
     def silent(self, others_since: int, silent_for: float) -> bool:
         """Whether this long a silence, with this many signs elsewhere since its last, means the sensor failed."""
         return self.signs >= MIN_SIGNS and others_since > self.busy and silent_for > self.max_gap
+
+    def alone(self, in_a_row: int, lasted: float) -> bool:
+        """Whether this many signs in a row, with none elsewhere, over ``lasted`` seconds, are not the resident's."""
+        many = max(SILENT_FACTOR * max(self.max_alone, 1), MIN_ELSEWHERE)
+        return self.runs >= MIN_RUNS and in_a_row > many and lasted > self.max_alone_s
+
+
+class Run:
+    """The sensor reporting now, its signs in a row with none elsewhere, and whether they are the resident's."""
+
+    def __init__(self) -> None:
+        self.sensor: str | None = None
+        self.signs = 0
+        self.since: datetime | None = None  # its first sign in this run
+        self.alone = False  # reporting alone far beyond its usual runs: its signs are not taken for the resident
+        self.skipped = False  # signs were not taken since the last one that was
+        self.faulty: dict[str, tuple[Usual, datetime]] = {}  # found alone: the usual runs it is judged by, and when
+
+    def see(self, sensor: str, at: datetime, usual: Usual | None) -> Literal["taken", "found", "alone"]:
+        """A sign of ``sensor`` (judged by ``usual``, if given): taken; or the one that shows it alone; or one more."""
+        if sensor != self.sensor:  # another sensor: the run is over, and its sensor is trusted again
+            self.sensor, self.signs, self.since, self.alone = sensor, 0, at, False
+        self.signs += 1
+        fault = self.faulty.get(sensor)
+        if fault is not None and (at - fault[1]).total_seconds() > FAULT_KEPT_S:
+            del self.faulty[sensor]  # not found for a week: judged by its runs as learned again
+        elif fault is not None and usual is not None:
+            usual = fault[0]
+        was = self.alone
+        if not was and usual is not None and self.since is not None:
+            self.alone = usual.alone(self.signs, (at - self.since).total_seconds())
+            if self.alone:
+                self.faulty[sensor] = (usual, at)
+        self.skipped |= self.alone
+        return "taken" if not self.alone else "alone" if was else "found"
+
+    def taken(self) -> bool:
+        """A sign is taken for the resident's: False if some were not since the last (that spell is not learned)."""
+        skipped, self.skipped = self.skipped, False
+        return not skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """Where a tracker stood: its spell, the front door, the last sign, and where its learner was."""
+
+    begun: Sign | None
+    out: Sign | None
+    strays: tuple[Sign, ...]
+    went_out: bool
+    last_at: datetime | None
+    last_context: str | None
+    mark: object
 
 
 def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:

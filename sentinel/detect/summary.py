@@ -15,9 +15,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sentinel.core.events import Event
-from sentinel.detect.lines import BINS, Night, Params, RoutineModel
+from sentinel.detect.contexts import Sign
+from sentinel.detect.lines import BINS, Night, Params, RoutineModel, Warmup
 from sentinel.detect.silent import Usual
-from sentinel.detect.tracker import Sign, Tracker, Warmup
+from sentinel.detect.tracker import Tracker
 
 VERSION = 1
 MAX_BYTES = 4_000_000
@@ -88,7 +89,7 @@ class Summary:
                 "fitted_on": self.fitted_on.isoformat() if self.fitted_on else None,
                 "model": _model_dict(self.model),
                 "outing_model": _model_dict(self.outing_model),
-                "usual": {name: [u.signs, u.max_gap, u.max_others] for name, u in self.usual.items()},
+                "usual": {name: [getattr(u, f) for f in USUAL_FIELDS] for name, u in self.usual.items()},
                 "state": self.state,
                 "last": _event_dict(self.last),
                 "count": self.count,
@@ -114,7 +115,7 @@ class Summary:
                 date.fromisoformat(data["fitted_on"]) if data["fitted_on"] else None,
                 _model_of(data["model"]),
                 _model_of(data["outing_model"]),
-                {str(name): Usual(int(s), float(g), int(o)) for name, (s, g, o) in data["usual"].items()},
+                {str(name): _usual_of(values) for name, values in data["usual"].items()},
                 state,
                 _event_of(data["last"]),
                 int(data["count"]),
@@ -124,6 +125,15 @@ class Summary:
             raise
         except (KeyError, TypeError, AttributeError) as exc:  # the shape is wrong: a damaged or foreign row
             raise ValueError(f"not a learned routine ({type(exc).__name__}: {exc})") from exc
+
+
+USUAL_FIELDS = ("signs", "max_gap", "max_others", "runs", "max_alone", "max_alone_s")
+
+
+def _usual_of(values: Any) -> Usual:
+    """A sensor's usual gaps and runs; kept before runs were counted, it has none, and is not judged alone."""
+    signs, max_gap, max_others, runs, alone, alone_s = [*values, 0, 0, 0.0][:6] if len(values) == 3 else values
+    return Usual(int(signs), float(max_gap), int(max_others), int(runs), int(alone), float(alone_s))
 
 
 def _lines(values: Any) -> list[float]:
@@ -232,6 +242,7 @@ def _when_of(text: str | None) -> datetime | None:
 
 def state_of(tracker: Tracker) -> dict[str, Any]:
     """Where the tracker stands: the spell being followed, the front door, each sensor's last sign."""
+    run = tracker.run
     return {
         "from": _sign(tracker._from),
         "out": _sign(tracker._out),
@@ -246,6 +257,10 @@ def state_of(tracker: Tracker) -> dict[str, Any]:
         "silent": sorted(tracker.silent),
         "signs": tracker._signs,
         "last_sign": {name: [count, at.isoformat()] for name, (count, at) in tracker._last_sign.items()},
+        "run": [run.sensor, run.signs, _when(run.since), run.alone, run.skipped] if run.sensor else None,
+        "faulty": {
+            name: [[getattr(u, f) for f in USUAL_FIELDS], at.isoformat()] for name, (u, at) in run.faulty.items()
+        },
     }
 
 
@@ -272,4 +287,11 @@ def restore(tracker: Tracker, state: dict[str, Any]) -> None:
     tracker._signs = int(state["signs"])
     tracker._last_sign = {
         str(name): (int(count), datetime.fromisoformat(at)) for name, (count, at) in state["last_sign"].items()
+    }
+    if run := state.get("run"):  # a state kept before runs were followed has none: the next sign starts one
+        sensor, signs, since, alone, skipped = run
+        tracker.run.sensor, tracker.run.signs, tracker.run.since = str(sensor), int(signs), _when_of(since)
+        tracker.run.alone, tracker.run.skipped = bool(alone), bool(skipped)
+    tracker.run.faulty = {
+        str(name): (_usual_of(u), datetime.fromisoformat(at)) for name, (u, at) in state.get("faulty", {}).items()
     }

@@ -21,12 +21,11 @@ between, is going out: the resident was home, unseen.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sentinel.detect.contexts import BACK, arrival, sensor_of
-from sentinel.detect.lines import Limit, Params, RoutineModel
-from sentinel.detect.silent import JUDGED_KINDS, SilentSensor, Usual
+from sentinel.detect.contexts import BACK, Sign, arrival, sensor_of
+from sentinel.detect.lines import Limit, Params, RoutineModel, Warmup
+from sentinel.detect.silent import JUDGED_KINDS, Kept, Run, SilentSensor, Usual
 
 # Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
 # (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
@@ -34,28 +33,6 @@ RETURN_ROWS = 3
 # "Door, then movement": a sign of life indoors this soon after the front door is someone coming in (or
 # never having left). A stray in an empty home falls anywhere in an absence of hours, seldom this early.
 ARRIVAL_S = 30 * 60
-@dataclass(frozen=True, slots=True)
-class Warmup:
-    """Fixed lines used until enough days are learned (conservative on purpose)."""
-
-    min_days: float = 7.0
-    day_s: float = 6 * 3600
-    night_s: float = 12 * 3600
-    night_from: int = 20  # hour
-    night_until: int = 8
-
-    def line(self, at: datetime) -> float:
-        night = at.hour >= self.night_from or at.hour < self.night_until
-        return self.night_s if night else self.day_s
-
-
-@dataclass(frozen=True, slots=True)
-class Sign:
-    """A sign of life: where a spell begins, or a possible stray after the door."""
-
-    at: datetime
-    context: str
-    learn: bool
 
 
 class Tracker:
@@ -88,6 +65,15 @@ class Tracker:
         self._last_sign: dict[str, tuple[int, datetime]] = {}  # per sensor: the count and time of its last
         self._usual: dict[str, Usual] = {}  # per sensor, from the window at the last refit
         self._next_check = math.inf  # the count at which some sensor would have been silent too long
+        self.run = Run()  # the sensor reporting now, and whether it reports alone far beyond its usual runs
+        self._latest: str | None = None  # the sensor of the last row seen, taken or not
+        self._before: Kept | None = None  # where the tracker stood before that sensor's signs in a row
+        self.undone = False  # the last row showed a sensor alone, and its signs before it were undone
+
+    @property
+    def usual(self) -> dict[str, Usual]:
+        """Per sensor, its usual gaps and runs, from the window at the last refit."""
+        return self._usual
 
     @property
     def learning(self) -> bool:
@@ -102,15 +88,27 @@ class Tracker:
         learn: bool = True,
         refit: bool = True,
         kind: str | None = None,
-    ) -> None:
-        """A sign of life: it ends the current spell and starts the next.
+    ) -> bool:
+        """A sign of life: it ends the current spell and starts the next; False if it is not taken for one.
 
         ``learn`` False leaves the ending spell out of the routine (away, paused,
         or during an incident); ``refit`` False defers relearning (bulk loading).
-        ``kind``: the sensor's kind; only those of ``JUDGED_KINDS`` (or unknown) can be found silent.
+        ``kind``: the sensor's kind; only those of ``JUDGED_KINDS`` (or unknown) can be found silent, or alone.
         """
         if self.frozen:
             learn = refit = False
+        sensor, self.undone = sensor_of(context), False
+        if sensor != self._latest:  # its first sign since another sensor's: where its signs would be undone to
+            self._before, self._latest = self._kept(), sensor
+        judged = not is_door and (kind is None or kind in JUDGED_KINDS)
+        usual = self._usual.get(sensor) if judged else None  # any sensor indoors ends a run; the door does not
+        if not is_door and (seen := self.run.see(sensor, at, usual)) != "taken":
+            # Reporting alone far beyond its usual runs: not the resident. Its signs since another sensor's are
+            # not taken either, so the quiet runs on from the last sign before them.
+            if seen == "found" and self._before is not None:
+                self._undo(self._before)
+            return False
+        learn = learn and self.run.taken()  # a spell across signs not taken is no quiet spell of the resident's
         if is_door and self._out is not None and arrival(self._out.context) and self._gone_s(at) >= self.params.floor_s:
             # Came in a while ago and nothing seen indoors since (a kit that misses rooms): the resident was home
             # all along, and this door is going out, not coming in once more.
@@ -147,11 +145,11 @@ class Tracker:
         if self.first_at is None:
             self.first_at = at
         self.last_at, self.last_context = at, context
-        judged = not is_door and (kind is None or kind in JUDGED_KINDS)
         if self._watch_sensors(sensor_of(context), at, judged) and refit and self.model is not None:
             self.refit(at)
         if refit and at.date() != self._fitted_on and (at - self.first_at) >= timedelta(days=self.warmup.min_days):
             self.refit(at)
+        return True
 
     def refit(self, now: datetime) -> None:
         """Ask for the routine to be relearned from the window of spells before ``now`` (see ``wanted``)."""
@@ -223,6 +221,23 @@ class Tracker:
         for sign in self._strays:
             self._record(sign)
         self._out, self._strays = None, []
+
+    def _kept(self) -> Kept:
+        """Where the tracker stands, to go back to if the signs that follow turn out not to be the resident's."""
+        strays = tuple(self._strays)
+        return Kept(self._from, self._out, strays, self._went_out, self.last_at, self.last_context, self._mark())
+
+    def _undo(self, kept: Kept) -> None:
+        self._from, self._out, self._strays, self._went_out = kept.begun, kept.out, list(kept.strays), kept.went_out
+        self.last_at, self.last_context, self.undone = kept.last_at, kept.last_context, True
+        self._forget(kept.mark)
+
+    def _mark(self) -> object:
+        """Where the learner stands (it has spells to forget; the tracker has none)."""
+        return None
+
+    def _forget(self, mark: object) -> None:
+        """Forget the spells learned since ``mark``: they were timed by signs that were not the resident's."""
 
     def _gone_s(self, at: datetime) -> float:
         """Seconds since the front door's last row (while no return has followed it)."""

@@ -19,9 +19,9 @@ from sentinel.core.events import Event
 from sentinel.core.windows import within
 from sentinel.detect.contexts import context_of
 from sentinel.detect.explain import Place, duration, explain
-from sentinel.detect.lines import Limit, Params
+from sentinel.detect.lines import Limit, Params, Warmup
 from sentinel.detect.summary import Request, Summary, restore
-from sentinel.detect.tracker import Tracker, Warmup
+from sentinel.detect.tracker import Tracker
 from sentinel.detect.wallclock import JUMP_S, clock_jump, naive
 from sentinel.detect.wallclock import aware as aware  # the agent reads the clock as the detector does
 
@@ -60,6 +60,8 @@ class Watch:
         self._checked_mono: float | None = None  # when ``due`` last looked
         self._check_until: float | None = None
         self._last: Event | None = None
+        # Where the watch stood before the last taken event's sensor began its signs in a row (``activity``).
+        self._before: tuple[Event | None, float | None, bool] = (None, None, False)
 
     @property
     def last_event(self) -> Event | None:
@@ -116,7 +118,14 @@ class Watch:
                 log.warning("the clock jumped by %s; the quiet spell across it is not learned", duration(jump))
                 learn = False
         context = context_of(event.sensor, event.kind, event.value)
-        self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind)
+        if self._last is None or event.sensor != self._last.sensor:
+            self._before = (self._last, self._since_mono, self._last_live)  # as the tracker keeps its own
+        if not self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind):
+            # A sensor reporting alone far beyond its usual runs: not the resident, and the quiet goes on from
+            # the last sign before its signs in a row (the tracker undid them too).
+            if self.detector.undone:
+                self._last, self._since_mono, self._last_live = self._before
+            return "watching"
         self._last = event
         self._last_live = True
         self._since_mono = event.mono
@@ -243,10 +252,21 @@ class Watch:
             reason += f" {self.home.name} did not answer the check-in for {duration(wait)}."
             facts["checkin_min"] = int(wait // 60) if wait % 60 == 0 else round(wait / 60, 1)  # 30 s is 0.5, not 0
         facts["sensor"] = last.sensor
+        run = self.detector.run
+        if run.alone and run.sensor is not None and run.since is not None:  # why its reports did not end the quiet
+            reason += f" {self.alone_words(run.sensor, run.signs, run.since)}, far more than ever before, so"
+            reason += f" sentinel does not take its reports for {self.home.name}'s."
+            facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
         severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
         self.alert_id = made.alert_id
         return made
+
+    def alone_words(self, sensor: str, signs: int, since: datetime) -> str:
+        """What a sensor found reporting alone did, in words (a clause, for a sentence to go on)."""
+        place = self.places.get(sensor)
+        where = f"The {place.room} sensor ({sensor})" if place is not None and place.room else f"The sensor {sensor}"
+        return f"{where} has reported {signs} times in a row since {naive(since):%H:%M}, with nothing else noticed"
 
     def door_alert(self, sensor: str, wall: datetime, nonce: str) -> Alert:
         """The outside door has been open too long at night."""

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 NOTICE_TITLES = {
     "sensor_silent": "a sensor is silent",
+    "sensor_alone": "a sensor reports on its own",
     "bridge_offline": "the Zigbee bridge is offline",
     "bridge_offline_ok": "the Zigbee bridge is back",
     "device_offline": "a sensor is offline",

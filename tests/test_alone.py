@@ -1,0 +1,143 @@
+"""A sensor that reports alone far beyond its usual runs sees something other than the resident: it hides nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from sentinel.backtest.masked import CHATTER_EVERY, chattering, measure_masked
+from sentinel.backtest.tools import DETECTORS
+from sentinel.core.events import Row
+from sentinel.demo.resident import Resident
+from sentinel.detect.detector import InactivityDetector, usual_gaps_of
+from sentinel.detect.silent import MIN_RUNS, SILENT_FACTOR, Run, Usual
+from sentinel.detect.summary import Summary, restore, state_of
+from sentinel.detect.tracker import Tracker
+
+D0 = datetime(2026, 1, 5)
+FALL = D0 + timedelta(days=19, hours=10)
+
+
+def test_a_run_is_alone_past_half_again_its_longest_in_signs_and_longer_than_ever() -> None:
+    usual = Usual(signs=200, max_gap=3600.0, max_others=5, runs=MIN_RUNS, max_alone=8, max_alone_s=3600.0)
+    run, t0 = Run(), datetime(2026, 1, 5, 9)
+    seen = [run.see("living", t0 + timedelta(minutes=10 * i), usual) for i in range(14)]
+    # More than 1.5 x 8 = 12 signs in a row, and longer than the longest run (an hour): the 13th sign.
+    assert SILENT_FACTOR * 8 == 12
+    assert seen[:12] == ["taken"] * 12 and seen[12:] == ["found", "alone"]
+    assert not run.taken()  # signs were left out since the last taken: the spell across them is not learned
+    assert run.see("kitchen", t0 + timedelta(hours=3), None) == "taken"  # another sensor: the run is over
+    assert run.taken() and run.see("living", t0 + timedelta(hours=4), usual) == "taken"  # trusted again
+    quick = Run()  # as many signs, but within a shorter time than the longest run: still the resident's
+    assert {quick.see("living", t0 + timedelta(minutes=i), usual) for i in range(20)} == {"taken"}
+    young = Run()  # fewer finished runs than MIN_RUNS: nothing to judge by
+    novice = Usual(200, 3600.0, 5, MIN_RUNS - 1, 8, 3600.0)
+    assert {young.see("living", t0 + timedelta(minutes=30 * i), novice) for i in range(50)} == {"taken"}
+
+
+def test_runs_are_ended_by_any_sensor_indoors_but_not_the_front_door() -> None:
+    names = ("front_door", "kitchen", "living")
+    codes = np.array([2, 2, 0, 2, 2, 1, 2, 1, 1, 2])  # living living door living living kitchen living ...
+    times = np.arange(len(codes)) * 600.0
+    indoor = np.array([False, True, True])
+    usual = usual_gaps_of(times, codes, names, indoor)
+    # living's finished runs: four signs across the door (0-4), then one (6); the last one (9) is unfinished.
+    assert (usual["living"].runs, usual["living"].max_alone, usual["living"].max_alone_s) == (2, 4, 4 * 600.0)
+    assert (usual["kitchen"].runs, usual["kitchen"].max_alone) == (2, 2)
+    assert usual["front_door"].runs == 0
+    every = usual_gaps_of(times, codes, names)  # without the mask the door ends runs too
+    assert every["living"].max_alone == 2
+
+
+def collapse_then_chatter(kind: str = "motion") -> tuple[InactivityDetector, Row, datetime | None]:
+    """Mary falls at 10:00 on day 20; the living-room PIR then reports every 5 min for a day, whatever happens."""
+    rows = Resident(seed=13).days(D0, 20, fall_at=FALL)
+    detector = InactivityDetector()
+    for row in rows:
+        detector.observe(Row(row.at, row.sensor, kind if row.sensor == "living_pir" else row.kind, row.value, row.room))
+    last, at = rows[-1], rows[-1].at + CHATTER_EVERY
+    while at < last.at + timedelta(hours=24):
+        due = detector.alert_at()
+        if due is not None and due <= at:
+            return detector, last, max(due, at - CHATTER_EVERY)  # known at the report that showed it
+        detector.observe(Row(at, "living_pir", kind, 1, "living room"))
+        at += CHATTER_EVERY
+    return detector, last, None
+
+
+def test_a_sensor_reporting_alone_does_not_hide_a_collapse() -> None:
+    detector, last, alert = collapse_then_chatter()
+    assert alert is not None and alert - last.at < timedelta(hours=12)
+    usual = detector.usual["living_pir"]
+    assert detector.run.alone and detector.run.signs > SILENT_FACTOR * usual.max_alone
+    # The quiet runs on from the last sign before the PIR's reports in a row, and nothing since is learned.
+    assert detector.last_at is not None and detector.last_at <= last.at
+    assert detector.spells[-1].start + timedelta(seconds=detector.spells[-1].seconds) <= last.at
+    # The same reports from a contact, which is not judged (it reports only when used), hide the collapse.
+    _, _, hidden = collapse_then_chatter(kind="contact")
+    assert hidden is None
+
+
+def test_a_kit_of_the_door_and_one_sensor_is_never_judged_alone() -> None:
+    rows = [r for r in Resident(seed=13).days(D0, 20) if r.sensor in ("front_door", "living_pir")]
+    detector = InactivityDetector()
+    for row in rows:
+        detector.observe(row)
+    assert detector.usual["living_pir"].runs == 0  # nothing indoors ever ends its runs: nothing to judge by
+    at = rows[-1].at
+    for _ in range(500):
+        at += CHATTER_EVERY
+        detector.observe(Row(at, "living_pir", "motion", 1, "living room"))
+    assert not detector.run.alone and detector.last_at == at
+
+
+def test_runs_and_their_usual_survive_the_stored_routine() -> None:
+    detector, _, _ = collapse_then_chatter()
+    again = Tracker()
+    restore(again, json.loads(json.dumps(state_of(detector))))
+    assert (again.run.sensor, again.run.signs, again.run.since, again.run.alone) == (
+        detector.run.sensor,
+        detector.run.signs,
+        detector.run.since,
+        True,
+    )
+    summary = Summary(FALL, None, None, None, detector.usual)
+    assert Summary.loads(summary.dumps()).usual == detector.usual
+    old = json.loads(summary.dumps())  # kept before runs were counted: no runs, never judged alone
+    old["usual"] = {name: values[:3] for name, values in old["usual"].items()}
+    assert {u.runs for u in Summary.loads(json.dumps(old)).usual.values()} == {0}
+
+
+def test_the_measure_keeps_the_faulty_sensors_reports_after_each_collapse() -> None:
+    made = chattering(Resident(seed=13).days(D0, 20))
+    assert made.sensor == "living_pir" and all(made.rows[i].sensor == "living_pir" for i in made.noise)
+    mine = measure_masked(made, DETECTORS["sentinel"])
+    fixed = measure_masked(made, DETECTORS["fixed 12 h"])
+    assert mine.detected_within_24h >= 0.98 and mine.false_alerts == 0
+    assert fixed.detected_within_24h < 0.5  # each report restarts its 12 h
+
+
+def test_a_fault_that_comes_back_every_night_is_found_every_night_as_soon() -> None:
+    """From day 8 the kitchen PIR reports every 5 min from 23:00 to 02:00 (a heater on a timer), for 12 nights.
+
+    Its runs just short of being found must not teach the routine a higher bar: it is judged by its runs before.
+    """
+    rows = Resident(seed=13).days(D0, 20)
+    heater = [
+        Row(D0 + timedelta(days=day, hours=23) + CHATTER_EVERY * k, "kitchen_pir", "motion", 1, "kitchen")
+        for day in range(8, 20)
+        for k in range(36)
+    ]
+    detector = InactivityDetector()
+    found: list[int] = []
+    for row in sorted(rows + heater, key=lambda r: r.at):
+        detector.observe(row)
+        if detector.undone:
+            found.append(detector.run.signs)
+    assert len(found) >= 10 and len(set(found)) == 1  # every night, after as many reports
+    assert "kitchen_pir" in detector.run.faulty
+    again = Tracker()
+    restore(again, json.loads(json.dumps(state_of(detector))))
+    assert again.run.faulty == detector.run.faulty
