@@ -11,6 +11,7 @@ from gpiozero.pins.mock import MockFactory
 
 from conftest import Mosquitto, Recorder, wait_for
 from sentinel.agent.app import Agent
+from sentinel.agent.day import DayShare
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.core.events import Event
@@ -390,12 +391,24 @@ def test_a_sensor_reporting_alone_hides_no_collapse_and_is_told_to_the_keepers(f
     """Mary falls after the kitchen at 09:00; the living-room PIR, facing a heater, reports every 5 min."""
     home = flat()
     rec = recorder(["sentinel/mary/alert", "sentinel/mary/notice"])
+    home.agent.day = DayShare(home.store, home.clock.now())  # as with share_day: what it is fed
+    fed: list[Event] = []
+    feed = home.agent.day.feed
+    home.agent.day.feed = lambda event: (fed.append(event), feed(event))[1]  # type: ignore[method-assign]
     home.move("kitchen_pir")
     for _ in range(24 * 12):
         home.advance(300)
         home.move("living_pir")
         if home.store.open_alerts("mary"):
             break
+    watch = home.agent.watch
+    assert watch is not None and watch.detector.run.alone
+    signs, taken = watch.detector.run.signs, len([e for e in fed if e.is_activity])
+    for _ in range(12):  # an hour more of it: not taken for Mary, so nothing for her day ("up at ...") either
+        home.advance(300)
+        home.move("living_pir")
+    assert watch.detector.run.signs == signs + 12 and len([e for e in fed if e.is_activity]) == taken
+    assert home.store.open_alerts("mary")  # nor do its reports close the alert as Mary moving again would
     alert = rec.wait("sentinel/mary/alert")
     assert alert["kind"] == "inactivity" and alert["reason"].startswith("No sign of activity since 09:00 (")
     assert "The living room sensor (living_pir) has reported" in alert["reason"]

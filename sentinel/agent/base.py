@@ -139,7 +139,7 @@ class AgentBase:
     def _send_notice(self, notice: protocol.Notice, wall: datetime) -> None:
         raise NotImplementedError  # home.py
 
-    def _watch_activity(self, event: Event) -> None:
+    def _watch_activity(self, event: Event) -> bool:
         raise NotImplementedError  # quiet.py
 
     def _kit_check(self, wall: datetime) -> None:

@@ -36,9 +36,9 @@ class HomeDecisions(AgentBase):
                 if self.history is not None:
                     self.history.activity(event)
                 log.debug("event %s", event)
-                if event.is_activity and self.watch is not None:
-                    self._watch_activity(event)
-                if self.day is not None and self.day.feed(event):
+                # A report not taken for the resident's (a sensor reporting alone) tells nothing of their day either.
+                taken = self._watch_activity(event) if event.is_activity and self.watch is not None else True
+                if taken and self.day is not None and self.day.feed(event):
                     self._publish_status()  # a new "up", an outing told or over
                 if self.config.mqtt.publish_sensors:
                     self._publish_sensor(sensor, out.value, wall)

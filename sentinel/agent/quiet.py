@@ -48,8 +48,11 @@ class Quiet(AgentBase):
                 log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
         self._update_status("the routine is learned" if not self.learning.watch.learning else "learning")
 
-    def _watch_activity(self, event: Event) -> None:
-        """Movement: learn from it, and end a check-in or an inactivity alert it answers."""
+    def _watch_activity(self, event: Event) -> bool:
+        """Movement: learn from it, and end a check-in or an inactivity alert it answers; False if not taken.
+
+        A sensor found reporting alone far beyond its usual runs is not taken for the resident (``silent.Run``).
+        """
         assert self.learning is not None and self.watch is not None
         self.learning.seen(event)  # for the routine being relearned
         learn = self.status in ("ok", "learning")
@@ -60,7 +63,7 @@ class Quiet(AgentBase):
             self._kit_check(event.wall)
         except Exception as exc:  # a failing fit must not stop the alert path
             self.learning.failed(exc, "learning from movement")
-            return
+            return True
         meaning = of_movement(
             self.config.home.name,
             ended,
@@ -72,6 +75,7 @@ class Quiet(AgentBase):
             going=self.journal.claimed_by(open_id) if open_id else None,
         )
         self.act_on(meaning, event.wall)
+        return self.watch.last_event is event
 
     def _kit_check(self, wall: datetime) -> None:
         """Tell the keepers, once each, of a sensor silent (a dead battery) or alone (it sees something else)."""
