@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 
 from sentinel.detect.contexts import BACK, Sign, arrival, sensor_of
 from sentinel.detect.lines import Limit, Params, RoutineModel, Warmup
-from sentinel.detect.silent import JUDGED_KINDS, Kept, Run, SilentSensor, Usual
+from sentinel.detect.silent import JUDGED_KINDS, MIN_RUNS, Kept, Run, SilentSensor, Usual
 
 # Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
 # (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
@@ -98,10 +98,12 @@ class Tracker:
         if self.frozen:
             learn = refit = False
         sensor, self.undone = sensor_of(context), False
-        if sensor != self._latest:  # its first sign since another sensor's: where its signs would be undone to
-            self._before, self._latest = self._kept(), sensor
         judged = not is_door and (kind is None or kind in JUDGED_KINDS)
         usual = self._usual.get(sensor) if judged else None  # any sensor indoors ends a run; the door does not
+        if sensor != self._latest:  # its first sign since another sensor's: where its signs would be undone to
+            self._latest = sensor
+            judgeable = usual is not None and (usual.runs >= MIN_RUNS or sensor in self.run.faulty)
+            self._before = self._kept() if judgeable else None
         if not is_door and (seen := self.run.see(sensor, at, usual)) != "taken":
             # Reporting alone far beyond its usual runs: not the resident. Its signs since another sensor's are
             # not taken either, so the quiet runs on from the last sign before them.
