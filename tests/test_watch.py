@@ -423,6 +423,30 @@ def test_a_sensor_reporting_alone_hides_no_collapse_and_is_told_to_the_keepers(f
     assert alert["facts"]["quiet_min"] > alert["facts"]["line_min"]  # found late, the quiet was long past its line
 
 
+def test_a_restart_while_a_sensor_reports_alone_keeps_the_quiet(tmp_path: Path, broker: Mosquitto, recorder) -> None:
+    """The agent restarts an hour into the heater's reports, before they are found: the alert still comes."""
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    first.move("kitchen_pir")
+    for _ in range(12):
+        first.advance(300)
+        first.move("living_pir")
+    first.close()
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        for _ in range(24 * 12):
+            second.advance(300)
+            second.move("living_pir")
+            if second.store.open_alerts("mary"):
+                break
+        alert = rec.wait("sentinel/mary/alert")
+        assert (
+            alert["facts"]["alone_sensor"] == "living_pir" and alert["facts"]["quiet_min"] >= alert["facts"]["line_min"]
+        )
+    finally:
+        second.close()
+
+
 def test_periods_answer_like_a_scan() -> None:
     import random
 

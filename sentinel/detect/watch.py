@@ -62,6 +62,7 @@ class Watch:
         self._last: Event | None = None
         # Where the watch stood before the last taken event's sensor began its signs in a row (``activity``).
         self._before: tuple[Event | None, float | None, bool] = (None, None, False)
+        self._latest: str | None = None  # the sensor of the last event seen, taken or not (as the tracker keeps)
 
     @property
     def last_event(self) -> Event | None:
@@ -118,8 +119,8 @@ class Watch:
                 log.warning("the clock jumped by %s; the quiet spell across it is not learned", duration(jump))
                 learn = False
         context = context_of(event.sensor, event.kind, event.value)
-        if self._last is None or event.sensor != self._last.sensor:
-            self._before = (self._last, self._since_mono, self._last_live)  # as the tracker keeps its own
+        if event.sensor != self._latest:  # where the tracker, too, keeps where it stood (``Tracker.activity``)
+            self._before, self._latest = (self._last, self._since_mono, self._last_live), event.sensor
         if not self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind):
             # A sensor reporting alone far beyond its usual runs: not the resident, and the quiet goes on from
             # the last sign before its signs in a row (the tracker undid them too).
