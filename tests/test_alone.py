@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from sentinel.backtest.masked import CHATTER_EVERY, chattering, measure_masked
 from sentinel.backtest.tools import DETECTORS
-from sentinel.core.events import Row
+from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
+from sentinel.detect.contexts import context_of
 from sentinel.detect.detector import InactivityDetector, usual_gaps_of
+from sentinel.detect.learn import learn
+from sentinel.detect.lines import Params, Warmup
 from sentinel.detect.silent import MIN_RUNS, SILENT_FACTOR, Run, Usual
-from sentinel.detect.summary import Summary, restore, state_of
+from sentinel.detect.state import restore, state_of
+from sentinel.detect.summary import Request, Summary
 from sentinel.detect.tracker import Tracker
 
 D0 = datetime(2026, 1, 5)
@@ -51,9 +57,11 @@ def test_runs_are_ended_by_any_sensor_indoors_but_not_the_front_door() -> None:
     assert every["living"].max_alone == 2
 
 
-def collapse_then_chatter(kind: str = "motion") -> tuple[InactivityDetector, Row, datetime | None]:
+def collapse_then_chatter(
+    kind: str = "motion", start: datetime = D0
+) -> tuple[InactivityDetector, Row, datetime | None]:
     """Mary falls at 10:00 on day 20; the living-room PIR then reports every 5 min for a day, whatever happens."""
-    rows = Resident(seed=13).days(D0, 20, fall_at=FALL)
+    rows = Resident(seed=13).days(start, 20, fall_at=start + (FALL - D0))
     detector = InactivityDetector()
     for row in rows:
         detector.observe(Row(row.at, row.sensor, kind if row.sensor == "living_pir" else row.kind, row.value, row.room))
@@ -94,7 +102,7 @@ def test_a_kit_of_the_door_and_one_sensor_is_never_judged_alone() -> None:
 
 
 def test_runs_and_their_usual_survive_the_stored_routine() -> None:
-    detector, _, _ = collapse_then_chatter()
+    detector, _, _ = collapse_then_chatter(start=D0.replace(tzinfo=UTC))  # the agent's times have their offset
     again = Tracker()
     restore(again, json.loads(json.dumps(state_of(detector))))
     assert (again.run.sensor, again.run.signs, again.run.since, again.run.alone) == (
@@ -124,9 +132,10 @@ def test_a_fault_that_comes_back_every_night_is_found_every_night_as_soon() -> N
 
     Its runs just short of being found must not teach the routine a higher bar: it is judged by its runs before.
     """
-    rows = Resident(seed=13).days(D0, 20)
+    start = D0.replace(tzinfo=UTC)  # the agent's times have their offset
+    rows = Resident(seed=13).days(start, 20)
     heater = [
-        Row(D0 + timedelta(days=day, hours=23) + CHATTER_EVERY * k, "kitchen_pir", "motion", 1, "kitchen")
+        Row(start + timedelta(days=day, hours=23) + CHATTER_EVERY * k, "kitchen_pir", "motion", 1, "kitchen")
         for day in range(8, 20)
         for k in range(36)
     ]
@@ -141,3 +150,67 @@ def test_a_fault_that_comes_back_every_night_is_found_every_night_as_soon() -> N
     again = Tracker()
     restore(again, json.loads(json.dumps(state_of(detector))))
     assert again.run.faulty == detector.run.faulty
+
+
+def agent_cycle(events: list[Event], restart_at: datetime | None) -> tuple[dict[str, int], Usual]:
+    """The agent's own way: a tracker applying the learning process's routines, refit daily; maybe restarted."""
+    tracker, seen, found, stored = Tracker(), [], {}, None
+    for event in events:
+        if restart_at is not None and event.wall >= restart_at and stored is not None:
+            restart_at = None  # a fresh watch, whose request carries the runs of the routine kept in the store
+            request = Request(event.wall, Params(), Warmup(), usual=stored.usual, faulty=stored.faulty)
+            summary = Summary.loads(learn(seen, [], request).dumps())
+            tracker = Tracker()
+            assert summary.state is not None
+            restore(tracker, summary.state)
+            tracker.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
+        seen.append(event)
+        tracker.activity(event.wall, context_of(event.sensor, event.kind, event.value), event.kind == "door")
+        if tracker.undone:
+            found.setdefault(f"{event.wall - timedelta(hours=12):%m-%d}", tracker.run.signs)
+        if tracker.wanted is not None:  # the daily refit, asked of the learning process with the tracker's runs
+            request = Request(tracker.wanted, Params(), Warmup(), state=False)
+            request = replace(request, usual=tracker.usual, faulty=tracker.run.faulty)
+            stored = Summary.loads(learn(seen, [], request).dumps())
+            tracker.wanted = None
+            tracker.adopt(stored.model, stored.outing_model, stored.usual, stored.fitted_on)
+    return found, tracker.usual["kitchen_pir"]
+
+
+def test_the_learning_process_judges_runs_as_the_agent_does_across_refits_and_a_restart() -> None:
+    """The heater above, learned as the agent learns: its reports are not learned, before or after a restart."""
+    start = D0.replace(tzinfo=UTC)
+    rows = Resident(seed=13).days(start, 14)
+    heater = [
+        Row(start + timedelta(days=day, hours=23) + CHATTER_EVERY * k, "kitchen_pir", "motion", 1, "kitchen")
+        for day in range(8, 14)
+        for k in range(36)
+    ]
+    events = [Event(r.sensor, r.kind, r.value, r.room, r.at, 0.0) for r in sorted(rows + heater, key=lambda r: r.at)]
+    found, usual = agent_cycle(events, restart_at=None)
+    assert len(found) >= 5 and len(set(found.values())) == 1
+    again, usual_again = agent_cycle(events, restart_at=start + timedelta(days=11, hours=12))
+    assert again == found and usual_again == usual
+    assert usual.max_alone <= 10  # the heater's runs, found and undone, are not learned as the kitchen's
+
+
+DAMAGED = {
+    "a run of infinitely many signs": ("state", "run", ["living_pir", float("inf"), None, True, False]),
+    "a run of no sensor": ("state", "run", [None, 3, "2026-01-01T00:00:00+00:00", True, False]),
+    "a run begun at a naive time": ("state", "run", ["living_pir", 3, "2026-01-01T00:00:00", False, False]),
+    "a faulty sensor's runs of infinity": ("state", "faulty", {"x": [[1, 2.0, 3, float("inf"), 4, 5.0], "2026-01-01"]}),
+    "usual runs that are not a number": ("usual", "living_pir", [100, 2.0, 3, 50, 4, float("nan")]),
+    "usual runs below nothing": ("usual", "living_pir", [100, 2.0, 3, -50, -4, -5.0]),
+    "usual figures, four of six": ("usual", "living_pir", [100, 2.0, 3, 50]),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+def test_a_damaged_stored_run_is_refused_when_the_routine_is_loaded(damage: str) -> None:
+    rows = Resident(seed=13).days(D0.replace(tzinfo=UTC), 10)
+    events = [Event(r.sensor, r.kind, r.value, r.room, r.at, 0.0) for r in rows]
+    data = json.loads(learn(events, [], Request(rows[-1].at, Params(), Warmup())).dumps())
+    part, key, value = DAMAGED[damage]
+    (data["state"] if part == "state" else data["usual"])[key] = value
+    with pytest.raises(ValueError):
+        Summary.loads(json.dumps(data))

@@ -829,6 +829,19 @@ def test_the_door_after_coming_in_and_a_while_unseen_is_going_out() -> None:
     assert [s.departed for s in detector.spells if s.start == home.start] == [True]  # it ended going out
 
 
+def test_a_door_left_open_after_coming_in_and_shut_later_is_still_coming_in() -> None:
+    detector = learned(outing_days(14))
+    day = LAST_DAY
+    for hours in (14, 17):
+        detector.observe(Row(day + timedelta(hours=hours), "front_door", "door", 1, "hall"))
+        if hours == 14:
+            detector.observe(Row(day + timedelta(hours=14, seconds=20), *DOOR_SHUT))
+    shut = day + timedelta(hours=17, minutes=40)  # left open 40 min, then shut: no opening, so no going out
+    detector.observe(Row(shut, *DOOR_SHUT))
+    assert detector.last_context == "front_door:0 back"
+    assert detector.alert_at() == shut + timedelta(seconds=detector.model.line("front_door:0 back", shut))
+
+
 def test_three_signs_of_life_are_a_return_even_without_the_door() -> None:
     detector = learned(outing_days(14))
     out = LAST_DAY + timedelta(hours=14)

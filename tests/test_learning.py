@@ -117,7 +117,7 @@ def test_the_learning_process_learns_from_the_store_what_the_detector_learned_on
     assert summary.usual == online._usual
     # Where the spell stood at the last event: a tracker restored from it says what the detector says.
     tracker = Tracker(PARAMS, WARMUP)
-    from sentinel.detect.summary import restore
+    from sentinel.detect.state import restore
 
     assert summary.state is not None
     restore(tracker, summary.state)
@@ -128,7 +128,7 @@ def test_the_learning_process_learns_from_the_store_what_the_detector_learned_on
 
 def test_a_state_stored_before_kinds_were_left_unjudged_is_restored() -> None:
     """The stored routine named only the door's sensors as unjudged ("door_sensors"); it still loads as it was."""
-    from sentinel.detect.summary import restore, state_of
+    from sentinel.detect.state import restore, state_of
 
     rows = history(10)
     online = InactivityDetector(PARAMS, WARMUP)

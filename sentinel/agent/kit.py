@@ -67,10 +67,11 @@ class Kit:
         if not run.alone or run.sensor is None or run.since is None or run.since == self.told_alone:
             return []
         self.told_alone = run.since
-        usual = watch.detector.usual.get(run.sensor)
+        # The runs it was judged by: those before the fault, if it was found before (``silent.Run.faulty``).
+        usual = run.faulty[run.sensor][0] if run.sensor in run.faulty else watch.detector.usual.get(run.sensor)
         most = usual.max_alone if usual is not None else 0
         text = (
-            f"{watch.alone_words(run.sensor, run.signs, run.since)}; before, it never did more than {most}"
+            f"{watch.alone_words(run.sensor, run.signs, run.since, wall)}; before, it never did more than {most}"
             f" times in a row. It may be seeing something other than"
             f" {self.home.name}: a heater, a lamp, curtains in a draught, a pet. Check where it points. Until another"
             f" sensor notices {self.home.name}, its reports do not hide a quiet spell."

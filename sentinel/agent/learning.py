@@ -80,7 +80,11 @@ class Learning:
         if self.meanwhile is None:  # held since the start, it keeps what was seen already
             self.meanwhile = []
         self._relearning = (now, mono, same_boot)
-        self.learner.start(self.watch.request(now, state=True))
+        request = self.watch.request(now, state=True)
+        stored = self._stored() if not request.usual else None
+        if stored is not None:  # a fresh start: judge the replay's runs as the routine kept in the store did
+            request = replace(request, usual=stored.usual, faulty=stored.faulty)
+        self.learner.start(request)
 
     def refit(self, now: datetime) -> None:
         """Relearn the routine as of ``now`` in the learning process; the spell being followed goes on here."""

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 from sentinel.core.events import Event
 from sentinel.detect.detector import InactivityDetector, context_of
-from sentinel.detect.summary import Request, Summary, state_of
+from sentinel.detect.state import state_of
+from sentinel.detect.summary import Request, Summary
 from sentinel.detect.wallclock import JUMP_S, Periods, aware, clock_jump, excluded_periods, naive
 
 
@@ -25,6 +26,7 @@ def replay_stored(
     far as their monotonic times tell).
     """
     detector = InactivityDetector(request.params, request.warmup, request.not_back)
+    detector.judge_runs(request.usual, request.faulty)  # a sensor that reported alone is not learned from
     excluded = Periods(excluded_periods(flips, request.now))
     last: Event | None = None
     count = 0
@@ -58,4 +60,6 @@ def learn(events: Iterable[Event], flips: Iterable[tuple[datetime, str]], reques
         detector.price_hint = request.price_hint
         detector.prior_hint = request.prior_hint
         detector.refit(naive(now))
-    return Summary(now, detector._fitted_on, detector.model, detector.outing_model, detector._usual, state, last, count)
+    model, outing = detector.model, detector.outing_model
+    faulty = detector.run.faulty
+    return Summary(now, detector._fitted_on, model, outing, detector._usual, state, last, count, faulty=faulty)

@@ -94,8 +94,10 @@ class Run:
         """A sign of ``sensor`` (judged by ``usual``, if given): taken; or the one that shows it alone; or one more."""
         if sensor != self.sensor:  # another sensor: the run is over, and its sensor is trusted again
             self.sensor, self.signs, self.since, self.alone = sensor, 0, at, False
+        if self.since is not None and at < self.since:
+            self.since = at  # the clock was set back (a first sign stamped ahead): the run is timed from now
         self.signs += 1
-        fault = self.faulty.get(sensor)
+        fault = self.faulty.get(sensor)  # (found "later" than now: a replay of the past, or a clock set back)
         if fault is not None and (at - fault[1]).total_seconds() > FAULT_KEPT_S:
             del self.faulty[sensor]  # not found for a week: judged by its runs as learned again
         elif fault is not None and usual is not None:
@@ -125,6 +127,17 @@ class Kept:
     last_at: datetime | None
     last_context: str | None
     mark: object
+
+
+def told_silent(
+    silent: set[str], usual: dict[str, Usual], last_sign: dict[str, tuple[int, datetime]], signs: int, now: datetime
+) -> list[SilentSensor]:
+    """The sensors of ``silent`` as the keepers are told of them: silent how long, against what usual."""
+    found = []
+    for name in sorted(silent):
+        mine, (count, at) = usual[name], last_sign[name]
+        found.append(SilentSensor(name, (now - at).total_seconds(), mine.max_gap, signs - count, mine.max_others))
+    return found
 
 
 def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:

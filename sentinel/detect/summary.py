@@ -15,10 +15,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sentinel.core.events import Event
-from sentinel.detect.contexts import Sign
 from sentinel.detect.lines import BINS, Night, Params, RoutineModel, Warmup
 from sentinel.detect.silent import Usual
-from sentinel.detect.tracker import Tracker
+from sentinel.detect.state import check_state, faulty_dict, faulty_of, usual_list, usual_of
 
 VERSION = 1
 MAX_BYTES = 4_000_000
@@ -37,6 +36,9 @@ class Request:
     state: bool = True
     price_hint: float | None = None  # the routine in use's price: today's is searched for near it
     prior_hint: tuple[float, float | None] | None = None  # the routine in use's weight, kept for a week (prior.py)
+    # The agent's sensors' usual runs, and those found reporting alone: the replay judges runs by them as it did.
+    usual: dict[str, Usual] = dataclasses.field(default_factory=dict)
+    faulty: dict[str, tuple[Usual, datetime]] = dataclasses.field(default_factory=dict)
 
     def dumps(self) -> str:
         return json.dumps(
@@ -49,6 +51,8 @@ class Request:
                 "state": self.state,
                 "price_hint": self.price_hint,
                 "prior_hint": self.prior_hint,
+                "usual": {name: usual_list(u) for name, u in self.usual.items()},
+                "faulty": faulty_dict(self.faulty),
             }
         )
 
@@ -64,6 +68,8 @@ class Request:
             bool(data["state"]),
             data["price_hint"],
             (hint[0], hint[1]) if (hint := data.get("prior_hint")) else None,
+            {str(name): usual_of(values) for name, values in data.get("usual", {}).items()},
+            faulty_of(data.get("faulty", {})),
         )
 
 
@@ -80,6 +86,8 @@ class Summary:
     last: Event | None = None
     count: int = 0  # stored events read
     cost: dict[str, float] = dataclasses.field(default_factory=dict)  # what learning took (seconds, MB)
+    # The sensors found reporting alone, with the runs they are judged by: kept with the routine across restarts.
+    faulty: dict[str, tuple[Usual, datetime]] = dataclasses.field(default_factory=dict)
 
     def dumps(self) -> str:
         return json.dumps(
@@ -89,11 +97,12 @@ class Summary:
                 "fitted_on": self.fitted_on.isoformat() if self.fitted_on else None,
                 "model": _model_dict(self.model),
                 "outing_model": _model_dict(self.outing_model),
-                "usual": {name: [getattr(u, f) for f in USUAL_FIELDS] for name, u in self.usual.items()},
+                "usual": {name: usual_list(u) for name, u in self.usual.items()},
                 "state": self.state,
                 "last": _event_dict(self.last),
                 "count": self.count,
                 "cost": self.cost,
+                "faulty": faulty_dict(self.faulty),
             },
             separators=(",", ":"),
         )
@@ -109,31 +118,23 @@ class Summary:
                 raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
             state = data["state"]
             if state is not None:
-                _check_state(state)
+                check_state(state)
             return cls(
                 datetime.fromisoformat(data["now"]),
                 date.fromisoformat(data["fitted_on"]) if data["fitted_on"] else None,
                 _model_of(data["model"]),
                 _model_of(data["outing_model"]),
-                {str(name): _usual_of(values) for name, values in data["usual"].items()},
+                {str(name): usual_of(values) for name, values in data["usual"].items()},
                 state,
                 _event_of(data["last"]),
                 int(data["count"]),
                 {str(k): float(v) for k, v in data["cost"].items()},
+                faulty_of(data.get("faulty", {})),  # a routine kept before runs were judged has none
             )
         except ValueError:
             raise
-        except (KeyError, TypeError, AttributeError) as exc:  # the shape is wrong: a damaged or foreign row
+        except (KeyError, TypeError, AttributeError, OverflowError) as exc:  # a damaged or foreign row
             raise ValueError(f"not a learned routine ({type(exc).__name__}: {exc})") from exc
-
-
-USUAL_FIELDS = ("signs", "max_gap", "max_others", "runs", "max_alone", "max_alone_s")
-
-
-def _usual_of(values: Any) -> Usual:
-    """A sensor's usual gaps and runs; kept before runs were counted, it has none, and is not judged alone."""
-    signs, max_gap, max_others, runs, alone, alone_s = [*values, 0, 0, 0.0][:6] if len(values) == 3 else values
-    return Usual(int(signs), float(max_gap), int(max_others), int(runs), int(alone), float(alone_s))
 
 
 def _lines(values: Any) -> list[float]:
@@ -222,76 +223,3 @@ def _event_of(data: dict[str, Any] | None) -> Event | None:
     wall = datetime.fromisoformat(data["wall"])
     room = data["room"]
     return Event(str(data["sensor"]), str(data["kind"]), int(data["value"]), room and str(room), wall, data["mono"])
-
-
-def _sign(sign: Sign | None) -> list[Any] | None:
-    return None if sign is None else [sign.at.isoformat(), sign.context, sign.learn]
-
-
-def _sign_of(data: list[Any] | None) -> Sign | None:
-    return None if data is None else Sign(datetime.fromisoformat(data[0]), str(data[1]), bool(data[2]))
-
-
-def _when(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
-
-
-def _when_of(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text is not None else None
-
-
-def state_of(tracker: Tracker) -> dict[str, Any]:
-    """Where the tracker stands: the spell being followed, the front door, each sensor's last sign."""
-    run = tracker.run
-    return {
-        "from": _sign(tracker._from),
-        "out": _sign(tracker._out),
-        "strays": [_sign(s) for s in tracker._strays],
-        "went_out": tracker._went_out,
-        "outing_contexts": sorted(tracker.outing_contexts),
-        "doors": sorted(tracker._doors),
-        "unjudged": sorted(tracker._unjudged),
-        "first_at": _when(tracker.first_at),
-        "last_at": _when(tracker.last_at),
-        "last_context": tracker.last_context,
-        "silent": sorted(tracker.silent),
-        "signs": tracker._signs,
-        "last_sign": {name: [count, at.isoformat()] for name, (count, at) in tracker._last_sign.items()},
-        "run": [run.sensor, run.signs, _when(run.since), run.alone, run.skipped] if run.sensor else None,
-        "faulty": {
-            name: [[getattr(u, f) for f in USUAL_FIELDS], at.isoformat()] for name, (u, at) in run.faulty.items()
-        },
-    }
-
-
-def _check_state(state: dict[str, Any]) -> None:
-    """Read the state once into a throw-away tracker, so that a damaged one fails when it is loaded."""
-    restore(Tracker(), state)
-
-
-def restore(tracker: Tracker, state: dict[str, Any]) -> None:
-    """Put ``tracker`` where ``state_of`` found another (its routine is ``adopt``ed apart)."""
-    tracker._from = _sign_of(state["from"])
-    tracker._out = _sign_of(state["out"])
-    strays = [_sign_of(s) for s in state["strays"]]
-    tracker._strays = [s for s in strays if s is not None]
-    tracker._went_out = bool(state["went_out"])
-    tracker.outing_contexts = {str(c) for c in state["outing_contexts"]}
-    tracker._doors = {str(c) for c in state["doors"]}
-    # "door_sensors": a state kept before other kinds were left unjudged too.
-    tracker._unjudged = {str(c) for c in state.get("unjudged", state.get("door_sensors", []))}
-    tracker.first_at = _when_of(state["first_at"])
-    tracker.last_at = _when_of(state["last_at"])
-    tracker.last_context = state["last_context"]
-    tracker.silent = {str(s) for s in state["silent"]}
-    tracker._signs = int(state["signs"])
-    tracker._last_sign = {
-        str(name): (int(count), datetime.fromisoformat(at)) for name, (count, at) in state["last_sign"].items()
-    }
-    if run := state.get("run"):  # a state kept before runs were followed has none: the next sign starts one
-        sensor, signs, since, alone, skipped = run
-        tracker.run.sensor, tracker.run.signs, tracker.run.since = str(sensor), int(signs), _when_of(since)
-        tracker.run.alone, tracker.run.skipped = bool(alone), bool(skipped)
-    tracker.run.faulty = {
-        str(name): (_usual_of(u), datetime.fromisoformat(at)) for name, (u, at) in state.get("faulty", {}).items()
-    }

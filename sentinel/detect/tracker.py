@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 
 from sentinel.detect.contexts import BACK, Sign, arrival, sensor_of
 from sentinel.detect.lines import Limit, Params, RoutineModel, Warmup
-from sentinel.detect.silent import JUDGED_KINDS, MIN_RUNS, Kept, Run, SilentSensor, Usual
+from sentinel.detect.silent import JUDGED_KINDS, MIN_RUNS, Kept, Run, SilentSensor, Usual, told_silent
 
 # Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
 # (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
@@ -75,6 +75,10 @@ class Tracker:
         """Per sensor, its usual gaps and runs, from the window at the last refit."""
         return self._usual
 
+    def judge_runs(self, usual: dict[str, Usual], faulty: dict[str, tuple[Usual, datetime]]) -> None:
+        """Judge runs by these until the next refit: a replay of the history judges them as the agent did."""
+        self._usual, self.run.faulty = dict(usual), dict(faulty)  # no silent sensor is looked for until a refit
+
     @property
     def learning(self) -> bool:
         """Still on warm-up lines."""
@@ -105,15 +109,16 @@ class Tracker:
             judgeable = usual is not None and (usual.runs >= MIN_RUNS or sensor in self.run.faulty)
             self._before = self._kept() if judgeable else None
         if not is_door and (seen := self.run.see(sensor, at, usual)) != "taken":
-            # Reporting alone far beyond its usual runs: not the resident. Its signs since another sensor's are
-            # not taken either, so the quiet runs on from the last sign before them.
+            # Alone far beyond its usual runs: not the resident, nor its signs since another sensor's (undone).
             if seen == "found" and self._before is not None:
                 self._undo(self._before)
             return False
         learn = learn and self.run.taken()  # a spell across signs not taken is no quiet spell of the resident's
-        if is_door and self._out is not None and arrival(self._out.context) and self._gone_s(at) >= self.params.floor_s:
+        opens = is_door and context.endswith(":1")
+        if opens and self._out is not None and arrival(self._out.context) and self._gone_s(at) >= self.params.floor_s:
             # Came in a while ago and nothing seen indoors since (a kit that misses rooms): the resident was home
-            # all along, and this door is going out, not coming in once more.
+            # all along, and the door opening again is going out, not coming in once more. (Only opening: a door
+            # left open after coming in, then shut, is still coming in.)
             self._returned()
         if is_door and self._out is not None and self._from is not None:
             # The door again after a while with no return between: the outing is over, this is coming in.
@@ -198,12 +203,7 @@ class Tracker:
 
     def silent_sensors(self, now: datetime) -> list[SilentSensor]:
         """The sensors found silent far beyond their usual gaps (a kit fault: tell the keepers)."""
-        found = []
-        for name in sorted(self.silent):
-            usual, (count, at) = self._usual[name], self._last_sign[name]
-            silent_for = (now - at).total_seconds()
-            found.append(SilentSensor(name, silent_for, usual.max_gap, self._signs - count, usual.max_others))
-        return found
+        return told_silent(self.silent, self._usual, self._last_sign, self._signs, now)
 
     def _record(self, sign: Sign) -> None:
         """The spell from the last sign of life taken for the resident's to this one ends."""
@@ -226,8 +226,9 @@ class Tracker:
 
     def _kept(self) -> Kept:
         """Where the tracker stands, to go back to if the signs that follow turn out not to be the resident's."""
-        strays = tuple(self._strays)
-        return Kept(self._from, self._out, strays, self._went_out, self.last_at, self.last_context, self._mark())
+        return Kept(
+            self._from, self._out, tuple(self._strays), self._went_out, self.last_at, self.last_context, self._mark()
+        )
 
     def _undo(self, kept: Kept) -> None:
         self._from, self._out, self._strays, self._went_out = kept.begun, kept.out, list(kept.strays), kept.went_out
@@ -235,8 +236,7 @@ class Tracker:
         self._forget(kept.mark)
 
     def _mark(self) -> object:
-        """Where the learner stands (it has spells to forget; the tracker has none)."""
-        return None
+        """Where the learner stands, for ``_forget`` (the tracker keeps no spells)."""
 
     def _forget(self, mark: object) -> None:
         """Forget the spells learned since ``mark``: they were timed by signs that were not the resident's."""

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Literal
 from sentinel.core.alerts import Alert, Severity, alert_id
 from sentinel.core.events import Event
 from sentinel.core.windows import within
-from sentinel.detect.contexts import context_of
+from sentinel.detect.contexts import BACK, context_of
 from sentinel.detect.explain import Place, duration, explain
 from sentinel.detect.lines import Limit, Params, Warmup
-from sentinel.detect.summary import Request, Summary, restore
+from sentinel.detect.state import restore
+from sentinel.detect.summary import Request, Summary
 from sentinel.detect.tracker import Tracker
 from sentinel.detect.wallclock import JUMP_S, clock_jump, naive
 from sentinel.detect.wallclock import aware as aware  # the agent reads the clock as the detector does
@@ -60,9 +61,6 @@ class Watch:
         self._checked_mono: float | None = None  # when ``due`` last looked
         self._check_until: float | None = None
         self._last: Event | None = None
-        # Where the watch stood before the last taken event's sensor began its signs in a row (``activity``).
-        self._before: tuple[Event | None, float | None, bool] = (None, None, False)
-        self._latest: str | None = None  # the sensor of the last event seen, taken or not (as the tracker keeps)
 
     @property
     def last_event(self) -> Event | None:
@@ -78,7 +76,8 @@ class Watch:
         d = self.detector
         hint = d.model.price if d.model is not None else None
         weight = (d.model.prior_weight, d.model.prior_chosen_s) if d.model is not None else None
-        return Request(now, d.params, d.warmup, d.not_back, tuple(sorted(d.silent)), state, hint, weight)
+        silent = tuple(sorted(d.silent))
+        return Request(now, d.params, d.warmup, d.not_back, silent, state, hint, weight, d.usual, d.run.faulty)
 
     def adopt(self, summary: Summary) -> None:
         """A routine learned elsewhere takes over (the spell being followed goes on)."""
@@ -119,19 +118,27 @@ class Watch:
                 log.warning("the clock jumped by %s; the quiet spell across it is not learned", duration(jump))
                 learn = False
         context = context_of(event.sensor, event.kind, event.value)
-        if event.sensor != self._latest:  # where the tracker, too, keeps where it stood (``Tracker.activity``)
-            self._before, self._latest = (self._last, self._since_mono, self._last_live), event.sensor
         if not self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind):
-            # A sensor reporting alone far beyond its usual runs: not the resident, and the quiet goes on from
-            # the last sign before its signs in a row (the tracker undid them too).
-            if self.detector.undone:
-                self._last, self._since_mono, self._last_live = self._before
+            if self.detector.undone:  # a sensor found reporting alone: the quiet goes on from the tracker's last sign
+                self._back_to_tracker(event)
             return "watching"
         self._last = event
         self._last_live = True
         self._since_mono = event.mono
         ended, self.phase, self._check_until = self.phase, "watching", None
         return ended
+
+    def _back_to_tracker(self, now: Event) -> None:
+        """The quiet runs on from the tracker's last sign of life, timed back from ``now`` on the wall clock."""
+        at, context = self.detector.last_at, self.detector.last_context
+        if at is None or context is None:
+            self._last, self._since_mono = None, None
+            return
+        sensor, _, value = context.removesuffix(BACK).partition(":")
+        place = self.places.get(sensor, Place(sensor, "motion", None))
+        mono = now.mono - max(0.0, (aware(now.wall) - at).total_seconds())
+        self._last = Event(sensor, place.kind, int(value or 1), place.room, at, mono)
+        self._since_mono, self._last_live = mono, True
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
@@ -255,7 +262,7 @@ class Watch:
         facts["sensor"] = last.sensor
         run = self.detector.run
         if run.alone and run.sensor is not None and run.since is not None:  # why its reports did not end the quiet
-            reason += f" {self.alone_words(run.sensor, run.signs, run.since)}, far more than ever before, so"
+            reason += f" {self.alone_words(run.sensor, run.signs, run.since, wall)}, far more than ever before, so"
             reason += f" sentinel does not take its reports for {self.home.name}'s."
             facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
         severity: Severity = "normal" if outing else "high"
@@ -263,11 +270,12 @@ class Watch:
         self.alert_id = made.alert_id
         return made
 
-    def alone_words(self, sensor: str, signs: int, since: datetime) -> str:
+    def alone_words(self, sensor: str, signs: int, since: datetime, now: datetime) -> str:
         """What a sensor found reporting alone did, in words (a clause, for a sentence to go on)."""
         place = self.places.get(sensor)
         where = f"The {place.room} sensor ({sensor})" if place is not None and place.room else f"The sensor {sensor}"
-        return f"{where} has reported {signs} times in a row since {naive(since):%H:%M}, with nothing else noticed"
+        when = f"{naive(since):%H:%M}" if naive(since).date() == naive(now).date() else f"{naive(since):%a %H:%M}"
+        return f"{where} has reported {signs} times in a row since {when}, with nothing else noticed"
 
     def door_alert(self, sensor: str, wall: datetime, nonce: str) -> Alert:
         """The outside door has been open too long at night."""
