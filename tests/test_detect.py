@@ -840,6 +840,9 @@ def test_a_door_left_open_after_coming_in_and_shut_later_is_still_coming_in() ->
     detector.observe(Row(shut, *DOOR_SHUT))
     assert detector.last_context == "front_door:0 back"
     assert detector.alert_at() == shut + timedelta(seconds=detector.model.line("front_door:0 back", shut))
+    # Shut again an hour later with no opening between: the opening was lost, and this is going out.
+    detector.observe(Row(shut + timedelta(hours=1), *DOOR_SHUT))
+    assert detector.last_context == "front_door:0"
 
 
 def test_three_signs_of_life_are_a_return_even_without_the_door() -> None:

@@ -114,11 +114,11 @@ class Tracker:
                 self._undo(self._before)
             return False
         learn = learn and self.run.taken()  # a spell across signs not taken is no quiet spell of the resident's
-        opens = is_door and context.endswith(":1")
-        if opens and self._out is not None and arrival(self._out.context) and self._gone_s(at) >= self.params.floor_s:
-            # Came in a while ago and nothing seen indoors since (a kit that misses rooms): the resident was home
-            # all along, and the door opening again is going out, not coming in once more. (Only opening: a door
-            # left open after coming in, then shut, is still coming in.)
+        out = self._out.context if self._out is not None else ""
+        came_in = arrival(out) and self._gone_s(at) >= self.params.floor_s
+        if came_in and is_door and not (context.endswith(":0") and out.endswith(":1" + BACK)):
+            # Came in a while ago, nothing seen indoors since (a kit that misses rooms): the door opening again (or
+            # shut again, its opening lost) is going out. A door left open after coming in, then shut, is not.
             self._returned()
         if is_door and self._out is not None and self._from is not None:
             # The door again after a while with no return between: the outing is over, this is coming in.
