@@ -165,7 +165,9 @@ def agent_cycle(events: list[Event], restart_at: datetime | None) -> tuple[dict[
             restore(tracker, summary.state)
             tracker.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
         seen.append(event)
-        tracker.activity(event.wall, context_of(event.sensor, event.kind, event.value), event.kind == "door")
+        if event.is_activity:  # as the agent's watch feeds it: signs of life, with their kind
+            context = context_of(event.sensor, event.kind, event.value)
+            tracker.activity(event.wall, context, event.kind == "door", kind=event.kind)
         if tracker.undone:
             found.setdefault(f"{event.wall - timedelta(hours=12):%m-%d}", tracker.run.signs)
         if tracker.wanted is not None:  # the daily refit, asked of the learning process with the tracker's runs
@@ -202,6 +204,8 @@ DAMAGED = {
     "usual runs that are not a number": ("usual", "living_pir", [100, 2.0, 3, 50, 4, float("nan")]),
     "usual runs below nothing": ("usual", "living_pir", [100, 2.0, 3, -50, -4, -5.0]),
     "usual figures, four of six": ("usual", "living_pir", [100, 2.0, 3, 50]),
+    "a spell begun at no time": ("state", "from", ["2026-01-17T08:00:00+00:00"]),
+    "a first sign at a naive time": ("state", "first_at", "2026-01-05T07:00:00"),
 }
 
 
@@ -214,3 +218,12 @@ def test_a_damaged_stored_run_is_refused_when_the_routine_is_loaded(damage: str)
     (data["state"] if part == "state" else data["usual"])[key] = value
     with pytest.raises(ValueError):
         Summary.loads(json.dumps(data))
+
+
+def test_a_fault_not_found_for_a_week_is_not_carried_on() -> None:
+    """A sensor taken out of the kit after it was found alone: its fault is let go with the next routine."""
+    usual = Usual(200, 3600.0, 5, MIN_RUNS, 8, 3600.0)
+    run, found = Run(), datetime(2026, 1, 5, 9, tzinfo=UTC)
+    run.faulty = {"hall_pir": (usual, found)}
+    assert run.faults_as_of(found + timedelta(days=6)) == run.faulty
+    assert run.faults_as_of(found + timedelta(days=8)) == {}

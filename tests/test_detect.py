@@ -845,6 +845,18 @@ def test_a_door_left_open_after_coming_in_and_shut_later_is_still_coming_in() ->
     assert detector.last_context == "front_door:0"
 
 
+def test_a_door_left_open_after_coming_in_is_not_shut_by_another_door() -> None:
+    """In by the front door at 17:00, left open; the back door's "shut" at 20:00 (its opening lost) is going out."""
+    detector = learned(outing_days(14))
+    day = LAST_DAY
+    detector.observe(Row(day + timedelta(hours=14), "front_door", "door", 1, "hall"))
+    detector.observe(Row(day + timedelta(hours=14, seconds=20), *DOOR_SHUT))
+    detector.observe(Row(day + timedelta(hours=17), "front_door", "door", 1, "hall"))
+    assert detector.last_context == "front_door:1 back"
+    detector.observe(Row(day + timedelta(hours=20), "back_door", "door", 0, "kitchen"))
+    assert detector.last_context == "back_door:0"  # not the front door shut at last: going out by the back door
+
+
 def test_three_signs_of_life_are_a_return_even_without_the_door() -> None:
     detector = learned(outing_days(14))
     out = LAST_DAY + timedelta(hours=14)

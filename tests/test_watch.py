@@ -448,6 +448,46 @@ def test_a_restart_while_a_sensor_reports_alone_keeps_the_quiet(tmp_path: Path, 
         second.close()
 
 
+def test_once_a_sensor_is_found_alone_a_restart_keeps_the_quiet_from_before_it(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    first = Flat(tmp_path, broker.port)
+    first.move("kitchen_pir")
+    watch = first.agent.watch
+    assert watch is not None
+    while not watch.detector.run.alone:  # the heater's reports, until they are found
+        first.advance(300)
+        first.move("living_pir")
+    first.close()
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        second.advance(300)
+        second.move("living_pir")
+        again = second.agent.watch
+        assert again is not None and again.detector.run.alone
+        last = again.last_event  # the quiet runs from the kitchen at 09:00, not from the last report stored
+        assert last is not None and last.sensor == "kitchen_pir" and f"{last.wall:%H:%M}" == "09:00"
+    finally:
+        second.close()
+
+
+def test_a_clock_jump_during_a_sensors_run_does_not_move_the_quiet(flat) -> None:
+    """NTP sets the wall clock 2 h ahead while the heater reports: the quiet still runs from the kitchen."""
+    home = flat()
+    home.move("kitchen_pir")
+    kitchen = home.clock.monotonic()
+    watch = home.agent.watch
+    assert watch is not None
+    for i in range(24 * 12):
+        home.advance(300)
+        if i == 2:
+            home.clock.jump(2 * 3600)
+        home.move("living_pir")
+        if watch.detector.run.alone:
+            break
+    assert watch.detector.run.alone and watch._since_mono == pytest.approx(kitchen, abs=1)
+
+
 def test_periods_answer_like_a_scan() -> None:
     import random
 

@@ -63,6 +63,8 @@ class Kit:
 
     def alone(self, watch: Watch, wall: datetime) -> list[Notice]:
         """A notice when a sensor is found reporting alone far beyond its usual runs (it sees something else)."""
+        from sentinel.detect.explain import alone_words  # with the routine: only where detection is on
+
         run = watch.detector.run
         if not run.alone or run.sensor is None or run.since is None or run.since == self.told_alone:
             return []
@@ -71,7 +73,8 @@ class Kit:
         usual = run.faulty[run.sensor][0] if run.sensor in run.faulty else watch.detector.usual.get(run.sensor)
         most = usual.max_alone if usual is not None else 0
         text = (
-            f"{watch.alone_words(run.sensor, run.signs, run.since, wall)}; before, it never did more than {most}"
+            f"{alone_words(watch.places.get(run.sensor), run.sensor, run.signs, run.since, wall)}; before, it never did"
+            f" more than {most}"
             f" times in a row. It may be seeing something other than"
             f" {self.home.name}: a heater, a lamp, curtains in a draught, a pet. Check where it points. Until another"
             f" sensor notices {self.home.name}, its reports do not hide a quiet spell."

@@ -81,9 +81,10 @@ class Learning:
             self.meanwhile = []
         self._relearning = (now, mono, same_boot)
         request = self.watch.request(now, state=True)
-        stored = self._stored() if not request.usual else None
-        if stored is not None:  # a fresh start: judge the replay's runs as the routine kept in the store did
-            request = replace(request, usual=stored.usual, faulty=stored.faulty)
+        stored = self._stored()
+        if stored is not None:  # judge the replay's runs as the agent did: by the routine kept in the store, if fresh
+            usual = request.usual or stored.usual
+            request = replace(request, usual=usual, faulty={**stored.faulty, **request.faulty})
         self.learner.start(request)
 
     def refit(self, now: datetime) -> None:
@@ -178,7 +179,7 @@ class Learning:
             return None
         try:
             return Summary.loads(text)
-        except ValueError as exc:
+        except Exception as exc:  # whatever is wrong with it, learning must start afresh rather than never
             log.error("the last routine learned, kept in the database, is unreadable (%s); relearning it", exc)
             return None
 

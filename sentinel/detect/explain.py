@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sentinel.detect.lines import Limit, RoutineModel, bin_of
+from sentinel.detect.wallclock import naive
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,3 +171,10 @@ def clock_after_noon(seconds_after_noon: float) -> str:
     """A time of day the routine counts from noon (its nights are not cut at midnight), as HH:MM."""
     minutes = int((seconds_after_noon / 60 + 12 * 60) % (24 * 60))
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def alone_words(place: Place | None, sensor: str, signs: int, since: datetime, now: datetime) -> str:
+    """What a sensor found reporting alone did, in words (a clause, for a sentence to go on)."""
+    where = f"The {place.room} sensor ({sensor})" if place is not None and place.room else f"The sensor {sensor}"
+    when = f"{naive(since):%H:%M}" if naive(since).date() == naive(now).date() else f"{naive(since):%a %H:%M}"
+    return f"{where} has reported {signs} times in a row since {when}, with nothing else noticed"

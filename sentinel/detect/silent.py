@@ -110,6 +110,10 @@ class Run:
         self.skipped |= self.alone
         return "taken" if not self.alone else "alone" if was else "found"
 
+    def faults_as_of(self, now: datetime) -> dict[str, tuple[Usual, datetime]]:
+        """The sensors found alone within ``FAULT_KEPT_S`` of ``now`` (one removed from the kit is let go)."""
+        return {name: f for name, f in self.faulty.items() if (now - f[1]).total_seconds() <= FAULT_KEPT_S}
+
     def taken(self) -> bool:
         """A sign is taken for the resident's: False if some were not since the last (that spell is not learned)."""
         skipped, self.skipped = self.skipped, False

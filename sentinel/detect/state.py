@@ -65,7 +65,7 @@ def _sign(sign: Sign | None) -> list[Any] | None:
 
 
 def _sign_of(data: list[Any] | None) -> Sign | None:
-    return None if data is None else Sign(datetime.fromisoformat(data[0]), str(data[1]), bool(data[2]))
+    return None if data is None else Sign(_time(data[0]), str(data[1]), bool(data[2]))
 
 
 def _when(at: datetime | None) -> str | None:
@@ -73,7 +73,7 @@ def _when(at: datetime | None) -> str | None:
 
 
 def _when_of(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text is not None else None
+    return _time(text) if text is not None else None
 
 
 def state_of(tracker: Tracker) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def restore(tracker: Tracker, state: dict[str, Any]) -> None:
     tracker.silent = {str(s) for s in state["silent"]}
     tracker._signs = _count(state["signs"])
     tracker._last_sign = {
-        str(name): (_count(count), datetime.fromisoformat(at)) for name, (count, at) in state["last_sign"].items()
+        str(name): (_count(count), _time(at)) for name, (count, at) in state["last_sign"].items()
     }
     # A state kept before runs were followed has none of these: the next sign starts a run, nothing is faulty.
     if run := state.get("run"):

@@ -133,7 +133,7 @@ class Summary:
             )
         except ValueError:
             raise
-        except (KeyError, TypeError, AttributeError, OverflowError) as exc:  # a damaged or foreign row
+        except (KeyError, IndexError, TypeError, AttributeError, OverflowError) as exc:  # a damaged or foreign row
             raise ValueError(f"not a learned routine ({type(exc).__name__}: {exc})") from exc
 
 

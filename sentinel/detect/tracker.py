@@ -116,7 +116,7 @@ class Tracker:
         learn = learn and self.run.taken()  # a spell across signs not taken is no quiet spell of the resident's
         out = self._out.context if self._out is not None else ""
         came_in = arrival(out) and self._gone_s(at) >= self.params.floor_s
-        if came_in and is_door and not (context.endswith(":0") and out.endswith(":1" + BACK)):
+        if came_in and is_door and not (context == f"{sensor}:0" and out == f"{sensor}:1{BACK}"):
             # Came in a while ago, nothing seen indoors since (a kit that misses rooms): the door opening again (or
             # shut again, its opening lost) is going out. A door left open after coming in, then shut, is not.
             self._returned()

@@ -18,7 +18,7 @@ from sentinel.core.alerts import Alert, Severity, alert_id
 from sentinel.core.events import Event
 from sentinel.core.windows import within
 from sentinel.detect.contexts import BACK, context_of
-from sentinel.detect.explain import Place, duration, explain
+from sentinel.detect.explain import Place, alone_words, duration, explain
 from sentinel.detect.lines import Limit, Params, Warmup
 from sentinel.detect.state import restore
 from sentinel.detect.summary import Request, Summary
@@ -61,6 +61,9 @@ class Watch:
         self._checked_mono: float | None = None  # when ``due`` last looked
         self._check_until: float | None = None
         self._last: Event | None = None
+        # Where the watch stood before the last event's sensor began its signs in a row (``activity``).
+        self._before: tuple[Event | None, float | None, bool] = (None, None, False)
+        self._latest: str | None = None  # the sensor of the last event seen, taken or not (as the tracker keeps)
 
     @property
     def last_event(self) -> Event | None:
@@ -76,12 +79,13 @@ class Watch:
         d = self.detector
         hint = d.model.price if d.model is not None else None
         weight = (d.model.prior_weight, d.model.prior_chosen_s) if d.model is not None else None
-        silent = tuple(sorted(d.silent))
-        return Request(now, d.params, d.warmup, d.not_back, silent, state, hint, weight, d.usual, d.run.faulty)
+        silent, faulty = tuple(sorted(d.silent)), d.run.faults_as_of(aware(now))
+        return Request(now, d.params, d.warmup, d.not_back, silent, state, hint, weight, d.usual, faulty)
 
     def adopt(self, summary: Summary) -> None:
-        """A routine learned elsewhere takes over (the spell being followed goes on)."""
+        """A routine learned elsewhere takes over (the spell being followed goes on, and the faults it knows)."""
         self.detector.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
+        self.detector.run.faulty = {**summary.faulty, **self.detector.run.faulty}
 
     def restore(self, summary: Summary, now_wall: datetime, now_mono: float, same_boot: bool = False) -> None:
         """Start where the learning process left the stored history (after a restart): routine, spell, quiet.
@@ -102,6 +106,8 @@ class Watch:
             # A new boot: only the wall clock spans it. One behind the last event (not set yet after a boot
             # without a real-time clock) says nothing: the quiet is counted from now, late rather than false.
             self._since_mono = now_mono - max(0.0, (aware(now_wall) - aware(last.wall)).total_seconds())
+        if self.detector.run.alone:  # the last events stored were a sensor's reports alone, not the resident
+            self._back_to_tracker(last)
 
     def activity(self, event: Event, learn: bool) -> Phase:
         """A sign of life; returns the phase it ended (watching when nothing was pending)."""
@@ -118,9 +124,15 @@ class Watch:
                 log.warning("the clock jumped by %s; the quiet spell across it is not learned", duration(jump))
                 learn = False
         context = context_of(event.sensor, event.kind, event.value)
+        if event.sensor != self._latest:  # where the tracker, too, keeps where it stood (``Tracker._before``)
+            self._before, self._latest = (self._last, self._since_mono, self._last_live), event.sensor
         if not self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind):
             if self.detector.undone:  # a sensor found reporting alone: the quiet goes on from the tracker's last sign
-                self._back_to_tracker(event)
+                kept = self._before[0]
+                if kept is not None and self._last_live and aware(kept.wall) == self.detector.last_at:
+                    self._last, self._since_mono, self._last_live = self._before  # on the clock that never jumps
+                else:
+                    self._back_to_tracker(event)  # the run began before a restart: only the wall clock spans it
             return "watching"
         self._last = event
         self._last_live = True
@@ -129,16 +141,16 @@ class Watch:
         return ended
 
     def _back_to_tracker(self, now: Event) -> None:
-        """The quiet runs on from the tracker's last sign of life, timed back from ``now`` on the wall clock."""
+        """The quiet runs on from the tracker's last sign of life: timed back, on the wall clock, from the watch's."""
         at, context = self.detector.last_at, self.detector.last_context
         if at is None or context is None:
             self._last, self._since_mono = None, None
             return
+        base, mono = (self._last, self._since_mono) if self._last and self._since_mono is not None else (now, now.mono)
         sensor, _, value = context.removesuffix(BACK).partition(":")
         place = self.places.get(sensor, Place(sensor, "motion", None))
-        mono = now.mono - max(0.0, (aware(now.wall) - at).total_seconds())
-        self._last = Event(sensor, place.kind, int(value or 1), place.room, at, mono)
-        self._since_mono, self._last_live = mono, True
+        self._since_mono = mono - max(0.0, (aware(base.wall) - at).total_seconds())
+        self._last = Event(sensor, place.kind, int(value or 1), place.room, at, self._since_mono)
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
@@ -262,20 +274,14 @@ class Watch:
         facts["sensor"] = last.sensor
         run = self.detector.run
         if run.alone and run.sensor is not None and run.since is not None:  # why its reports did not end the quiet
-            reason += f" {self.alone_words(run.sensor, run.signs, run.since, wall)}, far more than ever before, so"
+            words = alone_words(self.places.get(run.sensor), run.sensor, run.signs, run.since, wall)
+            reason += f" {words}, far more than ever before, so"
             reason += f" sentinel does not take its reports for {self.home.name}'s."
             facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
         severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
         self.alert_id = made.alert_id
         return made
-
-    def alone_words(self, sensor: str, signs: int, since: datetime, now: datetime) -> str:
-        """What a sensor found reporting alone did, in words (a clause, for a sentence to go on)."""
-        place = self.places.get(sensor)
-        where = f"The {place.room} sensor ({sensor})" if place is not None and place.room else f"The sensor {sensor}"
-        when = f"{naive(since):%H:%M}" if naive(since).date() == naive(now).date() else f"{naive(since):%a %H:%M}"
-        return f"{where} has reported {signs} times in a row since {when}, with nothing else noticed"
 
     def door_alert(self, sensor: str, wall: datetime, nonce: str) -> Alert:
         """The outside door has been open too long at night."""
