@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sentinel.detect.lines import BINS, DAY_S
-from sentinel.detect.survival import GRID, LOG_GRID, NEAR_STEP_S, Stats, _near_table
+from sentinel.detect.survival import GRID, LOG_GRID, Stats, near_step, near_table
 
 # The weights tried, in spells: a factor of four either side of one spell, the weight used before it was learned,
 # in doubling steps, because what is judged is an order of magnitude, not a fine value. The range is symmetric so
@@ -102,7 +102,8 @@ def learned_prior(
     n = len(mine)
     own_above, own_cell = np.zeros((n, 2)), np.zeros((n, 2))
     own_weight, own_cell_weight = np.zeros(n), np.zeros(n)
-    near_table = _near_table(float(bandwidth_s))
+    weights_of = near_table(float(bandwidth_s))
+    step = near_step(tod)  # once per spell, not once per pair
     size_of = np.repeat(count, count)  # per sorted spell, its group's size: the pairs it is the left-out one of
     first_of = np.repeat(first, count)
     for spells in _chunks(size_of, MAX_PAIRS):
@@ -112,8 +113,7 @@ def learned_prior(
         i, j = order[targets], order[first_of[targets] + offsets]
         z = (LOG_GRID[points[i]] - gap[j, None]) / scale[j, None]
         above_j = rec[j, None] / (1.0 + np.exp(np.clip(z, -80.0, 80.0)))  # pairs x 2
-        index = np.minimum(np.rint((tod[j]) / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
-        close = near_table[b[i], index]
+        close = weights_of[b[i], step[j]]
         for c in range(2):
             own_above[:, c] += np.bincount(i, weights=above_j[:, c], minlength=n)
             own_cell[:, c] += np.bincount(i, weights=above_j[:, c] * close, minlength=n)

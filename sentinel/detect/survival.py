@@ -52,7 +52,7 @@ NEAR_STEP_S = 10.0  # start times are read to 10 s for the time-of-day weights (
 
 
 @functools.lru_cache(maxsize=8)
-def _near_table(bandwidth_s: float) -> np.ndarray:
+def near_table(bandwidth_s: float) -> np.ndarray:
     """Gaussian weights of each half hour for a start at every ``NEAR_STEP_S`` of the day: bins x steps."""
     tod = np.arange(0.0, DAY_S, NEAR_STEP_S)
     delta = np.abs(CENTRES[:, None] - tod[None, :])
@@ -60,10 +60,15 @@ def _near_table(bandwidth_s: float) -> np.ndarray:
     return np.exp(-0.5 * delta * delta).astype(np.float32)
 
 
+def near_step(tod: np.ndarray) -> np.ndarray:
+    """Each start's column in ``near_table``: its time of day read to ``NEAR_STEP_S``."""
+    step: np.ndarray = np.minimum(np.rint(tod / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
+    return step
+
+
 def near(tod: np.ndarray, bandwidth_s: float) -> np.ndarray:
     """Gaussian weights (circular in time of day) of each spell's start for each half hour: bins x spells."""
-    index = np.minimum(np.rint(tod / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
-    return _near_table(float(bandwidth_s))[:, index]
+    return near_table(float(bandwidth_s))[:, near_step(tod)]
 
 
 def at(curves: np.ndarray, seconds: np.ndarray) -> np.ndarray:
