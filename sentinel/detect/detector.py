@@ -95,47 +95,51 @@ class InactivityDetector(Tracker):
             lost = self._door_value.get(sensor) == value
             self._door_value[sensor] = value
         self._door_says.append(LOST if lost else 0)
-        index = None if self._before_door is None else self._before_door - self._dropped
+        index = self._door_spell()
         # From the door going out to the door coming back: the spell before the first door ended with a departure.
         outing = arrival(end.context) and not arrival(begun.context) and self._seconds[-1] >= self.params.floor_s
-        if outing and index is not None and 0 <= index < len(self._start):
+        if outing and index is not None:
             self._door_says[index] |= DEPARTED
 
     def _going_out(self) -> None:
         self._before_door = self._dropped + len(self._start) - 1 if self._start else None
 
     def _returned(self) -> None:
-        went_out, index = self._went_out, None if self._before_door is None else self._before_door - self._dropped
+        went_out, index = self._went_out, self._door_spell()
         super()._returned()
         # No outing since the door: the spell before it ended with someone arriving, and the resident was out.
-        if (
-            not went_out
-            and index is not None
-            and 0 <= index < len(self._start)
-            and self._seconds[index] >= self.params.floor_s
-        ):
+        if not went_out and index is not None and self._seconds[index] >= self.params.floor_s:
             self._door_says[index] |= ABSENCE
         self._before_door = None
 
+    def _door_spell(self) -> int | None:
+        """Where in the window the spell that ended at the front door is (None: none, or dropped from it)."""
+        index = None if self._before_door is None else self._before_door - self._dropped
+        return index if index is not None and 0 <= index < len(self._start) else None
+
+    def _columns(self) -> tuple[list[float], list[float], list[int], list[int], list[int], list[bool]]:
+        """The learned spells' parallel columns, to cut together."""
+        return self._start, self._seconds, self._context, self._end, self._door_says, self._chain
+
     def _mark(self) -> object:
-        door = None if self._before_door is None else self._before_door - self._dropped
-        says = self._door_says[door] if door is not None and 0 <= door < len(self._door_says) else None
+        door = self._door_spell()
+        says = None if door is None else self._door_says[door]
         return self._dropped + len(self._start), self._recorded_to, self._before_door, says
 
     def _forget(self, mark: object) -> None:
         assert isinstance(mark, tuple)
         count, self._recorded_to, self._before_door, says = mark
         keep = max(0, count - self._dropped)
-        for column in (self._start, self._seconds, self._context, self._end, self._door_says, self._chain):
+        for column in self._columns():
             del column[keep:]
-        door = None if self._before_door is None else self._before_door - self._dropped
-        if says is not None and door is not None and 0 <= door < len(self._door_says):
+        door = self._door_spell()
+        if says is not None and door is not None:
             self._door_says[door] = says  # a return they made up had marked it an absence
 
     def refit(self, now: datetime) -> None:
         """Relearn the routine from the window of spells before ``now``."""
         cut = bisect.bisect_left(self._start, wall_seconds(now) - self.params.window_days * 86400)
-        for column in (self._start, self._seconds, self._context, self._end, self._door_says, self._chain):
+        for column in self._columns():
             del column[:cut]
         self._dropped += cut
         if not self._start:
