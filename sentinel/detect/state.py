@@ -40,16 +40,19 @@ def faulty_of(data: Any) -> dict[str, tuple[Usual, datetime]]:
     return {str(name): (usual_of(usual), _time(at)) for name, (usual, at) in data.items()}
 
 
+def finite(value: Any, what: str, least: float = -math.inf) -> float:
+    """``value`` as a float if it is a finite number of at least ``least`` (not a bool), else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < least:
+        raise ValueError(f"{value!r} is not {what}")
+    return float(value)
+
+
 def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{value!r} is not a count")
-    return int(value)
+    return int(finite(value, "a count", 0))
 
 
 def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{value!r} is not a number of seconds")
-    return float(value)
+    return finite(value, "a number of seconds", 0)
 
 
 def _time(text: Any) -> datetime:

@@ -17,7 +17,7 @@ from typing import Any
 from sentinel.core.events import Event
 from sentinel.detect.lines import BINS, Night, Params, RoutineModel, Warmup
 from sentinel.detect.silent import Usual
-from sentinel.detect.state import check_state, faulty_dict, faulty_of, usual_list, usual_of
+from sentinel.detect.state import check_state, faulty_dict, faulty_of, finite, usual_list, usual_of
 
 VERSION = 1
 MAX_BYTES = 4_000_000
@@ -197,11 +197,7 @@ def _model_of(data: dict[str, Any] | None) -> RoutineModel | None:
 
 def _seconds_or_none(value: Any) -> float | None:
     """A time in wall seconds, or None; anything else is a damaged summary."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a time in seconds")
-    return float(value)
+    return None if value is None else finite(value, "a time in seconds")
 
 
 def _event_dict(event: Event | None) -> dict[str, Any] | None:
