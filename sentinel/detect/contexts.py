@@ -18,6 +18,12 @@ def sensor_of(context: str) -> str:
     return context.removesuffix(BACK).split(":")[0]
 
 
+def parts(context: str) -> tuple[str, str]:
+    """The sensor and the value named in a context (no value, "", for a motion sensor's)."""
+    sensor, _, value = context.removesuffix(BACK).partition(":")
+    return sensor, value
+
+
 def context_of(sensor: str, kind: str, value: int) -> str:
     """Where the person last was: the sensor, with its value for two-state sensors."""
     return sensor if kind == "motion" else f"{sensor}:{value}"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from sentinel.core.events import Row
-from sentinel.detect.contexts import BACK, Sign, arrival, context_of, sensor_of
+from sentinel.detect.contexts import BACK, Sign, arrival, context_of, parts, sensor_of
 from sentinel.detect.lines import EPOCH, Params, Warmup, wall_seconds
 from sentinel.detect.routine import Spell, SpellTable, fit
 from sentinel.detect.silent import Usual
@@ -91,7 +91,7 @@ class InactivityDetector(Tracker):
         self._end.append(self._codes.setdefault(end.context, len(self._codes)))
         lost = False
         if end.context in self._doors:  # 'open' twice, or 'closed' twice: the door lost the row between
-            sensor, _, value = end.context.removesuffix(BACK).partition(":")
+            sensor, value = parts(end.context)
             lost = self._door_value.get(sensor) == value
             self._door_value[sensor] = value
         self._door_says.append(LOST if lost else 0)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from sentinel.core.alerts import Alert, Severity, alert_id
 from sentinel.core.events import Event
 from sentinel.core.windows import within
-from sentinel.detect.contexts import BACK, context_of
+from sentinel.detect.contexts import context_of, parts
 from sentinel.detect.explain import Place, alone_words, duration, explain
 from sentinel.detect.lines import Limit, Params, Warmup
 from sentinel.detect.state import restore
@@ -147,7 +147,7 @@ class Watch:
             self._last, self._since_mono = None, None
             return
         base, mono = (self._last, self._since_mono) if self._last and self._since_mono is not None else (now, now.mono)
-        sensor, _, value = context.removesuffix(BACK).partition(":")
+        sensor, value = parts(context)
         place = self.places.get(sensor, Place(sensor, "motion", None))
         self._since_mono = mono - max(0.0, (aware(base.wall) - at).total_seconds())
         self._last = Event(sensor, place.kind, int(value or 1), place.room, at, self._since_mono)
