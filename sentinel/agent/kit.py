@@ -72,12 +72,12 @@ class Kit:
         # The runs it was judged by: those before the fault, if it was found before (``silent.Run.faulty``).
         usual = run.faulty[run.sensor][0] if run.sensor in run.faulty else watch.detector.usual.get(run.sensor)
         most = usual.max_alone if usual is not None else 0
+        did = alone_words(watch.places.get(run.sensor), run.sensor, run.signs, run.since, wall)
+        name = self.home.name
         text = (
-            f"{alone_words(watch.places.get(run.sensor), run.sensor, run.signs, run.since, wall)}; before, it never did"
-            f" more than {most}"
-            f" times in a row. It may be seeing something other than"
-            f" {self.home.name}: a heater, a lamp, curtains in a draught, a pet. Check where it points. Until another"
-            f" sensor notices {self.home.name}, its reports do not hide a quiet spell."
+            f"{did}; before, it never did more than {most} times in a row. It may be seeing something other than"
+            f" {name}: a heater, a lamp, curtains in a draught, a pet. Check where it points. Until another sensor"
+            f" notices {name}, its reports do not hide a quiet spell."
         )
         # Its id names the sensor and the start of its run: the same run is the same notice after a restart.
         notice_id = f"{self.home.id}-alone-{run.sensor}-{run.since:%Y%m%dT%H%M}"
