@@ -127,21 +127,25 @@ def test_the_measure_keeps_the_faulty_sensors_reports_after_each_collapse() -> N
     assert fixed.detected_within_24h < 0.5  # each report restarts its 12 h
 
 
+def heater_home(days: int) -> list[Row]:
+    """Mary's days, with the agent's UTC offsets; from day 8 the kitchen PIR reports every 5 min, 23:00 to 02:00."""
+    start = D0.replace(tzinfo=UTC)
+    heater = [
+        Row(start + timedelta(days=day, hours=23) + CHATTER_EVERY * k, "kitchen_pir", "motion", 1, "kitchen")
+        for day in range(8, days)
+        for k in range(36)
+    ]
+    return sorted(Resident(seed=13).days(start, days) + heater, key=lambda r: r.at)
+
+
 def test_a_fault_that_comes_back_every_night_is_found_every_night_as_soon() -> None:
     """From day 8 the kitchen PIR reports every 5 min from 23:00 to 02:00 (a heater on a timer), for 12 nights.
 
     Its runs just short of being found must not teach the routine a higher bar: it is judged by its runs before.
     """
-    start = D0.replace(tzinfo=UTC)  # the agent's times have their offset
-    rows = Resident(seed=13).days(start, 20)
-    heater = [
-        Row(start + timedelta(days=day, hours=23) + CHATTER_EVERY * k, "kitchen_pir", "motion", 1, "kitchen")
-        for day in range(8, 20)
-        for k in range(36)
-    ]
     detector = InactivityDetector()
     found: list[int] = []
-    for row in sorted(rows + heater, key=lambda r: r.at):
+    for row in heater_home(20):
         detector.observe(row)
         if detector.undone:
             found.append(detector.run.signs)
@@ -181,17 +185,10 @@ def agent_cycle(events: list[Event], restart_at: datetime | None) -> tuple[dict[
 
 def test_the_learning_process_judges_runs_as_the_agent_does_across_refits_and_a_restart() -> None:
     """The heater above, learned as the agent learns: its reports are not learned, before or after a restart."""
-    start = D0.replace(tzinfo=UTC)
-    rows = Resident(seed=13).days(start, 14)
-    heater = [
-        Row(start + timedelta(days=day, hours=23) + CHATTER_EVERY * k, "kitchen_pir", "motion", 1, "kitchen")
-        for day in range(8, 14)
-        for k in range(36)
-    ]
-    events = [Event(r.sensor, r.kind, r.value, r.room, r.at, 0.0) for r in sorted(rows + heater, key=lambda r: r.at)]
+    events = [Event(r.sensor, r.kind, r.value, r.room, r.at, 0.0) for r in heater_home(14)]
     found, usual = agent_cycle(events, restart_at=None)
     assert len(found) >= 5 and len(set(found.values())) == 1
-    again, usual_again = agent_cycle(events, restart_at=start + timedelta(days=11, hours=12))
+    again, usual_again = agent_cycle(events, restart_at=D0.replace(tzinfo=UTC) + timedelta(days=11, hours=12))
     assert again == found and usual_again == usual
     assert usual.max_alone <= 10  # the heater's runs, found and undone, are not learned as the kitchen's
 
