@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from sentinel.agent.kit import alone_cause
 from sentinel.backtest.masked import CHATTER_EVERY, chattering, measure_masked
 from sentinel.backtest.tools import DETECTORS
 from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
 from sentinel.detect.contexts import context_of
 from sentinel.detect.detector import InactivityDetector, usual_gaps_of
+from sentinel.detect.explain import Place
 from sentinel.detect.learn import learn
 from sentinel.detect.lines import Params, Warmup
 from sentinel.detect.silent import MIN_RUNS, SILENT_FACTOR, Run, Usual
@@ -83,9 +85,33 @@ def test_a_sensor_reporting_alone_does_not_hide_a_collapse() -> None:
     # The quiet runs on from the last sign before the PIR's reports in a row, and nothing since is learned.
     assert detector.last_at is not None and detector.last_at <= last.at
     assert detector.spells[-1].start + timedelta(seconds=detector.spells[-1].seconds) <= last.at
-    # The same reports from a contact, which is not judged (it reports only when used), hide the collapse.
-    _, _, hidden = collapse_then_chatter(kind="contact")
+    # A reed switch whose magnet has worked loose reports as a heater's PIR would, and is found the same way.
+    _, contact_last, contact_alert = collapse_then_chatter(kind="contact")
+    assert contact_alert is not None and contact_alert - contact_last.at < timedelta(hours=12)
+    # A help button's presses are always taken: someone pressing it again and again is alive.
+    _, _, hidden = collapse_then_chatter(kind="button")
     assert hidden is None
+
+
+def test_the_keepers_are_told_what_to_check_by_the_kind_of_sensor() -> None:
+    pir, cupboard = Place("living_pir", "motion", "living room"), Place("cups", "contact", "kitchen")
+    assert alone_cause(pir, "Mary").startswith("It may be seeing something other than Mary: a heater")
+    assert alone_cause(cupboard, "Mary").endswith(
+        "a magnet worked loose, a door rattling in a draught, a faulty plug. Check how it is fixed."
+    )
+
+
+def test_a_burst_of_reports_shorter_than_the_shortest_line_is_the_residents() -> None:
+    usual = Usual(signs=200, max_gap=3600.0, max_others=5, runs=MIN_RUNS, max_alone=7, max_alone_s=20.0)
+    floor = Params().floor_s
+    burst, t0 = Run(floor), datetime(2026, 1, 5, 1, 12)
+    # A cupboard rattled: 30 reports in 58 s, more than 1.5 x 7 and longer than its longest run, yet no alert
+    # could have come in that time: the resident's, as it would be with no shortest line.
+    assert {burst.see("cups", t0 + timedelta(seconds=2 * i), usual) for i in range(30)} == {"taken"}
+    assert Run().see("cups", t0, usual) == "taken" and usual.alone(30, 58.0)
+    fault = Run(floor)  # the same reports going on past the shortest line are a fault
+    seen = [fault.see("cups", t0 + timedelta(minutes=i), usual) for i in range(32)]
+    assert seen[30] == "taken" and seen[31] == "found"
 
 
 def test_a_kit_of_the_door_and_one_sensor_is_never_judged_alone() -> None:
