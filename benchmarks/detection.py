@@ -1,4 +1,4 @@
-"""Detection quality on the dataset homes: protocol, door onsets, robustness, calibration, pairs, alone, seeds, ...
+"""Detection quality on the dataset homes: protocol, door onsets, robustness, calibration, pairs, alone, chatty, ...
 
 Run from the repository root: ``python benchmarks/detection.py [DATASETS_DIR] [--seed N] [--only SECTION ...]``.
 Reads ../shared/datasets/*.csv by default; prints Markdown tables. The seed draws both the incidents and the
@@ -13,10 +13,11 @@ import itertools
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from sentinel.backtest.calibration import calibration
-from sentinel.backtest.conditions import CONDITIONS
+from sentinel.backtest.conditions import CONDITIONS, midpoint
 from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.evaluation import Measured, Report, evaluate, measure
 from sentinel.backtest.masked import chattering, measure_masked
@@ -202,6 +203,56 @@ def runs_not_judged() -> Iterator[None]:
         silent.MIN_RUNS = kept
 
 
+RETRIGGER = timedelta(seconds=6)  # a chatty PIR reports this often while someone is in view
+IN_VIEW = timedelta(minutes=30)  # for at most this long after a sign, until the next sign of anything
+
+
+def retriggering(rows: list[Row]) -> list[Row]:
+    """Every motion sensor reports again every 6 s after each sign, up to 30 min, until the next sign of anything."""
+    activity = [i for i, r in enumerate(rows) if r.is_activity]
+    extra: list[Row] = []
+    for i, j in itertools.pairwise(activity):
+        r = rows[i]
+        if r.kind != "motion":
+            continue
+        at, end = r.at + RETRIGGER, min(rows[j].at, r.at + IN_VIEW)
+        while at < end:
+            extra.append(Row(at, r.sensor, r.kind, 1, r.room))
+            at += RETRIGGER
+    return sorted(rows + extra, key=lambda r: r.at)
+
+
+def found_after(rows: list[Row], dead: str) -> str:
+    """How long after its last row the online detector finds ``dead`` silent."""
+    last = max(r.at for r in rows if r.sensor == dead)
+    detector = InactivityDetector()
+    for row in rows:
+        detector.observe(row)
+        if row.at > last and dead in detector.silent:
+            return f"{(row.at - last).total_seconds() / 3600:.1f} h"
+    return "not found"
+
+
+def chatty_table(homes: dict[str, list[Row]], seed: int = 7) -> None:
+    """The same kit with PIRs that retrigger every few seconds while someone is in view: silences judged alike."""
+    print(f"\n## Chatty motion sensors (seed {seed}): every 6 s in view, up to 30 min\n")
+    print("| home | kit | rows | as recorded: FA / 30 d, median | a sensor dies: FA / 30 d, median | found after |")
+    print("|---|---|---|---|---|---|")
+    for home, rows in homes.items():
+        if not any(r.kind == "motion" for r in rows):
+            continue  # nothing to retrigger
+        for kit, made in (("as installed", rows), ("chatty PIRs", retriggering(rows))):
+            dies = CONDITIONS["a sensor dies"](made, seed)
+            middle = midpoint(made)
+            gone = {r.sensor for r in made if r.at > middle} - {r.sensor for r in dies if r.at > middle}
+            cells_ = []
+            for version in (made, dies):
+                report = evaluate(version, DETECTORS["sentinel"], seed)
+                cells_.append(f"{report.false_alerts_per_30d:.1f}, {minutes(report.median_delay_min)}")
+            found = ", ".join(found_after(dies, sensor) for sensor in sorted(gone)) or "-"
+            print(f"| {home} | {kit} | {len(made)} | {cells_[0]} | {cells_[1]} | {found} |")
+
+
 def seeds_table(homes: dict[str, list[Row]]) -> None:
     print("\n## Other seeds (sentinel): median delay per home\n")
     print("| seed | " + " | ".join(homes) + " |\n|---|" + "---|" * len(homes))
@@ -230,7 +281,7 @@ def sensitivity_table(homes: dict[str, list[Row]]) -> None:
         print(f"| {label} | {pooled(reports):.2f} | " + " | ".join(row) + " |")
 
 
-SECTIONS = ("protocol", "robustness", "calibration", "pairs", "alone", "seeds", "sensitivity")
+SECTIONS = ("protocol", "robustness", "calibration", "pairs", "alone", "chatty", "seeds", "sensitivity")
 
 
 def main() -> None:
@@ -255,6 +306,8 @@ def main() -> None:
         pairs_table(homes, args.seed)
     if "alone" in args.only:
         alone_table(homes, args.seed)
+    if "chatty" in args.only:
+        chatty_table(homes, args.seed)
     if "seeds" in args.only:
         seeds_table(homes)
     if "sensitivity" in args.only:

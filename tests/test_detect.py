@@ -32,14 +32,14 @@ from sentinel.cli import main
 from sentinel.config import parse_config
 from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
-from sentinel.detect.detector import InactivityDetector, Warmup, without
+from sentinel.detect.detector import InactivityDetector, Warmup, usual_gaps_of, without
 from sentinel.detect.explain import Place, budget_words, duration, explain
 from sentinel.detect.learn import learn
 from sentinel.detect.lines import wall_seconds
 from sentinel.detect.night import learn_night
 from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S
 from sentinel.detect.routine import Params, Spell, SpellTable, fit, whole_misses
-from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors
+from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors, usual_gaps
 from sentinel.detect.summary import Request, _model_dict, _model_of
 from sentinel.detect.watch import Watch
 from sentinel.errors import CsvFormatError
@@ -949,6 +949,25 @@ def test_a_silent_sensor_is_found_by_what_the_others_see() -> None:
     last = max(i for i, (_, s) in enumerate(dead) if s == "living")
     assert silent_sensors(dead[: last + 11], dead[last + 10][0]) == []
     assert [f.sensor for f in silent_sensors(dead[: last + 12], dead[last + 11][0])] == ["living"]
+
+
+def test_a_sensor_that_retriggers_in_view_counts_moves_not_signs() -> None:
+    """A PIR reporting every few seconds while the resident sits in view tells no more of where they went."""
+    t0 = datetime(2026, 1, 5, 8)
+    terse = [(t0 + timedelta(minutes=5 * i), ("kitchen", "hall", "living")[i % 3]) for i in range(300)]
+    chatty = sorted(terse + [(at + timedelta(seconds=10 * k), s) for at, s in terse if s == "kitchen" for k in (1, 2)])
+    assert len(chatty) == 500
+    names = ("hall", "kitchen", "living")
+    for activity in (terse, chatty):
+        usual = usual_gaps(activity)
+        assert (usual["living"].signs, usual["living"].max_others) == (100, 2)  # visits; kitchen and hall between
+        assert usual["kitchen"].signs == 100
+        times = np.array([(at - t0).total_seconds() for at, _ in activity])
+        learned = usual_gaps_of(times, np.array([names.index(s) for _, s in activity]), names)  # the detector's
+        assert learned["living"].max_others == 2 and learned["kitchen"].signs == 100
+    dead = [(at, s) for at, s in chatty if not (s == "living" and at > t0 + timedelta(hours=20))]
+    (found,) = silent_sensors(dead, t0 + timedelta(hours=25))
+    assert found.sensor == "living" and found.others_since == 40  # kitchen, hall...: 40 moves, not the 80 signs
 
 
 def test_the_routine_is_relearned_without_a_dead_sensor() -> None:

@@ -142,6 +142,25 @@ def test_a_state_stored_before_kinds_were_left_unjudged_is_restored() -> None:
     assert state_of(tracker) == state
 
 
+def test_a_state_stored_when_signs_were_counted_counts_moves_afresh() -> None:
+    """Counts of signs and of moves do not mix: a silence is judged from the restore on (later, never sooner)."""
+    from sentinel.detect.state import restore, state_of
+
+    online = InactivityDetector(PARAMS, WARMUP)
+    for row in history(10):
+        online.observe(row)
+    state = state_of(online)
+    assert state["moves"] > 0 and "signs" not in state
+    old = {("signs" if key == "moves" else key): value for key, value in state.items() if key != "moved_from"}
+    tracker = Tracker(PARAMS, WARMUP)
+    restore(tracker, old)
+    again = state_of(tracker)
+    assert again["moves"] == 0 and {count for count, _ in again["last_sign"].values()} == {0}
+    assert {name: at for name, (_, at) in again["last_sign"].items()} == {
+        name: at for name, (_, at) in state["last_sign"].items()
+    }
+
+
 def test_the_summary_does_not_grow_with_history() -> None:
     sizes = []
     for days in (30, 60, 90):

@@ -53,8 +53,9 @@ class Kit:
             where = f"the {room} sensor ({found.sensor})" if room else f"the sensor {found.sensor}"
             text = (
                 f"{where[0].upper()}{where[1:]} has sent nothing since {last:%a %H:%M} ({duration(found.silent_for)}),"
-                f" while the other sensors noticed {self.home.name} {found.others_since} times; before, they"
-                f" never did more than {found.usual_max_others} times between two of its signs. Check its battery"
+                f" while {self.home.name} was seen going from one of the other sensors to another"
+                f" {found.others_since} times; before, never more than {found.usual_max_others} times between two"
+                " of its signs. Check its battery"
                 " and wiring. Until it reports again, sentinel does not count on it."
             )
             # Its id names the sensor and its last sign: the same silence is the same notice after a restart.

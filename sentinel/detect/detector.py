@@ -199,11 +199,16 @@ def _flags(says: int) -> tuple[bool, bool, bool]:
 def usual_gaps_of(
     times: np.ndarray, sensors: np.ndarray, names: Sequence[str], indoor: np.ndarray | None = None
 ) -> dict[str, Usual]:
-    """Per sensor, how far apart its signs are and its runs alone: times (seconds, in order), codes into ``names``.
+    """Per sensor, how far apart its signs are (in seconds, and in moves) and its runs alone: times (seconds, in
+    order), codes into ``names``.
 
     A run is a sensor's signs in a row with no other ``indoor`` sensor's between (all are, if not given).
     """
     usual: dict[str, Usual] = {}
+    # Moves: signs of another sensor than the one before. A PIR that retriggers every few seconds while the
+    # resident sits in view adds signs, not moves, so what the others saw is counted alike in any kit.
+    moved = np.concatenate([[True], np.diff(sensors) != 0])
+    moves = np.cumsum(moved)
     among = np.flatnonzero(indoor[sensors]) if indoor is not None else np.arange(len(sensors))
     codes, at = sensors[among], times[among]
     last = np.flatnonzero(np.diff(codes) != 0)  # the last sign of each finished run (another sensor's is next)
@@ -213,11 +218,12 @@ def usual_gaps_of(
         index = np.flatnonzero(sensors == code)
         mine = run_sensor == code
         runs = (int(mine.sum()), int(in_a_row[mine].max(initial=0)), float(lasted[mine].max(initial=0.0)))
+        visits = int(moved[index].sum())  # the signs it was moved to
         if len(index) < 2:
-            usual[names[code]] = Usual(len(index), 0.0, 0, *runs)
+            usual[names[code]] = Usual(visits, 0.0, 0, *runs)
             continue
         gaps = np.diff(times[index])
-        usual[names[code]] = Usual(len(index), float(gaps.max()), int(np.diff(index).max() - 1), *runs)
+        usual[names[code]] = Usual(visits, float(gaps.max()), int(max(np.diff(moves[index]).max() - 1, 0)), *runs)
     return usual
 
 

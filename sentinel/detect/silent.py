@@ -20,15 +20,17 @@ from typing import Literal
 
 from sentinel.detect.contexts import Sign
 
-# "Far beyond": more than 1.5 times the most signs of life elsewhere ever seen between two of this sensor's.
+# "Far beyond": more than 1.5 times the most moves elsewhere ever seen between two of this sensor's signs. A move
+# is a sign of another sensor than the one before: a PIR retriggering while the resident sits in view adds signs,
+# not moves, so a kit of chatty sensors is judged as one of terse ones.
 # The most of n gaps with an exponential tail is about mean x ln n, and a working sensor's next gap exceeds
 # c times that with a chance of about n ** -c: over the n gaps of a window, n ** (1 - c) false notices. At 1
 # that is about one a window; at 1.5 and a PIR's hundreds of signs, about one in ten windows (56 days each)
 # per sensor, while a dead sensor is found after half again its longest silence rather than twice it.
 SILENT_FACTOR = 1.5
-MIN_SIGNS = 10  # a sensor seen fewer times than this in the history has no usual gaps to judge by
-# Fewer signs elsewhere than this are no evidence, however steady the sensor: even one that fires every other
-# time in the history stays quiet through ten signs elsewhere by chance about once in a thousand (0.5 ** 10).
+MIN_SIGNS = 10  # a sensor visited fewer times than this in the history has no usual gaps to judge by
+# Fewer moves elsewhere than this are no evidence, however steady the sensor: even one that fires every other
+# time in the history stays quiet through ten moves elsewhere by chance about once in a thousand (0.5 ** 10).
 MIN_ELSEWHERE = 10
 # Only sensors that notice the resident by their mere presence are judged: a PIR sees whoever walks by, a mat
 # whoever sits or lies on it. A cupboard, an appliance or a flush reports only when used, and a resident may
@@ -55,7 +57,7 @@ class SilentSensor:
     sensor: str
     silent_for: float  # seconds since its last sign of life
     usual_max_gap: float  # the longest silence between two of its signs in the history (seconds)
-    others_since: int  # other sensors' signs of life since its last
+    others_since: int  # moves between the other sensors since its last sign
     usual_max_others: int  # the most seen between two of its signs in the history
 
 
@@ -63,16 +65,16 @@ class SilentSensor:
 class Usual:
     """How far apart one sensor's signs of life usually are."""
 
-    signs: int
+    signs: int  # its visits: signs that came after another sensor's
     max_gap: float  # seconds
-    max_others: int  # other sensors' signs in between
+    max_others: int  # moves elsewhere in between: signs of another sensor than the one before
     runs: int = 0  # finished runs: its signs in a row with none elsewhere between, ended by another sensor's
     max_alone: int = 0  # the most signs in such a run
     max_alone_s: float = 0.0  # the longest such run lasted, from its first sign to its last (seconds)
 
     @property
     def busy(self) -> float:
-        """More signs of life elsewhere than this since its last, and its silence is no longer the resident's."""
+        """More moves elsewhere than this since its last sign, and its silence is no longer the resident's."""
         return max(SILENT_FACTOR * max(self.max_others, 1), MIN_ELSEWHERE)
 
     def silent(self, others_since: int, silent_for: float) -> bool:
@@ -156,18 +158,22 @@ def told_silent(
 
 
 def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:
-    """Per sensor, its signs of life in ``activity`` (time order) and the longest gaps between them."""
+    """Per sensor, its visits in ``activity`` (time order) and the longest gaps between its signs, in time and moves."""
     last: dict[str, tuple[int, datetime]] = {}
     usual: dict[str, Usual] = {}
-    for i, (at, sensor) in enumerate(activity):
+    moves, previous = 0, None
+    for at, sensor in activity:
+        moved = sensor != previous
+        moves, previous = moves + moved, sensor
         before = last.get(sensor)
         seen = usual.get(sensor, Usual(0, 0.0, 0))
         if before is None:
-            usual[sensor] = Usual(seen.signs + 1, seen.max_gap, seen.max_others)
+            usual[sensor] = Usual(seen.signs + moved, seen.max_gap, seen.max_others)
         else:
             gap = (at - before[1]).total_seconds()
-            usual[sensor] = Usual(seen.signs + 1, max(seen.max_gap, gap), max(seen.max_others, i - before[0] - 1))
-        last[sensor] = (i, at)
+            others = max(moves - before[0] - 1, 0)
+            usual[sensor] = Usual(seen.signs + moved, max(seen.max_gap, gap), max(seen.max_others, others))
+        last[sensor] = (moves, at)
     return usual
 
 
@@ -176,22 +182,24 @@ def silent_sensors(
 ) -> list[SilentSensor]:
     """The sensors of ``activity`` (signs of life, time order) that look dead at ``now``.
 
-    A sensor is silent when, since its last sign of life, the other sensors
-    have seen the resident more than ``SILENT_FACTOR`` times as often as they
-    ever did between two of its signs (and more than ``MIN_ELSEWHERE`` times),
+    A sensor is silent when, since its last sign of life, the resident has been
+    seen moving between the other sensors more than ``SILENT_FACTOR`` times as
+    often as ever between two of its signs (and more than ``MIN_ELSEWHERE`` times),
     and it has been silent longer than it ever was. ``ignore`` names sensors
     whose silence is the resident's choice
     (the front door).
     """
     if not activity:
         return []
-    last: dict[str, int] = {}
-    for i, (_, sensor) in enumerate(activity):
-        last[sensor] = i
+    last: dict[str, tuple[int, datetime]] = {}
+    moves, previous = 0, None
+    for at, sensor in activity:
+        moves, previous = moves + (sensor != previous), sensor
+        last[sensor] = (moves, at)
     found = []
     for sensor, usual in usual_gaps(activity).items():
-        others = len(activity) - 1 - last[sensor]
-        silent_for = (now - activity[last[sensor]][0]).total_seconds()
+        others = moves - last[sensor][0]
+        silent_for = (now - last[sensor][1]).total_seconds()
         if sensor not in ignore and usual.silent(others, silent_for):
             found.append(SilentSensor(sensor, silent_for, usual.max_gap, others, usual.max_others))
     return sorted(found, key=lambda s: s.sensor)

@@ -94,7 +94,8 @@ def state_of(tracker: Tracker) -> dict[str, Any]:
         "last_at": _when(tracker.last_at),
         "last_context": tracker.last_context,
         "silent": sorted(tracker.silent),
-        "signs": tracker._signs,
+        "moves": tracker._moves,
+        "moved_from": tracker._moved_from,
         "last_sign": {name: [count, at.isoformat()] for name, (count, at) in tracker._last_sign.items()},
         "run": [run.sensor, run.signs, _when(run.since), run.alone, run.skipped] if run.sensor else None,
         "faulty": faulty_dict(run.faulty),
@@ -133,10 +134,15 @@ def restore(tracker: Tracker, state: dict[str, Any]) -> None:
     tracker.last_at = _when_of(state["last_at"])
     tracker.last_context = state["last_context"]
     tracker.silent = {str(s) for s in state["silent"]}
-    tracker._signs = _count(state["signs"])
     tracker._last_sign = {
         str(name): (_count(count), _time(at)) for name, (count, at) in state["last_sign"].items()
     }
+    if "moves" in state:
+        tracker._moves = _count(state["moves"])
+        tracker._moved_from = None if state.get("moved_from") is None else str(state["moved_from"])
+    else:  # kept when signs, not moves, were counted: counted afresh from here (a silence is found later, not sooner)
+        tracker._moves, tracker._moved_from = 0, None
+        tracker._last_sign = {name: (0, at) for name, (_, at) in tracker._last_sign.items()}
     # A state kept before runs were followed has none of these: the next sign starts a run, nothing is faulty.
     if run := state.get("run"):
         sensor, signs, since, alone, skipped = run

@@ -61,7 +61,8 @@ class Tracker:
         self._went_out = False  # since that door, a spell from the door to the door again: a departure
         # Sensors that stopped reporting: the routine is relearned as if they had never been there.
         self.silent: set[str] = set()
-        self._signs = 0  # signs of life seen so far
+        self._moves = 0  # signs of life of another sensor than the one before (``silent.py``: silences judged by)
+        self._moved_from: str | None = None
         self._last_sign: dict[str, tuple[int, datetime]] = {}  # per sensor: the count and time of its last
         self._usual: dict[str, Usual] = {}  # per sensor, from the window at the last refit
         self._next_check = math.inf  # the count at which some sensor would have been silent too long
@@ -168,32 +169,31 @@ class Tracker:
     ) -> None:
         """The routine learned elsewhere (on day ``on``) takes over from now."""
         self.model, self.outing_model, self._usual = model, outing_model, usual
-        if on is not None:
-            self._fitted_on = on
+        self._fitted_on = self._fitted_on if on is None else on
         self._plan_check()
 
     def _watch_sensors(self, sensor: str, at: datetime, judged: bool) -> bool:
         """Count this sign of life; True when a sensor has just been found silent, or has come back."""
-        self._signs += 1
-        self._last_sign[sensor] = (self._signs, at)
+        self._moves, self._moved_from = self._moves + (self._moved_from != sensor), sensor
+        self._last_sign[sensor] = (self._moves, at)
         back = sensor in self.silent
         self.silent.discard(sensor)
         if not judged:
             self._unjudged.add(sensor)
-        if self._signs < self._next_check:
+        if self._moves < self._next_check:
             return back
         found = {
             name
             for name, usual in self._usual.items()
             if name not in self._unjudged
-            and usual.silent(self._signs - self._last_sign[name][0], (at - self._last_sign[name][1]).total_seconds())
+            and usual.silent(self._moves - self._last_sign[name][0], (at - self._last_sign[name][1]).total_seconds())
         }
         self.silent |= found
         self._plan_check()
         return back or bool(found)
 
     def _plan_check(self) -> None:
-        """The next count of signs of life at which a sensor still reporting could be found silent."""
+        """The next count of moves at which a sensor still reporting could be found silent."""
         limits = [
             self._last_sign[name][0] + usual.busy
             for name, usual in self._usual.items()
@@ -203,7 +203,7 @@ class Tracker:
 
     def silent_sensors(self, now: datetime) -> list[SilentSensor]:
         """The sensors found silent far beyond their usual gaps (a kit fault: tell the keepers)."""
-        return told_silent(self.silent, self._usual, self._last_sign, self._signs, now)
+        return told_silent(self.silent, self._usual, self._last_sign, self._moves, now)
 
     def _record(self, sign: Sign) -> None:
         """The spell from the last sign of life taken for the resident's to this one ends."""
