@@ -15,7 +15,6 @@ from sentinel.config.model import HomeConfig
 from sentinel.core.protocol import Notice
 
 if TYPE_CHECKING:
-    from sentinel.detect.explain import Place
     from sentinel.detect.watch import Watch
 
 
@@ -74,12 +73,12 @@ class Kit:
         # The runs it was judged by: those before the fault, if it was found before (``silent.Run.faulty``).
         usual = run.faulty[run.sensor][0] if run.sensor in run.faulty else watch.detector.usual.get(run.sensor)
         most = usual.max_alone if usual is not None else 0
-        place = watch.places.get(run.sensor)
-        did = alone_words(place, run.sensor, run.signs, run.since, wall)
+        did = alone_words(watch.places.get(run.sensor), run.sensor, run.signs, run.since, wall)
         name = self.home.name
         text = (
-            f"{did}; before, it never did more than {most} times in a row. {alone_cause(place, name)} Until another"
-            f" sensor notices {name}, its reports do not hide a quiet spell."
+            f"{did}; before, it never did more than {most} times in a row. It may be seeing something other than"
+            f" {name}: a heater, a lamp, curtains in a draught, a pet. Check where it points. Until another sensor"
+            f" notices {name}, its reports do not hide a quiet spell."
         )
         # Its id names the sensor and the start of its run: the same run is the same notice after a restart.
         notice_id = f"{self.home.id}-alone-{run.sensor}-{run.since:%Y%m%dT%H%M}"
@@ -98,17 +97,3 @@ class Kit:
         slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", fault.key)[:60]
         notice_id = f"{self.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}"
         return Notice(notice_id, self.home.id, kind, fault.text, iso(wall))
-
-
-def alone_cause(place: Place | None, name: str) -> str:
-    """What may make a sensor report alone, and what to check, for the keepers."""
-    if place is None or place.kind in ("motion", "pressure"):  # it notices whoever is there: what else is?
-        return (
-            f"It may be seeing something other than {name}: a heater, a lamp, curtains in a draught, a pet."
-            " Check where it points."
-        )
-    # A contact, an appliance or a flush reports when used: one that goes on by itself is loose or faulty.
-    return (
-        "It may be reporting by itself: a magnet worked loose, a door rattling in a draught, a faulty plug."
-        " Check how it is fixed."
-    )

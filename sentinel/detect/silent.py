@@ -5,10 +5,9 @@ asleep. What gives a dead sensor away is everything else going on: the other
 sensors keep seeing the resident, many more times over than they ever did
 between two of this sensor's signs of life. The other way round, a sensor that
 sees something other than the resident (a heater, curtains in a draught, the
-sun), or one that reports by itself (a contact whose magnet has worked loose),
-goes on reporting while nothing else does, many more times over than it ever
-did in a row; were its reports taken for the resident, a collapse would never
-look quiet.
+sun) goes on reporting while nothing else does, many more times over than it
+ever did in a row; were its reports taken for the resident, a collapse would
+never look quiet.
 """
 
 from __future__ import annotations
@@ -36,11 +35,6 @@ MIN_ELSEWHERE = 10
 # whoever sits or lies on it. A cupboard, an appliance or a flush reports only when used, and a resident may
 # leave the microwave alone for a week; the front door's silence is the resident's choice.
 JUDGED_KINDS = frozenset({"motion", "pressure"})
-# Any sensor indoors can be found reporting alone: a cupboard, an appliance or a flush used by the resident reports
-# a few times in a row at most, so a long run of its reports alone (a reed switch whose magnet has worked loose, a
-# plug that cycles) is no more the resident's than a PIR's facing a heater. A help button's presses are always
-# taken: someone pressing it again and again is alive.
-ALONE_KINDS = frozenset({"motion", "pressure", "contact", "power", "flush"})
 # Finished runs (a sensor's signs in a row, ended by another sensor's) needed before a run is judged: a kit
 # with one indoor sensor, or a sensor that has never been followed by another, has no usual runs to judge by.
 MIN_RUNS = 10
@@ -78,24 +72,19 @@ class Usual:
         return max(SILENT_FACTOR * max(self.max_others, 1), MIN_ELSEWHERE)
 
     def silent(self, others_since: int, silent_for: float) -> bool:
-        """Whether this long a silence, with this many signs elsewhere since its last, means the sensor failed."""
+        """Whether this long a silence, with this many moves elsewhere since its last sign, means the sensor failed."""
         return self.signs >= MIN_SIGNS and others_since > self.busy and silent_for > self.max_gap
 
-    def alone(self, in_a_row: int, lasted: float, shortest: float = 0.0) -> bool:
-        """Whether this many signs in a row, with none elsewhere, over ``lasted`` seconds, are not the resident's.
-
-        ``shortest``: the shortest line. Reports in a row over less than that are a burst (a cupboard rattled, a
-        door bounced on its latch), not a fault that hides a collapse: no alert could have come in that time anyway.
-        """
+    def alone(self, in_a_row: int, lasted: float) -> bool:
+        """Whether this many signs in a row, with none elsewhere, over ``lasted`` seconds, are not the resident's."""
         many = max(SILENT_FACTOR * max(self.max_alone, 1), MIN_ELSEWHERE)
-        return self.runs >= MIN_RUNS and in_a_row > many and lasted > max(self.max_alone_s, shortest)
+        return self.runs >= MIN_RUNS and in_a_row > many and lasted > self.max_alone_s
 
 
 class Run:
     """The sensor reporting now, its signs in a row with none elsewhere, and whether they are the resident's."""
 
-    def __init__(self, shortest: float = 0.0) -> None:
-        self.shortest = shortest  # the shortest line (seconds): a run is found alone only once it has lasted longer
+    def __init__(self) -> None:
         self.sensor: str | None = None
         self.signs = 0
         self.since: datetime | None = None  # its first sign in this run
@@ -117,7 +106,7 @@ class Run:
             usual = fault[0]
         was = self.alone
         if not was and usual is not None and self.since is not None:
-            self.alone = usual.alone(self.signs, (at - self.since).total_seconds(), self.shortest)
+            self.alone = usual.alone(self.signs, (at - self.since).total_seconds())
             if self.alone:
                 self.faulty[sensor] = (usual, at)
         self.skipped |= self.alone

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 
 from sentinel.detect.contexts import BACK, Sign, arrival, sensor_of
 from sentinel.detect.lines import Limit, Params, RoutineModel, Warmup
-from sentinel.detect.silent import ALONE_KINDS, JUDGED_KINDS, MIN_RUNS, Kept, Run, SilentSensor, Usual, told_silent
+from sentinel.detect.silent import JUDGED_KINDS, MIN_RUNS, Kept, Run, SilentSensor, Usual, told_silent
 
 # Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
 # (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
@@ -66,7 +66,7 @@ class Tracker:
         self._last_sign: dict[str, tuple[int, datetime]] = {}  # per sensor: the count and time of its last
         self._usual: dict[str, Usual] = {}  # per sensor, from the window at the last refit
         self._next_check = math.inf  # the count at which some sensor would have been silent too long
-        self.run = Run(self.params.floor_s)  # the sensor reporting now, and whether it reports alone (not the resident)
+        self.run = Run()  # the sensor reporting now, and whether it reports alone far beyond its usual runs
         self._latest: str | None = None  # the sensor of the last row seen, taken or not
         self._before: Kept | None = None  # where the tracker stood before that sensor's signs in a row
         self.undone = False  # the last row showed a sensor alone, and its signs before it were undone
@@ -98,13 +98,13 @@ class Tracker:
 
         ``learn`` False leaves the ending spell out of the routine (away, paused,
         or during an incident); ``refit`` False defers relearning (bulk loading).
-        ``kind``: the sensor's; of ``JUDGED_KINDS`` it can be found silent, of ``ALONE_KINDS`` alone (unknown: both).
+        ``kind``: the sensor's kind; only those of ``JUDGED_KINDS`` (or unknown) can be found silent, or alone.
         """
         if self.frozen:
             learn = refit = False
         sensor, self.undone = sensor_of(context), False
-        judged, runs_judged = (not is_door and (kind is None or kind in kinds) for kinds in (JUDGED_KINDS, ALONE_KINDS))
-        usual = self._usual.get(sensor) if runs_judged else None  # any sensor indoors ends a run; the door does not
+        judged = not is_door and (kind is None or kind in JUDGED_KINDS)
+        usual = self._usual.get(sensor) if judged else None  # any sensor indoors ends a run; the door does not
         if sensor != self._latest:  # its first sign since another sensor's: where its signs would be undone to
             self._latest = sensor
             judgeable = usual is not None and (usual.runs >= MIN_RUNS or sensor in self.run.faulty)
