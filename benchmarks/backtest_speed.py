@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python benchmarks/backtest_speed.py``. Builds a
 ~50,000-row event CSV from the simulated resident (and, when ../shared/datasets
-is there, from ordonez_b repeated in time), then times reading it, the fixed
+is there, from ordonez_b and kasteren_a repeated in time), then times reading it, the fixed
 timer alone (the baseline), and the whole backtest with all three detectors,
 each the best of three runs, while a process of its own keeps another core
 busy (as a Pi running the agent would be). ``--conditions`` also times the
@@ -88,9 +88,10 @@ def main() -> None:
 
 def run(conditions: bool) -> None:
     homes = {"simulated resident": simulated()}
-    shared = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ordonez_b.csv"
-    if shared.exists():
-        homes["ordonez_b repeated"] = tiled(shared)
+    shared = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    for home in ("ordonez_b", "kasteren_a"):  # PIRs and mats; contacts only, fewer rows a day (more days)
+        if (shared / f"{home}.csv").exists():
+            homes[f"{home} repeated"] = tiled(shared / f"{home}.csv")
     with tempfile.TemporaryDirectory() as tmp:
         for name, rows in homes.items():
             path = write(Path(tmp) / "home.csv", rows)
