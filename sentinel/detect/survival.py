@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -26,7 +27,9 @@ def log_bandwidth(log_gap: np.ndarray) -> float:
     if n < 2:
         return MAX_LOG_BANDWIDTH
     ordered = np.sort(log_gap)
-    sd = float(ordered.std(ddof=1))
+    # ``ordered.std(ddof=1)`` without its overhead (called once per context a day): the same sums, in the same order.
+    deviation = ordered - np.add.reduce(ordered) / n
+    sd = math.sqrt(np.add.reduce(deviation * deviation) / (n - 1))
     iqr = (_quantile(ordered, 0.75) - _quantile(ordered, 0.25)) / 1.34
     spread = min(sd, iqr) if iqr > 0 else sd
     return float(min(max(0.9 * spread * n ** (-0.2), MIN_LOG_BANDWIDTH), MAX_LOG_BANDWIDTH))
@@ -44,7 +47,9 @@ def exceed(log_gap: np.ndarray, bandwidth: float) -> np.ndarray:
     first = np.exp(np.clip((LOG_GRID[0] - log_gap) / scale, -80.0, 80.0)).astype(np.float32)
     steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale, 80.0)).astype(np.float32)
     with np.errstate(over="ignore"):  # an overflow is a line so far beyond the spell that its chance is 0
-        curves: np.ndarray = 1.0 / (1.0 + first[:, None] * steps[None, :])
+        curves: np.ndarray = np.multiply(first[:, None], steps[None, :])
+        curves += 1.0  # in place: one array of spells x lines, not three
+        np.divide(1.0, curves, out=curves)
     return curves
 
 
@@ -113,7 +118,10 @@ def context_stats(
     groups: dict[str, np.ndarray],
     bandwidth_s: float,
 ) -> Stats:
-    """Weighted sums of the spells per day type, context and half hour, from which the survival curves come."""
+    """Weighted sums of the spells per day type, context and half hour, from which the survival curves come.
+
+    ``codes``: every context among the spells, in order (``np.unique(context)``).
+    """
     shape = (len(groups), len(codes))
     s = Stats(
         above=np.zeros((*shape, BINS, len(GRID)), dtype=np.float32),
@@ -130,55 +138,67 @@ def context_stats(
         longest=np.zeros((len(codes), BINS)),
         width=np.zeros(len(codes)),
     )
-    step = DAY_S / BINS
-    for i, code in enumerate(codes):
-        mine = np.flatnonzero(context == code)
-        at_home = ~absence[mine]
-        close = near(tod[mine], bandwidth_s).astype(np.float32)
+    # Each spell's own quantities once, then the spells in context order (a stable sort keeps each context's spells
+    # in their order, so every context's sums add the same numbers in the same order as one by one).
+    code_of = np.searchsorted(codes, context)
+    order = np.argsort(code_of, kind="stable")
+    bounds = np.searchsorted(code_of[order], np.arange(len(codes) + 1))
+    at_home = ~absence[order]
+    spell_weight = np.stack([recency * day_weight for day_weight in groups.values()]).astype(np.float32)
+    own_days = spell_weight * np.stack([day_weight == 1.0 for day_weight in groups.values()])
+    bins = (tod // (DAY_S / BINS)).astype(int) % BINS
+    for g in range(len(groups)):  # spells starting in each cell, counted in each cell's own day type only
+        s.starts[g] = np.bincount(code_of * BINS + bins, weights=own_days[g], minlength=len(codes) * BINS).reshape(
+            len(codes), BINS
+        )
+    s.longest = _longest(code_of[~absence], tod[~absence], seconds[~absence], len(codes), bandwidth_s)
+    table, steps = near_table(float(bandwidth_s)), near_step(tod)[order]
+    spell_weight, log_gap, recency, left = spell_weight[:, order], log_gap[order], recency[order], left[order]
+    for i, (first, last) in enumerate(itertools.pairwise(bounds.tolist())):
+        mine = slice(first, last)
+        home = at_home[mine]
+        close = table[:, steps[mine]]
         # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
         # from the spells at home; absences are smoothed alike but only counted in the share of outings.
-        width = log_bandwidth(log_gap[mine][at_home]) if at_home.any() else MAX_LOG_BANDWIDTH
+        width = log_bandwidth(log_gap[mine][home]) if home.any() else MAX_LOG_BANDWIDTH
         s.width[i] = width
         exceeds = exceed(log_gap[mine], width)
-        bins = (tod[mine] // step).astype(int) % BINS
-        spell_weight = np.stack([recency[mine] * day_weight[mine] for day_weight in groups.values()]).astype(
-            np.float32
-        )  # groups x spells
-        home_weight = spell_weight * at_home
+        home_weight = spell_weight[:, mine] * home
         # Every day type's weighted sums in one product: (groups x bins) x spells, times spells x grid.
-        weighted = (home_weight[:, None, :] * close[None, :, :]).reshape(-1, len(mine))
+        weighted = (home_weight[:, None, :] * close[None, :, :]).reshape(-1, last - first)
         s.above[:, i] = (weighted @ exceeds).reshape(len(groups), BINS, len(GRID))
         s.weight[:, i] = home_weight @ close.T
-        s.total[:, i] = spell_weight @ close.T
+        s.total[:, i] = spell_weight[:, mine] @ close.T
         s.absent[:, i] = s.total[:, i] - s.weight[:, i]
         went = np.flatnonzero(left[mine])  # few: the spells before a departure
-        s.left[:, i] = spell_weight[:, went] @ close[:, went].T
-        for g, day_weight in enumerate(groups.values()):
-            own_days = spell_weight[g] * (day_weight[mine] == 1.0)
-            s.starts[g, i] = np.bincount(bins, weights=own_days, minlength=BINS)
-        home_recency = recency[mine] * at_home
+        s.left[:, i] = spell_weight[:, mine][:, went] @ close[:, went].T
+        home_recency = recency[mine] * home
         s.above_all_day[i] = home_recency @ exceeds
         s.weight_all_day[i] = home_recency.sum()
         s.total_all_day[i] = recency[mine].sum()
         s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
         s.left_all_day[i] = recency[mine][went].sum()
-        s.longest[i] = _longest(tod[mine][at_home], seconds[mine][at_home], bandwidth_s)
     return s
 
 
-def _longest(tod: np.ndarray, seconds: np.ndarray, bandwidth_s: float) -> np.ndarray:
-    """Per half hour, the longest spell that began within one bandwidth of its middle (0 if none)."""
-    if not len(tod):
-        return np.zeros(BINS)
-    order = np.argsort(tod)
-    # The day wraps round: the spells of the day before and after, to find each half hour's neighbours in order.
-    ext_tod = np.concatenate([tod[order] - DAY_S, tod[order], tod[order] + DAY_S])
-    ext_sec = np.concatenate([seconds[order]] * 3 + [[0.0]])
+def _longest(code: np.ndarray, tod: np.ndarray, seconds: np.ndarray, contexts: int, bandwidth_s: float) -> np.ndarray:
+    """Per context and half hour, the longest spell that began within one bandwidth of its middle (0 if none)."""
     centres = (np.arange(BINS) + 0.5) * DAY_S / BINS
-    low = np.searchsorted(ext_tod, centres - bandwidth_s, side="left")
-    high = np.searchsorted(ext_tod, centres + bandwidth_s, side="right")
-    most = np.maximum.reduceat(ext_sec, np.stack([low, high], axis=1).ravel())[::2]
-    return np.where(high > low, most, 0.0)
+    low, high = centres - bandwidth_s, centres + bandwidth_s
+    order = np.lexsort((tod, code))  # each context's spells by time of day: a half hour's are a run of them
+    code, tod, padded = code[order], tod[order], np.append(seconds[order], 0.0)
+    cells = (np.arange(contexts)[:, None] * (BINS + 1) + np.arange(BINS)[None, :]).ravel()
+    longest = np.full(contexts * BINS, -np.inf)
+    for shifted in (tod - DAY_S, tod, tod + DAY_S):  # the day wraps round: the days before and after too
+        # A start is in the half hours from the first whose upper edge reaches it to the last whose lower edge does;
+        # in time-of-day order, those that reach half hour b are a run: from the first that does not stop before b
+        # to the first that starts after it. Keys offset per context find every context's run in one search.
+        first_bin = code * (BINS + 1) + np.searchsorted(high, shifted, side="left")
+        end_bin = code * (BINS + 1) + np.searchsorted(low, shifted, side="right")
+        begin, end = np.searchsorted(end_bin, cells, side="right"), np.searchsorted(first_bin, cells, side="right")
+        most = np.maximum.reduceat(padded, np.stack([begin, end], axis=1).ravel())[::2]
+        longest = np.where(begin < end, np.maximum(longest, most), longest)
+    return np.where(longest > -np.inf, longest, 0.0).reshape(contexts, BINS)
 
 
 def outing_shares(stats: Stats, prior: float, whole_misses: float) -> tuple[np.ndarray, np.ndarray]:
