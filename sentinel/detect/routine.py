@@ -40,7 +40,7 @@ from sentinel.detect.lines import (
 from sentinel.detect.night import learn_night
 from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S, learned_prior
 from sentinel.detect.rule import Rule
-from sentinel.detect.survival import context_stats, outing_curve, outing_shares
+from sentinel.detect.survival import Stats, context_stats, outing_curve, outing_shares
 
 __all__ = [
     "BINS",
@@ -127,6 +127,16 @@ def whole_misses(lost: float, rows: float) -> float:
     return q * q  # taken one by one: a door that loses one row in q loses both of a departure's in q^2
 
 
+def _shrunk_curves(stats: Stats, home_survival: np.ndarray, prior: float) -> np.ndarray:
+    """P(spell > line) per day type, context and half hour, shrunk towards the coarser levels (in place: large)."""
+    all_day = np.add(stats.above_all_day[None, :, None, :], prior * home_survival[:, None])
+    all_day = np.divide(all_day, stats.weight_all_day[None, :, None, None] + prior)
+    all_day *= prior
+    all_day += stats.above
+    all_day /= stats.weight[..., None] + prior
+    return all_day.astype(np.float32)
+
+
 def fit(
     spells: Sequence[Spell] | SpellTable,
     now: datetime,
@@ -209,10 +219,7 @@ def fit(
             params.floor_s,
             now_s,
         )
-    all_day = (stats.above_all_day[None, :, None, :] + prior * home_survival[:, None]) / (
-        stats.weight_all_day[None, :, None, None] + prior
-    )
-    survival = ((stats.above + prior * all_day) / (stats.weight[..., None] + prior)).astype(np.float32)
+    survival = _shrunk_curves(stats, home_survival, prior)
 
     # How often a spell of this context, at this time of day, was an outing the door did not see: as often as
     # such outings were seen here (spells that ended with someone arriving), or, where the door loses rows, as
@@ -226,14 +233,16 @@ def fit(
     if outing.any():  # without an outing in the window, there is nothing to mix in
         out_curve = outing_curve(tod[outing], log_gap[outing], recency[outing], params.bandwidth_s, prior)
         share, out_curve = share.astype(np.float32), out_curve.astype(np.float32)  # as the curves: half the work
-        survival += share[..., None] * (out_curve[None, None] - survival)  # (1 - share) x at home + share x out
+        mixed = np.subtract(out_curve[None, None], survival)  # (1 - share) x at home + share x out, in place
+        mixed *= share[..., None]
+        survival += mixed
         home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))
     rate = stats.starts / effective_days  # spells starting per day in each cell (own day type only)
     night = learn_night(start[home & ~is_door[context]], seconds[home & ~is_door[context]])  # rest is at home
     upper = np.array([params.door_ceiling_s if table.names[c] in doors else params.ceiling_s for c in codes])
-    rule = Rule(survival.astype(np.float32), rate, params.floor_s, upper, night)
+    rule = Rule(survival, rate, params.floor_s, upper, night)
     price = rule.price(params.false_alerts_per_month / 30.0, price_hint)
     # Spells longer than their ceiling alert whatever the lines: how often that happens is counted, not smoothed.
     # The smoothing's heavy tail, right for the chance of a spell a little longer than any seen, would give

@@ -54,8 +54,14 @@ class Rule:
 
     def _pick(self, price: float, grid: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per cell, the candidate line that minimises line + price x P(spell > line), and that probability."""
-        index = np.argmin(grid + price * curves, axis=-1)[..., None]
-        return np.take_along_axis(grid, index, axis=-1)[..., 0], np.take_along_axis(curves, index, axis=-1)[..., 0]
+        index = np.argmin(grid + price * curves, axis=-1)
+        if grid.ndim == 2:  # the search for the price, a dozen times a fit: plain indexing costs less
+            cells = np.arange(len(index))
+            return grid[cells, index], curves[cells, index]
+        return (
+            np.take_along_axis(grid, index[..., None], axis=-1)[..., 0],
+            np.take_along_axis(curves, index[..., None], axis=-1)[..., 0],
+        )
 
     def lines(self, price: float) -> np.ndarray:
         return self._pick(price, self.grid, self.survival)[0]
