@@ -134,7 +134,8 @@ def _shrunk_curves(stats: Stats, home_survival: np.ndarray, prior: float) -> np.
     all_day *= prior
     all_day += stats.above
     all_day /= stats.weight[..., None] + prior
-    return all_day.astype(np.float32)
+    survival: np.ndarray = all_day.astype(np.float32)
+    return survival
 
 
 def fit(
