@@ -41,15 +41,21 @@ def exceed(log_gap: np.ndarray, bandwidth: float) -> np.ndarray:
     A logistic kernel on the log scale: its exponential tail is heavier than a
     Gaussian's, because what matters is the chance of a spell longer than any seen.
     """
-    scale = bandwidth * math.sqrt(3) / math.pi  # logistic kernel with that sd (see ``log_bandwidth``)
+    return exceed_each(log_gap, np.array([bandwidth]), np.zeros(len(log_gap), dtype=int))
+
+
+def exceed_each(log_gap: np.ndarray, bandwidths: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``exceed`` for spells of several contexts at once, each spell with the bandwidth ``bandwidths[which]``."""
+    scale = bandwidths * math.sqrt(3) / math.pi  # logistic kernel with that sd (see ``log_bandwidth``)
     # 1 / (1 + e^z) with z = (log line - log gap) / scale; the grid is geometric, so along it e^z grows by
     # the same factor at every step: one exponential per spell and per line instead of one per pair.
-    # (np.clip's own work, without its wrapper: this runs once per context a day)
-    first = np.exp(np.minimum(np.maximum((LOG_GRID[0] - log_gap) / scale, -80.0), 80.0)).astype(np.float32)
-    steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale, 80.0)).astype(np.float32)
+    # (np.clip's own work, without its wrapper)
+    first = np.exp(np.minimum(np.maximum((LOG_GRID[0] - log_gap) / scale[which], -80.0), 80.0)).astype(np.float32)
+    steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale[:, None], 80.0)).astype(np.float32)
     with np.errstate(over="ignore"):  # an overflow is a line so far beyond the spell that its chance is 0
-        curves: np.ndarray = np.multiply(first[:, None], steps[None, :])
-        curves += 1.0  # in place: one array of spells x lines, not three
+        curves: np.ndarray = steps[which]  # in place from here: one array of spells x lines, not three
+        curves *= first[:, None]
+        curves += 1.0
         np.divide(1.0, curves, out=curves)
     return curves
 
@@ -155,30 +161,30 @@ def context_stats(
     s.longest = _longest(code_of[~absence], tod[~absence], seconds[~absence], len(codes), bandwidth_s)
     table, steps = near_table(float(bandwidth_s)), near_step(tod)[order]
     spell_weight, log_gap, recency, left = spell_weight[:, order], log_gap[order], recency[order], left[order]
-    for i, (first, last) in enumerate(itertools.pairwise(bounds.tolist())):
+    home_weight, home_recency = spell_weight * at_home, recency * at_home
+    spans = list(itertools.pairwise(bounds.tolist()))
+    # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
+    # from the spells at home; absences are smoothed alike but only counted in the share of outings.
+    for i, (first, last) in enumerate(spans):
+        home = log_gap[first:last][at_home[first:last]]
+        s.width[i] = log_bandwidth(home) if len(home) else MAX_LOG_BANDWIDTH
+    exceeds = exceed_each(log_gap, s.width, code_of[order])
+    for i, (first, last) in enumerate(spans):
         mine = slice(first, last)
-        home = at_home[mine]
         close = table[:, steps[mine]]
-        # Smooth each duration on a log scale: a spell of 40 min makes 50 min plausible too. The width comes
-        # from the spells at home; absences are smoothed alike but only counted in the share of outings.
-        width = log_bandwidth(log_gap[mine][home]) if home.any() else MAX_LOG_BANDWIDTH
-        s.width[i] = width
-        exceeds = exceed(log_gap[mine], width)
-        home_weight = spell_weight[:, mine] * home
         # Every day type's weighted sums in one product: (groups x bins) x spells, times spells x grid.
-        weighted = (home_weight[:, None, :] * close[None, :, :]).reshape(-1, last - first)
-        s.above[:, i] = (weighted @ exceeds).reshape(len(groups), BINS, len(GRID))
-        s.weight[:, i] = home_weight @ close.T
+        weighted = (home_weight[:, None, mine] * close[None, :, :]).reshape(-1, last - first)
+        s.above[:, i] = (weighted @ exceeds[mine]).reshape(len(groups), BINS, len(GRID))
+        s.weight[:, i] = home_weight[:, mine] @ close.T
         s.total[:, i] = spell_weight[:, mine] @ close.T
-        s.absent[:, i] = s.total[:, i] - s.weight[:, i]
         went = np.flatnonzero(left[mine])  # few: the spells before a departure
         s.left[:, i] = spell_weight[:, mine][:, went] @ close[:, went].T
-        home_recency = recency[mine] * home
-        s.above_all_day[i] = home_recency @ exceeds
-        s.weight_all_day[i] = home_recency.sum()
+        s.above_all_day[i] = home_recency[mine] @ exceeds[mine]
+        s.weight_all_day[i] = home_recency[mine].sum()
         s.total_all_day[i] = recency[mine].sum()
-        s.absent_all_day[i] = s.total_all_day[i] - s.weight_all_day[i]
         s.left_all_day[i] = recency[mine][went].sum()
+    s.absent[:] = s.total - s.weight
+    s.absent_all_day[:] = s.total_all_day - s.weight_all_day
     return s
 
 
