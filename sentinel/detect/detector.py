@@ -147,15 +147,15 @@ class InactivityDetector(Tracker):
         names = tuple(sorted(self._codes, key=self._codes.__getitem__))
         sensors = sorted({sensor_of(name) for name in names})
         sensor_code = np.array([sensors.index(sensor_of(name)) for name in names], dtype=int)
-        context = np.array(self._context)
+        context, start = np.array(self._context), np.array(self._start)
         # Runs as if the silent had never been there (a dead sensor no longer ends the others' runs), and the
         # front door ends none: the resident going out or coming in says nothing of who a sensor indoors sees.
         outside = {sensor_of(name) for name in self._doors} | self.silent
         indoor = np.array([name not in outside for name in sensors], dtype=bool)
-        self._usual = usual_gaps_of(np.array(self._start), sensor_code[context], sensors, indoor)
+        self._usual = usual_gaps_of(start, sensor_code[context], sensors, indoor)
         self._plan_check()
         table = SpellTable(
-            np.array(self._start),
+            start,
             np.array(self._seconds),
             context,
             names,
@@ -205,6 +205,8 @@ def usual_gaps_of(
     A run is a sensor's signs in a row with no other ``indoor`` sensor's between (all are, if not given).
     """
     usual: dict[str, Usual] = {}
+    if not len(sensors):
+        return usual
     # Moves: signs of another sensor than the one before. A PIR that retriggers every few seconds while the
     # resident sits in view adds signs, not moves, so what the others saw is counted alike in any kit.
     moved = np.concatenate([[True], np.diff(sensors) != 0])
@@ -214,17 +216,27 @@ def usual_gaps_of(
     last = np.flatnonzero(np.diff(codes) != 0)  # the last sign of each finished run (another sensor's is next)
     first = np.concatenate([[0], last[:-1] + 1]).astype(int) if len(last) else last
     run_sensor, in_a_row, lasted = codes[last], last - first + 1, at[last] - at[first]
-    for code in np.unique(sensors):
-        index = np.flatnonzero(sensors == code)
-        mine = run_sensor == code
-        runs = (int(mine.sum()), int(in_a_row[mine].max(initial=0)), float(lasted[mine].max(initial=0.0)))
-        visits = int(moved[index].sum())  # the signs it was moved to
-        if len(index) < 2:
-            usual[names[code]] = Usual(visits, 0.0, 0, *runs)
-            continue
-        gaps = np.diff(times[index])
-        usual[names[code]] = Usual(visits, float(gaps.max()), int(max(np.diff(moves[index]).max() - 1, 0)), *runs)
+    size = int(sensors.max(initial=-1)) + 1
+    runs = np.bincount(run_sensor, minlength=size)
+    alone, alone_s = _most(run_sensor, in_a_row, size, 0), _most(run_sensor, lasted, size, 0.0)
+    # Each sensor's signs in their order (a stable sort), for the gaps between one sign of it and its next.
+    order = np.argsort(sensors, kind="stable")
+    again = sensors[order][1:] == sensors[order][:-1]
+    mine = sensors[order][1:][again]
+    visits, count = np.bincount(sensors[moved], minlength=size), np.bincount(sensors, minlength=size)  # moved to
+    gap = np.where(count > 1, _most(mine, np.diff(times[order])[again], size, -math.inf), 0.0)
+    others = _most(mine, np.diff(moves[order])[again] - 1, size, 0)
+    for code in np.flatnonzero(count).tolist():
+        runs_of = (int(runs[code]), int(alone[code]), float(alone_s[code]))
+        usual[names[code]] = Usual(int(visits[code]), float(gap[code]), int(others[code]), *runs_of)
     return usual
+
+
+def _most(keys: np.ndarray, values: np.ndarray, size: int, least: float) -> np.ndarray:
+    """Per key below ``size``, the largest of its ``values``, and never below ``least`` (which keys without any get)."""
+    most = np.full(size, least, dtype=np.result_type(values, type(least)))
+    np.maximum.at(most, keys, values)
+    return most
 
 
 def without(table: SpellTable, chain: np.ndarray, gone: set[int]) -> SpellTable:
