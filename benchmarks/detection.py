@@ -245,12 +245,10 @@ def chatty_table(homes: dict[str, list[Row]], seed: int = 7) -> None:
             dies = CONDITIONS["a sensor dies"](made, seed)
             middle = midpoint(made)
             gone = {r.sensor for r in made if r.at > middle} - {r.sensor for r in dies if r.at > middle}
-            cells_ = []
-            for version in (made, dies):
-                report = evaluate(version, DETECTORS["sentinel"], seed)
-                cells_.append(f"{report.false_alerts_per_30d:.1f}, {minutes(report.median_delay_min)}")
+            reports = [evaluate(version, DETECTORS["sentinel"], seed) for version in (made, dies)]
+            figures = [f"{r.false_alerts_per_30d:.1f}, {minutes(r.median_delay_min)}" for r in reports]
             found = ", ".join(found_after(dies, sensor) for sensor in sorted(gone)) or "-"
-            print(f"| {home} | {kit} | {len(made)} | {cells_[0]} | {cells_[1]} | {found} |")
+            print(f"| {home} | {kit} | {len(made)} | {figures[0]} | {figures[1]} | {found} |")
 
 
 def seeds_table(homes: dict[str, list[Row]]) -> None:
