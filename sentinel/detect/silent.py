@@ -12,7 +12,7 @@ never look quiet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -136,13 +136,13 @@ class Kept:
 
 
 def told_silent(
-    silent: set[str], usual: dict[str, Usual], last_sign: dict[str, tuple[int, datetime]], signs: int, now: datetime
+    silent: set[str], usual: dict[str, Usual], last_sign: dict[str, tuple[int, datetime]], moves: int, now: datetime
 ) -> list[SilentSensor]:
     """The sensors of ``silent`` as the keepers are told of them: silent how long, against what usual."""
     found = []
     for name in sorted(silent):
         mine, (count, at) = usual[name], last_sign[name]
-        found.append(SilentSensor(name, (now - at).total_seconds(), mine.max_gap, signs - count, mine.max_others))
+        found.append(SilentSensor(name, (now - at).total_seconds(), mine.max_gap, moves - count, mine.max_others))
     return found
 
 
@@ -150,10 +150,7 @@ def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:
     """Per sensor, its visits in ``activity`` (time order) and the longest gaps between its signs, in time and moves."""
     last: dict[str, tuple[int, datetime]] = {}
     usual: dict[str, Usual] = {}
-    moves, previous = 0, None
-    for at, sensor in activity:
-        moved = sensor != previous
-        moves, previous = moves + moved, sensor
+    for at, sensor, moves, moved in _moves(activity):
         before = last.get(sensor)
         seen = usual.get(sensor, Usual(0, 0.0, 0))
         if before is None:
@@ -164,6 +161,15 @@ def usual_gaps(activity: Sequence[tuple[datetime, str]]) -> dict[str, Usual]:
             usual[sensor] = Usual(seen.signs + moved, max(seen.max_gap, gap), max(seen.max_others, others))
         last[sensor] = (moves, at)
     return usual
+
+
+def _moves(activity: Sequence[tuple[datetime, str]]) -> Iterator[tuple[datetime, str, int, bool]]:
+    """Each sign with the moves so far (signs of another sensor than the one before) and whether it is one."""
+    moves, previous = 0, None
+    for at, sensor in activity:
+        moved = sensor != previous
+        moves, previous = moves + moved, sensor
+        yield at, sensor, moves, moved
 
 
 def silent_sensors(
@@ -180,11 +186,8 @@ def silent_sensors(
     """
     if not activity:
         return []
-    last: dict[str, tuple[int, datetime]] = {}
-    moves, previous = 0, None
-    for at, sensor in activity:
-        moves, previous = moves + (sensor != previous), sensor
-        last[sensor] = (moves, at)
+    last = {sensor: (moves, at) for at, sensor, moves, _ in _moves(activity)}
+    moves = max(count for count, _ in last.values())
     found = []
     for sensor, usual in usual_gaps(activity).items():
         others = moves - last[sensor][0]
