@@ -1,8 +1,9 @@
 """Detection quality on the dataset homes: protocol, door onsets, robustness, calibration, pairs, alone, chatty, ...
 
 Run from the repository root: ``python benchmarks/detection.py [DATASETS_DIR] [--seed N] [--only SECTION ...]``.
-Reads ../shared/datasets/*.csv by default; prints Markdown tables. The seed draws both the incidents and the
-conditions' random choices (7 is the recorded one).
+Reads the three development homes from ../shared/datasets by default; given a folder without them, every event CSV
+in it (homes never tuned on). Prints Markdown tables. The seed draws both the incidents and the conditions' random
+choices (7 is the recorded one).
 """
 
 from __future__ import annotations
@@ -289,7 +290,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="incidents and conditions (7 is the recorded one)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS, help="the tables to print")
     args = parser.parse_args()
-    homes = {h: read_rows(args.datasets / f"{h}.csv") for h in HOMES if (args.datasets / f"{h}.csv").exists()}
+    named = [h for h in HOMES if (args.datasets / f"{h}.csv").exists()]
+    # A folder of other homes (a carer's own export, homes never tuned on): every event CSV in it.
+    names = named or sorted(p.stem for p in args.datasets.glob("*.csv"))
+    homes = {h: read_rows(args.datasets / f"{h}.csv") for h in names}
     if not homes:
         sys.exit(f"no dataset homes in {args.datasets}")
     if "protocol" in args.only:

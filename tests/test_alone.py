@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sentinel.backtest.masked import CHATTER_EVERY, chattering, measure_masked
-from sentinel.backtest.tools import DETECTORS
+from sentinel.backtest.tools import DETECTORS, replay
 from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
 from sentinel.detect.contexts import context_of
@@ -87,6 +87,20 @@ def test_a_sensor_reporting_alone_does_not_hide_a_collapse() -> None:
     # The same reports from a contact, which is not judged (it reports only when used), hide the collapse.
     _, _, hidden = collapse_then_chatter(kind="contact")
     assert hidden is None
+
+
+def test_a_quiet_spell_whose_reports_are_not_taken_is_one_alert_not_one_per_report() -> None:
+    """The replays count alerts as the circle gets them: a sensor found alone goes on reporting, the quiet goes on."""
+    rows = Resident(seed=13).days(D0, 20, fall_at=FALL)
+    at, chatter = rows[-1].at, []
+    while at < rows[-1].at + timedelta(hours=24):
+        at += CHATTER_EVERY
+        chatter.append(Row(at, "living_pir", "motion", 1, "living room"))
+    detector = InactivityDetector()
+    taken = [detector.observe(row) for row in rows + chatter]
+    assert detector.run.alone and not any(taken[-100:])  # its reports are not the resident's
+    alerts = [a for a in replay(rows + chatter).alerts if a.at > rows[-1].at]
+    assert len(alerts) == 1  # one alert for the quiet since her last sign, not one after each report
 
 
 def test_a_fridge_opened_again_and_again_while_she_cooks_is_hers() -> None:

@@ -44,9 +44,8 @@ def calibration(rows: Sequence[Row], params: Params | None = None, source: str =
     counts = {False: 0, True: 0}  # by "in the test period"
     alerted = False
     for i, row in enumerate(rows):
-        if row.is_activity:
+        if frozen.observe(row):
             alerted = False
-        frozen.observe(row)
         at = frozen.alert_at()
         if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
             alerted = True

@@ -27,8 +27,8 @@ BUCKET = timedelta(minutes=10)
 class Detector(Protocol):
     """What the protocol needs of a detector."""
 
-    def observe(self, row: Row) -> None:
-        """One more row of the home's history."""
+    def observe(self, row: Row) -> bool:
+        """One more row of the home's history; True when it ended the quiet spell (a sign of life taken as one)."""
 
     def alert_at(self) -> datetime | None:
         """When the current quiet spell becomes an alert if no row follows; None for never."""
@@ -155,9 +155,8 @@ def replay_split(
     after: dict[int, datetime | None] = {}
     alerted = False
     for i, row in enumerate(rows):
-        if row.is_activity:
-            alerted = False  # activity ends the quiet spell
-        detector.observe(row)
+        if detector.observe(row):
+            alerted = False  # activity ends the quiet spell; a report not taken for the resident's does not
         at = detector.alert_at()
         if i in incident_rows:
             after[i] = at

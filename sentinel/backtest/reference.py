@@ -20,9 +20,10 @@ class FixedTimer:
         self.limit = timedelta(hours=hours)
         self.last: datetime | None = None
 
-    def observe(self, row: Row) -> None:
+    def observe(self, row: Row) -> bool:
         if row.is_activity:
             self.last = row.at
+        return row.is_activity
 
     def alert_at(self) -> datetime | None:
         return self.last + self.limit if self.last else None
@@ -38,9 +39,9 @@ class Cuddihy:
         self.line: list[float] | None = None  # seconds, per slot
         self._crossings: Crossings | None = None
 
-    def observe(self, row: Row) -> None:
+    def observe(self, row: Row) -> bool:
         if not row.is_activity:
-            return
+            return False
         if self.line is None:
             if self.split.in_test(row.at):
                 self.line = alert_line(self._activity, self.split)
@@ -48,6 +49,7 @@ class Cuddihy:
             else:
                 self._activity.append(row.at)
         self.last = row.at
+        return True
 
     def alert_at(self) -> datetime | None:
         if self.last is None or self._crossings is None:

@@ -76,12 +76,12 @@ def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
 
     for i, row in enumerate(rows):
         if row.is_activity:
-            alerted = False
             places[context_of(row.sensor, row.kind, row.value)] = (
                 Place(row.sensor, row.kind, row.room or None),
                 row.value,
             )
-        detector.observe(row)
+        if detector.observe(row):
+            alerted = False  # a report not taken for the resident's (a sensor alone) does not end the quiet
         at = detector.alert_at()
         if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
             alerted = True

@@ -72,9 +72,11 @@ class InactivityDetector(Tracker):
             for start, seconds, code, end, says in columns
         ]
 
-    def observe(self, row: Row) -> None:
-        if row.is_activity:
-            self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door", kind=row.kind)
+    def observe(self, row: Row) -> bool:
+        """One row; True when it ended the quiet spell (not a PIR going quiet, nor a report not taken as a sign)."""
+        if not row.is_activity:
+            return False
+        return self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door", kind=row.kind)
 
     def observe_deferred(self, row: Row) -> None:
         """``observe`` without relearning (bulk loading; call ``refit`` after)."""
