@@ -221,7 +221,9 @@ def report_of(
     for i in chosen:
         at = after.get(i)
         if at is not None and at - rows[i].at <= MISS_AFTER:
-            delays.append((at - rows[i].at).total_seconds() / 60)
+            # An alert due before the onset (the row was not taken for a sign of life: a sensor found reporting
+            # alone) is already out when the person collapses: found at once, not before.
+            delays.append(max(0.0, (at - rows[i].at).total_seconds() / 60))
     delays.sort()
     test_days = split.test_days  # at least one (checked_split)
     return Report(

@@ -78,7 +78,10 @@ class Usual:
     def alone(self, in_a_row: int, lasted: float) -> bool:
         """Whether this many signs in a row, with none elsewhere, over ``lasted`` seconds, are not the resident's."""
         many = max(SILENT_FACTOR * max(self.max_alone, 1), MIN_ELSEWHERE)
-        return self.runs >= MIN_RUNS and in_a_row > many and lasted > self.max_alone_s
+        # Far beyond in time as well as in signs: a sensor that reports every movement (a bed mat under a restless
+        # sleeper) counts more signs on a restless night, not more evidence; how long nothing else noticed the
+        # resident is the evidence, and the longest of n runs is passed by half again about n ** -0.5 of the time.
+        return self.runs >= MIN_RUNS and in_a_row > many and lasted > SILENT_FACTOR * self.max_alone_s
 
 
 class Run:
