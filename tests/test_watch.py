@@ -420,6 +420,7 @@ def test_a_sensor_reporting_alone_hides_no_collapse_and_is_told_to_the_keepers(f
     assert "It may be seeing something other than Mary" in notice["text"]
     assert notice["text"].startswith("The living room sensor (living_pir) has reported ")
     assert ", with nothing else noticed; before, it never did more than " in notice["text"]
+    assert " times in a row, nor for longer than " in notice["text"]
     assert alert["facts"]["quiet_min"] > alert["facts"]["line_min"]  # found late, the quiet was long past its line
 
 

@@ -64,7 +64,7 @@ class Kit:
 
     def alone(self, watch: Watch, wall: datetime) -> list[Notice]:
         """A notice when a sensor is found reporting alone far beyond its usual runs (it sees something else)."""
-        from sentinel.detect.explain import alone_words  # with the routine: only where detection is on
+        from sentinel.detect.explain import alone_words, duration  # with the routine: only where detection is on
 
         run = watch.detector.run
         if not run.alone or run.sensor is None or run.since is None or run.since == self.told_alone:
@@ -72,11 +72,12 @@ class Kit:
         self.told_alone = run.since
         # The runs it was judged by: those before the fault, if it was found before (``silent.Run.faulty``).
         usual = run.faulty[run.sensor][0] if run.sensor in run.faulty else watch.detector.usual.get(run.sensor)
-        most = usual.max_alone if usual is not None else 0
+        most, longest = (usual.max_alone, usual.max_alone_s) if usual is not None else (0, 0.0)
         did = alone_words(watch.places.get(run.sensor), run.sensor, run.signs, run.since, wall)
         name = self.home.name
-        text = (
-            f"{did}; before, it never did more than {most} times in a row. It may be seeing something other than"
+        text = (  # both, as the rule judges both: far more reports in a row, and for far longer
+            f"{did}; before, it never did more than {most} times in a row, nor for longer than {duration(longest)}."
+            f" It may be seeing something other than"
             f" {name}: a heater, a lamp, curtains in a draught, a pet. Check where it points. Until another sensor"
             f" notices {name}, its reports do not hide a quiet spell."
         )

@@ -28,7 +28,7 @@ class Detector(Protocol):
     """What the protocol needs of a detector."""
 
     def observe(self, row: Row) -> bool:
-        """One more row of the home's history; True when it ended the quiet spell (a sign of life taken as one)."""
+        """One more row of the home's history; True when taken for a sign of life (what ends a quiet spell)."""
 
     def alert_at(self) -> datetime | None:
         """When the current quiet spell becomes an alert if no row follows; None for never."""

@@ -73,7 +73,7 @@ class InactivityDetector(Tracker):
         ]
 
     def observe(self, row: Row) -> bool:
-        """One row; True when it ended the quiet spell (not a PIR going quiet, nor a report not taken as a sign)."""
+        """One row; True when taken for a sign of life (a PIR going quiet is not, nor a sensor's reports alone)."""
         if not row.is_activity:
             return False
         return self.activity(row.at, context_of(row.sensor, row.kind, row.value), row.kind == "door", kind=row.kind)
