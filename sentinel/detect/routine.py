@@ -40,7 +40,7 @@ from sentinel.detect.lines import (
 from sentinel.detect.night import learn_night
 from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S, learned_prior
 from sentinel.detect.rule import Rule
-from sentinel.detect.survival import Stats, context_stats, outing_curve, outing_shares
+from sentinel.detect.survival import Stats, context_stats, first_line, outing_curve, outing_shares
 
 __all__ = [
     "BINS",
@@ -127,14 +127,18 @@ def whole_misses(lost: float, rows: float) -> float:
     return q * q  # taken one by one: a door that loses one row in q loses both of a departure's in q^2
 
 
-def _shrunk_curves(stats: Stats, home_survival: np.ndarray, prior: float) -> np.ndarray:
-    """P(spell > line) per day type, context and half hour, shrunk towards the coarser levels (in place: large)."""
-    all_day = np.add(stats.above_all_day[None, :, None, :], prior * home_survival[:, None])
+def _shrunk_curves(stats: Stats, home_survival: np.ndarray, prior: float, lowest: int) -> np.ndarray:
+    """P(spell > line) per day type, context and half hour, shrunk towards the coarser levels (in place: large).
+
+    Worked out from the grid line ``lowest`` on, as the sums are (``survival.first_line``); 0 below it.
+    """
+    all_day = np.add(stats.above_all_day[None, :, None, lowest:], prior * home_survival[:, None, :, lowest:])
     all_day = np.divide(all_day, stats.weight_all_day[None, :, None, None] + prior)
     all_day *= prior
-    all_day += stats.above
+    all_day += stats.above[..., lowest:]
     all_day /= stats.weight[..., None] + prior
-    survival: np.ndarray = all_day.astype(np.float32)
+    survival = np.zeros(stats.above.shape, dtype=np.float32)
+    survival[..., lowest:] = all_day
     return survival
 
 
@@ -193,7 +197,17 @@ def fit(
     )
     codes = np.unique(context)
     stats = context_stats(
-        codes, context, tod, log_gap, seconds, recency, absence, departed | absence, groups, params.bandwidth_s
+        codes,
+        context,
+        tod,
+        log_gap,
+        seconds,
+        recency,
+        absence,
+        departed | absence,
+        groups,
+        params.bandwidth_s,
+        lowest := first_line(params.floor_s),
     )
     home = ~absence
 
@@ -220,7 +234,7 @@ def fit(
             params.floor_s,
             now_s,
         )
-    survival = _shrunk_curves(stats, home_survival, prior)
+    survival = _shrunk_curves(stats, home_survival, prior, lowest)
 
     # How often a spell of this context, at this time of day, was an outing the door did not see: as often as
     # such outings were seen here (spells that ended with someone arriving), or, where the door loses rows, as
@@ -234,9 +248,10 @@ def fit(
     if outing.any():  # without an outing in the window, there is nothing to mix in
         out_curve = outing_curve(tod[outing], log_gap[outing], recency[outing], params.bandwidth_s, prior)
         share, out_curve = share.astype(np.float32), out_curve.astype(np.float32)  # as the curves: half the work
-        mixed = np.subtract(out_curve[None, None], survival)  # (1 - share) x at home + share x out, in place
+        tail = survival[..., lowest:]  # (1 - share) x at home + share x out, in place, where it was worked out
+        mixed = np.subtract(out_curve[None, None, :, lowest:], tail)
         mixed *= share[..., None]
-        survival += mixed
+        tail += mixed
         home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))
@@ -251,6 +266,7 @@ def fit(
     going_out = np.array([name in doors for name in table.names] + [False], dtype=bool)
     upper_of = np.where(going_out[context], params.door_ceiling_s, params.ceiling_s)
     forced = float(recency @ (seconds > upper_of)) / effective_days
+    chosen, expected = rule.applied(price)
     model = RoutineModel(
         params,
         days,
@@ -258,12 +274,11 @@ def fit(
         price,
         night=night,
         doors=doors,
-        expected_per_month=30 * (rule.expected(price) - rule.forced + forced),
+        expected_per_month=30 * (expected - rule.forced + forced),
         forced_per_month=30 * forced,
         prior_weight=prior,
         prior_chosen_s=chosen_s,
     )
-    chosen = rule.lines(price)
     homes = Rule(
         home_survival[:, None],
         np.zeros((len(groups), 1, BINS)),

@@ -66,11 +66,11 @@ class Rule:
     def lines(self, price: float) -> np.ndarray:
         return self._pick(price, self.grid, self.survival)[0]
 
-    def expected(self, price: float) -> float:
-        """False alerts a day of the lines chosen at ``price``, as applied (the usual night lengthens some)."""
+    def applied(self, price: float) -> tuple[np.ndarray, float]:
+        """The lines chosen at ``price``, and their false alerts a day as applied (the usual night lengthens some)."""
         line, s = self._pick(price, self.grid, self.survival)
         s = np.where(self.night[None, None, :] > line, self.surv_night, s)
-        return float(np.sum(self.rate * s))
+        return line, float(np.sum(self.rate * s))
 
     def price(self, budget_per_day: float, hint: float | None = None) -> float:
         """The price at which the lines' false alerts, beyond those forced by the ceilings, fit the budget."""

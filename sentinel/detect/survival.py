@@ -44,14 +44,17 @@ def exceed(log_gap: np.ndarray, bandwidth: float) -> np.ndarray:
     return exceed_each(log_gap, np.array([bandwidth]), np.zeros(len(log_gap), dtype=int))
 
 
-def exceed_each(log_gap: np.ndarray, bandwidths: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """``exceed`` for spells of several contexts at once, each spell with the bandwidth ``bandwidths[which]``."""
+def exceed_each(log_gap: np.ndarray, bandwidths: np.ndarray, which: np.ndarray, lowest: int = 0) -> np.ndarray:
+    """``exceed`` for spells of several contexts at once, each spell with the bandwidth ``bandwidths[which]``.
+
+    Only the grid lines from ``lowest`` on are worked out (the columns of the result are ``GRID[lowest:]``).
+    """
     scale = bandwidths * math.sqrt(3) / math.pi  # logistic kernel with that sd (see ``log_bandwidth``)
     # 1 / (1 + e^z) with z = (log line - log gap) / scale; the grid is geometric, so along it e^z grows by
     # the same factor at every step: one exponential per spell and per line instead of one per pair.
     # (np.clip's own work, without its wrapper)
     first = np.exp(np.minimum(np.maximum((LOG_GRID[0] - log_gap) / scale[which], -80.0), 80.0)).astype(np.float32)
-    steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale[:, None], 80.0)).astype(np.float32)
+    steps = np.exp(np.minimum((LOG_GRID - LOG_GRID[0]) / scale[:, None], 80.0)).astype(np.float32)[:, lowest:]
     with np.errstate(over="ignore"):  # an overflow is a line so far beyond the spell that its chance is 0
         curves: np.ndarray = steps[which]  # in place from here: one array of spells x lines, not three
         curves *= first[:, None]
@@ -133,10 +136,12 @@ def context_stats(
     left: np.ndarray,
     groups: dict[str, np.ndarray],
     bandwidth_s: float,
+    lowest: int = 0,
 ) -> Stats:
     """Weighted sums of the spells per day type, context and half hour, from which the survival curves come.
 
-    ``codes``: every context among the spells, in order (``np.unique(context)``).
+    ``codes``: every context among the spells, in order (``np.unique(context)``). The sums above the grid's lines
+    are worked out from ``GRID[lowest]`` on and left at 0 below it (see ``first_line``).
     """
     shape = (len(groups), len(codes))
     s = Stats(
@@ -177,24 +182,32 @@ def context_stats(
     for i, (first, last) in enumerate(spans):
         home = log_gap[first:last][at_home[first:last]]
         s.width[i] = log_bandwidth(home) if len(home) else MAX_LOG_BANDWIDTH
-    exceeds = exceed_each(log_gap, s.width, code_of[order])
+    exceeds = exceed_each(log_gap, s.width, code_of[order], lowest)
+    near_all = table[:, steps]  # each spell's time-of-day weights, once: one gather, not one per context
     for i, (first, last) in enumerate(spans):
         mine = slice(first, last)
-        close = table[:, steps[mine]]
+        close = near_all[:, mine]
         # Every day type's weighted sums in one product: (groups x bins) x spells, times spells x grid.
         weighted = (home_weight[:, None, mine] * close[None, :, :]).reshape(-1, last - first)
-        s.above[:, i] = (weighted @ exceeds[mine]).reshape(len(groups), BINS, len(GRID))
+        s.above[:, i, :, lowest:] = (weighted @ exceeds[mine]).reshape(len(groups), BINS, len(GRID) - lowest)
         s.weight[:, i] = home_weight[:, mine] @ close.T
         s.total[:, i] = spell_weight[:, mine] @ close.T
         went = np.flatnonzero(left[mine])  # few: the spells before a departure
         s.left[:, i] = spell_weight[:, mine][:, went] @ close[:, went].T
-        s.above_all_day[i] = home_recency[mine] @ exceeds[mine]
+        s.above_all_day[i, lowest:] = home_recency[mine] @ exceeds[mine]
         s.weight_all_day[i] = home_recency[mine].sum()
         s.total_all_day[i] = recency[mine].sum()
         s.left_all_day[i] = recency[mine][went].sum()
     s.absent[:] = s.total - s.weight
     s.absent_all_day[:] = s.total_all_day - s.weight_all_day
     return s
+
+
+def first_line(floor_s: float) -> int:
+    """The first grid line any reader of the curves needs: the last below the floor, which ``at`` reads the floor
+    between. No line is drawn below the floor, and a spell shorter than it is judged there (``prior.py``); the
+    lines below are more than half of the grid, half the learning's work, left undone."""
+    return max(int(np.searchsorted(GRID, floor_s)) - 1, 0)
 
 
 def _longest(code: np.ndarray, tod: np.ndarray, seconds: np.ndarray, contexts: int, bandwidth_s: float) -> np.ndarray:
