@@ -192,12 +192,13 @@ def context_stats(
         s.above[:, i, :, lowest:] = (weighted @ exceeds[mine]).reshape(len(groups), BINS, len(GRID) - lowest)
         s.weight[:, i] = home_weight[:, mine] @ close.T
         s.total[:, i] = spell_weight[:, mine] @ close.T
-        went = np.flatnonzero(left[mine])  # few: the spells before a departure
-        s.left[:, i] = spell_weight[:, mine][:, went] @ close[:, went].T
         s.above_all_day[i, lowest:] = home_recency[mine] @ exceeds[mine]
         s.weight_all_day[i] = home_recency[mine].sum()
         s.total_all_day[i] = recency[mine].sum()
-        s.left_all_day[i] = recency[mine][went].sum()
+        went = np.flatnonzero(left[mine])  # few: the spells before a departure, and most places have none
+        if len(went):
+            s.left[:, i] = spell_weight[:, mine][:, went] @ close[:, went].T
+            s.left_all_day[i] = recency[mine][went].sum()
     s.absent[:] = s.total - s.weight
     s.absent_all_day[:] = s.total_all_day - s.weight_all_day
     return s
