@@ -91,6 +91,13 @@ def test_a_good_config_loads_with_defaults() -> None:
             ("sensors:", 'detection:\n  quiet_windows:\n    - {start: "7:00", end: "09:00"}\nsensors:'),
             ["home.yaml:6: detection.quiet_windows[0].start: '7:00' is not a time of day like '07:30'"],
         ),
+        (
+            ("sensors:", "detection:\n  floor: 65m\n  ceiling: 1h\nsensors:"),
+            [
+                "home.yaml:6: detection.ceiling: 1h is shorter than detection.floor, 65m: the longest wait before an"
+                " alert cannot be shorter than the shortest"
+            ],
+        ),
         (("    pin: 27", "    pin: 27\n    pin: 5"), ["home.yaml:11: YAML syntax error: duplicate key 'pin'"]),
         (("  name: Mary", "  name: [Mary"), ["home.yaml:4: YAML syntax error: expected ',' or ']', but got ':'"]),
     ],
@@ -99,6 +106,16 @@ def test_broken_configs_name_file_line_and_key(change: tuple[str, str], expected
     old, new = change
     assert old in GOOD
     assert errors_of(GOOD.replace(old, new, 1)) == expected
+
+
+def test_a_rooms_ceiling_below_its_floor_is_refused_and_below_the_homes_floor_is_not() -> None:
+    text = GOOD.replace("    pin: 17", "    pin: 17\n    room: hall", 1)
+    rooms = "detection:\n  floor: 2h\n  rooms:\n    - room: hall\n      floor: 20m\n      ceiling: {}\n"
+    assert errors_of(text + rooms.format("10m")) == [
+        "home.yaml:17: detection.rooms[0].ceiling: 10m is shorter than detection.rooms[0].floor, 20m: the longest"
+        " wait before an alert cannot be shorter than the shortest"
+    ]
+    assert parse_config(text + rooms.format("1h")).detection.rooms[0].ceiling == 3600  # a room may cut it short
 
 
 def test_every_error_is_reported_at_once_in_line_order() -> None:

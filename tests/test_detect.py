@@ -38,7 +38,7 @@ from sentinel.detect.learn import learn
 from sentinel.detect.lines import wall_seconds
 from sentinel.detect.night import learn_night
 from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S
-from sentinel.detect.routine import Params, Spell, SpellTable, fit, whole_misses
+from sentinel.detect.routine import Params, RoutineModel, Spell, SpellTable, fit, whole_misses
 from sentinel.detect.silent import MIN_ELSEWHERE, SILENT_FACTOR, silent_sensors, usual_gaps
 from sentinel.detect.summary import Request, _model_dict, _model_of
 from sentinel.detect.watch import Watch
@@ -1089,3 +1089,29 @@ def test_the_prior_weight_is_learned_from_the_home_and_kept_for_a_week() -> None
     assert Request.loads(request.dumps()).prior_hint == (2.0, 123.0)
     back = _model_of(json.loads(json.dumps(_model_dict(kept))))
     assert back is not None and (back.prior_weight, back.prior_chosen_s) == (kept.prior_weight, kept.prior_chosen_s)
+
+
+@pytest.mark.parametrize(
+    ("floor_s", "ceiling_s"), [(1800.0, 16 * 3600.0), (300.0, 16 * 3600.0), (7200.0, 3600.0), (3900.0, 3600.0)]
+)
+def test_the_curves_left_undone_below_the_floor_change_no_line(
+    monkeypatch: pytest.MonkeyPatch, floor_s: float, ceiling_s: float
+) -> None:
+    """Below the floor, and below a ceiling set lower still, nothing reads the curves: working them out changes
+    no line, nor the price (a ceiling under the floor is refused in a config, not by the learning)."""
+    rows = Resident(seed=1).days(D0, 30)
+
+    def learned() -> RoutineModel:
+        detector = InactivityDetector(Params(floor_s=floor_s, ceiling_s=ceiling_s))
+        for row in rows:  # refitted daily from yesterday's price, as the agent is
+            detector.observe(row)
+        assert detector.model is not None
+        return detector.model
+
+    skipped = learned()
+    monkeypatch.setattr("sentinel.detect.routine.first_line", lambda shortest_s: 0)  # every grid line worked out
+    whole = learned()
+    for name, lines in whole.lines.items():
+        assert np.array_equal(skipped.lines[name], lines), name
+    assert skipped.price == pytest.approx(whole.price, rel=1e-6)
+    assert skipped.expected_per_month == pytest.approx(whole.expected_per_month, rel=1e-6)

@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from sentinel.config.model import Config, MqttConfig
+from sentinel.config.schema import Seconds, _show
 from sentinel.config.yamllines import LineDict
 
 if TYPE_CHECKING:  # imported by ``check_circle``: the agent reads its config without the notifier's
@@ -42,6 +43,7 @@ def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
             seen_pins.setdefault(sensor.pin, i)
     rooms = {s.room for s in config.sensors if s.room}
     detection_raw = raw.get("detection") or {}
+    check_waits(config, detection_raw, errors)
     for i, rule in enumerate(config.detection.rooms):
         if rule.room not in rooms:
             line = detection_raw["rooms"][i].lines.get("room", 1)
@@ -77,6 +79,24 @@ def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
         )
     check_mqtt(config.mqtt, raw, errors)
     check_history(config, raw, errors)
+
+
+def check_waits(config: Config, detection_raw: Any, errors: Any) -> None:
+    """A ceiling (always alert after this much quiet) is no shorter than the floor (never alert sooner)."""
+    detection = config.detection
+    pairs: list[tuple[str, Seconds | None, Seconds | None, Any]] = [
+        ("detection", detection.floor, detection.ceiling, getattr(detection_raw, "lines", {}))
+    ]
+    for i, rule in enumerate(detection.rooms):
+        pairs.append((f"detection.rooms[{i}]", rule.floor, rule.ceiling, detection_raw["rooms"][i].lines))
+    for key, floor, ceiling, lines in pairs:
+        if floor is not None and ceiling is not None and ceiling < floor:
+            errors.add(
+                lines.get("ceiling", 1),
+                f"{key}.ceiling",
+                f"{_show(Seconds(ceiling))} is shorter than {key}.floor, {_show(Seconds(floor))}: the longest wait"
+                " before an alert cannot be shorter than the shortest",
+            )
 
 
 def check_history(config: Config, raw: dict, errors: Any) -> None:

@@ -54,7 +54,9 @@ class RoomRule:
         None, doc="Never alert sooner than this after a sign of life here.", check=_between(60, 24 * 3600)
     )
     ceiling: Seconds | None = setting(
-        None, doc="Always alert after this much quiet that began here.", check=_between(60, 48 * 3600)
+        None,
+        doc="Always alert after this much quiet that began here (no shorter than its floor).",
+        check=_between(60, 48 * 3600),
     )
 
 
@@ -83,7 +85,8 @@ class DetectionConfig:
     )
     ceiling: Seconds = setting(
         Seconds(16 * 3600),
-        doc="Always alert after this long (after the front door, within 24 h: longer stays are what away mode is for).",
+        doc="Always alert after this long, no shorter than the floor (after the front door, within 24 h: longer stays"
+        " are what away mode is for).",
         check=_between(3600, 48 * 3600),
     )
     learn_days: float = setting(7.0, doc="Days of history before the learned routine is used.", check=_between(1, 60))

@@ -196,19 +196,9 @@ def fit(
         else {"all": np.ones(len(start))}
     )
     codes = np.unique(context)
-    stats = context_stats(
-        codes,
-        context,
-        tod,
-        log_gap,
-        seconds,
-        recency,
-        absence,
-        departed | absence,
-        groups,
-        params.bandwidth_s,
-        lowest := first_line(params.floor_s),
-    )
+    lowest = first_line(min(params.floor_s, params.ceiling_s, params.door_ceiling_s))  # below: nothing is read
+    outcome = (absence, departed | absence)  # which spells were outings, and which ended with a departure
+    stats = context_stats(codes, context, tod, log_gap, seconds, recency, *outcome, groups, params.bandwidth_s, lowest)
     home = ~absence
 
     # "When": the whole home at this time of day; "where": this context at any time; then both together, each
@@ -252,6 +242,7 @@ def fit(
         mixed = np.subtract(out_curve[None, None, :, lowest:], tail)
         mixed *= share[..., None]
         tail += mixed
+        # (whole: it is small; below ``lowest`` it is then the outings' share of their curve, read by nothing)
         home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
     effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))

@@ -141,7 +141,7 @@ def context_stats(
     """Weighted sums of the spells per day type, context and half hour, from which the survival curves come.
 
     ``codes``: every context among the spells, in order (``np.unique(context)``). The sums above the grid's lines
-    are worked out from ``GRID[lowest]`` on and left at 0 below it (see ``first_line``).
+    are worked out from ``GRID[lowest]`` on and left at 0 below it (``first_line``).
     """
     shape = (len(groups), len(codes))
     s = Stats(
@@ -204,11 +204,12 @@ def context_stats(
     return s
 
 
-def first_line(floor_s: float) -> int:
-    """The first grid line any reader of the curves needs: the last below the floor, which ``at`` reads the floor
-    between. No line is drawn below the floor, and a spell shorter than it is judged there (``prior.py``); the
-    lines below are more than half of the grid, half the learning's work, left undone."""
-    return max(int(np.searchsorted(GRID, floor_s)) - 1, 0)
+def first_line(shortest_s: float) -> int:
+    """The grid line below ``shortest_s``, the shortest line the rule reads: the curves are worked out from it on."""
+    # The rule reads the curves at the floor, between this line and the next, and at the ceilings (a carer may set
+    # one below the floor); a spell shorter than the floor is judged at it (``prior.py``). Below, more than half of
+    # the grid at the default 30 min, nothing is read: half the learning's work, left undone.
+    return max(int(np.searchsorted(GRID, shortest_s)) - 1, 0)
 
 
 def _longest(code: np.ndarray, tod: np.ndarray, seconds: np.ndarray, contexts: int, bandwidth_s: float) -> np.ndarray:
