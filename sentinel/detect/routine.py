@@ -128,7 +128,7 @@ def whole_misses(lost: float, rows: float) -> float:
 
 
 def _shrunk_curves(stats: Stats, home_survival: np.ndarray, prior: float, lowest: int) -> np.ndarray:
-    """P(spell > line) per day type, context and half hour, shrunk towards the coarser levels (in place: large).
+    """P(spell > line) per day type, context and half hour, shrunk towards the coarser levels (large: in place).
 
     Worked out from the grid line ``lowest`` on, as the sums are (``survival.first_line``); 0 below it.
     """

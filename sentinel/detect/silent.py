@@ -80,7 +80,8 @@ class Usual:
         many = max(SILENT_FACTOR * max(self.max_alone, 1), MIN_ELSEWHERE)
         # Far beyond in time as well as in signs: a sensor that reports every movement (a bed mat under a restless
         # sleeper) counts more signs on a restless night, not more evidence; how long nothing else noticed the
-        # resident is the evidence, and the longest of n runs is passed by half again about n ** -0.5 of the time.
+        # resident is the evidence; by the reasoning above, over a window's n runs half again the longest is
+        # passed about n ** -0.5 times (a tenth of a time for a sensor's hundred runs).
         return self.runs >= MIN_RUNS and in_a_row > many and lasted > SILENT_FACTOR * self.max_alone_s
 
 
