@@ -62,8 +62,8 @@ def measure_masked(made: Chattering, factory: DetectorFactory, seed: int = 7) ->
     after: dict[int, datetime | None] = {}
     alerted = False
     for i, row in enumerate(rows):
-        if detector.observe(row) and i not in noise:
-            alerted = False  # the resident's activity taken as such ends the quiet spell (a faulty report may not)
+        if detector.observe(row):
+            alerted = False  # a row taken for a sign of life ends the quiet spell, a faulty report's too (as the Watch)
         at = detector.alert_at()
         if i in chosen:
             after[i] = _alert_with_noise(copy.deepcopy(detector), rows, noisy, i)
