@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sentinel.backtest.evaluation import checked_split, wall
+from sentinel.backtest.evaluation import Replayed, checked_split, wall
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.routine import Params
@@ -42,14 +42,9 @@ def calibration(rows: Sequence[Row], params: Params | None = None, source: str =
         raise ValueError(f"{source}: nothing to learn from in the training days")
     frozen = learner.frozen_copy()
     counts = {False: 0, True: 0}  # by "in the test period"
-    alerted = False
-    for i, row in enumerate(rows):
-        if frozen.observe(row):
-            alerted = False
-        at = frozen.alert_at()
-        if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
-            alerted = True
-            counts[split.in_test(at)] += 1
+    for _, _, raised in Replayed(rows, frozen):
+        if raised is not None:
+            counts[split.in_test(raised)] += 1
     train_days = float(split.train_days) - (wall(rows[0].at) - wall(split.day0)).total_seconds() / 86400
     return Calibration(
         budget=learner.params.false_alerts_per_month,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -143,6 +143,29 @@ def door_onsets(rows: Sequence[Row], split: Split) -> list[int]:
     return [i for i, row in enumerate(rows) if row.sensor == door and split.in_test(row.at)]
 
 
+class Replayed:
+    """The rows fed to a detector one by one, with the alerts it raises: one per quiet spell, as the circle gets them.
+
+    Iterating gives each row's index, the detector's alert time after it, and that time again if the alert is
+    raised before the next row (else None). A row the detector does not take for a sign of life (a PIR going
+    quiet, a sensor's reports alone) does not end the quiet spell, so its alert is not raised again; ``out``
+    says whether the current spell's alert is out.
+    """
+
+    def __init__(self, rows: Sequence[Row], detector: Detector) -> None:
+        self.rows, self.detector, self.out = rows, detector, False
+
+    def __iter__(self) -> Iterator[tuple[int, datetime | None, datetime | None]]:
+        rows = self.rows
+        for i, row in enumerate(rows):
+            if self.detector.observe(row):
+                self.out = False  # a sign of life ends the quiet spell
+            at = self.detector.alert_at()
+            raised = at if i + 1 < len(rows) and not self.out and at is not None and at < rows[i + 1].at else None
+            self.out |= raised is not None
+            yield i, at, raised
+
+
 def replay_split(
     rows: Sequence[Row],
     detector: Detector,
@@ -153,17 +176,11 @@ def replay_split(
     """False alert times in the test period, and the alert time after each incident row."""
     false_alerts: list[datetime] = []
     after: dict[int, datetime | None] = {}
-    alerted = False
-    for i, row in enumerate(rows):
-        if detector.observe(row):
-            alerted = False  # activity ends the quiet spell; a report not taken for the resident's does not
-        at = detector.alert_at()
+    for i, at, raised in Replayed(rows, detector):
         if i in incident_rows:
             after[i] = at
-        if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
-            alerted = True
-            if split.in_test(at):
-                false_alerts.append(at)
+        if raised is not None and split.in_test(raised):
+            false_alerts.append(raised)
         if progress and i % 1000 == 0:
             progress(i)
     return false_alerts, after

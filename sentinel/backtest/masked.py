@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sentinel.backtest.conditions import _busiest, midpoint
-from sentinel.backtest.evaluation import MISS_AFTER, Detector, DetectorFactory, Report, checked_split, onsets, report_of
+from sentinel.backtest.evaluation import (
+    MISS_AFTER,
+    Detector,
+    DetectorFactory,
+    Replayed,
+    Report,
+    checked_split,
+    onsets,
+    report_of,
+)
 from sentinel.core.events import Row
 from sentinel.detect.tracker import Tracker
 
@@ -60,17 +69,11 @@ def measure_masked(made: Chattering, factory: DetectorFactory, seed: int = 7) ->
     detector = factory(split)
     false_alerts: list[datetime] = []
     after: dict[int, datetime | None] = {}
-    alerted = False
-    for i, row in enumerate(rows):
-        if detector.observe(row):
-            alerted = False  # a row taken for a sign of life ends the quiet spell, a faulty report's too (as the Watch)
-        at = detector.alert_at()
+    for i, _, raised in Replayed(rows, detector):  # a faulty report taken for a sign of life ends a spell too
         if i in chosen:
             after[i] = _alert_with_noise(copy.deepcopy(detector), rows, noisy, i)
-        if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
-            alerted = True
-            if split.in_test(at):
-                false_alerts.append(at)
+        if raised is not None and split.in_test(raised):
+            false_alerts.append(raised)
     return report_of(rows, split, false_alerts, after, sorted(chosen))
 
 

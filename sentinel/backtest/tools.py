@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal, TextIO
 
 from sentinel.backtest.conditions import CONDITIONS
-from sentinel.backtest.evaluation import Measured, Report, Split, checked_split, measure
+from sentinel.backtest.evaluation import Measured, Replayed, Report, Split, checked_split, measure
 from sentinel.backtest.reference import Cuddihy, FixedTimer
 from sentinel.core.events import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
@@ -64,7 +64,6 @@ def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
     detector = InactivityDetector()
     places: dict[str, tuple[Place, int]] = {}
     alerts: list[ReplayedAlert] = []
-    alerted = False
 
     def explained(at: datetime) -> tuple[str, dict[str, Any]]:
         context = detector.last_context or ""
@@ -74,19 +73,17 @@ def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
         model, days = detector.model, detector.warmup.min_days
         return explain(name, detector.last_at, at, context, place, value, limit, model, learn_days=days)
 
-    for i, row in enumerate(rows):
+    replayed = Replayed(rows, detector)
+    for i, _, raised in replayed:
+        row = rows[i]
         if row.is_activity:
             places[context_of(row.sensor, row.kind, row.value)] = (
                 Place(row.sensor, row.kind, row.room or None),
                 row.value,
             )
-        if detector.observe(row):
-            alerted = False  # a report not taken for the resident's (a sensor alone) does not end the quiet
-        at = detector.alert_at()
-        if i + 1 < len(rows) and not alerted and at is not None and at < rows[i + 1].at:
-            alerted = True
-            alerts.append(ReplayedAlert(at.replace(microsecond=0), *explained(at)))
-    pending = None if alerted else _pending(detector, places, name, explained)
+        if raised is not None:
+            alerts.append(ReplayedAlert(raised.replace(microsecond=0), *explained(raised)))
+    pending = None if replayed.out else _pending(detector, places, name, explained)
     return Replay(alerts, pending, rows[-1].at if rows else None)
 
 
