@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sentinel.backtest.tools import typical_context
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
-from sentinel.detect.explain import clock_after_noon, duration
+from sentinel.detect.explain import clock_after_noon, duration, expected_words
 
 TOP_QUIET = 8  # the longest quiet spells shown
 
@@ -138,7 +138,7 @@ def _alert_line(rows: Sequence[Row], detector: InactivityDetector) -> str:
     return (
         "<h2>How long a quiet spell may last</h2>\n" + "".join(parts) + f'\n<p class="note">Learned from the last'
         f" {model.days:.0f} days, for where the resident usually is at each hour; a quiet spell longer than the bar"
-        f" raises an alert.{night}</p>"
+        f" raises an alert.{night} {html.escape(expected_words(model))}</p>"
     )
 
 

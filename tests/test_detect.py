@@ -33,7 +33,7 @@ from sentinel.config import parse_config
 from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
 from sentinel.detect.detector import InactivityDetector, Warmup, usual_gaps_of, without
-from sentinel.detect.explain import Place, budget_words, duration, explain
+from sentinel.detect.explain import Place, budget_words, duration, expected_words, explain
 from sentinel.detect.learn import learn
 from sentinel.detect.lines import wall_seconds
 from sentinel.detect.night import learn_night
@@ -269,6 +269,7 @@ def test_backtest_and_replay_commands(tmp_path: Path) -> None:
         sentinel_cmd("routine", str(path), "--plot", str(picture)), capture_output=True, text=True, timeout=120
     )
     assert routine.returncode == 0 and "Usual night" in routine.stdout
+    assert "With these waits, expect about" in routine.stdout
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -280,6 +281,30 @@ def test_a_malformed_csv_exits_2_with_its_line(tmp_path: Path) -> None:
     result = subprocess.run(sentinel_cmd("replay", str(path)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"sentinel: {path}:3: value 'x' is not 0 or 1"
+
+
+def test_the_routine_tells_the_carer_what_its_waits_cost_and_what_the_ceilings_force() -> None:
+    def spells(away: tuple[int, ...]) -> list[Spell]:
+        out = []
+        for d in range(28):
+            day = D0 + timedelta(days=d)
+            out.append(Spell(day - timedelta(hours=1), "bedroom", 8 * 3600.0))  # 23:00 to 07:00
+            out.extend(Spell(day + timedelta(hours=h), "kitchen", 1800.0 + 60 * (d % 7)) for h in range(7, 23))
+            if d in away:  # the rest of the day replaced by one quiet spell of 46 h from 09:00 (days away)
+                out[-14:] = [Spell(day + timedelta(hours=9), "kitchen", 46 * 3600.0)]
+        return out
+
+    quiet = fit(spells(()), D0 + timedelta(days=28), Params(), frozenset())
+    assert quiet.forced_per_month == 0
+    assert expected_words(quiet) == "With these waits, expect about 1 false alert a month."
+    # Three spells past the 16 h ceiling in 28 days: each alerts whatever the waits, and the carer is told so.
+    away = fit(spells((3, 12, 21)), D0 + timedelta(days=28), Params(), frozenset())
+    assert 2.5 < away.forced_per_month < 4.5
+    words = expected_words(away)
+    assert words.startswith(f"With these waits, expect about {round(away.expected_per_month)} false alerts a month:")
+    assert "about 1 from the waits themselves" in words
+    assert f"about {round(away.forced_per_month)} from quiet spells longer than any wait (16 h at home, 24 h" in words
+    assert "setting the monitor to away" in words
 
 
 def test_weekends_are_learned_apart_once_there_are_three_weeks() -> None:

@@ -56,6 +56,7 @@ def test_the_report_holds_what_a_carer_asks_and_needs_no_network(home: Path, tmp
         assert heading in page
     assert "Closed 14:40 by Ann (next door)" in page
     assert "sentinel: the last days at Mary's" in page
+    assert "With these waits, expect about" in page
     assert not re.search(r"(src|href)=\"?(https?:)?//", page)  # nothing fetched: it opens without a network
     night = re.search(r"The usual night: from (\d\d):\d\d to (\d\d):\d\d", page)
     assert night is None or int(night.group(1)) >= 18 or int(night.group(1)) <= 6  # a night, not an afternoon

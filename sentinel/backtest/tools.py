@@ -13,7 +13,7 @@ from sentinel.backtest.evaluation import Measured, Replayed, Report, Split, chec
 from sentinel.backtest.reference import Cuddihy, FixedTimer
 from sentinel.core.events import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
-from sentinel.detect.explain import Place, clock_after_noon, duration, explain
+from sentinel.detect.explain import Place, clock_after_noon, duration, expected_words, explain
 from sentinel.detect.routine import DAY_S
 
 
@@ -236,6 +236,7 @@ def routine_summary(rows: Sequence[Row]) -> str:
             counts[row.at.hour] += 1
     days = max(1.0, (rows[-1].at - rows[0].at).total_seconds() / DAY_S)
     out = [f"Learned from the last {model.days:.0f} days ({model.spells_per_day:.0f} quiet spells a day)."]
+    out.append(expected_words(model))
     if model.night:
         night = model.night
         out.append(

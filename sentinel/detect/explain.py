@@ -48,6 +48,34 @@ def budget_words(per_month: float) -> str:
     return "about one false alert a month" if per_month == 1 else f"about {per_month:g} false alerts a month"
 
 
+def _about(per_month: float) -> str:
+    """'about 1', 'about 2.5', 'about 6', 'almost no': halves below 3, whole numbers above."""
+    about = round(per_month * 2) / 2 if per_month < 3 else round(per_month)
+    return "almost no" if about == 0 else f"about {about:g}"
+
+
+def expected_words(model: RoutineModel) -> str:
+    """What the learned waits will cost a month: the false alerts they are drawn for, and those the ceilings force."""
+    forced, drawn = model.forced_per_month, model.expected_per_month - model.forced_per_month
+    total = _about(model.expected_per_month)
+    alerts = "false alert" if total == "about 1" else "false alerts"
+    if round(forced * 2) == 0:  # under a quarter a month: not worth a carer's attention
+        return f"With these waits, expect {total} {alerts} a month."
+    ceiling, door = (
+        f"{s / 3600:g} h" if s % 3600 == 0 else duration(s)
+        for s in (model.params.ceiling_s, model.params.door_ceiling_s)
+    )
+    # The budget is spent on the waits; spells longer than the ceilings alert whatever the waits, so a home whose
+    # history has them (days away without away mode, a kit that fell silent) gets more than it was set for.
+    budget = f"{model.params.false_alerts_per_month:g}"
+    return (
+        f"With these waits, expect {total} {alerts} a month: {_about(drawn)} from the waits themselves (drawn for"
+        f" {budget} a month) and {_about(forced)} from quiet spells longer than any wait ({ceiling} at home, {door}"
+        " after the front door), which alert whatever the routine. This history has such spells, as days away or a"
+        " silent kit would make: setting the monitor to away before going away spares those alerts."
+    )
+
+
 def explain(
     name: str,
     start: datetime,
