@@ -201,6 +201,7 @@ def _report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     alerts: list[AlertRecord] = []
     name = args.name or "the resident"
+    detection = None  # from a file: the default settings, as the other tools use them
     if args.events:
         from sentinel.backtest.csvio import read_rows
 
@@ -210,13 +211,14 @@ def _report(args: argparse.Namespace) -> int:
 
         config = load_config_for_reading(args.config)
         name = args.name or config.home.name
+        detection = config.detection  # the lines as this home's agent draws them
         rows = _stored_rows(args.config)
         store = open_agent_store(args.config)
         try:
             alerts = [AlertRecord(a.raised_at, a.kind, a.reason, closed, by) for a, closed, by in store.alerts()]
         finally:
             store.close()
-    page = report(rows, alerts, name, args.days)
+    page = report(rows, alerts, name, args.days, detection=detection)
     with open(args.output, "w", encoding="utf-8") as out:
         out.write(page)
     print(f"wrote the report to {args.output}", file=sys.stderr)

@@ -14,11 +14,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sentinel.backtest.tools import typical_context
+from sentinel.backtest.tools import hourly_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.explain import clock_after_noon, duration, expected_words
+from sentinel.detect.lines import params_of
+
+if TYPE_CHECKING:
+    from sentinel.config.detection import DetectionConfig
 
 TOP_QUIET = 8  # the longest quiet spells shown
 
@@ -35,21 +40,26 @@ class AlertRecord:
 
 
 def report(
-    rows: Sequence[Row], alerts: Sequence[AlertRecord], name: str, days: int, now: datetime | None = None
+    rows: Sequence[Row],
+    alerts: Sequence[AlertRecord],
+    name: str,
+    days: int,
+    now: datetime | None = None,
+    detection: DetectionConfig | None = None,
 ) -> str:
-    """The page, for the ``days`` up to ``now`` (the last row, when not given)."""
+    """The page, for the ``days`` up to ``now`` (the last row, when not given), the lines as ``detection`` sets them."""
     if not rows:
         return _page(name, "<p>No events recorded yet.</p>")
     end = now or rows[-1].at
     start = (end - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     recent = [r for r in rows if r.at >= start]
-    detector = InactivityDetector()
+    detector = InactivityDetector(params_of(detection) if detection is not None else None)
     for row in rows:
         detector.observe(row)
     sections = [
         _summary(recent, alerts, name, start, end),
         _heatmap(recent, start, end),
-        _alert_line(rows, detector),
+        _alert_line(rows, detector, detection),
         _quiet_spells(recent, name),
         _outings(recent),
         _alerts(alerts, start, end),
@@ -100,18 +110,13 @@ def _heatmap(rows: Sequence[Row], start: datetime, end: datetime) -> str:
     )
 
 
-def _alert_line(rows: Sequence[Row], detector: InactivityDetector) -> str:
+def _alert_line(rows: Sequence[Row], detector: InactivityDetector, detection: DetectionConfig | None) -> str:
     model = detector.model
     if model is None:
         return (
             f"<h2>The alert line</h2><p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
         )
-    typical = typical_context(rows)
-    reference = rows[-1].at
-    hours = []
-    for hour in range(24):
-        line = model.line(typical.get(hour, ""), reference.replace(hour=hour, minute=30, second=0, microsecond=0))
-        hours.append(line)
+    hours = [line for _, line in hourly_lines(rows, model, detection)]
     finite = [h for h in hours if math.isfinite(h)]
     top = max(finite, default=3600.0)
     cell, height = 13, 90

@@ -91,3 +91,27 @@ def test_the_report_renders_in_chromium_without_errors(home: Path, tmp_path: Pat
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert "CONSOLE" not in result.stderr and "Uncaught" not in result.stderr, result.stderr[-2000:]
+
+
+def test_the_report_and_the_routine_draw_the_lines_as_the_homes_config_sets_them(
+    home: Path, tmp_path: Path, capsys
+) -> None:
+    def living_room_waits() -> list[str]:
+        assert main(["routine", "-c", str(home)]) == 0
+        out = capsys.readouterr().out
+        return re.findall(r"^\d\d:00 .*?\s((?:\d+ h )?\d+ min) \(living_pir\)$", out, flags=re.MULTILINE)
+
+    as_learned = living_room_waits()
+    assert as_learned and any("h" in wait for wait in as_learned)  # an hour or more somewhere in the living room
+    home.write_text(
+        home.read_text()
+        + "detection:\n  false_alerts_per_month: 0.5\n  rooms:\n    - room: living room\n      ceiling: 45m\n"
+    )
+    capped = living_room_waits()
+    assert len(capped) == len(as_learned) and all("h" not in wait and int(wait.split()[0]) <= 45 for wait in capped)
+    out = tmp_path / "report.html"
+    assert main(["report", "-c", str(home), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "0.5 false alerts a month" in page or "drawn for 0.5 a month" in page  # the home's budget, not 1
+    hours = re.findall(r"<title>\d\d:00: an alert after ((?:\d+ h )?\d+ min) of quiet</title>", page)
+    assert len(hours) == 24 and sum("h" not in wait and int(wait.split()[0]) <= 45 for wait in hours) >= len(capped)

@@ -7,10 +7,14 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.tools import ReplayedAlert, backtest_all, format_backtest, replay, routine_summary
 from sentinel.core.events import Row
+
+if TYPE_CHECKING:
+    from sentinel.config.detection import DetectionConfig
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,12 +46,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"{Path(args.events).name} (seed {args.seed})")
             print(format_backtest(measured))
         return 0
+    # From the agent's store, the lines are drawn as the home's config sets them; from a file, with the defaults.
+    detection = None if args.events else _detection(args.config)
     rows = read_rows(args.events) if args.events else _stored_rows(args.config)
-    print(routine_summary(rows) if rows else "No events yet.")
+    print(routine_summary(rows, detection) if rows else "No events yet.")
     if args.plot and rows:
         from sentinel.backtest.plot import plot_routine
 
-        print(f"picture written to {plot_routine(rows, args.plot, args.name)}", file=sys.stderr)
+        print(f"picture written to {plot_routine(rows, args.plot, args.name, detection)}", file=sys.stderr)
     return 0
 
 
@@ -57,6 +63,13 @@ def _pending_text(pending: ReplayedAlert, ends: datetime) -> str:
     if pending.at is None:
         return f"{head} {pending.reason}"
     return f"{head} If the quiet goes on, the alert would come at {pending.at:%Y-%m-%d %H:%M}:\n  {pending.reason}"
+
+
+def _detection(config_path: str) -> DetectionConfig:
+    """The detection settings of the agent's config, checked as the agent checks them."""
+    from sentinel.cli import load_config_for_reading
+
+    return load_config_for_reading(config_path).detection
 
 
 def _stored_rows(config_path: str) -> list[Row]:

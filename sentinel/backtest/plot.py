@@ -6,17 +6,25 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sentinel.core.events import Row
+from sentinel.detect.contexts import sensor_of
 from sentinel.detect.detector import InactivityDetector, context_of
+from sentinel.detect.lines import params_of, within_room
 from sentinel.errors import SentinelError
+
+if TYPE_CHECKING:
+    from sentinel.config.detection import DetectionConfig
 
 
 class PlotUnavailable(SentinelError, RuntimeError):
     """matplotlib is not installed."""
 
 
-def plot_routine(rows: Sequence[Row], path: str | Path, name: str = "the resident") -> Path:
+def plot_routine(
+    rows: Sequence[Row], path: str | Path, name: str = "the resident", detection: DetectionConfig | None = None
+) -> Path:
     """Activity by time of day, the usual night, and the alert line against them."""
     try:
         import matplotlib
@@ -29,7 +37,7 @@ def plot_routine(rows: Sequence[Row], path: str | Path, name: str = "the residen
             " its plot extra (docs/install.md, \"The carer's tools\"), or run"
             f" {sys.executable} -m pip install matplotlib"
         ) from exc
-    detector = InactivityDetector()
+    detector = InactivityDetector(params_of(detection) if detection is not None else None)
     for row in rows:
         detector.observe(row)
     model = detector.model
@@ -47,12 +55,15 @@ def plot_routine(rows: Sequence[Row], path: str | Path, name: str = "the residen
             counts[context] = counts.get(context, 0) + 1
     hours = [i / 2 + 0.25 for i in range(48)]
     reference = rows[-1].at
+    rooms = {rule.room: rule for rule in detection.rooms} if detection is not None else {}
+    room_of = {row.sensor: row.room for row in rows}
     lines = []
     for slot in range(48):
         seen = typical.get(slot)
         context = max(seen, key=seen.__getitem__) if seen else ""
         at = reference.replace(hour=slot // 2, minute=(slot % 2) * 30 + 15, second=0, microsecond=0)
-        line = model.line(context, at)
+        rule = rooms.get(room_of.get(sensor_of(context), "") or "") if context else None
+        line = within_room(model.line(context, at), rule)
         lines.append(math.nan if math.isinf(line) else line / 3600)
 
     fig, activity = plt.subplots(figsize=(10, 4.5), dpi=100)

@@ -6,15 +6,20 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from sentinel.backtest.conditions import CONDITIONS
 from sentinel.backtest.evaluation import Measured, Replayed, Report, Split, checked_split, measure
 from sentinel.backtest.reference import Cuddihy, FixedTimer
 from sentinel.core.events import Row
+from sentinel.detect.contexts import sensor_of
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
 from sentinel.detect.explain import Place, clock_after_noon, duration, expected_words, explain
+from sentinel.detect.lines import RoutineModel, params_of, within_room
 from sentinel.detect.routine import DAY_S
+
+if TYPE_CHECKING:
+    from sentinel.config.detection import DetectionConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,23 @@ def typical_context(rows: Iterable[Row]) -> dict[int, str]:
             context = context_of(row.sensor, row.kind, row.value)
             counts[context] = counts.get(context, 0) + 1
     return {h: max(c, key=c.__getitem__) for h, c in by_hour.items()}
+
+
+def hourly_lines(
+    rows: Sequence[Row], model: RoutineModel, detection: DetectionConfig | None = None
+) -> list[tuple[str | None, float]]:
+    """Per hour of the day, the typical place then and how long a quiet spell there may last (rooms' limits kept)."""
+    typical = typical_context(rows)
+    rooms = {rule.room: rule for rule in detection.rooms} if detection is not None else {}
+    room_of = {row.sensor: row.room for row in rows}
+    out: list[tuple[str | None, float]] = []
+    for hour in range(24):
+        context = typical.get(hour)
+        at = rows[-1].at.replace(hour=hour, minute=30, second=0, microsecond=0)
+        line = model.line(context or "", at)
+        rule = rooms.get(room_of.get(sensor_of(context), "") or "") if context else None
+        out.append((context, within_room(line, rule)))
+    return out
 
 
 def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
@@ -222,9 +244,9 @@ def _doors(measured: dict[str, Measured]) -> list[str]:
     return out + [_line(name, m.doors, false_alerts=False) for name, m in measured.items() if m.doors]
 
 
-def routine_summary(rows: Sequence[Row]) -> str:
-    """What the detector learned, in words a carer can check against what they know."""
-    detector = InactivityDetector()
+def routine_summary(rows: Sequence[Row], detection: DetectionConfig | None = None) -> str:
+    """What the detector learned, in words a carer can check against what they know (as ``detection`` sets it)."""
+    detector = InactivityDetector(params_of(detection) if detection is not None else None)
     for row in rows:
         detector.observe(row)
     model = detector.model
@@ -245,11 +267,7 @@ def routine_summary(rows: Sequence[Row]) -> str:
         )
     out.append("")
     out.append("hour  activity/day  alert after (typical place at that hour)")
-    typical = typical_context(rows)
-    for hour in range(24):
-        context = typical.get(hour)
-        at = rows[-1].at.replace(hour=hour, minute=30, second=0, microsecond=0)
-        line = model.line(context or "", at)
+    for hour, (context, line) in enumerate(hourly_lines(rows, model, detection)):
         bar = "#" * min(20, round(counts[hour] / days))
         shown = "never (out)" if line == float("inf") else duration(line)
         out.append(f"{hour:02d}:00 {counts[hour] / days:8.1f}  {bar:<20s} {shown} ({context or '-'})")

@@ -34,6 +34,25 @@ class Params:
     other_days_weight: float = 0.0  # how much a weekday counts for a weekend (they still share the all-day level)
 
 
+def params_of(cfg: DetectionConfig) -> Params:
+    """The model's knobs as a home's config sets them (the agent's, and the carer's tools given that config)."""
+    return Params(
+        false_alerts_per_month=cfg.false_alerts_per_month,
+        floor_s=cfg.floor,
+        ceiling_s=cfg.ceiling,
+        window_days=cfg.window_days,
+    )
+
+
+def within_room(line: float, rule: RoomRule | None) -> float:
+    """A learned line kept within a room's own floor and ceiling, where the config gives the room some."""
+    if rule is None or math.isinf(line):
+        return line
+    if rule.floor is not None:
+        line = max(line, rule.floor)
+    return min(line, rule.ceiling) if rule.ceiling is not None else line
+
+
 Cause = Literal["budget", "floor", "ceiling", "night", "outing", "stray", "warmup", "room floor", "room ceiling"]
 
 
@@ -100,6 +119,8 @@ def wall_seconds(at: datetime) -> float:
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from sentinel.config.detection import DetectionConfig, RoomRule
 
     Lines: TypeAlias = Sequence[float] | np.ndarray
 else:

@@ -19,7 +19,7 @@ from sentinel.core.events import Event
 from sentinel.core.windows import within
 from sentinel.detect.contexts import context_of, parts
 from sentinel.detect.explain import Place, alone_words, duration, explain
-from sentinel.detect.lines import Limit, Params, Warmup
+from sentinel.detect.lines import Limit, Warmup, params_of, within_room
 from sentinel.detect.state import restore
 from sentinel.detect.summary import Request, Summary
 from sentinel.detect.tracker import Tracker
@@ -43,12 +43,7 @@ class Watch:
         self.cfg = cfg
         self.home = home
         self.places = {s.name: Place(s.name, s.kind, s.room) for s in sensors}
-        params = Params(
-            false_alerts_per_month=cfg.false_alerts_per_month,
-            floor_s=cfg.floor,
-            ceiling_s=cfg.ceiling,
-            window_days=cfg.window_days,
-        )
+        params = params_of(cfg)
         warmup = Warmup(min_days=cfg.learn_days, day_s=cfg.warmup_day, night_s=cfg.warmup_night)
         self.detector = Tracker(params, warmup, not_back=cfg.not_back)
         self.rooms = {rule.room: rule for rule in cfg.rooms}
@@ -170,11 +165,7 @@ class Watch:
         """The learned line for the current spell, within the room's own limits."""
         line = self.detector.line_s()
         rule = self.rooms.get(self._last.room or "") if self._last is not None else None
-        if line is None or line == math.inf or rule is None:
-            return line
-        if rule.floor is not None:
-            line = max(line, rule.floor)
-        return min(line, rule.ceiling) if rule.ceiling is not None else line
+        return None if line is None else within_room(line, rule)
 
     def limit(self) -> Limit | None:
         """``line_s()`` with what set it: the learned line's own cause, or the room's limit."""
