@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from sentinel.backtest.tools import hourly_lines
 from sentinel.core.events import Row
-from sentinel.detect.detector import InactivityDetector
+from sentinel.detect.detector import InactivityDetector, learner_of
 from sentinel.detect.explain import clock_after_noon, duration, expected_words
-from sentinel.detect.lines import params_of
+from sentinel.detect.lines import forced_by_rooms
 
 if TYPE_CHECKING:
     from sentinel.config.detection import DetectionConfig
@@ -53,7 +53,7 @@ def report(
     end = now or rows[-1].at
     start = (end - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     recent = [r for r in rows if r.at >= start]
-    detector = InactivityDetector(params_of(detection) if detection is not None else None)
+    detector = learner_of(detection)
     for row in rows:
         detector.observe(row)
     sections = [
@@ -117,6 +117,7 @@ def _alert_line(rows: Sequence[Row], detector: InactivityDetector, detection: De
             f"<h2>The alert line</h2><p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
         )
     hours = [line for _, line in hourly_lines(rows, model, detection)]
+    by_rooms = forced_by_rooms(rows, detection.rooms, model.days) if detection is not None else 0.0
     finite = [h for h in hours if math.isfinite(h)]
     top = max(finite, default=3600.0)
     cell, height = 13, 90
@@ -143,7 +144,7 @@ def _alert_line(rows: Sequence[Row], detector: InactivityDetector, detection: De
     return (
         "<h2>How long a quiet spell may last</h2>\n" + "".join(parts) + f'\n<p class="note">Learned from the last'
         f" {model.days:.0f} days, for where the resident usually is at each hour; a quiet spell longer than the bar"
-        f" raises an alert.{night} {html.escape(expected_words(model))}</p>"
+        f" raises an alert.{night} {html.escape(expected_words(model, by_rooms))}</p>"
     )
 
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from sentinel.core.events import Row
 from sentinel.detect.contexts import sensor_of
-from sentinel.detect.detector import InactivityDetector, context_of
-from sentinel.detect.lines import params_of, within_room
+from sentinel.detect.detector import context_of, learner_of
+from sentinel.detect.lines import within_room
 from sentinel.errors import SentinelError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def plot_routine(
             " its plot extra (docs/install.md, \"The carer's tools\"), or run"
             f" {sys.executable} -m pip install matplotlib"
         ) from exc
-    detector = InactivityDetector(params_of(detection) if detection is not None else None)
+    detector = learner_of(detection)
     for row in rows:
         detector.observe(row)
     model = detector.model

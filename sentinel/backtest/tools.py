@@ -13,9 +13,9 @@ from sentinel.backtest.evaluation import Measured, Replayed, Report, Split, chec
 from sentinel.backtest.reference import Cuddihy, FixedTimer
 from sentinel.core.events import Row
 from sentinel.detect.contexts import sensor_of
-from sentinel.detect.detector import BACK, InactivityDetector, context_of
+from sentinel.detect.detector import BACK, InactivityDetector, context_of, learner_of
 from sentinel.detect.explain import Place, clock_after_noon, duration, expected_words, explain
-from sentinel.detect.lines import RoutineModel, params_of, within_room
+from sentinel.detect.lines import RoutineModel, forced_by_rooms, within_room
 from sentinel.detect.routine import DAY_S
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ def _doors(measured: dict[str, Measured]) -> list[str]:
 
 def routine_summary(rows: Sequence[Row], detection: DetectionConfig | None = None) -> str:
     """What the detector learned, in words a carer can check against what they know (as ``detection`` sets it)."""
-    detector = InactivityDetector(params_of(detection) if detection is not None else None)
+    detector = learner_of(detection)
     for row in rows:
         detector.observe(row)
     model = detector.model
@@ -258,7 +258,7 @@ def routine_summary(rows: Sequence[Row], detection: DetectionConfig | None = Non
             counts[row.at.hour] += 1
     days = max(1.0, (rows[-1].at - rows[0].at).total_seconds() / DAY_S)
     out = [f"Learned from the last {model.days:.0f} days ({model.spells_per_day:.0f} quiet spells a day)."]
-    out.append(expected_words(model))
+    out.append(expected_words(model, forced_by_rooms(rows, detection.rooms, model.days) if detection else 0.0))
     if model.night:
         night = model.night
         out.append(

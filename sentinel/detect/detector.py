@@ -13,15 +13,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sentinel.core.events import Row
 from sentinel.detect.contexts import BACK, Sign, arrival, context_of, parts, sensor_of
-from sentinel.detect.lines import EPOCH, Params, Warmup, wall_seconds
+from sentinel.detect.lines import EPOCH, Params, Warmup, params_of, wall_seconds, warmup_of
 from sentinel.detect.routine import Spell, SpellTable, fit
 from sentinel.detect.silent import Usual
 from sentinel.detect.tracker import ARRIVAL_S, RETURN_ROWS, Tracker
+
+if TYPE_CHECKING:
+    from sentinel.config.detection import DetectionConfig
 
 ABSENCE, DEPARTED, LOST = 1, 2, 4  # what the front door says of a spell (``_door_says``)
 
@@ -191,6 +195,13 @@ class InactivityDetector(Tracker):
         copy.outing_contexts, copy._doors = set(self.outing_contexts), set(self._doors)
         copy.frozen = True
         return copy
+
+
+def learner_of(detection: DetectionConfig | None) -> InactivityDetector:
+    """A detector with a home's settings (budget, floor, ceiling, window, warmup, not_back), or the defaults."""
+    if detection is None:
+        return InactivityDetector()
+    return InactivityDetector(params_of(detection), warmup_of(detection), detection.not_back)
 
 
 def _flags(says: int) -> tuple[bool, bool, bool]:

@@ -48,31 +48,47 @@ def budget_words(per_month: float) -> str:
     return "about one false alert a month" if per_month == 1 else f"about {per_month:g} false alerts a month"
 
 
-def _about(per_month: float) -> str:
-    """'about 1', 'about 2.5', 'about 6', 'almost no': halves below 3, whole numbers above."""
-    about = round(per_month * 2) / 2 if per_month < 3 else round(per_month)
-    return "almost no" if about == 0 else f"about {about:g}"
+def _rounded(per_month: float) -> float:
+    """Halves below 3, whole numbers above: a carer's "about"."""
+    return round(per_month * 2) / 2 if per_month < 3 else round(per_month)
 
 
-def expected_words(model: RoutineModel) -> str:
-    """What the learned waits will cost a month: the false alerts they are drawn for, and those the ceilings force."""
-    forced, drawn = model.forced_per_month, model.expected_per_month - model.forced_per_month
-    total = _about(model.expected_per_month)
-    alerts = "false alert" if total == "about 1" else "false alerts"
-    if round(forced * 2) == 0:  # under a quarter a month: not worth a carer's attention
-        return f"With these waits, expect {total} {alerts} a month."
+def _about(rounded: float, noun: bool = False) -> str:
+    """'about 1', 'about 2.5', 'about 6'; nothing: 'almost no' before a noun, else 'almost none'."""
+    if rounded == 0:
+        return "almost no" if noun else "almost none"
+    return f"about {rounded:g}"
+
+
+def expected_words(model: RoutineModel, by_rooms: float = 0.0) -> str:
+    """What the learned waits will cost a month: the false alerts they are drawn for, and those the ceilings force.
+
+    ``by_rooms``: false alerts a month that the rooms' own ceilings in the config force beyond those (the model
+    knows nothing of them).
+    """
+    drawn = _rounded(model.expected_per_month - model.forced_per_month)
+    forced = _rounded(model.forced_per_month + by_rooms)
+    total = _rounded(drawn + forced)  # the parts as said, so that they add up (to the rounding of a large sum)
+    alerts = f"{_about(total, noun=True)} {'false alert' if total == 1 else 'false alerts'} a month"
+    budget = model.params.false_alerts_per_month
+    # The floor can keep the waits from spending the whole budget (a large one): say so, not a contradiction.
+    short = f", which the {duration(model.params.floor_s)} floor keeps them from reaching" if drawn < budget / 2 else ""
+    if forced == 0:  # under a quarter a month: not worth a carer's attention
+        return f"With these waits, expect {alerts} (drawn for {budget:g} a month{short})."
     ceiling, door = (
         f"{s / 3600:g} h" if s % 3600 == 0 else duration(s)
         for s in (model.params.ceiling_s, model.params.door_ceiling_s)
     )
+    rooms = ", or a room's own" if by_rooms > 0 else ""
     # The budget is spent on the waits; spells longer than the ceilings alert whatever the waits, so a home whose
-    # history has them (days away without away mode, a kit that fell silent) gets more than it was set for.
-    budget = f"{model.params.false_alerts_per_month:g}"
+    # history has them (days away without away mode, a kit that fell silent, a ceiling shorter than a night's sleep)
+    # gets more than it was set for.
     return (
-        f"With these waits, expect {total} {alerts} a month: {_about(drawn)} from the waits themselves (drawn for"
-        f" {budget} a month) and {_about(forced)} from quiet spells longer than any wait ({ceiling} at home, {door}"
-        " after the front door), which alert whatever the routine. This history has such spells, as days away or a"
-        " silent kit would make: setting the monitor to away before going away spares those alerts."
+        f"With these waits, expect {alerts}: {_about(drawn)} from the waits themselves (drawn for {budget:g} a"
+        f" month{short}) and {_about(forced)} from quiet spells longer than a ceiling ({ceiling} at home, {door}"
+        f" after the front door{rooms}), which alert whatever the routine. If such spells in this history were days"
+        " away, setting the monitor to away before going away spares those alerts; if they were ordinary nights or"
+        " rooms, the ceiling is shorter than the resident's habits."
     )
 
 

@@ -6,6 +6,7 @@ learning it (``routine.fit``) runs in a process of its own.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,11 @@ def params_of(cfg: DetectionConfig) -> Params:
     )
 
 
+def warmup_of(cfg: DetectionConfig) -> Warmup:
+    """The fixed waits while learning, as a home's config sets them."""
+    return Warmup(min_days=cfg.learn_days, day_s=cfg.warmup_day, night_s=cfg.warmup_night)
+
+
 def within_room(line: float, rule: RoomRule | None) -> float:
     """A learned line kept within a room's own floor and ceiling, where the config gives the room some."""
     if rule is None or math.isinf(line):
@@ -51,6 +57,26 @@ def within_room(line: float, rule: RoomRule | None) -> float:
     if rule.floor is not None:
         line = max(line, rule.floor)
     return min(line, rule.ceiling) if rule.ceiling is not None else line
+
+
+def forced_by_rooms(rows: Sequence[Row], rules: Sequence[RoomRule], days: float) -> float:
+    """False alerts a month that the rooms' own ceilings force: spells that began there and lasted longer.
+
+    Counted over the last ``days`` of ``rows``, as the spells the routine is learned from.
+    """
+    ceilings = {rule.room: rule.ceiling for rule in rules if rule.ceiling is not None}
+    signs = [row for row in rows if row.is_activity]
+    if not ceilings or len(signs) < 2:
+        return 0.0
+    since = signs[-1].at.timestamp() - days * DAY_S
+    longer = sum(
+        1
+        for before, after in itertools.pairwise(signs)
+        if before.at.timestamp() >= since
+        and before.room in ceilings
+        and (after.at - before.at).total_seconds() > ceilings[before.room]
+    )
+    return longer * 30.0 / max(days, 1.0)
 
 
 Cause = Literal["budget", "floor", "ceiling", "night", "outing", "stray", "warmup", "room floor", "room ceiling"]
@@ -121,6 +147,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from sentinel.config.detection import DetectionConfig, RoomRule
+    from sentinel.core.events import Row
 
     Lines: TypeAlias = Sequence[float] | np.ndarray
 else:

@@ -19,7 +19,7 @@ from sentinel.core.events import Event
 from sentinel.core.windows import within
 from sentinel.detect.contexts import context_of, parts
 from sentinel.detect.explain import Place, alone_words, duration, explain
-from sentinel.detect.lines import Limit, Warmup, params_of, within_room
+from sentinel.detect.lines import Limit, params_of, warmup_of, within_room
 from sentinel.detect.state import restore
 from sentinel.detect.summary import Request, Summary
 from sentinel.detect.tracker import Tracker
@@ -44,7 +44,7 @@ class Watch:
         self.home = home
         self.places = {s.name: Place(s.name, s.kind, s.room) for s in sensors}
         params = params_of(cfg)
-        warmup = Warmup(min_days=cfg.learn_days, day_s=cfg.warmup_day, night_s=cfg.warmup_night)
+        warmup = warmup_of(cfg)
         self.detector = Tracker(params, warmup, not_back=cfg.not_back)
         self.rooms = {rule.room: rule for rule in cfg.rooms}
         self._door_open: dict[str, float] = {}  # door sensor -> monotonic time it opened
