@@ -202,23 +202,25 @@ def _report(args: argparse.Namespace) -> int:
     alerts: list[AlertRecord] = []
     name = args.name or "the resident"
     detection = None  # from a file: the default settings, as the other tools use them
+    model = None
     if args.events:
         from sentinel.backtest.csvio import read_rows
 
         rows = read_rows(args.events)
     else:
-        from sentinel.backtest.commands import _stored_rows
+        from sentinel.backtest.commands import _stored_rows, agent_routine
 
         config = load_config_for_reading(args.config)
         name = args.name or config.home.name
         detection = config.detection  # the lines as this home's agent draws them
+        model = agent_routine(args.config)  # the routine it watches with, once it has learned one
         rows = _stored_rows(args.config)
         store = open_agent_store(args.config)
         try:
             alerts = [AlertRecord(a.raised_at, a.kind, a.reason, closed, by) for a, closed, by in store.alerts()]
         finally:
             store.close()
-    page = report(rows, alerts, name, args.days, detection=detection)
+    page = report(rows, alerts, name, args.days, detection=detection, model=model)
     with open(args.output, "w", encoding="utf-8") as out:
         out.write(page)
     print(f"wrote the report to {args.output}", file=sys.stderr)

@@ -20,7 +20,7 @@ from sentinel.backtest.tools import hourly_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector, learner_of
 from sentinel.detect.explain import clock_after_noon, duration, expected_words
-from sentinel.detect.lines import forced_by_rooms
+from sentinel.detect.lines import RoutineModel, forced_by_rooms
 
 if TYPE_CHECKING:
     from sentinel.config.detection import DetectionConfig
@@ -46,8 +46,13 @@ def report(
     days: int,
     now: datetime | None = None,
     detection: DetectionConfig | None = None,
+    model: RoutineModel | None = None,
 ) -> str:
-    """The page, for the ``days`` up to ``now`` (the last row, when not given), the lines as ``detection`` sets them."""
+    """The page, for the ``days`` up to ``now`` (the last row, when not given).
+
+    The lines are ``model``'s, the routine the agent watches with, when there is one; else learned here from
+    ``rows`` with the settings of ``detection`` (the defaults without).
+    """
     if not rows:
         return _page(name, "<p>No events recorded yet.</p>")
     end = now or rows[-1].at
@@ -59,7 +64,7 @@ def report(
     sections = [
         _summary(recent, alerts, name, start, end),
         _heatmap(recent, start, end),
-        _alert_line(rows, detector, detection),
+        _alert_line(rows, detector, detection, model or detector.model),
         _quiet_spells(recent, name),
         _outings(recent),
         _alerts(alerts, start, end),
@@ -110,8 +115,9 @@ def _heatmap(rows: Sequence[Row], start: datetime, end: datetime) -> str:
     )
 
 
-def _alert_line(rows: Sequence[Row], detector: InactivityDetector, detection: DetectionConfig | None) -> str:
-    model = detector.model
+def _alert_line(
+    rows: Sequence[Row], detector: InactivityDetector, detection: DetectionConfig | None, model: RoutineModel | None
+) -> str:
     if model is None:
         return (
             f"<h2>The alert line</h2><p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"

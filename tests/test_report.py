@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 from conftest import agent_yaml
+from sentinel.agent.learning import ROUTINE
 from sentinel.cli import main
 from sentinel.core.alerts import Alert
 from sentinel.core.events import Event
 from sentinel.demo.resident import Resident
+from sentinel.detect.learn import learn
+from sentinel.detect.lines import Params, Warmup
+from sentinel.detect.summary import Request
 from sentinel.store import Store
 
 
@@ -119,3 +123,25 @@ def test_the_report_and_the_routine_draw_the_lines_as_the_homes_config_sets_them
     assert expected is not None and int(expected.group(1)) > 10
     hours = re.findall(r"<title>\d\d:00: an alert after ((?:\d+ h )?\d+ min) of quiet</title>", page)
     assert len(hours) == 24 and sum("h" not in wait and int(wait.split()[0]) <= 45 for wait in hours) >= len(capped)
+
+
+def test_the_report_and_the_routine_show_the_routine_the_agent_watches_with(home: Path, tmp_path: Path, capsys) -> None:
+    database = tmp_path / "state" / "agent.db"
+    store = Store(database)
+    events = list(store.events())
+    # The agent learned its routine with a budget of 0.2 (before a carer's change of config it has not yet taken up).
+    request = Request(events[-1].wall, Params(false_alerts_per_month=0.2), Warmup())
+    store.set_setting(ROUTINE, learn(events, store.flips(), request).dumps())
+    store.close()
+    assert main(["routine", "-c", str(home)]) == 0
+    assert "(drawn for 0.2 a month)" in capsys.readouterr().out  # the agent's routine, not one learned here
+    out = tmp_path / "report.html"
+    assert main(["report", "-c", str(home), "-o", str(out)]) == 0
+    assert "(drawn for 0.2 a month)" in out.read_text()
+    # A routine that cannot be read is said so, and one is learned from the stored events with the config instead.
+    store = Store(database)
+    store.set_setting(ROUTINE, '{"version": 1')
+    store.close()
+    assert main(["routine", "-c", str(home)]) == 0
+    said = capsys.readouterr()
+    assert "(drawn for 1 a month)" in said.out and "the agent's routine could not be read" in said.err

@@ -15,6 +15,7 @@ from sentinel.core.events import Row
 
 if TYPE_CHECKING:
     from sentinel.config.detection import DetectionConfig
+    from sentinel.detect.lines import RoutineModel
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,14 +47,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"{Path(args.events).name} (seed {args.seed})")
             print(format_backtest(measured))
         return 0
-    # From the agent's store, the lines are drawn as the home's config sets them; from a file, with the defaults.
+    # From the agent's store: the routine it watches with, else one learned with the home's config; from a file,
+    # one learned with the defaults.
     detection = None if args.events else _detection(args.config)
+    model = None if args.events else agent_routine(args.config)
     rows = read_rows(args.events) if args.events else _stored_rows(args.config)
-    print(routine_summary(rows, detection) if rows else "No events yet.")
+    print(routine_summary(rows, detection, model) if rows else "No events yet.")
     if args.plot and rows:
         from sentinel.backtest.plot import plot_routine
 
-        print(f"picture written to {plot_routine(rows, args.plot, args.name, detection)}", file=sys.stderr)
+        print(f"picture written to {plot_routine(rows, args.plot, args.name, detection, model)}", file=sys.stderr)
     return 0
 
 
@@ -63,6 +66,26 @@ def _pending_text(pending: ReplayedAlert, ends: datetime) -> str:
     if pending.at is None:
         return f"{head} {pending.reason}"
     return f"{head} If the quiet goes on, the alert would come at {pending.at:%Y-%m-%d %H:%M}:\n  {pending.reason}"
+
+
+def agent_routine(config_path: str) -> RoutineModel | None:
+    """The routine the agent watches with: the last it learned, kept in its database (None before the first)."""
+    from sentinel.agent.learning import ROUTINE
+    from sentinel.cli import open_agent_store
+    from sentinel.detect.summary import Summary
+
+    store = open_agent_store(config_path)
+    try:
+        text = store.get_setting(ROUTINE)
+    finally:
+        store.close()
+    if text is None:
+        return None
+    try:
+        return Summary.loads(text).model
+    except ValueError as exc:  # then it is learned here, as before the agent's first
+        print(f"sentinel: the agent's routine could not be read ({exc}); learning one from its events", file=sys.stderr)
+        return None
 
 
 def _detection(config_path: str) -> DetectionConfig:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sentinel.core.events import Row
 from sentinel.detect.contexts import sensor_of
 from sentinel.detect.detector import context_of, learner_of
-from sentinel.detect.lines import within_room
+from sentinel.detect.lines import RoutineModel, within_room
 from sentinel.errors import SentinelError
 
 if TYPE_CHECKING:
@@ -23,9 +23,13 @@ class PlotUnavailable(SentinelError, RuntimeError):
 
 
 def plot_routine(
-    rows: Sequence[Row], path: str | Path, name: str = "the resident", detection: DetectionConfig | None = None
+    rows: Sequence[Row],
+    path: str | Path,
+    name: str = "the resident",
+    detection: DetectionConfig | None = None,
+    model: RoutineModel | None = None,
 ) -> Path:
-    """Activity by time of day, the usual night, and the alert line against them."""
+    """Activity by time of day, the usual night, and the alert line against them (``model``'s, as ``report``)."""
     try:
         import matplotlib
 
@@ -37,10 +41,11 @@ def plot_routine(
             " its plot extra (docs/install.md, \"The carer's tools\"), or run"
             f" {sys.executable} -m pip install matplotlib"
         ) from exc
-    detector = learner_of(detection)
-    for row in rows:
-        detector.observe(row)
-    model = detector.model
+    if model is None:
+        detector = learner_of(detection)
+        for row in rows:
+            detector.observe(row)
+        model = detector.model
     if model is None:
         raise PlotUnavailable("the routine is still being learned: not enough days to draw")
     days = max(1.0, (rows[-1].at - rows[0].at).total_seconds() / 86400)

@@ -244,14 +244,21 @@ def _doors(measured: dict[str, Measured]) -> list[str]:
     return out + [_line(name, m.doors, false_alerts=False) for name, m in measured.items() if m.doors]
 
 
-def routine_summary(rows: Sequence[Row], detection: DetectionConfig | None = None) -> str:
-    """What the detector learned, in words a carer can check against what they know (as ``detection`` sets it)."""
-    detector = learner_of(detection)
-    for row in rows:
-        detector.observe(row)
-    model = detector.model
+def routine_summary(
+    rows: Sequence[Row], detection: DetectionConfig | None = None, model: RoutineModel | None = None
+) -> str:
+    """What the detector learned, in words a carer can check against what they know.
+
+    ``model``: the routine the agent watches with, when there is one; else it is learned here from ``rows``, with
+    the settings of ``detection`` (the defaults without).
+    """
     if model is None:
-        return f"Still learning: {len(rows)} events so far; the routine needs {detector.warmup.min_days:g} days."
+        detector = learner_of(detection)
+        for row in rows:
+            detector.observe(row)
+        model = detector.model
+        if model is None:
+            return f"Still learning: {len(rows)} events so far; the routine needs {detector.warmup.min_days:g} days."
     counts = [0] * 24
     for row in rows:
         if row.is_activity:

@@ -66,13 +66,14 @@ def expected_words(model: RoutineModel, by_rooms: float = 0.0) -> str:
     ``by_rooms``: false alerts a month that the rooms' own ceilings in the config force beyond those (the model
     knows nothing of them).
     """
-    drawn = _rounded(model.expected_per_month - model.forced_per_month)
+    spent = model.expected_per_month - model.forced_per_month
+    drawn = _rounded(spent)
     forced = _rounded(model.forced_per_month + by_rooms)
     total = _rounded(drawn + forced)  # the parts as said, so that they add up (to the rounding of a large sum)
     alerts = f"{_about(total, noun=True)} {'false alert' if total == 1 else 'false alerts'} a month"
     budget = model.params.false_alerts_per_month
     # The floor can keep the waits from spending the whole budget (a large one): say so, not a contradiction.
-    short = f", which the {duration(model.params.floor_s)} floor keeps them from reaching" if drawn < budget / 2 else ""
+    short = f", which the {duration(model.params.floor_s)} floor keeps them from reaching" if spent < budget / 2 else ""
     if forced == 0:  # under a quarter a month: not worth a carer's attention
         return f"With these waits, expect {alerts} (drawn for {budget:g} a month{short})."
     ceiling, door = (
