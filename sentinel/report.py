@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sentinel.backtest.tools import hourly_lines
+from sentinel.backtest.waits import slot_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector, learner_of
 from sentinel.detect.explain import clock_after_noon, duration, expected_words
@@ -122,7 +122,7 @@ def _alert_line(
         return (
             f"<h2>The alert line</h2><p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
         )
-    hours = [line for _, line in hourly_lines(rows, model, detection)]
+    hours = [line for _, line in slot_lines(rows, model, detection)]
     by_rooms = forced_by_rooms(rows, detection.rooms, model.days) if detection is not None else 0.0
     finite = [h for h in hours if math.isfinite(h)]
     top = max(finite, default=3600.0)

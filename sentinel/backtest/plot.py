@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sentinel.backtest.waits import slot_lines
 from sentinel.core.events import Row
-from sentinel.detect.contexts import sensor_of
-from sentinel.detect.detector import context_of, learner_of
-from sentinel.detect.lines import RoutineModel, within_room
+from sentinel.detect.detector import learner_of
+from sentinel.detect.lines import RoutineModel
 from sentinel.errors import SentinelError
 
 if TYPE_CHECKING:
@@ -50,26 +50,12 @@ def plot_routine(
         raise PlotUnavailable("the routine is still being learned: not enough days to draw")
     days = max(1.0, (rows[-1].at - rows[0].at).total_seconds() / 86400)
     per_half_hour = [0.0] * 48
-    typical: dict[int, dict[str, int]] = {}
     for row in rows:
         if row.is_activity:
-            slot = row.at.hour * 2 + row.at.minute // 30
-            per_half_hour[slot] += 1 / days
-            counts = typical.setdefault(slot, {})
-            context = context_of(row.sensor, row.kind, row.value)
-            counts[context] = counts.get(context, 0) + 1
+            per_half_hour[row.at.hour * 2 + row.at.minute // 30] += 1 / days
     hours = [i / 2 + 0.25 for i in range(48)]
-    reference = rows[-1].at
-    rooms = {rule.room: rule for rule in detection.rooms} if detection is not None else {}
-    room_of = {row.sensor: row.room for row in rows}
-    lines = []
-    for slot in range(48):
-        seen = typical.get(slot)
-        context = max(seen, key=seen.__getitem__) if seen else ""
-        at = reference.replace(hour=slot // 2, minute=(slot % 2) * 30 + 15, second=0, microsecond=0)
-        rule = rooms.get(room_of.get(sensor_of(context), "") or "") if context else None
-        line = within_room(model.line(context, at), rule)
-        lines.append(math.nan if math.isinf(line) else line / 3600)
+    waits = [line for _, line in slot_lines(rows, model, detection, slots=48)]
+    lines = [math.nan if math.isinf(line) else line / 3600 for line in waits]
 
     fig, activity = plt.subplots(figsize=(10, 4.5), dpi=100)
     activity.bar(hours, per_half_hour, width=0.45, color="#9db4c0", label="signs of life per day")

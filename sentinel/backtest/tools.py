@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from sentinel.backtest.conditions import CONDITIONS
 from sentinel.backtest.evaluation import Measured, Replayed, Report, Split, checked_split, measure
 from sentinel.backtest.reference import Cuddihy, FixedTimer
+from sentinel.backtest.waits import slot_lines
 from sentinel.core.events import Row
-from sentinel.detect.contexts import sensor_of
 from sentinel.detect.detector import BACK, InactivityDetector, context_of, learner_of
 from sentinel.detect.explain import Place, clock_after_noon, duration, expected_words, explain
-from sentinel.detect.lines import RoutineModel, forced_by_rooms, within_room
+from sentinel.detect.lines import RoutineModel, forced_by_rooms
 from sentinel.detect.routine import DAY_S
 
 if TYPE_CHECKING:
@@ -51,34 +51,6 @@ class Replay:
     alerts: list[ReplayedAlert]
     pending: ReplayedAlert | None
     ends: datetime | None  # the last row
-
-
-def typical_context(rows: Iterable[Row]) -> dict[int, str]:
-    """The context most often seen in each hour of the day (hours with no activity are left out)."""
-    by_hour: dict[int, dict[str, int]] = {}
-    for row in rows:
-        if row.is_activity:
-            counts = by_hour.setdefault(row.at.hour, {})
-            context = context_of(row.sensor, row.kind, row.value)
-            counts[context] = counts.get(context, 0) + 1
-    return {h: max(c, key=c.__getitem__) for h, c in by_hour.items()}
-
-
-def hourly_lines(
-    rows: Sequence[Row], model: RoutineModel, detection: DetectionConfig | None = None
-) -> list[tuple[str | None, float]]:
-    """Per hour of the day, the typical place then and how long a quiet spell there may last (rooms' limits kept)."""
-    typical = typical_context(rows)
-    rooms = {rule.room: rule for rule in detection.rooms} if detection is not None else {}
-    room_of = {row.sensor: row.room for row in rows}
-    out: list[tuple[str | None, float]] = []
-    for hour in range(24):
-        context = typical.get(hour)
-        at = rows[-1].at.replace(hour=hour, minute=30, second=0, microsecond=0)
-        line = model.line(context or "", at)
-        rule = rooms.get(room_of.get(sensor_of(context), "") or "") if context else None
-        out.append((context, within_room(line, rule)))
-    return out
 
 
 def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
@@ -274,7 +246,7 @@ def routine_summary(
         )
     out.append("")
     out.append("hour  activity/day  alert after (typical place at that hour)")
-    for hour, (context, line) in enumerate(hourly_lines(rows, model, detection)):
+    for hour, (context, line) in enumerate(slot_lines(rows, model, detection)):
         bar = "#" * min(20, round(counts[hour] / days))
         shown = "never (out)" if line == float("inf") else duration(line)
         out.append(f"{hour:02d}:00 {counts[hour] / days:8.1f}  {bar:<20s} {shown} ({context or '-'})")
