@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sentinel.backtest.waits import slot_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector, learner_of
-from sentinel.detect.explain import clock_after_noon, duration, expected_words
+from sentinel.detect.explain import DETECTION_OFF, clock_after_noon, duration, expected_words
 from sentinel.detect.lines import RoutineModel, forced_by_rooms
 
 if TYPE_CHECKING:
@@ -118,10 +118,10 @@ def _heatmap(rows: Sequence[Row], start: datetime, end: datetime) -> str:
 def _alert_line(
     rows: Sequence[Row], detector: InactivityDetector, detection: DetectionConfig | None, model: RoutineModel | None
 ) -> str:
+    off = f"<p>{html.escape(DETECTION_OFF)}</p>" if detection is not None and not detection.enabled else ""
     if model is None:
-        return (
-            f"<h2>The alert line</h2><p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
-        )
+        needs = f"<p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
+        return f"<h2>The alert line</h2>{off}{needs}"
     hours = [line for _, line in slot_lines(rows, model, detection)]
     by_rooms = forced_by_rooms(rows, detection.rooms, model.days) if detection is not None else 0.0
     finite = [h for h in hours if math.isfinite(h)]
@@ -148,7 +148,7 @@ def _alert_line(
             f" up by {clock_after_noon(n.up_by)} at the latest."
         )
     return (
-        "<h2>How long a quiet spell may last</h2>\n" + "".join(parts) + f'\n<p class="note">Learned from the last'
+        f"<h2>How long a quiet spell may last</h2>\n{off}" + "".join(parts) + f'\n<p class="note">Learned from the last'
         f" {model.days:.0f} days, for where the resident usually is at each hour; a quiet spell longer than the bar"
         f" raises an alert.{night} {html.escape(expected_words(model, by_rooms))}</p>"
     )

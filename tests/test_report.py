@@ -145,3 +145,14 @@ def test_the_report_and_the_routine_show_the_routine_the_agent_watches_with(home
     assert main(["routine", "-c", str(home)]) == 0
     said = capsys.readouterr()
     assert "(drawn for 1 a month)" in said.out and "the agent's routine could not be read" in said.err
+
+
+def test_with_detection_off_the_report_and_the_routine_say_no_alert_comes_from_quiet(
+    home: Path, tmp_path: Path, capsys
+) -> None:
+    home.write_text(home.read_text() + "detection:\n  enabled: false\n")
+    assert main(["routine", "-c", str(home)]) == 0
+    assert capsys.readouterr().out.startswith("Inactivity detection is off in this home's config")
+    out = tmp_path / "report.html"
+    assert main(["report", "-c", str(home), "-o", str(out)]) == 0
+    assert "Inactivity detection is off in this home&#x27;s config (detection.enabled: false)" in out.read_text()

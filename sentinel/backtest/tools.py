@@ -14,7 +14,7 @@ from sentinel.backtest.reference import Cuddihy, FixedTimer
 from sentinel.backtest.waits import slot_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of, learner_of
-from sentinel.detect.explain import Place, clock_after_noon, duration, expected_words, explain
+from sentinel.detect.explain import DETECTION_OFF, Place, clock_after_noon, duration, expected_words, explain
 from sentinel.detect.lines import RoutineModel, forced_by_rooms
 from sentinel.detect.routine import DAY_S
 
@@ -224,19 +224,21 @@ def routine_summary(
     ``model``: the routine the agent watches with, when there is one; else it is learned here from ``rows``, with
     the settings of ``detection`` (the defaults without).
     """
+    off = [DETECTION_OFF] if detection is not None and not detection.enabled else []
     if model is None:
         detector = learner_of(detection)
         for row in rows:
             detector.observe(row)
         model = detector.model
         if model is None:
-            return f"Still learning: {len(rows)} events so far; the routine needs {detector.warmup.min_days:g} days."
+            needs = f"Still learning: {len(rows)} events so far; the routine needs {detector.warmup.min_days:g} days."
+            return "\n".join([*off, needs])
     counts = [0] * 24
     for row in rows:
         if row.is_activity:
             counts[row.at.hour] += 1
     days = max(1.0, (rows[-1].at - rows[0].at).total_seconds() / DAY_S)
-    out = [f"Learned from the last {model.days:.0f} days ({model.spells_per_day:.0f} quiet spells a day)."]
+    out = [*off, f"Learned from the last {model.days:.0f} days ({model.spells_per_day:.0f} quiet spells a day)."]
     out.append(expected_words(model, forced_by_rooms(rows, detection.rooms, model.days) if detection else 0.0))
     if model.night:
         night = model.night

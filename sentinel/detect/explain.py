@@ -48,6 +48,12 @@ def budget_words(per_month: float) -> str:
     return "about one false alert a month" if per_month == 1 else f"about {per_month:g} false alerts a month"
 
 
+DETECTION_OFF = (
+    "Inactivity detection is off in this home's config (detection.enabled: false): quiet raises no alert, whatever"
+    " the routine below."
+)
+
+
 def _rounded(per_month: float) -> float:
     """Halves below 3, whole numbers above: a carer's "about"."""
     return round(per_month * 2) / 2 if per_month < 3 else round(per_month)
