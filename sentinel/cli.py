@@ -202,7 +202,7 @@ def _report(args: argparse.Namespace) -> int:
     alerts: list[AlertRecord] = []
     name = args.name or "the resident"
     detection = None  # from a file: the default settings, as the other tools use them
-    model = None
+    model, note = None, ""
     if args.events:
         from sentinel.backtest.csvio import read_rows
 
@@ -213,14 +213,15 @@ def _report(args: argparse.Namespace) -> int:
         config = load_config_for_reading(args.config)
         name = args.name or config.home.name
         detection = config.detection  # the lines as this home's agent draws them
-        model = agent_routine(args.config)  # the routine it watches with, once it has learned one
+        kept = agent_routine(args.config, detection)  # the routine it watches with, once it has learned one
+        model, note = kept.model, kept.note
         rows = _stored_rows(args.config)
         store = open_agent_store(args.config)
         try:
             alerts = [AlertRecord(a.raised_at, a.kind, a.reason, closed, by) for a, closed, by in store.alerts()]
         finally:
             store.close()
-    page = report(rows, alerts, name, args.days, detection=detection, model=model)
+    page = report(rows, alerts, name, args.days, detection=detection, model=model, note=note)
     with open(args.output, "w", encoding="utf-8") as out:
         out.write(page)
     print(f"wrote the report to {args.output}", file=sys.stderr)

@@ -47,11 +47,12 @@ def report(
     now: datetime | None = None,
     detection: DetectionConfig | None = None,
     model: RoutineModel | None = None,
+    note: str = "",
 ) -> str:
     """The page, for the ``days`` up to ``now`` (the last row, when not given).
 
     The lines are ``model``'s, the routine the agent watches with, when there is one; else learned here from
-    ``rows`` with the settings of ``detection`` (the defaults without).
+    ``rows`` with the settings of ``detection`` (the defaults without); ``note`` says which, under the lines.
     """
     if not rows:
         return _page(name, "<p>No events recorded yet.</p>")
@@ -64,7 +65,7 @@ def report(
     sections = [
         _summary(recent, alerts, name, start, end),
         _heatmap(recent, start, end),
-        _alert_line(rows, detector, detection, model or detector.model),
+        _alert_line(rows, detector, detection, model or detector.model, note),
         _quiet_spells(recent, name),
         _outings(recent),
         _alerts(alerts, start, end),
@@ -116,14 +117,19 @@ def _heatmap(rows: Sequence[Row], start: datetime, end: datetime) -> str:
 
 
 def _alert_line(
-    rows: Sequence[Row], detector: InactivityDetector, detection: DetectionConfig | None, model: RoutineModel | None
+    rows: Sequence[Row],
+    detector: InactivityDetector,
+    detection: DetectionConfig | None,
+    model: RoutineModel | None,
+    note: str,
 ) -> str:
     off = f"<p>{html.escape(DETECTION_OFF)}</p>" if detection is not None and not detection.enabled else ""
+    off += f"<p>{html.escape(note)}</p>" if note else ""
     if model is None:
         needs = f"<p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
         return f"<h2>The alert line</h2>{off}{needs}"
     hours = [line for _, line in slot_lines(rows, model, detection)]
-    by_rooms = forced_by_rooms(rows, detection.rooms, model.days) if detection is not None else 0.0
+    by_rooms = forced_by_rooms(rows, detection.rooms, model.days, model.params) if detection is not None else 0.0
     finite = [h for h in hours if math.isfinite(h)]
     top = max(finite, default=3600.0)
     cell, height = 13, 90

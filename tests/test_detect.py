@@ -7,6 +7,7 @@ import math
 import random
 import subprocess
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,12 +31,13 @@ from sentinel.backtest.reference import Cuddihy, FixedTimer, alert_line, first_c
 from sentinel.backtest.tools import backtest, replay
 from sentinel.cli import main
 from sentinel.config import parse_config
+from sentinel.config.detection import RoomRule
 from sentinel.core.events import Event, Row
 from sentinel.demo.resident import Resident
 from sentinel.detect.detector import InactivityDetector, Warmup, usual_gaps_of, without
 from sentinel.detect.explain import Place, budget_words, duration, expected_words, explain
 from sentinel.detect.learn import learn
-from sentinel.detect.lines import wall_seconds
+from sentinel.detect.lines import forced_by_rooms, wall_seconds
 from sentinel.detect.night import learn_night
 from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S
 from sentinel.detect.routine import Params, RoutineModel, Spell, SpellTable, fit, whole_misses
@@ -312,6 +314,48 @@ def test_the_routine_tells_the_carer_what_its_waits_cost_and_what_the_ceilings_f
     # A budget the floor keeps the waits from spending is said so, not left as a contradiction.
     floored = fit(spells(()), D0 + timedelta(days=28), Params(false_alerts_per_month=30, floor_s=4 * 3600), frozenset())
     assert "(drawn for 30 a month, which the 4 h 00 min floor keeps them from reaching)" in expected_words(floored)
+
+
+def test_the_rooms_own_limits_change_what_the_ceilings_force_as_the_watch_applies_them() -> None:
+    def visit(room: str, hours: float, at: datetime) -> list[Row]:  # a sign of life there, then quiet that long
+        return [
+            Row(at, f"{room}_pir", "motion", 1, room),
+            Row(at + timedelta(hours=hours), "hall_pir", "motion", 1, "hall"),
+        ]
+
+    rules = [RoomRule(room="living room", ceiling=10 * 3600), RoomRule(room="bedroom", floor=24 * 3600)]
+    rows = [
+        *visit("living room", 12, D0),  # past the room's 10 h, not the home's 16 h: one more alert
+        *visit("living room", 30, D0 + timedelta(days=2)),  # past both: the home's ceiling counted it already
+        *visit("bedroom", 20, D0 + timedelta(days=5)),  # past the home's 16 h, but the room waits 24 h: one fewer
+        *visit("kitchen", 20, D0 + timedelta(days=8)),  # no rule for the kitchen: the home's alone
+    ]
+    assert forced_by_rooms(rows, rules, 30.0, Params()) == 0.0  # one more, one fewer
+    assert forced_by_rooms(rows, rules[:1], 30.0, Params()) == 1.0
+    assert forced_by_rooms(rows, rules[1:], 30.0, Params()) == -1.0
+    assert forced_by_rooms(rows, [], 30.0, Params()) == 0.0
+
+
+def test_the_cost_sentence_adds_up() -> None:
+    model = fit(
+        [Spell(D0 + timedelta(hours=h), "kitchen", 1800.0) for h in range(200)],
+        D0 + timedelta(days=9),
+        Params(),
+        frozenset(),
+    )
+    for spent, forced, total, drawn, forced_said in (
+        (1.0, 2.5, "3 false alerts", "1", "2"),  # whole numbers from 3 a month on, the parts rounded alike
+        (1.5, 3.0, "5 false alerts", "2", "3"),
+        (1.0, 1.2, "2 false alerts", "1", "1"),
+        (0.9, 0.6, "1.5 false alerts", "1", "0.5"),  # halves below
+    ):
+        said = expected_words(replace(model, expected_per_month=spent + forced, forced_per_month=forced))
+        assert said.startswith(f"With these waits, expect about {total} a month: about {drawn} from the waits"), said
+        assert f"(drawn for 1 a month) and about {forced_said} from quiet spells" in said, said
+    # The rooms' limits can only take away what the ceilings force, never below none.
+    assert "expect about 1 false alert a month" in expected_words(
+        replace(model, expected_per_month=1.5, forced_per_month=0.5), by_rooms=-2.0
+    )
 
 
 def test_weekends_are_learned_apart_once_there_are_three_weeks() -> None:

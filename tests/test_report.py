@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -134,17 +135,26 @@ def test_the_report_and_the_routine_show_the_routine_the_agent_watches_with(home
     store.set_setting(ROUTINE, learn(events, store.flips(), request).dumps())
     store.close()
     assert main(["routine", "-c", str(home)]) == 0
-    assert "(drawn for 0.2 a month)" in capsys.readouterr().out  # the agent's routine, not one learned here
+    said = capsys.readouterr().out
+    assert said.startswith("The routine the agent watches with, learned as of 2026-03-21")
+    assert "It was learned with a budget of 0.2 a month (the config now says 1 a month)" in said
+    assert "(drawn for 0.2 a month)" in said  # the agent's routine, not one learned here
     out = tmp_path / "report.html"
     assert main(["report", "-c", str(home), "-o", str(out)]) == 0
     assert "(drawn for 0.2 a month)" in out.read_text()
-    # A routine that cannot be read is said so, and one is learned from the stored events with the config instead.
-    store = Store(database)
-    store.set_setting(ROUTINE, '{"version": 1')
-    store.close()
-    assert main(["routine", "-c", str(home)]) == 0
-    said = capsys.readouterr()
-    assert "(drawn for 1 a month)" in said.out and "the agent's routine could not be read" in said.err
+    # A routine that cannot be read, or one kept while the agent was still learning: said so, and one is learned
+    # from the stored events with the config instead.
+    for kept, why in (
+        ('{"version": 1', "The agent's routine could not be read"),
+        (learn(events[:500], [], replace(request, now=events[499].wall)).dumps(), "it was still learning"),
+    ):
+        store = Store(database)
+        store.set_setting(ROUTINE, kept)
+        store.close()
+        assert main(["routine", "-c", str(home)]) == 0
+        said = capsys.readouterr().out
+        assert why in said.splitlines()[0] and "the routine below is learned here" in said.splitlines()[0]
+        assert "(drawn for 1 a month)" in said
 
 
 def test_with_detection_off_the_report_and_the_routine_say_no_alert_comes_from_quiet(

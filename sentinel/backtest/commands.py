@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,10 +13,11 @@ from typing import TYPE_CHECKING
 from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.tools import ReplayedAlert, backtest_all, format_backtest, replay, routine_summary
 from sentinel.core.events import Row
+from sentinel.detect.explain import duration
+from sentinel.detect.lines import Params, RoutineModel, params_of
 
 if TYPE_CHECKING:
     from sentinel.config.detection import DetectionConfig
-    from sentinel.detect.lines import RoutineModel
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,9 +52,11 @@ def run(args: argparse.Namespace) -> int:
     # From the agent's store: the routine it watches with, else one learned with the home's config; from a file,
     # one learned with the defaults.
     detection = None if args.events else _detection(args.config)
-    model = None if args.events else agent_routine(args.config)
+    kept = None if detection is None else agent_routine(args.config, detection)
+    model = kept.model if kept is not None else None
     rows = read_rows(args.events) if args.events else _stored_rows(args.config)
-    print(routine_summary(rows, detection, model) if rows else "No events yet.")
+    note = kept.note if kept is not None else ""
+    print(routine_summary(rows, detection, model, note) if rows else "No events yet.")
     if args.plot and rows:
         from sentinel.backtest.plot import plot_routine
 
@@ -68,8 +72,16 @@ def _pending_text(pending: ReplayedAlert, ends: datetime) -> str:
     return f"{head} If the quiet goes on, the alert would come at {pending.at:%Y-%m-%d %H:%M}:\n  {pending.reason}"
 
 
-def agent_routine(config_path: str) -> RoutineModel | None:
-    """The routine the agent watches with: the last it learned, kept in its database (None before the first)."""
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """The routine the agent keeps in its database, as the carer's tools show it: the model, and where it is from."""
+
+    model: RoutineModel | None  # None: the tools learn one here from the stored events, with the home's config
+    note: str  # one line for the carer: the routine the agent watches with, or why one is learned here
+
+
+def agent_routine(config_path: str, detection: DetectionConfig) -> Kept:
+    """The routine the agent watches with: the last it learned, kept in its database."""
     from sentinel.agent.learning import ROUTINE
     from sentinel.cli import open_agent_store
     from sentinel.detect.summary import Summary
@@ -79,13 +91,37 @@ def agent_routine(config_path: str) -> RoutineModel | None:
         text = store.get_setting(ROUTINE)
     finally:
         store.close()
+    here = "the routine below is learned here from its stored events, with its config."
     if text is None:
-        return None
+        return Kept(None, f"The agent has kept no routine yet: {here}")
     try:
-        return Summary.loads(text).model
-    except ValueError as exc:  # then it is learned here, as before the agent's first
-        print(f"sentinel: the agent's routine could not be read ({exc}); learning one from its events", file=sys.stderr)
-        return None
+        summary = Summary.loads(text)
+    except ValueError as exc:
+        return Kept(None, f"The agent's routine could not be read ({exc}): {here}")
+    if summary.model is None:
+        return Kept(
+            None, f"When the agent last kept its routine ({summary.now:%Y-%m-%d %H:%M}) it was still learning: {here}"
+        )
+    note = f"The routine the agent watches with, learned as of {summary.now:%Y-%m-%d %H:%M}."
+    changed = _changed(summary.model.params, params_of(detection))
+    if changed:
+        note += f" It was learned with {changed}: the agent takes up its config when it next starts."
+    return Kept(summary.model, note)
+
+
+def _changed(learned: Params, now: Params) -> str:
+    """The knobs a routine was learned with that the config has changed since, in words ("" if none)."""
+    said = []
+    for name, words, unit in (
+        ("false_alerts_per_month", "a budget of", lambda v: f"{v:g} a month"),
+        ("floor_s", "a floor of", duration),
+        ("ceiling_s", "a ceiling of", duration),
+        ("window_days", "a window of", lambda v: f"{v:g} days"),
+    ):
+        before, after = getattr(learned, name), getattr(now, name)
+        if before != after:
+            said.append(f"{words} {unit(before)} (the config now says {unit(after)})")
+    return ", ".join(said)
 
 
 def _detection(config_path: str) -> DetectionConfig:

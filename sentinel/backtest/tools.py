@@ -217,14 +217,15 @@ def _doors(measured: dict[str, Measured]) -> list[str]:
 
 
 def routine_summary(
-    rows: Sequence[Row], detection: DetectionConfig | None = None, model: RoutineModel | None = None
+    rows: Sequence[Row], detection: DetectionConfig | None = None, model: RoutineModel | None = None, note: str = ""
 ) -> str:
     """What the detector learned, in words a carer can check against what they know.
 
     ``model``: the routine the agent watches with, when there is one; else it is learned here from ``rows``, with
-    the settings of ``detection`` (the defaults without).
+    the settings of ``detection`` (the defaults without); ``note`` says which.
     """
-    off = [DETECTION_OFF] if detection is not None and not detection.enabled else []
+    head = [DETECTION_OFF] if detection is not None and not detection.enabled else []
+    head += [note] if note else []
     if model is None:
         detector = learner_of(detection)
         for row in rows:
@@ -232,14 +233,15 @@ def routine_summary(
         model = detector.model
         if model is None:
             needs = f"Still learning: {len(rows)} events so far; the routine needs {detector.warmup.min_days:g} days."
-            return "\n".join([*off, needs])
+            return "\n".join([*head, needs])
     counts = [0] * 24
     for row in rows:
         if row.is_activity:
             counts[row.at.hour] += 1
     days = max(1.0, (rows[-1].at - rows[0].at).total_seconds() / DAY_S)
-    out = [*off, f"Learned from the last {model.days:.0f} days ({model.spells_per_day:.0f} quiet spells a day)."]
-    out.append(expected_words(model, forced_by_rooms(rows, detection.rooms, model.days) if detection else 0.0))
+    out = [*head, f"Learned from the last {model.days:.0f} days ({model.spells_per_day:.0f} quiet spells a day)."]
+    by_rooms = forced_by_rooms(rows, detection.rooms, model.days, model.params) if detection is not None else 0.0
+    out.append(expected_words(model, by_rooms))
     if model.night:
         night = model.night
         out.append(

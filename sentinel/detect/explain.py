@@ -54,11 +54,6 @@ DETECTION_OFF = (
 )
 
 
-def _rounded(per_month: float) -> float:
-    """Halves below 3, whole numbers above: a carer's "about"."""
-    return round(per_month * 2) / 2 if per_month < 3 else round(per_month)
-
-
 def _about(rounded: float, noun: bool = False) -> str:
     """'about 1', 'about 2.5', 'about 6'; nothing: 'almost no' before a noun, else 'almost none'."""
     if rounded == 0:
@@ -69,13 +64,14 @@ def _about(rounded: float, noun: bool = False) -> str:
 def expected_words(model: RoutineModel, by_rooms: float = 0.0) -> str:
     """What the learned waits will cost a month: the false alerts they are drawn for, and those the ceilings force.
 
-    ``by_rooms``: false alerts a month that the rooms' own ceilings in the config force beyond those (the model
-    knows nothing of them).
+    ``by_rooms``: how many more a month the rooms' own limits in the config force (``forced_by_rooms``; the
+    model knows nothing of them).
     """
-    spent = model.expected_per_month - model.forced_per_month
-    drawn = _rounded(spent)
-    forced = _rounded(model.forced_per_month + by_rooms)
-    total = _rounded(drawn + forced)  # the parts as said, so that they add up (to the rounding of a large sum)
+    spent, forced_raw = model.expected_per_month - model.forced_per_month, max(model.forced_per_month + by_rooms, 0)
+    # A carer's "about": halves below 3 a month, whole numbers above; the parts rounded alike, so they add up.
+    step = 1.0 if spent + forced_raw >= 3 else 0.5
+    drawn, forced = (round(x / step) * step for x in (spent, forced_raw))
+    total = drawn + forced
     alerts = f"{_about(total, noun=True)} {'false alert' if total == 1 else 'false alerts'} a month"
     budget = model.params.false_alerts_per_month
     # The floor can keep the waits from spending the whole budget (a large one): say so, not a contradiction.
@@ -94,8 +90,8 @@ def expected_words(model: RoutineModel, by_rooms: float = 0.0) -> str:
         f"With these waits, expect {alerts}: {_about(drawn)} from the waits themselves (drawn for {budget:g} a"
         f" month{short}) and {_about(forced)} from quiet spells longer than a ceiling ({ceiling} at home, {door}"
         f" after the front door{rooms}), which alert whatever the routine. If such spells in this history were days"
-        " away, setting the monitor to away before going away spares those alerts; if they were ordinary nights or"
-        " rooms, the ceiling is shorter than the resident's habits."
+        " away, setting the monitor to away before going away spares those alerts; if they were ordinary nights, or"
+        " ordinary time in a room with a short ceiling, the ceiling is shorter than the resident's habits."
     )
 
 

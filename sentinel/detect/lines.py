@@ -59,24 +59,26 @@ def within_room(line: float, rule: RoomRule | None) -> float:
     return min(line, rule.ceiling) if rule.ceiling is not None else line
 
 
-def forced_by_rooms(rows: Sequence[Row], rules: Sequence[RoomRule], days: float) -> float:
-    """False alerts a month that the rooms' own ceilings force: spells that began there and lasted longer.
+def forced_by_rooms(rows: Sequence[Row], rules: Sequence[RoomRule], days: float, params: Params) -> float:
+    """How many more false alerts a month the rooms' own limits force than the home's ceilings (fewer: negative).
 
-    Counted over the last ``days`` of ``rows``, as the spells the routine is learned from.
+    A spell that began in a room with a limit alerts past that room's ceiling, or not before its floor, whatever
+    the home's ceiling (as the Watch applies them, ``within_room``); counted over the last ``days`` of ``rows``.
     """
-    ceilings = {rule.room: rule.ceiling for rule in rules if rule.ceiling is not None}
+    by_room = {rule.room: rule for rule in rules}
     signs = [row for row in rows if row.is_activity]
-    if not ceilings or len(signs) < 2:
+    if not by_room or len(signs) < 2:
         return 0.0
     since = signs[-1].at.timestamp() - days * DAY_S
-    longer = sum(
-        1
-        for before, after in itertools.pairwise(signs)
-        if before.at.timestamp() >= since
-        and before.room in ceilings
-        and (after.at - before.at).total_seconds() > ceilings[before.room]
-    )
-    return longer * 30.0 / max(days, 1.0)
+    change = 0
+    for before, after in itertools.pairwise(signs):
+        rule = by_room.get(before.room)
+        if rule is None or before.at.timestamp() < since:
+            continue
+        home = params.door_ceiling_s if before.kind == "door" else params.ceiling_s
+        room, lasted = within_room(home, rule), (after.at - before.at).total_seconds()
+        change += (room < lasted <= home) - (home < lasted <= room)  # alerts now, or no longer
+    return change * 30.0 / max(days, 1.0)
 
 
 Cause = Literal["budget", "floor", "ceiling", "night", "outing", "stray", "warmup", "room floor", "room ceiling"]
