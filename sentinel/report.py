@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sentinel.backtest.waits import slot_lines
+from sentinel.backtest.waits import learner_of, slot_lines
 from sentinel.core.events import Row
-from sentinel.detect.detector import InactivityDetector, learner_of
+from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.explain import DETECTION_OFF, clock_after_noon, duration, expected_words
 from sentinel.detect.lines import RoutineModel, forced_by_rooms
 

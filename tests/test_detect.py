@@ -358,6 +358,14 @@ def test_the_cost_sentence_adds_up() -> None:
     )
 
 
+def test_a_routine_learned_without_reasons_has_the_same_lines() -> None:
+    spells = [Spell(D0 + timedelta(hours=h, minutes=7 * (h % 5)), "kitchen", 600.0 + 60 * (h % 9)) for h in range(400)]
+    told = fit(spells, D0 + timedelta(days=17), Params(), frozenset())
+    measured = fit(spells, D0 + timedelta(days=17), Params(), frozenset(), reasons=False)  # as the backtest learns
+    assert told.longest and not measured.longest  # an alert's "lasted at most ..." is not worked out
+    assert all(np.array_equal(told.lines[k], measured.lines[k]) for k in told.lines) and told.price == measured.price
+
+
 def test_weekends_are_learned_apart_once_there_are_three_weeks() -> None:
     def spells(days: int) -> list[Spell]:
         out = []

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sentinel.backtest.waits import slot_lines
+from sentinel.backtest.waits import learner_of, slot_lines
 from sentinel.core.events import Row
-from sentinel.detect.detector import learner_of
 from sentinel.detect.lines import RoutineModel
 from sentinel.errors import SentinelError
 

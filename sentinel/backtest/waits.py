@@ -1,4 +1,4 @@
-"""The waits by time of day as the carer's tools show them: for the typical place then, within its room's limits."""
+"""The routine as the carer's tools show it: learned with a home's settings; the waits by time of day, per room."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ from typing import TYPE_CHECKING
 
 from sentinel.core.events import Row
 from sentinel.detect.contexts import context_of, sensor_of
-from sentinel.detect.lines import DAY_S, RoutineModel, within_room
+from sentinel.detect.detector import InactivityDetector
+from sentinel.detect.lines import DAY_S, RoutineModel, params_of, warmup_of, within_room
 
 if TYPE_CHECKING:
     from sentinel.config.detection import DetectionConfig
+
+
+def learner_of(detection: DetectionConfig | None) -> InactivityDetector:
+    """A detector with a home's settings (budget, floor, ceiling, window, warmup, not_back), or the defaults."""
+    if detection is None:
+        return InactivityDetector()
+    return InactivityDetector(params_of(detection), warmup_of(detection), detection.not_back)
 
 
 def typical_context(rows: Iterable[Row], slots: int = 24) -> dict[int, str]:

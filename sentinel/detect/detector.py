@@ -9,23 +9,20 @@ its own (``learn.py``); the carer's tools (backtest, calibration) run this.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sentinel.core.events import Row
 from sentinel.detect.contexts import BACK, Sign, arrival, context_of, parts, sensor_of
-from sentinel.detect.lines import EPOCH, Params, Warmup, params_of, wall_seconds, warmup_of
+from sentinel.detect.lines import EPOCH, Params, Warmup, wall_seconds
 from sentinel.detect.routine import Spell, SpellTable, fit
 from sentinel.detect.silent import Usual
 from sentinel.detect.tracker import ARRIVAL_S, RETURN_ROWS, Tracker
-
-if TYPE_CHECKING:
-    from sentinel.config.detection import DetectionConfig
 
 ABSENCE, DEPARTED, LOST = 1, 2, 4  # what the front door says of a spell (``_door_says``)
 
@@ -46,8 +43,11 @@ __all__ = [
 class InactivityDetector(Tracker):
     """Learns quiet spells and says when the current one becomes unusual."""
 
-    def __init__(self, params: Params | None = None, warmup: Warmup | None = None, not_back: bool = False) -> None:
+    def __init__(
+        self, params: Params | None = None, warmup: Warmup | None = None, not_back: bool = False, reasons: bool = True
+    ) -> None:
         super().__init__(params, warmup, not_back)
+        self.reasons = reasons  # the routine also keeps what an alert's reason tells; a measure reads none
         # The learned spells, as parallel columns (fast to turn into arrays).
         self._start: list[float] = []
         self._seconds: list[float] = []
@@ -177,12 +177,13 @@ class InactivityDetector(Tracker):
         arrivals = frozenset(self._doors) - doors
         hint = self.model.price if self.model is not None else self.price_hint
         weight = (self.model.prior_weight, self.model.prior_chosen_s) if self.model is not None else self.prior_hint
-        self.model = fit(table, now, self.params, doors=doors, arrivals=arrivals, price_hint=hint, prior_hint=weight)
+        learn = functools.partial(fit, doors=doors, arrivals=arrivals, reasons=self.reasons)
+        self.model = learn(table, now, self.params, price_hint=hint, prior_hint=weight)
         if self.not_back and self.outing_contexts:
             homes = frozenset(names) - self.outing_contexts  # learn the outings alone
             try:
                 endless = replace(self.params, ceiling_s=math.inf, door_ceiling_s=math.inf)
-                self.outing_model = fit(table, now, endless, left_out=homes | arrivals, doors=doors, arrivals=arrivals)
+                self.outing_model = learn(table, now, endless, left_out=homes | arrivals)
                 self.outing_model.night = None  # nights say nothing about how long an outing lasts
             except ValueError:  # no outings in the window yet
                 self.outing_model = None
@@ -195,13 +196,6 @@ class InactivityDetector(Tracker):
         copy.outing_contexts, copy._doors = set(self.outing_contexts), set(self._doors)
         copy.frozen = True
         return copy
-
-
-def learner_of(detection: DetectionConfig | None) -> InactivityDetector:
-    """A detector with a home's settings (budget, floor, ceiling, window, warmup, not_back), or the defaults."""
-    if detection is None:
-        return InactivityDetector()
-    return InactivityDetector(params_of(detection), warmup_of(detection), detection.not_back)
 
 
 def _flags(says: int) -> tuple[bool, bool, bool]:

@@ -40,7 +40,7 @@ from sentinel.detect.lines import (
 from sentinel.detect.night import learn_night
 from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S, learned_prior
 from sentinel.detect.rule import Rule
-from sentinel.detect.survival import Stats, context_stats, first_line, outing_curve, outing_shares
+from sentinel.detect.survival import Stats, context_stats, first_line, longest_of, outing_curve, outing_shares
 
 __all__ = [
     "BINS",
@@ -151,6 +151,7 @@ def fit(
     arrivals: frozenset[str] = frozenset(),
     price_hint: float | None = None,
     prior_hint: tuple[float, float | None] | None = None,
+    reasons: bool = True,
 ) -> RoutineModel:
     """Learn the alert lines from the spells in the window before ``now``.
 
@@ -162,7 +163,8 @@ def fit(
     ``left_out`` contexts are not learned and never raise an alert.
     ``price_hint``: yesterday's price, where the search for today's starts.
     ``prior_hint``: the weight of the coarser levels in use and when it was learned; kept until the window has
-    moved by a week (``prior.REFRESH_S``).
+    moved by a week (``prior.REFRESH_S``). ``reasons``: also the longest usual spells, which an alert's reason tells
+    (``RoutineModel.longest``); a measure that reads no reason does without.
     """
     table = spells if isinstance(spells, SpellTable) else SpellTable.of(spells)
     n_names = len(table.names)
@@ -198,7 +200,7 @@ def fit(
     codes = np.unique(context)
     lowest = first_line(min(params.floor_s, params.ceiling_s, params.door_ceiling_s))  # below: nothing is read
     outcome = (absence, departed | absence)  # which spells were outings, and which ended with a departure
-    stats = context_stats(codes, context, tod, log_gap, seconds, recency, *outcome, groups, params.bandwidth_s, lowest)
+    stats = context_stats(codes, context, tod, log_gap, recency, *outcome, groups, params.bandwidth_s, lowest)
     home = ~absence
 
     # "When": the whole home at this time of day; "where": this context at any time; then both together, each
@@ -285,6 +287,8 @@ def fit(
         lines[""] = unseen[g]  # for contexts never seen
         for gone in left_out:
             lines[gone] = np.full(BINS, math.inf)
-    for i, code in enumerate(codes):
-        model.longest[table.names[code]] = stats.longest[i]
+    if reasons:  # what an alert's reason says of the usual spells; nothing else reads it
+        longest = longest_of(codes, context, tod, seconds, absence, params.bandwidth_s)
+        for i, code in enumerate(codes):
+            model.longest[table.names[code]] = longest[i]
     return model

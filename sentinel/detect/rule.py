@@ -36,6 +36,7 @@ class Rule:
         candidates = np.concatenate(
             [np.where(allowed, grid[None, :], np.inf), np.full((len(upper), 1), floor), upper[:, None]], axis=-1
         )
+        self.candidates = candidates  # contexts x candidates: the same for every day type and half hour
         self.grid = np.broadcast_to(candidates[None, :, None, :], (*shape, len(grid) + 2))
         self.surv_upper = at(survival, np.broadcast_to(upper[None, :, None], shape))
         at_floor = at(survival, np.full(shape, floor))
@@ -53,22 +54,25 @@ class Rule:
         self.forced = float(np.sum(rate * self.surv_upper))
 
     def _pick(self, price: float, grid: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per cell, the candidate line that minimises line + price x P(spell > line), and that probability."""
+        """Per cell (a row of ``grid``), the candidate that minimises line + price x P(spell > line), and that P."""
         index = np.argmin(grid + price * curves, axis=-1)
-        if grid.ndim == 2:  # the search for the price, a dozen times a fit: plain indexing costs less
-            cells = np.arange(len(index))
-            return grid[cells, index], curves[cells, index]
-        return (
-            np.take_along_axis(grid, index[..., None], axis=-1)[..., 0],
-            np.take_along_axis(curves, index[..., None], axis=-1)[..., 0],
-        )
+        cells = np.arange(len(index))
+        return grid[cells, index], curves[cells, index]
+
+    def _pick_all(self, price: float) -> tuple[np.ndarray, np.ndarray]:
+        """``_pick`` for every cell: day types x contexts x half hours."""
+        index = np.argmin(self.grid + price * self.survival, axis=-1)
+        # Plain indexing: the candidates are per context, the curves one row per cell.
+        line = self.candidates[np.arange(self.candidates.shape[0])[None, :, None], index]
+        flat = self.survival.reshape(-1, self.survival.shape[-1])
+        return line, flat[np.arange(len(flat)), index.ravel()].reshape(index.shape)
 
     def lines(self, price: float) -> np.ndarray:
-        return self._pick(price, self.grid, self.survival)[0]
+        return self._pick_all(price)[0]
 
     def applied(self, price: float) -> tuple[np.ndarray, float]:
         """The lines chosen at ``price``, and their false alerts a day as applied (the usual night lengthens some)."""
-        line, s = self._pick(price, self.grid, self.survival)
+        line, s = self._pick_all(price)
         s = np.where(self.night[None, None, :] > line, self.surv_night, s)
         return line, float(np.sum(self.rate * s))
 

@@ -75,6 +75,12 @@ def near_table(bandwidth_s: float) -> np.ndarray:
     return np.exp(-0.5 * delta * delta).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=8)
+def near_rows(bandwidth_s: float) -> np.ndarray:
+    """``near_table`` laid out a start per row (steps x bins): a start's weights are read as one piece of memory."""
+    return np.ascontiguousarray(near_table(bandwidth_s).T)
+
+
 def near_step(tod: np.ndarray) -> np.ndarray:
     """Each start's column in ``near_table``: its time of day read to ``NEAR_STEP_S``."""
     step: np.ndarray = np.minimum(np.rint(tod / NEAR_STEP_S).astype(int), int(DAY_S / NEAR_STEP_S) - 1)
@@ -121,7 +127,6 @@ class Stats:
     total_all_day: np.ndarray
     absent_all_day: np.ndarray
     left_all_day: np.ndarray
-    longest: np.ndarray  # contexts x bins
     width: np.ndarray  # contexts: the log-duration kernel's width (see ``log_bandwidth``)
 
 
@@ -130,7 +135,6 @@ def context_stats(
     context: np.ndarray,
     tod: np.ndarray,
     log_gap: np.ndarray,
-    seconds: np.ndarray,
     recency: np.ndarray,
     absence: np.ndarray,
     left: np.ndarray,
@@ -156,7 +160,6 @@ def context_stats(
         total_all_day=np.zeros(len(codes)),
         absent_all_day=np.zeros(len(codes)),
         left_all_day=np.zeros(len(codes)),
-        longest=np.zeros((len(codes), BINS)),
         width=np.zeros(len(codes)),
     )
     # Each spell's own quantities once, then the spells in context order (a stable sort keeps each context's spells
@@ -172,8 +175,7 @@ def context_stats(
         s.starts[g] = np.bincount(code_of * BINS + bins, weights=own_days[g], minlength=len(codes) * BINS).reshape(
             len(codes), BINS
         )
-    s.longest = _longest(code_of[~absence], tod[~absence], seconds[~absence], len(codes), bandwidth_s)
-    table, steps = near_table(float(bandwidth_s)), near_step(tod)[order]
+    rows_of, steps = near_rows(float(bandwidth_s)), near_step(tod)[order]
     spell_weight, log_gap, recency, left = spell_weight[:, order], log_gap[order], recency[order], left[order]
     home_weight, home_recency = spell_weight * at_home, recency * at_home
     spans = list(itertools.pairwise(bounds.tolist()))
@@ -183,7 +185,7 @@ def context_stats(
         home = log_gap[first:last][at_home[first:last]]
         s.width[i] = log_bandwidth(home) if len(home) else MAX_LOG_BANDWIDTH
     exceeds = exceed_each(log_gap, s.width, code_of[order], lowest)
-    near_all = table[:, steps]  # each spell's time-of-day weights, once: one gather, not one per context
+    near_all = rows_of[steps].T  # each spell's time-of-day weights, once: one gather of whole rows, not per context
     for i, (first, last) in enumerate(spans):
         mine = slice(first, last)
         close = near_all[:, mine]
@@ -210,6 +212,22 @@ def first_line(shortest_s: float) -> int:
     # one below the floor); a spell shorter than the floor is judged at it (``prior.py``). Below, more than half of
     # the grid at the default 30 min, nothing is read: half the learning's work, left undone.
     return max(int(np.searchsorted(GRID, shortest_s)) - 1, 0)
+
+
+def longest_of(
+    codes: np.ndarray,
+    context: np.ndarray,
+    tod: np.ndarray,
+    seconds: np.ndarray,
+    absence: np.ndarray,
+    bandwidth_s: float,
+) -> np.ndarray:
+    """Per context (``codes``) and half hour, the longest spell at home that began within one bandwidth (0 if none).
+
+    For the reasons an alert gives ("lasted at most 25 min"), not for the lines.
+    """
+    home = ~absence
+    return _longest(np.searchsorted(codes, context[home]), tod[home], seconds[home], len(codes), bandwidth_s)
 
 
 def _longest(code: np.ndarray, tod: np.ndarray, seconds: np.ndarray, contexts: int, bandwidth_s: float) -> np.ndarray:
