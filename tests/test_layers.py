@@ -11,7 +11,7 @@ SENTINEL = Path(__file__).resolve().parent.parent / "sentinel"
 # What a pure layer may use of the standard library: values and arithmetic, no files, sockets, processes or
 # clocks. Logging is allowed: a warning is a diagnostic, not an effect anyone relies on.
 PURE_STDLIB = {
-    "__future__", "bisect", "collections", "dataclasses", "datetime", "enum", "functools", "heapq",
+    "__future__", "array", "bisect", "collections", "dataclasses", "datetime", "enum", "functools", "heapq",
     "itertools", "json", "logging", "math", "re", "statistics", "typing",
 }  # fmt: skip
 ALLOWED = {

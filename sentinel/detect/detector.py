@@ -8,12 +8,14 @@ its own (``learn.py``); the carer's tools (backtest, calibration) run this.
 
 from __future__ import annotations
 
+import array
 import bisect
 import functools
 import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -48,17 +50,18 @@ class InactivityDetector(Tracker):
     ) -> None:
         super().__init__(params, warmup, not_back)
         self.reasons = reasons  # the routine also keeps what an alert's reason tells; a measure reads none
-        # The learned spells, as parallel columns (fast to turn into arrays).
-        self._start: list[float] = []
-        self._seconds: list[float] = []
-        self._context: list[int] = []
-        self._end: list[int] = []  # the context of the sign of life that ended the spell
+        # The learned spells, as parallel columns of machine numbers: a day's refit turns each into an array by
+        # copying its memory, not by reading tens of thousands of Python numbers one by one.
+        self._start: array.array[float] = array.array("d")
+        self._seconds: array.array[float] = array.array("d")
+        self._context: array.array[int] = array.array("q")
+        self._end: array.array[int] = array.array("q")  # the context of the sign of life that ended the spell
         # What the front door says of each spell, as bits (one column, one array to make): ABSENCE, it ended
         # with someone arriving (an outing the door did not see); DEPARTED, it ended at the door, going out for
         # at least the floor; LOST, it ended at a door row that repeats the door's last value (a row was lost).
-        self._door_says: list[int] = []
+        self._door_says: array.array[int] = array.array("b")
         self._door_value: dict[str, str] = {}  # per front door, the value of its last row
-        self._chain: list[bool] = []  # it began where the spell before it ended
+        self._chain: array.array[int] = array.array("b")  # 1: it began where the spell before it ended
         self._recorded_to: datetime | None = None  # where the last spell learned ended
         self._dropped = 0  # spells dropped from the front of the window so far
         self._codes: dict[str, int] = {}
@@ -123,7 +126,7 @@ class InactivityDetector(Tracker):
         index = None if self._before_door is None else self._before_door - self._dropped
         return index if index is not None and 0 <= index < len(self._start) else None
 
-    def _columns(self) -> tuple[list[float], list[float], list[int], list[int], list[int], list[bool]]:
+    def _columns(self) -> tuple[array.array[Any], ...]:
         """The learned spells' parallel columns, to cut together."""
         return self._start, self._seconds, self._context, self._end, self._door_says, self._chain
 

@@ -31,7 +31,9 @@ class Rule:
         upper = np.minimum(upper, GRID[-1])
         # Only the grid lines between the floor and the highest ceiling can be chosen: the rest is not searched.
         usable = (floor <= GRID) & (upper.max(initial=floor) >= GRID)
-        grid = GRID[usable]
+        lines = np.flatnonzero(usable)  # a run of the grid: a slice, not a copy
+        usable_lines = slice(int(lines[0]), int(lines[-1]) + 1) if len(lines) else slice(0, 0)
+        grid = GRID[usable_lines]
         allowed = grid[None, :] <= upper[:, None]
         candidates = np.concatenate(
             [np.where(allowed, grid[None, :], np.inf), np.full((len(upper), 1), floor), upper[:, None]], axis=-1
@@ -41,7 +43,7 @@ class Rule:
         self.surv_upper = at(survival, np.broadcast_to(upper[None, :, None], shape))
         at_floor = at(survival, np.full(shape, floor))
         self.survival = np.concatenate(
-            [survival[..., usable], at_floor[..., None], self.surv_upper[..., None]], axis=-1
+            [survival[..., usable_lines], at_floor[..., None], self.surv_upper[..., None]], axis=-1
         )
         # The usual night's lower bound per half hour (0 outside it), read at the half hour's middle.
         since_noon = ((np.arange(BINS) + 0.5) * DAY_S / BINS - NOON) % DAY_S

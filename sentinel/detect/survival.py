@@ -186,6 +186,9 @@ def context_stats(
         s.width[i] = log_bandwidth(home) if len(home) else MAX_LOG_BANDWIDTH
     exceeds = exceed_each(log_gap, s.width, code_of[order], lowest)
     near_all = rows_of[steps].T  # each spell's time-of-day weights, once: one gather of whole rows, not per context
+    # The spells before a departure, few (most places have none), found once and cut by place.
+    left_at = np.flatnonzero(left)
+    cuts = np.searchsorted(left_at, bounds).tolist()
     for i, (first, last) in enumerate(spans):
         mine = slice(first, last)
         close = near_all[:, mine]
@@ -197,8 +200,8 @@ def context_stats(
         s.above_all_day[i, lowest:] = home_recency[mine] @ exceeds[mine]
         s.weight_all_day[i] = home_recency[mine].sum()
         s.total_all_day[i] = recency[mine].sum()
-        went = np.flatnonzero(left[mine])  # few: the spells before a departure, and most places have none
-        if len(went):
+        if cuts[i] < cuts[i + 1]:
+            went = left_at[cuts[i] : cuts[i + 1]] - first
             s.left[:, i] = spell_weight[:, mine][:, went] @ close[:, went].T
             s.left_all_day[i] = recency[mine][went].sum()
     s.absent[:] = s.total - s.weight
