@@ -344,8 +344,11 @@ def test_the_cost_sentence_adds_up() -> None:
         frozenset(),
     )
     for spent, forced, total, drawn, forced_said in (
-        (1.0, 2.5, "3 false alerts", "1", "2"),  # whole numbers from 3 a month on, the parts rounded alike
+        (1.0, 2.5, "4 false alerts", "1.5", "2.5"),  # the total whole from 3 a month on, the ceilings' in halves
         (1.5, 3.0, "5 false alerts", "2", "3"),
+        (2.5, 0.5, "3 false alerts", "2.5", "0.5"),
+        (3.0, 0.35, "3 false alerts", "2.5", "0.5"),  # a quarter a month from the ceilings is still told
+        (1.5, 1.5, "3 false alerts", "1.5", "1.5"),
         (1.0, 1.2, "2 false alerts", "1", "1"),
         (0.9, 0.6, "1.5 false alerts", "1", "0.5"),  # halves below
     ):

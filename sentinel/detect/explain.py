@@ -68,10 +68,12 @@ def expected_words(model: RoutineModel, by_rooms: float = 0.0) -> str:
     model knows nothing of them).
     """
     spent, forced_raw = model.expected_per_month - model.forced_per_month, max(model.forced_per_month + by_rooms, 0)
-    # A carer's "about": halves below 3 a month, whole numbers above; the parts rounded alike, so they add up.
+    # A carer's "about": the total to halves below 3 a month, to whole numbers above; the ceilings' part always to
+    # halves (so that a quarter a month is told), and the waits' part what is left, so that the parts add up.
     step = 1.0 if spent + forced_raw >= 3 else 0.5
-    drawn, forced = (round(x / step) * step for x in (spent, forced_raw))
-    total = drawn + forced
+    forced = math.floor(forced_raw * 2 + 0.5) / 2
+    total = max(math.floor((spent + forced_raw) / step + 0.5) * step, forced)
+    drawn = total - forced
     alerts = f"{_about(total, noun=True)} {'false alert' if total == 1 else 'false alerts'} a month"
     budget = model.params.false_alerts_per_month
     # The floor can keep the waits from spending the whole budget (a large one): say so, not a contradiction.
