@@ -77,7 +77,8 @@ class DetectionConfig:
     enabled: bool = setting(True, doc="Learn the routine and alert on unusual quiet.")
     false_alerts_per_month: float = setting(
         1.0,
-        doc="The main knob: how many unnecessary alerts a month the circle accepts. Lower waits longer.",
+        doc="The main knob: how many unnecessary alerts a month the circle accepts. Lower waits longer. Quiet spells"
+        " longer than a ceiling alert on top: `sentinel routine -c` says how many to expect.",
         check=_between(0.1, 30),
     )
     floor: Seconds = setting(
