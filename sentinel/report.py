@@ -123,11 +123,11 @@ def _alert_line(
     model: RoutineModel | None,
     note: str,
 ) -> str:
-    off = f"<p>{html.escape(DETECTION_OFF)}</p>" if detection is not None and not detection.enabled else ""
-    off += f"<p>{html.escape(note)}</p>" if note else ""
+    said = f"<p>{html.escape(DETECTION_OFF)}</p>" if detection is not None and not detection.enabled else ""
+    said += f"<p>{html.escape(note)}</p>" if note else ""
     if model is None:
         needs = f"<p>Still learning the routine ({detector.warmup.min_days:g} days are needed).</p>"
-        return f"<h2>The alert line</h2>{off}{needs}"
+        return f"<h2>The alert line</h2>{said}{needs}"
     hours = [line for _, line in slot_lines(rows, model, detection)]
     by_rooms = forced_by_rooms(rows, detection.rooms, model.days, model.params) if detection is not None else 0.0
     finite = [h for h in hours if math.isfinite(h)]
@@ -154,7 +154,9 @@ def _alert_line(
             f" up by {clock_after_noon(n.up_by)} at the latest."
         )
     return (
-        f"<h2>How long a quiet spell may last</h2>\n{off}" + "".join(parts) + f'\n<p class="note">Learned from the last'
+        f"<h2>How long a quiet spell may last</h2>\n{said}"
+        + "".join(parts)
+        + f'\n<p class="note">Learned from the last'
         f" {model.days:.0f} days, for where the resident usually is at each hour; a quiet spell longer than the bar"
         f" raises an alert.{night} {html.escape(expected_words(model, by_rooms))}</p>"
     )
