@@ -85,7 +85,8 @@ def press_for_help(h: Home, rec: Recorder) -> dict:
     """Hold the help button; the new alert the broker passed on."""
     seen = {a["alert_id"] for a in rec.on(h.topics.alert)}
     h.wait(1)  # apart from any earlier press
-    pressed = (h.clock.now() if h.clock else datetime.now(UTC)).replace(microsecond=0)
+    assert h.clock is not None, "every home here runs on a manual clock"
+    pressed = h.clock.now().replace(microsecond=0)
     h.press(0.6)
     # Not one raised before: an alert still waiting from before the start may reach the broker only now.
     new = lambda: [  # noqa: E731
