@@ -8,7 +8,7 @@ import numpy as np
 
 from sentinel.detect.lines import BINS, DAY_S
 from sentinel.detect.night import NOON, Night
-from sentinel.detect.survival import GRID, at
+from sentinel.detect.survival import GRID, along, at
 
 
 class Rule:
@@ -66,8 +66,7 @@ class Rule:
         index = np.argmin(self.grid + price * self.survival, axis=-1)
         # Plain indexing: the candidates are per context, the curves one row per cell.
         line = self.candidates[np.arange(self.candidates.shape[0])[None, :, None], index]
-        flat = self.survival.reshape(-1, self.survival.shape[-1])
-        return line, flat[np.arange(len(flat)), index.ravel()].reshape(index.shape)
+        return line, along(self.survival, index)
 
     def lines(self, price: float) -> np.ndarray:
         return self._pick_all(price)[0]

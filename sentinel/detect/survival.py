@@ -97,12 +97,12 @@ def at(curves: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     seconds = np.clip(seconds, GRID[0], GRID[-1])
     index = np.clip(np.searchsorted(GRID, seconds), 1, len(GRID) - 1)
     frac = (np.log(seconds) - LOG_GRID[index - 1]) / (LOG_GRID[index] - LOG_GRID[index - 1])
-    low, high = _along(curves, index - 1), _along(curves, index)
+    low, high = along(curves, index - 1), along(curves, index)
     mixed: np.ndarray = low + frac * (high - low)
     return mixed
 
 
-def _along(curves: np.ndarray, index: np.ndarray) -> np.ndarray:
+def along(curves: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Each curve (..., GRID) read at its own grid index (...): take_along_axis, by plain indexing where it can."""
     if index.shape != curves.shape[:-1]:
         picked: np.ndarray = np.take_along_axis(curves, index[..., None], axis=-1)[..., 0]
