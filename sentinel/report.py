@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sentinel.backtest.waits import learner_of, slot_lines
+from sentinel.backtest.waits import forced_by_rooms, learner_of, slot_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import InactivityDetector
 from sentinel.detect.explain import DETECTION_OFF, clock_after_noon, duration, expected_words
-from sentinel.detect.lines import RoutineModel, forced_by_rooms
+from sentinel.detect.lines import RoutineModel
 
 if TYPE_CHECKING:
     from sentinel.config.detection import DetectionConfig

@@ -29,6 +29,7 @@ from sentinel.backtest.csvio import read_rows
 from sentinel.backtest.evaluation import Split, evaluate, measure, onsets, percentile
 from sentinel.backtest.reference import Cuddihy, FixedTimer, alert_line, first_crossing
 from sentinel.backtest.tools import backtest, replay
+from sentinel.backtest.waits import forced_by_rooms
 from sentinel.cli import main
 from sentinel.config import parse_config
 from sentinel.config.detection import RoomRule
@@ -37,7 +38,7 @@ from sentinel.demo.resident import Resident
 from sentinel.detect.detector import InactivityDetector, Warmup, usual_gaps_of, without
 from sentinel.detect.explain import Place, budget_words, duration, expected_words, explain
 from sentinel.detect.learn import learn
-from sentinel.detect.lines import forced_by_rooms, wall_seconds
+from sentinel.detect.lines import wall_seconds
 from sentinel.detect.night import learn_night
 from sentinel.detect.prior import PRIOR_WEIGHTS, REFRESH_S
 from sentinel.detect.routine import Params, RoutineModel, Spell, SpellTable, fit, whole_misses

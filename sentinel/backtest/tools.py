@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from sentinel.backtest.conditions import CONDITIONS
 from sentinel.backtest.evaluation import Measured, Replayed, Report, Split, checked_split, measure
 from sentinel.backtest.reference import Cuddihy, FixedTimer
-from sentinel.backtest.waits import learner_of, slot_lines
+from sentinel.backtest.waits import forced_by_rooms, learner_of, slot_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
 from sentinel.detect.explain import DETECTION_OFF, Place, clock_after_noon, duration, expected_words, explain
-from sentinel.detect.lines import RoutineModel, forced_by_rooms
+from sentinel.detect.lines import RoutineModel
 from sentinel.detect.routine import DAY_S
 
 if TYPE_CHECKING:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sentinel.core.events import Row
 from sentinel.detect.contexts import context_of, sensor_of
 from sentinel.detect.detector import InactivityDetector
-from sentinel.detect.lines import DAY_S, RoutineModel, params_of, warmup_of, within_room
+from sentinel.detect.lines import DAY_S, Params, RoutineModel, params_of, warmup_of, within_room
+from sentinel.detect.routine import effective_days
 
 if TYPE_CHECKING:
-    from sentinel.config.detection import DetectionConfig
+    from sentinel.config.detection import DetectionConfig, RoomRule
 
 
 def learner_of(detection: DetectionConfig | None) -> InactivityDetector:
@@ -52,3 +54,27 @@ def slot_lines(
         rule = rooms.get(room_of.get(sensor_of(context), "") or "") if context else None
         out.append((context, within_room(line, rule)))
     return out
+
+
+def forced_by_rooms(rows: Sequence[Row], rules: Sequence[RoomRule], days: float, params: Params) -> float:
+    """How many more false alerts a month the rooms' own limits force than the home's ceilings (fewer: negative).
+
+    A spell that began in a room with a limit alerts past that room's ceiling, or not before its floor, whatever
+    the home's ceiling (as the Watch applies them, ``within_room``). Counted over the last ``days`` of ``rows``
+    and weighed by age as the model counts the spells past its ceilings (``RoutineModel.forced_per_month``).
+    """
+    by_room = {rule.room: rule for rule in rules}
+    signs = [row for row in rows if row.is_activity]
+    if not by_room or len(signs) < 2:
+        return 0.0
+    last = signs[-1].at.timestamp()
+    change = 0.0
+    for before, after in itertools.pairwise(signs):
+        rule, age = by_room.get(before.room), (last - before.at.timestamp()) / DAY_S
+        if rule is None or age > days:
+            continue
+        home = params.door_ceiling_s if before.kind == "door" else params.ceiling_s
+        room, lasted = within_room(home, rule), (after.at - before.at).total_seconds()
+        # It alerts now, or no longer; an older spell counts less, as the routine counts it.
+        change += ((room < lasted <= home) - (home < lasted <= room)) * float(0.5 ** (age / params.half_life_days))
+    return change * 30.0 / effective_days(max(days, 1.0), params.half_life_days)

@@ -6,7 +6,6 @@ learning it (``routine.fit``) runs in a process of its own.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,31 +56,6 @@ def within_room(line: float, rule: RoomRule | None) -> float:
     if rule.floor is not None:
         line = max(line, rule.floor)
     return min(line, rule.ceiling) if rule.ceiling is not None else line
-
-
-def forced_by_rooms(rows: Sequence[Row], rules: Sequence[RoomRule], days: float, params: Params) -> float:
-    """How many more false alerts a month the rooms' own limits force than the home's ceilings (fewer: negative).
-
-    A spell that began in a room with a limit alerts past that room's ceiling, or not before its floor, whatever
-    the home's ceiling (as the Watch applies them, ``within_room``). Counted over the last ``days`` of ``rows``
-    and weighed by age as the model counts the spells past its ceilings (``RoutineModel.forced_per_month``).
-    """
-    by_room = {rule.room: rule for rule in rules}
-    signs = [row for row in rows if row.is_activity]
-    if not by_room or len(signs) < 2:
-        return 0.0
-    last = signs[-1].at.timestamp()
-    change = 0.0
-    for before, after in itertools.pairwise(signs):
-        rule, age = by_room.get(before.room), (last - before.at.timestamp()) / DAY_S
-        if rule is None or age > days:
-            continue
-        home = params.door_ceiling_s if before.kind == "door" else params.ceiling_s
-        room, lasted = within_room(home, rule), (after.at - before.at).total_seconds()
-        # It alerts now, or no longer; an older spell counts less, as the routine counts it.
-        change += ((room < lasted <= home) - (home < lasted <= room)) * float(0.5 ** (age / params.half_life_days))
-    effective_days = sum(float(0.5 ** (k / params.half_life_days)) for k in range(math.ceil(max(days, 1.0))))
-    return change * 30.0 / effective_days
 
 
 Cause = Literal["budget", "floor", "ceiling", "night", "outing", "stray", "warmup", "room floor", "room ceiling"]
@@ -152,7 +126,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from sentinel.config.detection import DetectionConfig, RoomRule
-    from sentinel.core.events import Row
 
     Lines: TypeAlias = Sequence[float] | np.ndarray
 else:

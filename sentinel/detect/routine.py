@@ -127,6 +127,11 @@ def whole_misses(lost: float, rows: float) -> float:
     return q * q  # taken one by one: a door that loses one row in q loses both of a departure's in q^2
 
 
+def effective_days(days: float, half_life_days: float) -> float:
+    """How many days ``days`` of history count for, each day weighed by its age as the spells are (``recency``)."""
+    return float(np.sum(0.5 ** (np.arange(math.ceil(days)) / half_life_days)))
+
+
 def _shrunk_curves(stats: Stats, home_survival: np.ndarray, prior: float, lowest: int) -> np.ndarray:
     """P(spell > line) per day type, context and half hour, shrunk towards the coarser levels (large: in place).
 
@@ -247,8 +252,8 @@ def fit(
         # (whole: it is small; below ``lowest`` it is then the outings' share of their curve, read by nothing)
         home_survival = (1 - home_share[..., None]) * home_survival + home_share[..., None] * out_curve[None]
 
-    effective_days = float(np.sum(0.5 ** (np.arange(math.ceil(days)) / params.half_life_days)))
-    rate = stats.starts / effective_days  # spells starting per day in each cell (own day type only)
+    weighed_days = effective_days(days, params.half_life_days)
+    rate = stats.starts / weighed_days  # spells starting per day in each cell (own day type only)
     night = learn_night(start[home & ~is_door[context]], seconds[home & ~is_door[context]])  # rest is at home
     upper = np.array([params.door_ceiling_s if table.names[c] in doors else params.ceiling_s for c in codes])
     rule = Rule(survival, rate, params.floor_s, upper, night)
@@ -258,7 +263,7 @@ def fit(
     # every night's sleep a chance of lasting the ceiling's 16 h; the budget part keeps the smoothed curves.
     going_out = np.array([name in doors for name in table.names] + [False], dtype=bool)
     upper_of = np.where(going_out[context], params.door_ceiling_s, params.ceiling_s)
-    forced = float(recency @ (seconds > upper_of)) / effective_days
+    forced = float(recency @ (seconds > upper_of)) / weighed_days
     chosen, expected = rule.applied(price)
     model = RoutineModel(
         params,
