@@ -96,6 +96,7 @@ class Circle:
         topics = [t for t, _ in broker.subscriptions(self.config)]
         self.followed = [t.split("/", 2)[-1] if t.startswith("$share/") else t for t in topics]
         self.agent = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self.agent.reconnect_delay_set(1, 2)  # back soon after a test restarts the broker, as the notifier is
         self.agent.connect("127.0.0.1", port)
         self.agent.loop_start()
         wait_for(self.notifier.subscribed.is_set, 10, "the notifier to subscribe")
@@ -105,6 +106,8 @@ class Circle:
         payload = body if isinstance(body, bytes | str) else json.dumps(body)
         full = f"{self.base}/mary/{topic}"
         mark = len(self.heard)
+        # After a broker restart the notifier may be back before this client is: publish once it is too.
+        wait_for(self.agent.is_connected, 30, "the agent's client to connect")
         self.agent.publish(full, payload, qos=qos).wait_for_publish(5)
         if any(mqtt.topic_matches_sub(sub, full) for sub in self.followed):
             sent = (full, payload.encode() if isinstance(payload, str) else payload)
