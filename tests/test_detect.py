@@ -337,6 +337,23 @@ def test_the_rooms_own_limits_change_what_the_ceilings_force_as_the_watch_applie
     assert forced_by_rooms(rows, [], 30.0, Params()) == 0.0
 
 
+def test_only_going_out_waits_the_doors_ceiling_when_the_rooms_limits_are_counted() -> None:
+    def door(at: datetime, value: int) -> Row:
+        return Row(at, "front_door", "door", value, "hall")
+
+    hall = [RoomRule(room="hall", ceiling=2 * 3600)]
+    out = D0 + timedelta(days=1)
+    going_out = [Row(D0, "kitchen_pir", "motion", 1, "kitchen"), door(out, 1), door(out + timedelta(seconds=5), 0)]
+    back = out + timedelta(hours=20)
+    # Out for 20 h: past the hall's 2 h, not the door's 24 h, so the hall's ceiling adds an alert.
+    assert forced_by_rooms([*going_out, door(back, 1)], hall, 30.0, Params()) > 0
+    # In after 20 h, then 20 h of nothing: past the home's 16 h, which the routine counts already, not the door's.
+    came_in = [*going_out, door(back, 1), door(back + timedelta(seconds=5), 0)]
+    later = [Row(back + timedelta(hours=20), "kitchen_pir", "motion", 1, "kitchen")]
+    once = forced_by_rooms([*going_out, door(back, 1)], hall, 30.0, Params())
+    assert forced_by_rooms([*came_in, *later], hall, 30.0, Params()) == pytest.approx(once, rel=0.05)
+
+
 def test_the_cost_sentence_adds_up() -> None:
     model = fit(
         [Spell(D0 + timedelta(hours=h), "kitchen", 1800.0) for h in range(200)],

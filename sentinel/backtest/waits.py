@@ -68,12 +68,18 @@ def forced_by_rooms(rows: Sequence[Row], rules: Sequence[RoomRule], days: float,
     if not by_room or len(signs) < 2:
         return 0.0
     last = signs[-1].at.timestamp()
-    change = 0.0
+    change, back, previous = 0.0, False, None
     for before, after in itertools.pairwise(signs):
+        if before.kind == "door":
+            # Coming in, as the tracker reads the door (strays aside): the door again after at least the floor
+            # with nothing indoors between ends an outing, and only going out waits the door's ceiling.
+            gap = (before.at - previous.at).total_seconds() if previous is not None else 0.0
+            back = previous is not None and previous.kind == "door" and (back or gap >= params.floor_s)
+        previous = before
         rule, age = by_room.get(before.room), (last - before.at.timestamp()) / DAY_S
         if rule is None or age > days:
             continue
-        home = params.door_ceiling_s if before.kind == "door" else params.ceiling_s
+        home = params.door_ceiling_s if before.kind == "door" and not back else params.ceiling_s
         room, lasted = within_room(home, rule), (after.at - before.at).total_seconds()
         # It alerts now, or no longer; an older spell counts less, as the routine counts it.
         change += ((room < lasted <= home) - (home < lasted <= room)) * float(0.5 ** (age / params.half_life_days))
