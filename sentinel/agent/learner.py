@@ -67,7 +67,7 @@ class Learner:
         return self.proc is not None
 
     def start(self, request: Request) -> None:
-        """Start learning; the outcome comes to ``deliver`` from another thread."""
+        """Start learning; the outcome comes to ``deliver`` from another thread (a failure to start, from this one)."""
         if self.proc is not None:
             raise RuntimeError("already learning")
         env = dict(os.environ)
@@ -76,16 +76,26 @@ class Learner:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = "1"  # one thread: the agent and the broker keep the other cores
         began = time.monotonic()
-        proc = subprocess.Popen(
-            [*self.argv, str(self.database), request.dumps()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            env=env,
-            close_fds=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                [*self.argv, str(self.database), request.dumps()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                env=env,
+                close_fds=True,
+            )
+        except OSError as exc:  # no process (EAGAIN, ENOMEM on a Pi short of memory): a failure like any, tried again
+            self.deliver(Learned(request, None, error=f"it could not be started ({type(exc).__name__}: {exc})"))
+            return
         self.proc = proc
         self.started += 1
-        threading.Thread(target=self._wait, args=(proc, request, began), name="learner", daemon=True).start()
+        try:
+            threading.Thread(target=self._wait, args=(proc, request, began), name="learner", daemon=True).start()
+        except RuntimeError as exc:  # no thread to wait for it (memory short too): stopped, and tried again later
+            proc.kill()
+            proc.communicate()
+            self.proc = None
+            self.deliver(Learned(request, None, error=f"it could not be watched ({exc})"))
 
     def _wait(self, proc: subprocess.Popen[bytes], request: Request, began: float) -> None:
         """The learning process's thread: its output, or its end when it takes too long."""
