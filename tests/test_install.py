@@ -72,7 +72,9 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
     again = install(root, port)  # safe to run twice: nothing made is overwritten
     assert again.returncode == 0, again.stdout + again.stderr
     assert digest(root) == before
-    assert (root / "etc/systemd/system/sentinel-agent.service").exists()
+    unit = (root / "etc/systemd/system/sentinel-agent.service").read_text()
+    # The learning process killed for want of memory must not stop the agent (systemd's default would).
+    assert "\nOOMPolicy=continue\n" in unit
     assert oct((root / "etc/sentinel/agent.env").stat().st_mode & 0o777) == "0o600"
 
     password = (root / "etc/sentinel/agent.env").read_text().strip().split("=", 1)[1]

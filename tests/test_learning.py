@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from conftest import Mosquitto, gated_learning, modules_loaded, wait_for
+from conftest import ROOT, Mosquitto, gated_learning, modules_loaded, wait_for
 from sentinel.agent.app import Agent
+from sentinel.agent.learn_process import first_to_go
+from sentinel.agent.learner import command
 from sentinel.agent.learning import LEARN_RETRY_S, ROUTINE
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
@@ -270,6 +273,96 @@ def test_a_learning_process_killed_leaves_the_agent_watching_and_is_tried_again(
     kit.pump_until(lambda: kit.agent.routine_as_of is not None, "the routine learned at the second try")
     assert learner.started == 2 and kit.agent.watch is not None and not kit.agent.watch.learning
     assert kit.store.get_setting(ROUTINE) is not None
+
+
+def test_a_learning_process_that_cannot_be_started_is_tried_again(kits, tmp_path, caplog) -> None:
+    """No process to be had (on a Pi short of memory fork fails): a failure like any other, tried again later."""
+    kit = kits(argv=[str(tmp_path / "no-such-program")])
+    learner, learning = kit.agent.learner, kit.agent.learning
+    assert learner is not None and learning is not None
+    kit.pump_until(lambda: kit.agent.routine_ready, "the agent to hear of it")
+    assert any("it could not be started (FileNotFoundError" in r.getMessage() for r in caplog.records)
+    assert learner.started == 0 and not learner.running and kit.agent.status == "learning"
+    assert learning.meanwhile is None  # movement is no longer held in memory for a routine that is not coming
+    kit.press_for_help()
+    learner.argv = command()
+    kit.clock.advance(LEARN_RETRY_S[0] - 1)
+    kit.agent.pump()
+    assert learner.started == 0  # not before its time
+    kit.clock.advance(1)
+    kit.pump_until(lambda: kit.agent.routine_as_of is not None, "the routine learned at the second try")
+    watch = kit.agent.watch
+    assert learner.started == 1 and watch is not None and not watch.learning
+
+    # The next day's refit cannot be started either: the routine in use goes on, and the refit is tried again.
+    learned_as_of = kit.agent.routine_as_of
+    learner.argv = [str(tmp_path / "no-such-program")]
+    kit.clock.advance(86400)  # its first sign of life asks for a refit
+    pin = kit.factory.pin(13)
+    pin.drive_high()
+    kit.agent.pump()
+    pin.drive_low()
+    kit.pump_until(lambda: learning.next_learn is not None, "the failed refit")
+    assert learner.started == 1 and kit.agent.routine_as_of == learned_as_of and kit.agent.watch is watch
+    learner.argv = command()
+    kit.clock.advance(LEARN_RETRY_S[0])
+    kit.pump_until(lambda: kit.agent.routine_as_of != learned_as_of, "the refit at the second try")
+    assert learner.started == 2 and learning.next_learn is None and not kit.agent.watch.learning
+
+
+def test_a_learning_process_killed_for_memory_leaves_the_stored_routine_watching(kits, tmp_path, caplog) -> None:
+    """The kernel's out-of-memory killer (SIGKILL) at a restart: the routine last learned watches, then relearned."""
+    first = kits()
+    first.pump_until(lambda: first.agent.routine_as_of is not None, "the routine")
+    first.agent.journal.flush()
+    first.close()
+    gate = tmp_path / "gate"
+    second = kits(argv=gated_learning(gate))
+    learner = second.agent.learner
+    assert learner is not None
+    proc = second.pump_until(lambda: learner.proc, "the learning process")
+    os.kill(proc.pid, signal.SIGKILL)
+    second.pump_until(lambda: second.agent.routine_ready, "the agent to hear of it")
+    assert any("exit status -9" in r.getMessage() and "routine last learned" in r.getMessage() for r in caplog.records)
+    assert second.agent.status == "ok" and second.agent.watch is not None and not second.agent.watch.learning
+    second.press_for_help()
+    gate.touch()
+    second.clock.advance(LEARN_RETRY_S[0])
+    second.pump_until(lambda: second.agent.routine_as_of is not None, "the routine relearned at the second try")
+    assert learner.started == 2 and second.agent.watch is not None and not second.agent.watch.learning
+
+
+LEARN_AND_SAY_SCORE = """import sys
+from sentinel.agent.learn_process import main
+code = main(sys.argv[1:])
+sys.stderr.write(open("/proc/self/oom_score_adj").read())
+sys.exit(code)
+"""
+
+
+def test_the_learning_process_asks_to_go_first_when_memory_runs_out(tmp_path: Path) -> None:
+    store = Store(tmp_path / "agent.db")
+    for row in Resident(seed=21).days(START, 12):
+        store.add_event(Event(row.sensor, row.kind, row.value, row.room, row.at.astimezone(), 0.0))
+    store.close()
+    request = Request(NOW, PARAMS, WARMUP)
+    done = subprocess.run(
+        [sys.executable, "-c", LEARN_AND_SAY_SCORE, str(tmp_path / "agent.db"), request.dumps()],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Summary.loads(done.stdout).model is not None  # it learned, as the most willing victim (1000)
+    assert done.stderr.strip() == "1000"
+    assert Path("/proc/self/oom_score_adj").read_text().strip() != "1000"  # the agent's side is left as it was
+
+
+def test_no_out_of_memory_score_to_set_is_no_reason_to_stop(tmp_path: Path, caplog) -> None:
+    with caplog.at_level(logging.DEBUG, logger="sentinel.agent.learn_process"):
+        first_to_go(tmp_path / "no-proc" / "oom_score_adj")  # as on a system without /proc
+    assert any("could not raise" in r.getMessage() for r in caplog.records)
 
 
 def test_a_learning_process_that_hangs_is_stopped(kits, tmp_path, caplog) -> None:
