@@ -392,3 +392,14 @@ def test_libyaml_and_the_careful_loader_read_a_town_and_every_kind_of_value_alik
             return type(value), value
 
         assert shape(fast) == shape(careful)
+
+
+def test_two_sensors_on_one_zigbee_device_are_refused(tmp_path: Path, capsys) -> None:
+    # The device's messages would feed one of them only: the other, perhaps the help button, would be dead.
+    path = tmp_path / "home.yaml"
+    path.write_text(
+        GOOD.replace("    pin: 17", "    zigbee: lounge button")
+        + "  - name: help_button\n    kind: button\n    zigbee: lounge button\n"
+    )
+    expected = f"{path}:13: sensors[2].zigbee: 'lounge button' is already used by sensors[0]"
+    assert check_config(path, capsys) == (2, [expected])

@@ -21,6 +21,7 @@ def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
         errors.add(raw.lines.get("sensors", 1), "sensors", "needs at least one sensor")
     seen_names: dict[str, int] = {}
     seen_pins: dict[int, int] = {}
+    seen_zigbee: dict[str, int] = {}
     for i, sensor in enumerate(config.sensors):
         line = raw["sensors"][i].lines.get("name", sensor_lines[i])
         if sensor.name in seen_names:
@@ -41,6 +42,15 @@ def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
             )
         if sensor.pin is not None:
             seen_pins.setdefault(sensor.pin, i)
+        if sensor.zigbee is not None and sensor.zigbee in seen_zigbee:
+            # One device's messages feed one sensor only: the other would never hear anything.
+            errors.add(
+                raw["sensors"][i].lines.get("zigbee", sensor_lines[i]),
+                f"sensors[{i}].zigbee",
+                f"{sensor.zigbee!r} is already used by sensors[{seen_zigbee[sensor.zigbee]}]",
+            )
+        if sensor.zigbee is not None:
+            seen_zigbee.setdefault(sensor.zigbee, i)
     rooms = {s.room for s in config.sensors if s.room}
     detection_raw = raw.get("detection") or {}
     check_waits(config, detection_raw, errors)

@@ -41,7 +41,7 @@ class SensorConfig:
     )
     zigbee: str | None = setting(
         None,
-        doc="Instead of a pin: the device's friendly name in zigbee2mqtt, e.g. 'hall motion'.",
+        doc="Instead of a pin: the device's friendly name in zigbee2mqtt, e.g. 'hall motion'; one sensor per device.",
         check=_friendly_name,
     )
     room: str | None = setting(None, doc="Where it is, in words the carer uses.")
