@@ -190,7 +190,10 @@ class Config:
     history: HistoryConfig = setting(HistoryConfig(), doc="History for Grafana (InfluxDB or VictoriaMetrics).")
     detection: DetectionConfig = setting(DetectionConfig(), doc="Unusual-inactivity alerts.")
     state_dir: str | None = setting(
-        None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."
+        None,
+        doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel. The agent makes it"
+        " if it is missing; it will not start unless it can write there. The systemd service can write only"
+        " /var/lib/sentinel (its default).",
     )
     keep_days: int = setting(
         90,
