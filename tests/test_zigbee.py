@@ -136,3 +136,15 @@ def test_a_sensor_needs_a_pin_or_a_zigbee_name_not_both() -> None:
         parse_config(text, "agent.yaml")
     assert any("give a pin (wired to the Pi) or zigbee" in issue for issue in refused.value.issues)
     assert json.dumps(parse_config(config_text(1883)).zigbee.base_topic) == '"zigbee2mqtt"'
+
+
+def test_a_plug_idling_near_power_on_does_not_switch_at_every_report() -> None:
+    z = zigbee()  # power_on: 5 W; off again only below 2.5 W
+
+    def level(watts: float) -> bool:
+        (reading,) = z.read("zigbee2mqtt/kitchen/kettle plug", json.dumps({"power": watts}).encode(), False)
+        assert isinstance(reading, Level)
+        return reading.level
+
+    assert [level(w) for w in (4.8, 5.3, 4.8, 5.3, 3.0, 2.6)] == [False, True, True, True, True, True]
+    assert [level(w) for w in (2.4, 4.9, 5.0, 5.1)] == [False, False, False, True]

@@ -19,6 +19,10 @@ from sentinel.core.sensors import Gesture
 
 MAX_PAYLOAD = 16384  # a device's state is a few hundred bytes
 BATTERY_BACK = 5  # percent above the low mark before a battery counts as changed (no notice at every wobble)
+POWER_OFF_SHARE = 0.5
+"""An appliance counts as in use above ``power_on`` watts and as off again only below this share of it: one that
+idles near the mark (a standby, a washing machine's pauses) would otherwise switch at every report, every 10 s,
+and look like someone busy all day."""
 
 HELP = {"double": "double press", "1_double": "double press", "hold": "long press", "long": "long press"}
 HELP |= {"1_hold": "long press", "long_press": "long press", "triple": "triple press"}
@@ -62,6 +66,7 @@ class Zigbee:
         self.cfg = cfg
         self.by_name = {s.zigbee: s for s in sensors if s.zigbee}
         self.base = cfg.base_topic
+        self.powered: dict[str, bool] = {}  # each smart plug's last level, for the hysteresis
 
     def topics(self) -> list[str]:
         """What to subscribe to."""
@@ -121,7 +126,10 @@ class Zigbee:
         if kind == "power":
             power = body.get("power")
             if isinstance(power, int | float) and not isinstance(power, bool):
-                return power > self.cfg.power_on
+                was = self.powered.get(sensor.name, False)
+                on = power > self.cfg.power_on if not was else power >= self.cfg.power_on * POWER_OFF_SHARE
+                self.powered[sensor.name] = on
+                return on
         return None
 
     def _availability(self, sensor: SensorConfig, payload: bytes) -> list[Reading]:

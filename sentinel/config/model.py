@@ -127,7 +127,10 @@ class ZigbeeConfig:
         20, doc="Tell the keepers when a device's battery falls below this (percent).", check=_between(1, 99)
     )
     power_on: float = setting(
-        5.0, doc="A smart plug drawing more than this (watts) means its appliance is in use.", check=_between(0, 3000)
+        5.0,
+        doc="A smart plug drawing more than this (watts) means its appliance is in use; it counts as off again only"
+        " below half of this, so an appliance idling near the mark is not taken for someone using it.",
+        check=_between(0, 3000),
     )
 
 
