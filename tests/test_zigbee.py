@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,21 @@ def test_a_plug_idling_near_power_on_does_not_switch_at_every_report() -> None:
 
     assert [level(w) for w in (4.8, 5.3, 4.8, 5.3, 3.0, 2.6)] == [False, True, True, True, True, True]
     assert [level(w) for w in (2.4, 4.9, 5.0, 5.1)] == [False, False, False, True]
+
+
+def test_an_ikea_remotes_hold_calls_for_help_and_an_unknown_gesture_is_logged_once(caplog) -> None:
+    z = zigbee()
+
+    def press(action: str) -> list[object]:
+        body = json.dumps({"action": action, "battery": 87, "linkquality": 78}).encode()
+        return [r for r in z.read("zigbee2mqtt/help button", body, False) if not isinstance(r, Fault)]
+
+    long = Press("help_button", Gesture("help", "long press"))
+    short = Press("help_button", Gesture("ok", "short press"))
+    # E1743: I held, let go; O held, let go; I and O pressed (E1812 says on, brightness_move_up, brightness_stop).
+    ikea = ["brightness_move_up", "brightness_stop", "brightness_move_down", "brightness_stop", "on", "off"]
+    assert [press(a) for a in ikea] == [[long], [], [long], [], [short], [short]]
+    with caplog.at_level(logging.WARNING, logger="sentinel.agent.zigbee"):
+        assert press("arrow_left_click") == press("arrow_left_click") == press("") == []
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "the lounge sensor (help_button) sent the action 'arrow_left_click'" in warned[0]
