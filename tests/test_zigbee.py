@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,53 @@ def test_an_ikea_remotes_hold_calls_for_help_and_an_unknown_gesture_is_logged_on
         assert press("arrow_left_click") == press("arrow_left_click") == press("") == []
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 1 and "the lounge sensor (help_button) sent the action 'arrow_left_click'" in warned[0]
+
+
+def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceiling_still_alerts(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    outside = Recorder(broker.port, ["zigbee2mqtt/bridge/request/#"])  # only to publish as zigbee2mqtt would
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0))
+    h.config = parse_config(
+        "home: {id: zbridge, name: Mary}\ngpio: {pin_factory: mock}\n"
+        f"mqtt: {{host: 127.0.0.1, port: {broker.port}}}\n"
+        'detection:\n  door_open_at_night: {enabled: true, after: 10m, start: "08:00", end: "10:00"}\n'
+        "sensors:\n  - {name: hall_pir, kind: motion, pin: 17, room: hall}\n"
+        "  - {name: front_door, kind: door, pin: 27, room: hall}\n"
+        "  - {name: lounge_pir, kind: motion, zigbee: lounge motion, room: lounge}\n"
+    )
+    h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+    h.topics = h.agent.topics
+    h.start(threaded=False)
+    try:
+        outside.client.publish("zigbee2mqtt/bridge/state", b'{"state":"offline"}', qos=1).wait_for_publish(5)
+        h.pump_until(lambda: h.agent.kit.bridge_down, "the agent to hear the bridge is offline")
+
+        def kinds() -> list[str]:
+            return [a.kind for a in h.store.open_alerts("zbridge")]
+
+        h.pin(27).drive_low()  # shut (the mock pin starts high: open)
+        h.wait(1)
+        h.pin(27).drive_high()  # opened at 09:00, and left open
+        h.wait(601)
+        assert kinds() == ["door_open"]  # a wired door still reports: it is watched as ever
+        h.pin(27).drive_low()
+        h.pin(17).drive_high()  # Mary is seen by the wired PIR at 09:10, then nothing at all
+        h.wait(1)
+        h.pin(17).drive_low()
+        quiet_from = h.clock.now()
+        for _ in range(15 * 4):
+            h.wait(900)
+        assert kinds() == ["door_open"]  # 15 h: the Zigbee PIR's silence says nothing, the warm-up line waits
+        while len(kinds()) < 2 and h.clock.now() - quiet_from < timedelta(hours=17):
+            h.wait(900)
+        (quiet,) = [a for a in h.store.open_alerts("zbridge") if a.kind != "door_open"]
+        assert timedelta(hours=16) <= quiet.raised_at - quiet_from <= timedelta(hours=16, minutes=15)
+        assert quiet.facts["bridge_offline"] is True
+        assert quiet.reason.endswith(
+            "The Zigbee bridge is offline, so the Zigbee sensors cannot report and their silence says nothing;"
+            " sentinel waited for the longest wait set for this home, 16 h 00 min, and alerted then."
+        )
+    finally:
+        outside.close()
+        h.stop()
