@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(args.config)
         if args.command == "run":
-            return _run(load_config(args.config))
+            return _run(load_config(args.config, run=True))
         if args.command == "demo":
             from sentinel.demo.story import run_demo
 
@@ -146,7 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_config(path: str) -> int:
-    config = load_config(path)
+    warnings: list[str] = []
+    config = load_config(path, warnings=warnings)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
     print(
         f"{path}: OK: home {config.home.id!r}, {len(config.sensors)} sensors, "
         f"broker {config.mqtt.host}:{config.mqtt.port}"

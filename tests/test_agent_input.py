@@ -151,3 +151,32 @@ def test_an_ack_with_a_hostile_name_and_note_closes_the_alert_with_clean_words(
 )
 def test_clean_keeps_what_a_person_wrote(raw: str, clean: str) -> None:
     assert inbox.clean(raw, inbox.MAX_NAME) == clean
+
+
+def test_retained_commands_are_not_obeyed_again_at_the_next_start(make_home, recorder, publish, caplog) -> None:
+    h = make_home("kept")
+    h.start(threaded=False)
+    rec = recorder([h.topics.alert, h.topics.reply("status")])
+    help_works(h, rec)
+    alert_id = rec.on(h.topics.alert)[0]["alert_id"]
+    h.stop()
+    # A carer testing with mosquitto_pub -r leaves them on the broker: it hands them over at every (re)connect.
+    kept = [f"{h.topics.root}/cmd/ok", f"{h.topics.root}/cmd/away", h.topics.ack(alert_id)]
+    for topic in kept:
+        publish(topic, b'{"who": "Ann", "what": "resolve"}', retain=True)
+    try:
+        with caplog.at_level(logging.WARNING):
+            again = make_home("kept").start(threaded=False)  # the same database: the help alert is still open
+            command_works(again, rec, 6)  # answered after the retained ones were handed over
+        assert len(again.agent.journal.alerts) == 1 and again.agent.mode == "home"
+        assert [a.kind for a, closed, _ in again.store.alerts() if closed is None] == ["help"]
+        warned = [r.getMessage() for r in caplog.records if "ignored a retained message" in r.getMessage()]
+        assert [t for t in kept if any(t in w for w in warned)] == kept
+        # Removing them (an empty retained message, delivered to the running agent) is not a command either.
+        for topic in kept:
+            publish(topic, b"", retain=True)
+        command_works(again, rec, 7)
+        assert len(again.agent.journal.alerts) == 1 and again.agent.mode == "home"
+    finally:
+        for topic in kept:
+            publish(topic, b"", retain=True)

@@ -392,3 +392,56 @@ def test_libyaml_and_the_careful_loader_read_a_town_and_every_kind_of_value_alik
             return type(value), value
 
         assert shape(fast) == shape(careful)
+
+
+def test_two_sensors_on_one_zigbee_device_are_refused(tmp_path: Path, capsys) -> None:
+    # The device's messages would feed one of them only: the other, perhaps the help button, would be dead.
+    path = tmp_path / "home.yaml"
+    path.write_text(
+        GOOD.replace("    pin: 17", "    zigbee: lounge button")
+        + "  - name: help_button\n    kind: button\n    zigbee: lounge button\n"
+    )
+    expected = f"{path}:13: sensors[2].zigbee: 'lounge button' is already used by sensors[0]"
+    assert check_config(path, capsys) == (2, [expected])
+
+
+def test_a_state_dir_the_agent_cannot_make_stops_run_with_its_line_and_only_warns_check_config(
+    tmp_path: Path, capsys
+) -> None:
+    # /proc takes no new directory, whoever asks (root too): as a read-only card or a sandbox would refuse it.
+    path = tmp_path / "home.yaml"
+    text = agent_yaml(1, state_dir=Path("/proc/sentinel-nowhere"))
+    path.write_text(text)
+    line = text.splitlines().index("state_dir: /proc/sentinel-nowhere") + 1
+    result = subprocess.run(sentinel_cmd("run", "-c", str(path)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{path}:{line}: state_dir: user ")
+    assert "cannot keep the database in /proc/sentinel-nowhere" in result.stderr
+    # check-config may be run by another user than the service's, or on another machine: a warning, no failure.
+    code = main(["check-config", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "OK" in out
+    assert err.startswith(f"{path}:{line}: state_dir: warning: /proc/sentinel-nowhere does not exist, and user ")
+
+
+@pytest.mark.parametrize("below", ["", "/sub"])
+def test_a_file_where_the_state_dir_should_be_is_an_error_for_check_config_too(
+    tmp_path: Path, capsys, below: str
+) -> None:
+    (tmp_path / "taken").write_text("")
+    path = tmp_path / "home.yaml"
+    text = agent_yaml(1, state_dir=Path(f"{tmp_path / 'taken'}{below}"))
+    path.write_text(text)
+    line = text.splitlines().index(f"state_dir: {tmp_path / 'taken'}{below}") + 1
+    code, err = check_config(path, capsys)
+    assert code == 2 and len(err) == 1 and err[0].startswith(f"{path}:{line}: state_dir: {tmp_path / 'taken'}")
+    assert err[0].endswith("a file, not a directory; give the directory to keep the database in")
+
+
+def test_a_state_dir_not_there_yet_is_made_for_run_only(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text(agent_yaml(1, state_dir=tmp_path / "new" / "state"))
+    assert check_config(path, capsys) == (0, [])
+    assert not (tmp_path / "new").exists()  # checking writes nothing
+    load_config(path, run=True)
+    assert (tmp_path / "new" / "state").is_dir()

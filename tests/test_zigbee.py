@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,83 @@ def test_a_sensor_needs_a_pin_or_a_zigbee_name_not_both() -> None:
         parse_config(text, "agent.yaml")
     assert any("give a pin (wired to the Pi) or zigbee" in issue for issue in refused.value.issues)
     assert json.dumps(parse_config(config_text(1883)).zigbee.base_topic) == '"zigbee2mqtt"'
+
+
+def test_a_plug_idling_near_power_on_does_not_switch_at_every_report() -> None:
+    z = zigbee()  # power_on: 5 W; off again only below 2.5 W
+
+    def level(watts: float) -> bool:
+        (reading,) = z.read("zigbee2mqtt/kitchen/kettle plug", json.dumps({"power": watts}).encode(), False)
+        assert isinstance(reading, Level)
+        return reading.level
+
+    assert [level(w) for w in (4.8, 5.3, 4.8, 5.3, 3.0, 2.6)] == [False, True, True, True, True, True]
+    assert [level(w) for w in (2.4, 4.9, 5.0, 5.1)] == [False, False, False, True]
+
+
+def test_an_ikea_remotes_hold_calls_for_help_and_an_unknown_gesture_is_logged_once(caplog) -> None:
+    z = zigbee()
+
+    def press(action: str) -> list[object]:
+        body = json.dumps({"action": action, "battery": 87, "linkquality": 78}).encode()
+        return [r for r in z.read("zigbee2mqtt/help button", body, False) if not isinstance(r, Fault)]
+
+    long = Press("help_button", Gesture("help", "long press"))
+    short = Press("help_button", Gesture("ok", "short press"))
+    # E1743: I held, let go; O held, let go; I and O pressed (E1812 says on, brightness_move_up, brightness_stop).
+    ikea = ["brightness_move_up", "brightness_stop", "brightness_move_down", "brightness_stop", "on", "off"]
+    assert [press(a) for a in ikea] == [[long], [], [long], [], [short], [short]]
+    with caplog.at_level(logging.WARNING, logger="sentinel.agent.zigbee"):
+        assert press("arrow_left_click") == press("arrow_left_click") == press("") == []
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "the lounge sensor (help_button) sent the action 'arrow_left_click'" in warned[0]
+
+
+def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceiling_still_alerts(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    outside = Recorder(broker.port, ["zigbee2mqtt/bridge/request/#"])  # only to publish as zigbee2mqtt would
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0))
+    h.config = parse_config(
+        "home: {id: zbridge, name: Mary}\ngpio: {pin_factory: mock}\n"
+        f"mqtt: {{host: 127.0.0.1, port: {broker.port}}}\n"
+        'detection:\n  door_open_at_night: {enabled: true, after: 10m, start: "08:00", end: "10:00"}\n'
+        "sensors:\n  - {name: hall_pir, kind: motion, pin: 17, room: hall}\n"
+        "  - {name: front_door, kind: door, pin: 27, room: hall}\n"
+        "  - {name: lounge_pir, kind: motion, zigbee: lounge motion, room: lounge}\n"
+    )
+    h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+    h.topics = h.agent.topics
+    h.start(threaded=False)
+    try:
+        outside.client.publish("zigbee2mqtt/bridge/state", b'{"state":"offline"}', qos=1).wait_for_publish(5)
+        h.pump_until(lambda: h.agent.kit.bridge_down, "the agent to hear the bridge is offline")
+
+        def kinds() -> list[str]:
+            return [a.kind for a in h.store.open_alerts("zbridge")]
+
+        h.pin(27).drive_low()  # shut (the mock pin starts high: open)
+        h.wait(1)
+        h.pin(27).drive_high()  # opened at 09:00, and left open
+        h.wait(601)
+        assert kinds() == ["door_open"]  # a wired door still reports: it is watched as ever
+        h.pin(27).drive_low()
+        h.pin(17).drive_high()  # Mary is seen by the wired PIR at 09:10, then nothing at all
+        h.wait(1)
+        h.pin(17).drive_low()
+        quiet_from = h.clock.now()
+        for _ in range(15 * 4):
+            h.wait(900)
+        assert kinds() == ["door_open"]  # 15 h: the Zigbee PIR's silence says nothing, the warm-up line waits
+        while len(kinds()) < 2 and h.clock.now() - quiet_from < timedelta(hours=17):
+            h.wait(900)
+        (quiet,) = [a for a in h.store.open_alerts("zbridge") if a.kind != "door_open"]
+        assert timedelta(hours=16) <= quiet.raised_at - quiet_from <= timedelta(hours=16, minutes=15)
+        assert quiet.facts["bridge_offline"] is True
+        assert quiet.reason.endswith(
+            "The Zigbee bridge is offline, so the Zigbee sensors cannot report and their silence says nothing;"
+            " sentinel waited for the longest wait set for this home, 16 h 00 min, and alerted then."
+        )
+    finally:
+        outside.close()
+        h.stop()

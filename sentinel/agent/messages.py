@@ -30,6 +30,9 @@ class Messages(AgentBase):
         except inbox.Malformed as exc:
             log.warning("ignored a malformed message on %s: %s", topic, exc)
             return
+        if message is not None and (retained or not payload):
+            self._stale(topic, retained)
+            return
         if message is None:
             ha = self.config.homeassistant
             if ha.enabled and topic == f"{ha.discovery_prefix}/status":
@@ -42,6 +45,23 @@ class Messages(AgentBase):
             self._on_ack(message.alert_id, message.body)
         elif isinstance(message, inbox.Command):
             self._on_command(message.verb, message.body)
+
+    def _stale(self, topic: str, retained: bool) -> None:
+        """A command or an acknowledgement the broker kept, or the empty message that removes one: not obeyed.
+
+        Neither is ever published retained; one left retained (``mosquitto_pub -r`` while testing) would be
+        handed over again at every reconnect, and close an alert or set the mode each time. The empty message
+        that clears it is not a command either.
+        """
+        if retained:
+            log.warning(
+                "ignored a retained message on %s: commands and acknowledgements are never retained; remove it"
+                " with: mosquitto_pub -r -n -t '%s'",
+                topic,
+                topic,
+            )
+        else:
+            log.info("ignored an empty message on %s (it removes a retained one; a command is a JSON object)", topic)
 
     def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
         from sentinel.agent import inbox

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -86,10 +87,11 @@ class Quiet(AgentBase):
     def _watch_due(self, mono: float, wall: datetime) -> None:
         if self.watch is None or self.mode != "home":
             return
-        if self.kit.bridge_down:
-            return  # the Zigbee sensors cannot report: their silence says nothing (the keepers were told)
         try:
-            self._watch_verdict(mono, wall)
+            if self.kit.bridge_down:
+                self._watch_without_bridge(mono, wall)
+            else:
+                self._watch_verdict(mono, wall)
         except Exception as exc:  # a failing routine must not stop the loop
             assert self.learning is not None
             self.learning.failed(exc, "watching for unusual quiet")
@@ -100,13 +102,47 @@ class Quiet(AgentBase):
         door = self.watch.door_left_open(mono, wall)
         if door is not None:
             self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
+        self._quiet_verdict(mono, wall)
+
+    def _watch_without_bridge(self, mono: float, wall: datetime) -> None:
+        """The Zigbee bridge is offline: the wired doors are watched, and quiet only past the home's ceiling."""
+        # Its sensors' silence says nothing; but the help button and the wired sensors still report, and a quiet
+        # spell longer than the ceiling always alerts, whatever the sensors could or could not say.
+        from sentinel.detect.wallclock import aware
+
+        assert self.watch is not None
+        zigbee = {s.name for s in self.config.sensors if s.zigbee}
+        held = []
+        while (door := self.watch.door_left_open(mono, wall)) is not None:
+            if door in zigbee:  # its last report may be stale: it is judged again once the bridge is back
+                held.append(door)
+            else:
+                self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
+        self.watch._door_alerted.difference_update(held)
+        last = self.watch.last_event
+        # On the wall clock, as the ceiling is only a gate here: the watch still times the spell itself.
+        quiet_s = (aware(wall) - aware(last.wall)).total_seconds() if last is not None else 0.0
+        past = quiet_s >= self.config.detection.ceiling
+        if past or self.watch.phase == "checking":  # a check-in begun before the bridge went goes on
+            self._quiet_verdict(mono, wall, bridge_down=past)
+
+    def _quiet_verdict(self, mono: float, wall: datetime, bridge_down: bool = False) -> None:
+        assert self.watch is not None
         verdict = self.watch.due(mono, wall)
         if verdict == "check":
             self._signal(True)
             self._update_status(f"Unusually quiet; asking {self.config.home.name} first.")
         elif verdict == "alert":
             self._signal(False)
-            self.raise_alert(self.watch.alert(wall, self._nonce()))
+            alert = self.watch.alert(wall, self._nonce())
+            if bridge_down:  # why it came so late
+                from sentinel.detect.explain import bridge_words
+
+                words = bridge_words(
+                    self.config.home.name, self.config.detection.ceiling, self.config.detection.checkin.enabled
+                )
+                alert = replace(alert, reason=f"{alert.reason} {words}", facts={**alert.facts, "bridge_offline": True})
+            self.raise_alert(alert)
 
     def _signal(self, on: bool) -> None:
         if self.signal is not None:

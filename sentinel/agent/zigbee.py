@@ -5,24 +5,36 @@ its availability on ``<base>/<friendly name>/availability`` (``{"state":
 "offline"}`` since 2.0, plain ``offline`` before) and the bridge's own on
 ``<base>/bridge/state``. A dead bridge looks exactly like a motionless resident,
 so its faults become notices for the keepers, never activity, never quiet.
-Pure: payloads in, values out.
+Pure: payloads in, values out (and a log line for a button's gesture it does not know).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sentinel.config.model import SensorConfig, ZigbeeConfig
 from sentinel.core.sensors import Gesture
 
+log = logging.getLogger(__name__)
+
 MAX_PAYLOAD = 16384  # a device's state is a few hundred bytes
 BATTERY_BACK = 5  # percent above the low mark before a battery counts as changed (no notice at every wobble)
+POWER_OFF_SHARE = 0.5
+"""An appliance counts as in use above ``power_on`` watts and as off again only below this share of it: one that
+idles near the mark (a standby, a washing machine's pauses) would otherwise switch at every report, every 10 s,
+and look like someone busy all day."""
 
 HELP = {"double": "double press", "1_double": "double press", "hold": "long press", "long": "long press"}
 HELP |= {"1_hold": "long press", "long_press": "long press", "triple": "triple press"}
-OK = {"single", "1_single", "press", "on", "toggle"}
+# IKEA's TRADFRI on/off switch (E1743) and shortcut button (E1812) have no "hold" of their own: a hold sends the
+# Zigbee level control's Move, which zigbee2mqtt names brightness_move_up (I) or _down (O), and the release Stop.
+HELP |= {"brightness_move_up": "long press", "brightness_move_down": "long press"}
+OK = {"single", "1_single", "press", "on", "off", "toggle"}
+SAYS_NOTHING = {"", "release", "brightness_stop"}
+"""Actions that only end another (a hold let go), or zigbee2mqtt clearing the last one: neither help nor "I'm OK"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,8 @@ class Zigbee:
         self.cfg = cfg
         self.by_name = {s.zigbee: s for s in sensors if s.zigbee}
         self.base = cfg.base_topic
+        self.powered: dict[str, bool] = {}  # each smart plug's last level, for the hysteresis
+        self.unknown: set[tuple[str, str]] = set()  # (button, action) pairs already logged as not understood
 
     def topics(self) -> list[str]:
         """What to subscribe to."""
@@ -98,6 +112,15 @@ class Zigbee:
                 out.append(Press(sensor.name, Gesture("help", HELP[action])))
             elif action in OK:
                 out.append(Press(sensor.name, Gesture("ok", "short press")))
+            elif action not in SAYS_NOTHING and (sensor.name, action) not in self.unknown:
+                # A button whose gestures sentinel does not know would look as if it worked: say so, once.
+                self.unknown.add((sensor.name, action))
+                log.warning(
+                    "%s sent the action %r, which sentinel does not know: it is neither help nor \"I'm OK\"."
+                    " Help is a double press or a hold; I'm OK a single press",
+                    describe(sensor),
+                    action,
+                )
         battery = body.get("battery")
         if isinstance(battery, int | float) and not isinstance(battery, bool):
             low = battery < self.cfg.battery_low
@@ -121,7 +144,10 @@ class Zigbee:
         if kind == "power":
             power = body.get("power")
             if isinstance(power, int | float) and not isinstance(power, bool):
-                return power > self.cfg.power_on
+                was = self.powered.get(sensor.name, False)
+                on = power > self.cfg.power_on if not was else power >= self.cfg.power_on * POWER_OFF_SHARE
+                self.powered[sensor.name] = on
+                return on
         return None
 
     def _availability(self, sensor: SensorConfig, payload: bytes) -> list[Reading]:

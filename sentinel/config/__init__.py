@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import yaml
 
@@ -49,14 +49,20 @@ def shipped_config(name: str) -> Path:
     return Path(str(resources.files("sentinel") / "data" / name))
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Load and validate a config file; raise ConfigError listing every problem."""
-    return parse_config(read_text(path), str(path))
+def load_config(path: str | os.PathLike[str], run: bool = False, warnings: list[str] | None = None) -> Config:
+    """Load and validate a config file; raise ConfigError listing every problem (see ``parse_config``)."""
+    return parse_config(read_text(path), str(path), run, warnings)
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
-    """Validate YAML text; raise ConfigError listing every problem."""
-    return validate(text, source, Config, check_agent)
+def parse_config(text: str, source: str = "<config>", run: bool = False, warnings: list[str] | None = None) -> Config:
+    """Validate YAML text; raise ConfigError listing every problem.
+
+    ``run``: for the agent about to start, whose state_dir must be writable (it is made if need be).
+    ``warnings``: for check-config, which gets there what may be wrong only where the file is used.
+    """
+    state: Literal["run", "check"] | None = "run" if run else "check" if warnings is not None else None
+    check = functools.partial(check_agent, state=state)
+    return validate(text, source, Config, check, warnings=warnings)
 
 
 def validate(
@@ -65,10 +71,11 @@ def validate(
     cls: type[T],
     cross_check: Callable[[T, LineDict, Any], None],
     max_bytes: int = yamllines.MAX_BYTES,
+    warnings: list[str] | None = None,
 ) -> T:
-    """Parse YAML text into ``cls``; ConfigError with every problem, each with its line."""
+    """Parse YAML text into ``cls``; ConfigError with every problem, each with its line (warnings into a list)."""
     with _no_cycle_collection():
-        return _validate(text, source, cls, cross_check, max_bytes)
+        return _validate(text, source, cls, cross_check, max_bytes, warnings)
 
 
 @contextlib.contextmanager
@@ -94,6 +101,7 @@ def _validate(
     cls: type[T],
     cross_check: Callable[[T, LineDict, Any], None],
     max_bytes: int,
+    warnings: list[str] | None = None,
 ) -> T:
     try:
         raw = yamllines.load(text, max_bytes)
@@ -115,6 +123,8 @@ def _validate(
         cross_check(config, cast(LineDict, raw), errors)  # the loaders make every mapping a LineDict
     if errors.items:
         raise ConfigError(errors.sorted())
+    if warnings is not None:
+        warnings.extend(text for _, text in sorted(errors.warnings, key=lambda item: item[0]))
     return config
 
 

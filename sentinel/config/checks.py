@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sentinel.config.model import Config, MqttConfig
 from sentinel.config.schema import Seconds, _show
@@ -14,13 +14,14 @@ if TYPE_CHECKING:  # imported by ``check_circle``: the agent reads its config wi
     from sentinel.config.circle import CircleConfig
 
 
-def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
-    """Rules that span several keys of an agent config."""
+def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run", "check"] | None = None) -> None:
+    """Rules that span several keys of an agent config; ``state``: also whether state_dir can be written."""
     sensor_lines = getattr(raw["sensors"], "lines", [1] * len(config.sensors))
     if not config.sensors:
         errors.add(raw.lines.get("sensors", 1), "sensors", "needs at least one sensor")
     seen_names: dict[str, int] = {}
     seen_pins: dict[int, int] = {}
+    seen_zigbee: dict[str, int] = {}
     for i, sensor in enumerate(config.sensors):
         line = raw["sensors"][i].lines.get("name", sensor_lines[i])
         if sensor.name in seen_names:
@@ -41,6 +42,15 @@ def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
             )
         if sensor.pin is not None:
             seen_pins.setdefault(sensor.pin, i)
+        if sensor.zigbee is not None and sensor.zigbee in seen_zigbee:
+            # One device's messages feed one sensor only: the other would never hear anything.
+            errors.add(
+                raw["sensors"][i].lines.get("zigbee", sensor_lines[i]),
+                f"sensors[{i}].zigbee",
+                f"{sensor.zigbee!r} is already used by sensors[{seen_zigbee[sensor.zigbee]}]",
+            )
+        if sensor.zigbee is not None:
+            seen_zigbee.setdefault(sensor.zigbee, i)
     rooms = {s.room for s in config.sensors if s.room}
     detection_raw = raw.get("detection") or {}
     check_waits(config, detection_raw, errors)
@@ -79,6 +89,10 @@ def check_agent(config: Config, raw: LineDict, errors: Any) -> None:
         )
     check_mqtt(config.mqtt, raw, errors)
     check_history(config, raw, errors)
+    if state is not None:  # last: the agent's directory is made only for a config with no other mistake
+        from sentinel.config.statecheck import check_state_dir
+
+        check_state_dir(config, raw, errors, run=state == "run")
 
 
 def check_waits(config: Config, detection_raw: Any, errors: Any) -> None:

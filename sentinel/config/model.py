@@ -41,7 +41,7 @@ class SensorConfig:
     )
     zigbee: str | None = setting(
         None,
-        doc="Instead of a pin: the device's friendly name in zigbee2mqtt, e.g. 'hall motion'.",
+        doc="Instead of a pin: the device's friendly name in zigbee2mqtt, e.g. 'hall motion'; one sensor per device.",
         check=_friendly_name,
     )
     room: str | None = setting(None, doc="Where it is, in words the carer uses.")
@@ -127,7 +127,10 @@ class ZigbeeConfig:
         20, doc="Tell the keepers when a device's battery falls below this (percent).", check=_between(1, 99)
     )
     power_on: float = setting(
-        5.0, doc="A smart plug drawing more than this (watts) means its appliance is in use.", check=_between(0, 3000)
+        5.0,
+        doc="A smart plug drawing more than this (watts) means its appliance is in use; it counts as off again only"
+        " below half of this, so an appliance idling near the mark is not taken for someone using it.",
+        check=_between(0, 3000),
     )
 
 
@@ -190,7 +193,10 @@ class Config:
     history: HistoryConfig = setting(HistoryConfig(), doc="History for Grafana (InfluxDB or VictoriaMetrics).")
     detection: DetectionConfig = setting(DetectionConfig(), doc="Unusual-inactivity alerts.")
     state_dir: str | None = setting(
-        None, doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel."
+        None,
+        doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel. The agent makes it"
+        " if it is missing; it will not start unless it can write there. The systemd service can write only"
+        " /var/lib/sentinel (its default).",
     )
     keep_days: int = setting(
         90,

@@ -19,7 +19,9 @@ INTRO = """\
 The agent reads one YAML file (`sentinel run -c FILE`). `configs/example.yaml`
 is a commented example to copy; this page lists every key. Check a file with
 `sentinel check-config FILE`: every mistake is reported at once with its line,
-and the agent refuses to start until the file is right.
+and the agent refuses to start until the file is right. A `warning:` line is
+something that may be right where the agent runs but is not for you: for
+example a `state_dir` you cannot write, which the service's own user may.
 
 Durations may be written in seconds (`90`) or with units: `90s`, `15m`, `2h`,
 `1h30m`, `50ms`. Unknown keys are errors, so a typo cannot silently switch a

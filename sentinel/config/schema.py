@@ -66,9 +66,13 @@ class _Errors:
     def __init__(self, source: str) -> None:
         self.source = source
         self.items: list[tuple[int, str]] = []
+        self.warnings: list[tuple[int, str]] = []  # worth a look, but maybe right where the file is used
 
     def add(self, line: int, path: str, message: str) -> None:
         self.items.append((line, f"{self.source}:{line}: {path}: {message}"))
+
+    def warn(self, line: int, path: str, message: str) -> None:
+        self.warnings.append((line, f"{self.source}:{line}: {path}: warning: {message}"))
 
     def sorted(self) -> list[str]:
         return [text for _, text in sorted(self.items, key=lambda item: item[0])]

@@ -211,6 +211,15 @@ def _line_sentence(
     )
 
 
+def bridge_words(name: str, ceiling_s: float, asks_first: bool) -> str:
+    """Why an inactivity alert came only after the home's ceiling: the Zigbee bridge was offline."""
+    verb = f"checked on {name}" if asks_first else "alerted"
+    return (
+        "The Zigbee bridge is offline, so the Zigbee sensors cannot report and their silence says nothing;"
+        f" sentinel waited for the longest wait set for this home, {duration(ceiling_s)}, and {verb} then."
+    )
+
+
 def _days(days: float) -> str:
     count = max(1, round(days))
     return f"{count} day" if count == 1 else f"{count} days"

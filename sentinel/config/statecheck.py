@@ -1,0 +1,100 @@
+"""Whether the agent can keep its database in ``state_dir``: tried for real, as the user who asks."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sentinel.config.model import Config
+from sentinel.config.yamllines import LineDict
+
+SERVICE_USER = "sentinel"  # User= in systemd/sentinel-agent.service
+
+
+def check_state_dir(config: Config, raw: LineDict, errors: Any, run: bool) -> None:
+    """``state_dir`` exists or can be made, and can be written: an error for ``run``, a warning for check-config.
+
+    check-config may be run by a carer as themselves, or on another machine, while the service runs as its own
+    user: that this user cannot write the directory, or that it is not there yet, may be no mistake. A file
+    where the directory should be is a mistake for everyone.
+    """
+    if not config.state_dir:
+        return  # the default: systemd's StateDirectory, made for the service's user
+    line, key = raw.lines.get("state_dir", 1), "state_dir"
+    path = Path(config.state_dir).expanduser()
+    user = _user()
+    above = next((p for p in (path, *path.parents) if os.path.lexists(p)), None)
+    if above is not None and not above.is_dir():
+        what = f"{path} is" if above == path else f"{path} cannot be made: {above} is"
+        errors.add(line, key, f"{what} a file, not a directory; give the directory to keep the database in")
+        return
+    if run:
+        if errors.items:
+            return  # nothing is made for an agent that will not start
+        problem = _make(path) or _probe(path)
+        if problem:
+            errors.add(line, key, f"user {user} cannot keep the database in {path}: {problem}{_hint(path)}")
+        return
+    if path.is_dir():
+        problem = _probe(path)
+        if problem:
+            errors.warn(
+                line,
+                key,
+                f"user {user} cannot write {path} ({problem}); the agent cannot start unless its own user can"
+                f" (the service's is {SERVICE_USER}: check as that user, sudo -u {SERVICE_USER} ...){_hint(path)}",
+            )
+        return
+    problem = _probe_parent(above) if above is not None else "no part of it exists"
+    if problem:
+        errors.warn(
+            line,
+            key,
+            f"{path} does not exist, and user {user} cannot make it ({problem}); the agent makes it when it starts,"
+            " so its own user must be able to, or make it for that user first",
+        )
+
+
+def _make(path: Path) -> str | None:
+    """Make the directory (the store would, a moment later); what went wrong, if anything."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _probe(path: Path) -> str | None:
+    """Write a file there and remove it: the only sure test (a read-only card, a sandbox, a root who may not)."""
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _probe_parent(above: Path) -> str | None:
+    """Make a directory in the nearest part that exists and remove it: whether the rest could be made."""
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=above))
+    except OSError as exc:
+        return f"{above}: {exc.strerror or exc}"
+    return None
+
+
+def _hint(path: Path) -> str:
+    """Under the systemd service only its own directory may be written (ProtectSystem=strict)."""
+    if path == Path("/var/lib/sentinel") or Path("/var/lib/sentinel") in path.parents:
+        return ""
+    return "; under the systemd service the database can be kept only in /var/lib/sentinel (leave state_dir out)"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return str(os.geteuid())
