@@ -119,7 +119,7 @@ def test_zigbee_sensors_feed_the_agent_like_pins_and_a_dead_bridge_is_a_notice_n
         assert rec.on(h.topics.alert)[0]["facts"]["gesture"] == "double press"
         send("zigbee2mqtt/bridge/state", b'{"state":"offline"}', lambda: rec.on(h.topics.notice))
         notice = rec.on(h.topics.notice)[0]
-        assert notice["kind"] == "bridge_offline" and "no inactivity alert" in notice["text"]
+        assert notice["kind"] == "bridge_offline" and "inactivity alert comes only after the longest" in notice["text"]
         send("zigbee2mqtt/bridge/state", b'{"state":"offline"}', lambda: True)  # again: not told twice
         send("zigbee2mqtt/hall motion", b"\xff junk", lambda: True)
         send("zigbee2mqtt/bridge/state", b"online", lambda: len(rec.on(h.topics.notice)) == 2)

@@ -111,14 +111,10 @@ class Quiet(AgentBase):
         from sentinel.detect.wallclock import aware
 
         assert self.watch is not None
-        zigbee = {s.name for s in self.config.sensors if s.zigbee}
-        held = []
-        while (door := self.watch.door_left_open(mono, wall)) is not None:
-            if door in zigbee:  # its last report may be stale: it is judged again once the bridge is back
-                held.append(door)
-            else:
-                self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
-        self.watch._door_alerted.difference_update(held)
+        # A Zigbee door's last report may be stale: it is judged again once the bridge is back.
+        zigbee = frozenset(s.name for s in self.config.sensors if s.zigbee)
+        while (door := self.watch.door_left_open(mono, wall, skip=zigbee)) is not None:
+            self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
         last = self.watch.last_event
         # On the wall clock, as the ceiling is only a gate here: the watch still times the spell itself.
         quiet_s = (aware(wall) - aware(last.wall)).total_seconds() if last is not None else 0.0

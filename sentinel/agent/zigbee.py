@@ -116,7 +116,7 @@ class Zigbee:
                 # A button whose gestures sentinel does not know would look as if it worked: say so, once.
                 self.unknown.add((sensor.name, action))
                 log.warning(
-                    "%s sent the action %r, which sentinel does not know: it is neither help nor \"I'm OK\"."
+                    '%s sent the action %r, which sentinel does not know: it is neither help nor "I\'m OK".'
                     " Help is a double press or a hold; I'm OK a single press",
                     describe(sensor),
                     action,
@@ -169,8 +169,9 @@ class Zigbee:
             return []
         text = (
             "The Zigbee bridge (zigbee2mqtt) is offline: the Zigbee sensors cannot report, so their silence says"
-            " nothing about the resident and no inactivity alert is raised until it is back. The help button on"
-            " the Pi still works. Check the Zigbee stick and the zigbee2mqtt service."
+            " nothing about the resident: until it is back, an inactivity alert comes only after the longest"
+            " wait set for this home. The help button on the Pi still works. Check the Zigbee stick and the zigbee2mqtt"
+            " service."
             if state == "offline"
             else "The Zigbee bridge (zigbee2mqtt) is back: the Zigbee sensors report again."
         )

@@ -177,13 +177,13 @@ class Watch:
         room = rule.room if rule is not None else None
         return Limit(line, "room floor" if line > learned.seconds else "room ceiling", room)
 
-    def door_left_open(self, mono: float, wall: datetime) -> str | None:
-        """A door open longer than allowed during the night, once per opening."""
+    def door_left_open(self, mono: float, wall: datetime, skip: frozenset[str] = frozenset()) -> str | None:
+        """A door open longer than allowed during the night, once per opening (``skip``: doors not judged now)."""
         rule = self.cfg.door_open_at_night
         if not rule.enabled or not within(wall, rule.start, rule.end):
             return None
         for sensor, since in self._door_open.items():
-            if sensor not in self._door_alerted and mono - since >= rule.after:
+            if sensor not in self._door_alerted and sensor not in skip and mono - since >= rule.after:
                 self._door_alerted.add(sensor)
                 return sensor
         return None
