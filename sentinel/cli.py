@@ -169,7 +169,7 @@ def _run(config: Config) -> int:
     from sentinel.store import Store
 
     logs.setup(config.log_level)
-    store = Store(_state_dir(config) / "agent.db")
+    store = Store(_state_dir(config) / "agent.db", keep_going=True)  # a failing card must not stop the help button
     agent = Agent(config, store, pin_factory=make_factory(config.gpio.pin_factory))
     stop = systemd.stop_on_signals()
     try:

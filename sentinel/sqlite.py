@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -61,6 +62,16 @@ def open_stale(path: Path, migrations: Sequence[str]) -> sqlite3.Connection:
     raise StoreError(f"cannot read the database {path} either")
 
 
+def memory_db(migrations: Sequence[str]) -> sqlite3.Connection:
+    """An empty database in memory with the schema, refusing writes: what is read while no file can be opened."""
+    db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    for number, script in enumerate(migrations, start=1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+    # Writes fail as on a read-only card, so they wait in the agent's memory for the real file.
+    db.execute("PRAGMA query_only=ON")
+    return db
+
+
 def is_corrupt(exc: BaseException | None) -> bool:
     """Whether SQLite said the file is damaged (as opposed to full, read-only or missing)."""
     return isinstance(exc, sqlite3.DatabaseError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in CORRUPT
@@ -79,7 +90,10 @@ def damage(db: sqlite3.Connection) -> str | None:
 
 
 def move_aside(path: Path, at: datetime) -> Path:
-    """Rename a damaged database and its -wal/-shm files to ``<name>.corrupt-<time>``; the new name of the database."""
+    """Rename a damaged database and its -wal/-shm files to ``<name>.corrupt-<time>``; the new name of the database.
+
+    OSError when a file cannot be renamed (a card gone read-only): the caller keeps the database as it is.
+    """
     aside = path.with_name(f"{path.name}.corrupt-{at:%Y%m%dT%H%M%S}")
     for suffix in ("", *SIDE_FILES):
         source = path.with_name(path.name + suffix)
@@ -103,6 +117,14 @@ def describe(exc: BaseException, path: Path) -> str:
         return f"the database is damaged ({exc})"
     if code == sqlite3.SQLITE_CANTOPEN:
         return f"the database cannot be opened for writing: the SD card may be read-only or failing ({exc})"
+    if isinstance(exc, OSError):  # a file could not be renamed or made beside the database
+        if exc.errno == errno.ENOSPC:
+            return f"the SD card is full ({exc})"
+        if exc.errno == errno.EROFS:
+            return f"the SD card is mounted read-only: it may be failing ({exc})"
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return f"the monitor may not change the files in {path.parent} ({exc})"
+        return f"the SD card could not be written: it may be failing ({exc})"
     return str(exc) or type(exc).__name__
 
 

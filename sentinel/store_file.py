@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from sentinel.errors import StoreError
-from sentinel.sqlite import NewerSchema, damage, describe, is_corrupt, move_aside, open_db, open_stale
+from sentinel.sqlite import (
+    SIDE_FILES,
+    NewerSchema,
+    damage,
+    describe,
+    is_corrupt,
+    memory_db,
+    move_aside,
+    open_db,
+    open_stale,
+)
 from sentinel.statedir import open_readonly
 
 # Each entry moves the schema one version up; never edit a released entry.
@@ -78,16 +88,20 @@ class StoreFile:
     The tables are read and written by ``sentinel.store.Store``, built on this.
     """
 
-    def __init__(self, path: str | os.PathLike[str], read_only: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], read_only: bool = False, keep_going: bool = False) -> None:
         """Open (creating and migrating) the database; ``read_only``: an existing one, untouched (a carer's tool).
 
         A file that is not a database any more is moved aside and a fresh one started (``renewed`` says so).
+        ``keep_going`` (the agent): a file there that can be neither opened, read nor moved aside (a card gone
+        read-only) leaves the store reading an empty database in memory instead of raising StoreError.
         """
         self.path = Path(path)
         self._lock = threading.RLock()
         self.renewed: str | None = None
         self.renewals = 0
         """How many times a fresh file was started at ``path`` since it was opened (a check of the old one is moot)."""
+        self.due: tuple[str, bool] | None = None
+        """A fresh file that could not be started yet: why, and whether the old one is damaged (to keep aside)."""
         self.writable = not read_only
         if read_only:
             self._db = open_readonly(self.path, MIGRATIONS)
@@ -97,23 +111,26 @@ class StoreFile:
             except NewerSchema:
                 raise
             except StoreError as exc:
-                self._db = self._open_stale(exc)
+                self._db = self._open_stale(exc, keep_going)
         self._identity = self._file()
 
-    def _open_stale(self, error: StoreError) -> sqlite3.Connection:
+    def _open_stale(self, error: StoreError, keep_going: bool) -> sqlite3.Connection:
         """What can be read of a database that cannot be written now; writes fail until ``reopen`` succeeds."""
-        if not self.path.is_file():
-            raise error
-        try:
-            db = open_stale(self.path, MIGRATIONS)
-        except StoreError:
-            raise error from None
+        why = describe(error.__cause__ or error, self.path)
+        if self.due is not None:
+            why = f"{self.due[0]}, and no fresh one can be started yet: {why}"
+        db = None
+        if self.path.is_file():
+            with contextlib.suppress(StoreError):
+                db = open_stale(self.path, MIGRATIONS)
         self.writable = False
-        log.error(
-            "%s: %s; reading it only, and trying again to write it",
-            self.path,
-            describe(error.__cause__ or error, self.path),
-        )
+        if db is None:
+            # Nothing at the path at all is a wrong state_dir (said at once); a file there is the resident's card.
+            if not keep_going or not (self.path.is_file() or self.due):
+                raise error
+            log.error("%s: %s; starting from memory, and trying again to write it", self.path, why)
+            return memory_db(MIGRATIONS)
+        log.error("%s: %s; reading it only, and trying again to write it", self.path, why)
         return db
 
     def reopen(self) -> None:
@@ -142,26 +159,41 @@ class StoreFile:
     def renew(self, why: str, damaged: bool = False, reopen: bool = True) -> None:
         """Open ``path`` afresh after it was deleted or damaged; a damaged file is kept beside it, never deleted.
 
-        StoreError when no database can be opened there now (a full or read-only card): try again later.
+        StoreError when no database can be started there now (a full or read-only card, a file that cannot be
+        moved aside): then the store reads an empty database in memory, refuses writes, and ``due`` holds the
+        renewal still to be made (the agent's WriteQueue tries it again).
         """
         with self._lock:
             if reopen:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.close()  # a deleted file's -wal and -shm go with its last connection
-            kept = "started a fresh database"
-            if damaged and self.path.exists():
-                kept += f"; the old one is kept as {move_aside(self.path, datetime.now()).name}"
             try:
-                self._db = open_db(self.path, MIGRATIONS)
-            except StoreError as exc:
-                if not is_corrupt(exc.__cause__):
-                    raise
-                kept += f"; the file found there is kept as {move_aside(self.path, datetime.now()).name}"
-                self._db = open_db(self.path, MIGRATIONS)
-            self._identity, self.writable = self._file(), True
+                kept = self._fresh(damaged)
+            except (OSError, StoreError) as exc:
+                self.writable, self.due = False, (why, damaged)
+                if reopen:
+                    self._db = memory_db(MIGRATIONS)
+                cause = exc.__cause__ if isinstance(exc, StoreError) and exc.__cause__ is not None else exc
+                raise StoreError(f"{why}, and no fresh database can be started: {cause}") from cause
+            self._identity, self.writable, self.due = self._file(), True, None
             self.renewed = f"{why}: {kept}"
             self.renewals += 1
             log.error("%s", self.renewed)
+
+    def _fresh(self, damaged: bool) -> str:
+        """A fresh database at ``path``, the damaged one (or a file that is none) moved aside first; what was done."""
+        kept = "started a fresh database"
+        # A -wal left of the old file would be read into the fresh one: it goes aside too, even alone.
+        if damaged and any(self.path.with_name(self.path.name + s).exists() for s in ("", *SIDE_FILES)):
+            kept += f"; the old one is kept as {move_aside(self.path, datetime.now()).name}"
+        try:
+            self._db = open_db(self.path, MIGRATIONS)
+        except StoreError as exc:
+            if not is_corrupt(exc.__cause__):
+                raise
+            kept += f"; the file found there is kept as {move_aside(self.path, datetime.now()).name}"
+            self._db = open_db(self.path, MIGRATIONS)
+        return kept
 
     def _file(self) -> tuple[int, int] | None:
         try:

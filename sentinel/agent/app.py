@@ -32,7 +32,6 @@ from sentinel.agent.quiet import Quiet
 from sentinel.agent.zigbee import Zigbee
 from sentinel.clock import Clock, SystemClock
 from sentinel.config import Config
-from sentinel.core.sensors import DoorLogic
 from sentinel.core.status import MODES, Mode
 from sentinel.mqtt.link import Connected, Disconnected, Incoming, LinkEvent, MqttLink, Published
 from sentinel.mqtt.topics import Topics
@@ -116,6 +115,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.kit = Kit(config.home)
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
+        self._parts_failing: dict[str, str] = {}  # the parts of ``tick`` failing now, and how
         self._started = self.clock.monotonic()
         self._next_heartbeat = self._started
         self._watchdog = systemd.watchdog_interval()
@@ -251,32 +251,41 @@ class Agent(Messages, HomeDecisions, Quiet):
             self._learned(item)
 
     def tick(self) -> None:
-        """Everything that is due now: sensor deadlines, heartbeat, watchdog, missed edges."""
-        now = self.clock.monotonic()
-        wall = self.clock.now()
+        """Everything due now: sensor deadlines (a long press), heartbeat, watchdog, the store; each part guarded."""
+        now, wall, guard = self.clock.monotonic(), self.clock.now(), self._guarded
         for name, logic in self.logic.items():
-            deadline = logic.deadline()
-            if deadline is not None and now >= deadline:
-                self._outputs(name, logic.tick(now), wall, now)
-        self._reconcile(now, wall)
+            if (deadline := logic.deadline()) is not None and now >= deadline:
+                guard(f"the deadline of {name}", self._deadline, name, now, wall)
+        guard("missed edges", self._reconcile, now, wall)
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.config.mqtt.heartbeat
-            self._heartbeat(now, wall)
-        self._watch_due(now, wall)
-        self._day_tick(wall)
+            guard("the heartbeat", self._heartbeat, now, wall)
+        guard("the watch", self._watch_due, now, wall)
+        guard("the day", self._day_tick, wall)
         if self.learning is not None:
-            self.learning.due(now)
+            guard("learning", self.learning.due, now)
         if self._watchdog and now >= self._next_watchdog:
             self._next_watchdog = now + self._watchdog
             systemd.notify("WATCHDOG=1")
         if now >= self._next_prune:
             self._next_prune = now + PRUNE_EVERY_S
-            self.journal.prune(wall - timedelta(days=self.config.keep_days))
-        self.journal.tick(now)
+            guard("pruning", self.journal.prune, wall - timedelta(days=self.config.keep_days))
+        guard("the database", self.journal.tick, now)
         if self.history is not None:
-            self.history.tick(wall, self.status, self._health)
+            guard("the history", self.history.tick, wall, self.status, self._health)
         if self.journal.storage != self._storage_told:
-            self._publish_status()  # the keepers hear at once that the card fails, or works again
+            guard("the status", self._publish_status)  # the keepers hear at once that the card fails, or works
+
+    def _guarded(self, what: str, part: Callable[..., object], *args: object) -> None:
+        """Run one part of ``tick``: one that fails is logged (once while it fails alike), and the loop goes on."""
+        try:
+            part(*args)
+        except Exception as exc:  # as in ``handle``: one failing part must not stop the monitor, nor the help button
+            if self._parts_failing.get(what) != repr(exc):  # not a traceback at every turn of the loop
+                log.exception("could not run %s; the monitor goes on", what)
+            self._parts_failing[what] = repr(exc)
+        else:
+            self._parts_failing.pop(what, None)
 
     def next_deadline(self) -> float:
         """The monotonic time of the next thing due: a sensor deadline, a heartbeat, the watchdog, the watch."""
@@ -287,14 +296,3 @@ class Agent(Messages, HomeDecisions, Quiet):
         if self.learning is not None and (due := self.learning.next_due()) is not None:
             times.append(due)
         return min(times)
-
-    def _reconcile(self, now: float, wall: datetime) -> None:
-        """Feed a level the logic has not seen (an edge lost by the pin driver)."""
-        for name, pin in self.pins.items():
-            logic = self.logic[name]
-            if not isinstance(logic, DoorLogic) or logic.deadline() is not None:
-                continue
-            level = pin.read()
-            if int(level) != logic.value:
-                log.info("sensor %s: missed an edge, reading %d now", name, int(level))
-                self._outputs(name, logic.edge(level, now), wall, now)

@@ -13,7 +13,7 @@ from sentinel.agent.zigbee import Reading as ZigbeeReading
 from sentinel.core import protocol
 from sentinel.core.alerts import Alert, help_alert
 from sentinel.core.events import Event
-from sentinel.core.sensors import Gesture, Reading
+from sentinel.core.sensors import DoorLogic, Gesture, Reading
 from sentinel.core.status import Flip, Mode, flip
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,28 @@ class HomeDecisions(AgentBase):
             else:
                 self.resident_ok(out.how, wall)
 
+    def _deadline(self, name: str, now: float, wall: datetime) -> None:
+        """A sensor's deadline came (a long press held, a PIR's hold over): what its logic says now."""
+        self._outputs(name, self.logic[name].tick(now), wall, now)
+
+    def _reconcile(self, now: float, wall: datetime) -> None:
+        """Feed a level the logic has not seen (an edge lost by the pin driver)."""
+        for name, pin in self.pins.items():
+            logic = self.logic[name]
+            if not isinstance(logic, DoorLogic) or logic.deadline() is not None:
+                continue
+            level = pin.read()
+            if int(level) != logic.value:
+                log.info("sensor %s: missed an edge, reading %d now", name, int(level))
+                self._outputs(name, logic.edge(level, now), wall, now)
+
     def raise_alert(self, alert: Alert) -> None:
         """Keep the alert and its message (stored together when the card can be written), then send it first."""
-        self.journal.raise_alert(alert, self.topics.alert, json.dumps(alert.payload()))
-        self.outbox.flush()  # the alert goes on the wire before the status that reports it
+        try:
+            self.journal.raise_alert(alert, self.topics.alert, json.dumps(alert.payload()))
+        finally:
+            # From memory, whatever storing it did: on the wire before the status that reports it.
+            self.outbox.flush()
         log.warning("ALERT %s: %s", alert.alert_id, alert.reason)
         if self.history is not None:
             self.history.raised(alert)

@@ -90,7 +90,8 @@ class Journal(WriteQueue):
             except Exception as exc:  # a bad row or page: start without it rather than not at all
                 corrupt = corrupt or is_corrupt(exc)
                 log.error("could not read the %s from %s: %s", part, self.store.path, exc)
-        self._unchecked = not corrupt
+        # A file already waiting to be replaced (damaged, on a card that cannot move it aside) is not checked again.
+        self._unchecked = not corrupt and self.store.due is None
         if corrupt:
             self.damaged("the database was damaged (a page could not be read)")
 
@@ -119,7 +120,7 @@ class Journal(WriteQueue):
         """Act on the quick check: a damaged file is kept aside and what memory holds goes into a fresh one."""
         if found.renewals != self.store.renewals:
             return  # a fresh file was started meanwhile: the one checked is no longer written
-        if isinstance(found.error, (sqlite3.Error, StoreError)):
+        if isinstance(found.error, (sqlite3.Error, StoreError, OSError)):
             self._failed(found.error)
         elif found.error is not None:
             log.error("could not check the database %s: %s", self.store.path, found.error, exc_info=found.error)

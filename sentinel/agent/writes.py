@@ -98,15 +98,18 @@ class WriteQueue:
     def tick(self, mono: float) -> None:
         """Try the waiting writes again, store the batch of events, or check the file is still there, when due."""
         if mono >= self.next_try:
-            self.flush()
-            self._next_try = mono + (RETRY if self.failing else CHECK)
+            self._next_try = mono + RETRY  # also if the flush fails in a way not foreseen: not at every turn
+            if self.flush():
+                self._next_try = mono + CHECK
 
     def damaged(self, why: str) -> None:
         """The database is damaged: keep it aside, start a fresh one and write what memory holds into it."""
+        if self.store.due is not None and self.store.due[1]:
+            return  # known already: it is kept aside as soon as the card lets it (``flush``), and the keepers told
         try:
             self.renew(why, damaged=True)
-        except (sqlite3.Error, StoreError) as exc:
-            self._failed(exc)
+        except (sqlite3.Error, StoreError, OSError) as exc:
+            self._failed(exc)  # the fresh file is tried again with the next flush (``store.due``)
             return
         self.flush()
 
@@ -119,21 +122,28 @@ class WriteQueue:
         try:
             for attempt in (1, 2):
                 try:
-                    if not self.store.writable:
-                        self.store.reopen()
+                    self._reopen()
                     if self.store.replaced():
                         self.renew("the database file was deleted while the monitor ran")
                     self._drain()
                     break
-                except sqlite3.DatabaseError as exc:
-                    if attempt == 2 or not is_corrupt(exc):
+                except (sqlite3.DatabaseError, StoreError) as exc:
+                    cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+                    if attempt == 2 or not is_corrupt(cause):
                         raise
-                    self.renew(f"the database was damaged ({exc})", damaged=True)
-        except (sqlite3.Error, StoreError) as exc:
+                    self.renew(f"the database was damaged ({cause})", damaged=True)
+        except (sqlite3.Error, StoreError, OSError) as exc:  # the card: everything waits in memory
             self._failed(exc)
         else:
             self._recovered()
         return self.failing is None
+
+    def _reopen(self) -> None:
+        """Start the fresh file a failing card kept from being started, or open for writing a file only read."""
+        if self.store.due is not None:
+            self.renew(*self.store.due)
+        elif not self.store.writable:
+            self.store.reopen()
 
     def _drain(self) -> None:
         while self._writes:
@@ -142,7 +152,7 @@ class WriteQueue:
                 continue
             try:
                 write(self.store)
-            except (sqlite3.OperationalError, StoreError):
+            except (sqlite3.OperationalError, StoreError, OSError):
                 raise  # the card (full, read-only, failing): this write waits and is tried again
             except sqlite3.DatabaseError as exc:
                 if is_corrupt(exc):
@@ -162,7 +172,7 @@ class WriteQueue:
             run.append(write.event)
         try:
             self.store.add_events(run)
-        except (sqlite3.OperationalError, StoreError):
+        except (sqlite3.OperationalError, StoreError, OSError):
             raise  # the card: they wait and are tried again
         except sqlite3.DatabaseError as exc:
             if is_corrupt(exc):
@@ -188,6 +198,8 @@ class WriteQueue:
     def _failed(self, exc: BaseException) -> None:
         cause = exc.__cause__ if isinstance(exc, StoreError) and exc.__cause__ is not None else exc
         why = describe(cause, self.store.path)
+        if self.store.due is not None:
+            why = f"{self.store.due[0]}, and no fresh one can be started yet: {why}"
         if why != self.failing:
             log.error(
                 "cannot write the database %s: %s; alerts are still sent, %d writes wait in memory",
