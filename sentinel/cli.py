@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sentinel import __version__, logs, systemd
 from sentinel.config import Config, load_config
+from sentinel.config.statecheck import DATABASE
 from sentinel.errors import ConfigError, CsvFormatError, SentinelError
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def _run(config: Config) -> int:
     from sentinel.store import Store
 
     logs.setup(config.log_level)
-    store = Store(_state_dir(config) / "agent.db", keep_going=True)  # a failing card must not stop the help button
+    store = Store(_state_dir(config) / DATABASE, keep_going=True)  # a failing card must not stop the help button
     agent = Agent(config, store, pin_factory=make_factory(config.gpio.pin_factory))
     stop = systemd.stop_on_signals()
     try:

@@ -445,3 +445,21 @@ def test_a_state_dir_not_there_yet_is_made_for_run_only(tmp_path: Path, capsys) 
     assert not (tmp_path / "new").exists()  # checking writes nothing
     load_config(path, run=True)
     assert (tmp_path / "new" / "state").is_dir()
+
+
+def test_a_state_dir_holding_the_agents_database_on_a_card_turned_read_only_does_not_stop_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A card Linux has remounted read-only refuses the probe, as a wrong path does; but a database already there
+    # was written by this agent, so the card is failing, and the agent must start (from memory) for the help button.
+    from sentinel.config import statecheck
+
+    monkeypatch.setattr(statecheck, "_probe", lambda path: "Read-only file system")
+    state = tmp_path / "state"
+    state.mkdir()
+    path = tmp_path / "home.yaml"
+    path.write_text(agent_yaml(1, state_dir=state))
+    with pytest.raises(ConfigError, match=r"state_dir: user .* cannot keep the database in .*Read-only file system"):
+        load_config(path, run=True)  # nothing there yet: a path this user cannot write is a mistake
+    (state / statecheck.DATABASE).write_bytes(b"")
+    assert load_config(path, run=True).state_dir == str(state)

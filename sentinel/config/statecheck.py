@@ -12,6 +12,7 @@ from sentinel.config.model import Config
 from sentinel.config.yamllines import LineDict
 
 SERVICE_USER = "sentinel"  # User= in systemd/sentinel-agent.service
+DATABASE = "agent.db"  # the file the agent keeps in state_dir (``cli._run``)
 
 
 def check_state_dir(config: Config, raw: LineDict, errors: Any, run: bool) -> None:
@@ -32,8 +33,11 @@ def check_state_dir(config: Config, raw: LineDict, errors: Any, run: bool) -> No
         errors.add(line, key, f"{what} a file, not a directory; give the directory to keep the database in")
         return
     if run:
-        if errors.items:
-            return  # nothing is made for an agent that will not start
+        if errors.items or (path / DATABASE).exists():
+            # Nothing is made for an agent that will not start. A database already there was written by this
+            # agent: a card that has turned read-only since is a failing card, not a wrong path, and the agent
+            # starts from memory (the store says so) rather than leave the help button dead.
+            return
         problem = _make(path) or _probe(path)
         if problem:
             errors.add(line, key, f"user {user} cannot keep the database in {path}: {problem}{_hint(path)}")
