@@ -1,4 +1,15 @@
-"""The ntfy stand-in's HTTP side: publishing (JSON to the root, plain to a topic) and subscribing (stream or poll)."""
+"""The ntfy stand-in's HTTP side: publishing (JSON to the root, plain to a topic) and subscribing (stream or poll).
+
+Failures on demand (``LocalNtfy.failures``, JSON publishes only), each as the real thing answers
+(github.com/binwiederhier/ntfy at 81a486ad, server/ unless said):
+
+- An HTTP status of 400 or more: that answer, in ntfy's error form (errors.go errHTTP: http, code, error).
+- A 3xx: a redirect to https:// and the same path, as a proxy in front of ntfy answers for http://
+  (docs/config.md "nginx/Apache2/caddy" ~648: nginx's return 302, Caddy's redir; Caddy's automatic
+  HTTPS answers 308); nothing is stored.
+- A 2xx: a login portal's or a proxy's own HTML page, without ntfy's message id; nothing is stored.
+- A hang (-seconds): no answer for that long, then an empty one.
+"""
 
 from __future__ import annotations
 
@@ -35,17 +46,32 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
                 fake.refused.append((urlparse(self.path).path, refused.status, refused.code))
             self._answer(refused.status, refused.body())
 
-        def _failure(self) -> bool:
+        def _failure(self) -> int | float | None:
+            """The next failure on demand, answered."""
             with fake.lock:
                 failure = fake.failures.pop(0) if fake.failures else None
             if failure is None:
-                return False
+                return None
             if failure < 0:
                 time.sleep(-failure)
                 self._answer(200, "{}")
+                return failure
+            status = int(failure)
+            if 300 <= status < 400:
+                self.send_response(status)
+                self.send_header("Location", f"https://{self.headers.get('Host', 'localhost')}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif status < 300:
+                page = b"<html><body>Please log in to use this network.</body></html>"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
             else:
-                self._answer(int(failure), json.dumps({"http": int(failure), "error": "failure on demand"}))
-            return True
+                self._answer(status, json.dumps({"http": status, "error": "failure on demand"}))
+            return failure
 
         def _read(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -60,7 +86,8 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
                 user = fake.user_of(self.headers.get("Authorization"))
                 visitor = fake.visitor(self.client_address[0], user)
                 if path == "/":
-                    if self._failure():  # failures on demand hit JSON publishes only
+                    failure = self._failure()  # failures on demand hit JSON publishes only
+                    if failure is not None:
                         return
                     body = parse_json_publish(raw, fake.ignored_fields)
                     topic = str(body.get("topic", ""))
