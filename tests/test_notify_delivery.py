@@ -8,15 +8,66 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from circle_driver import alert
-from sentinel.config.circle import NtfyConfig
+from ntfy_fake import FakeNtfy
+from sentinel.clock import ManualClock
+from sentinel.config.circle import MemberConfig, NtfyConfig
+from sentinel.notifier.delivery import Deliverer
 from sentinel.notifier.ntfy import DeliveryError, Ntfy
+from sentinel.notifier.store import NotifierStore
+
+NIGHT = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
+ANN = MemberConfig(id="ann", name="Ann", topic="mary-ann-topic-0001")
+BOB = MemberConfig(id="bob", name="Bob", topic="joe-bob-topic-00002")
+
+
+class Queue:
+    """A deliverer alone, on the stand-in, a real store and a manual clock (no broker needed)."""
+
+    def __init__(self, tmp_path: Path, members: tuple[MemberConfig, ...] = (ANN, BOB), **server: Any) -> None:
+        self.clock = ManualClock(NIGHT)
+        self.server = FakeNtfy(clock=self.clock.monotonic, **server)
+        self.ntfy = Ntfy(NtfyConfig(ack_topic="sentinel-acks-test-0001", server=self.server.url, timeout=1))
+        self.store = NotifierStore(tmp_path / "notifier.db")
+        self.deliverer = Deliverer(self.store, self.ntfy, list(members), self.clock)
+
+    def add(self, member: str, kind: str, title: str, priority: int = 5, email: str | None = None) -> int:
+        body = {"kind": kind, "title": title, "message": "Please check.", "priority": priority, "tags": []}
+        body |= {"actions": [], **({"email": email} if email else {})}
+        return self.store.deliver(None, "mary", member, body, self.clock.now())
+
+    def row(self, delivery_id: int) -> tuple[str, str, str]:
+        """A delivery's status, next try and last error."""
+        sql = "SELECT status, next_try, last_error FROM deliveries WHERE id = ?"
+        return tuple(self.store._run(sql, (delivery_id,)).fetchone())  # type: ignore[return-value]
+
+    def titles(self, member: MemberConfig) -> list[str]:
+        return [m["title"] for m in self.server.to(member.topic)]
+
+    def close(self) -> None:
+        self.ntfy.close()
+        self.server.close()
+
+
+@pytest.fixture
+def queue(tmp_path: Path) -> Iterator[Callable[..., Queue]]:
+    made: list[Queue] = []
+
+    def make(**kwargs: Any) -> Queue:
+        made.append(Queue(tmp_path / str(len(made)), **kwargs))
+        return made[-1]
+
+    yield make
+    for q in made:
+        q.close()
 
 
 def statuses(c: Any) -> list[tuple[str, str]]:
@@ -86,3 +137,31 @@ def test_the_button_subscription_to_something_else_than_ntfy_is_refused_for_good
         assert "sentinel-acks" not in str(refused.value)  # the topic is a secret: not in the log
     else:
         assert "not as ntfy does" in str(refused.value)
+
+
+# 2. ntfy's e-mail limit holds that e-mail alone; the push it came with goes at once.
+
+
+def test_a_spent_email_limit_holds_only_that_email_and_its_push_goes_without_it(queue) -> None:
+    q = queue(email_burst=1, daily_messages=250)  # ntfy.sh's free tier counts a quota too
+    q.add("ann", "last_resort", "Mary: nobody is going, please check on them", email="tom@example.org")
+    q.deliverer.deliver_due()  # spends the one e-mail
+    held = q.add("ann", "last_resort", "Mary: nobody is going, please check on them", email="sue@example.org")
+    q.add("bob", "alert", "Joe: pressed the help button")  # another home's, behind it in the queue
+    q.deliverer.deliver_due()
+    q.deliverer.deliver_due()
+    assert q.titles(BOB) == ["Joe: pressed the help button"]  # at once, not an hour later
+    copy = q.server.to(ANN.topic)[-1]
+    assert "The e-mail to sue@example.org was not sent" in copy["message"] and "email" not in copy
+    assert q.deliverer.hold_until is None
+    status, next_try, error = q.row(held)
+    assert status == "pending" and datetime.fromisoformat(next_try) == NIGHT + timedelta(hours=1)
+    assert "e-mail limit" in error
+    q.clock.advance(59 * 60)
+    q.deliverer.deliver_due()
+    assert [r[2] for r in q.server.refused] == [42902]  # tried once, not every 5 s (each try costs the quota)
+    q.clock.advance(60)  # ntfy gives one e-mail back an hour
+    q.deliverer.deliver_due()
+    assert [e["to"] for e in q.server.emails] == ["tom@example.org", "sue@example.org"]
+    assert q.row(held)[0] == "sent"
+    assert len(q.server.to(ANN.topic)) == 3  # Tom's receipt, the push without Sue's e-mail, Sue's receipt

@@ -2,7 +2,9 @@
 
 A failure that trying again can mend (a timeout, a 5xx, a 429) delays a
 notification and never drops it. When ntfy says to hold off (429), every
-notification waits: the limit is the server's, not one member's.
+notification waits: the limit is the server's, not one member's. A refused
+e-mail is the exception: the same push goes at once without it, and the
+e-mail alone waits (an hour, as ntfy's e-mail limit refills) or is given up.
 
 Each attempt is recorded ('sending') before the request goes out, and 'sent'
 with ntfy's message id once ntfy answers. A notifier stopped in between finds
@@ -21,7 +23,7 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import MemberConfig
-from sentinel.notifier.ntfy import DeliveryError, Notification, Ntfy
+from sentinel.notifier.ntfy import EMAIL_LIMIT_CODE, EMAIL_PAUSE_S, DeliveryError, Notification, Ntfy
 from sentinel.notifier.store import Delivery, NotifierStore
 
 log = logging.getLogger(__name__)
@@ -107,7 +109,10 @@ class Deliverer:
                 ntfy_id = self.ntfy.publish(note)
             except Exception as exc:  # whatever it was, the delivery must not stay 'sending' until a restart
                 error = exc if isinstance(exc, DeliveryError) else DeliveryError(f"{exc!r:.200}", permanent=False)
-                what = self._failed(delivery.id, delivery.attempts, member.id, error, now)
+                if error.email_refused and body.get("email"):
+                    what = self._without_email(delivery, error, now)
+                else:
+                    what = self._failed(delivery.id, delivery.attempts, member.id, error, now)
                 if delivery.alert_id:
                     self.store.step(delivery.alert_id, now, what, member.id, str(exc))
                 continue
@@ -161,6 +166,24 @@ class Deliverer:
         # must hold more copies than were ever sent: a lost notice would be worse than a second one.
         before = 0 if since else self.store.sent_like(member.id, delivery.body)
         return str(found[before].get("id", "")) if len(found) > before else None
+
+    def _without_email(self, delivery: Delivery, exc: DeliveryError, now: datetime) -> str:
+        """ntfy would not e-mail it: the push goes now without the e-mail, which waits or is given up."""
+        body, address = delivery.body, delivery.body["email"]
+        later = exc.code == EMAIL_LIMIT_CODE
+        why = "ntfy's e-mail limit is reached; it is tried again every hour" if later else "ntfy cannot send e-mail"
+        with self.store.transaction():
+            if not body.get("pushed"):  # the receipt goes once, however often the e-mail is refused
+                copy = {k: v for k, v in body.items() if k != "email"}
+                copy["message"] = f"{body['message']} The e-mail to {address} was not sent ({why})."
+                self.store.deliver(delivery.alert_id, delivery.home, delivery.member, copy, now)
+            if later:
+                next_try = now + timedelta(seconds=EMAIL_PAUSE_S)
+                self.store.retry(delivery.id, str(exc), next_try, {**body, "pushed": True})
+            else:
+                self.store.failed(delivery.id, str(exc))
+        log.error("the e-mail to %s was not sent (%s); %s gets its push without it", address, exc, delivery.member)
+        return "retry" if later else "failed"
 
     def _failed(self, delivery_id: int, attempts: int, member: str, exc: DeliveryError, now: datetime) -> str:
         """Record a failed attempt; 'failed' when retrying cannot help, else 'retry'."""

@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 # (server/errors.go); it resets at midnight UTC, so hammering it is pointless.
 QUOTA_CODE = 42908
 QUOTA_PAUSE_S = 20 * 60.0
+# 429 with code 42902: the visitor's e-mails are spent (16, then one an hour: server/config.go
+# DefaultVisitorEmailLimitBurst/Replenish). ntfy checks it after counting the message against the daily
+# quota (server.go ~763-766), so each refused try costs one; only that e-mail waits, nothing else does.
+EMAIL_LIMIT_CODE = 42902
+EMAIL_PAUSE_S = 3600.0
+EMAIL_CODES = (EMAIL_LIMIT_CODE,)
 # Any other 429 means the visitor's request bucket is empty: one token comes back every 5 s
 # (server/config.go DefaultVisitorRequestLimitReplenish). ntfy sends no Retry-After; a proxy may.
 RATE_PAUSE_S = 5.0
@@ -58,6 +64,11 @@ class DeliveryError(SentinelError, RuntimeError):
     def quota(self) -> bool:
         """The daily message quota is spent: nothing will get through for a while."""
         return self.code == QUOTA_CODE
+
+    @property
+    def email_refused(self) -> bool:
+        """ntfy refused the notification because of its ``email``; without it, it would go."""
+        return self.code in EMAIL_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +262,8 @@ def _refusal(response: httpx.Response, asked: str = "/") -> DeliveryError:
     text = str(detail.get("error", "")) if isinstance(detail, dict) else ""
     text = text or response.text[:120]
     if status == 429:
+        if code == EMAIL_LIMIT_CODE:  # that e-mail waits; no hold on the others
+            return DeliveryError(f"ntfy's e-mail limit is reached ({text})", False, code)
         if code == QUOTA_CODE:
             return DeliveryError(f"ntfy's daily message quota is spent ({text})", False, code, QUOTA_PAUSE_S)
         hint = response.headers.get("Retry-After", "")

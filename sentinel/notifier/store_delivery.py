@@ -82,11 +82,15 @@ class DeliveryTables:
         ).fetchone()
         return int(row[0])
 
-    def retry(self, delivery_id: int, error: str, next_try: datetime) -> None:
+    def retry(self, delivery_id: int, error: str, next_try: datetime, body: dict[str, Any] | None = None) -> None:
+        """Try again at ``next_try`` (with ``body`` instead, when given)."""
         self._run(
             "UPDATE deliveries SET status = 'pending', last_error = ?, next_try = ? WHERE id = ?",
             (error, next_try.isoformat(), delivery_id),
         )
+        if body is not None:
+            text = json.dumps(body, ensure_ascii=False)
+            self._run("UPDATE deliveries SET body = ? WHERE id = ?", (text, delivery_id))
 
     def failed(self, delivery_id: int, error: str) -> None:
         self._run("UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?", (error, delivery_id))
