@@ -23,6 +23,7 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import MemberConfig
+from sentinel.notifier import messages
 from sentinel.notifier.ntfy import EMAIL_LIMIT_CODE, EMAIL_PAUSE_S, DeliveryError, Notification, Ntfy
 from sentinel.notifier.store import Delivery, NotifierStore
 
@@ -174,8 +175,7 @@ class Deliverer:
         why = "ntfy's e-mail limit is reached; it is tried again every hour" if later else "ntfy cannot send e-mail"
         with self.store.transaction():
             if not body.get("pushed"):  # the receipt goes once, however often the e-mail is refused
-                copy = {k: v for k, v in body.items() if k != "email"}
-                copy["message"] = f"{body['message']} The e-mail to {address} was not sent ({why})."
+                copy = messages.without_email(body, why)
                 self.store.deliver(delivery.alert_id, delivery.home, delivery.member, copy, now)
             if later:
                 next_try = now + timedelta(seconds=EMAIL_PAUSE_S)

@@ -35,7 +35,9 @@ QUOTA_PAUSE_S = 20 * 60.0
 # quota (server.go ~763-766), so each refused try costs one; only that e-mail waits, nothing else does.
 EMAIL_LIMIT_CODE = 42902
 EMAIL_PAUSE_S = 3600.0
-EMAIL_CODES = (EMAIL_LIMIT_CODE,)
+# 400 with code 40001: the server has no e-mail set up (server.go parsePublishParams ~979, errors.go ~82).
+NO_EMAIL_CODE = 40001
+EMAIL_CODES = (EMAIL_LIMIT_CODE, NO_EMAIL_CODE)
 # Any other 429 means the visitor's request bucket is empty: one token comes back every 5 s
 # (server/config.go DefaultVisitorRequestLimitReplenish). ntfy sends no Retry-After; a proxy may.
 RATE_PAUSE_S = 5.0
