@@ -165,3 +165,22 @@ def test_a_spent_email_limit_holds_only_that_email_and_its_push_goes_without_it(
     assert [e["to"] for e in q.server.emails] == ["tom@example.org", "sue@example.org"]
     assert q.row(held)[0] == "sent"
     assert len(q.server.to(ANN.topic)) == 3  # Tom's receipt, the push without Sue's e-mail, Sue's receipt
+
+
+# 4. A lost answer is "maybe sent": ntfy is asked before the notification goes again.
+
+
+def test_after_a_lost_answer_or_a_proxys_5xx_ntfy_is_asked_before_anything_is_sent_again(queue) -> None:
+    q = queue()
+    q.server.failures = [-1.5, 502]  # kept, then answered past the 1 s timeout; a proxy's 502 (not kept)
+    slow = q.add("ann", "alert", "Mary: pressed the help button")
+    lost = q.add("bob", "alert", "Joe: pressed the help button")
+    q.deliverer.deliver_due()
+    assert q.row(slow)[0] == q.row(lost)[0] == "sending"  # may have gone: not sent blindly again
+    assert q.titles(ANN) == ["Mary: pressed the help button"]  # ntfy has it, whatever the notifier heard
+    for _ in range(4):
+        q.clock.advance(5)
+        q.deliverer.deliver_due()
+    assert q.titles(ANN) == ["Mary: pressed the help button"]  # found at ntfy: once, not every few minutes
+    assert q.titles(BOB) == ["Joe: pressed the help button"]  # ntfy did not have it: sent again, once
+    assert q.row(slow)[0] == q.row(lost)[0] == "sent"

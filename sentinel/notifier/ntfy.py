@@ -55,12 +55,20 @@ class DeliveryError(SentinelError, RuntimeError):
     """A request to the ntfy server failed; ``permanent`` says whether trying again can help."""
 
     def __init__(
-        self, message: str, permanent: bool, code: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        permanent: bool,
+        code: int | None = None,
+        retry_after: float | None = None,
+        unsure: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code  # ntfy's own error code, e.g. 42901
         self.retry_after = retry_after  # seconds before any request to this server is worth trying
+        # The request reached the server, and the answer was lost or an error: it may have kept the message
+        # (ntfy stores and pushes it before it answers, server.go handlePublishInternal ~806-833).
+        self.unsure = unsure
 
     @property
     def quota(self) -> bool:
@@ -218,8 +226,13 @@ class Ntfy:
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, url, **kwargs)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise DeliveryError(f"cannot reach ntfy within {self.cfg.timeout:g} s", permanent=False) from exc
         except httpx.TimeoutException as exc:
-            raise DeliveryError(f"ntfy did not answer within {self.cfg.timeout:g} s", permanent=False) from exc
+            wait = f"ntfy did not answer within {self.cfg.timeout:g} s"
+            raise DeliveryError(wait, permanent=False, unsure=True) from exc
+        except httpx.RemoteProtocolError as exc:  # it hung up after the request: that too may have arrived
+            raise DeliveryError(f"ntfy hung up without an answer: {exc}", permanent=False, unsure=True) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"cannot reach ntfy: {exc}", permanent=False) from exc
         if not 200 <= response.status_code < 300:
@@ -271,6 +284,6 @@ def _refusal(response: httpx.Response, asked: str = "/") -> DeliveryError:
         hint = response.headers.get("Retry-After", "")
         wait = float(hint) if hint.isdigit() else RATE_PAUSE_S
         return DeliveryError(f"ntfy answered 429 {text}; will retry", False, code, wait)
-    if status >= 500:
-        return DeliveryError(f"ntfy answered {status}; will retry", permanent=False, code=code)
+    if status >= 500:  # a proxy's 502 or 504 may come after ntfy kept it
+        return DeliveryError(f"ntfy answered {status}; will retry", permanent=False, code=code, unsure=True)
     return DeliveryError(f"ntfy refused it: {status} {text}", permanent=True, code=code)

@@ -70,8 +70,15 @@ class DeliveryTables:
             if ntfy_id and topic:
                 self.set_meta(f"ntfy_last:{topic}", ntfy_id)
 
+    def maybe_sent(self, delivery_id: int, error: str, next_try: datetime) -> None:
+        """ntfy may have it (its answer was lost): left 'sending', to be asked about; sent again at ``next_try``."""
+        self._run(
+            "UPDATE deliveries SET status = 'sending', last_error = ?, next_try = ? WHERE id = ?",
+            (error, next_try.isoformat(), delivery_id),
+        )
+
     def resend(self, delivery_id: int, why: str) -> None:
-        """A delivery in flight at a stop that ntfy does not have (or that cannot be checked): send it again."""
+        """A delivery that may have gone that ntfy does not have (or that cannot be checked): send it again."""
         self._run("UPDATE deliveries SET status = 'pending', last_error = ? WHERE id = ?", (why, delivery_id))
 
     def sent_like(self, member: str, body: dict[str, Any]) -> int:
