@@ -184,3 +184,22 @@ def test_after_a_lost_answer_or_a_proxys_5xx_ntfy_is_asked_before_anything_is_se
     assert q.titles(ANN) == ["Mary: pressed the help button"]  # found at ntfy: once, not every few minutes
     assert q.titles(BOB) == ["Joe: pressed the help button"]  # ntfy did not have it: sent again, once
     assert q.row(slow)[0] == q.row(lost)[0] == "sent"
+
+
+# 5. Under ntfy's request limit, the most urgent goes first.
+
+
+def test_under_the_request_limit_a_help_press_overtakes_routine_notes(queue) -> None:
+    q = queue(request_burst=3)  # ntfy's bucket (60 by default), small: every request counts
+    for _ in range(4):
+        q.add("bob", "availability", "sentinel: are you around?", priority=2)  # the weekly note
+    q.deliverer.deliver_due()
+    assert len(q.titles(BOB)) == 3 and q.deliverer.hold_until is not None  # the fourth waits for a token
+    q.add("bob", "alert", "Mary: unusually quiet", priority=4)
+    q.add("ann", "alert", "Joe: pressed the help button", priority=5)
+    got = []
+    for _ in range(3):  # one token back every 5 s
+        q.clock.advance(5)
+        q.deliverer.deliver_due()
+        got.append(q.server.published[-1]["title"])
+    assert got == ["Joe: pressed the help button", "Mary: unusually quiet", "sentinel: are you around?"]

@@ -11,6 +11,9 @@ from typing import Any
 
 from sentinel.notifier.records import EPOCH, PARKED_PAYLOAD_BYTES, DeadLetter, Delivery, when
 
+# What must not wait behind routine notes (the kinds messages.note gives them).
+URGENT = "json_extract(body, '$.kind') IN ('alert', 'last_resort')"
+
 
 class DeliveryTables:
     """Deliveries (one notification to one member) and dead letters; mixed into ``NotifierStore``."""
@@ -42,9 +45,16 @@ class DeliveryTables:
         return cur.lastrowid or 0
 
     def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+        """What is due, most urgent first: alerts and last resorts (loudest first), then the rest as written.
+
+        Under ntfy's request limit only a few go at a time: a help press must not wait behind a weekly
+        note to a whole street. The rest keep the order they were written in, so that notes to one
+        member never overtake each other.
+        """
         rows = self._run(
             "SELECT id, alert_id, home, member, body, attempts FROM deliveries"
-            " WHERE status = 'pending' AND julianday(next_try) <= julianday(?) ORDER BY id LIMIT ?",
+            " WHERE status = 'pending' AND julianday(next_try) <= julianday(?)"
+            f" ORDER BY {URGENT} DESC, CASE WHEN {URGENT} THEN json_extract(body, '$.priority') END DESC, id LIMIT ?",
             (now.isoformat(), limit),
         ).fetchall()
         return [Delivery(i, a, h, m, json.loads(b), n) for i, a, h, m, b, n in rows]
