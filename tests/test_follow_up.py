@@ -268,6 +268,12 @@ def test_a_server_without_e_mail_refuses_it_and_the_record_says_so(circle) -> No
     assert c.ntfy_server.emails == []
     failed = [(w, d) for _, w, _, d in c.store.steps("mary-inactivity-1") if w.startswith("failed")]
     assert len(failed) == 2 and all("e-mail notifications are not enabled" in d for _, d in failed), failed
+    # The keeper's loud push goes all the same, without the e-mail, and says it was not sent.
+    pushes = titled(c, "carol", "Mary: nobody is going, please check on them")
+    assert [p["priority"] for p in pushes] == [5, 5] and not any("email" in p for p in pushes)
+    assert [p["message"].rsplit(" 999. ", 1)[-1] for p in pushes] == [
+        f"The e-mail to {who} was not sent (ntfy cannot send e-mail)." for who in ("tom@example.org", "sue@example.org")
+    ]
 
 
 def test_incidents_tells_the_whole_story(circle, tmp_path: Path, capsys, monkeypatch) -> None:

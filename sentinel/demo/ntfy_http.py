@@ -1,7 +1,21 @@
-"""The ntfy stand-in's HTTP side: publishing (JSON to the root, plain to a topic) and subscribing (stream or poll)."""
+"""The ntfy stand-in's HTTP side: publishing (JSON to the root, plain to a topic) and subscribing (stream or poll).
+
+Failures on demand (``LocalNtfy.failures``, JSON publishes only), each as the real thing answers
+(github.com/binwiederhier/ntfy at 81a486ad, server/ unless said):
+
+- An HTTP status of 400 or more: that answer, in ntfy's error form (errors.go errHTTP: http, code, error).
+- A 3xx: a redirect to https:// and the same path, as a proxy in front of ntfy answers for http://
+  (docs/config.md "nginx/Apache2/caddy" ~648: nginx's return 302, Caddy's redir; Caddy's automatic
+  HTTPS answers 308); nothing is stored.
+- A 2xx: a login portal's or a proxy's own HTML page, without ntfy's message id; nothing is stored.
+- A hang (-seconds): a slow server. ntfy stores and pushes the message before it answers
+  (server.go handlePublishInternal: t.Publish ~806 and messageCache.AddMessage ~830 come before
+  handlePublish's writeJSON ~855), so the message is kept, and the answer comes late.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -35,17 +49,28 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
                 fake.refused.append((urlparse(self.path).path, refused.status, refused.code))
             self._answer(refused.status, refused.body())
 
-        def _failure(self) -> bool:
+        def _failure(self) -> int | float | None:
+            """The next failure on demand: answered here unless it is a hang (answered after the message is kept)."""
             with fake.lock:
                 failure = fake.failures.pop(0) if fake.failures else None
-            if failure is None:
-                return False
-            if failure < 0:
-                time.sleep(-failure)
-                self._answer(200, "{}")
+            if failure is None or failure < 0:
+                return failure
+            status = int(failure)
+            if 300 <= status < 400:
+                self.send_response(status)
+                self.send_header("Location", f"https://{self.headers.get('Host', 'localhost')}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif status < 300:
+                page = b"<html><body>Please log in to use this network.</body></html>"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
             else:
-                self._answer(int(failure), json.dumps({"http": int(failure), "error": "failure on demand"}))
-            return True
+                self._answer(status, json.dumps({"http": status, "error": "failure on demand"}))
+            return failure
 
         def _read(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -56,12 +81,15 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             raw = self._read()
             path = urlparse(self.path).path
+            hang = 0.0
             try:
                 user = fake.user_of(self.headers.get("Authorization"))
                 visitor = fake.visitor(self.client_address[0], user)
                 if path == "/":
-                    if self._failure():  # failures on demand hit JSON publishes only
+                    failure = self._failure()  # failures on demand hit JSON publishes only
+                    if failure is not None and failure >= 0:
                         return
+                    hang = -(failure or 0.0)
                     body = parse_json_publish(raw, fake.ignored_fields)
                     topic = str(body.get("topic", ""))
                     text = body.get("message", "").encode()
@@ -88,7 +116,10 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
                     fake.headers.append(dict(self.headers))
                 if fake.on_publish:
                     fake.on_publish(body)
-            self._answer(200, json.dumps(message))
+            if hang:
+                time.sleep(hang)  # kept and pushed already; only the answer is late
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up; ntfy has it
+                self._answer(200, json.dumps(message))
 
         def do_GET(self) -> None:
             url = urlparse(self.path)

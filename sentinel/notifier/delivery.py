@@ -2,14 +2,18 @@
 
 A failure that trying again can mend (a timeout, a 5xx, a 429) delays a
 notification and never drops it. When ntfy says to hold off (429), every
-notification waits: the limit is the server's, not one member's.
+notification waits: the limit is the server's, not one member's. A refused
+e-mail is the exception: the same push goes at once without it, and the
+e-mail alone waits (an hour, as ntfy's e-mail limit refills) or is given up.
 
 Each attempt is recorded ('sending') before the request goes out, and 'sent'
 with ntfy's message id once ntfy answers. A notifier stopped in between finds
 the delivery still 'sending' when it starts again: it may or may not have gone.
-ntfy cannot replace or deduplicate a message (it makes every id itself), so the
-notifier reads the member's topic back from ntfy, after the last message it knows
-it sent there, and sends it again only if ntfy does not have it.
+So does an attempt whose answer was lost (a timeout) or an error from a proxy
+(5xx): ntfy keeps a message before it answers. ntfy cannot replace or
+deduplicate a message (it makes every id itself), so the notifier reads the
+member's topic back from ntfy, after the last message it knows it sent there,
+and sends it again only if ntfy does not have it.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from typing import Any
 
 from sentinel.clock import Clock
 from sentinel.config.circle import MemberConfig
-from sentinel.notifier.ntfy import DeliveryError, Notification, Ntfy
+from sentinel.notifier import messages
+from sentinel.notifier.ntfy import EMAIL_LIMIT_CODE, EMAIL_PAUSE_S, DeliveryError, Notification, Ntfy
 from sentinel.notifier.store import Delivery, NotifierStore
 
 log = logging.getLogger(__name__)
 
-RECHECK_S = 5.0  # how often to ask ntfy again whether a delivery in flight at a stop arrived
+RECHECK_S = 5.0  # how often to ask ntfy again whether a delivery that may have gone arrived
 
 
 def backoff(attempts: int) -> float:
@@ -78,6 +83,7 @@ class Deliverer:
         self.quota_spent = False  # since the last refusal for the daily quota, nothing has gone through
         self.unsure: set[str] | None = None  # members with a delivery that may have gone; None: not looked yet
         self._ask_again: datetime | None = None  # when to ask ntfy again about those
+        self._lost: set[int] = set()  # deliveries whose answer was lost in this run (not at a stop)
 
     def deliver_due(self) -> int:
         """Send what is due; each failure is retried with backoff, or recorded as failed. How many were sent."""
@@ -107,7 +113,12 @@ class Deliverer:
                 ntfy_id = self.ntfy.publish(note)
             except Exception as exc:  # whatever it was, the delivery must not stay 'sending' until a restart
                 error = exc if isinstance(exc, DeliveryError) else DeliveryError(f"{exc!r:.200}", permanent=False)
-                what = self._failed(delivery.id, delivery.attempts, member.id, error, now)
+                if error.email_refused and body.get("email"):
+                    what = self._without_email(delivery, error, now)
+                elif error.unsure and not error.permanent:
+                    what = self._maybe_sent(delivery, error, now)
+                else:
+                    what = self._failed(delivery.id, delivery.attempts, member.id, error, now)
                 if delivery.alert_id:
                     self.store.step(delivery.alert_id, now, what, member.id, str(exc))
                 continue
@@ -122,8 +133,20 @@ class Deliverer:
             if delivery.alert_id:
                 self.store.step(delivery.alert_id, now, "sent", member.id, delivery.body["title"] + how)
 
+    def _maybe_sent(self, delivery: Delivery, exc: DeliveryError, now: datetime) -> str:
+        """ntfy may have it: ask ntfy before sending it again (after the backoff), never send it blindly."""
+        next_try = now + timedelta(seconds=backoff(delivery.attempts))
+        self.store.maybe_sent(delivery.id, str(exc), next_try)
+        assert self.unsure is not None
+        if not self.unsure or self._ask_again is None:
+            self._ask_again = now + timedelta(seconds=RECHECK_S)
+        self.unsure.add(delivery.member)
+        self._lost.add(delivery.id)
+        log.warning("notifying %s failed (%s); ntfy may have it: asking it before sending again", delivery.member, exc)
+        return "retry"
+
     def recover(self) -> set[str]:
-        """Settle the deliveries that were in flight when the notifier stopped; the members still unsure."""
+        """Settle the deliveries that may have reached ntfy (a stop, a lost answer); the members still unsure."""
         unsure: set[str] = set()
         for delivery in self.store.in_flight():
             member = self.members.get(delivery.member)
@@ -137,19 +160,21 @@ class Deliverer:
                     unsure.add(member.id)  # ask again on the next round
                     continue
                 log.warning(
-                    "cannot ask ntfy whether a notification to %s went out before the stop (%s); it is sent again,"
+                    "cannot ask ntfy whether a notification to %s went out %s (%s); it is sent again,"
                     " and may arrive twice. Read access to the members' topics lets the notifier check.",
                     member.id,
+                    "when its answer was lost" if delivery.id in self._lost else "before the stop",
                     exc,
                 )
-                self.store.resend(delivery.id, f"in flight at a stop; ntfy could not be asked: {exc}")
+                self.store.resend(delivery.id, f"may have gone; ntfy could not be asked: {exc}")
                 continue
             if ntfy_id is None:
-                log.info("a notification to %s was in flight at the stop and did not reach ntfy: sending it", member.id)
-                self.store.resend(delivery.id, "in flight at a stop; ntfy did not have it")
+                log.info("a notification to %s that may have gone had not reached ntfy: sending it", member.id)
+                self.store.resend(delivery.id, "ntfy did not have it")
             else:
-                log.info("a notification to %s was in flight at the stop and had reached ntfy", member.id)
-                self._sent(delivery, member, ntfy_id, self.clock.now(), " (found at ntfy after a restart)")
+                log.info("a notification to %s that may have gone had reached ntfy", member.id)
+                how = "after a lost answer" if delivery.id in self._lost else "after a restart"
+                self._sent(delivery, member, ntfy_id, self.clock.now(), f" (found at ntfy {how})")
         return unsure
 
     def _at_ntfy(self, delivery: Delivery, member: MemberConfig) -> str | None:
@@ -161,6 +186,23 @@ class Deliverer:
         # must hold more copies than were ever sent: a lost notice would be worse than a second one.
         before = 0 if since else self.store.sent_like(member.id, delivery.body)
         return str(found[before].get("id", "")) if len(found) > before else None
+
+    def _without_email(self, delivery: Delivery, exc: DeliveryError, now: datetime) -> str:
+        """ntfy would not e-mail it: the push goes now without the e-mail, which waits or is given up."""
+        body, address = delivery.body, delivery.body["email"]
+        later = exc.code == EMAIL_LIMIT_CODE
+        why = "ntfy's e-mail limit is reached; it is tried again every hour" if later else "ntfy cannot send e-mail"
+        with self.store.transaction():
+            if not body.get("pushed"):  # the receipt goes once, however often the e-mail is refused
+                copy = messages.without_email(body, why)
+                self.store.deliver(delivery.alert_id, delivery.home, delivery.member, copy, now)
+            if later:
+                next_try = now + timedelta(seconds=EMAIL_PAUSE_S)
+                self.store.retry(delivery.id, str(exc), next_try, {**body, "pushed": True})
+            else:
+                self.store.failed(delivery.id, str(exc))
+        log.error("the e-mail to %s was not sent (%s); %s gets its push without it", address, exc, delivery.member)
+        return "retry" if later else "failed"
 
     def _failed(self, delivery_id: int, attempts: int, member: str, exc: DeliveryError, now: datetime) -> str:
         """Record a failed attempt; 'failed' when retrying cannot help, else 'retry'."""

@@ -3,7 +3,9 @@
 ntfy sends an e-mail with a notification when the publish has an ``email``
 field (one address each; the server must have e-mail set up, else it refuses
 with 400 40001). Each e-mail's notification also goes to the home's first
-keeper's phone, as a receipt of what was sent and to whom.
+keeper's phone, as a receipt of what was sent and to whom. When ntfy will not
+e-mail (no e-mail set up, or its e-mail limit reached), the keeper's push goes
+all the same, saying so (``delivery.py``).
 """
 
 from __future__ import annotations

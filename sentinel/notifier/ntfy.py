@@ -3,6 +3,8 @@
 Every request has a timeout. Errors say whether trying again can help
 (``permanent``): 429, 5xx, timeouts and refused connections are worth a retry;
 other 4xx (a bad token, a forbidden topic) are not. A 429 says when to try again.
+Only a 2xx carrying ntfy's message id counts as delivered: a redirect (http:// in
+front of Caddy or nginx) or a page from a proxy or login portal is a permanent failure.
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ log = logging.getLogger(__name__)
 # (server/errors.go); it resets at midnight UTC, so hammering it is pointless.
 QUOTA_CODE = 42908
 QUOTA_PAUSE_S = 20 * 60.0
+# 429 with code 42902: the visitor's e-mails are spent (16, then one an hour: server/config.go
+# DefaultVisitorEmailLimitBurst/Replenish). ntfy checks it after counting the message against the daily
+# quota (server.go ~763-766), so each refused try costs one; only that e-mail waits, nothing else does.
+EMAIL_LIMIT_CODE = 42902
+EMAIL_PAUSE_S = 3600.0
+# 400 with code 40001: the server has no e-mail set up (server.go parsePublishParams ~979, errors.go ~82).
+NO_EMAIL_CODE = 40001
+EMAIL_CODES = (EMAIL_LIMIT_CODE, NO_EMAIL_CODE)
 # Any other 429 means the visitor's request bucket is empty: one token comes back every 5 s
 # (server/config.go DefaultVisitorRequestLimitReplenish). ntfy sends no Retry-After; a proxy may.
 RATE_PAUSE_S = 5.0
@@ -45,17 +55,30 @@ class DeliveryError(SentinelError, RuntimeError):
     """A request to the ntfy server failed; ``permanent`` says whether trying again can help."""
 
     def __init__(
-        self, message: str, permanent: bool, code: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        permanent: bool,
+        code: int | None = None,
+        retry_after: float | None = None,
+        unsure: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code  # ntfy's own error code, e.g. 42901
         self.retry_after = retry_after  # seconds before any request to this server is worth trying
+        # The request reached the server, and the answer was lost or an error: it may have kept the message
+        # (ntfy stores and pushes it before it answers, server.go handlePublishInternal ~806-833).
+        self.unsure = unsure
 
     @property
     def quota(self) -> bool:
         """The daily message quota is spent: nothing will get through for a while."""
         return self.code == QUOTA_CODE
+
+    @property
+    def email_refused(self) -> bool:
+        """ntfy refused the notification because of its ``email``; without it, it would go."""
+        return self.code in EMAIL_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +152,15 @@ class Ntfy:
         payload = json.dumps(note.body(), ensure_ascii=False).encode("utf-8")
         response = self._request("POST", "/", content=payload, headers={"Content-Type": "application/json"})
         try:
-            return str(response.json().get("id", ""))
+            detail = response.json()
         except ValueError:
-            return ""
+            detail = None
+        # ntfy answers every publish it kept with the message as JSON, id first (server.go handlePublish):
+        # anything else came from something in between, and nobody's phone will ring.
+        ntfy_id = detail.get("id") if isinstance(detail, dict) else None
+        if not isinstance(ntfy_id, str) or not ntfy_id:
+            raise DeliveryError(_not_ntfy(self.cfg.server, response, response.text), permanent=True)
+        return ntfy_id
 
     def poll(self, topic: str, since: str) -> list[dict[str, Any]]:
         """The messages ntfy keeps for ``topic`` after message id ``since`` ("all": every one it keeps)."""
@@ -157,21 +186,30 @@ class Ntfy:
             with self._stream_http.stream(
                 "GET", f"/{topic}/json", params={"since": since}, timeout=timeout
             ) as response:
-                if response.status_code >= 400:
+                if not 200 <= response.status_code < 300:
                     response.read()
-                    raise _refusal(response)
+                    raise _refusal(response, f"/{topic}/json")
                 stream = response.extensions.get("network_stream")
                 self._stream_socket = stream.get_extra_info("socket") if stream is not None else None
+                opened = False
                 for line in response.iter_lines():
                     if not line.strip():
                         continue
                     try:
                         item = json.loads(line)
                     except ValueError:
+                        item = None
+                    # ntfy's first line is always its "open" event (server.go handleSubscribeHTTP): without
+                    # it this is some other page, and reconnecting to it would never read a press.
+                    if not opened and not (isinstance(item, dict) and item.get("event") == "open"):
+                        raise DeliveryError(_not_ntfy(self.cfg.server, response, line), permanent=True)
+                    opened = True
+                    if item is None:
                         log.warning("ignored a malformed line from ntfy: %.80s", line)
-                        continue
-                    if isinstance(item, dict):
+                    elif isinstance(item, dict):
                         yield item
+                if not opened:
+                    raise DeliveryError(_not_ntfy(self.cfg.server, response, ""), permanent=True)
         except httpx.TimeoutException as exc:
             raise DeliveryError(f"ntfy sent nothing for {STREAM_READ_TIMEOUT_S:g} s", permanent=False) from exc
         except httpx.HTTPError as exc:
@@ -188,18 +226,49 @@ class Ntfy:
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, url, **kwargs)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise DeliveryError(f"cannot reach ntfy within {self.cfg.timeout:g} s", permanent=False) from exc
         except httpx.TimeoutException as exc:
-            raise DeliveryError(f"ntfy did not answer within {self.cfg.timeout:g} s", permanent=False) from exc
+            wait = f"ntfy did not answer within {self.cfg.timeout:g} s"
+            raise DeliveryError(wait, permanent=False, unsure=True) from exc
+        except httpx.RemoteProtocolError as exc:  # it hung up after the request: that too may have arrived
+            raise DeliveryError(f"ntfy hung up without an answer: {exc}", permanent=False, unsure=True) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"cannot reach ntfy: {exc}", permanent=False) from exc
-        if response.status_code >= 400:
-            raise _refusal(response)
+        if not 200 <= response.status_code < 300:
+            raise _refusal(response, url)
         return response
 
 
-def _refusal(response: httpx.Response) -> DeliveryError:
+def _not_ntfy(server: str, response: httpx.Response, first: str) -> str:
+    """Why an answer that is not ntfy's counts as a failure, and what to check."""
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+    seen = f", starting {first.strip()[:60]!r}" if first.strip() else ", empty"
+    return (
+        f"{server} answered {response.status_code} ({kind}{seen}) but not as ntfy does, without a message id:"
+        " nothing was delivered. Is ntfy.server the ntfy server itself, not a proxy's or a login page?"
+    )
+
+
+def _moved_to(response: httpx.Response, asked: str) -> str:
+    """The server address a redirect points to: its Location less the path that was asked for."""
+    location = response.headers.get("Location")
+    if not location:
+        return "another address (the answer does not say which)"
+    target = response.request.url.join(location)
+    path = target.path
+    if asked != "/" and path.endswith(asked):
+        path = path[: -len(asked)]
+    return f"{target.scheme}://{target.netloc.decode('ascii')}{path.rstrip('/')}"
+
+
+def _refusal(response: httpx.Response, asked: str = "/") -> DeliveryError:
     """The error an ntfy answer stands for: its code, whether retrying helps, and when."""
     status = response.status_code
+    if 300 <= status < 400:
+        # httpx follows no redirect, and must not: a POST redirected may arrive as a GET, or not at all.
+        target = _moved_to(response, asked)
+        return DeliveryError(f"ntfy's address answered {status}, a redirect: set ntfy.server to {target}", True)
     try:
         detail = response.json()
     except ValueError:
@@ -208,11 +277,13 @@ def _refusal(response: httpx.Response) -> DeliveryError:
     text = str(detail.get("error", "")) if isinstance(detail, dict) else ""
     text = text or response.text[:120]
     if status == 429:
+        if code == EMAIL_LIMIT_CODE:  # that e-mail waits; no hold on the others
+            return DeliveryError(f"ntfy's e-mail limit is reached ({text})", False, code)
         if code == QUOTA_CODE:
             return DeliveryError(f"ntfy's daily message quota is spent ({text})", False, code, QUOTA_PAUSE_S)
         hint = response.headers.get("Retry-After", "")
         wait = float(hint) if hint.isdigit() else RATE_PAUSE_S
         return DeliveryError(f"ntfy answered 429 {text}; will retry", False, code, wait)
-    if status >= 500:
-        return DeliveryError(f"ntfy answered {status}; will retry", permanent=False, code=code)
+    if status >= 500:  # a proxy's 502 or 504 may come after ntfy kept it
+        return DeliveryError(f"ntfy answered {status}; will retry", permanent=False, code=code, unsure=True)
     return DeliveryError(f"ntfy refused it: {status} {text}", permanent=True, code=code)

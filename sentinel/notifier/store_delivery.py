@@ -11,6 +11,9 @@ from typing import Any
 
 from sentinel.notifier.records import EPOCH, PARKED_PAYLOAD_BYTES, DeadLetter, Delivery, when
 
+# What must not wait behind routine notes (the kinds messages.note gives them).
+URGENT = "json_extract(body, '$.kind') IN ('alert', 'last_resort')"
+
 
 class DeliveryTables:
     """Deliveries (one notification to one member) and dead letters; mixed into ``NotifierStore``."""
@@ -42,9 +45,16 @@ class DeliveryTables:
         return cur.lastrowid or 0
 
     def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+        """What is due, most urgent first: alerts and last resorts (loudest first), then the rest as written.
+
+        Under ntfy's request limit only a few go at a time: a help press must not wait behind a weekly
+        note to a whole street. The rest keep the order they were written in, so that notes to one
+        member never overtake each other.
+        """
         rows = self._run(
             "SELECT id, alert_id, home, member, body, attempts FROM deliveries"
-            " WHERE status = 'pending' AND julianday(next_try) <= julianday(?) ORDER BY id LIMIT ?",
+            " WHERE status = 'pending' AND julianday(next_try) <= julianday(?)"
+            f" ORDER BY {URGENT} DESC, CASE WHEN {URGENT} THEN json_extract(body, '$.priority') END DESC, id LIMIT ?",
             (now.isoformat(), limit),
         ).fetchall()
         return [Delivery(i, a, h, m, json.loads(b), n) for i, a, h, m, b, n in rows]
@@ -70,8 +80,15 @@ class DeliveryTables:
             if ntfy_id and topic:
                 self.set_meta(f"ntfy_last:{topic}", ntfy_id)
 
+    def maybe_sent(self, delivery_id: int, error: str, next_try: datetime) -> None:
+        """ntfy may have it (its answer was lost): left 'sending', to be asked about; sent again at ``next_try``."""
+        self._run(
+            "UPDATE deliveries SET status = 'sending', last_error = ?, next_try = ? WHERE id = ?",
+            (error, next_try.isoformat(), delivery_id),
+        )
+
     def resend(self, delivery_id: int, why: str) -> None:
-        """A delivery in flight at a stop that ntfy does not have (or that cannot be checked): send it again."""
+        """A delivery that may have gone that ntfy does not have (or that cannot be checked): send it again."""
         self._run("UPDATE deliveries SET status = 'pending', last_error = ? WHERE id = ?", (why, delivery_id))
 
     def sent_like(self, member: str, body: dict[str, Any]) -> int:
@@ -82,11 +99,15 @@ class DeliveryTables:
         ).fetchone()
         return int(row[0])
 
-    def retry(self, delivery_id: int, error: str, next_try: datetime) -> None:
+    def retry(self, delivery_id: int, error: str, next_try: datetime, body: dict[str, Any] | None = None) -> None:
+        """Try again at ``next_try`` (with ``body`` instead, when given)."""
         self._run(
             "UPDATE deliveries SET status = 'pending', last_error = ?, next_try = ? WHERE id = ?",
             (error, next_try.isoformat(), delivery_id),
         )
+        if body is not None:
+            text = json.dumps(body, ensure_ascii=False)
+            self._run("UPDATE deliveries SET body = ? WHERE id = ?", (text, delivery_id))
 
     def failed(self, delivery_id: int, error: str) -> None:
         self._run("UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?", (error, delivery_id))

@@ -30,6 +30,9 @@ from sentinel.notifier.messages.alerts import (
 from sentinel.notifier.messages.alerts import (
     with_note as with_note,
 )
+from sentinel.notifier.messages.alerts import (
+    without_email as without_email,
+)
 from sentinel.notifier.messages.circle import (
     agreed_note as agreed_note,
 )

@@ -132,10 +132,21 @@ def last_resort_note(home: HomeCircle, incident: Incident, address: str, call: s
     text = (
         f"sentinel, which looks out for {home.name}: nobody in {home.name}'s circle has said they are going, after"
         f" the final call to all of them. {title.capitalize()}: {incident.reason} Please check on {home.name} now."
-        f" If you cannot reach {home.name}, call {call}. (This e-mail went to {address}.)"
+        f" If you cannot reach {home.name}, call {call}.{SENT_TO.format(address=address)}"
     )
     note = info_note(f"{home.name}: nobody is going, please check on them", text, ("rotating_light",), 5)
     return {**note, "kind": "last_resort", "email": address}
+
+
+SENT_TO = " (This e-mail went to {address}.)"
+
+
+def without_email(body: dict[str, Any], why: str) -> dict[str, Any]:
+    """An e-mail's notification that ntfy would not e-mail: its push alone, saying the e-mail was not sent."""
+    address = body["email"]
+    text = body["message"].removesuffix(SENT_TO.format(address=address))
+    text += f" The e-mail to {address} was not sent ({why})."
+    return {**{k: v for k, v in body.items() if k != "email"}, "message": text}
 
 
 FOLLOW_UP_SAID = {
