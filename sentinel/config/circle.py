@@ -162,7 +162,12 @@ class NtfyConfig:
     ack_topic: str = setting(
         doc="Private topic the buttons post to; the notifier keeps one subscription to it open.", check=_topic
     )
-    server: str = setting("https://ntfy.sh", doc="Your own ntfy server, or a public one.", check=_url)
+    server: str = setting(
+        "https://ntfy.sh",
+        doc="Your own ntfy server, or a public one. Write the address the server really answers on (`https://` if"
+        " it sends `http://` on to `https://`): sentinel follows no redirect, and says which address to use instead.",
+        check=_url,
+    )
     token_env: str | None = setting(
         None, doc="Environment variable holding an ntfy access token (tk_...); or username, not both."
     )
