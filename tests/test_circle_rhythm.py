@@ -413,6 +413,43 @@ def test_a_claim_can_be_released_and_the_walk_goes_on_where_it_was(circle, recor
     assert [w for w in carol if w in ("claimed", "released")] == ["claimed", "released"]
 
 
+def test_the_one_going_who_sends_no_word_is_asked_then_the_others_are_asked_again(circle) -> None:
+    c = circle(top="watch_silence: false\n")
+    c.publish("alert", alert())
+    c.pump()
+    c.advance(300)  # 10:05: Carol's tier
+    c.press("carol", "I'm going")
+    c.advance(29 * 60)
+    assert titled(c, "carol", "Mary: are you there yet?") == [] and urgent(c, "ann") == []
+    c.advance(60)  # 10:35, arrive_within (30 min) after "I'm going": Carol is asked, on her own buttons
+    (ask,) = titled(c, "carol", "Mary: are you there yet?")
+    assert [a["label"] for a in ask["actions"]] == ["I'm there", "With Mary", "I can't go after all"]
+    assert ask["priority"] == 4 and "You said at 10:05 that you were going to Mary" in ask["message"]
+    assert "If nobody hears from you by 10:40, the others are asked again" in ask["message"]
+    assert c.store.incident("mary-inactivity-1").claimed_by == "carol"  # type: ignore[union-attr]
+    assert titled(c, "ann", "Mary: no word from") == []
+
+    c.advance(300)  # 10:40: no answer a step later. The claim is let go and the walk goes on where it was.
+    assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
+    (told,) = titled(c, "ann", "Mary: no word from Carol Ødegård")
+    assert told["message"].startswith(
+        "Carol Ødegård said at 10:05 they were going to Mary but has not said they are there, nor answered."
+        " Nobody is known to be going now. Can you? (unusually quiet: No sign"
+    )
+    assert [a["label"] for a in told["actions"]] == ["I'm going", "I called, all OK", "I can't go"]
+    assert len(urgent(c, "ann")) == 1  # the final call, due at 10:10 while Carol was going
+    released = [(m, d) for _, what, m, d in c.store.steps("mary-inactivity-1") if what == "released"]
+    assert released == [("carol", "no word since 'I'm going'")]
+    assert [m for _, what, m, _ in c.store.steps("mary-inactivity-1") if what == "arrival asked"] == ["carol"]
+
+    # Carol was on her way all along, her phone silent: her "I'm there" still counts, and the others hear it.
+    press(c, ask, "I'm there")
+    assert c.store.incident("mary-inactivity-1").claimed_by == "carol"  # type: ignore[union-attr]
+    assert c.infos_to("ann")[-1]["title"] == "Mary: Carol Ødegård is there"
+    c.advance(2 * 3600)
+    assert len(titled(c, "carol", "Mary: are you there yet?")) == 1  # she is there: nobody asks again
+
+
 def test_a_release_after_everyone_was_called_calls_them_again(circle) -> None:
     c = circle(top="watch_silence: false\n")
     c.publish("alert", alert("mary-help-1", "help", "critical"))

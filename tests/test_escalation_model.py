@@ -77,6 +77,10 @@ class Escalation(RuleBasedStateMachine):
         self.elapsed = 0.0
         self.claimed: str | None = None
         self.closed = False
+        # The one going is asked arrive_within (30 min) after their claim, and let go a step after that.
+        self.ask_at = self.let_go_at = float("inf")
+        self.declined: set[str] = set()  # let go: asked again only by the final call
+        self.final = next(audience for audience, final in self.plan if final)
         self.notifier.step()
         self._model_catch_up()
 
@@ -90,6 +94,7 @@ class Escalation(RuleBasedStateMachine):
         """Take every step the model says is due by now."""
         while self.plan and not self.claimed and not self.closed and self.model_next <= self.elapsed:
             audience, final = self.plan.pop(0)
+            audience = audience if final else tuple(m for m in audience if m not in self.declined)
             if not audience:
                 continue  # nobody available: skipped at once
             self.expected.append((self.model_next, audience))
@@ -106,6 +111,13 @@ class Escalation(RuleBasedStateMachine):
         self.clock.advance(seconds)
         self.elapsed += seconds
         self.notifier.step()
+        if self.claimed and not self.closed and self.elapsed >= self.let_go_at:
+            self.declined.add(self.claimed)
+            self.claimed, self.let_go_at = None, float("inf")
+            if not self.plan:  # everyone had been called: the final call again, now
+                self.plan, self.model_next = [(self.final, True)], self.elapsed
+        elif self.claimed and not self.closed and self.elapsed >= self.ask_at:
+            self.ask_at, self.let_go_at = float("inf"), self.elapsed + 300
         self._model_catch_up()
 
     def _press(self, member: str, action: str, forged: bool = False) -> str | None:
@@ -121,7 +133,7 @@ class Escalation(RuleBasedStateMachine):
         member = data.draw(st.sampled_from(sorted({m for _, a in self.expected for m in a})))
         self._press(member, "claim")
         if not self.claimed and not self.closed:
-            self.claimed = member
+            self.claimed, self.ask_at = member, self.elapsed + 1800
 
     @rule(member=st.sampled_from(MEMBERS))
     def forged_claim(self, member: str) -> None:

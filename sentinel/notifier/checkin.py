@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sentinel.config.circle import DAY, CircleConfig, HomeCircle, MemberConfig, resident_id
+from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig, resident_id
+from sentinel.config.rhythm import DAY
 from sentinel.core.protocol import MAX_OUTINGS
 from sentinel.notifier import messages
 from sentinel.notifier.part import Part, Shared

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sentinel.config.circle import DAY, HomeCircle, MemberConfig
+from sentinel.config.circle import HomeCircle, MemberConfig
+from sentinel.config.rhythm import DAY
 from sentinel.notifier import messages
 from sentinel.notifier.checkin import CheckIns
 from sentinel.notifier.escalation import circle_of

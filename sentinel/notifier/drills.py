@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sentinel.config.circle import DrillConfig, HomeCircle, MemberConfig
+from sentinel.config.circle import HomeCircle, MemberConfig
+from sentinel.config.rhythm import DrillConfig
 from sentinel.core.windows import window_end
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import circle_of, keepers_of

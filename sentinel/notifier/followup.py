@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sentinel.config.circle import FollowUpConfig, HomeCircle
+from sentinel.config.circle import HomeCircle
+from sentinel.config.rhythm import FollowUpConfig
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import LOW, keepers_of
 from sentinel.notifier.part import Part, Shared

@@ -9,7 +9,7 @@ from typing import Any
 
 from sentinel.config.circle import HomeCircle
 from sentinel.core import protocol
-from sentinel.notifier import decline, lastresort, messages, scene, street
+from sentinel.notifier import arrival, decline, lastresort, messages, scene, street
 from sentinel.notifier.capabilities import helpers_line, nearest
 from sentinel.notifier.consent import counted_on
 from sentinel.notifier.escalation import Progress, path, walk
@@ -23,6 +23,7 @@ from sentinel.notifier.tokens import FOLLOW_UP_ACTIONS, MEMBER_ACTIONS, Ack, che
 log = logging.getLogger(__name__)
 
 NEVER = timedelta(days=36500)
+_WHY = {False: "cannot go after all", True: "has not said they are there, nor answered"}
 
 
 class Incidents(Part):
@@ -36,20 +37,37 @@ class Incidents(Part):
         self.follow_ups = FollowUps(shared, follow_up, self._tell) if follow_up else None
 
     def escalate(self, now: datetime) -> None:
-        """Take every incident's due step."""
+        """Take every incident's due step, and ask after each one going who has not said they are there."""
+        for incident in self.store.arrivals_due(now):
+            self._guarded(incident, now, self._overdue)
         for incident in self.store.due_incidents(now):
-            home = self.homes.get(incident.home)
-            if home is None:
-                continue
-            # The step's notifications and the move to the next step commit together: a crash between
-            # them would take the same step again after a restart, and notify everyone twice.
-            try:
-                with self.store.transaction():
-                    self._take_step(incident, home, now)
-            except Exception:  # one incident that cannot go on must not stop the others
-                if incident.alert_id not in self._stuck:
-                    self._stuck.add(incident.alert_id)
-                    log.exception("%s: could not take its next step; the others go on", incident.alert_id)
+            self._guarded(incident, now, self._take_step)
+
+    def _guarded(
+        self, incident: Incident, now: datetime, act: Callable[[Incident, HomeCircle, datetime], None]
+    ) -> None:
+        home = self.homes.get(incident.home)
+        if home is None:
+            return
+        # The notifications and the move on commit together: a crash between would notify everyone twice.
+        try:
+            with self.store.transaction():
+                act(incident, home, now)
+        except Exception:  # one incident that cannot go on must not stop the others
+            if incident.alert_id not in self._stuck:
+                self._stuck.add(incident.alert_id)
+                log.exception("%s: could not take its next step; the others go on", incident.alert_id)
+
+    def _overdue(self, incident: Incident, home: HomeCircle, now: datetime) -> None:
+        """The one going has not said they are there: ask them, or (asked already) ask the others again."""
+        member = incident.claimed_by
+        assert member is not None
+        if arrival.asked(self.store, incident):
+            self._release(incident, home, member, self._name(member), now, silent=True)
+            return
+        log.warning("%s: %s has not said they are there; asking them", incident.alert_id, member)
+        arrival.ask(self.cfg, self.store, self.secret, incident, home, now)
+        self._wake()
 
     def _take_step(self, incident: Incident, home: HomeCircle, now: datetime) -> None:
         progress = Progress(incident.next_index, incident.next_at)
@@ -164,6 +182,7 @@ class Incidents(Part):
             return
         log.warning("%s: %s is going", incident.alert_id, name)
         self.store.step(incident.alert_id, now, "claimed", member)
+        arrival.expect(self.store, home, incident, now)
         if any(m.id == member for m in self.cfg.members):
             body = messages.going_note(self.cfg, home, self.cfg.member(member), incident, self.secret, now.timestamp())
             self.store.deliver(incident.alert_id, home.id, member, body, now)
@@ -178,14 +197,17 @@ class Incidents(Part):
         )
         self._to_agent(incident, name, "claim", now)
 
-    def _release(self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime) -> str | None:
-        """'I can't go after all': the others are told, with fresh buttons, and the walk goes on where it was."""
+    def _release(
+        self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime, silent: bool = False
+    ) -> str | None:
+        """'I can't go after all' (``silent``: no word from them): the others are told; the walk goes on."""
+        since = arrival.claimed_at(self.store, incident)
         if not self.store.release(incident.alert_id, member):
             reason = "already resolved" if incident.closed_at else "not the one going"
             self.store.step(incident.alert_id, now, "refused", member, f"release: {reason}")
             return reason
-        log.warning("%s: %s cannot go after all; the circle is asked again", incident.alert_id, name)
-        self.store.step(incident.alert_id, now, "released", member)
+        log.warning("%s: %s %s; the circle is asked again", incident.alert_id, name, _WHY[silent])
+        self.store.step(incident.alert_id, now, "released", member, arrival.SILENT if silent else "")
         steps = path(home, incident.severity, nearest(self.cfg, home))
         if incident.next_index >= len(steps):
             # Everyone had been called: call them all again, now, rather than leave nobody going.
@@ -197,6 +219,7 @@ class Incidents(Part):
                 body = messages.released_note(
                     self.cfg, home, members[other], incident, name, self.secret, now.timestamp()
                 )
+                body = arrival.unanswered_note(body, home, name, since) if silent else body
                 self.store.deliver(incident.alert_id, home.id, other, body, now)
         self._to_agent(incident, name, "release", now)
         self._wake()
@@ -243,21 +266,10 @@ class Incidents(Part):
         home, now = self.homes[home_id], self.clock.now()
         if who == "sensors" and what in ("resolve", "activity") and incident.claimed_by:
             # Someone is on the way: the movement may be theirs, not the resident's. Only they can say all is well.
-            self._ask_to_confirm(incident, home, note, now)
+            scene.ask_to_confirm(self.cfg, self.store, self.secret, incident, home, note, now)
+            self._wake()
         elif (who, what) in (("resident", "cancel"), ("sensors", "resolve")):
             self._close(incident, home, who, what, note, now, tell_agent=False)
-
-    def _ask_to_confirm(self, incident: Incident, home: HomeCircle, note: str, now: datetime) -> None:
-        """Movement at a home someone is going to: ask them to say when all is well."""
-        member = incident.claimed_by
-        assert member is not None
-        log.info("%s: %s; asking %s to confirm", incident.alert_id, note, member)
-        self.store.step(incident.alert_id, now, "movement", None, note)
-        body = messages.confirm_note(
-            self.cfg, home, self.cfg.member(member), incident, note, self.secret, now.timestamp()
-        )
-        self.store.deliver(incident.alert_id, home.id, member, body, now)
-        self._wake()
 
     def _to_agent(self, incident: Incident, who: str, what: str, now: datetime, note: str | None = None) -> None:
         """Tell the home's agent (and any other subscriber) what the circle did."""

@@ -138,6 +138,19 @@ class NotifierStore(DeliveryTables, RhythmTables):
         ).fetchall()
         return [incident_row(r) for r in rows]
 
+    def expect_arrival(self, alert_id: str, by: datetime | None) -> None:
+        """When the one going should have said they are there (None: they have, or nobody is going)."""
+        self._run("UPDATE incidents SET arrive_by = ? WHERE alert_id = ?", (by.isoformat() if by else None, alert_id))
+
+    def arrivals_due(self, now: datetime) -> list[Incident]:
+        """Open incidents whose one going has not said they are there by the time expected."""
+        rows = self._run(
+            INCIDENT_SQL + " WHERE closed_at IS NULL AND claimed_by IS NOT NULL AND arrive_by IS NOT NULL"
+            " AND julianday(arrive_by) <= julianday(?)",
+            (now.isoformat(),),
+        ).fetchall()
+        return [incident_row(r) for r in rows]
+
     def is_closed(self, alert_id: str) -> bool:
         row = self._run("SELECT closed_at FROM incidents WHERE alert_id = ?", (alert_id,)).fetchone()
         return bool(row and row[0])
@@ -155,6 +168,7 @@ class NotifierStore(DeliveryTables, RhythmTables):
         with self.transaction():
             for table, key, column, where in (
                 ("incidents", "alert_id", "next_at", "closed_at IS NULL"),
+                ("incidents", "alert_id", "arrive_by", "closed_at IS NULL AND arrive_by IS NOT NULL"),
                 ("deliveries", "id", "next_try", "status = 'pending'"),
             ):
                 rows = self._run(f"SELECT {key}, {column} FROM {table} WHERE {where}").fetchall()
@@ -180,7 +194,8 @@ class NotifierStore(DeliveryTables, RhythmTables):
     def release(self, alert_id: str, member: str) -> bool:
         """The one going cannot after all; False unless ``member`` holds the claim of an open incident."""
         cur = self._run(
-            "UPDATE incidents SET claimed_by = NULL, claimed_at = NULL WHERE alert_id = ? AND claimed_by = ?"
+            "UPDATE incidents SET claimed_by = NULL, claimed_at = NULL, arrive_by = NULL"
+            " WHERE alert_id = ? AND claimed_by = ?"
             " AND closed_at IS NULL",
             (alert_id, member),
         )

@@ -128,4 +128,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX follow_ups_due ON follow_ups (asked_at, due_at);
     """,
+    # When the one going is expected to have said they are there (None: nobody is going, or they have).
+    """
+    ALTER TABLE incidents ADD COLUMN arrive_by TEXT;
+    """,
 )

@@ -1,0 +1,92 @@
+"""The one going has not said they are there: asked once, then the others are asked again.
+
+"I'm going" stops the walk through the circle. A phone that dies on the way, or a
+neighbour held up without a word, would leave the resident waiting with nobody else
+asked, for as long as it takes. So the one going is expected to tap "I'm there"
+within the home's ``arrive_within``; past it they are asked whether they are there,
+and with no answer a ``step`` later the claim is let go as if they had said "I can't
+go after all", with the others told why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.notifier.escalation import LOW
+from sentinel.notifier.messages import going_note
+from sentinel.notifier.store import Incident, NotifierStore
+
+ASKED = "arrival asked"  # the step recorded when the one going is asked whether they are there
+SILENT = "no word since 'I'm going'"  # the detail of the 'released' step when the claim was let go for it
+
+
+def let_go(store: NotifierStore, alert_id: str, member: str) -> bool:
+    """Whether ``member``'s claim was last let go for want of a word from them (not by their own 'I can't go')."""
+    said = [detail for _, what, who, detail in store.steps(alert_id) if what == "released" and who == member]
+    return bool(said) and said[-1] == SILENT
+
+
+def expect(store: NotifierStore, home: HomeCircle, incident: Incident, now: datetime) -> None:
+    """Someone has just said they are going: when they should have said they are there.
+
+    Not for a follow-up ("needs some help today"): going to help some time today is no race against the clock.
+    """
+    if incident.severity != LOW:
+        store.expect_arrival(incident.alert_id, now + timedelta(seconds=home.arrive_within))
+
+
+def claimed_at(store: NotifierStore, incident: Incident) -> datetime | None:
+    """When the one going said so (their latest 'I'm going')."""
+    said = [at for at, what, member, _ in store.steps(incident.alert_id) if what == "claimed"]
+    return said[-1] if said and incident.claimed_by else None
+
+
+def asked(store: NotifierStore, incident: Incident) -> bool:
+    """Whether the one going has been asked since they said they were going."""
+    since = claimed_at(store, incident)
+    return since is not None and any(
+        what == ASKED and member == incident.claimed_by and at >= since
+        for at, what, member, _ in store.steps(incident.alert_id)
+    )
+
+
+def ask(
+    cfg: CircleConfig, store: NotifierStore, secret: bytes, incident: Incident, home: HomeCircle, now: datetime
+) -> None:
+    """Ask the one going whether they are there (their buttons again), and when the others will be asked."""
+    member = incident.claimed_by
+    assert member is not None
+    since = claimed_at(store, incident) or now
+    by = now + timedelta(seconds=home.step)
+    store.step(incident.alert_id, now, ASKED, member)
+    store.expect_arrival(incident.alert_id, by)
+    if not any(m.id == member for m in cfg.members):
+        return  # someone outside the configured members (an old config): nobody to ask, the others are by then
+    body = going_note(cfg, home, cfg.member(member), incident, secret, now.timestamp())
+    store.deliver(incident.alert_id, home.id, member, asked_note(body, home, since, by), now)
+
+
+def asked_note(body: dict[str, Any], home: HomeCircle, since: datetime, by: datetime) -> dict[str, Any]:
+    """The question to the one going, on the buttons of their 'you are going' note."""
+    return {
+        **body,
+        "title": f"{home.name}: are you there yet?",
+        "message": f"You said at {since:%H:%M} that you were going to {home.name}, and have not said you are there."
+        f" Tap 'I'm there' when you arrive. If nobody hears from you by {by:%H:%M}, the others are asked again;"
+        " if you cannot go after all, tap 'I can't go after all' now.",
+        "priority": 4,
+        "tags": ["question"],
+    }
+
+
+def unanswered_note(body: dict[str, Any], home: HomeCircle, who: str, since: datetime | None) -> dict[str, Any]:
+    """To those already told, on their fresh buttons: the one going has not said they are there, nor answered."""
+    when = f" at {since:%H:%M}" if since is not None else ""
+    return {
+        **body,
+        "title": f"{home.name}: no word from {who}",
+        "message": f"{who} said{when} they were going to {home.name} but has not said they are there, nor"
+        f" answered. Nobody is known to be going now. Can you? {body['message'].split('Can you? ', 1)[-1]}",
+    }
