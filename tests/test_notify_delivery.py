@@ -20,7 +20,7 @@ from circle_driver import alert
 from ntfy_fake import FakeNtfy
 from sentinel.clock import ManualClock
 from sentinel.config.circle import MemberConfig, NtfyConfig
-from sentinel.notifier.delivery import Deliverer
+from sentinel.notifier.delivery import READBACK_TRIES, Deliverer
 from sentinel.notifier.ntfy import DeliveryError, Ntfy
 from sentinel.notifier.store import NotifierStore
 
@@ -165,6 +165,9 @@ def test_a_spent_email_limit_holds_only_that_email_and_its_push_goes_without_it(
     assert [e["to"] for e in q.server.emails] == ["tom@example.org", "sue@example.org"]
     assert q.row(held)[0] == "sent"
     assert len(q.server.to(ANN.topic)) == 3  # Tom's receipt, the push without Sue's e-mail, Sue's receipt
+    receipt = q.server.to(ANN.topic)[-1]  # the push went loud an hour ago: this one only says the e-mail went
+    assert receipt["title"] == "E-mail sent: Mary: nobody is going, please check on them"
+    assert receipt.get("priority", 3) == 2
 
 
 # 4. A lost answer is "maybe sent": ntfy is asked before the notification goes again.
@@ -184,6 +187,23 @@ def test_after_a_lost_answer_or_a_proxys_5xx_ntfy_is_asked_before_anything_is_se
     assert q.titles(ANN) == ["Mary: pressed the help button"]  # found at ntfy: once, not every few minutes
     assert q.titles(BOB) == ["Joe: pressed the help button"]  # ntfy did not have it: sent again, once
     assert q.row(slow)[0] == q.row(lost)[0] == "sent"
+
+
+def test_a_lost_answer_holds_that_members_next_notifications_only_while_ntfy_can_be_asked(queue) -> None:
+    q = queue()
+    q.server.failures = [-1.5]  # kept, then answered past the 1 s timeout
+    first = q.add("ann", "alert", "Mary: unusually quiet", priority=4)
+    q.deliverer.deliver_due()
+    q.server.poll_failures = [502] * 50  # and now every read-back fails: a proxy in front of ntfy
+    help_press = q.add("ann", "alert", "Joe: pressed the help button")
+    for _ in range(READBACK_TRIES - 1):
+        q.clock.advance(5)
+        q.deliverer.deliver_due()
+    assert q.titles(ANN) == ["Mary: unusually quiet"]  # first known whether the one before went
+    q.clock.advance(5)
+    q.deliverer.deliver_due()  # asked three times in vain: no longer waited on
+    assert q.titles(ANN) == ["Mary: unusually quiet", "Joe: pressed the help button", "Mary: unusually quiet"]
+    assert q.row(first)[0] == q.row(help_press)[0] == "sent"  # twice, maybe; never held back for good
 
 
 # 5. Under ntfy's request limit, the most urgent goes first.

@@ -49,6 +49,7 @@ class LocalNtfy:
         self.ignored_fields: list[str] = []  # unknown JSON fields the real server would drop silently
         self.topics: dict[str, list[dict[str, Any]]] = {}
         self.failures: list[int | float] = []  # next JSON publishes' answers: an HTTP status, or -seconds to hang
+        self.poll_failures: list[int] = []  # next polls' answers: an HTTP status (a proxy's 502, say)
         self.request_burst, self.request_every_s = request_burst, request_every_s
         self.daily_messages = daily_messages
         self.keepalive_s = keepalive_s

@@ -134,6 +134,11 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
                 fake.limit_request(visitor)
                 fake.authorize(user, topic, "read")
                 poll = query.get("poll", ["0"])[0] in ("1", "yes", "true")
+                with fake.lock:
+                    failure = fake.poll_failures.pop(0) if poll and fake.poll_failures else None
+                if failure is not None:  # on demand: something in front of ntfy fails the poll
+                    self._answer(failure, json.dumps({"http": failure, "error": "failure on demand"}))
+                    return
                 old, seen = fake.since(topic, query.get("since", ["all" if poll else "none"])[0])
                 with fake.lock:
                     if not poll and visitor.subscriptions >= 30:

@@ -32,6 +32,9 @@ from sentinel.notifier.store import Delivery, NotifierStore
 log = logging.getLogger(__name__)
 
 RECHECK_S = 5.0  # how often to ask ntfy again whether a delivery that may have gone arrived
+# Asked this many times without an answer, ntfy is not waited on any longer: the delivery goes again (it may arrive
+# twice), since meanwhile every later notification to that member waits too, a help press included.
+READBACK_TRIES = 3
 
 
 def backoff(attempts: int) -> float:
@@ -84,6 +87,7 @@ class Deliverer:
         self.unsure: set[str] | None = None  # members with a delivery that may have gone; None: not looked yet
         self._ask_again: datetime | None = None  # when to ask ntfy again about those
         self._lost: set[int] = set()  # deliveries whose answer was lost in this run (not at a stop)
+        self._asked: dict[int, int] = {}  # per delivery that may have gone, the read-backs that failed
 
     def deliver_due(self) -> int:
         """Send what is due; each failure is retried with backoff, or recorded as failed. How many were sent."""
@@ -156,18 +160,22 @@ class Deliverer:
             try:
                 ntfy_id = self._at_ntfy(delivery, member)
             except DeliveryError as exc:
-                if not exc.permanent:
+                self._asked[delivery.id] = tries = self._asked.get(delivery.id, 0) + 1
+                if not exc.permanent and tries < READBACK_TRIES:
                     unsure.add(member.id)  # ask again on the next round
                     continue
                 log.warning(
                     "cannot ask ntfy whether a notification to %s went out %s (%s); it is sent again,"
-                    " and may arrive twice. Read access to the members' topics lets the notifier check.",
+                    " and may arrive twice. Read access to the members' topics lets the notifier check,"
+                    " when ntfy answers in time.",
                     member.id,
                     "when its answer was lost" if delivery.id in self._lost else "before the stop",
                     exc,
                 )
+                self._asked.pop(delivery.id, None)
                 self.store.resend(delivery.id, f"may have gone; ntfy could not be asked: {exc}")
                 continue
+            self._asked.pop(delivery.id, None)
             if ntfy_id is None:
                 log.info("a notification to %s that may have gone had not reached ntfy: sending it", member.id)
                 self.store.resend(delivery.id, "ntfy did not have it")
@@ -198,7 +206,9 @@ class Deliverer:
                 self.store.deliver(delivery.alert_id, delivery.home, delivery.member, copy, now)
             if later:
                 next_try = now + timedelta(seconds=EMAIL_PAUSE_S)
-                self.store.retry(delivery.id, str(exc), next_try, {**body, "pushed": True})
+                # Its push has gone loud already: when the e-mail goes, the keeper's copy of it says so, quietly.
+                quiet = {} if body.get("pushed") else {"priority": 2, "title": f"E-mail sent: {body['title']}"}
+                self.store.retry(delivery.id, str(exc), next_try, {**body, **quiet, "pushed": True})
             else:
                 self.store.failed(delivery.id, str(exc))
         log.error("the e-mail to %s was not sent (%s); %s gets its push without it", address, exc, delivery.member)
