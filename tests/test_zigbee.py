@@ -150,6 +150,9 @@ def test_a_plug_idling_near_power_on_does_not_switch_at_every_report() -> None:
 
     assert [level(w) for w in (4.8, 5.3, 4.8, 5.3, 3.0, 2.6)] == [False, True, True, True, True, True]
     assert [level(w) for w in (2.4, 4.9, 5.0, 5.1)] == [False, False, False, True]
+    # power_on 0 (any draw is use): off again at 0 W, not on for ever.
+    z = Zigbee(ZigbeeConfig(power_on=0), parse_config(config_text(1883)).sensors)
+    assert [level(w) for w in (0, 3, 0, 0, 0.5)] == [False, True, False, False, True]
 
 
 def test_an_ikea_remotes_hold_calls_for_help_and_an_unknown_gesture_is_logged_once(caplog) -> None:

@@ -145,7 +145,7 @@ class Zigbee:
             power = body.get("power")
             if isinstance(power, int | float) and not isinstance(power, bool):
                 was = self.powered.get(sensor.name, False)
-                on = power > self.cfg.power_on if not was else power >= self.cfg.power_on * POWER_OFF_SHARE
+                on = power > self.cfg.power_on * (POWER_OFF_SHARE if was else 1.0)  # power_on 0: on while drawing any
                 self.powered[sensor.name] = on
                 return on
         return None
