@@ -463,3 +463,27 @@ def test_a_state_dir_holding_the_agents_database_on_a_card_turned_read_only_does
         load_config(path, run=True)  # nothing there yet: a path this user cannot write is a mistake
     (state / statecheck.DATABASE).write_bytes(b"")
     assert load_config(path, run=True).state_dir == str(state)
+
+
+def test_a_state_dir_below_a_directory_this_user_cannot_look_into_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # As root nothing is out of sight: the one directory is made to refuse as a 0700 one refuses another user.
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_is_dir = Path.is_dir
+
+    def is_dir(self: Path) -> bool:
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    path = tmp_path / "home.yaml"
+    text = agent_yaml(1, state_dir=locked / "sub")
+    path.write_text(text)
+    line = text.splitlines().index(f"state_dir: {locked / 'sub'}") + 1
+    with pytest.raises(ConfigError, match=f"state_dir: user .* cannot look into {locked}: Permission denied"):
+        load_config(path, run=True)
+    code, err = check_config(path, capsys)
+    assert code == 0 and len(err) == 1 and err[0].startswith(f"{path}:{line}: state_dir: warning: user ")

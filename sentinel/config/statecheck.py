@@ -26,6 +26,17 @@ def check_state_dir(config: Config, raw: LineDict, errors: Any, run: bool) -> No
         return  # the default: systemd's StateDirectory, made for the service's user
     line, key = raw.lines.get("state_dir", 1), "state_dir"
     path = Path(config.state_dir).expanduser()
+    try:
+        _check(path, line, key, errors, run)
+    except OSError as exc:  # a part above it this user may not even look into
+        text = f"user {_user()} cannot look into {exc.filename or path}: {exc.strerror or exc}{_hint(path)}"
+        if run:
+            errors.add(line, key, text)
+        else:
+            errors.warn(line, key, text)
+
+
+def _check(path: Path, line: int, key: str, errors: Any, run: bool) -> None:
     user = _user()
     above = next((p for p in (path, *path.parents) if os.path.lexists(p)), None)
     if above is not None and not above.is_dir():
