@@ -15,13 +15,17 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from sentinel.config.circle import NtfyConfig
 from sentinel.errors import SentinelError
+from sentinel.notifier.notification import MESSAGE_LIMIT as MESSAGE_LIMIT
+from sentinel.notifier.notification import NOTE_LIMIT as NOTE_LIMIT
+from sentinel.notifier.notification import Notification as Notification
+from sentinel.notifier.notification import cut as cut
+from sentinel.notifier.notification import payload
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +48,6 @@ RATE_PAUSE_S = 5.0
 # A subscription hears a keepalive every 45 s (DefaultKeepaliveInterval); twice that without a line
 # means the connection is dead even if TCP has not noticed.
 STREAM_READ_TIMEOUT_S = 90.0
-# ntfy keeps messages of at most 4,096 bytes (DefaultMessageSizeLimit) and turns longer ones into a
-# file attachment; Apple's and Google's push services carry about 4 kB in all, title included.
-MESSAGE_LIMIT = 3500
-TITLE_LIMIT = 200
-NOTE_LIMIT = 500  # a note from a message (an ack's note, a kit notice) as it goes to the phones
 
 
 class DeliveryError(SentinelError, RuntimeError):
@@ -81,46 +80,6 @@ class DeliveryError(SentinelError, RuntimeError):
         return self.code in EMAIL_CODES
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """One push notification to one topic (ntfy's JSON publishing fields)."""
-
-    topic: str
-    title: str
-    message: str
-    priority: int = 3
-    tags: tuple[str, ...] = ()
-    click: str | None = None
-    actions: tuple[dict[str, Any], ...] = field(default=())
-    email: str | None = None  # ntfy also e-mails it here (the server must have e-mail set up)
-
-    def body(self) -> dict[str, Any]:
-        """The JSON publish, with texts cut to what ntfy and the phones' push services carry."""
-        out: dict[str, Any] = {
-            "topic": self.topic,
-            "title": cut(self.title, TITLE_LIMIT),
-            "message": cut(self.message, MESSAGE_LIMIT),
-            "priority": self.priority,
-        }
-        if self.tags:
-            out["tags"] = list(self.tags)
-        if self.click:
-            out["click"] = self.click
-        if self.actions:
-            out["actions"] = list(self.actions)
-        if self.email:
-            out["email"] = self.email
-        return out
-
-
-def cut(text: str, limit: int) -> str:
-    """``text`` in at most ``limit`` UTF-8 bytes, ending with an ellipsis when it was cut."""
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    return data[: limit - 3].decode("utf-8", "ignore") + "…"
-
-
 class Ntfy:
     """A small client for one ntfy server: publishing, and a separate connection for the subscription."""
 
@@ -149,8 +108,8 @@ class Ntfy:
 
     def publish(self, note: Notification) -> str:
         """Send one notification; its ntfy message id. DeliveryError when it did not arrive."""
-        payload = json.dumps(note.body(), ensure_ascii=False).encode("utf-8")
-        response = self._request("POST", "/", content=payload, headers={"Content-Type": "application/json"})
+        content = payload(note.body())
+        response = self._request("POST", "/", content=content, headers={"Content-Type": "application/json"})
         try:
             detail = response.json()
         except ValueError:
