@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import socketserver
+import threading
+import time
 import unicodedata
 import urllib.error
 from collections.abc import Iterator
@@ -171,6 +174,69 @@ def test_a_notification_of_control_characters_quotes_and_backslashes_still_arriv
     assert sent["actions"] == [button] * 3 and sent["click"] == server.url  # the message gave way, not the buttons
     assert "actions" not in bare and "click" not in bare  # the last resort: the words arrive without them
     assert any("too large for ntfy even cut short" in r.getMessage() for r in caplog.records)
+
+
+class Trickle:
+    """A real HTTP server that answers one byte at a time: never quiet long enough for a read timeout to fire."""
+
+    def __init__(self, where: str, every_s: float = 0.1) -> None:
+        self.where = where  # "headers": from the status line on; "body": after whole headers
+        self.every_s = every_s
+        self.gave_up = threading.Event()  # the client hung up while it was trickling
+        trickle = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                length = 0
+                while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                self.rfile.read(length)
+                trickle.answer(self.wfile)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def answer(self, out: Any) -> None:
+        body = b'{"id":"abcdefghijkl","event":"message","topic":"a-topic-000001","message":"hi"}\n'
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        at_once, slowly = (b"", head + body) if self.where == "headers" else (head, body)  # ~12 s or ~8 s in all
+        try:
+            out.write(at_once)
+            for i in range(len(slowly)):
+                out.write(slowly[i : i + 1])
+                out.flush()
+                time.sleep(self.every_s)  # the server's pace, not a wait in the test
+        except OSError:
+            self.gave_up.set()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(("call", "where"), [("publish", "headers"), ("publish", "body"), ("poll", "body")])
+def test_a_server_that_trickles_its_answer_cannot_hold_a_request_past_ntfy_timeout(call: str, where: str) -> None:
+    server = Trickle(where)
+    ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=server.url, timeout=1))
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeliveryError) as failed:
+            if call == "publish":
+                ntfy.publish(Notification("a-topic-000001", "Mary: pressed the help button", "Help"))
+            else:
+                ntfy.poll("a-topic-000001", "all")
+        took = time.monotonic() - started
+        # httpx's timeouts are per read: each byte started it again, and the answer would have come whole.
+        assert took < 2.0, f"{call} took {took:.1f} s"
+        assert not failed.value.permanent and failed.value.unsure  # it may have been kept: asked before sent again
+        assert "did not answer in full within 1 s" in str(failed.value)
+        assert server.gave_up.wait(5)  # the connection was closed, not left trickling
+    finally:
+        ntfy.close()
+        server.close()
 
 
 # The notifier living with the limits.
