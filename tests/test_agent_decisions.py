@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from sentinel.agent import inbox, meaning
+from sentinel.agent.journal import Journal
 from sentinel.agent.kit import Kit
 from sentinel.agent.zigbee import Fault
 from sentinel.config.model import HomeConfig
+from sentinel.store import Store
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -47,6 +50,29 @@ def test_a_fault_is_told_once_and_its_end_once() -> None:
     assert kit.fault(Fault("bridge", "bridge_offline", "back", ok=True), AT) is None  # nothing was wrong
     odd = kit.fault(Fault("kitchen door/../#", "device_offline", "offline"), AT)
     assert odd is not None and "#" not in odd.notice_id and "/" not in odd.notice_id
+
+
+def test_the_faults_told_are_kept_in_the_store_for_the_kit_as_it_is_set_up_after_a_restart(tmp_path: Path) -> None:
+    def journal() -> Journal:
+        made = Journal(Store(tmp_path / "agent.db"), "mary")
+        made.load()
+        return made
+
+    first = journal()
+    kit = Kit(HomeConfig(id="mary", name="Mary"), first, ["hall_pir", "old_pir"])
+    for key in ("bridge", "device:hall_pir", "battery:old_pir", "battery:hall_pir"):
+        assert kit.fault(Fault(key, "device_offline", "offline"), AT) is not None
+        kit.keep_faults()
+    assert kit.fault(Fault("battery:hall_pir", "battery_low", "fine again", ok=True), AT) is not None
+    kit.keep_faults()
+    first.store.close()
+    again = journal()
+    kept = Kit(HomeConfig(id="mary", name="Mary"), again, ["hall_pir"])  # old_pir was taken out meanwhile
+    assert kept.faults == {"bridge", "device:hall_pir"} and kept.bridge_down
+    assert kept.fault(Fault("bridge", "bridge_offline", "offline"), AT) is None  # told before the restart
+    assert Kit(HomeConfig(id="mary", name="Mary"), again, []).faults == set()  # no Zigbee now: nothing could end
+    again.store.set_setting("kit_faults", "{not json")
+    assert Kit(HomeConfig(id="mary", name="Mary"), journal(), ["hall_pir"]).faults == set()  # unreadable: as new
 
 
 # What "I'm OK" and movement mean for the alerts

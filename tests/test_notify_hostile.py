@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -258,3 +259,49 @@ def test_a_flood_of_junk_is_counted_not_kept_and_the_next_alert_still_rings(circ
     assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in c.alerts_to("ann")] == ["mary-help-2"]
     assert len(c.store.dead_letters()) <= 21  # the first of the minute kept; the rest counted, not stored
     assert len([n for n in c.infos_to("carol") if n["title"] == UNREADABLE]) == 1  # the keepers told once
+
+
+# Control characters, an escape sequence, bidirectional overrides, a quote, a backslash, characters beyond the BMP.
+LONG_ID = "mary-inactivity-" + "2" * 40
+NASTY = '\x00\x07\x1b[2J\r\u202e\u2066"\\\U0001f600\U0001f9d3'
+
+
+def test_a_hostile_alert_still_reaches_the_circle_cleaned_and_within_ntfys_limits(circle) -> None:
+    c = circle()
+    controls = {
+        **alert("mary-help-1", "help", "critical"),
+        "home": NASTY * 20,
+        "kind": "\x00" * 100 + "help" + "\x1b" * 100,
+        "severity": "\x1b[31m" + "critical" + NASTY,
+        "reason": "\x01" * 1400 + "Help" + NASTY * 60,  # grew past 8,192 bytes as JSON: refused, dropped
+        "raised_at": NASTY * 5,
+        "facts": {NASTY: NASTY * 20, "n": [NASTY] * 10},
+    }
+    # Only quotes and backslashes: 3,500 bytes of text and a 64-byte kind take 7,128 bytes as JSON; the buttons
+    # (each names the alert), about 1,100 more.
+    quotes = {**alert(LONG_ID), "kind": '"\\' * 32, "reason": '"\\' * 1750}
+    for body in (controls, quotes):
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        assert len(payload) < MAX_PAYLOAD  # taken, not parked
+        c.publish("alert", payload)
+    c.pump()
+    assert c.ntfy_server.refused == [] and c.store.dead_letters() == []
+    sent = {json.loads(n["actions"][0]["body"])["alert_id"]: n for n in c.alerts_to("ann")}
+    assert set(sent) == {"mary-help-1", LONG_ID}  # both reached Ann
+    for note in sent.values():
+        assert len(json.dumps(note, ensure_ascii=False).encode()) < 8192
+        text = note["title"] + note["message"]
+        assert not any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in text)
+        assert not {"\u202e", "\u2066"} & set(text)
+    help_note = sent["mary-help-1"]
+    assert help_note["title"] == "Mary: pressed the help button"  # the kind read through the control characters
+    assert help_note["message"].startswith('Help [2J "\\\U0001f600\U0001f9d3 [2J')
+    incident = c.store.incident("mary-help-1")
+    assert incident is not None and incident.kind == "help" and incident.severity.startswith("[31m")
+    assert not any(unicodedata.category(ch) == "Cc" for ch in incident.reason + incident.severity)
+    assert incident.raised_at == TUESDAY_10  # not a time: the time it arrived
+    long_note = sent[LONG_ID]
+    assert long_note["message"].startswith('"\\"\\') and long_note["message"].endswith("\u2026")
+    for alert_id, note in sent.items():  # the buttons are whole, the cut one's too
+        c.handled(c.ntfy_server.press(note, "I'm going")["id"])
+        assert c.store.incident(alert_id).claimed_by == "ann"  # type: ignore[union-attr]

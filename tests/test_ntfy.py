@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import socketserver
+import threading
+import time
+import unicodedata
 import urllib.error
 from collections.abc import Iterator
 from datetime import datetime
@@ -101,6 +105,19 @@ def test_the_stand_in_limits_requests_like_ntfy() -> None:
         server.close()
 
 
+def test_the_stand_in_refuses_a_json_body_of_8192_bytes_and_a_message_of_4096_as_ntfy_does(server: FakeNtfy) -> None:
+    def sized(size: int) -> dict[str, Any]:
+        """A JSON publish of ``size`` bytes (its title pads it)."""
+        base = {"topic": "a-topic-000001", "message": "hi", "title": ""}
+        return {**base, "title": "t" * (size - len(json.dumps(base).encode()))}
+
+    # util/peek.go: the limit is reached when as many bytes were read as the limit allows.
+    assert post(server, sized(8191)).status_code == 200
+    assert code(post(server, sized(8192))) == (413, 41303)
+    assert post(server, {"topic": "a-topic-000001", "message": "x" * 4095}).status_code == 200
+    assert code(post(server, {"topic": "a-topic-000001", "message": "x" * 4096})) == (400, 40014)
+
+
 # The client: error codes, hints, and texts that fit.
 
 
@@ -129,6 +146,97 @@ def test_a_long_reason_is_cut_to_fit_and_still_arrives(server: FakeNtfy) -> None
     sent = server.to("a-topic-000001")[0]
     assert len(sent["message"].encode()) <= 4096 and sent["message"].endswith("\u2026")
     assert len(sent["title"].encode()) <= 200
+
+
+NASTY = '\x00\x1b[2J\r\u202e\u2066"\\\U0001f600'  # control characters, an escape, bidi overrides, quote, backslash
+
+
+def test_a_notification_of_control_characters_quotes_and_backslashes_still_arrives(server: FakeNtfy, caplog) -> None:
+    ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=server.url, timeout=2))
+    button = {"action": "http", "label": "I'm going", "url": f"{server.url}/{ACK_TOPIC}", "method": "POST"}
+    button["body"] = json.dumps({"note": '"\\' * 100})  # JSON in JSON: every quote escaped twice
+    text = "\x01" * 1400 + NASTY * 200 + "\n" + '"\\' * 2000  # as JSON, 6 bytes a control character
+    huge = {**button, "body": '"' * 3000}  # buttons that cannot fit whatever is cut
+    try:
+        ntfy.publish(Notification("a-topic-000001", NASTY * 100, text, 5, ("sos",), server.url, (button,) * 3))
+        with caplog.at_level(logging.WARNING):
+            ntfy.publish(Notification("a-topic-000002", NASTY * 100, text, 5, ("sos",), server.url, (huge,) * 3))
+    finally:
+        ntfy.close()
+    assert server.refused == []
+    sent, bare = server.to("a-topic-000001")[0], server.to("a-topic-000002")[0]
+    for note in (sent, bare):
+        assert len(json.dumps(note, ensure_ascii=False).encode()) < 8192
+        shown = note["title"] + note["message"]
+        assert not [c for c in shown if unicodedata.category(c) == "Cc" and c != "\n"]
+        assert not {"\u202e", "\u2066"} & set(shown) and note["priority"] == 5
+        assert note["title"].startswith('[2J "\\\U0001f600 [2J') and note["message"].endswith("\u2026")
+    assert sent["actions"] == [button] * 3 and sent["click"] == server.url  # the message gave way, not the buttons
+    assert "actions" not in bare and "click" not in bare  # the last resort: the words arrive without them
+    assert any("too large for ntfy even cut short" in r.getMessage() for r in caplog.records)
+
+
+class Trickle:
+    """A real HTTP server that answers one byte at a time: never quiet long enough for a read timeout to fire."""
+
+    def __init__(self, where: str, every_s: float = 0.1) -> None:
+        self.where = where  # "headers": from the status line on; "body": after whole headers
+        self.every_s = every_s
+        self.gave_up = threading.Event()  # the client hung up while it was trickling
+        trickle = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                length = 0
+                while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                self.rfile.read(length)
+                trickle.answer(self.wfile)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def answer(self, out: Any) -> None:
+        body = b'{"id":"abcdefghijkl","event":"message","topic":"a-topic-000001","message":"hi"}\n'
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        at_once, slowly = (b"", head + body) if self.where == "headers" else (head, body)  # ~12 s or ~8 s in all
+        try:
+            out.write(at_once)
+            for i in range(len(slowly)):
+                out.write(slowly[i : i + 1])
+                out.flush()
+                time.sleep(self.every_s)  # the server's pace, not a wait in the test
+        except OSError:
+            self.gave_up.set()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(("call", "where"), [("publish", "headers"), ("publish", "body"), ("poll", "body")])
+def test_a_server_that_trickles_its_answer_cannot_hold_a_request_past_ntfy_timeout(call: str, where: str) -> None:
+    server = Trickle(where)
+    ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=server.url, timeout=1))
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeliveryError) as failed:
+            if call == "publish":
+                ntfy.publish(Notification("a-topic-000001", "Mary: pressed the help button", "Help"))
+            else:
+                ntfy.poll("a-topic-000001", "all")
+        took = time.monotonic() - started
+        # httpx's timeouts are per read: each byte started it again, and the answer would have come whole.
+        assert took < 2.0, f"{call} took {took:.1f} s"
+        assert not failed.value.permanent and failed.value.unsure  # it may have been kept: asked before sent again
+        assert "did not answer in full within 1 s" in str(failed.value)
+        assert server.gave_up.wait(5)  # the connection was closed, not left trickling
+    finally:
+        ntfy.close()
+        server.close()
 
 
 # The notifier living with the limits.

@@ -221,3 +221,73 @@ def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceil
     finally:
         outside.close()
         h.stop()
+
+
+def test_a_fault_told_before_a_restart_is_not_told_again_and_one_that_ended_meanwhile_is_told_ended(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    base = "zkeep2mqtt"  # its own zigbee2mqtt: the retained states below stay out of the other tests
+    text = config_text(broker.port, "zkeep") + f"zigbee: {{base_topic: {base}}}\n"
+    outside = Recorder(broker.port, [f"{base}/bridge/request/#"])  # only to publish as zigbee2mqtt would
+    clock = ManualClock(T0)
+    states = [f"{base}/bridge/state", f"{base}/hall motion/availability", f"{base}/help button/availability"]
+
+    def started() -> Home:
+        """The agent on the same SQLite file, started afresh, as after a restart."""
+        h = Home(tmp_path, broker.port, clock=clock)
+        h.config = parse_config(text)
+        h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+        h.topics = h.agent.topics
+        return h
+
+    def said(topic: str, payload: bytes) -> None:
+        """As zigbee2mqtt says it: the bridge's and the devices' availability retained, a device's state not."""
+        full = f"{base}/{topic}"
+        outside.client.publish(full, payload, qos=1, retain=full in states).wait_for_publish(5)
+
+    h = started()
+    rec = recorder([h.topics.notice])
+
+    def told(count: int) -> list[tuple[str, str]]:
+        """The notices the keepers are told, once each (the notifier drops a notice id it has seen)."""
+
+        def notices() -> dict[str, tuple[str, str]]:
+            return {n["notice_id"]: (n["kind"], n["text"].split(" ")[1]) for n in rec.on(h.topics.notice)}
+
+        h.pump_until(lambda: len(notices()) >= count, f"{count} notices")
+        return list(notices().values())
+
+    try:
+        h.start(threaded=False)
+        said("bridge/state", b'{"state":"offline"}')
+        said("front door", b'{"battery":12,"contact":true}')
+        said("hall motion/availability", b'{"state":"offline"}')
+        assert told(3) == [("bridge_offline", "Zigbee"), ("battery_low", "battery"), ("device_offline", "hall")]
+        h.stop()
+
+        clock.advance(3600)
+        h = started()
+        assert h.agent.kit.bridge_down  # known from the store before anything is heard
+        h.start(threaded=False)  # hears the bridge and the hall sensor are still offline (retained)
+        said("front door", b'{"battery":11,"contact":true}')  # and the battery still low
+        said("help button/availability", b'{"state":"offline"}')  # news: heard after all the rest
+        assert told(4)[3:] == [("device_offline", "lounge")]  # nothing told twice before it
+        h.stop()
+
+        said("bridge/state", b'{"state":"online"}')  # while the agent is down, both come back
+        said("hall motion/availability", b'{"state":"online"}')
+        clock.advance(3600)
+        h = started()
+        h.start(threaded=False)
+        said("front door", b'{"battery":100,"contact":true}')  # its next report: a new battery
+        assert sorted(told(7)[4:]) == [
+            ("battery_low_ok", "battery"),
+            ("bridge_offline_ok", "Zigbee"),
+            ("device_offline_ok", "hall"),
+        ]
+        assert h.store.get_setting("kit_faults") == '["device:help_button"]'  # the one still told and not mended
+    finally:
+        for topic in states:
+            outside.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+        outside.close()
+        h.stop()

@@ -112,7 +112,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self._start_reason = self.status_reason  # the status's reason as the start left it
         self._heartbeat_seq = 0
         self.connections = 0  # connections to the broker the loop has taken in (the link may know sooner)
-        self.kit = Kit(config.home)
+        self.kit = Kit(config.home, self.journal, [s.name for s in config.sensors if s.zigbee])
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
         self._parts_failing: dict[str, str] = {}  # the parts of ``tick`` failing now, and how

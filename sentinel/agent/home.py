@@ -143,6 +143,7 @@ class HomeDecisions(AgentBase):
         if isinstance(reading, Fault):
             if (notice := self.kit.fault(reading, wall)) is not None:
                 self._send_notice(notice, wall)
+                self.kit.keep_faults()  # kept across a restart: told again only once it was right in between
             return
         sensor = self.config.sensor(reading.sensor)
         if isinstance(reading, Press):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from sentinel.core.status import Mode
 from sentinel.mqtt.topics import Topics
+from sentinel.text import clean
 
 MAX_PAYLOAD = 8192
 """Bytes a command or an acknowledgement may have (they are under 1 kB): a larger one is dropped unread."""
@@ -16,9 +16,6 @@ MAX_NAME = 80
 """Characters kept of a name from outside ("set to away by <who>")."""
 MAX_NOTE = 500
 """Characters kept of a note from outside ("Ann is with Mary.")."""
-
-# Bidirectional overrides can make a name read as another one; they are dropped with the control characters.
-_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +55,6 @@ def parse(topics: Topics, topic: str, payload: bytes) -> Answer | Command | None
     if not isinstance(body, dict):
         raise Malformed("not a JSON object")
     return Answer(alert_id, body) if alert_id is not None else Command(verb or "", body)
-
-
-def clean(value: str, limit: int) -> str:
-    """A text from outside made safe to store and show: no control characters or lone surrogates, at most ``limit``."""
-    kept = "".join(
-        " " if unicodedata.category(c) == "Cc" else c
-        for c in value
-        if unicodedata.category(c) != "Cs" and c not in _BIDI
-    )
-    kept = " ".join(kept.split())
-    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
 def text(body: dict[str, Any], key: str, limit: int) -> str | None:

@@ -25,7 +25,8 @@ from sentinel.store import Store
 
 log = logging.getLogger(__name__)
 
-SETTINGS = ("mode", "last_checkin", "boot")  # "boot": which boot the stored monotonic times belong to
+# "boot": which boot the stored monotonic times belong to; "kit_faults": the Zigbee faults the keepers were told of
+SETTINGS = ("mode", "last_checkin", "boot", "kit_faults")
 
 
 @dataclass(eq=False)

@@ -2,11 +2,15 @@
 
 Each check returns the notices to send, as values; the agent sends them through its outbox. A fault is
 told once, and again only after it was right in between, so a restart or a flapping battery is not news.
+The Zigbee faults told are kept in the agent's settings: after a restart, one still there is not told
+again, and one that ended meanwhile is told as ended when the bridge or the device next reports.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -15,7 +19,10 @@ from sentinel.config.model import HomeConfig
 from sentinel.core.protocol import Notice
 
 if TYPE_CHECKING:
+    from sentinel.agent.journal import Journal
     from sentinel.detect.watch import Watch
+
+FAULTS_TOLD = "kit_faults"  # the setting: the keys of the Zigbee faults the keepers were told of, as a JSON list
 
 
 def iso(at: datetime) -> str:
@@ -25,11 +32,29 @@ def iso(at: datetime) -> str:
 class Kit:
     """What the keepers have been told of the kit, and what they should be told now."""
 
-    def __init__(self, home: HomeConfig) -> None:
+    def __init__(self, home: HomeConfig, journal: Journal | None = None, zigbee: Iterable[str] = ()) -> None:
+        """``journal``: where the faults told are kept across restarts; ``zigbee``: the Zigbee sensors' names."""
         self.home = home
+        self.journal = journal
         self.told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
-        self.faults: set[str] = set()  # zigbee faults the keepers were told of, until they are right again
+        self.faults = self._told_before(set(zigbee))  # zigbee faults the keepers were told of, until right again
         self.told_alone: datetime | None = None  # the start of the last run the keepers were told was not the resident
+
+    def _told_before(self, zigbee: set[str]) -> set[str]:
+        """The Zigbee faults told before the last restart, of the sensors still set up (nothing else could end them)."""
+        stored = self.journal.get_setting(FAULTS_TOLD) if self.journal is not None else None
+        try:
+            keys = json.loads(stored) if stored else []
+        except ValueError:
+            keys = []
+        if not isinstance(keys, list):
+            return set()
+        return {k for k in keys if isinstance(k, str) and _still_set_up(k, zigbee)}
+
+    def keep_faults(self) -> None:
+        """Store the faults told, after their notice is queued: a kill in between tells one twice, never loses it."""
+        if self.journal is not None:
+            self.journal.set_setting(FAULTS_TOLD, json.dumps(sorted(self.faults)))
 
     @property
     def bridge_down(self) -> bool:
@@ -98,3 +123,9 @@ class Kit:
         slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", fault.key)[:60]
         notice_id = f"{self.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}"
         return Notice(notice_id, self.home.id, kind, fault.text, iso(wall))
+
+
+def _still_set_up(key: str, zigbee: set[str]) -> bool:
+    """Whether a fault (``zigbee.Fault.key``: "bridge", "device:<sensor>", "battery:<sensor>") can still end."""
+    sensor = key.partition(":")[2]
+    return sensor in zigbee if sensor else key == "bridge" and bool(zigbee)

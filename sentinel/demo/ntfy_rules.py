@@ -14,12 +14,13 @@ Each rule, with the file of the ntfy source it comes from (github.com/binwiederh
   429 42908 (visitor.go MessageAllowed, server.go handlePublishInternal).
 - At most 30 open subscriptions per visitor: else 429 42903 (config.go
   DefaultVisitorSubscriptionLimit).
-- A JSON publish body of at most 2 x 4,096 bytes: else 413 41303 (server.go
-  transformBodyJSON, util.go readJSONWithLimit).
+- A JSON publish body under 2 x 4,096 bytes: else 413 41303 (server.go
+  transformBodyJSON, util.go readJSONWithLimit; util/peek.go Peek says the
+  limit is reached when it read as many bytes as the limit, so 8,192 is refused).
 - A body that is not a JSON object, or a field of the wrong type: 400 40024
   (util.go readJSONWithLimit). Unknown fields are ignored and invalid UTF-8 in a
   string becomes U+FFFD (Go's encoding/json): both accepted.
-- A message over 4,096 bytes, or a plain body that is not UTF-8, becomes a file
+- A message of 4,096 bytes or more (util/peek.go, as above), or a plain body that is not UTF-8, becomes a file
   attachment; a server without attachments refuses it, and so does this one:
   400 40014 (config.go DefaultMessageSizeLimit, server.go handlePublishBody,
   handleBodyAsAttachment).
@@ -160,7 +161,7 @@ def check_topic(topic: str) -> None:
 
 def parse_json_publish(raw: bytes, ignored: list[str]) -> dict[str, Any]:
     """A JSON publish body as Go would decode it (unknown fields go to ``ignored``); Refused when ntfy refuses it."""
-    if len(raw) > JSON_BODY_LIMIT:
+    if len(raw) >= JSON_BODY_LIMIT:
         raise Refused(413, 41303, "JSON body too large")
     try:
         body = json.loads(raw.decode("utf-8", "replace"))
@@ -211,7 +212,7 @@ def check_message(text: bytes) -> str:
         decoded = text.decode("utf-8")
     except UnicodeDecodeError:
         decoded = None
-    if decoded is None or len(text) > MESSAGE_LIMIT:
+    if decoded is None or len(text) >= MESSAGE_LIMIT:
         raise Refused(400, 40014, "invalid request: attachments not allowed")
     return decoded.strip()
 

@@ -13,13 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from sentinel.core.protocol import ALERT_ID
-from sentinel.notifier.ntfy import MESSAGE_LIMIT, cut
+from sentinel.notifier.notification import MESSAGE_LIMIT, cut
+from sentinel.text import clean
 
 MAX_PAYLOAD = 16 * 1024  # an alert is well under 2 kB; this leaves room and keeps memory bounded
 # Over MQTT 5 the broker is asked to send nothing larger (it drops it instead): between the two,
 # a message is parked and told; beyond, it never costs the notifier memory.
 MAX_PACKET = 1024 * 1024
 KIND_LIMIT = 64  # the kind names the alert in its title
+NO_REASON = "The monitor gave no reason that can be shown."
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -60,9 +62,10 @@ def read_alert(body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], lis
         body = json.loads(_SURROGATE.sub("\ufffd", text))
         notes.append("unreadable characters were replaced by \ufffd")
     alert = dict(body)
-    alert["reason"] = cut(alert["reason"], MESSAGE_LIMIT)
-    alert["kind"] = cut(alert["kind"], KIND_LIMIT)
-    alert["severity"] = cut(alert["severity"], KIND_LIMIT)
+    # What reaches a phone, a log line or a terminal: control and bidirectional characters dropped.
+    alert["reason"] = cut(clean(alert["reason"], MESSAGE_LIMIT) or NO_REASON, MESSAGE_LIMIT)
+    alert["kind"] = cut(clean(alert["kind"], KIND_LIMIT) or "alert", KIND_LIMIT)
+    alert["severity"] = cut(clean(alert["severity"], KIND_LIMIT), KIND_LIMIT)
     raised, note = raised_at(body.get("raised_at"), now)
     alert["raised_at"] = raised
     if note:

@@ -1,6 +1,7 @@
 """ntfy's HTTP API: publish a notification as JSON, subscribe to a topic as a stream.
 
-Every request has a timeout. Errors say whether trying again can help
+Every request has a timeout, and a publish or a poll takes ``ntfy.timeout`` at most in
+all (``deadline.py``). Errors say whether trying again can help
 (``permanent``): 429, 5xx, timeouts and refused connections are worth a retry;
 other 4xx (a bad token, a forbidden topic) are not. A 429 says when to try again.
 Only a 2xx carrying ntfy's message id counts as delivered: a redirect (http:// in
@@ -15,13 +16,18 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from sentinel.config.circle import NtfyConfig
 from sentinel.errors import SentinelError
+from sentinel.notifier.deadline import Deadline
+from sentinel.notifier.notification import MESSAGE_LIMIT as MESSAGE_LIMIT
+from sentinel.notifier.notification import NOTE_LIMIT as NOTE_LIMIT
+from sentinel.notifier.notification import Notification as Notification
+from sentinel.notifier.notification import cut as cut
+from sentinel.notifier.notification import payload
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +50,6 @@ RATE_PAUSE_S = 5.0
 # A subscription hears a keepalive every 45 s (DefaultKeepaliveInterval); twice that without a line
 # means the connection is dead even if TCP has not noticed.
 STREAM_READ_TIMEOUT_S = 90.0
-# ntfy keeps messages of at most 4,096 bytes (DefaultMessageSizeLimit) and turns longer ones into a
-# file attachment; Apple's and Google's push services carry about 4 kB in all, title included.
-MESSAGE_LIMIT = 3500
-TITLE_LIMIT = 200
-NOTE_LIMIT = 500  # a note from a message (an ack's note, a kit notice) as it goes to the phones
 
 
 class DeliveryError(SentinelError, RuntimeError):
@@ -81,46 +82,6 @@ class DeliveryError(SentinelError, RuntimeError):
         return self.code in EMAIL_CODES
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """One push notification to one topic (ntfy's JSON publishing fields)."""
-
-    topic: str
-    title: str
-    message: str
-    priority: int = 3
-    tags: tuple[str, ...] = ()
-    click: str | None = None
-    actions: tuple[dict[str, Any], ...] = field(default=())
-    email: str | None = None  # ntfy also e-mails it here (the server must have e-mail set up)
-
-    def body(self) -> dict[str, Any]:
-        """The JSON publish, with texts cut to what ntfy and the phones' push services carry."""
-        out: dict[str, Any] = {
-            "topic": self.topic,
-            "title": cut(self.title, TITLE_LIMIT),
-            "message": cut(self.message, MESSAGE_LIMIT),
-            "priority": self.priority,
-        }
-        if self.tags:
-            out["tags"] = list(self.tags)
-        if self.click:
-            out["click"] = self.click
-        if self.actions:
-            out["actions"] = list(self.actions)
-        if self.email:
-            out["email"] = self.email
-        return out
-
-
-def cut(text: str, limit: int) -> str:
-    """``text`` in at most ``limit`` UTF-8 bytes, ending with an ellipsis when it was cut."""
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    return data[: limit - 3].decode("utf-8", "ignore") + "…"
-
-
 class Ntfy:
     """A small client for one ntfy server: publishing, and a separate connection for the subscription."""
 
@@ -140,7 +101,13 @@ class Ntfy:
         if cfg.username and cfg.password_env:
             auth = httpx.BasicAuth(cfg.username, os.environ.get(cfg.password_env, ""))
         return httpx.Client(
-            base_url=cfg.server.rstrip("/"), headers=headers, auth=auth, timeout=cfg.timeout, transport=self._transport
+            base_url=cfg.server.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            timeout=cfg.timeout,
+            transport=self._transport,
+            # A connection for each request: the deadline can only end a connection it saw opened.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     def close(self) -> None:
@@ -149,8 +116,8 @@ class Ntfy:
 
     def publish(self, note: Notification) -> str:
         """Send one notification; its ntfy message id. DeliveryError when it did not arrive."""
-        payload = json.dumps(note.body(), ensure_ascii=False).encode("utf-8")
-        response = self._request("POST", "/", content=payload, headers={"Content-Type": "application/json"})
+        content = payload(note.body())
+        response = self._request("POST", "/", content=content, headers={"Content-Type": "application/json"})
         try:
             detail = response.json()
         except ValueError:
@@ -224,20 +191,30 @@ class Ntfy:
                 sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read; closing alone would not
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One publish or poll, within ``ntfy.timeout`` in all (httpx's timeouts are per read, per write)."""
+        deadline = Deadline(self.cfg.timeout)
         try:
-            response = self._http.request(method, url, **kwargs)
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise DeliveryError(f"cannot reach ntfy within {self.cfg.timeout:g} s", permanent=False) from exc
-        except httpx.TimeoutException as exc:
-            wait = f"ntfy did not answer within {self.cfg.timeout:g} s"
-            raise DeliveryError(wait, permanent=False, unsure=True) from exc
-        except httpx.RemoteProtocolError as exc:  # it hung up after the request: that too may have arrived
-            raise DeliveryError(f"ntfy hung up without an answer: {exc}", permanent=False, unsure=True) from exc
+            with deadline:
+                response = self._http.request(method, url, extensions={"trace": deadline.trace}, **kwargs)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"cannot reach ntfy: {exc}", permanent=False) from exc
+            if deadline.expired and deadline.connected:  # cut off: the request may have reached ntfy
+                wait = f"ntfy did not answer in full within {self.cfg.timeout:g} s"
+                raise DeliveryError(wait, permanent=False, unsure=True) from exc
+            raise _failure(exc, self.cfg.timeout) from exc
         if not 200 <= response.status_code < 300:
             raise _refusal(response, url)
         return response
+
+
+def _failure(exc: httpx.HTTPError, timeout: float) -> DeliveryError:
+    """The DeliveryError for a request that failed within its time."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return DeliveryError(f"cannot reach ntfy within {timeout:g} s", permanent=False)
+    if isinstance(exc, httpx.TimeoutException):
+        return DeliveryError(f"ntfy did not answer within {timeout:g} s", permanent=False, unsure=True)
+    if isinstance(exc, httpx.RemoteProtocolError):  # it hung up after the request: that too may have arrived
+        return DeliveryError(f"ntfy hung up without an answer: {exc}", permanent=False, unsure=True)
+    return DeliveryError(f"cannot reach ntfy: {exc}", permanent=False)
 
 
 def _not_ntfy(server: str, response: httpx.Response, first: str) -> str:
