@@ -228,5 +228,6 @@ class Deliverer:
                 self.on_quota(exc, self.hold_until)  # once per spell, however many times it is refused again
             self.quota_spent = self.quota_spent or exc.quota
         self.store.retry(delivery_id, str(exc), next_try)
-        log.warning("notifying %s failed (%s); trying again at %s", member, exc, f"{next_try:%H:%M:%S}")
+        level = logging.ERROR if exc.misrouted else logging.WARNING
+        log.log(level, "notifying %s failed (%s); trying again at %s", member, exc, f"{next_try:%H:%M:%S}")
         return "retry"

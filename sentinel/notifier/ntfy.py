@@ -47,6 +47,9 @@ EMAIL_CODES = (EMAIL_LIMIT_CODE, NO_EMAIL_CODE)
 # Any other 429 means the visitor's request bucket is empty: one token comes back every 5 s
 # (server/config.go DefaultVisitorRequestLimitReplenish). ntfy sends no Retry-After; a proxy may.
 RATE_PAUSE_S = 5.0
+# A 2xx that is not ntfy's answer (a captive portal, a proxy's maintenance page): nothing gets through while it
+# stands, so every notification waits this long, and is logged as an error each time.
+NOT_NTFY_PAUSE_S = 60.0
 # A subscription hears a keepalive every 45 s (DefaultKeepaliveInterval); twice that without a line
 # means the connection is dead even if TCP has not noticed.
 STREAM_READ_TIMEOUT_S = 90.0
@@ -62,6 +65,7 @@ class DeliveryError(SentinelError, RuntimeError):
         code: int | None = None,
         retry_after: float | None = None,
         unsure: bool = False,
+        misrouted: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
@@ -70,6 +74,7 @@ class DeliveryError(SentinelError, RuntimeError):
         # The request reached the server, and the answer was lost or an error: it may have kept the message
         # (ntfy stores and pushes it before it answers, server.go handlePublishInternal ~806-833).
         self.unsure = unsure
+        self.misrouted = misrouted  # the answer was not ntfy's (a portal, a proxy): a setting may be wrong
 
     @property
     def quota(self) -> bool:
@@ -126,7 +131,9 @@ class Ntfy:
         # anything else came from something in between, and nobody's phone will ring.
         ntfy_id = detail.get("id") if isinstance(detail, dict) else None
         if not isinstance(ntfy_id, str) or not ntfy_id:
-            raise DeliveryError(_not_ntfy(self.cfg.server, response, response.text), permanent=True)
+            # Nothing reached ntfy, so trying again cannot send twice; a portal or a proxy's page usually passes.
+            why = _not_ntfy(self.cfg.server, response, response.text)
+            raise DeliveryError(why, permanent=False, retry_after=NOT_NTFY_PAUSE_S, misrouted=True)
         return ntfy_id
 
     def poll(self, topic: str, since: str) -> list[dict[str, Any]]:
@@ -214,6 +221,8 @@ def _failure(exc: httpx.HTTPError, timeout: float) -> DeliveryError:
         return DeliveryError(f"ntfy did not answer within {timeout:g} s", permanent=False, unsure=True)
     if isinstance(exc, httpx.RemoteProtocolError):  # it hung up after the request: that too may have arrived
         return DeliveryError(f"ntfy hung up without an answer: {exc}", permanent=False, unsure=True)
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):  # connected, then cut off: it may have arrived
+        return DeliveryError(f"the connection to ntfy broke: {exc}", permanent=False, unsure=True)
     return DeliveryError(f"cannot reach ntfy: {exc}", permanent=False)
 
 
