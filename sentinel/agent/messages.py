@@ -143,8 +143,9 @@ class Messages(AgentBase):
             self._publish_status()
 
     def _publish_status(self) -> None:
-        self._storage_told = self.journal.storage
-        self.link.publish(self.topics.status, json.dumps(self.status_payload()), qos=1, retain=True)
+        payload = self.status_payload()  # reads the store: what storage says is known once it is read
+        self.link.publish(self.topics.status, json.dumps(payload), qos=1, retain=True)
+        self._storage_told = payload["storage"]  # told only once published: a failure here is told again
 
     def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
         body = protocol.SensorValue(value, sensor.kind, sensor.room, iso(at))
