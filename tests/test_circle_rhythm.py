@@ -450,6 +450,74 @@ def test_the_one_going_who_sends_no_word_is_asked_then_the_others_are_asked_agai
     assert len(titled(c, "carol", "Mary: are you there yet?")) == 1  # she is there: nobody asks again
 
 
+def test_the_wait_for_i_am_there_follows_the_journey_the_record_and_what_the_sensors_see(circle) -> None:
+    far = "    topic: mary-carol-topic-03\n"
+    c = circle(top="watch_silence: false\n", edit=lambda t: t.replace(far, far + "    minutes_away: 45\n"))
+    c.publish("alert", alert())
+    c.pump()
+    c.advance(300)
+    c.press("carol", "I'm going")  # 10:05, from 45 minutes away: not asked before twice that
+    c.advance(600)
+    c.clock.jump(-7200)  # NTP sets the clock back two hours: the waits keep their real length
+    c.advance(79 * 60)
+    assert titled(c, "carol", "Mary: are you there yet?") == []
+    c.advance(60)  # 90 minutes after "I'm going": asked once, though the clock now says it is before she went
+    assert len(titled(c, "carol", "Mary: are you there yet?")) == 1
+    for _ in range(3):
+        c.advance(150)
+    assert len(titled(c, "carol", "Mary: are you there yet?")) == 1
+    assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
+    # The monitor takes movement for the visitor's: with nobody known to be going now, the circle hears of it.
+    before = len(c.infos_to("ann"))
+    c.publish("alert/mary-inactivity-1/ack", {"who": "sensors", "what": "activity", "note": "Movement again: hall."})
+    wait_for(lambda: (c.pump(1), len(c.infos_to("ann")) > before)[1], 10, "the movement told")
+    moved = c.infos_to("ann")[-1]
+    assert moved["title"] == "Mary: movement at home"
+    assert moved["message"] == (
+        "Movement again: hall. It may be Carol Ødegård, who said they were going. Only someone there, or Mary,"
+        " can say all is well."
+    )
+    assert not c.store.is_closed("mary-inactivity-1")
+
+
+def test_no_word_from_the_one_going_waits_for_quiet_hours_and_the_final_call_does_not(circle) -> None:
+    c = circle(top="watch_silence: false\n")
+    c.advance(11 * 3600 + 55 * 60)  # 21:55: Ann's quiet hours begin at 22:00
+    c.publish("alert", alert())
+    c.pump()
+    c.advance(300)  # 22:00: Carol's tier
+    c.press("carol", "I'm going")
+    c.advance(30 * 60)
+    c.advance(300)  # 22:35: no word from Carol
+    assert c.store.incident("mary-inactivity-1").claimed_by is None  # type: ignore[union-attr]
+    assert titled(c, "ann", "Mary: no word") == []  # asleep: not for a note
+    assert len(urgent(c, "ann")) == 1  # but the final call, due while Carol was going, reaches everyone
+
+
+def test_someone_going_before_the_upgrade_is_asked_whether_they_are_there(circle, broker, tmp_path: Path) -> None:
+    state = tmp_path / "old"
+    db = open_db(state / "notifier.db", MIGRATIONS[:-1])  # as the version before left it: Ann going since 09:00
+    for claimed, alert_id, what in (("ann", "mary-inactivity-0", ""), ("carol", "mary-inactivity-9", "on scene")):
+        at = TUESDAY_10.replace(hour=9).isoformat()
+        db.execute(
+            "INSERT INTO incidents (alert_id, home, kind, severity, reason, raised_at, received_at, next_index,"
+            " next_at, claimed_by, claimed_at) VALUES (?, 'mary', 'inactivity', 'high', 'quiet', ?, ?, 1, ?, ?, ?)",
+            (alert_id, at, at, at, claimed, at),
+        )
+        step = "INSERT INTO steps (alert_id, at, what, member) VALUES (?, ?, ?, ?)"
+        for said in ("claimed", what) if what else ("claimed",):
+            db.execute(step, (alert_id, at, said, claimed))
+    db.close()
+    c = Circle(state, broker.port, top="watch_silence: false\n")
+    try:
+        c.pump()
+        (ask,) = titled(c, "ann", "Mary: are you there yet?")
+        assert "You said at 09:00 that you were going to Mary" in ask["message"]
+        assert titled(c, "carol", "Mary: are you there yet?") == []  # she is there already
+    finally:
+        c.close()
+
+
 def test_a_release_after_everyone_was_called_calls_them_again(circle) -> None:
     c = circle(top="watch_silence: false\n")
     c.publish("alert", alert("mary-help-1", "help", "critical"))

@@ -129,7 +129,7 @@ class ZigbeeConfig:
     power_on: float = setting(
         5.0,
         doc="A smart plug drawing more than this (watts) means its appliance is in use; it counts as off again only"
-        " below half of this, so an appliance idling near the mark is not taken for someone using it.",
+        " at half of this or less (0: any draw is use), so an appliance idling near the mark is not taken for use.",
         check=_between(0, 3000),
     )
 

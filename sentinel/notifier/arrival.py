@@ -13,12 +13,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig
 from sentinel.notifier.escalation import LOW
 from sentinel.notifier.messages import going_note
 from sentinel.notifier.store import Incident, NotifierStore
 
 ASKED = "arrival asked"  # the step recorded when the one going is asked whether they are there
+JOURNEYS = 2  # a member's usual journey (minutes_away) twice over: held up once on the way is no reason to ask
 SILENT = "no word since 'I'm going'"  # the detail of the 'released' step when the claim was let go for it
 
 
@@ -28,13 +29,18 @@ def let_go(store: NotifierStore, alert_id: str, member: str) -> bool:
     return bool(said) and said[-1] == SILENT
 
 
-def expect(store: NotifierStore, home: HomeCircle, incident: Incident, now: datetime) -> None:
+def expect(
+    store: NotifierStore, home: HomeCircle, incident: Incident, member: MemberConfig | None, now: datetime
+) -> None:
     """Someone has just said they are going: when they should have said they are there.
 
+    Not before twice their usual journey (``minutes_away``), if that is longer than the home's ``arrive_within``.
     Not for a follow-up ("needs some help today"): going to help some time today is no race against the clock.
     """
-    if incident.severity != LOW:
-        store.expect_arrival(incident.alert_id, now + timedelta(seconds=home.arrive_within))
+    if incident.severity == LOW:
+        return
+    journey = JOURNEYS * 60 * member.minutes_away if member is not None and member.minutes_away else 0
+    store.expect_arrival(incident.alert_id, now + timedelta(seconds=max(home.arrive_within, journey)))
 
 
 def claimed_at(store: NotifierStore, incident: Incident) -> datetime | None:
@@ -44,12 +50,11 @@ def claimed_at(store: NotifierStore, incident: Incident) -> datetime | None:
 
 
 def asked(store: NotifierStore, incident: Incident) -> bool:
-    """Whether the one going has been asked since they said they were going."""
-    since = claimed_at(store, incident)
-    return since is not None and any(
-        what == ASKED and member == incident.claimed_by and at >= since
-        for at, what, member, _ in store.steps(incident.alert_id)
-    )
+    """Whether the one going has been asked since they said they were going (in the record's order, not by its
+    times: the clock may have been set back in between)."""
+    steps = [(what, member) for _, what, member, _ in store.steps(incident.alert_id)]
+    claims = [i for i, (what, _) in enumerate(steps) if what == "claimed"]
+    return bool(claims) and (ASKED, incident.claimed_by) in steps[claims[-1] :]
 
 
 def ask(

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sentinel.config.circle import HomeCircle
+from sentinel.config.circle import CircleConfig, HomeCircle
 from sentinel.notifier import messages
+from sentinel.notifier.arrival import unanswered_note
+from sentinel.notifier.escalation import URGENT, available
 from sentinel.notifier.store import Incident, NotifierStore
 
 log = logging.getLogger(__name__)
@@ -44,3 +46,26 @@ def decline(
         text = "You will be asked again only if nobody can go. Thank you for saying so."
     store.deliver(incident.alert_id, home.id, member, messages.info_note(f"{home.name}: thank you", text), now)
     return None
+
+
+def tell_released(
+    cfg: CircleConfig,
+    store: NotifierStore,
+    secret: bytes,
+    incident: Incident,
+    home: HomeCircle,
+    name: str,
+    now: datetime,
+    silent_since: datetime | None = None,
+) -> None:
+    """Those told so far hear that the one going cannot after all (``silent_since``: nor sent word since then)."""
+    cannot = declined(store, incident.alert_id)  # the one going, now, and who said so before
+    members = {m.id: m for m in cfg.members}
+    urgent = incident.severity == URGENT
+    for other in store.notified(incident.alert_id):
+        # In their quiet hours they hear it only from the final call, if it comes again (as a step would).
+        if other not in cannot and other in members and available(members[other], now, urgent):
+            body = messages.released_note(cfg, home, members[other], incident, name, secret, now.timestamp())
+            if silent_since is not None:
+                body = unanswered_note(body, home, name, silent_since)
+            store.deliver(incident.alert_id, home.id, other, body, now)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sentinel.config.circle import HomeCircle
+from sentinel.config.circle import HomeCircle, MemberConfig
 from sentinel.core import protocol
 from sentinel.notifier import arrival, decline, lastresort, messages, scene, street
 from sentinel.notifier.capabilities import helpers_line, nearest
@@ -182,7 +182,7 @@ class Incidents(Part):
             return
         log.warning("%s: %s is going", incident.alert_id, name)
         self.store.step(incident.alert_id, now, "claimed", member)
-        arrival.expect(self.store, home, incident, now)
+        arrival.expect(self.store, home, incident, self._member(member), now)
         if any(m.id == member for m in self.cfg.members):
             body = messages.going_note(self.cfg, home, self.cfg.member(member), incident, self.secret, now.timestamp())
             self.store.deliver(incident.alert_id, home.id, member, body, now)
@@ -201,7 +201,7 @@ class Incidents(Part):
         self, incident: Incident, home: HomeCircle, member: str, name: str, now: datetime, silent: bool = False
     ) -> str | None:
         """'I can't go after all' (``silent``: no word from them): the others are told; the walk goes on."""
-        since = arrival.claimed_at(self.store, incident)
+        since = arrival.claimed_at(self.store, incident) or now
         if not self.store.release(incident.alert_id, member):
             reason = "already resolved" if incident.closed_at else "not the one going"
             self.store.step(incident.alert_id, now, "refused", member, f"release: {reason}")
@@ -212,15 +212,7 @@ class Incidents(Part):
         if incident.next_index >= len(steps):
             # Everyone had been called: call them all again, now, rather than leave nobody going.
             self.store.advance(incident.alert_id, len(steps) - 1, now)
-        cannot = decline.declined(self.store, incident.alert_id)  # the one going, now, and who said so before
-        members = {m.id: m for m in self.cfg.members}
-        for other in self.store.notified(incident.alert_id):
-            if other not in cannot and other in members:
-                body = messages.released_note(
-                    self.cfg, home, members[other], incident, name, self.secret, now.timestamp()
-                )
-                body = arrival.unanswered_note(body, home, name, since) if silent else body
-                self.store.deliver(incident.alert_id, home.id, other, body, now)
+        decline.tell_released(self.cfg, self.store, self.secret, incident, home, name, now, since if silent else None)
         self._to_agent(incident, name, "release", now)
         self._wake()
         return None
@@ -267,9 +259,11 @@ class Incidents(Part):
         if who == "sensors" and what in ("resolve", "activity") and incident.claimed_by:
             # Someone is on the way: the movement may be theirs, not the resident's. Only they can say all is well.
             scene.ask_to_confirm(self.cfg, self.store, self.secret, incident, home, note, now)
-            self._wake()
+        elif who == "sensors" and what == "activity":  # someone had said they were going: it may be them
+            scene.moved_meanwhile(self.cfg, self.store, self._tell, incident, home, note, now)
         elif (who, what) in (("resident", "cancel"), ("sensors", "resolve")):
             self._close(incident, home, who, what, note, now, tell_agent=False)
+        self._wake()
 
     def _to_agent(self, incident: Incident, who: str, what: str, now: datetime, note: str | None = None) -> None:
         """Tell the home's agent (and any other subscriber) what the circle did."""
@@ -297,4 +291,8 @@ class Incidents(Part):
         self._wake()
 
     def _name(self, member_id: str) -> str:
-        return next((m.name for m in self.cfg.members if m.id == member_id), member_id)
+        member = self._member(member_id)
+        return member.name if member is not None else member_id
+
+    def _member(self, member_id: str) -> MemberConfig | None:
+        return next((m for m in self.cfg.members if m.id == member_id), None)

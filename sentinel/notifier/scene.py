@@ -70,3 +70,21 @@ def ask_to_confirm(
     store.step(incident.alert_id, now, "movement", None, seen)
     body = messages.confirm_note(cfg, home, cfg.member(member), incident, seen, secret, now.timestamp())
     store.deliver(incident.alert_id, home.id, member, body, now)
+
+
+def moved_meanwhile(
+    cfg: CircleConfig,
+    store: NotifierStore,
+    tell: Callable[..., None],
+    incident: Incident,
+    home: HomeCircle,
+    seen: str,
+    now: datetime,
+) -> None:
+    """Movement at a home whose alert someone had said they were going to, nobody now: told, not taken for all well."""
+    store.step(incident.alert_id, now, "movement", None, seen)
+    went = [member for _, what, member, _ in store.steps(incident.alert_id) if what == "claimed" and member]
+    names = {m.id: m.name for m in cfg.members}
+    who = f"{names.get(went[-1], went[-1])}, who said they were going" if went else "someone who went"
+    text = f"{seen} It may be {who}. Only someone there, or {home.name}, can say all is well."
+    tell(incident, home, f"{home.name}: movement at home", text, now)
