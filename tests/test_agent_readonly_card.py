@@ -65,7 +65,11 @@ def spoil_alerts_page(store: Store) -> None:
 def storage_says(h: Home, rec: Recorder, start: str) -> dict:
     """The first status whose storage begins with ``start``."""
     found = lambda: [s for s in rec.on(h.topics.status) if s["storage"].startswith(start)]  # noqa: E731
-    return h.pump_until(found, f"a status saying {start!r}")[0]  # type: ignore[index]
+    try:
+        return h.pump_until(found, f"a status saying {start!r}")[0]  # type: ignore[index]
+    except AssertionError as exc:  # say what was said instead
+        said = [s["storage"][:90] for s in rec.on(h.topics.status)]
+        raise AssertionError(f"{exc}; the statuses said: {said}; storage now: {h.agent.journal.storage[:90]}") from exc
 
 
 DAMAGED_READ_ONLY = (
