@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD = 16384  # a device's state is a few hundred bytes
 BATTERY_BACK = 5  # percent above the low mark before a battery counts as changed (no notice at every wobble)
 POWER_OFF_SHARE = 0.5
-"""An appliance counts as in use above ``power_on`` watts and as off again only below this share of it: one that
+"""An appliance counts as in use above ``power_on`` watts and as off again only at this share of it or less: one that
 idles near the mark (a standby, a washing machine's pauses) would otherwise switch at every report, every 10 s,
 and look like someone busy all day."""
 
@@ -32,9 +32,11 @@ HELP |= {"1_hold": "long press", "long_press": "long press", "triple": "triple p
 # IKEA's TRADFRI on/off switch (E1743) and shortcut button (E1812) have no "hold" of their own: a hold sends the
 # Zigbee level control's Move, which zigbee2mqtt names brightness_move_up (I) or _down (O), and the release Stop.
 HELP |= {"brightness_move_up": "long press", "brightness_move_down": "long press"}
-OK = {"single", "1_single", "press", "on", "off", "toggle"}
-SAYS_NOTHING = {"", "release", "brightness_stop"}
-"""Actions that only end another (a hold let go), or zigbee2mqtt clearing the last one: neither help nor "I'm OK"."""
+OK = {"single", "1_single", "press", "on", "toggle"}
+SAYS_NOTHING = {"", "release", "brightness_stop", "off"}
+"""Actions that only end another (a hold let go), or zigbee2mqtt clearing the last one: neither help nor "I'm OK".
+"off" too: it is the E1743's O pressed, but the E1812 sends it for a double press, which other buttons use to call
+for help; taken for "I'm OK" it could close the very alert it was meant to raise."""
 
 
 @dataclass(frozen=True, slots=True)
