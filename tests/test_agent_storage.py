@@ -97,6 +97,20 @@ def press_for_help(h: Home, rec: Recorder) -> dict:
     return h.pump_until(new, "the help alert")[0]  # type: ignore[index]
 
 
+def test_a_card_that_fails_between_two_checks_is_tried_again_within_the_retry(make_home, recorder) -> None:
+    clock = ManualClock(T0)
+    h = make_home("between", clock).start(threaded=False)
+    t = h.topics
+    rec = recorder([t.alert, t.status])
+    h.pump_until(lambda: rec.on(t.status), "the first status")  # the file checked: the next check a minute on
+    fill_up(h.store)
+    alert = press_for_help(h, rec)  # cannot be stored: it goes out from memory
+    free_up(h.store)
+    clock.advance(RETRY)  # not the minute to the next check: 30 s after it began failing, as promised
+    h.pump_until(lambda: rec.on(t.status)[-1]["storage"] == "ok", "the status to say the card works again")
+    assert stored_alerts(h.store.path) == [alert["alert_id"]]
+
+
 def test_a_help_press_reaches_the_broker_when_the_sd_card_is_full(make_home, recorder, caplog) -> None:
     clock = ManualClock(T0)
     h = make_home("full", clock).start(threaded=False)

@@ -97,6 +97,8 @@ class WriteQueue:
 
     def tick(self, mono: float) -> None:
         """Try the waiting writes again, store the batch of events, or check the file is still there, when due."""
+        if self.failing and self._next_try > mono + RETRY:
+            self._next_try = mono + RETRY  # it began failing since the next check was planned: retried as promised
         if mono >= self.next_try:
             self._next_try = mono + RETRY  # also if the flush fails in a way not foreseen: not at every turn
             if self.flush():
