@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
-from sentinel.core.protocol import ALERT_ID
+from sentinel.core.alerts import Severity
+from sentinel.core.protocol import ALERT_ID, ALERT_KINDS
 from sentinel.notifier.notification import MESSAGE_LIMIT, cut
 from sentinel.text import clean
+
+SEVERITIES: tuple[str, ...] = get_args(Severity)  # critical, high, normal, low
 
 MAX_PAYLOAD = 16 * 1024  # an alert is well under 2 kB; this leaves room and keeps memory bounded
 # Over MQTT 5 the broker is asked to send nothing larger (it drops it instead): between the two,
@@ -65,7 +68,13 @@ def read_alert(body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], lis
     # What reaches a phone, a log line or a terminal: control and bidirectional characters dropped.
     alert["reason"] = cut(clean(alert["reason"], MESSAGE_LIMIT) or NO_REASON, MESSAGE_LIMIT)
     alert["kind"] = cut(clean(alert["kind"], KIND_LIMIT) or "alert", KIND_LIMIT)
-    alert["severity"] = cut(clean(alert["severity"], KIND_LIMIT), KIND_LIMIT)
+    severity = cut(clean(alert["severity"], KIND_LIMIT), KIND_LIMIT)
+    if severity not in SEVERITIES:
+        # Garbled on the way: the kind's own (a help press is always urgent), else loud rather than quiet.
+        alert["severity"] = ALERT_KINDS.get(alert["kind"], "high")
+        notes.append(f"an unknown severity {severity!r} was read as {alert['severity']!r}")
+    else:
+        alert["severity"] = severity
     raised, note = raised_at(body.get("raised_at"), now)
     alert["raised_at"] = raised
     if note:
