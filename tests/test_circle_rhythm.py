@@ -494,11 +494,34 @@ def test_no_word_from_the_one_going_waits_for_quiet_hours_and_the_final_call_doe
     assert len(urgent(c, "ann")) == 1  # but the final call, due while Carol was going, reaches everyone
 
 
+def test_no_word_reaches_an_off_call_member_told_before_and_movement_spares_who_could_not_go(circle) -> None:
+    c = circle(top="watch_silence: false\n")
+    c.advance(5 * 86400 + 13 * 3600 + 50 * 60)  # Sunday 23:50: Bob is on call (weekends), Ann asleep
+    c.publish("alert", alert())
+    c.pump()
+    assert len(c.alerts_to("bob")) == 1 and c.alerts_to("ann") == []
+    c.advance(300)  # 23:55: Carol's tier
+    c.press("carol", "I'm going")
+    c.advance(30 * 60)
+    c.advance(300)  # Monday 00:30: Bob is off call now, but was told, and must hear that nobody is going
+    assert len(titled(c, "bob", "Mary: no word from Carol Ødegård")) == 1
+    c.press("bob", "I'm going")
+    (going,) = titled(c, "bob", "Mary: you are going")
+    press(c, going, "I can't go after all")  # Bob cannot after all: movement now is not him, and he is spared it
+    before = len(c.infos_to("bob"))
+    c.publish("alert/mary-inactivity-1/ack", {"who": "sensors", "what": "activity", "note": "Movement again: hall."})
+    wait_for(lambda: (c.pump(1), titled(c, "carol", "Mary: movement at home"))[1], 10, "the movement told")
+    (moved,) = titled(c, "carol", "Mary: movement at home")
+    assert "It may be Mary, or someone there." in moved["message"]
+    assert len(c.infos_to("bob")) == before
+
+
 def test_someone_going_before_the_upgrade_is_asked_whether_they_are_there(circle, broker, tmp_path: Path) -> None:
     state = tmp_path / "old"
     db = open_db(state / "notifier.db", MIGRATIONS[:-1])  # as the version before left it: Ann going since 09:00
-    for claimed, alert_id, what in (("ann", "mary-inactivity-0", ""), ("carol", "mary-inactivity-9", "on scene")):
-        at = TUESDAY_10.replace(hour=9).isoformat()
+    going = (("ann", 9, "mary-inactivity-0", ""), ("carol", 9, "mary-inactivity-9", "on scene"))
+    for claimed, hour, alert_id, what in (*going, ("bob", 1, "mary-inactivity-8", "")):  # Bob's: 9 h ago
+        at = TUESDAY_10.replace(hour=hour).isoformat()
         db.execute(
             "INSERT INTO incidents (alert_id, home, kind, severity, reason, raised_at, received_at, next_index,"
             " next_at, claimed_by, claimed_at) VALUES (?, 'mary', 'inactivity', 'high', 'quiet', ?, ?, 1, ?, ?, ?)",
@@ -514,6 +537,8 @@ def test_someone_going_before_the_upgrade_is_asked_whether_they_are_there(circle
         (ask,) = titled(c, "ann", "Mary: are you there yet?")
         assert "You said at 09:00 that you were going to Mary" in ask["message"]
         assert titled(c, "carol", "Mary: are you there yet?") == []  # she is there already
+        c.advance(3600)
+        assert titled(c, "bob", "Mary: are you there yet?") == []  # too long ago to ask now
     finally:
         c.close()
 

@@ -33,10 +33,11 @@ HELP |= {"1_hold": "long press", "long_press": "long press", "triple": "triple p
 # Zigbee level control's Move, which zigbee2mqtt names brightness_move_up (I) or _down (O), and the release Stop.
 HELP |= {"brightness_move_up": "long press", "brightness_move_down": "long press"}
 OK = {"single", "1_single", "press", "on", "toggle"}
-SAYS_NOTHING = {"", "release", "brightness_stop", "off"}
+SAYS_NOTHING = {"", "release", "brightness_stop"}
 """Actions that only end another (a hold let go), or zigbee2mqtt clearing the last one: neither help nor "I'm OK".
-"off" too: it is the E1743's O pressed, but the E1812 sends it for a double press, which other buttons use to call
-for help; taken for "I'm OK" it could close the very alert it was meant to raise."""
+"off" is in neither set: it is the E1743's O pressed, but the E1812 sends it for a double press, which other buttons
+use to call for help; taken for "I'm OK" it could close the very alert it was meant to raise. Like any action
+sentinel does not understand, it does nothing and the log says so once."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,8 +139,8 @@ class HomeCircle:
     arrive_within: Seconds = setting(
         Seconds(1800),
         doc="How long the one who said 'I'm going' may take to tap 'I'm there' (or twice their minutes_away, if"
-        " longer): then they are asked whether they have arrived, and with no answer a step later the others are"
-        " asked again, as if they could not go.",
+        " longer, up to 6h): then they are asked whether they have arrived, and with no answer a step later the"
+        " others are asked again, as if they could not go.",
         check=_between(300, 6 * 3600),
     )
     grace: Seconds = setting(

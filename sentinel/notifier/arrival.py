@@ -10,6 +10,7 @@ go after all", with the others told why.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,8 +19,11 @@ from sentinel.notifier.escalation import LOW
 from sentinel.notifier.messages import going_note
 from sentinel.notifier.store import Incident, NotifierStore
 
+log = logging.getLogger(__name__)
+
 ASKED = "arrival asked"  # the step recorded when the one going is asked whether they are there
 JOURNEYS = 2  # a member's usual journey (minutes_away) twice over: held up once on the way is no reason to ask
+LONGEST_S = 6 * 3600.0  # never longer than the longest arrive_within: a claim must not hold the walk for a day
 SILENT = "no word since 'I'm going'"  # the detail of the 'released' step when the claim was let go for it
 
 
@@ -37,10 +41,38 @@ def expect(
     Not before twice their usual journey (``minutes_away``), if that is longer than the home's ``arrive_within``.
     Not for a follow-up ("needs some help today"): going to help some time today is no race against the clock.
     """
-    if incident.severity == LOW:
-        return
+    if incident.severity != LOW:
+        store.expect_arrival(incident.alert_id, now + timedelta(seconds=wait_s(home, member)))
+
+
+def wait_s(home: HomeCircle, member: MemberConfig | None) -> float:
+    """How long the one going may take to say they are there: the home's wait, or twice their journey if longer."""
     journey = JOURNEYS * 60 * member.minutes_away if member is not None and member.minutes_away else 0
-    store.expect_arrival(incident.alert_id, now + timedelta(seconds=max(home.arrive_within, journey)))
+    return min(max(home.arrive_within, journey), LONGEST_S)
+
+
+def arm(store: NotifierStore, cfg: CircleConfig, now: datetime) -> None:
+    """Claims made before the notifier asked after those going (an upgrade): timed from their claim, if recent."""
+    homes = {home.id: home for home in cfg.homes}
+    members = {m.id: m for m in cfg.members}
+    for alert_id, since in store.unarmed_claims():
+        incident = store.incident(alert_id)
+        home = homes.get(incident.home) if incident is not None else None
+        if incident is None or home is None or incident.claimed_by is None or arrived(store, incident):
+            continue
+        if (now - since).total_seconds() > LONGEST_S:
+            log.info("%s: %s said at %s they were going; too long ago to ask now", alert_id, incident.claimed_by, since)
+            continue
+        by = since + timedelta(seconds=wait_s(home, members.get(incident.claimed_by)))
+        store.expect_arrival(alert_id, max(by, now))
+
+
+def arrived(store: NotifierStore, incident: Incident) -> bool:
+    """Whether the one going has said they are there, or with the resident, since their latest claim."""
+    steps = [(what, member) for _, what, member, _ in store.steps(incident.alert_id)]
+    claims = [i for i, (what, _) in enumerate(steps) if what == "claimed"]
+    after = steps[claims[-1] :] if claims else steps
+    return any(what in ("on scene", "with") and member == incident.claimed_by for what, member in after)
 
 
 def claimed_at(store: NotifierStore, incident: Incident) -> datetime | None:

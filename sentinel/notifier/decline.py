@@ -63,8 +63,11 @@ def tell_released(
     members = {m.id: m for m in cfg.members}
     urgent = incident.severity == URGENT
     for other in store.notified(incident.alert_id):
-        # In their quiet hours they hear it only from the final call, if it comes again (as a step would).
-        if other not in cannot and other in members and available(members[other], now, urgent):
+        # In their quiet hours (only) they hear it from the final call, if it comes again, as a step would.
+        asleep = (
+            other in members and available(members[other], now, True) and not available(members[other], now, urgent)
+        )
+        if other not in cannot and other in members and not asleep:
             body = messages.released_note(cfg, home, members[other], incident, name, secret, now.timestamp())
             if silent_since is not None:
                 body = unanswered_note(body, home, name, silent_since)

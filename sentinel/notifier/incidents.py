@@ -35,6 +35,7 @@ class Incidents(Part):
         self._member_ack = member_ack  # presses about no incident: 'I agree', 'Received'
         follow_up = self.cfg.follow_up
         self.follow_ups = FollowUps(shared, follow_up, self._tell) if follow_up else None
+        arrival.arm(self.store, self.cfg, self.clock.now())  # those going since before the notifier asked after them
 
     def escalate(self, now: datetime) -> None:
         """Take every incident's due step, and ask after each one going who has not said they are there."""

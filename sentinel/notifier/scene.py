@@ -82,9 +82,15 @@ def moved_meanwhile(
     now: datetime,
 ) -> None:
     """Movement at a home whose alert someone had said they were going to, nobody now: told, not taken for all well."""
+    steps = store.steps(incident.alert_id)
+    went = [member for _, what, member, _ in steps if what == "claimed" and member]
+    if not went:
+        return  # nobody ever said they were going: the monitor would have said "resolve", not this
     store.step(incident.alert_id, now, "movement", None, seen)
-    went = [member for _, what, member, _ in store.steps(incident.alert_id) if what == "claimed" and member]
-    names = {m.id: m.name for m in cfg.members}
-    who = f"{names.get(went[-1], went[-1])}, who said they were going" if went else "someone who went"
+    last = went[-1]
+    silent = [d for _, what, member, d in steps if what == "released" and member == last][-1:] == [arrival.SILENT]
+    name = next((m.name for m in cfg.members if m.id == last), last)
+    # Let go for want of a word, it may be them; if they said they could not go, it is not, and they need not hear.
+    who = f"{name}, who said they were going" if silent else f"{home.name}, or someone there"
     text = f"{seen} It may be {who}. Only someone there, or {home.name}, can say all is well."
-    tell(incident, home, f"{home.name}: movement at home", text, now)
+    tell(incident, home, f"{home.name}: movement at home", text, now, skip=None if silent else last)

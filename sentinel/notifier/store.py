@@ -142,6 +142,15 @@ class NotifierStore(DeliveryTables, RhythmTables):
         """When the one going should have said they are there (None: they have, or nobody is going)."""
         self._run("UPDATE incidents SET arrive_by = ? WHERE alert_id = ?", (by.isoformat() if by else None, alert_id))
 
+    def unarmed_claims(self) -> list[tuple[str, datetime]]:
+        """Open incidents someone is going to with no arrival expected: claimed before the notifier asked after
+        those going (an upgrade). Each with when it was claimed."""
+        rows = self._run(
+            "SELECT alert_id, claimed_at FROM incidents WHERE closed_at IS NULL AND claimed_by IS NOT NULL"
+            " AND claimed_at IS NOT NULL AND arrive_by IS NULL AND severity != 'low'"
+        ).fetchall()
+        return [(alert_id, when(at, EPOCH, "claimed_at")) for alert_id, at in rows]
+
     def arrivals_due(self, now: datetime) -> list[Incident]:
         """Open incidents whose one going has not said they are there by the time expected."""
         rows = self._run(

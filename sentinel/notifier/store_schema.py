@@ -128,14 +128,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX follow_ups_due ON follow_ups (asked_at, due_at);
     """,
-    # When the one going is expected to have said they are there (None: nobody is going, or they have). Someone
-    # going already when this came in, and not yet there, is asked at once (their time is not known).
+    # When the one going is expected to have said they are there (None: nobody is going, or they have).
     """
     ALTER TABLE incidents ADD COLUMN arrive_by TEXT;
-    UPDATE incidents SET arrive_by = claimed_at
-    WHERE closed_at IS NULL AND claimed_by IS NOT NULL AND claimed_at IS NOT NULL AND severity != 'low'
-    AND NOT EXISTS (
-        SELECT 1 FROM steps WHERE steps.alert_id = incidents.alert_id AND steps.what IN ('on scene', 'with')
-    );
     """,
 )
