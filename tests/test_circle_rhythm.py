@@ -7,6 +7,7 @@ through ntfy as a phone would, and their forgeries and replays are refused and r
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from sentinel.clock import ManualClock
 from sentinel.config import parse_circle_config, parse_config
 from sentinel.errors import ConfigError
 from sentinel.notifier.escalation import Progress, walk
-from sentinel.notifier.store import MIGRATIONS
+from sentinel.notifier.store import MIGRATIONS, NotifierStore
 from sentinel.sqlite import open_db
 from sentinel.store import Store
 
@@ -514,6 +515,20 @@ def test_no_word_reaches_an_off_call_member_told_before_and_movement_spares_who_
     (moved,) = titled(c, "carol", "Mary: movement at home")
     assert "It may be Mary, or someone there." in moved["message"]
     assert len(c.infos_to("bob")) == before
+
+
+def test_claims_that_cannot_be_read_at_start_do_not_keep_the_notifier_from_alerting(
+    circle, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    def unreadable(self: object) -> list[object]:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(NotifierStore, "unarmed_claims", unreadable)
+    c = circle(top="watch_silence: false\n")
+    assert "could not time the claims made before" in caplog.text
+    c.publish("alert", alert())
+    c.pump()
+    assert len(c.alerts_to("ann")) == 1
 
 
 def test_someone_going_before_the_upgrade_is_asked_whether_they_are_there(circle, broker, tmp_path: Path) -> None:

@@ -53,6 +53,13 @@ def wait_s(home: HomeCircle, member: MemberConfig | None) -> float:
 
 def arm(store: NotifierStore, cfg: CircleConfig, now: datetime) -> None:
     """Claims made before the notifier asked after those going (an upgrade): timed from their claim, if recent."""
+    try:
+        _arm(store, cfg, now)
+    except Exception:  # a record it cannot read must not keep the notifier, and every alert, from starting
+        log.exception("could not time the claims made before the notifier asked after those going; it goes on")
+
+
+def _arm(store: NotifierStore, cfg: CircleConfig, now: datetime) -> None:
     homes = {home.id: home for home in cfg.homes}
     members = {m.id: m for m in cfg.members}
     for alert_id, since in store.unarmed_claims():
