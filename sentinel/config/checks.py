@@ -24,11 +24,7 @@ def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run"
     seen_zigbee: dict[str, int] = {}
     for i, sensor in enumerate(config.sensors):
         line = raw["sensors"][i].lines.get("name", sensor_lines[i])
-        if sensor.name in seen_names:
-            errors.add(
-                line, f"sensors[{i}].name", f"{sensor.name!r} is already used by sensors[{seen_names[sensor.name]}]"
-            )
-        seen_names.setdefault(sensor.name, i)
+        _used_once(seen_names, sensor.name, repr(sensor.name), i, line, "name", errors)
         pin_line = raw["sensors"][i].lines.get("pin", sensor_lines[i])
         if (sensor.pin is None) == (sensor.zigbee is None):
             errors.add(
@@ -36,21 +32,10 @@ def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run"
                 f"sensors[{i}]",
                 "give a pin (wired to the Pi) or zigbee (a zigbee2mqtt device), one of the two",
             )
-        if sensor.pin is not None and sensor.pin in seen_pins:
-            errors.add(
-                pin_line, f"sensors[{i}].pin", f"GPIO{sensor.pin} is already used by sensors[{seen_pins[sensor.pin]}]"
-            )
-        if sensor.pin is not None:
-            seen_pins.setdefault(sensor.pin, i)
-        if sensor.zigbee is not None and sensor.zigbee in seen_zigbee:
-            # One device's messages feed one sensor only: the other would never hear anything.
-            errors.add(
-                raw["sensors"][i].lines.get("zigbee", sensor_lines[i]),
-                f"sensors[{i}].zigbee",
-                f"{sensor.zigbee!r} is already used by sensors[{seen_zigbee[sensor.zigbee]}]",
-            )
-        if sensor.zigbee is not None:
-            seen_zigbee.setdefault(sensor.zigbee, i)
+        _used_once(seen_pins, sensor.pin, f"GPIO{sensor.pin}", i, pin_line, "pin", errors)
+        # One device's messages feed one sensor only: the other would never hear anything.
+        zigbee_line = raw["sensors"][i].lines.get("zigbee", sensor_lines[i])
+        _used_once(seen_zigbee, sensor.zigbee, repr(sensor.zigbee), i, zigbee_line, "zigbee", errors)
     rooms = {s.room for s in config.sensors if s.room}
     detection_raw = raw.get("detection") or {}
     check_waits(config, detection_raw, errors)
@@ -93,6 +78,15 @@ def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run"
         from sentinel.config.statecheck import check_state_dir
 
         check_state_dir(config, raw, errors, run=state == "run")
+
+
+def _used_once(seen: dict[Any, int], value: object, shown: str, i: int, line: int, key: str, errors: Any) -> None:
+    """What two sensors cannot share (a name, a pin, a Zigbee device): the second to use it is a mistake."""
+    if value is None:
+        return
+    if value in seen:
+        errors.add(line, f"sensors[{i}].{key}", f"{shown} is already used by sensors[{seen[value]}]")
+    seen.setdefault(value, i)
 
 
 def check_waits(config: Config, detection_raw: Any, errors: Any) -> None:
