@@ -36,12 +36,16 @@ def open_db(path: Path, migrations: Sequence[str]) -> sqlite3.Connection:
         if version > len(migrations):
             db.close()
             raise NewerSchema(f"{path} was written by a newer sentinel (schema {version})")
-        # Each entry moves the schema one version up; a released entry is never edited.
-        for number, script in enumerate(migrations[version:], start=version + 1):
-            db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+        migrate(db, migrations, version)
         return db
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the database {path}: {exc}") from exc
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[str], version: int = 0) -> None:
+    """Bring ``db`` from schema ``version`` up to date: each entry moves it one up; a released entry is never edited."""
+    for number, script in enumerate(migrations[version:], start=version + 1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
 
 
 def open_stale(path: Path, migrations: Sequence[str]) -> sqlite3.Connection:
@@ -65,8 +69,7 @@ def open_stale(path: Path, migrations: Sequence[str]) -> sqlite3.Connection:
 def memory_db(migrations: Sequence[str]) -> sqlite3.Connection:
     """An empty database in memory with the schema, refusing writes: what is read while no file can be opened."""
     db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-    for number, script in enumerate(migrations, start=1):
-        db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+    migrate(db, migrations)
     # Writes fail as on a read-only card, so they wait in the agent's memory for the real file.
     db.execute("PRAGMA query_only=ON")
     return db
