@@ -74,11 +74,17 @@ def _arm(store: NotifierStore, cfg: CircleConfig, now: datetime) -> None:
         store.expect_arrival(alert_id, max(by, now))
 
 
+def since_claim(store: NotifierStore, alert_id: str) -> list[tuple[str, str | None]]:
+    """The record's steps (what, who) from the latest "I'm going" on, in the record's order, not by its times
+    (the clock may have been set back in between); all of them if the record holds no "I'm going"."""
+    steps = [(what, member) for _, what, member, _ in store.steps(alert_id)]
+    claims = [i for i, (what, _) in enumerate(steps) if what == "claimed"]
+    return steps[claims[-1] :] if claims else steps
+
+
 def arrived(store: NotifierStore, incident: Incident) -> bool:
     """Whether the one going has said they are there, or with the resident, since their latest claim."""
-    steps = [(what, member) for _, what, member, _ in store.steps(incident.alert_id)]
-    claims = [i for i, (what, _) in enumerate(steps) if what == "claimed"]
-    after = steps[claims[-1] :] if claims else steps
+    after = since_claim(store, incident.alert_id)
     return any(what in ("on scene", "with") and member == incident.claimed_by for what, member in after)
 
 
@@ -89,11 +95,8 @@ def claimed_at(store: NotifierStore, incident: Incident) -> datetime | None:
 
 
 def asked(store: NotifierStore, incident: Incident) -> bool:
-    """Whether the one going has been asked since they said they were going (in the record's order, not by its
-    times: the clock may have been set back in between)."""
-    steps = [(what, member) for _, what, member, _ in store.steps(incident.alert_id)]
-    claims = [i for i, (what, _) in enumerate(steps) if what == "claimed"]
-    return bool(claims) and (ASKED, incident.claimed_by) in steps[claims[-1] :]
+    """Whether the one going has been asked since they said they were going."""
+    return (ASKED, incident.claimed_by) in since_claim(store, incident.alert_id)
 
 
 def ask(

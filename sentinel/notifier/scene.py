@@ -88,7 +88,7 @@ def moved_meanwhile(
         return  # nobody ever said they were going: the monitor would have said "resolve", not this
     store.step(incident.alert_id, now, "movement", None, seen)
     last = went[-1]
-    silent = [d for _, what, member, d in steps if what == "released" and member == last][-1:] == [arrival.SILENT]
+    silent = arrival.let_go(store, incident.alert_id, last)
     name = next((m.name for m in cfg.members if m.id == last), last)
     # Let go for want of a word, it may be them; if they said they could not go, it is not, and they need not hear.
     who = f"{name}, who said they were going" if silent else f"{home.name}, or someone there"
