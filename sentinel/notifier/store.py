@@ -131,9 +131,14 @@ class NotifierStore(DeliveryTables, RhythmTables):
         return [incident_row(r) for r in self._run(INCIDENT_SQL + where + " ORDER BY received_at").fetchall()]
 
     def due_incidents(self, now: datetime) -> list[Incident]:
+        """Open incidents nobody is going to whose next step is due."""
+        return self._open_due("claimed_by IS NULL", "next_at", now)
+
+    def _open_due(self, which: str, column: str, now: datetime) -> list[Incident]:
+        """Open incidents (``which`` of them) whose time in ``column`` has come."""
         rows = self._run(
             # By the instant (julianday), not the text: across a change of summer time the offsets differ.
-            INCIDENT_SQL + " WHERE closed_at IS NULL AND claimed_by IS NULL AND julianday(next_at) <= julianday(?)",
+            f"{INCIDENT_SQL} WHERE closed_at IS NULL AND {which} AND julianday({column}) <= julianday(?)",
             (now.isoformat(),),
         ).fetchall()
         return [incident_row(r) for r in rows]
@@ -153,12 +158,7 @@ class NotifierStore(DeliveryTables, RhythmTables):
 
     def arrivals_due(self, now: datetime) -> list[Incident]:
         """Open incidents whose one going has not said they are there by the time expected."""
-        rows = self._run(
-            INCIDENT_SQL + " WHERE closed_at IS NULL AND claimed_by IS NOT NULL AND arrive_by IS NOT NULL"
-            " AND julianday(arrive_by) <= julianday(?)",
-            (now.isoformat(),),
-        ).fetchall()
-        return [incident_row(r) for r in rows]
+        return self._open_due("claimed_by IS NOT NULL AND arrive_by IS NOT NULL", "arrive_by", now)
 
     def is_closed(self, alert_id: str) -> bool:
         row = self._run("SELECT closed_at FROM incidents WHERE alert_id = ?", (alert_id,)).fetchone()
