@@ -28,6 +28,7 @@ from sentinel.config.circle import MemberConfig
 from sentinel.notifier import messages
 from sentinel.notifier.ntfy import EMAIL_LIMIT_CODE, EMAIL_PAUSE_S, DeliveryError, Notification, Ntfy
 from sentinel.notifier.store import Delivery, NotifierStore
+from sentinel.notifier.store_delivery import URGENT_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Deliverer:
                 self.store.failed(delivery.id, "no such member")
                 continue
             body = delivery.body
-            loud = body.get("kind") in ("alert", "last_resort")
+            loud = body.get("kind") in URGENT_KINDS
             if loud and delivery.alert_id and self.store.is_closed(delivery.alert_id):
                 # An alert held up by ntfy must not ring after the all-clear it was overtaken by.
                 self.store.skip(delivery.id, "the incident closed before it could be sent")

@@ -11,8 +11,9 @@ from typing import Any
 
 from sentinel.notifier.records import EPOCH, PARKED_PAYLOAD_BYTES, DeadLetter, Delivery, when
 
-# What must not wait behind routine notes (the kinds messages.note gives them).
-URGENT = "json_extract(body, '$.kind') IN ('alert', 'last_resort')"
+# What must not wait behind routine notes (the kinds messages.note gives them), nor ring after its all-clear.
+URGENT_KINDS = ("alert", "last_resort")
+URGENT = f"json_extract(body, '$.kind') IN {URGENT_KINDS!r}"
 
 
 class DeliveryTables:
