@@ -36,11 +36,12 @@ class Kit:
         """``journal``: where the faults told are kept across restarts; ``zigbee``: the Zigbee sensors' names."""
         self.home = home
         self.journal = journal
+        self.zigbee = frozenset(zigbee)  # the sensors whose silence says nothing while the bridge is offline
         self.told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
-        self.faults = self._told_before(set(zigbee))  # zigbee faults the keepers were told of, until right again
+        self.faults = self._told_before(self.zigbee)  # zigbee faults the keepers were told of, until right again
         self.told_alone: datetime | None = None  # the start of the last run the keepers were told was not the resident
 
-    def _told_before(self, zigbee: set[str]) -> set[str]:
+    def _told_before(self, zigbee: frozenset[str]) -> set[str]:
         """The Zigbee faults told before the last restart, of the sensors still set up (nothing else could end them)."""
         stored = self.journal.get_setting(FAULTS_TOLD) if self.journal is not None else None
         try:
@@ -125,7 +126,7 @@ class Kit:
         return Notice(notice_id, self.home.id, kind, fault.text, iso(wall))
 
 
-def _still_set_up(key: str, zigbee: set[str]) -> bool:
+def _still_set_up(key: str, zigbee: frozenset[str]) -> bool:
     """Whether a fault (``zigbee.Fault.key``: "bridge", "device:<sensor>", "battery:<sensor>") can still end."""
     sensor = key.partition(":")[2]
     return sensor in zigbee if sensor else key == "bridge" and bool(zigbee)

@@ -112,8 +112,7 @@ class Quiet(AgentBase):
 
         assert self.watch is not None
         # A Zigbee door's last report may be stale: it is judged again once the bridge is back.
-        zigbee = frozenset(s.name for s in self.config.sensors if s.zigbee)
-        while (door := self.watch.door_left_open(mono, wall, skip=zigbee)) is not None:
+        while (door := self.watch.door_left_open(mono, wall, skip=self.kit.zigbee)) is not None:
             self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
         last = self.watch.last_event
         # On the wall clock, as the ceiling is only a gate here: the watch still times the spell itself.
