@@ -5,7 +5,8 @@ all (``deadline.py``). Errors say whether trying again can help
 (``permanent``): 429, 5xx, timeouts and refused connections are worth a retry;
 other 4xx (a bad token, a forbidden topic) are not. A 429 says when to try again.
 Only a 2xx carrying ntfy's message id counts as delivered: a redirect (http:// in
-front of Caddy or nginx) or a page from a proxy or login portal is a permanent failure.
+front of Caddy or nginx) is a permanent failure; a page from a proxy or a login
+portal holds every notification a minute at a time (``NOT_NTFY_PAUSE_S``).
 """
 
 from __future__ import annotations
