@@ -69,8 +69,12 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(page)
             else:
-                self._answer(status, json.dumps({"http": status, "error": "failure on demand"}))
+                self._fail(status)
             return failure
+
+        def _fail(self, status: int) -> None:
+            """A failure on demand in ntfy's error form (errors.go errHTTP)."""
+            self._answer(status, json.dumps({"http": status, "error": "failure on demand"}))
 
         def _read(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -137,7 +141,7 @@ def handler(fake: LocalNtfy) -> type[BaseHTTPRequestHandler]:
                 with fake.lock:
                     failure = fake.poll_failures.pop(0) if poll and fake.poll_failures else None
                 if failure is not None:  # on demand: something in front of ntfy fails the poll
-                    self._answer(failure, json.dumps({"http": failure, "error": "failure on demand"}))
+                    self._fail(failure)
                     return
                 old, seen = fake.since(topic, query.get("since", ["all" if poll else "none"])[0])
                 with fake.lock:
