@@ -170,21 +170,27 @@ class Deliverer:
                     " and may arrive twice. Read access to the members' topics lets the notifier check,"
                     " when ntfy answers in time.",
                     member.id,
-                    "when its answer was lost" if delivery.id in self._lost else "before the stop",
+                    "when its answer was lost" if self._settled(delivery.id) else "before the stop",
                     exc,
                 )
-                self._asked.pop(delivery.id, None)
                 self.store.resend(delivery.id, f"may have gone; ntfy could not be asked: {exc}")
                 continue
-            self._asked.pop(delivery.id, None)
+            lost = self._settled(delivery.id)
             if ntfy_id is None:
                 log.info("a notification to %s that may have gone had not reached ntfy: sending it", member.id)
                 self.store.resend(delivery.id, "ntfy did not have it")
             else:
                 log.info("a notification to %s that may have gone had reached ntfy", member.id)
-                how = "after a lost answer" if delivery.id in self._lost else "after a restart"
+                how = "after a lost answer" if lost else "after a restart"
                 self._sent(delivery, member, ntfy_id, self.clock.now(), f" (found at ntfy {how})")
         return unsure
+
+    def _settled(self, delivery_id: int) -> bool:
+        """Forget what was kept about a delivery that may have gone, now settled; whether its answer was lost."""
+        self._asked.pop(delivery_id, None)
+        lost = delivery_id in self._lost
+        self._lost.discard(delivery_id)
+        return lost
 
     def _at_ntfy(self, delivery: Delivery, member: MemberConfig) -> str | None:
         """ntfy's id for this delivery if ntfy has it, else None; DeliveryError if ntfy cannot be asked."""
