@@ -241,6 +241,49 @@ def test_a_server_that_trickles_its_answer_cannot_hold_a_request_past_ntfy_timeo
         server.close()
 
 
+def test_a_name_server_that_does_not_answer_cannot_hold_a_request_past_ntfy_timeout(
+    server: FakeNtfy, monkeypatch
+) -> None:
+    # The system's resolver cannot be made to hang here (it is the machine's), so it is the one part stood in for:
+    # getaddrinfo for this name waits until the test lets it answer, as glibc waits 10 s and more on each name server.
+    answer = threading.Event()
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "ntfy.example.net":
+            asked.append(host)
+            answer.wait(30)
+            host = "127.0.0.1"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    port = server.url.rsplit(":", 1)[1]
+    ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=f"http://ntfy.example.net:{port}", timeout=1))
+    note = Notification("a-topic-000001", "Mary: pressed the help button", "Help")
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as failed:
+            ntfy.publish(note)
+        took = time.monotonic() - started
+        assert took < 5.0, f"the publish took {took:.1f} s"  # 1 s, a second's grace and a busy machine
+        assert not failed.value.permanent and not failed.value.unsure  # it never connected: nothing can have gone
+        assert "looking up the address of ntfy.example.net (DNS) did not finish" in str(failed.value)
+        # Tried again while the first lookup still waits: no second thread is left waiting on the resolver.
+        with pytest.raises(DeliveryError, match="still waiting for the answer"):
+            ntfy.publish(note)
+        assert asked == ["ntfy.example.net"]
+        # The answer comes late: the request given up connects, and is cut before it is written.
+        answer.set()
+        wait_for(lambda: not any(t.name == "ntfy-request" and t.is_alive() for t in threading.enumerate()))
+        assert server.to("a-topic-000001") == []
+        assert ntfy.publish(note)  # the next try goes through
+        assert [m["title"] for m in server.to("a-topic-000001")] == ["Mary: pressed the help button"]
+    finally:
+        answer.set()
+        ntfy.close()
+
+
 def test_a_connection_broken_after_the_request_went_out_is_maybe_sent_not_sent_blindly_again() -> None:
     # A proxy (or ntfy itself) reads the whole publish, keeps it, then resets the connection instead of answering.
     listener = socket.create_server(("127.0.0.1", 0))

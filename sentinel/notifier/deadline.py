@@ -4,7 +4,10 @@ A server (or a proxy, or a captive portal) that sends one byte a second never tr
 would hold a publish, and the alerts behind it, for as long as it likes. When the time is up, the
 request's connection is shut down: the read or write waiting on it ends at once, with an error.
 
-Name resolution (DNS) comes before the connection, in the system's resolver: nothing here can end it.
+Name resolution (DNS) comes before the connection, in the system's resolver, and nothing can end it: with
+an unanswering name server glibc waits 5 s a try, twice, for each server and each search domain. So the
+request runs in a thread of its own, and the caller stops waiting for it when the time is up; a connection
+it opens after that is shut as soon as it is made, before a byte of the request is written.
 """
 
 from __future__ import annotations
@@ -12,8 +15,22 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Once the time is up a cut connection ends its request at once; this allows for a busy machine's scheduling.
+CUT_GRACE_S = 1.0
+
+
+class Abandoned(Exception):
+    """The request had not ended when its time was up: it is left to end on its own (``worker``)."""
+
+    def __init__(self, worker: threading.Thread) -> None:
+        super().__init__("the request had not ended in its time")
+        self.worker = worker
 
 
 class Deadline:
@@ -36,12 +53,32 @@ class Deadline:
         sock = stream.get_extra_info("socket") if stream is not None else None
         if not isinstance(sock, socket.socket):
             return
-        handle = sock.dup()  # shutdown acts on the connection, whichever descriptor it goes through
         with self._lock:
+            if self.expired:  # connected after the time ran out (a slow lookup): nothing has been written yet
+                _shut(sock)
+                return
             self.connected = True
-            self._sockets.append(handle)
-            if self.expired:  # connected just as the time ran out
-                _shut(handle)
+            self._sockets.append(sock.dup())  # shutdown acts on the connection, whichever descriptor it goes through
+
+    def run(self, call: Callable[[], T]) -> T:
+        """``call``'s result, in a thread of its own; Abandoned if it has not ended once the time is up."""
+        outcome: list[tuple[bool, Any]] = []
+
+        def work() -> None:
+            try:
+                outcome.append((True, call()))
+            except BaseException as exc:  # handed to the caller, whatever it is
+                outcome.append((False, exc))
+
+        worker = threading.Thread(target=work, name="ntfy-request", daemon=True)
+        worker.start()
+        worker.join(self.seconds + CUT_GRACE_S)
+        if worker.is_alive():
+            raise Abandoned(worker)  # still looking up the name: a connection cut at the deadline ends at once
+        done, value = outcome[0]
+        if not done:
+            raise value
+        return value
 
     def _expire(self) -> None:
         with self._lock:

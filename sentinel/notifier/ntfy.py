@@ -1,7 +1,7 @@
 """ntfy's HTTP API: publish a notification as JSON, subscribe to a topic as a stream.
 
 Every request has a timeout, and a publish or a poll takes ``ntfy.timeout`` at most in
-all (``deadline.py``). Errors say whether trying again can help
+all, looking up the server's name included (``deadline.py``). Errors say whether trying again can help
 (``permanent``): 429, 5xx, timeouts and refused connections are worth a retry;
 other 4xx (a bad token, a forbidden topic) are not. A 429 says when to try again.
 Only a 2xx carrying ntfy's message id counts as delivered: a redirect (http:// in
@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ import httpx
 
 from sentinel.config.circle import NtfyConfig
 from sentinel.errors import SentinelError
-from sentinel.notifier.deadline import Deadline
+from sentinel.notifier.deadline import Abandoned, Deadline
 from sentinel.notifier.notification import MESSAGE_LIMIT as MESSAGE_LIMIT
 from sentinel.notifier.notification import NOTE_LIMIT as NOTE_LIMIT
 from sentinel.notifier.notification import Notification as Notification
@@ -97,6 +98,7 @@ class Ntfy:
         self._http = self._client()
         self._stream_http = self._client()  # its own pool: a long read must not hold up a publish
         self._stream_socket: socket.socket | None = None
+        self._lookup: threading.Thread | None = None  # a request given up while it looked up the server's name
 
     def _client(self) -> httpx.Client:
         cfg = self.cfg
@@ -200,10 +202,20 @@ class Ntfy:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One publish or poll, within ``ntfy.timeout`` in all (httpx's timeouts are per read, per write)."""
+        if self._lookup is not None and self._lookup.is_alive():  # one thread waiting on the resolver is enough
+            raise DeliveryError(f"{self._unresolved()}; still waiting for the answer", permanent=False)
         deadline = Deadline(self.cfg.timeout)
         try:
             with deadline:
-                response = self._http.request(method, url, extensions={"trace": deadline.trace}, **kwargs)
+                response = deadline.run(
+                    lambda: self._http.request(method, url, extensions={"trace": deadline.trace}, **kwargs)
+                )
+        except Abandoned as gone:
+            if deadline.connected:  # not seen, but a connection that outlived its cut may have carried the request
+                wait = f"ntfy did not answer within {self.cfg.timeout:g} s"
+                raise DeliveryError(wait, permanent=False, unsure=True) from None
+            self._lookup = gone.worker
+            raise DeliveryError(self._unresolved(), permanent=False) from None
         except httpx.HTTPError as exc:
             if deadline.expired and deadline.connected:  # cut off: the request may have reached ntfy
                 wait = f"ntfy did not answer in full within {self.cfg.timeout:g} s"
@@ -212,6 +224,14 @@ class Ntfy:
         if not 200 <= response.status_code < 300:
             raise _refusal(response, url)
         return response
+
+    def _unresolved(self) -> str:
+        """Why a request never started: the system's resolver did not answer for the server's name."""
+        host = httpx.URL(self.cfg.server).host
+        return (
+            f"cannot reach ntfy within {self.cfg.timeout:g} s: looking up the address of {host} (DNS) did not finish."
+            " Check the network's name server (or /etc/resolv.conf)"
+        )
 
 
 def _failure(exc: httpx.HTTPError, timeout: float) -> DeliveryError:
