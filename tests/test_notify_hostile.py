@@ -307,3 +307,39 @@ def test_a_hostile_alert_still_reaches_the_circle_cleaned_and_within_ntfys_limit
     for alert_id, note in sent.items():  # the buttons are whole, the cut one's too
         c.handled(c.ntfy_server.press(note, "I'm going")["id"])
         assert c.store.incident(alert_id).claimed_by == "ann"  # type: ignore[union-attr]
+
+
+FORGED = "\n2026-11-28 04:00:00 CRITICAL a forged log line\x1b[2J\u202eexe.gnp"
+
+
+def _outside_free(text: str) -> bool:
+    """No line break, control character or direction override: what a log line or a phone cannot be fooled by."""
+    return not any(unicodedata.category(ch) == "Cc" for ch in text) and not {"\u202e", "\u2066"} & set(text)
+
+
+def test_texts_from_outside_are_cleaned_before_they_are_logged_or_stored(circle, caplog) -> None:
+    c = circle()
+    notice = {"notice_id": "mary-silent-bathroom_pir-20260303T0800", "home": "mary", "kind": "sensor_silent"}
+    c.publish("notice", {**notice, "text": "The bathroom sensor has sent nothing since 08:00." + FORGED})
+    wait_for(lambda: (c.pump(1), c.infos_to("carol"))[1], 5, "the notice")
+    c.publish("alert", alert())
+    c.publish("alert", alert("mary-help-2", "help", "critical"))
+    c.pump()
+    # A press whose note was added on its way (the token signs the rest, not the note), and one with a forged member.
+    buttons = [json.loads(a["body"]) for n in c.alerts_to("ann") for a in n["actions"] if a["action"] == "http"]
+    body = next(b for b in buttons if b["action"] == "resolve" and b["alert_id"] == "mary-inactivity-1")
+    for press in ({**body, "member": "ann" + FORGED}, {**body, "note": "On my way" + FORGED}):
+        c.handled(c.ntfy_server.store("sentinel-acks-test-0001", json.dumps(press), {})["id"])
+    c.publish("alert/mary-help-2/ack", {"who": "resident", "what": "cancel", "note": "I'm OK" + FORGED})
+    c.pump()
+    for alert_id in ("mary-inactivity-1", "mary-help-2"):
+        incident = c.store.incident(alert_id)
+        assert incident is not None and incident.closed_at is not None
+        details = [detail or "" for _, _, _, detail in c.store.steps(alert_id)]
+        assert all(_outside_free(detail) for detail in details), details
+        assert any("a forged log line" in detail for detail in details)  # kept, on one line
+    stored_notice = [n for n in c.infos_to("carol") if n["title"] == "Mary's monitor: a sensor is silent"]
+    assert len(stored_notice) == 1 and _outside_free(stored_notice[0]["message"])
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("a forged log line" in line for line in logged)
+    assert all(_outside_free(line) for line in logged), [line for line in logged if not _outside_free(line)]

@@ -15,10 +15,11 @@ from sentinel.notifier.consent import counted_on
 from sentinel.notifier.escalation import Progress, path, walk
 from sentinel.notifier.followup import KIND as FOLLOW_UP
 from sentinel.notifier.followup import FollowUps
-from sentinel.notifier.ntfy import NOTE_LIMIT, cut
+from sentinel.notifier.notification import NOTE_LIMIT, tidy
 from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import FOLLOW_UP_ACTIONS, MEMBER_ACTIONS, Ack, check
+from sentinel.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class Incidents(Part):
         elif ack.action in FOLLOW_UP_ACTIONS and self.follow_ups is not None:
             reason = self.follow_ups.answer(ack, incident, home, name, now)
         else:
-            note = cut(ack.note, NOTE_LIMIT) if ack.note else f"{name} called: all OK"
+            note = ack.note or f"{name} called: all OK"  # cleaned and cut as it came (``Ack.read``)
             self._close(incident, home, name, "resolve", note, now, skip=ack.member)
         if reason is not None:
             log.warning("refused a %s from %s for %s: %s", ack.action, ack.member, ack.alert_id, reason)
@@ -252,10 +253,10 @@ class Incidents(Part):
             self.apply_ack(ack)
             return
         incident = self.store.incident(alert_id)
-        who, what = str(body.get("who")), str(body.get("what"))  # compared below with known words only
+        who, what = clean(str(body.get("who")), 40), str(body.get("what"))  # compared below with known words
         if incident is None or incident.closed_at is not None or incident.home != home_id:
             return
-        note = cut(body["note"], NOTE_LIMIT) if isinstance(body.get("note"), str) else f"closed by the {who!s:.40}"
+        note = tidy(body["note"], NOTE_LIMIT) if isinstance(body.get("note"), str) else f"closed by the {who}"
         home, now = self.homes[home_id], self.clock.now()
         if who == "sensors" and what in ("resolve", "activity") and incident.claimed_by:
             # Someone is on the way: the movement may be theirs, not the resident's. Only they can say all is well.

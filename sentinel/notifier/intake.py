@@ -14,8 +14,7 @@ from typing import Any, get_args
 
 from sentinel.core.alerts import Severity
 from sentinel.core.protocol import ALERT_ID, ALERT_KINDS
-from sentinel.notifier.notification import MESSAGE_LIMIT, cut
-from sentinel.text import clean
+from sentinel.notifier.notification import MESSAGE_LIMIT, tidy
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)  # critical, high, normal, low
 
@@ -66,9 +65,9 @@ def read_alert(body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], lis
         notes.append("unreadable characters were replaced by \ufffd")
     alert = dict(body)
     # What reaches a phone, a log line or a terminal: control and bidirectional characters dropped.
-    alert["reason"] = cut(clean(alert["reason"], MESSAGE_LIMIT) or NO_REASON, MESSAGE_LIMIT)
-    alert["kind"] = cut(clean(alert["kind"], KIND_LIMIT) or "alert", KIND_LIMIT)
-    severity = cut(clean(alert["severity"], KIND_LIMIT), KIND_LIMIT)
+    alert["reason"] = tidy(alert["reason"], MESSAGE_LIMIT) or NO_REASON
+    alert["kind"] = tidy(alert["kind"], KIND_LIMIT) or "alert"
+    severity = tidy(alert["severity"], KIND_LIMIT)
     if severity not in SEVERITIES:
         # Garbled on the way: the kind's own (a help press is always urgent), else loud rather than quiet.
         alert["severity"] = ALERT_KINDS.get(alert["kind"], "high")

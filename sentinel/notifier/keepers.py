@@ -9,7 +9,8 @@ from typing import Any
 from sentinel.config.circle import HomeCircle
 from sentinel.notifier import messages
 from sentinel.notifier.intake import ALERT_ID
-from sentinel.notifier.ntfy import NOTE_LIMIT, DeliveryError, cut
+from sentinel.notifier.notification import NOTE_LIMIT, tidy
+from sentinel.notifier.ntfy import DeliveryError
 from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.silence import Change, SilenceWatch
 from sentinel.notifier.store import when
@@ -69,7 +70,8 @@ class Keepers(Part):
     def kit_notice(self, home_id: str, body: dict[str, Any]) -> None:
         """A kit fault the monitor found (a sensor gone silent): to the home's keepers, once per notice."""
         notice_id, text = body.get("notice_id"), body.get("text")
-        if not isinstance(notice_id, str) or not ALERT_ID.match(notice_id) or not isinstance(text, str):
+        text = tidy(text, NOTE_LIMIT) if isinstance(text, str) else ""  # it is logged and stored as well as sent
+        if not isinstance(notice_id, str) or not ALERT_ID.match(notice_id) or not text:
             log.warning("ignored a notice from %s without a usable notice_id or text", home_id)
             return
         home, now = self.homes[home_id], self.clock.now()
@@ -78,7 +80,7 @@ class Keepers(Part):
                 return  # a re-delivery
             self.store.set_meta(f"notice:{notice_id}", now.isoformat())
             what = NOTICE_TITLES.get(str(body.get("kind")), "the kit")
-            note = messages.info_note(f"{home.name}'s monitor: {what}", cut(text, NOTE_LIMIT), ("wrench",))
+            note = messages.info_note(f"{home.name}'s monitor: {what}", text, ("wrench",))
             for member in home.kit or home.tiers[0]:
                 self.store.deliver(None, home.id, member, note, now)
         log.warning("notice from %s: %s", home_id, text)

@@ -77,6 +77,11 @@ def cut(text: str, limit: int) -> str:
     return data[: limit - 3].decode("utf-8", "ignore") + ELLIPSIS
 
 
+def tidy(text: str, limit: int) -> str:
+    """A text from outside without control characters (``sentinel.text.clean``), in at most ``limit`` UTF-8 bytes."""
+    return cut(clean(text, limit), limit)
+
+
 def fit(body: dict[str, Any]) -> dict[str, Any]:
     """``body`` within BODY_LIMIT once JSON-escaped: its message cut further, then its title."""
     # A link or buttons that leave no room for the words go first: only a circle's settings gone wrong

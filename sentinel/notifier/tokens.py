@@ -13,6 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sentinel.notifier.notification import NOTE_LIMIT, tidy
+from sentinel.text import clean
+
 # "on_scene" and "with": the one going says they are there, and with the resident; "decline": 'I can't go'.
 INCIDENT_ACTIONS = ("claim", "resolve", "release", "on_scene", "with", "decline")
 # The answers to "How is Mary today?" after an incident (the alert_id slot holds the incident's).
@@ -28,6 +31,7 @@ TOKEN_LIFETIME_S = 48 * 3600  # a button works for two days after its notificati
 # The notifier signs every token for TOKEN_LIFETIME_S from when it sends it; a little more allows for
 # the clock being set back a few minutes. A later expiry was not made by this notifier's rules.
 EXPIRY_MARGIN_S = 600
+FIELD_LIMIT = 200  # a press's ids, names and token: far longer than any the notifier makes
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +53,15 @@ class Ack:
         The action is ``action`` in a button's body and ``what`` on the MQTT ack topic.
         """
         try:
+            # Cleaned as they come: they are logged (a refusal names them) and stored before the token is checked.
             return cls(
-                str(home if home is not None else body["home"]),
-                str(alert_id if alert_id is not None else body["alert_id"]),
-                str(body["member"]),
-                str(body["action"] if "action" in body else body["what"]),
+                clean(str(home if home is not None else body["home"]), FIELD_LIMIT),
+                clean(str(alert_id if alert_id is not None else body["alert_id"]), FIELD_LIMIT),
+                clean(str(body["member"]), FIELD_LIMIT),
+                clean(str(body["action"] if "action" in body else body["what"]), FIELD_LIMIT),
                 int(body["expires"]),
-                str(body["token"]),
-                str(body.get("note", "")),
+                clean(str(body["token"]), FIELD_LIMIT),
+                tidy(str(body.get("note", "")), NOTE_LIMIT),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"not a button press: {exc}") from None
