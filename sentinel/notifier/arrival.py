@@ -89,9 +89,12 @@ def arrived(store: NotifierStore, incident: Incident) -> bool:
 
 
 def claimed_at(store: NotifierStore, incident: Incident) -> datetime | None:
-    """When the one going said so (their latest 'I'm going')."""
+    """When the one going said so (their latest 'I'm going'), on the clock face of the times told beside it."""
+    if not incident.claimed_by:
+        return None
     said = [at for at, what, member, _ in store.steps(incident.alert_id) if what == "claimed"]
-    return said[-1] if said and incident.claimed_by else None
+    # The record keeps the time as it was said; the claim's own time moves with a clock jump, as "by 10:40" does.
+    return store.claimed_at(incident.alert_id) or (said[-1] if said else None)
 
 
 def asked(store: NotifierStore, incident: Incident) -> bool:

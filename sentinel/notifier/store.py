@@ -156,6 +156,11 @@ class NotifierStore(DeliveryTables, RhythmTables):
         ).fetchall()
         return [(alert_id, when(at, EPOCH, "claimed_at")) for alert_id, at in rows]
 
+    def claimed_at(self, alert_id: str) -> datetime | None:
+        """When the one going said so, moved with the clock as the waits are (``shift_due``); None if nobody is."""
+        row = self._run("SELECT claimed_at FROM incidents WHERE alert_id = ?", (alert_id,)).fetchone()
+        return when(row[0], EPOCH, "claimed_at") if row and row[0] else None
+
     def arrivals_due(self, now: datetime) -> list[Incident]:
         """Open incidents whose one going has not said they are there by the time expected."""
         return self._open_due("claimed_by IS NOT NULL AND arrive_by IS NOT NULL", "arrive_by", now)
@@ -178,6 +183,8 @@ class NotifierStore(DeliveryTables, RhythmTables):
             for table, key, column, where in (
                 ("incidents", "alert_id", "next_at", "closed_at IS NULL"),
                 ("incidents", "alert_id", "arrive_by", "closed_at IS NULL AND arrive_by IS NOT NULL"),
+                # when "I'm going" was said: told beside arrive_by ("you said at 10:05 … by 10:40"), on one clock face
+                ("incidents", "alert_id", "claimed_at", "closed_at IS NULL AND claimed_at IS NOT NULL"),
                 ("deliveries", "id", "next_try", "status = 'pending'"),
             ):
                 rows = self._run(f"SELECT {key}, {column} FROM {table} WHERE {where}").fetchall()
