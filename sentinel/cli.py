@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sentinel.store import Store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MOST_DAYS = 3660  # ten years: far more would reach back before the calendar begins
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,9 +103,21 @@ def _speed(text: str) -> float:
     return value
 
 
+def _unwritable(args: argparse.Namespace) -> str | None:
+    """Why a file the command is to write cannot be, found before any work is done."""
+    from sentinel.outpath import problem
+
+    output, plot = getattr(args, "output", None), getattr(args, "plot", None)
+    return (problem(output) if output else None) or (problem(plot, picture=True) if plot else None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
+    wrong = _unwritable(args)
+    if wrong:
+        print(f"sentinel: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if args.command == "check-config":
             return _check_config(args.config)
@@ -200,17 +213,17 @@ def open_agent_store(config_path: str) -> Store:
 def _report(args: argparse.Namespace) -> int:
     from sentinel.report import AlertRecord, report
 
-    if args.days < 1:
-        print("sentinel: --days must be 1 or more", file=sys.stderr)
+    if not 1 <= args.days <= MOST_DAYS:
+        print(f"sentinel: --days must be from 1 to {MOST_DAYS}", file=sys.stderr)
         return EXIT_USAGE
     alerts: list[AlertRecord] = []
     name = args.name or "the resident"
     detection = None  # from a file: the default settings, as the other tools use them
     model, note = None, ""
     if args.events:
-        from sentinel.backtest.csvio import read_rows
+        from sentinel.backtest.csvio import file_rows
 
-        rows = read_rows(args.events)
+        rows = file_rows(args.events)
     else:
         from sentinel.backtest.commands import _stored_rows, agent_routine
 
@@ -233,13 +246,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _import(events: str, config_path: str, merge: bool) -> int:
-    from sentinel.backtest.csvio import read_rows
+    from sentinel.backtest.csvio import file_rows
     from sentinel.export import first_stored, import_rows
     from sentinel.statedir import AGENT_DB, NoDatabase, find_database, service_state_dir
     from sentinel.store import Store
 
     config = load_config_for_reading(config_path)
-    rows = read_rows(events)  # the whole file is checked before anything is written
+    rows = file_rows(events)  # the whole file is checked before anything is written
     try:
         path = find_database(AGENT_DB, config.state_dir, config_path)
     except NoDatabase:

@@ -79,7 +79,7 @@ def _summary(rows: Sequence[Row], alerts: Sequence[AlertRecord], name: str, star
     days = max(1.0, (end - start).total_seconds() / 86400)
     shown = [a for a in alerts if start <= a.raised_at <= end]
     return (
-        f"<p>From {start:%a %d %b} to {end:%a %d %b %H:%M}: {signs} signs of life"
+        f"<p>From {start:%a %d %b} to {end:%a %d %b %H:%M}: {signs} sign{'s' if signs != 1 else ''} of life"
         f" ({signs / days:.0f} a day), {len(shown)} alert{'s' if len(shown) != 1 else ''}.</p>"
     )
 
@@ -103,7 +103,7 @@ def _heatmap(rows: Sequence[Row], start: datetime, end: datetime) -> str:
         for hour in range(24):
             n = counts.get((day, hour), 0)
             shade = 0.06 + 0.94 * math.sqrt(n / top) if n else 0
-            title = f"{day:%a %d %b} {hour:02d}:00: {n} signs of life"
+            title = f"{day:%a %d %b} {hour:02d}:00: {n} sign{'s' if n != 1 else ''} of life"
             parts.append(
                 f'<rect x="{left + hour * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}"'
                 f' fill="rgba(38,110,160,{shade:.2f})" class="cell"><title>{title}</title></rect>'

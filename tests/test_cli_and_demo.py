@@ -30,6 +30,26 @@ def test_no_command_is_a_usage_error() -> None:
     assert "usage: sentinel" in result.stderr
 
 
+def test_a_file_the_carers_tools_cannot_write_is_said_before_any_work(tmp_path: Path, capsys) -> None:
+    from sentinel.cli import main
+
+    history = tmp_path / "h.csv"
+    row = "2026-01-05T08:00:00+00:00,hall,motion,1,hall"
+    history.write_text("timestamp,sensor,kind,value,room\n" + "\n".join([row, row]) + "\n")  # the same row twice
+    (tmp_path / "out").mkdir()
+    for args, said in [
+        (["report", str(history), "-o", str(tmp_path / "no" / "r.html")], f"the folder {tmp_path / 'no'} does not"),
+        (["report", str(history), "-o", str(tmp_path / "out")], "is a folder; give a file name"),
+        (["routine", str(history), "--plot", str(tmp_path / "p.txt")], "cannot draw a picture as .txt; name it .png"),
+        (["report", str(history), "-o", str(tmp_path / "r.html"), "--days", "100000000"], "--days must be from 1 to"),
+    ]:
+        assert main(args) == 2
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+    assert main(["replay", str(history)]) == 0
+    assert "note: " + f"{history}: 1 row(s) repeat a row of the same time exactly" in capsys.readouterr().err
+
+
 def demo(speed: str) -> subprocess.Popen[str]:
     """The demo, started at ``speed`` (its output is read by ``communicate``)."""
     return subprocess.Popen(

@@ -96,6 +96,63 @@ def test_offsets_keep_the_wall_clock_reading(tmp_path: Path) -> None:
     assert at.utcoffset() == timedelta(hours=1)  # and the offset, for order and durations
 
 
+HEADER = "timestamp,sensor,kind,value,room\n"
+
+
+def _history(hours: int) -> list[str]:
+    return [f"2026-01-05T{8 + h:02d}:00:00+00:00,hall,motion,1,hall" for h in range(hours)]
+
+
+def test_a_quote_left_open_is_refused_at_its_line_not_read_as_the_rows_after_it(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    rows = _history(10)
+    rows[3] = rows[3].replace(",hall", ',"hall', 1).rsplit(",", 1)[0] + ",hall"  # a quote opened in the sensor's name
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    with pytest.raises(CsvFormatError, match=r"x.csv:5: a quote \(\"\) opens a field that runs over the next 7 line"):
+        read_rows(path)
+    path.write_text(HEADER + rows[0] + ',"hall' + "x" * 140_000 + "\n")  # too long for a field: csv's own error
+    with pytest.raises(CsvFormatError, match=r"x.csv:2: field larger than field limit .*is a quote"):
+        read_rows(path)
+
+
+def test_a_spreadsheets_csv_is_read_and_what_it_cannot_be_is_said_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER + "\r\n".join(_history(3)) + "\r\n").encode())  # "CSV UTF-8"
+    assert [r.at.hour for r in read_rows(path)] == [8, 9, 10]
+    path.write_bytes((HEADER + _history(2)[0] + "\n2026-01-05T09:00:00+00:00,K\xfcche,motion,1,\n").encode("cp1252"))
+    with pytest.raises(CsvFormatError, match=r'x.csv:3: byte 0xfc is not UTF-8; save the file as UTF-8 \(in a spr'):
+        read_rows(path)
+    path.write_text("timestamp;sensor;kind;value;room\n2026-01-05T08:00:00;hall;motion;1;hall\n")
+    with pytest.raises(CsvFormatError, match=r"missing column\(s\) .* \(the columns must be separated by commas\)"):
+        read_rows(path)
+    path.write_text("")
+    with pytest.raises(CsvFormatError, match=r"x.csv: the file is empty; it needs a header line"):
+        read_rows(path)
+
+
+def test_a_row_repeated_exactly_is_read_once_and_said(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    rows = _history(3)
+    twice = [rows[0], rows[0], rows[1], rows[1], rows[1], rows[2]]
+    other = rows[2].replace(",1,hall", ",0,hall")  # the same time, another value: a row of its own
+    path.write_text(HEADER + "\n".join([*twice, other]) + "\n")
+    told: list[str] = []
+    read = read_rows(path, tell=told.append)
+    assert [(r.at.hour, r.value) for r in read] == [(8, 1), (9, 1), (10, 1), (10, 0)]
+    assert told == [f"{path}: 3 row(s) repeat a row of the same time exactly (the first at line 3); each is read once"]
+
+
+def test_a_row_from_the_future_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    now = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    path.write_text(HEADER + "\n".join([*_history(3), "2031-01-01T09:00:00+00:00,hall,motion,1,hall"]) + "\n")
+    with pytest.raises(CsvFormatError, match=r"x.csv:5: timestamp 2031-01-01T09:00:00\+00:00 is later than the time"):
+        read_rows(path, now)
+    path.write_text(HEADER + "\n".join(r.replace("+00:00", "") for r in _history(3)) + "\n")  # the home's clock
+    assert len(read_rows(path, now)) == 3  # hours ahead at most: a file written on a clock east of this one
+    assert len(read_rows(path, datetime(2026, 1, 4, 12, tzinfo=UTC))) == 3
+
+
 # --- the protocol --------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sentinel.backtest.csvio import read_rows
+from sentinel.backtest.csvio import file_rows
 from sentinel.backtest.tools import ReplayedAlert, backtest_all, format_backtest, replay, routine_summary
 from sentinel.core.events import Row
 from sentinel.detect.explain import duration
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace) -> int:
     """Dispatch one of the detection subcommands; returns the exit code."""
     if args.command == "replay":
-        replayed = replay(read_rows(args.events), args.name)
+        replayed = replay(file_rows(args.events), args.name)
         if args.json:
             # The pending alert is listed last, with kind "pending": it is not an alert that was raised.
             pending = [replayed.pending] if replayed.pending else []
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "backtest":
         measured = backtest_all(
-            read_rows(args.events),
+            file_rows(args.events),
             args.seed,
             progress=sys.stderr.isatty() and not args.json,
             source=args.events,
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     detection = None if args.events else _detection(args.config)
     kept = None if detection is None else agent_routine(args.config, detection)
     model = kept.model if kept is not None else None
-    rows = read_rows(args.events) if args.events else _stored_rows(args.config)
+    rows = file_rows(args.events) if args.events else _stored_rows(args.config)
     note = kept.note if kept is not None else ""
     print(routine_summary(rows, detection, model, note) if rows else "No events yet.")
     if args.plot and rows:

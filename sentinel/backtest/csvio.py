@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from datetime import datetime
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sentinel.core.events import KINDS, Row
@@ -12,40 +13,116 @@ from sentinel.errors import CsvFormatError
 
 REQUIRED = ("timestamp", "sensor", "kind", "value")
 
-
-def read_rows(path: str | Path) -> list[Row]:
-    """All rows of an event CSV, checked; CsvFormatError names file and line."""
-    return list(iter_rows(path))
+# How far past the time now a row may be: a file written with the home's clock, read where it is earlier.
+AHEAD = timedelta(days=1)
 
 
-def iter_rows(path: str | Path) -> Iterator[Row]:
+def file_rows(path: str | Path) -> list[Row]:
+    """A history file's rows for the carer's tools, none later than the time now; what was mended goes to stderr."""
+    return read_rows(path, datetime.now(UTC), lambda text: print(f"note: {text}", file=sys.stderr))
+
+
+def read_rows(path: str | Path, now: datetime | None = None, tell: Callable[[str], None] | None = None) -> list[Row]:
+    """All rows of an event CSV, checked; CsvFormatError names file and line.
+
+    ``now``: rows later than this (and a day) are refused: a clock set wrong. ``tell``: what was mended on the way.
+    """
+    return list(iter_rows(path, now, tell))
+
+
+def iter_rows(
+    path: str | Path, now: datetime | None = None, tell: Callable[[str], None] | None = None
+) -> Iterator[Row]:
     source = str(path)
     try:
-        handle = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the with below
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark, which is not part of the header
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise CsvFormatError(f"{source}: cannot read: {exc}") from exc
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CsvFormatError(f"{source}:1: missing column(s) {', '.join(missing)}")
-        previous: datetime | None = None
-        for record in reader:
-            line = reader.line_num
-            row = _parse(record, source, line)
-            if previous is not None and (row.at.tzinfo is None) != (previous.tzinfo is None):
-                has, lacks = ("has", "lack") if row.at.tzinfo else ("lacks", "have")
-                raise CsvFormatError(
-                    f"{source}:{line}: timestamp {row.at.isoformat()} {has} a UTC offset and the rows before it "
-                    f"{lacks} one; give every timestamp an offset (as `sentinel export` writes them) or none"
-                )
-            if previous is not None and row.at < previous:  # by the instant, when there are offsets
-                raise CsvFormatError(
-                    f"{source}:{line}: rows must be in time order ({row.at.isoformat()} is before "
-                    f"{previous.isoformat()})"
-                )
-            previous = row.at
-            yield row
+    reader = csv.DictReader(handle)
+    try:
+        with handle:
+            yield from _rows(reader, source, now, tell)
+    except UnicodeDecodeError:
+        raise CsvFormatError(_not_utf8(path, source)) from None
+    except csv.Error as exc:  # a quote left open in a large file makes one field of everything after it
+        # line_num counts the lines read whole: the one that failed is the next
+        where = f"{source}:{reader.line_num + 1}"
+        raise CsvFormatError(f'{where}: {exc}; is a quote (") left open here or above?') from None
+
+
+def _rows(
+    reader: csv.DictReader[str], source: str, now: datetime | None, tell: Callable[[str], None] | None
+) -> Iterator[Row]:
+    """The rows of ``reader``, checked, each repeated row once."""
+    fields = reader.fieldnames or []
+    if not fields:
+        raise CsvFormatError(f"{source}: the file is empty; it needs a header line: {','.join(REQUIRED)},room")
+    missing = [c for c in REQUIRED if c not in fields]
+    if missing:
+        hint = " (the columns must be separated by commas)" if len(fields) == 1 and ";" in fields[0] else ""
+        raise CsvFormatError(f"{source}:1: missing column(s) {', '.join(missing)}{hint}")
+    previous: datetime | None = None
+    same_time: set[Row] = set()  # the rows read at ``previous``: an exact repeat is the same report twice
+    repeated, first_repeat = 0, 0
+    for record in reader:
+        line = reader.line_num
+        texts = [v for v in record.values() if isinstance(v, str)]
+        spans = sum(v.count("\n") for v in texts)
+        if spans:  # a quote opened and never closed: the rows after it were read as one field's text
+            opened = line - sum(v.rstrip("\r\n").count("\n") for v in texts)  # to the end: its last line break too
+            raise CsvFormatError(
+                f'{source}:{opened}: a quote (") opens a field that runs over the next {spans} line(s), which '
+                "would be read as its text, not as rows; remove the quote or close it on its line"
+            )
+        row = _parse(record, source, line)
+        if previous is not None and (row.at.tzinfo is None) != (previous.tzinfo is None):
+            has, lacks = ("has", "lack") if row.at.tzinfo else ("lacks", "have")
+            raise CsvFormatError(
+                f"{source}:{line}: timestamp {row.at.isoformat()} {has} a UTC offset and the rows before it "
+                f"{lacks} one; give every timestamp an offset (as `sentinel export` writes them) or none"
+            )
+        if previous is not None and row.at < previous:  # by the instant, when there are offsets
+            raise CsvFormatError(
+                f"{source}:{line}: rows must be in time order ({row.at.isoformat()} is before {previous.isoformat()})"
+            )
+        if now is not None and row.at > _comparable(now, row.at) + AHEAD:
+            raise CsvFormatError(
+                f"{source}:{line}: timestamp {row.at.isoformat()} is later than the time now; was a clock set wrong?"
+                " Remove the rows from the future"
+            )
+        if row.at != previous:
+            same_time.clear()
+        previous = row.at
+        if row in same_time:
+            repeated, first_repeat = repeated + 1, first_repeat or line
+            continue
+        same_time.add(row)
+        yield row
+    if repeated and tell is not None:
+        tell(
+            f"{source}: {repeated} row(s) repeat a row of the same time exactly (the first at line {first_repeat});"
+            " each is read once"
+        )
+
+
+def _comparable(now: datetime, like: datetime) -> datetime:
+    """``now`` as ``like`` is written: with an offset, or on the clock of this machine."""
+    return now if like.tzinfo is not None else now.astimezone().replace(tzinfo=None)
+
+
+def _not_utf8(path: str | Path, source: str) -> str:
+    """Where a file that is not UTF-8 first is not, and what to do."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (
+            f"{source}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
+            ' (in a spreadsheet: "CSV UTF-8")'
+        )
+    return f"{source}: is not UTF-8; save the file as UTF-8"
 
 
 def _parse(record: dict[str, str | None], source: str, line: int) -> Row:
@@ -58,7 +135,7 @@ def _parse(record: dict[str, str | None], source: str, line: int) -> Row:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise fail(f"timestamp {text!r} is not ISO 8601") from None
+        raise fail(f"timestamp {text!r} is not ISO 8601 (like 2026-11-28T14:05:00+00:00)") from None
     sensor = (record.get("sensor") or "").strip()
     if not sensor:
         raise fail("sensor is empty")

@@ -94,8 +94,8 @@ def _pending(
     if at is None:
         place, value = places[detector.last_context.removesuffix(BACK)]
         reason = (
-            f"{name} is probably out (last noticed by {place.words(value)} at {detector.last_at:%H:%M}): "
-            "no inactivity alert would come."
+            f"{name[:1].upper()}{name[1:]} is probably out (last noticed by {place.words(value)}"
+            f" at {detector.last_at:%H:%M}): no inactivity alert would come."
         )
         facts = {
             "last_activity": detector.last_at.isoformat(timespec="seconds"),
@@ -232,7 +232,8 @@ def routine_summary(
             detector.observe(row)
         model = detector.model
         if model is None:
-            needs = f"Still learning: {len(rows)} events so far; the routine needs {detector.warmup.min_days:g} days."
+            events = f"{len(rows)} event{'s' if len(rows) != 1 else ''}"
+            needs = f"Still learning: {events} so far; the routine needs {detector.warmup.min_days:g} days."
             return "\n".join([*head, needs])
     counts = [0] * 24
     for row in rows:
