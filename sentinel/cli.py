@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sentinel.store import Store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+CARERS_TOOLS = ("routine", "replay", "backtest", "report", "import", "export")
 MOST_DAYS = 3660  # ten years: far more would reach back before the calendar begins
 
 
@@ -118,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if wrong:
         print(f"sentinel: {wrong}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command in CARERS_TOOLS and argv is None:  # from the command line, not a caller's own process
+        from sentinel.giveway import give_way
+
+        give_way()  # on the Pi, a long history's few hundred MB must not cost the agent its place
     try:
         if args.command == "check-config":
             return _check_config(args.config)

@@ -6,6 +6,7 @@ import difflib
 import os
 import socket
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -48,6 +49,22 @@ def test_a_file_the_carers_tools_cannot_write_is_said_before_any_work(tmp_path: 
     assert not (tmp_path / "r.html").exists()
     assert main(["replay", str(history)]) == 0
     assert "note: " + f"{history}: 1 row(s) repeat a row of the same time exactly" in capsys.readouterr().err
+
+
+def test_the_carers_tools_give_way_to_the_agent_for_memory_and_time(tmp_path: Path) -> None:
+    history = tmp_path / "h.csv"
+    history.write_text("timestamp,sensor,kind,value,room\n2026-01-05T08:00:00+00:00,hall,motion,1,hall\n")
+    code = (
+        "import os, sys; from sentinel.cli import main; before = os.nice(0); sys.argv[0] = 'sentinel'; main();"
+        " print(open('/proc/self/oom_score_adj').read().strip(), os.nice(0) - before, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "routine", str(history)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Still learning: 1 event so far" in done.stdout
+    # The kernel takes the tool, not the agent, when a long history fills a Pi Zero; and the agent runs first.
+    assert done.stderr.split()[-2:] == ["1000", "10"]
 
 
 def demo(speed: str) -> subprocess.Popen[str]:

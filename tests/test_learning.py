@@ -16,7 +16,6 @@ from gpiozero.pins.mock import MockFactory
 
 from conftest import ROOT, Mosquitto, gated_learning, modules_loaded, wait_for
 from sentinel.agent.app import Agent
-from sentinel.agent.learn_process import first_to_go
 from sentinel.agent.learner import command
 from sentinel.agent.learning import LEARN_RETRY_S, ROUTINE
 from sentinel.clock import ManualClock
@@ -29,6 +28,7 @@ from sentinel.detect.learn import learn
 from sentinel.detect.lines import BINS, DAY_S, Params, Warmup
 from sentinel.detect.summary import Request, Summary
 from sentinel.detect.tracker import Tracker
+from sentinel.giveway import give_way
 from sentinel.store import Store
 
 START = datetime(2026, 1, 5)
@@ -360,8 +360,8 @@ def test_the_learning_process_asks_to_go_first_when_memory_runs_out(tmp_path: Pa
 
 
 def test_no_out_of_memory_score_to_set_is_no_reason_to_stop(tmp_path: Path, caplog) -> None:
-    with caplog.at_level(logging.DEBUG, logger="sentinel.agent.learn_process"):
-        first_to_go(tmp_path / "no-proc" / "oom_score_adj")  # as on a system without /proc
+    with caplog.at_level(logging.DEBUG, logger="sentinel.giveway"):
+        give_way(tmp_path / "no-proc" / "oom_score_adj", niceness=0)  # as on a system without /proc
     assert any("could not raise" in r.getMessage() for r in caplog.records)
 
 

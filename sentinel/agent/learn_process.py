@@ -12,40 +12,25 @@ so that on a Pi short of memory the learning is killed (and tried again later), 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
-import os
 import resource
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sentinel.detect.learn import learn
 from sentinel.detect.summary import Request
+from sentinel.giveway import give_way
 from sentinel.sqlite import is_corrupt
 from sentinel.store import Store
 
 log = logging.getLogger(__name__)
 
-OOM_SCORE_ADJ = Path("/proc/self/oom_score_adj")
-
-
-def first_to_go(path: Path = OOM_SCORE_ADJ) -> None:
-    """Ask the kernel to kill this process first when memory runs out (1000: the most willing); Linux only."""
-    try:
-        path.write_text("1000")  # raising one's own score needs no privilege
-    except OSError as exc:  # not Linux, or /proc not mounted: learning goes on all the same
-        log.debug("could not raise the learning process's out-of-memory score (%s)", exc)
-
-
 def main(argv: list[str]) -> int:
     """Learn from the database ``argv[0]`` as ``argv[1]`` asks; the summary on standard output."""
-    first_to_go()  # before the events and the fit take their memory
-    with contextlib.suppress(OSError):
-        os.nice(10)  # the agent's loop and the broker come first
+    give_way()  # before the events and the fit take their memory
     try:
         request = Request.loads(argv[1])
         store = Store(argv[0], read_only=True)
