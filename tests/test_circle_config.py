@@ -137,3 +137,86 @@ def test_a_circle_for_a_whole_town_is_not_mistaken_for_a_bomb(monkeypatch: pytes
         f"homes:\n{homes}"
     )
     assert len(parse_circle_config(text).homes) == 2000  # far more values than any agent config, no alias at all
+
+
+def check_circle(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    """Run `sentinel check-circle PATH` in this process: its exit code and its error lines."""
+    from sentinel.cli import main
+
+    code = main(["check-circle", str(path)])
+    return code, capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'drill:\n  every: 30d\n  answer_within: 1d\n  at: "11:00"\n',
+            "drill:\n",
+            "drill: is empty: write `drill: {}` to turn it on with its defaults, or remove the line to leave it off",
+        ),
+        (
+            'follow_up:\n  at: "09:00"',
+            "follow_up:",
+            "follow_up: is empty: write `follow_up: {}` to turn it on with its defaults, or remove the line to leave"
+            " it off",
+        ),
+        (
+            '    resident:\n      topic: mary-own-8w3e6r9t2y5u\n      check_in: true\n      daily: "10:30"\n',
+            "    resident:\n",
+            "homes[0].resident: is empty: give its keys (topic), or remove the line",
+        ),
+        (
+            '    quiet_hours:\n      start: "22:30"\n      end: "07:00"\n',
+            "    quiet_hours:\n",
+            "members[0].quiet_hours: is empty: give its keys (start, end), or remove the line",
+        ),
+        (
+            '    last_resort:\n      email: [tom@example.org]\n      call: "112"\n',
+            "    last_resort: ~\n",
+            "homes[0].last_resort: is empty: write `last_resort: {}` to turn it on with its defaults, or remove the"
+            " line to leave it off",
+        ),
+    ],
+)
+def test_a_bare_section_is_refused_not_taken_for_none(old: str, new: str, expected: str) -> None:
+    text = EXAMPLE.read_text()
+    assert old in text
+    changed = text.replace(old, new, 1)
+    line = changed.splitlines().index(new.splitlines()[0]) + 1
+    with pytest.raises(ConfigError) as info:
+        parse_circle_config(changed, "circle.yaml")
+    assert info.value.issues == [f"circle.yaml:{line}: {expected}"]
+
+
+def test_an_unquoted_date_or_number_where_text_is_wanted_is_kept_as_typed() -> None:
+    text = EXAMPLE.read_text().replace("    # away_until: 2026-12-28", "    away_until: 2026-12-28", 1)
+    text = text.replace("  - id: carol", "  - id: 007", 1).replace("[carol]", "['007']")
+    config = parse_circle_config(text)
+    assert config.members[1].away_until == "2026-12-28"
+    assert config.members[2].id == "007" and config.homes[0].tiers[1] == ["007"]
+
+
+def test_a_complex_key_is_refused_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    circle = tmp_path / "circle.yaml"
+    text = EXAMPLE.read_text().replace("  - id: carol", "  - id: carol\n    ? [x]\n    : y", 1)
+    circle.write_text(text)
+    line = text.splitlines().index("    ? [x]") + 1
+    assert check_circle(circle, capsys) == (
+        2,
+        [f"{circle}:{line}: a key must be a plain name, not a list or a mapping"],
+    )
+
+
+def test_a_circle_not_in_utf8_names_the_line_of_the_bad_byte(tmp_path: Path, capsys) -> None:
+    circle = tmp_path / "circle.yaml"
+    text = EXAMPLE.read_text().replace("name: Bob (son)", "name: Andr\xe9 (son)", 1)
+    circle.write_bytes(text.encode("latin-1"))
+    line = text.splitlines().index("    name: Andr\xe9 (son)") + 1
+    assert check_circle(circle, capsys) == (
+        2,
+        [
+            f"{circle}:{line}: the byte 0xe9 at column 15 is not UTF-8: save the file as UTF-8 (in your editor's"
+            " 'Save as')"
+        ],
+    )

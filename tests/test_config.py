@@ -297,9 +297,9 @@ def test_a_tab_says_use_spaces(tmp_path: Path, capsys, old: str, new: str, expec
     ("setting", "expected"),
     [
         ("    hold_time: 2h", "sensors[0].hold_time: 2h is out of range (1s-1h)"),
-        ("    hold_time: 7200", "sensors[0].hold_time: 2h is out of range (1s-1h)"),
+        ("    hold_time: 7200", "sensors[0].hold_time: 7200 is out of range (1s-1h)"),  # as typed: seconds
         ("    hold_time: 90m", "sensors[0].hold_time: 90m is out of range (1s-1h)"),
-        ("    hold_time: 0.5s", "sensors[0].hold_time: 500ms is out of range (1s-1h)"),
+        ("    hold_time: 0.5s", "sensors[0].hold_time: 0.5s is out of range (1s-1h)"),
     ],
 )
 def test_ranges_of_durations_are_given_as_durations(tmp_path: Path, capsys, setting: str, expected: str) -> None:
@@ -363,9 +363,9 @@ def test_libyaml_and_the_careful_loader_read_every_shipped_config_alike() -> Non
 
         def lines(value):
             if isinstance(value, dict):
-                return [value.lines, *[lines(v) for v in value.values()]]
+                return [value.lines, value.texts, *[lines(v) for v in value.values()]]
             if isinstance(value, list):
-                return [value.lines, *[lines(v) for v in value]]
+                return [value.lines, value.texts, *[lines(v) for v in value]]
             return None
 
         assert lines(fast) == lines(careful), path  # every error still names the right line
@@ -386,9 +386,9 @@ def test_libyaml_and_the_careful_loader_read_a_town_and_every_kind_of_value_alik
 
         def shape(value):  # types and lines as well as values: 1 == True in Python
             if isinstance(value, dict):
-                return [type(value), value.lines, value.line, *[shape(v) for v in value.values()]]
+                return [type(value), value.lines, value.line, value.texts, *[shape(v) for v in value.values()]]
             if isinstance(value, list):
-                return [type(value), value.lines, value.line, *[shape(v) for v in value]]
+                return [type(value), value.lines, value.line, value.texts, *[shape(v) for v in value]]
             return type(value), value
 
         assert shape(fast) == shape(careful)
@@ -487,3 +487,154 @@ def test_a_state_dir_below_a_directory_this_user_cannot_look_into_is_named_not_a
         load_config(path, run=True)
     code, err = check_config(path, capsys)
     assert code == 0 and len(err) == 1 and err[0].startswith(f"{path}:{line}: state_dir: warning: user ")
+
+
+# What a carer typed is what the check reads, or the check says why not: the review of the config checks.
+
+
+def with_mqtt(lines: str) -> str:
+    """GOOD with an mqtt: section holding ``lines`` (indented by two), starting on line 4."""
+    return GOOD.replace("sensors:", f"mqtt:\n{lines}sensors:", 1)
+
+
+@pytest.mark.parametrize("bare", ["  tls:\n", "  tls: ~\n", "  tls: null\n"])
+def test_a_bare_tls_is_refused_not_taken_for_no_tls(tmp_path: Path, capsys, bare: str) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text(with_mqtt("  host: broker.lan\n" + bare))
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert errors == [
+        f"{path}:6: mqtt.tls: is empty: write `tls: {{}}` to use TLS with the system's CAs, or remove the line for"
+        " no TLS"
+    ]
+    assert parse_config(with_mqtt("  tls: {}\n")).mqtt.tls is not None  # {} is TLS with the system's CAs
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("mqtt:\n", "mqtt: is empty: give its keys, or remove the line for the defaults"),
+        ("detection:\n  checkin:\n", "detection.checkin: is empty: give its keys, or remove the line for the defaults"),
+        ("home:\n", "home: is empty: give its keys (id, name)"),
+    ],
+)
+def test_a_bare_section_says_it_is_empty(section: str, expected: str) -> None:
+    text = GOOD.replace("home:\n  id: mary\n  name: Mary\n", "") if section == "home:\n" else GOOD
+    errors = errors_of(text + section)
+    assert [e.split(": ", 1)[1] for e in errors] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [("? [a, b]\n: x\n", 11), ("? {a: 1}\n: x\n", 11), ("home2:\n  ? [a]\n  : x\n", 12)],
+)
+def test_a_list_or_mapping_as_a_key_is_refused_not_a_traceback(tmp_path: Path, capsys, key: str, line: int) -> None:
+    for text in (GOOD + key, GOOD + "anchor: &a 1\nalias: *a\n" + key):
+        path = tmp_path / "home.yaml"
+        path.write_text(text)  # the second has an alias: the careful loader reads it, not libyaml
+        code, errors = check_config(path, capsys)
+        shift = 2 if "anchor" in text else 0
+        assert code == 2
+        assert errors == [f"{path}:{line + shift}: a key must be a plain name, not a list or a mapping"]
+
+
+def test_a_complex_key_does_not_start_run_either(tmp_path: Path) -> None:
+    bad = tmp_path / "home.yaml"
+    bad.write_text(agent_yaml(1883, state_dir=tmp_path / "state") + "? [a, b]\n: x\n")
+    result = subprocess.run(sentinel_cmd("run", "-c", str(bad)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(": a key must be a plain name, not a list or a mapping")
+    assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("alias", [False, True])
+def test_numbers_where_text_is_wanted_keep_what_was_typed(alias: bool) -> None:
+    text = GOOD.replace("id: mary", "id: 0042").replace("name: Mary", "name: 1.10")
+    text += "state_dir: 5\nmqtt:\n  host: 10.0\n  client_id: 1_000\n"
+    if alias:  # the careful loader (an alias in the file) keeps the typed text too
+        text += "zigbee: {base_topic: &z 0x1f}\nhomeassistant: {discovery_prefix: *z}\n"
+    config = parse_config(text)
+    assert (config.home.id, config.home.name, config.state_dir) == ("0042", "1.10", "5")
+    assert (config.mqtt.host, config.mqtt.client_id) == ("10.0", "1_000")
+    if alias:
+        assert config.zigbee.base_topic == config.homeassistant.discovery_prefix == "0x1f"
+
+
+def test_a_typed_number_kept_as_text_still_meets_its_pattern() -> None:
+    assert errors_of(GOOD.replace("id: mary", "id: 1.5e3")) == [
+        "home.yaml:2: home.id: '1.5e3' must be 1-40 lower-case letters, digits, '-' or '_'"
+    ]
+
+
+@pytest.mark.parametrize(("typed", "shown"), [("yes", "yes"), ("off", "off"), ("True", "True")])
+def test_true_or_false_where_text_is_wanted_is_refused(typed: str, shown: str) -> None:
+    assert errors_of(GOOD.replace("name: Mary", f"name: {typed}")) == [
+        f"home.yaml:3: home.name: {shown} is read as true or false, not text: put it in quotes ('{typed}')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("  false_alerts_per_month: 1e-1\n", ("false_alerts_per_month", 0.1)),
+        ("  learn_days: 1e1\n", ("learn_days", 10.0)),
+        ("  floor: 1e4\n", ("floor", 10000.0)),
+    ],
+)
+def test_a_number_yaml_reads_as_text_is_a_number(setting: str, value: tuple[str, float]) -> None:
+    config = parse_config(GOOD + "detection:\n" + setting)
+    assert getattr(config.detection, value[0]) == value[1]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("  false_alerts_per_month: 1e9\n", "detection.false_alerts_per_month: 1e9 is out of range (0.1-30)"),
+        ("  learn_days: 1e9\n", "detection.learn_days: 1e9 is out of range (1-60)"),
+        ("  learn_days: nan\n", "detection.learn_days: 'nan' is not a number"),
+        ("  learn_days: inf\n", "detection.learn_days: 'inf' is not a number"),
+        ("  false_alerts_per_month: .inf\n", "detection.false_alerts_per_month: .inf is out of range (0.1-30)"),
+        ("  false_alerts_per_month: .NaN\n", "detection.false_alerts_per_month: .NaN is not a number"),
+        ("  ceiling: .inf\n", "detection.ceiling: .inf is out of range (1h-2d)"),
+        ("  floor: 0\n", "detection.floor: 0 is out of range (5m-6h)"),
+        ("  floor: 1e9\n", "detection.floor: 1e9 is out of range (5m-6h)"),
+        ("  floor: .nan\n", "detection.floor: .nan is not a number"),
+        ("  learn_days: yes\n", "detection.learn_days: yes is not a number"),
+    ],
+)
+def test_values_are_echoed_as_typed_and_ranges_in_the_docs_units(setting: str, expected: str) -> None:
+    assert errors_of(GOOD + "detection:\n" + setting) == [f"home.yaml:12: {expected}"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("  keepalive: -30\n", "mqtt.keepalive: -30 is out of range (5s-1h)"),
+        ("  heartbeat: .nan\n", "mqtt.heartbeat: .nan is not a number"),
+        ("  heartbeat: 0.5s\n", "mqtt.heartbeat: 0.5s is out of range (5s-1h)"),
+        ("  port: 0x1bbbb\n", "mqtt.port: 0x1bbbb is out of range (1-65535)"),
+    ],
+)
+def test_mqtt_values_are_echoed_as_typed(setting: str, expected: str) -> None:
+    assert parse_config(with_mqtt("  port: 0x1bb\n")).mqtt.port == 443  # a number where a number is wanted
+    assert errors_of(with_mqtt(setting)) == [f"home.yaml:5: {expected}"]
+
+
+def test_a_file_not_in_utf8_names_the_line_and_column_of_the_first_bad_byte(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_bytes(GOOD.replace("name: Mary", "name: Ren\xe9e").encode("latin-1"))
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert errors == [
+        f"{path}:3: the byte 0xe9 at column 12 is not UTF-8: save the file as UTF-8 (in your editor's 'Save as')"
+    ]
+
+
+@pytest.mark.parametrize("alias", ["*base", "{host: h}"])
+def test_a_merge_key_is_refused_with_its_line(tmp_path: Path, capsys, alias: str) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text("base: &base {host: h}\n" + GOOD.replace("sensors:", f"mqtt:\n  <<: {alias}\nsensors:", 1))
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert f"{path}:6: merge keys (<<) are not supported: write the keys out" in errors

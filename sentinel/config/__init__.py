@@ -37,8 +37,21 @@ def read_text(path: str | os.PathLike[str], limit: int = yamllines.MAX_BYTES) ->
         if len(data) > limit:
             raise ConfigError([f"{path}:1: the file is over {limit // 1024 // 1024} MiB; a config file is a few kB"])
         return data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError([_not_utf8(path, data, exc.start)]) from None
+    except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
+
+
+def _not_utf8(path: str | os.PathLike[str], data: bytes, start: int) -> str:
+    """Where the first byte that is not UTF-8 is: an editor saved the file as Latin-1 or Windows-1252."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1  # in characters, as an editor counts
+    return (
+        f"{path}:{line}: the byte 0x{data[start]:02x} at column {column} is not UTF-8:"
+        " save the file as UTF-8 (in your editor's 'Save as')"
+    )
 
 
 def shipped_config(name: str) -> Path:
@@ -105,7 +118,7 @@ def _validate(
 ) -> T:
     try:
         raw = yamllines.load(text, max_bytes)
-    except yamllines.TooBig as exc:
+    except yamllines.Refused as exc:
         mark = exc.problem_mark
         raise ConfigError([f"{source}:{mark.line + 1 if mark else 1}: {exc.problem}"]) from None
     except yaml.YAMLError as exc:

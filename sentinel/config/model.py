@@ -115,7 +115,11 @@ class MqttConfig:
     username: str | None = setting(None, doc="Broker user name.")
     password_env: str | None = setting(None, doc="Environment variable that holds the password.")
     password_file: str | None = setting(None, doc="File that holds the password (e.g. a systemd credential).")
-    tls: TlsConfig | None = setting(None, doc="Set to use TLS; {} uses the system's CAs.")
+    tls: TlsConfig | None = setting(
+        None,
+        doc="Set to use TLS: `tls: {}` uses the system's CAs; leave it out for no TLS.",
+        empty="write `tls: {}` to use TLS with the system's CAs, or remove the line for no TLS",
+    )
 
 
 @dataclass(frozen=True, slots=True)

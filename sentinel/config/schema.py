@@ -8,42 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 import types
 import typing
 from collections.abc import Callable
 from typing import Any, Literal, Union
 
+from sentinel.config.scalars import Seconds, _show, echo, kept_text, number_in_text, parse_duration
 from sentinel.config.yamllines import LineDict, LineList
 
 Check = Callable[[Any], "str | None"]
-
-
-class Seconds(float):
-    """A duration in seconds; YAML may say 90, '90s', '15m', '2h', '1h30m', '50ms' or '30d'."""
-
-
-_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)")
-_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as '1h30m' or '50ms'; ValueError if neither."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and value.strip():
-        total, pos = 0.0, 0
-        for match in _DURATION_PART.finditer(value):
-            if match.start() != pos:
-                break
-            total += float(match.group(1)) * _UNIT[match.group(2)]
-            pos = match.end()
-        else:
-            if pos and not value[pos:].strip():
-                return total
-    raise ValueError(value)
 
 
 def setting(
@@ -51,9 +24,10 @@ def setting(
     doc: str = "",
     check: Check | None = None,
     only_for: tuple[str, ...] = (),
+    empty: str = "",
 ) -> Any:
-    """A config field with its documentation, an extra check and kind restriction."""
-    meta = {"doc": doc, "check": check, "only_for": only_for}
+    """A config field with its documentation, an extra check, kind restriction and what to say if left empty."""
+    meta = {"doc": doc, "check": check, "only_for": only_for, "empty": empty}
     if isinstance(default, list | dict) or dataclasses.is_dataclass(default):
         value = default
         return dataclasses.field(default_factory=lambda: value, metadata=meta)
@@ -112,17 +86,24 @@ def _shape(tp: Any) -> tuple[str, Any]:
     return "plain", None
 
 
-def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors) -> Any:
-    """Convert one YAML value to ``tp``; record an error and return _INVALID if it won't."""
+def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors, typed: str | None = None) -> Any:
+    """Convert one YAML value to ``tp``; record an error and return _INVALID if it won't.
+
+    ``typed``: the source text of a value YAML read as a number, true/false, a date or null, to keep where text
+    is wanted (``id: 0042`` is '0042', not 34) and to echo in messages.
+    """
     if tp is str and isinstance(value, str):
         return value  # most values of a config: said first
     kind, held = _shape(tp)
+    if value is None and kind != "union":
+        errors.add(line, path, f"is empty: give {_describe(tp)}")
+        return _INVALID
     if kind == "union":
         options = held
         if value is None:
             return None
         if len(options) == 1:
-            return _convert(options[0], value, path, line, errors)
+            return _convert(options[0], value, path, line, errors, typed)
     elif kind == "dataclass":
         if isinstance(value, dict):
             return build(tp, value, path, errors, line)
@@ -131,33 +112,77 @@ def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors) -> Any:
         if isinstance(value, list):
             out = []
             lines = getattr(value, "lines", [line] * len(value))
+            texts = getattr(value, "texts", {})
             for i, item in enumerate(value):
-                out.append(_convert(item_tp, item, f"{path}[{i}]", lines[i], errors))
+                out.append(_convert(item_tp, item, f"{path}[{i}]", lines[i], errors, texts.get(i)))
             # One bad item spoils the list: cross-checks index items by position and would misplace or miscount them.
             return _INVALID if any(item is _INVALID for item in out) else out
     elif kind == "literal":
         choices = held
-        key = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        key = value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            key = kept_text(value, typed) or str(value)
         if key in choices:
             return key
     elif tp is Seconds:
         try:
             return Seconds(parse_duration(value))
         except ValueError:
-            pass
+            number = number_in_text(value)  # '1e4': YAML 1.1 reads no number without a dot
+            if number is not None:
+                return Seconds(number)
     elif tp is bool:
         if isinstance(value, bool):
             return value
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return int(value)
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-    elif tp is str and isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
-    errors.add(line, path, f"{value!r} is not {_describe(tp)}")
+        number = number_in_text(value)
+        if number is not None:
+            return number
+    elif tp is str:
+        if isinstance(value, bool):
+            # 'yes', 'on', 'no', 'off' are true or false to YAML: a name that was meant is not guessed back.
+            errors.add(
+                line,
+                path,
+                f"{echo(value, typed)} is read as true or false, not text: put it in quotes"
+                f" ('{typed if typed is not None else value}')",
+            )
+            return _INVALID
+        text = kept_text(value, typed)
+        if text is not None:
+            return text  # what was typed: 0042 stays '0042' (YAML 1.1 reads 34), 1.10 stays '1.10'
+        if isinstance(value, int | float):
+            return str(value)  # a mapping built without the loader's source text
+    errors.add(line, path, f"{echo(value, typed)} is not {_describe(tp)}")
     return _INVALID
+
+
+def _empty(tp: Any, key: str, field: dataclasses.Field) -> str:
+    """What to say of a section left empty (``tls:`` alone): YAML reads null, which must not mean 'off'."""
+    if field.metadata.get("empty"):
+        return f"is empty: {field.metadata['empty']}"
+    optional = _shape(tp)[0] == "union"
+    cls = _shape(tp)[1][0] if optional else tp
+    required = [f.name for f in dataclasses.fields(cls) if _is_required(f)]
+    if required:
+        return f"is empty: give its keys ({', '.join(required)})" + (", or remove the line" if optional else "")
+    if optional:
+        return f"is empty: write `{key}: {{}}` to turn it on with its defaults, or remove the line to leave it off"
+    return "is empty: give its keys, or remove the line for the defaults"
+
+
+def _is_required(field: dataclasses.Field) -> bool:
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+
+
+def _wants_mapping(tp: Any) -> bool:
+    kind, held = _shape(tp)
+    return kind == "dataclass" or (kind == "union" and len(held) == 1 and _shape(held[0])[0] == "dataclass")
 
 
 @functools.cache
@@ -170,6 +195,7 @@ def build(cls: type, raw: dict, path: str, errors: _Errors, line: int = 1) -> An
     """Build dataclass ``cls`` from mapping ``raw``; problems go to ``errors``."""
     hints, fields = _schema(cls)
     key_lines = raw.lines if isinstance(raw, LineDict) else {}
+    texts = raw.texts if isinstance(raw, LineDict) else {}
     prefix = f"{path}." if path else ""
     kind = raw.get("kind")
     values: dict[str, Any] = {}
@@ -190,41 +216,33 @@ def build(cls: type, raw: dict, path: str, errors: _Errors, line: int = 1) -> An
             errors.add(kline, f"{prefix}{key}", f"only applies to kind {' or '.join(only_for)}")
             broken = True
             continue
-        converted = _convert(hints[key], value, f"{prefix}{key}", kline, errors)
+        typed = texts.get(key)
+        if value is None and _wants_mapping(hints[key]):
+            errors.add(kline, f"{prefix}{key}", _empty(hints[key], key, field))
+            broken = True
+            continue
+        converted = _convert(hints[key], value, f"{prefix}{key}", kline, errors, typed)
         if converted is _INVALID:
             broken = True
             continue
         check = field.metadata.get("check")
-        problem = check(converted) if check and converted is not None else None
+        problem = None
+        if check and converted is not None:
+            # A range says the value back as it was typed ('-30', '.inf', '0.5s'), not as it was read.
+            shown = typed if typed is not None else value if isinstance(value, str) else None
+            problem = check(converted, shown) if getattr(check, "echoes", False) else check(converted)
         if problem:
             errors.add(kline, f"{prefix}{key}", problem)
             broken = True
             continue
         values[key] = converted
     for name, field in fields.items():
-        required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
-        if required and name not in raw:
+        if _is_required(field) and name not in raw:
             errors.add(line, f"{prefix}{name}", "is required")
             broken = True
     if broken:
         return _INVALID
     return cls(**values)
-
-
-def _show(value: Any) -> str:
-    """A default as a carer would write it in YAML."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Seconds):
-        if value < 1:
-            return f"{value * 1000:g}ms"
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-            if value >= size and value % size == 0:
-                return f"{value / size:g}{unit}"
-        return f"{value:g}s"
-    return str(value)
 
 
 def reference(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sentinel.config.schema import Seconds, _show
+from sentinel.config.scalars import Seconds, _show
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -28,16 +28,31 @@ def _friendly_name(value: str) -> str | None:
     return None
 
 
-def _between(low: float, high: float, what: str = "") -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        if low <= value <= high:
-            return None
-        if isinstance(value, Seconds):
-            # A duration is shown as one, so '10m' is not answered with '600'.
-            return f"{_show(value)} is {what or 'out of range'} ({_show(Seconds(low))}-{_show(Seconds(high))})"
-        return f"{value:g} is {what or 'out of range'} ({low:g}-{high:g})"
+class _Range:
+    """A check that a number lies in a range, saying the value back as it was typed."""
 
-    return check
+    echoes = True  # ``build`` passes the typed text: '-30', not '-30000ms'; '.inf', not 'infs'
+
+    def __init__(self, low: float, high: float, what: str) -> None:
+        self.low, self.high, self.what = low, high, what
+
+    def __call__(self, value: float, typed: str | None = None) -> str | None:
+        if self.low <= value <= self.high:
+            return None
+        duration = isinstance(value, Seconds)
+        shown = typed if typed is not None else _show(value) if duration else f"{value:g}"
+        if value != value:
+            return f"{shown} is not a number"
+        if duration:
+            # A duration's range is said as one, in the units the docs use: '(5m-6h)', not '(300-21600)'.
+            limits = f"{_show(Seconds(self.low))}-{_show(Seconds(self.high))}"
+        else:
+            limits = f"{self.low:g}-{self.high:g}"
+        return f"{shown} is {self.what or 'out of range'} ({limits})"
+
+
+def _between(low: float, high: float, what: str = "") -> Callable[..., str | None]:
+    return _Range(low, high, what)
 
 
 _CLOCK = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")

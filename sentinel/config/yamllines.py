@@ -28,6 +28,7 @@ class LineDict(dict):
         super().__init__(*args, **kwargs)
         self.line = line
         self.lines: dict[str, int] = {}
+        self.texts: dict[Any, str] = {}  # key -> source text of a value YAML read as a number, bool, date or null
 
 
 class LineList(list):
@@ -37,13 +38,38 @@ class LineList(list):
         super().__init__(*args)
         self.line = line
         self.lines: list[int] = []
+        self.texts: dict[int, str] = {}  # index -> source text, as ``LineDict.texts``
 
 
-class TooBig(yaml.MarkedYAMLError):
-    """The text is refused before it is built: too large, too deep or too many values through aliases."""
+class Refused(yaml.MarkedYAMLError):
+    """YAML that is no syntax error, but that a config does not take: a list as a key, a merge key."""
 
     def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
         super().__init__(problem=problem, problem_mark=mark)
+
+
+class TooBig(Refused):
+    """The text is refused before it is built: too large, too deep or too many values through aliases."""
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+# The tags YAML gives a plain scalar it reads as other than text: their source text is kept (``typed_text``).
+_TYPED = frozenset(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null", "timestamp"))
+
+
+def _check_key(node: yaml.Node) -> None:
+    """A key is a plain name: a list or mapping cannot be one (nor be looked up), and '<<' merges are not read."""
+    if not isinstance(node, yaml.ScalarNode):
+        raise Refused("a key must be a plain name, not a list or a mapping", node.start_mark)
+    if node.tag == _MERGE:
+        # PyYAML could merge, but the merged keys would name the anchor's lines, and silently override.
+        raise Refused("merge keys (<<) are not supported: write the keys out", node.start_mark)
+
+
+def _keep_text(texts: dict, index: Any, node: yaml.Node) -> None:
+    """Remember what was typed for a value YAML reads as a number, true/false, a date or null."""
+    if isinstance(node, yaml.ScalarNode) and node.tag in _TYPED:
+        texts[index] = node.value
 
 
 class _Loader(yaml.SafeLoader):
@@ -92,17 +118,20 @@ class _Loader(yaml.SafeLoader):
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     result = LineDict(line=node.start_mark.line + 1)
     for key_node, value_node in node.value:
+        _check_key(key_node)
         key = loader.construct_object(key_node, deep=True)
         if key in result:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.lines[key] = key_node.start_mark.line + 1
+        _keep_text(result.texts, key, value_node)
     return result
 
 
 def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     result = LineList(line=node.start_mark.line + 1)
     for item in node.value:
+        _keep_text(result.texts, len(result), item)
         result.append(loader.construct_object(item, deep=True))
         result.lines.append(item.start_mark.line + 1)
     return result
@@ -165,15 +194,18 @@ def _construct(loader: Any, node: yaml.Node) -> Any:
     if tag == _MAP and isinstance(node, yaml.MappingNode):
         mapping = LineDict(line=node.start_mark.line + 1)
         for key_node, value_node in node.value:
+            _check_key(key_node)
             key = _construct(loader, key_node)
             if key in mapping:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             mapping[key] = _construct(loader, value_node)
             mapping.lines[key] = key_node.start_mark.line + 1
+            _keep_text(mapping.texts, key, value_node)
         return mapping
     if tag == _SEQ and isinstance(node, yaml.SequenceNode):
         sequence = LineList(line=node.start_mark.line + 1)
         for item in node.value:
+            _keep_text(sequence.texts, len(sequence), item)
             sequence.append(_construct(loader, item))
             sequence.lines.append(item.start_mark.line + 1)
         return sequence
@@ -193,7 +225,7 @@ def _check_depth(node: yaml.Node, depth: int) -> None:
 
 
 def load(text: str, max_bytes: int = MAX_BYTES) -> Any:
-    """Parse YAML text; raises yaml.YAMLError with a mark on bad syntax, TooBig past the limits above."""
+    """Parse YAML text; raises yaml.YAMLError with a mark on bad syntax, Refused (TooBig past the limits above)."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise TooBig(f"the file is {size / 1024:,.0f} kB; this kind of config is at most {_size(max_bytes)}", None)
@@ -203,7 +235,7 @@ def load(text: str, max_bytes: int = MAX_BYTES) -> Any:
     if "*" not in text and "\t" not in text and CParser is not None:
         try:
             return _fast_load(text)
-        except TooBig:
+        except Refused:
             raise
         except yaml.YAMLError:
             pass  # the careful loader says what is wrong, in its words
