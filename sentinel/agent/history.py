@@ -2,10 +2,10 @@
 
 Off by default (``history.enabled``). The agent's thread only builds a point (one line of InfluxDB's line protocol
 with its own timestamp, ``lineprotocol.py``) and hands it over; a thread of its own (``history_writer.py``) keeps it
-in the SQLite file, sends what waits there to ``/api/v2/write`` with a timeout on every call, and after a failure
-tries again after a growing pause. Every point carries its timestamp, so a point sent twice overwrites itself: a
-replay changes nothing. The client library is imported by that thread only, so an agent without history never
-loads it.
+in the SQLite file, sends what waits there to ``/api/v2/write`` (each write within ``history.timeout`` in all),
+and after a failure tries again after a growing pause. Every point carries its timestamp, so a point sent twice
+overwrites itself: a replay changes nothing. The client library is imported by that thread only, so an agent
+without history never loads it.
 """
 
 from __future__ import annotations
