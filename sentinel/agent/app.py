@@ -151,7 +151,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         # Imported here: an agent without history loads neither it nor its database client.
         from sentinel.agent.history import History
 
-        rooms = {s.name: s.room or s.name for s in self.config.sensors}
+        rooms = {s.name: s.room for s in self.config.sensors}  # none: counted under "other", never the sensor's name
         return History(self.config.history, self.store, self.config.home.id, rooms, self.clock, self.config.keep_days)
 
     # life cycle

@@ -2,17 +2,18 @@
 
 Off by default (``history.enabled``). The agent's thread only builds a point (one line of InfluxDB's line protocol
 with its own timestamp, ``lineprotocol.py``) and hands it over; a thread of its own (``history_writer.py``) keeps it
-in the SQLite file, sends what waits there to ``/api/v2/write`` with a timeout on every call, and after a failure
-tries again after a growing pause. Every point carries its timestamp, so a point sent twice overwrites itself: a
-replay changes nothing. The client library is imported by that thread only, so an agent without history never
-loads it.
+in the SQLite file, sends what waits there to ``/api/v2/write`` (each write within ``history.timeout`` in all),
+and after a failure tries again after a growing pause. Every point carries its timestamp, so a point sent twice
+overwrites itself: a replay changes nothing. The client library is imported by that thread only, so an agent
+without history never loads it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sentinel.agent.history_writer import PointWriter
 from sentinel.agent.lineprotocol import hour_of, line
@@ -22,6 +23,8 @@ from sentinel.core.alerts import Alert
 from sentinel.core.events import Event
 from sentinel.core.status import Flip
 from sentinel.store import Store
+
+log = logging.getLogger(__name__)
 
 STATES = {"ok": 0, "learning": 1, "away": 2, "paused": 3, "checking": 4, "alert": 5}
 """The status as a number (Grafana maps it back to words): the higher, the more a carer should look."""
@@ -34,21 +37,53 @@ MEASUREMENTS = {
     "sentinel_kit": KIT,
 }
 """Every measurement written, and its fields (the dashboards in docs/grafana/ read only these)."""
+OTHER = "other"
+"""The room of a sensor given none: its own name must never leave the home."""
+LABEL_MAX = 64
+"""Characters of a room or home sent at most; a longer one is cut (a database may cut or refuse it otherwise)."""
+KEEP_HOURS = timedelta(days=1)
+"""How far from the current hour an hour's count is kept, to be added to if the clock is set back into it."""
+
+
+def label(text: str) -> str:
+    """A room or home as sent: at most ``LABEL_MAX`` characters."""
+    return text[:LABEL_MAX]
+
+
+def rooms_sent(rooms: Mapping[str, str | None]) -> dict[str, str]:
+    """Each sensor's room as sent: ``OTHER`` for a sensor without one, and cut to ``LABEL_MAX``."""
+    sent = {sensor: label((room or "").strip() or OTHER) for sensor, room in rooms.items()}
+    for room in sorted({room for room in rooms.values() if room and len(room.strip()) > LABEL_MAX}):
+        log.warning("history: the room %r is longer than %d characters; it is sent cut", room[:80], LABEL_MAX)
+    return sent
 
 
 class History(PointWriter):
     """Points for the history database: built on the agent's thread, stored and sent on a thread of their own."""
 
     def __init__(
-        self, config: HistoryConfig, store: Store, home: str, rooms: Mapping[str, str], clock: Clock, keep_days: int
+        self,
+        config: HistoryConfig,
+        store: Store,
+        home: str,
+        rooms: Mapping[str, str | None],
+        clock: Clock,
+        keep_days: int,
     ) -> None:
         """``rooms``: the room each sensor's activity is counted in (every room gets a count each hour, 0 too)."""
         super().__init__(config, store, clock, keep_days)
-        self.home = home
-        self.rooms = dict(rooms)
+        self.home = label(home)
+        self.rooms = rooms_sent(rooms)
         self.hour: datetime | None = None  # the hour whose activity is being counted
-        self.counts: Counter[str] = Counter()
+        # Each recent hour's count: a clock set back into an hour adds to what was sent for it, never starts it over.
+        self._hours: dict[datetime, Counter[str]] = {}
         self._kit_hour: datetime | None = None
+
+    @property
+    def counts(self) -> Counter[str]:
+        """The activity counted so far in the current hour, per room."""
+        assert self.hour is not None
+        return self._hours.setdefault(self.hour, Counter())
 
     # on the agent's thread: each builds points and hands them over, nothing more
     def start(self, now: datetime) -> None:
@@ -105,7 +140,9 @@ class History(PointWriter):
         if self.hour is not None:
             self._put_activity()
         self.hour = hour
-        self.counts.clear()
+        # An hour already counted (the clock was set back into it) goes on from its count, so what is sent again
+        # for it is never less than what was sent before; hours a day away from this one are forgotten.
+        self._hours = {h: c for h, c in self._hours.items() if abs(h - hour) <= KEEP_HOURS}
 
     def _put_activity(self) -> None:
         assert self.hour is not None
@@ -113,4 +150,3 @@ class History(PointWriter):
             self._put(
                 line("sentinel_activity", {"home": self.home, "room": room}, {"count": self.counts[room]}, self.hour)
             )
-

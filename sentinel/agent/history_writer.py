@@ -1,20 +1,21 @@
 """The history's writer thread: keeps points in the SQLite file and sends what waits there to InfluxDB's write API.
 
-Every call has a timeout; after a failure it tries again after a growing pause. The client library is imported
-by this thread only, so an agent without history never loads it.
+Sending goes on in a thread of its own, each write within ``history.timeout`` in all (``history_http.py``), so a
+point handed over while a write hangs is still kept in the file at once. After a failure it tries again after a
+growing pause. The client library is imported by these threads only, so an agent without history never loads it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
+from sentinel.agent.history_http import REFUSED, WriteFailed, url_path, writer
 from sentinel.agent.lineprotocol import Point, epoch_ms
 from sentinel.clock import Clock
 from sentinel.config.model import HistoryConfig
@@ -31,8 +32,6 @@ MAX_UNSAVED = 10_000
 """Points kept in memory while the SQLite file cannot be written; older ones are dropped."""
 PRUNE_EVERY = 86400.0
 """Seconds between deletions of points too old to keep waiting (older than ``keep_days``)."""
-REFUSED = (400, 413, 422)
-"""Answers that say the points themselves are refused (bad, or too many at once): the same request would be again."""
 
 
 class PointWriter:
@@ -60,9 +59,19 @@ class PointWriter:
         self.last_error: str | None = None
         self.sending = False
         """A request is on its way now."""
+        self._round: threading.Thread | None = None  # sending what waits, while this thread keeps saving
+        self._retry_at = 0.0  # monotonic time of the next try after a failure; 0: none pending
+        self._logged: str | None = None  # the failure last logged: a failure that lasts is logged once
 
     def _start_writer(self) -> None:
         """Start the thread that stores and sends the points."""
+        if path := url_path(str(self.config.url)):
+            log.error(
+                "history: history.url %s has a path (%s): almost certainly wrong, the client adds /api/v2/write"
+                " itself; give the address alone, e.g. http://nas.local:8086",
+                self.config.url,
+                path,
+            )
         self._wake.set()  # points a previous run left in the store go first
         self._thread = threading.Thread(target=self._run, name="history", daemon=True)
         self._thread.start()
@@ -81,8 +90,10 @@ class PointWriter:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
+            self._thread.join(5.0)
+        if self._round is not None:
             # A request in flight ends within the timeout; a stopping service waits 5 s at most (what is left waits).
-            self._thread.join(min(self.config.timeout, 5.0))
+            self._round.join(min(self.config.timeout, 5.0))
         self._save()
 
     def _put(self, point: Point) -> None:
@@ -92,62 +103,52 @@ class PointWriter:
     # on the writer's thread
     def _run(self) -> None:
         try:
-            write = self._writer()
+            write = writer(self.config)
         except Exception as exc:  # check-config says so before the agent starts; the points keep waiting
             log.error("history: cannot write to %s (%s: %s)", self.config.url, type(exc).__name__, exc)
             write = None
-        retry_at = 0.0
         next_prune = 0.0
         while not self._stop.is_set():
-            # Idle until the agent hands over a point; after a failure, no longer than the pause.
+            # Idle until the agent hands over a point or a round of sending ends; after a failure, up to the pause.
+            retry_at = self._retry_at
             self._wake.wait(max(0.0, retry_at - time.monotonic()) if retry_at else None)
             self._wake.clear()
             if self._stop.is_set():
                 break
-            self._save()
+            self._save()  # at once, even while a write hangs: a kill then loses nothing handed over
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + PRUNE_EVERY
                 self._prune()
-            if write is None or time.monotonic() < retry_at:
-                continue  # new points are kept; they go with the next try
-            try:
-                sent = self._send(write)
-            except Exception as exc:  # a bug here must not end the thread: the points wait, and it tries again
-                log.exception("history: writing failed")
-                self.failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                sent = False
-            if sent:
-                retry_at = 0.0
-            else:
-                pause = min(RETRY_MAX, RETRY_FIRST * 2 ** (self.failures - 1))
-                retry_at = time.monotonic() + pause
+            if write is None or time.monotonic() < self._retry_at or (self._round and self._round.is_alive()):
+                continue  # new points are kept; they go with this round, or the next try
+            self._round = threading.Thread(target=self._send_round, args=(write,), name="history-send", daemon=True)
+            self._round.start()
+
+    def _send_round(self, write: Callable[[list[str]], None]) -> None:
+        """Send what waits; after a failure, set the pause before the next try (on the sending thread)."""
+        try:
+            sent = self._send(write)
+        except Exception as exc:  # a bug here must not end the sending: the points wait, and it tries again
+            log.exception("history: writing failed")
+            self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            sent = False
+        if sent:
+            self._retry_at = 0.0
+            self._logged = None
+        else:
+            pause = min(RETRY_MAX, RETRY_FIRST * 2 ** (self.failures - 1))
+            self._retry_at = time.monotonic() + pause
+            if self.last_error != self._logged:  # once, not at every try while it lasts
+                self._logged = self.last_error
                 log.warning(
-                    "history: %s did not take the points (%s); they wait in the database, trying again in %g s",
+                    "history: %s did not take the points (%s); they wait in the database, trying again in %g s"
+                    " and later",
                     self.config.url,
                     self.last_error,
                     pause,
                 )
-
-    def _writer(self) -> Any:
-        """A function that writes lines; imports the client (only an agent with history on pays for it)."""
-        from influxdb_client import InfluxDBClient, WritePrecision
-        from influxdb_client.client.write_api import SYNCHRONOUS
-
-        config = self.config
-        token = os.environ.get(config.token_env, "") if config.token_env else ""  # "": no Authorization header
-        # The timeout (ms) holds for connecting and for each read; retries=False: the writer's own backoff retries.
-        client = InfluxDBClient(
-            url=str(config.url), token=token, org=config.org, timeout=int(config.timeout * 1000), retries=False
-        )
-        api = client.write_api(write_options=SYNCHRONOUS)
-
-        precision: Any = WritePrecision.MS  # a str constant, typed as the class
-
-        def write(lines: list[str]) -> None:
-            api.write(bucket=config.bucket, org=config.org, record=lines, write_precision=precision)
-
-        return write
+        self._wake.set()
 
     def _save(self) -> None:
         """Move new points into the store; those it cannot take now stay in memory."""
@@ -179,7 +180,7 @@ class PointWriter:
                 "history: dropped %d points older than %d days that never reached the database", dropped, self.keep_days
             )
 
-    def _send(self, write: Any) -> bool:
+    def _send(self, write: Callable[[list[str]], None]) -> bool:
         """Send everything waiting, oldest first; False after a failure (what is left waits).
 
         A refused batch is split in halves until the point refused is alone; that one is logged and dropped, so one
@@ -187,6 +188,7 @@ class PointWriter:
         """
         sent_before = self.written
         size = self._batch
+        split = False  # the batch being sent is half of one the server refused
         while not self._stop.is_set():
             try:
                 rows = self.store.waiting_points(size)
@@ -200,22 +202,25 @@ class PointWriter:
             self.sending = True
             try:
                 write(lines)
-            except Exception as exc:  # the network, the server, a timeout: all mean "not now", but a refusal
-                status = getattr(exc, "status", None)
-                self.last_error = (
-                    f"{status} {getattr(exc, 'reason', '')}".strip() if status else f"{type(exc).__name__}: {exc}"
-                )
-                if status not in REFUSED:
+            except WriteFailed as exc:  # the network, the server, a timeout: all mean "not now", but a refusal
+                self.last_error = str(exc)
+                if exc.status not in REFUSED:
                     self.failures += 1
                     return False
                 if len(lines) > 1:
-                    size = max(1, len(lines) // 2)
-                    if status == 413:
+                    size, split = max(1, len(lines) // 2), True
+                    if exc.status == 413:
                         self._batch = size  # this server takes no more at once
                     log.warning(
-                        "history: %s refused %d points (%s); sending fewer", self.config.url, len(lines), status
+                        "history: %s refused %d points (%s); sending fewer", self.config.url, len(lines), exc.status
                     )
                     continue
+                if not exc.about_points or (split and not self.written):
+                    # Not InfluxDB's word about this point (a proxy, a wrong path), or every point refused so far:
+                    # the server is wrong, not the points. They wait, and it tries again.
+                    self.failures += 1
+                    self.last_error += ", and not about the points: check history.url and the way to the database"
+                    return False
                 self.refused += 1
                 log.error(
                     "history: %s refused a point (%s); dropped it (%d so far): %s",
@@ -226,7 +231,7 @@ class PointWriter:
                 )
             else:
                 self.written += len(lines)
-                size = min(self._batch, size * 2)  # after a refusal, back to full batches
+                size, split = min(self._batch, size * 2), False  # after a refusal, back to full batches
             finally:
                 self.sending = False
             if not self._forget(rows, memory):
