@@ -22,7 +22,7 @@ from sentinel.clock import ManualClock
 from sentinel.config.model import HistoryConfig
 from sentinel.config.schema import Seconds
 from sentinel.core.status import Flip
-from sentinel.notifier.deadline import CUT_GRACE_S
+from sentinel.deadline import CUT_GRACE_S
 from sentinel.store import Store
 
 

@@ -2,7 +2,7 @@
 
 The client (influxdb-client, over urllib3) times out each connect and each read, never the whole request, and
 the system's resolver is outside both: a server that trickles a byte a second, or a name server that does not
-answer, would hold a write for as long as they like. So each write runs under the notifier's ``Deadline``: in a
+answer, would hold a write for as long as they like. So each write runs under a ``sentinel.deadline.Deadline``: in a
 thread of its own, given up when the time is up, its connection shut then (or as soon as it is made, after a slow
 lookup). Every write opens a fresh connection, so the one in use is always known; writes come a few an hour.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sentinel.config.model import HistoryConfig
-from sentinel.notifier.deadline import Abandoned, Deadline
+from sentinel.deadline import Abandoned, Deadline
 
 REFUSED = (400, 413, 422)
 """Answers that say the points themselves are refused (bad, or too many at once): the same request would be again."""
@@ -111,7 +111,7 @@ def writer(config: HistoryConfig) -> Callable[[list[str]], None]:
         if lookup and lookup[0].is_alive():  # one thread waiting on the resolver is enough
             raise WriteFailed(f"looking up the address of {host} (DNS) has not finished; check the name server")
         lookup.clear()
-        deadline = Deadline(config.timeout)
+        deadline = Deadline(config.timeout, "history-request")
         try:
             with deadline:
                 deadline.run(lambda: call(lines, deadline))

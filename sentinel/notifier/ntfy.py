@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from sentinel.config.circle import NtfyConfig
+from sentinel.deadline import Abandoned, Deadline
 from sentinel.errors import SentinelError
-from sentinel.notifier.deadline import Abandoned, Deadline
 from sentinel.notifier.notification import MESSAGE_LIMIT as MESSAGE_LIMIT
 from sentinel.notifier.notification import NOTE_LIMIT as NOTE_LIMIT
 from sentinel.notifier.notification import Notification as Notification
@@ -204,7 +204,7 @@ class Ntfy:
         """One publish or poll, within ``ntfy.timeout`` in all (httpx's timeouts are per read, per write)."""
         if self._lookup is not None and self._lookup.is_alive():  # one thread waiting on the resolver is enough
             raise DeliveryError(f"{self._unresolved()}; still waiting for the answer", permanent=False)
-        deadline = Deadline(self.cfg.timeout)
+        deadline = Deadline(self.cfg.timeout, "ntfy-request")
         try:
             with deadline:
                 response = deadline.run(

@@ -1,4 +1,4 @@
-"""A whole request to ntfy within its time: httpx's timeouts are per read and per write, never a total.
+"""A whole HTTP request within its time (to ntfy, to InfluxDB): a client's timeouts are per read, never a total.
 
 A server (or a proxy, or a captive portal) that sends one byte a second never trips a read timeout, and
 would hold a publish, and the alerts behind it, for as long as it likes. When the time is up, the
@@ -36,8 +36,9 @@ class Abandoned(Exception):
 class Deadline:
     """The time one request may take in all; pass ``trace`` as httpx's ``trace`` extension of that request."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, name: str = "request") -> None:
         self.seconds = seconds
+        self.name = name  # its thread's, in a list of threads
         self.expired = False
         self.connected = False  # a connection was opened: the request may have reached the server
         self._sockets: list[socket.socket] = []  # duplicates: TLS takes over the original socket object
@@ -70,7 +71,7 @@ class Deadline:
             except BaseException as exc:  # handed to the caller, whatever it is
                 outcome.append((False, exc))
 
-        worker = threading.Thread(target=work, name="ntfy-request", daemon=True)
+        worker = threading.Thread(target=work, name=self.name, daemon=True)
         worker.start()
         worker.join(self.seconds + CUT_GRACE_S)
         if worker.is_alive():
