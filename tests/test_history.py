@@ -443,6 +443,21 @@ def test_check_config_wants_an_address_and_the_token(monkeypatch: pytest.MonkeyP
         parse_config(base + "history:\n  url: nas.local:8086\n", "a.yaml")
     assert "history.url: 'nas.local:8086' is not an http:// or https:// address" in caught.value.issues[0]
 
+    # The write API's own path (the client adds it), a token pasted where its variable's name goes, an empty one.
+    monkeypatch.setenv("SENTINEL_TEST_HISTORY_TOKEN", "")
+    monkeypatch.setenv("X", "a-token")
+    for history, said in [
+        ("{enabled: true, url: 'http://vm:8428/api/v2/write/', token_env: X}", "history.url: give the database's"),
+        ("{enabled: true, url: 'http://vm:8428', token_env: 'Xy9-abc:def=='}", "history.token_env: give the name of"),
+        ("{enabled: true, url: 'http://vm:8428', token_env: SENTINEL_TEST_HISTORY_TOKEN}", "TOKEN is empty"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            parse_config(base + f"history: {history}\n", "a.yaml")
+        assert any(said in issue for issue in caught.value.issues), caught.value.issues
+        assert not any("Xy9-abc" in issue for issue in caught.value.issues)  # a secret is never said back
+    config = parse_config(base + "history: {enabled: true, url: 'https://host/influx/', token_env: X}\n")
+    assert config.history.url is not None  # a path a proxy serves InfluxDB under is the carer's to give
+
     monkeypatch.setenv("SENTINEL_TEST_HISTORY_TOKEN", "secret")
     config = parse_config(
         base + "history: {enabled: true, url: 'http://nas.local:8086', token_env: SENTINEL_TEST_HISTORY_TOKEN}\n"

@@ -36,12 +36,6 @@ class WriteFailed(Exception):
         """The answer is InfluxDB's own error about the points (JSON), not a proxy's or a wrong address's."""
 
 
-def url_path(url: str) -> str:
-    """The path of ``history.url`` ("" for none): the client adds /api/v2/write itself, so any other is a mistake."""
-    path = urlsplit(url).path
-    return "" if path in ("", "/") else path
-
-
 class _Stream:
     """What Deadline.trace expects of a connection (httpcore's stream): its socket."""
 

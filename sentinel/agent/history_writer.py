@@ -15,9 +15,10 @@ from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 
-from sentinel.agent.history_http import REFUSED, WriteFailed, url_path, writer
+from sentinel.agent.history_http import REFUSED, WriteFailed, writer
 from sentinel.agent.lineprotocol import Point, epoch_ms
 from sentinel.clock import Clock
+from sentinel.config.checks import write_path
 from sentinel.config.model import HistoryConfig
 from sentinel.errors import StoreError
 from sentinel.store import Store
@@ -65,9 +66,9 @@ class PointWriter:
 
     def _start_writer(self) -> None:
         """Start the thread that stores and sends the points."""
-        if path := url_path(str(self.config.url)):
+        if path := write_path(str(self.config.url)):  # check-config refuses it; a config made in code may not
             log.error(
-                "history: history.url %s has a path (%s): almost certainly wrong, the client adds /api/v2/write"
+                "history: history.url %s has a path (%s): wrong, the client adds /api/v2/write"
                 " itself; give the address alone, e.g. http://nas.local:8086",
                 self.config.url,
                 path,

@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from sentinel.config.model import Config, MqttConfig
 from sentinel.config.schema import Seconds, _show
 from sentinel.config.yamllines import LineDict
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def write_path(url: str) -> str | None:
+    """The path of a history address that names the write API itself (the client adds it); None if it does not."""
+    path = urlsplit(url).path.rstrip("/")
+    return path if path.endswith(("/api/v2/write", "/api/v2", "/write")) else None
+
+
+def env_problem(name: str) -> str | None:
+    """Why the environment variable ``name`` gives no secret; never says back a name that may be the secret."""
+    if not _ENV_NAME.fullmatch(name):
+        return "give the name of an environment variable (like INFLUX_TOKEN) that holds the secret, not the secret"
+    if name not in os.environ:
+        return f"environment variable {name} is not set"
+    if not os.environ[name]:
+        return f"environment variable {name} is empty"
+    return None
 
 if TYPE_CHECKING:  # imported by ``check_circle``: the agent reads its config without the notifier's
     from sentinel.config.circle import CircleConfig
@@ -115,9 +136,12 @@ def check_history(config: Config, raw: dict, errors: Any) -> None:
     lines = getattr(raw.get("history"), "lines", {})
     if history.url is None:
         errors.add(lines.get("enabled", 1), "history.url", "history is on: give the database's address")
-    if history.token_env and history.token_env not in os.environ:
+    if history.token_env and (problem := env_problem(history.token_env)):
+        errors.add(lines.get("token_env", 1), "history.token_env", problem)
+    if history.url and (path := write_path(str(history.url))):
         errors.add(
-            lines.get("token_env", 1), "history.token_env", f"environment variable {history.token_env} is not set"
+            lines.get("url", 1), "history.url", "give the database's address alone (like http://nas.local:8086):"
+            f" the client adds /api/v2/write itself, and {path} would be sent to as {path}/api/v2/write",
         )
     # find_spec does not import it: the client is only loaded by an agent that writes history.
     if importlib.util.find_spec("influxdb_client") is None:
@@ -139,10 +163,8 @@ def check_mqtt(mqtt: MqttConfig, raw: LineDict, errors: Any, check_secrets: bool
     if (mqtt.password_env or mqtt.password_file) and not mqtt.username:
         key = "password_env" if mqtt.password_env else "password_file"
         errors.add(mqtt_lines.get(key, 1), f"mqtt.{key}", "a password needs mqtt.username")
-    if check_secrets and mqtt.password_env and mqtt.password_env not in os.environ:
-        errors.add(
-            mqtt_lines["password_env"], "mqtt.password_env", f"environment variable {mqtt.password_env} is not set"
-        )
+    if check_secrets and mqtt.password_env and (problem := env_problem(mqtt.password_env)):
+        errors.add(mqtt_lines["password_env"], "mqtt.password_env", problem)
     if check_secrets and mqtt.password_file and not os.access(mqtt.password_file, os.R_OK):
         errors.add(mqtt_lines["password_file"], "mqtt.password_file", f"cannot read {mqtt.password_file}")
     if mqtt.tls:
@@ -206,14 +228,14 @@ def check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secrets
     ntfy_lines = raw["ntfy"].lines
     if check_secrets:
         secret = os.environ.get(config.secret_env)
-        if not secret:
-            errors.add(root.get("secret_env", 1), "secret_env", f"environment variable {config.secret_env} is not set")
-        elif len(secret) < 16:
+        if problem := env_problem(config.secret_env):
+            errors.add(root.get("secret_env", 1), "secret_env", problem)
+        elif len(secret or "") < 16:
             errors.add(root.get("secret_env", 1), "secret_env", f"{config.secret_env} must hold at least 16 characters")
         for key in ("token_env", "password_env"):
             name = getattr(ntfy, key)
-            if name and name not in os.environ:
-                errors.add(ntfy_lines.get(key, 1), f"ntfy.{key}", f"environment variable {name} is not set")
+            if name and (problem := env_problem(name)):
+                errors.add(ntfy_lines.get(key, 1), f"ntfy.{key}", problem)
     if ntfy.token_env and ntfy.username:
         # Both would send the password (Basic auth) in place of the token, without a word.
         errors.add(
