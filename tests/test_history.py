@@ -12,11 +12,11 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from http_stub import StubServer
 from test_agent import PIR_PIN, Home
 
 from conftest import ROOT, Mosquitto, VictoriaMetrics, agent_yaml, wait_for
@@ -122,44 +122,21 @@ def hung() -> Iterator[Hung]:
     server.close()
 
 
-class Refusing:
+def refusing(upstream: str, most: int) -> StubServer:
     """In front of the real database: refuses a batch with a poisoned point (400) or more than ``most`` points (413).
 
     What it lets through goes on to VictoriaMetrics and its answer comes back, as from an InfluxDB that refuses.
     """
 
-    def __init__(self, upstream: str, most: int) -> None:
-        self.answers: list[int] = []
-        outer = self
+    def answer(path: str, body: bytes) -> tuple[int, str, bytes]:
+        if b"poison" in body:
+            return 400, "application/json", b'{"code":"invalid","message":"unable to parse the point"}'
+        if len(body.splitlines()) > most:
+            return 413, "application/json", b'{"code":"request too large","message":"too many points"}'
+        sent = httpx.post(upstream + path, content=body, headers={"Content-Type": "text/plain"}, timeout=10)
+        return sent.status_code, "application/json", sent.content
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if b"poison" in body:
-                    code, reply = 400, b'{"code":"invalid","message":"unable to parse the point"}'
-                elif len(body.splitlines()) > most:
-                    code, reply = 413, b'{"code":"request too large","message":"too many points"}'
-                else:
-                    headers = {"Content-Type": "text/plain"}
-                    sent = httpx.post(upstream + self.path, content=body, headers=headers, timeout=10)
-                    code, reply = sent.status_code, sent.content
-                outer.answers.append(code)
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return StubServer(answer)
 
 
 @pytest.fixture
@@ -353,7 +330,7 @@ def test_a_replay_overwrites_itself(tmp_path: Path, own_victoria) -> None:
 
 
 def test_a_refused_point_is_dropped_alone_and_a_large_batch_split(tmp_path: Path, victoria: VictoriaMetrics) -> None:
-    proxy = Refusing(victoria.url, most=4)
+    proxy = refusing(victoria.url, most=4)
     store = Store(tmp_path / "a.db")
     tags = {"home": "hist-refused"}
     good = [line("sentinel_status", tags, {"code": 0}, T0 + timedelta(minutes=i)) for i in range(10)]

@@ -8,10 +8,10 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from http_stub import StubServer
 from test_history import T0, Hung
 
 from conftest import VictoriaMetrics, wait_for
@@ -43,33 +43,9 @@ def points(n: int) -> list[tuple[str, int]]:
     return [line("sentinel_status", {"home": "hist-w"}, {"code": 0}, T0 + timedelta(minutes=i)) for i in range(n)]
 
 
-class Answering:
+def answering(code: int, kind: str, body: bytes) -> StubServer:
     """A server that answers every write with ``code``, ``kind`` and ``body`` (a proxy, or a database refusing all)."""
-
-    def __init__(self, code: int, kind: str, body: bytes) -> None:
-        outer = self
-        self.requests = 0
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests += 1
-                self.send_response(code)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return StubServer(lambda path, sent: (code, kind, body))
 
 
 def test_a_path_in_the_address_keeps_the_points_and_says_so(
@@ -101,7 +77,7 @@ def test_a_path_in_the_address_keeps_the_points_and_says_so(
     ],
 )
 def test_a_server_that_refuses_everything_keeps_the_points(tmp_path: Path, kind: str, body: bytes) -> None:
-    server = Answering(400, kind, body)
+    server = answering(400, kind, body)
     writer, store = make(tmp_path, server.url)
     store.add_points(points(5))
     writer.start(T0)
