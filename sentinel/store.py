@@ -139,6 +139,16 @@ class Store(StoreFile):
         rows = self._read("SELECT claimed_by FROM alerts WHERE alert_id = ?", (alert_id,))
         return rows[0][0] if rows else None
 
+    def reopen_alert(self, alert_id: str, by: str) -> bool:
+        """An alert closed here on movement that someone had already set out to: open again, and theirs."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE alerts SET closed_at = NULL, closed_by = NULL, close_note = NULL, claimed_by = ?"
+                " WHERE alert_id = ? AND closed_by = 'sensors'",
+                (by, alert_id),
+            )
+            return cur.rowcount == 1
+
     def close_alert(self, alert_id: str, at: datetime, by: str, note: str) -> bool:
         """Close an open alert; False if it was unknown or already closed."""
         with self._lock:

@@ -326,6 +326,39 @@ def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(
         home.close()
 
 
+def test_a_claim_heard_after_movement_closed_the_alert_opens_it_again_and_one_press_then_tells_all_is_well(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    from test_watch import Flat
+
+    home = Flat(tmp_path, broker.port)
+    try:
+        rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+        home.move("kitchen_pir")
+        home.advance(home.line())
+        alert = rec.wait("sentinel/mary/alert")
+        acks = f"sentinel/mary/alert/{alert['alert_id']}/ack"
+        # Ann tapped "I'm going" just before Mary moved: the monitor hears of it only after closing the alert.
+        home.move("living_pir")
+        assert rec.wait(acks, lambda b: b.get("who") == "sensors")["what"] == "resolve"
+        assert not home.store.open_alerts("mary") and home.agent.status == "ok"
+        claim = {"who": "Ann (next door)", "what": "claim", "source": "notifier", "alert_id": alert["alert_id"]}
+        home.agent.link.client.publish(acks, json.dumps(claim), qos=1).wait_for_publish(5)
+        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert["alert_id"]))[1], 5, "the claim")
+        # As the circle keeps it: open until Ann or Mary says all is well (the movement may have been Ann's).
+        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert["alert_id"]]
+        assert home.agent.status == "alert"
+
+        home.press()  # Mary's one press: all is well, and the circle hears it
+        cancel = rec.wait(acks, lambda b: b.get("who") == "resident")
+        assert cancel["what"] == "cancel" and cancel["note"].startswith("Mary pressed 'I'm OK'")
+        assert not home.store.open_alerts("mary") and home.agent.status == "ok"
+        # Her press is not also told as movement that "may be" Ann.
+        assert [b["what"] for b in rec.on(acks) if b.get("who") in ("sensors", "resident")] == ["resolve", "cancel"]
+    finally:
+        home.close()
+
+
 def test_a_help_press_does_not_wait_for_the_routine_to_be_learned(tmp_path: Path, broker: Mosquitto, recorder) -> None:
     clock = ManualClock(T0)
     h = Home(tmp_path, broker.port, clock=clock, home="patient")

@@ -59,6 +59,9 @@ class Open:
     claimed_by: str | None = None
 
 
+MOVED_ON_KEPT = 8  # alerts closed on movement remembered for a claim still on its way: a few days' worth at most
+
+
 class Journal(WriteQueue):
     """The agent's memory of alerts, outbox and settings; ``WriteQueue``: the writes the store has yet to take."""
 
@@ -67,6 +70,7 @@ class Journal(WriteQueue):
         super().__init__(store, event_batch_s)
         self.home = home
         self.alerts: dict[str, Open] = {}
+        self.moved_on: dict[str, Alert] = {}  # alerts closed here on movement, the latest last (``claim``)
         self.outbox: list[Message] = []
         self.settings: dict[str, str] = {}
         self.last_flip: Flip | None = None
@@ -185,8 +189,13 @@ class Journal(WriteQueue):
 
     def close_alert(self, alert_id: str, at: datetime, by: str, note: str, tell: tuple[str, str] | None) -> bool:
         """Close an open alert and, with ``tell`` (topic, payload), queue what tells the circle; False if not open."""
-        if self.alerts.pop(alert_id, None) is None:
+        closed = self.alerts.pop(alert_id, None)
+        if closed is None:
             return False
+        if by == "sensors":  # a claim may still be on its way
+            self.moved_on[alert_id] = closed.alert
+            while len(self.moved_on) > MOVED_ON_KEPT:
+                self.moved_on.pop(next(iter(self.moved_on)))
         if tell is None:
             self._write(lambda s: s.close_alert(alert_id, at, by, note))
             return True
@@ -203,10 +212,17 @@ class Journal(WriteQueue):
         return True
 
     def claim(self, alert_id: str, by: str) -> bool:
-        """Someone from the circle is going; False if the alert is unknown or closed."""
+        """Someone from the circle is going; False if the alert is unknown or closed (not on movement, below)."""
         found = self.alerts.get(alert_id)
         if found is None:
-            return False
+            moved_on = self.moved_on.pop(alert_id, None)
+            if moved_on is None:
+                return False
+            # Closed here on movement while they were already setting out: the circle keeps it open until they,
+            # or the resident's press, say all is well (the movement may be theirs), and so does the agent again.
+            self.alerts[alert_id] = Open(moved_on, by)
+            self._write(lambda s: s.reopen_alert(alert_id, by))
+            return True
         found.claimed_by = by
         self._write(lambda s: s.claim_alert(alert_id, by))
         return True

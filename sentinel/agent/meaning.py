@@ -78,6 +78,8 @@ def of_movement(
         return CheckAnswered(f"Movement again ({place}) while asking: all seems well.")
     if ended != "alerted" or open_alert is None or not resolve_on_activity:
         return None
+    if by_button:  # the press says what it means itself: 'I'm OK' closes the alert (``of_ok``), help raises one
+        return None
     note = f"Movement again: {place} at {wall:%H:%M}."
     if going is None:
         return Close((open_alert,), "sensors", "resolve", note)

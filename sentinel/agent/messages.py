@@ -69,6 +69,7 @@ class Messages(AgentBase):
         what, who = body.get("what"), inbox.text(body, "who", inbox.MAX_NAME)
         if what == "claim" and who and self.journal.claim(alert_id, who):
             log.warning("alert %s: %s is going", alert_id, who)
+            self._update_status(f"{who} is going")  # an alert closed here on movement meanwhile is open again
         elif what in ("resolve", "cancel") and who and who not in HERE:
             note = inbox.text(body, "note", inbox.MAX_NOTE) or f"{what}d by {who}"
             self.close_alert(alert_id, who, str(what), note, self.clock.now())
