@@ -41,6 +41,7 @@ class Deadline:
         self.name = name  # its thread's, in a list of threads
         self.expired = False
         self.connected = False  # a connection was opened: the request may have reached the server
+        self._over = False  # the caller has stopped waiting: whatever the request connects from now on is shut
         self._sockets: list[socket.socket] = []  # duplicates: TLS takes over the original socket object
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
@@ -55,7 +56,7 @@ class Deadline:
         if not isinstance(sock, socket.socket):
             return
         with self._lock:
-            if self.expired:  # connected after the time ran out (a slow lookup): nothing has been written yet
+            if self.expired or self._over:  # connected after the time ran out (a slow lookup): nothing written yet
                 _shut(sock)
                 return
             self.connected = True
@@ -94,6 +95,7 @@ class Deadline:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._timer.cancel()
         with self._lock:
+            self._over = True  # a timer running late must not let a request given up connect and send
             for handle in self._sockets:
                 handle.close()
             self._sockets.clear()

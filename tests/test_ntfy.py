@@ -21,6 +21,7 @@ import pytest
 from circle_driver import TOPICS, alert
 from conftest import wait_for
 from ntfy_fake import FakeNtfy
+from sentinel import deadline
 from sentinel.cli import main
 from sentinel.config.circle import NtfyConfig
 from sentinel.demo.ntfy_rules import Access
@@ -241,8 +242,9 @@ def test_a_server_that_trickles_its_answer_cannot_hold_a_request_past_ntfy_timeo
         server.close()
 
 
+@pytest.mark.parametrize("late_timer", [False, True])
 def test_a_name_server_that_does_not_answer_cannot_hold_a_request_past_ntfy_timeout(
-    server: FakeNtfy, monkeypatch
+    server: FakeNtfy, monkeypatch, late_timer: bool
 ) -> None:
     # The system's resolver cannot be made to hang here (it is the machine's), so it is the one part stood in for:
     # getaddrinfo for this name waits until the test lets it answer, as glibc waits 10 s and more on each name server.
@@ -258,6 +260,14 @@ def test_a_name_server_that_does_not_answer_cannot_hold_a_request_past_ntfy_time
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    if late_timer:  # a starved machine: the deadline's timer runs only after the caller has given up
+
+        class Late(threading.Timer):
+            def run(self) -> None:
+                answer.wait(30)
+                super().run()
+
+        monkeypatch.setattr(deadline.threading, "Timer", Late)
     port = server.url.rsplit(":", 1)[1]
     ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=f"http://ntfy.example.net:{port}", timeout=1))
     note = Notification("a-topic-000001", "Mary: pressed the help button", "Help")
