@@ -17,9 +17,11 @@ def problem(path: str, picture: bool = False) -> str | None:
         return f"cannot draw a picture as .{suffix}; name it .png, .svg or .pdf"
     if target.is_dir():
         return f"{path} is a folder; give a file name"
+    if target.exists():  # writing over it needs the file's permission only (and /dev/null is always there)
+        return None if os.access(target, os.W_OK) else f"cannot write {path}: permission denied"
     folder = target.parent
     if not folder.is_dir():
         return f"cannot write {path}: the folder {folder} does not exist"
-    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+    if not os.access(folder, os.W_OK | os.X_OK):
         return f"cannot write {path}: permission denied"
     return None

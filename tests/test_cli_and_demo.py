@@ -47,6 +47,7 @@ def test_a_file_the_carers_tools_cannot_write_is_said_before_any_work(tmp_path: 
         assert main(args) == 2
         assert said in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+    assert main(["report", str(history), "-o", os.devnull]) == 0  # a file that is there needs its own permission only
     assert main(["replay", str(history)]) == 0
     assert "note: " + f"{history}: 1 row(s) repeat a row of the same time exactly" in capsys.readouterr().err
 
