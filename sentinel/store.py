@@ -116,6 +116,18 @@ class Store(StoreFile):
             for aid, kind, sev, at, reason, facts in rows
         ]
 
+    def moved_on(self, home: str, most: int) -> list[Alert]:
+        """The latest ``most`` alerts closed here on movement, oldest first (a claim for one may be on its way)."""
+        rows = self._read(
+            "SELECT alert_id, kind, severity, raised_at, reason, facts FROM alerts"
+            " WHERE closed_by = 'sensors' ORDER BY julianday(closed_at) DESC LIMIT ?",
+            (most,),
+        )
+        return [
+            Alert(aid, home, kind, sev, datetime.fromisoformat(at), reason, json.loads(facts))
+            for aid, kind, sev, at, reason, facts in reversed(rows)
+        ]
+
     def alerts(self) -> list[tuple[Alert, datetime | None, str | None]]:
         """Every alert, oldest first, with when and by whom it was closed (a carer's report)."""
         rows = self._read(

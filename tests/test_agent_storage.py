@@ -366,3 +366,24 @@ def test_while_the_card_is_full_movement_waits_in_memory_up_to_a_cap_and_alerts_
     assert journal.flush()
     assert [e.wall.minute for e in store.events(T0)] == [5, 6, 7, 8, 9]  # the oldest were dropped
     assert [a.alert_id for a in store.open_alerts("mary")] == [alert.alert_id]
+
+
+def test_a_claim_for_an_alert_closed_on_movement_before_a_restart_opens_it_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "agent.db")
+    journal = Journal(store, "mary")
+    journal.load()
+    alert = help_alert("mary", "Mary", "long press", "help_button", "lounge", T0, "abc123")
+    journal.raise_alert(alert, "sentinel/mary/alert", "{}")
+    assert journal.close_alert(alert.alert_id, T0 + timedelta(minutes=5), "sensors", "Movement again.", None)
+    journal.flush()
+    store.close()
+
+    store = Store(tmp_path / "agent.db")  # the agent restarted before it heard that Ann had set out
+    journal = Journal(store, "mary")
+    journal.load()
+    assert not journal.claim("mary-someone-else-1", "Ann")  # an alert it never closed on movement: nothing
+    assert journal.claim(alert.alert_id, "Ann")
+    journal.flush()
+    assert [a.alert_id for a in store.open_alerts("mary")] == [alert.alert_id]
+    assert store.claimed_by(alert.alert_id) == "Ann"
+    store.close()

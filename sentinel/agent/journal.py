@@ -135,6 +135,7 @@ class Journal(WriteQueue):
     def _load_alerts(self) -> None:
         store = self.store
         self.alerts = {a.alert_id: Open(a, store.claimed_by(a.alert_id)) for a in store.open_alerts(self.home)}
+        self.moved_on = {a.alert_id: a for a in store.moved_on(self.home, MOVED_ON_KEPT)}  # across a restart too
 
     def _load_outbox(self) -> None:
         self.outbox = [Message(i.topic, i.payload, i.qos, i.retain, i.created, row=i.id) for i in self.store.pending()]
