@@ -78,10 +78,10 @@ def of_movement(
         return CheckAnswered(f"Movement again ({place}) while asking: all seems well.")
     if ended != "alerted" or open_alert is None or not resolve_on_activity:
         return None
-    if by_button:  # the press says what it means itself: 'I'm OK' closes the alert (``of_ok``), help raises one
-        return None
     note = f"Movement again: {place} at {wall:%H:%M}."
     if going is None:
         return Close((open_alert,), "sensors", "resolve", note)
+    if by_button:  # not "it may be you": the press says what it means itself, 'I'm OK' (``of_ok``) or help
+        return None
     # The movement may be the neighbour who went: only they (or the button) can say all is well.
     return TellGoing(open_alert, going, note)
