@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -21,6 +22,9 @@ from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.core.events import Event
 from sentinel.store import Store
+
+if TYPE_CHECKING:
+    from test_watch import Flat  # test_watch imports this module
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HELP_PIN, PIR_PIN, DOOR_PIN = 22, 17, 27
@@ -297,6 +301,21 @@ def test_with_detection_off_the_help_button_still_works(home, recorder) -> None:
     assert [e.sensor for e in h.stored()][:1] == ["hall_pir"]
 
 
+def _quiet_alert(home: Flat, rec: Recorder) -> tuple[str, str]:
+    """Mary in the kitchen, then quiet past the line: the alert's id and its ack topic."""
+    home.move("kitchen_pir")
+    home.advance(home.line())
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    return alert_id, f"sentinel/mary/alert/{alert_id}/ack"
+
+
+def _from_the_circle(home: Flat, acks: str, alert_id: str, what: str, note: str = "") -> None:
+    """The notifier's word about the alert (Ann is going, Ann says all is well), as it publishes it."""
+    said = {"who": "Ann (next door)", "what": what, "source": "notifier", "alert_id": alert_id}
+    body = json.dumps({**said, "note": note} if note else said)
+    home.agent.link.client.publish(acks, body, qos=1).wait_for_publish(5)
+
+
 def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(
     tmp_path: Path, broker: Mosquitto, recorder
 ) -> None:
@@ -305,21 +324,16 @@ def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(
     home = Flat(tmp_path, broker.port)
     try:
         rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
-        home.move("kitchen_pir")
-        home.advance(home.line())
-        alert = rec.wait("sentinel/mary/alert")
-        acks = f"sentinel/mary/alert/{alert['alert_id']}/ack"
-        claim = {"who": "Ann (next door)", "what": "claim", "source": "notifier", "alert_id": alert["alert_id"]}
-        home.agent.link.client.publish(acks, json.dumps(claim), qos=1).wait_for_publish(5)
-        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert["alert_id"]))[1], 5, "the claim")
+        alert_id, acks = _quiet_alert(home, rec)
+        _from_the_circle(home, acks, alert_id, "claim")
+        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
 
         home.move("living_pir")  # Ann letting herself in, or Mary: the sensors cannot tell
         seen = rec.wait(acks, lambda b: b.get("who") == "sensors")
         assert seen["what"] == "activity" and seen["note"].startswith("Movement again: ")
-        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert["alert_id"]]  # still open
+        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]  # still open
 
-        done = {"who": "Ann (next door)", "what": "resolve", "note": "Ann is with Mary.", "source": "notifier"}
-        home.agent.link.client.publish(acks, json.dumps(done), qos=1).wait_for_publish(5)
+        _from_the_circle(home, acks, alert_id, "resolve", "Ann is with Mary.")
         wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "Ann's all-clear")
         assert home.agent.status == "ok"
     finally:
@@ -334,19 +348,15 @@ def test_a_claim_heard_after_movement_closed_the_alert_opens_it_again_and_one_pr
     home = Flat(tmp_path, broker.port)
     try:
         rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
-        home.move("kitchen_pir")
-        home.advance(home.line())
-        alert = rec.wait("sentinel/mary/alert")
-        acks = f"sentinel/mary/alert/{alert['alert_id']}/ack"
+        alert_id, acks = _quiet_alert(home, rec)
         # Ann tapped "I'm going" just before Mary moved: the monitor hears of it only after closing the alert.
         home.move("living_pir")
         assert rec.wait(acks, lambda b: b.get("who") == "sensors")["what"] == "resolve"
         assert not home.store.open_alerts("mary") and home.agent.status == "ok"
-        claim = {"who": "Ann (next door)", "what": "claim", "source": "notifier", "alert_id": alert["alert_id"]}
-        home.agent.link.client.publish(acks, json.dumps(claim), qos=1).wait_for_publish(5)
-        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert["alert_id"]))[1], 5, "the claim")
+        _from_the_circle(home, acks, alert_id, "claim")
+        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
         # As the circle keeps it: open until Ann or Mary says all is well (the movement may have been Ann's).
-        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert["alert_id"]]
+        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]
         assert home.agent.status == "alert"
 
         home.press()  # Mary's one press: all is well, and the circle hears it
