@@ -114,8 +114,8 @@ def writer(config: HistoryConfig) -> Callable[[list[str]], None]:
                 raise WriteFailed(f"no answer within {config.timeout:g} s (timed out)") from None
             lookup.append(gone.worker)
             raise WriteFailed(
-                f"cannot reach {host} within {config.timeout:g} s (timed out): looking up its address (DNS) did not"
-                " finish; check the name server"
+                f"cannot reach {host} within {config.timeout:g} s (timed out): looking up its address (DNS), or"
+                " connecting after a slow lookup, did not finish; check the name server"
             ) from None
         except ApiException as exc:
             raise WriteFailed(f"{exc.status} {exc.reason or ''}".strip(), exc.status, _about_points(exc)) from exc

@@ -226,11 +226,11 @@ class Ntfy:
         return response
 
     def _unresolved(self) -> str:
-        """Why a request never started: the system's resolver did not answer for the server's name."""
+        """Why a request never connected: almost always the system's resolver not answering for the server's name."""
         host = httpx.URL(self.cfg.server).host
         return (
-            f"cannot reach ntfy within {self.cfg.timeout:g} s: looking up the address of {host} (DNS) did not finish."
-            " Check the network's name server (or /etc/resolv.conf)"
+            f"cannot reach ntfy within {self.cfg.timeout:g} s: looking up the address of {host} (DNS), or connecting"
+            " after a slow lookup, did not finish. Check the network's name server (or /etc/resolv.conf)"
         )
 
 
