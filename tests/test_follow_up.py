@@ -195,6 +195,37 @@ def test_needs_help_opens_a_low_follow_up_that_waits_out_quiet_hours(circle) -> 
     assert c.store.follow_up_of(follow.alert_id) is None  # a follow-up is not followed up
 
 
+def test_needs_help_waits_for_the_morning_of_a_member_still_in_quiet_hours_rather_than_pass_them_by(circle) -> None:
+    # Ann is up early; Carol, the next asked, sleeps until 08:00.
+    quiet = '    quiet_hours: {start: "22:00", end: "08:00"}\n'
+    carol = "    topic: mary-carol-topic-03\n"
+    c = circle(top=FOLLOW, edit=lambda t: t.replace(carol, carol + quiet))
+    went_and_closed(c)
+    c.advance(23 * HOUR)  # Wednesday 09:05: asked
+    (ask,) = titled(c, "ann", "How is Mary today?")
+    c.advance(22 * HOUR + 25 * 60)  # Thursday 07:30
+    press(c, ask, "Needs help")
+    follow = c.store.incident("mary-inactivity-1-follow-up")
+    assert follow is not None
+    c.advance(25 * 60)  # 07:55: Carol's step is due, and she is asleep: it waits for her
+    assert not titled(c, "carol", "Mary: needs some help today")
+    c.advance(20 * 60)  # 08:15: her morning
+    (asked,) = titled(c, "carol", "Mary: needs some help today")
+    assert asked["priority"] == 2
+    press(c, asked, "I'm going")
+    assert c.store.incident(follow.alert_id).claimed_by == "carol"  # type: ignore[union-attr]
+
+
+def test_the_morning_question_waits_for_the_end_of_the_quiet_hours_of_the_one_asked(circle) -> None:
+    c = circle(top=FOLLOW.replace("09:00", "06:30"))  # Ann's quiet hours end at 07:00
+    went_and_closed(c)
+    assert record(c, "mary-inactivity-1", "follow-up planned") == [("ann", "Wed 04 Mar 07:00")]
+    c.advance(20 * HOUR + 50 * 60)  # Wednesday 06:55: asleep still
+    assert not titled(c, "ann", "How is Mary today?")
+    c.advance(10 * 60)  # 07:05
+    assert len(titled(c, "ann", "How is Mary today?")) == 1
+
+
 def test_follow_ups_are_off_unless_asked_for(circle) -> None:
     c = circle(top="watch_silence: false\n")
     went_and_closed(c)

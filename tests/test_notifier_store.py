@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sentinel.config.circle import MemberConfig
 from sentinel.config.detection import Window
-from sentinel.notifier.drills import quiet_until
+from sentinel.notifier.schedule import quiet_until
 from sentinel.notifier.store import NotifierStore
 
 SUMMER = timezone(timedelta(hours=1))  # e.g. British Summer Time, until 02:00 on 25 October 2026

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sentinel.config.circle import HomeCircle, MemberConfig
+from sentinel.config.circle import HomeCircle
 from sentinel.config.rhythm import DrillConfig
-from sentinel.core.windows import window_end
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import circle_of, keepers_of
 from sentinel.notifier.part import Part, Shared
-from sentinel.notifier.schedule import Schedule
+from sentinel.notifier.schedule import Schedule, quiet_until
 from sentinel.notifier.store import Drill, NotifierStore
 from sentinel.notifier.tokens import Ack
 
@@ -82,14 +81,6 @@ class Drills(Part):
             for keeper in [k for k in keepers_of(home) if k not in silent] or keepers_of(home):
                 self.store.deliver(None, home.id, keeper, note, now)
         self._wake()
-
-
-def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
-    """When the member's quiet hours end, if ``at`` falls in them."""
-    quiet = member.quiet_hours
-    end = window_end(at, quiet.start, quiet.end, quiet.days) if quiet is not None else None
-    # 07:00 on the clock that night, in the offset it will have then (the clocks may change overnight).
-    return end.replace(tzinfo=None).astimezone() if end is not None else None
 
 
 def received(store: NotifierStore, ack: Ack, now: datetime) -> str | None:

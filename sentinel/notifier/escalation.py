@@ -68,6 +68,11 @@ def available(member: MemberConfig, at: datetime, urgent: bool) -> bool:
     return urgent or quiet is None or not within(at, quiet.start, quiet.end, quiet.days)
 
 
+def asleep(member: MemberConfig, at: datetime) -> bool:
+    """Whether ``member`` is in their quiet hours at ``at``, and only that keeps them from being asked."""
+    return available(member, at, True) and not available(member, at, False)
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     """Where an incident is on its path."""
@@ -120,6 +125,10 @@ def walk(
         # (a low incident, such as a follow-up, breaks nobody's quiet hours).
         urgent = severity == URGENT or (step.final and severity != LOW)
         cannot = frozenset() if step.final else declined
+        if severity == LOW and any(asleep(circle.member(m), now) for m in step.audience if m not in cannot):
+            # A follow-up waits for the morning of those in this step who are in their quiet hours, rather than
+            # pass them by for good: helping some time today is no race against the clock.
+            return Taken(None, (), Progress(index, now + timedelta(seconds=HOLD_S)), tuple(passed))
         free = tuple(m for m in step.audience if m not in cannot and available(circle.member(m), now, urgent))
         # Someone who said they cannot go is nobody else who can be asked: then the troubled are asked after all.
         spared = spared_now(circle, home, now, urgent, troubled, cannot)

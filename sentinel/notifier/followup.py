@@ -17,7 +17,7 @@ from sentinel.config.rhythm import FollowUpConfig
 from sentinel.notifier import messages
 from sentinel.notifier.escalation import LOW, keepers_of
 from sentinel.notifier.part import Part, Shared
-from sentinel.notifier.schedule import next_at
+from sentinel.notifier.schedule import next_at, quiet_until
 from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import Ack
 
@@ -45,6 +45,7 @@ class FollowUps(Part):
         if incident.kind == KIND or member is None or not any(m.id == member for m in self.cfg.members):
             return
         due = next_at(now + AT_LEAST, self.follow_up.at)
+        due = quiet_until(self.cfg.member(member), due) or due  # never in their quiet hours: after them
         if self.store.follow_up(incident.alert_id, incident.home, member, due):
             self.store.step(incident.alert_id, now, "follow-up planned", member, f"{due:%a %d %b %H:%M}")
 

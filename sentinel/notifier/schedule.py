@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sentinel.config.circle import MemberConfig
+from sentinel.core.windows import window_end
 from sentinel.notifier.store import NotifierStore, when
 
 
@@ -13,6 +15,14 @@ def next_at(now: datetime, clock_time: str) -> datetime:
     day = now.replace(second=0, microsecond=0)
     at = day.replace(hour=hour % 24, minute=minute) + timedelta(days=hour // 24)  # '24:00' is the next midnight
     return at if at > now else at + timedelta(days=1)
+
+
+def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
+    """When the member's quiet hours end, if ``at`` falls in them."""
+    quiet = member.quiet_hours
+    end = window_end(at, quiet.start, quiet.end, quiet.days) if quiet is not None else None
+    # 07:00 on the clock that night, in the offset it will have then (the clocks may change overnight).
+    return end.replace(tzinfo=None).astimezone() if end is not None else None
 
 
 class Schedule:
