@@ -657,3 +657,36 @@ def test_a_home_that_shares_its_day_says_when_mary_got_up_and_was_out(circle, da
     assert note["message"] == (
         "All well at Mary's today: up at 07:40, out 10:00\u201311:30, no alerts today, last movement reported at 11:30."
     )
+
+
+def test_a_received_pressed_while_the_notifier_was_down_is_read_before_anyone_is_named_silent(
+    tmp_path: Path, broker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from circle_driver import SECRET
+    from ntfy_fake import FakeNtfy
+    from sentinel.notifier.acks import SETTLE_S
+
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    ntfy = FakeNtfy()
+    first = Circle(tmp_path / "n", broker.port, top=DRILL, ntfy=ntfy)
+    first._owns_ntfy = False
+    second: Circle | None = None
+    try:
+        first.pump()  # 10:00: the first drill is planned for 11:00
+        first.advance(3600)  # Tuesday 11:00: the drill, to be answered by Wednesday 11:00
+        (ann_drill,) = drills(first, "ann")
+        first.close()
+        pressed = ntfy.press(ann_drill, "Received")  # Ann answers while no notifier runs
+        first.clock.advance(DAY + 3600)  # it is back on Wednesday at noon, past her day to answer
+        second = Circle(tmp_path / "n", broker.port, top=DRILL, like=first, clock=first.clock)
+        second.pump()  # its first rounds, before the button reader has caught up
+        assert titled(second, "carol", "Mary's circle:") == []  # nobody is named silent yet
+        second.handled(pressed["id"])
+        second.advance(SETTLE_S)
+        (missed,) = titled(second, "carol", "Mary's circle:")
+        assert missed["title"] == "Mary's circle: Bob and Carol Ødegård did not answer the test"  # not Ann: she did
+        assert second.store.last_drill("ann").answered_at is not None  # type: ignore[union-attr]
+    finally:
+        if second is not None:
+            second.close()
+        ntfy.close()

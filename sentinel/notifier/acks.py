@@ -12,20 +12,28 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from sentinel.clock import Clock
 from sentinel.notifier.ntfy import DeliveryError, Ntfy
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_S = 1.0
 MAX_RETRY_S = 60.0
+# After the subscription opens, ntfy sends the presses kept since the last one read at once: this long after,
+# every press made while the notifier could not read them has been read (and can be counted on).
+SETTLE_S = 30.0
 REFUSED_RETRY_S = 300.0  # a wrong token or a forbidden topic needs a person, not a quick retry
 
 
 class AckReader:
     """A thread that hands every message on the ack topic to ``on_press``, in order, once per connection."""
 
-    def __init__(self, ntfy: Ntfy, topic: str, since: str, on_press: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self, ntfy: Ntfy, topic: str, since: str, on_press: Callable[[dict[str, Any]], None], clock: Clock
+    ) -> None:
         self.ntfy = ntfy
+        self.clock = clock
+        self.opened_at: float | None = None  # monotonic time the subscription last opened; None while closed
         self.topic = topic
         self.since = since  # the last message id read: a reconnect continues after it
         self.on_press = on_press
@@ -41,6 +49,11 @@ class AckReader:
         self.ntfy.abort_stream()
         self._thread.join(timeout)
 
+    def caught_up(self) -> bool:
+        """Whether every press made so far has been read: the subscription is open, and has been for a while."""
+        opened = self.opened_at
+        return opened is not None and self.clock.monotonic() - opened >= SETTLE_S
+
     def _run(self) -> None:
         wait = FIRST_RETRY_S
         failing: str | None = None
@@ -51,6 +64,7 @@ class AckReader:
                         return
                     kind = event.get("event")
                     if kind == "open":
+                        self.opened_at = self.clock.monotonic()
                         self.connected.set()
                         wait = FIRST_RETRY_S
                         if failing:
@@ -61,6 +75,7 @@ class AckReader:
                         self.on_press(event)
             except DeliveryError as exc:
                 self.connected.clear()
+                self.opened_at = None
                 if self._stop.is_set():
                     return
                 pause = max(wait, exc.retry_after or 0.0, REFUSED_RETRY_S if exc.permanent else 0.0)

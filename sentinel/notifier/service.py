@@ -71,7 +71,9 @@ class Notifier:
         recipients = [*cfg.members, *residents(cfg)]  # a resident's own phone is asked, never in a tier
         self.deliverer = Deliverer(store, ntfy, recipients, self.clock, self.keepers.quota_spent)
         since = self.store.get_meta("ack_since") or "all"
-        self.acks = AckReader(ntfy, cfg.ntfy.ack_topic, since, lambda m: self.queue.put(("press", m)))
+        self.acks = AckReader(ntfy, cfg.ntfy.ack_topic, since, lambda m: self.queue.put(("press", m)), self.clock)
+        if self.rhythm.drills is not None:  # nobody is named silent for a press the notifier could not yet read
+            self.rhythm.drills.presses_read = self.acks.caught_up
         self.listener = Listener(cfg, self.clock, self.queue, self.receive_alert, self.parking, self._stop)
         self.client = self.listener.client
         self.subscribed = self.listener.subscribed  # the broker has confirmed our subscriptions
