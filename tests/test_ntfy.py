@@ -395,6 +395,30 @@ def test_a_spent_daily_quota_holds_alerts_and_tells_the_keepers(circle, caplog) 
     assert sum(w == "held" for _, w, _, _ in c.store.steps("mary-help-1")) == 1
 
 
+def test_a_spent_daily_quota_is_told_once_across_a_restart(tmp_path, broker, monkeypatch) -> None:
+    from circle_driver import SECRET, Circle
+
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    ntfy = FakeNtfy(daily_messages=1)
+    first = Circle(tmp_path / "n", broker.port, top="watch_silence: false\n", ntfy=ntfy)
+    first._owns_ntfy = False
+    second = None
+    try:
+        first.publish("alert", alert("mary-help-1", "help", "critical"))
+        first.pump()  # Ann's went; the rest is refused, and the keepers' notice waits with it
+        first.close()
+        second = Circle(tmp_path / "n", broker.port, top="watch_silence: false\n", like=first, clock=first.clock)
+        second.advance(20 * 60)  # the restarted notifier is refused again: the same spell
+        ntfy.daily_messages = 0
+        second.advance(20 * 60)
+        assert second.alerts_to("carol")
+        assert [n["title"] for n in second.infos_to("carol")] == ["sentinel could not notify you"]  # once
+    finally:
+        if second is not None:
+            second.close()
+        ntfy.close()
+
+
 def test_an_alert_held_up_is_not_sent_after_its_all_clear(circle) -> None:
     c = circle(ntfy=FakeNtfy(daily_messages=1))
     c.publish("alert", alert("mary-help-1", "help", "critical"))

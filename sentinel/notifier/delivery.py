@@ -36,6 +36,7 @@ RECHECK_S = 5.0  # how often to ask ntfy again whether a delivery that may have 
 # Asked this many times without an answer, ntfy is not waited on any longer: the delivery goes again (it may arrive
 # twice), since meanwhile every later notification to that member waits too, a help press included.
 READBACK_TRIES = 3
+QUOTA_SPENT = "quota_spent"  # the store's meta key: "1" while the daily quota is spent
 
 
 def backoff(attempts: int) -> float:
@@ -84,7 +85,8 @@ class Deliverer:
         self.clock = clock
         self.on_quota = on_quota
         self.hold_until: datetime | None = None  # ntfy asked us to wait until then
-        self.quota_spent = False  # since the last refusal for the daily quota, nothing has gone through
+        # Since the last refusal for the daily quota, nothing has gone through: kept, so a restart tells it once.
+        self._quota_spent = self.store.get_meta(QUOTA_SPENT) == "1"
         self.unsure: set[str] | None = None  # members with a delivery that may have gone; None: not looked yet
         self._ask_again: datetime | None = None  # when to ask ntfy again about those
         self._lost: set[int] = set()  # deliveries whose answer was lost in this run (not at a stop)
@@ -131,6 +133,17 @@ class Deliverer:
             self.quota_spent = False
             sent += 1
         return sent
+
+    @property
+    def quota_spent(self) -> bool:
+        """ntfy has refused for its daily quota, and nothing has gone through since (the keepers were told)."""
+        return self._quota_spent
+
+    @quota_spent.setter
+    def quota_spent(self, spent: bool) -> None:
+        if spent != self._quota_spent:
+            self._quota_spent = spent
+            self.store.set_meta(QUOTA_SPENT, "1" if spent else "")
 
     def _sent(self, delivery: Delivery, member: MemberConfig, ntfy_id: str, now: datetime, how: str = "") -> None:
         with self.store.transaction():
