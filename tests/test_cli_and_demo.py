@@ -159,7 +159,7 @@ def test_the_demo_tells_the_story_and_the_same_story_at_another_pace() -> None:
         "Bob's phone  | Mary: Ann (next door) asks for a call: Ann (next door) would like a call about how Mary is"
         " today. Ann (next door)'s number: +44 7700 900123. [Call Ann (next door)]",
         "Bob's phone  | > Bob taps 'Needs help'",
-        "Sue's phone  | Ann today: Bob (son) says Ann needs some help today: can you help?",
+        "Sue's phone  | How Ann is today: Bob (son) says Ann needs some help today: can you help?",
         "Sue's phone  | Ann: needs some help today: Bob (son) says Ann needs some help today, after yesterday's",
         "Sue's phone  | > Sue taps 'I'm going'",
         "Bob's phone  | > Bob taps 'Back'",

@@ -125,8 +125,8 @@ def test_the_one_who_went_is_asked_the_next_morning_and_the_circle_hears_the_ans
         "needs_help: forged token",
         "fine: replayed token",
     ]
-    assert [n["message"] for n in titled(c, "carol", "Mary today")] == ["Mary is fine today, says Ann."]
-    assert not titled(c, "ann", "Mary today")  # she said it
+    assert [n["message"] for n in titled(c, "carol", "How Mary is today")] == ["Mary is fine today, says Ann."]
+    assert not titled(c, "ann", "How Mary is today")  # she said it
     # A second answer with a fresh button of the same question is refused too: one answer per incident.
     press(c, ask, "Call me")
     assert record(c, "mary-inactivity-1", "refused")[-1] == ("ann", "call_me: already answered")
@@ -168,7 +168,7 @@ def test_needs_help_opens_a_low_follow_up_that_waits_out_quiet_hours(circle) -> 
     (ask,) = titled(c, "ann", "How is Mary today?")
     c.advance(14 * HOUR)  # Wednesday 23:05
     press(c, ask, "Needs help")
-    assert [n["message"] for n in titled(c, "carol", "Mary today")] == [
+    assert [n["message"] for n in titled(c, "carol", "How Mary is today")] == [
         "Ann says Mary needs some help today: can you help?"
     ]
     follow = c.store.incident("mary-inactivity-1-follow-up")

@@ -209,7 +209,7 @@ def _summary(neighbour: Neighbour, events: int, infos: list[dict[str, Any]], see
         and titles.count("Mary: all clear") >= 4
         and "Mary's monitor is offline" in titles
         and {"Mary: Ann (next door) is there", "Mary: Ann (next door) is with them"} <= set(titles)
-        and {"Mary's circle this week", "Your circle today", "Ann today"} <= set(titles)
+        and {"Mary's circle this week", "Your circle today", "How Ann is today"} <= set(titles)
         and "Mary's circle: Ann (next door) did not answer the test" in titles
         and "Mary: nobody is going, please check on them" in titles
     )

@@ -74,7 +74,7 @@ class FollowUps(Part):
         said = messages.follow_up_said(home, name, ack.action)
         self.store.step(incident.alert_id, now, "follow-up answered", ack.member, said)
         log.warning("%s: %s", incident.alert_id, said)
-        title = f"{home.name} today"
+        title = f"How {home.name} is today"  # the answer to "How is Mary today?"; not the daily note
         if ack.action == "call_me":
             # Whoever asked may have left the YAML since: the call is still asked for, without their number.
             caller = next((m for m in self.cfg.members if m.id == ack.member), None)
