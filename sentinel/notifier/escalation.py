@@ -90,6 +90,7 @@ class Taken:
     progress: Progress
     passed_over: tuple[str, ...] = ()  # in trouble at home: not asked, though available
     leaned_on: tuple[str, ...] = ()  # in trouble at home, but told: nobody else in the circle can be asked
+    later: tuple[str, ...] = ()  # a low incident's: in their quiet hours now, to be asked when these end
 
 
 def walk(
@@ -119,27 +120,27 @@ def walk(
     steps = path(home, severity, first)
     index = progress.next_index
     passed: dict[str, None] = {}
+    later: dict[str, None] = {}  # in their quiet hours at a step of a low incident
     while index < len(steps):
         step = steps[index]
         # The final call is the loudest: it goes to everyone who is not away, quiet hours or not
         # (a low incident, such as a follow-up, breaks nobody's quiet hours).
         urgent = severity == URGENT or (step.final and severity != LOW)
         cannot = frozenset() if step.final else declined
-        if severity == LOW and any(asleep(circle.member(m), now) for m in step.audience if m not in cannot):
-            # A follow-up waits for the morning of those in this step who are in their quiet hours, rather than
-            # pass them by for good: helping some time today is no race against the clock.
-            return Taken(None, (), Progress(index, now + timedelta(seconds=HOLD_S)), tuple(passed))
         free = tuple(m for m in step.audience if m not in cannot and available(circle.member(m), now, urgent))
         # Someone who said they cannot go is nobody else who can be asked: then the troubled are asked after all.
         spared = spared_now(circle, home, now, urgent, troubled, cannot)
         passed.update(dict.fromkeys(m for m in free if m in spared))
+        if severity == LOW:  # a follow-up asks those in their quiet hours when these end, not never
+            later.update(dict.fromkeys(m for m in step.audience if m not in cannot and asleep(circle.member(m), now)))
         audience = tuple(m for m in free if m not in spared)
         index += 1
         if audience:
             counted = agreed if agreed is None else agreed - spared - declined
             wait = home.step if counts(circle, home, severity, audience, now, counted, first) else 0.0
             leaned = tuple(m for m in audience if m in troubled)
-            return Taken(step, audience, Progress(index, now + timedelta(seconds=wait)), tuple(passed), leaned)
+            after = Progress(index, now + timedelta(seconds=wait))
+            return Taken(step, audience, after, tuple(passed), leaned, tuple(m for m in later if m not in audience))
     if severity == LOW and progress.next_index < len(steps):
         # Nobody at all can be asked now (night, or away): it waits where it was instead of running out.
         return Taken(None, (), Progress(progress.next_index, now + timedelta(seconds=HOLD_S)), tuple(passed))
