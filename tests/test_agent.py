@@ -369,6 +369,28 @@ def test_a_claim_heard_after_movement_closed_the_alert_opens_it_again_and_one_pr
         home.close()
 
 
+def test_a_press_with_nobody_going_is_the_residents_word_and_a_late_claim_does_not_reopen_it(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    from test_watch import Flat
+
+    home = Flat(tmp_path, broker.port)
+    try:
+        rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack", "sentinel/mary/cmd/+/reply"])
+        alert_id, acks = _quiet_alert(home, rec)
+        home.press()  # Mary's "I'm OK": her word, not movement the sensors saw
+        closed = rec.wait(acks, lambda b: b.get("who") in ("sensors", "resident"))
+        assert (closed["who"], closed["what"]) == ("resident", "cancel")
+        assert closed["note"].startswith("Mary pressed the button at ")
+        _from_the_circle(home, acks, alert_id, "claim")  # someone tapped "I'm going" just before
+        # A command from the same sender after it: once it is answered, the claim before it has been taken.
+        home.agent.link.client.publish("sentinel/mary/cmd/status", "{}", qos=1).wait_for_publish(5)
+        wait_for(lambda: (home.agent.pump(), rec.on("sentinel/mary/cmd/status/reply"))[1], 5, "the reply")
+        assert not home.store.open_alerts("mary") and home.agent.status == "ok"  # she said so herself
+    finally:
+        home.close()
+
+
 def test_a_help_press_does_not_wait_for_the_routine_to_be_learned(tmp_path: Path, broker: Mosquitto, recorder) -> None:
     clock = ManualClock(T0)
     h = Home(tmp_path, broker.port, clock=clock, home="patient")

@@ -78,10 +78,14 @@ def of_movement(
         return CheckAnswered(f"Movement again ({place}) while asking: all seems well.")
     if ended != "alerted" or open_alert is None or not resolve_on_activity:
         return None
+    if by_button:
+        # The resident's own press, not movement: with nobody going it is their word that they are there (a call
+        # for help, if that is what it was, goes out on its own); with someone going it is not told as movement
+        # that may be theirs, and their 'I'm OK' (``of_ok``) or call for help says what it means.
+        pressed = f"{name} pressed the button at {wall:%H:%M}."
+        return Close((open_alert,), "resident", "cancel", pressed) if going is None else None
     note = f"Movement again: {place} at {wall:%H:%M}."
     if going is None:
         return Close((open_alert,), "sensors", "resolve", note)
-    if by_button:  # not "it may be you": the press says what it means itself, 'I'm OK' (``of_ok``) or help
-        return None
     # The movement may be the neighbour who went: only they (or the button) can say all is well.
     return TellGoing(open_alert, going, note)
