@@ -24,6 +24,9 @@ from sentinel.notifier.tokens import Ack
 log = logging.getLogger(__name__)
 
 
+UNREAD_GRACE = timedelta(hours=1)
+
+
 class Drills(Part):
     """Sends each drill, and names who did not answer; the caller holds the transaction."""
 
@@ -36,8 +39,10 @@ class Drills(Part):
     def tick(self, now: datetime) -> None:
         if self.schedule.due(now):
             self.send(now)
-        # A "Received" made while the notifier was down (or ntfy out of reach) may not be read yet.
-        missed = self.store.drills_missed(now) if self.presses_read() else []
+        # A "Received" made while the notifier was down may not be read yet: until the button reader has caught
+        # up, only a drill overdue by an hour is judged. One that cannot read at all (a wrong token) must not keep
+        # the keepers from hearing that the buttons do not come back: that is what a drill is there to show.
+        missed = self.store.drills_missed(now if self.presses_read() else now - UNREAD_GRACE)
         if missed:
             self._missed(missed, now)
 
