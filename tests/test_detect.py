@@ -108,7 +108,14 @@ def test_a_quote_left_open_is_refused_at_its_line_not_read_as_the_rows_after_it(
     rows = _history(10)
     rows[3] = rows[3].replace(",hall", ',"hall', 1).rsplit(",", 1)[0] + ",hall"  # a quote opened in the sensor's name
     path.write_text(HEADER + "\n".join(rows) + "\n")
-    with pytest.raises(CsvFormatError, match=r"x.csv:5: a quote \(\"\) opens a field that runs over the next 7 line"):
+    with pytest.raises(CsvFormatError, match=r"x.csv:5: a quote \(\"\) opened here is never closed"):
+        read_rows(path)
+    rows[6] = rows[6] + '"'  # closed three lines later: the rows between would be read as its text
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    with pytest.raises(CsvFormatError, match=r"x.csv:5: a quote \(\"\) opens a field that runs over the next 3 line"):
+        read_rows(path)
+    path.write_text(HEADER + rows[0].rsplit(",", 1)[0] + ',"hall"way\n')  # text after the closing quote
+    with pytest.raises(CsvFormatError, match=r"x.csv:2: .*must end with one, just before the next comma"):
         read_rows(path)
     path.write_text(HEADER + rows[0] + ',"hall' + "x" * 140_000 + "\n")  # too long for a field: csv's own error
     with pytest.raises(CsvFormatError, match=r"x.csv:2: field larger than field limit .*is a quote"):

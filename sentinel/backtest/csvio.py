@@ -39,16 +39,16 @@ def iter_rows(
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise CsvFormatError(f"{source}: cannot read: {exc}") from exc
-    reader = csv.DictReader(handle)
+    reader = csv.DictReader(handle, strict=True)  # a quote left open at the end, or text after one, is refused
     try:
         with handle:
             yield from _rows(reader, source, now, tell)
     except UnicodeDecodeError:
         raise CsvFormatError(_not_utf8(path, source)) from None
-    except csv.Error as exc:  # a quote left open in a large file makes one field of everything after it
-        # line_num counts the lines read whole: the one that failed is the next
+    except csv.Error as exc:  # a quote left open makes one field of everything after it
+        # line_num counts the lines read whole: the one that failed (or, in a quoted field, began) is the next
         where = f"{source}:{reader.line_num + 1}"
-        raise CsvFormatError(f'{where}: {exc}; is a quote (") left open here or above?') from None
+        raise CsvFormatError(f"{where}: {_quoting(str(exc))}") from None
 
 
 def _rows(
@@ -104,6 +104,15 @@ def _rows(
             f"{source}: {repeated} row(s) repeat a row of the same time exactly (the first at line {first_repeat});"
             " each is read once"
         )
+
+
+def _quoting(error: str) -> str:
+    """What csv's complaint means for a file edited by hand."""
+    if "unexpected end of data" in error:
+        return 'a quote (") opened here is never closed: the rest of the file would be read as one field'
+    if "field limit" in error:
+        return f'{error}: is a quote (") left open here?'
+    return f'{error}: a field that starts with a quote (") must end with one, just before the next comma'
 
 
 def _comparable(now: datetime, like: datetime) -> datetime:
