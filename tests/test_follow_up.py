@@ -195,29 +195,7 @@ def test_needs_help_opens_a_low_follow_up_that_waits_out_quiet_hours(circle) -> 
     assert c.store.follow_up_of(follow.alert_id) is None  # a follow-up is not followed up
 
 
-def test_needs_help_asks_a_member_still_in_quiet_hours_when_these_end_rather_than_pass_them_by(circle) -> None:
-    # Ann is up early; Carol, the next asked, sleeps until 08:00.
-    quiet = '    quiet_hours: {start: "22:00", end: "08:00"}\n'
-    carol = "    topic: mary-carol-topic-03\n"
-    c = circle(top=FOLLOW, edit=lambda t: t.replace(carol, carol + quiet))
-    went_and_closed(c)
-    c.advance(23 * HOUR)  # Wednesday 09:05: asked
-    (ask,) = titled(c, "ann", "How is Mary today?")
-    c.advance(22 * HOUR + 25 * 60)  # Thursday 07:30
-    press(c, ask, "Needs help")
-    follow = c.store.incident("mary-inactivity-1-follow-up")
-    assert follow is not None
-    c.advance(25 * 60)  # 07:55: Carol's step has come, and she is asleep: she is asked when she wakes
-    assert not titled(c, "carol", "Mary: needs some help today")
-    assert record(c, follow.alert_id, "asked later") == [("carol", "after their quiet hours, at 08:00")]
-    c.advance(20 * 60)  # 08:15: her morning
-    (asked,) = titled(c, "carol", "Mary: needs some help today")
-    assert asked["priority"] == 2
-    press(c, asked, "I'm going")
-    assert c.store.incident(follow.alert_id).claimed_by == "carol"  # type: ignore[union-attr]
-
-
-def test_needs_help_asks_the_awake_at_once_and_the_sleepers_of_the_same_tier_when_they_wake(circle) -> None:
+def test_needs_help_asks_those_awake_at_once_and_passes_by_those_in_their_quiet_hours(circle) -> None:
     # Bob works nights: asleep 07:00-22:00, while Ann, in the same tier, is up.
     bob = '    on_call: [{days: [sat, sun], start: "00:00", end: "24:00"}]\n'
     c = circle(top=FOLLOW, edit=lambda t: t.replace(bob, '    quiet_hours: {start: "07:00", end: "22:00"}\n'))
@@ -227,16 +205,12 @@ def test_needs_help_asks_the_awake_at_once_and_the_sleepers_of_the_same_tier_whe
     c.advance(HOUR)  # 10:05
     press(c, ask, "Needs help")
     c.pump()
-    assert len(titled(c, "ann", "Mary: needs some help today")) == 1  # at once, not held back by Bob's sleep
-    follow = c.store.incident("mary-inactivity-1-follow-up")
-    assert follow is not None
-    assert record(c, follow.alert_id, "asked later") == [("bob", "after their quiet hours, at 22:00")]
-    for _ in range(23):  # half an hour at a time to 21:35: the other steps and the final call go by
+    assert len(titled(c, "ann", "Mary: needs some help today")) == 1  # at once: Bob's sleep holds nobody back
+    for _ in range(12):  # the other steps and the final call go by, half an hour at a time
         c.advance(1800)
-    c.advance(20 * 60)  # 21:55
+    assert len(titled(c, "carol", "Mary: needs some help today")) >= 1
+    # Helping some time today is no reason to wake anyone: Bob is not asked while others can be (circle.md).
     assert not titled(c, "bob", "Mary: needs some help today")
-    c.advance(10 * 60)  # 22:05: Bob is up, and asked once, though the final call came meanwhile
-    assert len(titled(c, "bob", "Mary: needs some help today")) == 1
 
 
 def test_the_morning_question_waits_for_the_end_of_the_quiet_hours_of_the_one_asked(circle) -> None:

@@ -68,11 +68,6 @@ def available(member: MemberConfig, at: datetime, urgent: bool) -> bool:
     return urgent or quiet is None or not within(at, quiet.start, quiet.end, quiet.days)
 
 
-def asleep(member: MemberConfig, at: datetime) -> bool:
-    """Whether ``member`` is in their quiet hours at ``at``, and only that keeps them from being asked."""
-    return available(member, at, True) and not available(member, at, False)
-
-
 @dataclass(frozen=True, slots=True)
 class Progress:
     """Where an incident is on its path."""
@@ -90,7 +85,6 @@ class Taken:
     progress: Progress
     passed_over: tuple[str, ...] = ()  # in trouble at home: not asked, though available
     leaned_on: tuple[str, ...] = ()  # in trouble at home, but told: nobody else in the circle can be asked
-    later: tuple[str, ...] = ()  # a low incident's: in their quiet hours now, to be asked when these end
 
 
 def walk(
@@ -120,7 +114,6 @@ def walk(
     steps = path(home, severity, first)
     index = progress.next_index
     passed: dict[str, None] = {}
-    later: dict[str, None] = {}  # in their quiet hours at a step of a low incident
     while index < len(steps):
         step = steps[index]
         # The final call is the loudest: it goes to everyone who is not away, quiet hours or not
@@ -131,16 +124,13 @@ def walk(
         # Someone who said they cannot go is nobody else who can be asked: then the troubled are asked after all.
         spared = spared_now(circle, home, now, urgent, troubled, cannot)
         passed.update(dict.fromkeys(m for m in free if m in spared))
-        if severity == LOW:  # a follow-up asks those in their quiet hours when these end, not never
-            later.update(dict.fromkeys(m for m in step.audience if m not in cannot and asleep(circle.member(m), now)))
         audience = tuple(m for m in free if m not in spared)
         index += 1
         if audience:
             counted = agreed if agreed is None else agreed - spared - declined
             wait = home.step if counts(circle, home, severity, audience, now, counted, first) else 0.0
             leaned = tuple(m for m in audience if m in troubled)
-            after = Progress(index, now + timedelta(seconds=wait))
-            return Taken(step, audience, after, tuple(passed), leaned, tuple(m for m in later if m not in audience))
+            return Taken(step, audience, Progress(index, now + timedelta(seconds=wait)), tuple(passed), leaned)
     if severity == LOW and progress.next_index < len(steps):
         # Nobody at all can be asked now (night, or away): it waits where it was instead of running out.
         return Taken(None, (), Progress(progress.next_index, now + timedelta(seconds=HOLD_S)), tuple(passed))

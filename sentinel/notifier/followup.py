@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sentinel.config.circle import CircleConfig, HomeCircle
+from sentinel.config.circle import HomeCircle
 from sentinel.config.rhythm import FollowUpConfig
 from sentinel.notifier import messages
-from sentinel.notifier.escalation import LOW, Step, keepers_of
+from sentinel.notifier.escalation import LOW, keepers_of
 from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import next_at, quiet_until
-from sentinel.notifier.store import Incident, NotifierStore
+from sentinel.notifier.store import Incident
 from sentinel.notifier.tokens import Ack
 
 log = logging.getLogger(__name__)
@@ -98,23 +98,3 @@ class FollowUps(Part):
         if self.store.open_incident(alert, home.id, now):
             self.store.step(incident.alert_id, now, "follow-up opened", None, alert_id)
             self._wake()
-
-
-def ask_later(
-    cfg: CircleConfig,
-    store: NotifierStore,
-    secret: bytes,
-    incident: Incident,
-    home: HomeCircle,
-    step: Step,
-    members: tuple[str, ...],
-    now: datetime,
-) -> None:
-    """A low incident's request to ``members`` in their quiet hours: sent when these end, once to each."""
-    told = set(store.notified(incident.alert_id))
-    for member_id in (m for m in members if m not in told):
-        member = cfg.member(member_id)
-        at = quiet_until(member, now) or now
-        body = messages.alert_note(cfg, home, member, incident, step, secret, at.timestamp())
-        store.deliver(incident.alert_id, home.id, member_id, body, at)
-        store.step(incident.alert_id, now, "asked later", member_id, f"after their quiet hours, at {at:%H:%M}")

@@ -9,10 +9,12 @@ from typing import Any
 
 from sentinel.config.circle import HomeCircle, MemberConfig
 from sentinel.core import protocol
-from sentinel.notifier import arrival, decline, followup, lastresort, messages, scene, street
+from sentinel.notifier import arrival, decline, lastresort, messages, scene, street
 from sentinel.notifier.capabilities import helpers_line, nearest
 from sentinel.notifier.consent import counted_on
 from sentinel.notifier.escalation import Progress, path, walk
+from sentinel.notifier.followup import KIND as FOLLOW_UP
+from sentinel.notifier.followup import FollowUps
 from sentinel.notifier.notification import NOTE_LIMIT, tidy
 from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.store import Incident
@@ -33,7 +35,7 @@ class Incidents(Part):
         self._stuck: set[str] = set()  # incidents whose step failed (said once in the log)
         self._member_ack = member_ack  # presses about no incident: 'I agree', 'Received'
         follow_up = self.cfg.follow_up
-        self.follow_ups = followup.FollowUps(shared, follow_up, self._tell) if follow_up else None
+        self.follow_ups = FollowUps(shared, follow_up, self._tell) if follow_up else None
         arrival.arm(self.store, self.cfg, self.clock.now())  # those going since before the notifier asked after them
 
     def escalate(self, now: datetime) -> None:
@@ -95,7 +97,6 @@ class Incidents(Part):
             helpers = helpers_line(self.cfg, home, member_id, now, troubled | cannot)
             body = messages.alert_note(self.cfg, home, member, incident, step, self.secret, now.timestamp(), helpers)
             self.store.deliver(incident.alert_id, home.id, member_id, body, now)
-        followup.ask_later(self.cfg, self.store, self.secret, incident, home, step, taken.later, now)
         what = "final call" if step.final else f"step {step.index + 1}"
         self.store.step(incident.alert_id, now, what, None, street.told(taken, agreed, now))
         log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
@@ -268,7 +269,7 @@ class Incidents(Part):
 
     def _to_agent(self, incident: Incident, who: str, what: str, now: datetime, note: str | None = None) -> None:
         """Tell the home's agent (and any other subscriber) what the circle did."""
-        if incident.kind == followup.KIND:
+        if incident.kind == FOLLOW_UP:
             return  # the circle's own follow-up: the agent never raised it
         at = now.isoformat(timespec="seconds")
         message = protocol.AckMessage(who, what, at, incident.alert_id, note, source="notifier")
