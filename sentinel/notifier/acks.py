@@ -22,6 +22,9 @@ MAX_RETRY_S = 60.0
 # After the subscription opens, ntfy sends the presses kept since the last one read at once: this long after,
 # every press made while the notifier could not read them has been read (and can be counted on).
 SETTLE_S = 30.0
+# A subscription down this long (a wrong token, a proxy cutting it) is not waited for: what the notifier cannot
+# read, nobody's press can tell it, and a drill is there to show just that.
+UNREAD_GRACE_S = 3600.0
 REFUSED_RETRY_S = 300.0  # a wrong token or a forbidden topic needs a person, not a quick retry
 
 
@@ -34,6 +37,7 @@ class AckReader:
         self.ntfy = ntfy
         self.clock = clock
         self.opened_at: float | None = None  # monotonic time the subscription last opened; None while closed
+        self.down_since: float | None = clock.monotonic()  # since when it has not been open (from the start)
         self.topic = topic
         self.since = since  # the last message id read: a reconnect continues after it
         self.on_press = on_press
@@ -54,6 +58,11 @@ class AckReader:
         opened = self.opened_at
         return opened is not None and self.clock.monotonic() - opened >= SETTLE_S
 
+    def judged(self) -> bool:
+        """Whether who did not answer can be said now: every press is read, or none can be for an hour."""
+        down = self.down_since
+        return self.caught_up() or (down is not None and self.clock.monotonic() - down >= UNREAD_GRACE_S)
+
     def _run(self) -> None:
         wait = FIRST_RETRY_S
         failing: str | None = None
@@ -64,7 +73,7 @@ class AckReader:
                         return
                     kind = event.get("event")
                     if kind == "open":
-                        self.opened_at = self.clock.monotonic()
+                        self.opened_at, self.down_since = self.clock.monotonic(), None
                         self.connected.set()
                         wait = FIRST_RETRY_S
                         if failing:
@@ -76,6 +85,7 @@ class AckReader:
             except DeliveryError as exc:
                 self.connected.clear()
                 self.opened_at = None
+                self.down_since = self.down_since if self.down_since is not None else self.clock.monotonic()
                 if self._stop.is_set():
                     return
                 pause = max(wait, exc.retry_after or 0.0, REFUSED_RETRY_S if exc.permanent else 0.0)

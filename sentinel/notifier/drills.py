@@ -24,9 +24,6 @@ from sentinel.notifier.tokens import Ack
 log = logging.getLogger(__name__)
 
 
-UNREAD_GRACE = timedelta(hours=1)
-
-
 class Drills(Part):
     """Sends each drill, and names who did not answer; the caller holds the transaction."""
 
@@ -34,15 +31,14 @@ class Drills(Part):
         super().__init__(shared)
         self.drill = drill
         self.schedule = Schedule(self.store, "drill_next", drill.at, drill.every)
-        self.presses_read: Callable[[], bool] = lambda: True  # the button reader's ``caught_up``
+        self.presses_read: Callable[[], bool] = lambda: True  # the button reader's ``judged``
 
     def tick(self, now: datetime) -> None:
         if self.schedule.due(now):
             self.send(now)
-        # A "Received" made while the notifier was down may not be read yet: until the button reader has caught
-        # up, only a drill overdue by an hour is judged. One that cannot read at all (a wrong token) must not keep
-        # the keepers from hearing that the buttons do not come back: that is what a drill is there to show.
-        missed = self.store.drills_missed(now if self.presses_read() else now - UNREAD_GRACE)
+        # A "Received" made while the notifier was down may not be read yet: wait for the button reader to catch up
+        # (``AckReader.judged``: or to have been unable to read for an hour, which is what a drill is there to show).
+        missed = self.store.drills_missed(now) if self.presses_read() else []
         if missed:
             self._missed(missed, now)
 

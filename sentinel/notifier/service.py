@@ -73,7 +73,7 @@ class Notifier:
         since = self.store.get_meta("ack_since") or "all"
         self.acks = AckReader(ntfy, cfg.ntfy.ack_topic, since, lambda m: self.queue.put(("press", m)), self.clock)
         if self.rhythm.drills is not None:  # nobody is named silent for a press the notifier could not yet read
-            self.rhythm.drills.presses_read = self.acks.caught_up
+            self.rhythm.drills.presses_read = self.acks.judged
         self.listener = Listener(cfg, self.clock, self.queue, self.receive_alert, self.parking, self._stop)
         self.client = self.listener.client
         self.subscribed = self.listener.subscribed  # the broker has confirmed our subscriptions
