@@ -24,8 +24,10 @@ def home_with(tmp_path: Path, port: int, name: str, extra: str) -> Home:
 
 
 def test_discovery_is_off_unless_asked(tmp_path: Path, broker: Mosquitto, recorder) -> None:
-    rec = recorder([f"{PREFIX}/#", "homeassistant/#"])
-    h = home_with(tmp_path, broker.port, "shy", f"homeassistant: {{discovery_prefix: {PREFIX}}}\n").start(
+    # A prefix of its own: the test that turns discovery on leaves its configs retained under PREFIX.
+    prefix = f"{PREFIX}-off"
+    rec = recorder([f"{prefix}/#", "homeassistant/#"])
+    h = home_with(tmp_path, broker.port, "shy", f"homeassistant: {{discovery_prefix: {prefix}}}\n").start(
         threaded=False
     )
     try:
