@@ -17,3 +17,9 @@ def clean(value: str, limit: int) -> str:
     )
     kept = " ".join(kept.split())
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
+
+
+def not_utf8_at(data: bytes, start: int) -> tuple[int, int]:
+    """The line and column (in characters, as an editor counts) of the byte at ``start``: where UTF-8 fails."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    return data.count(b"\n", 0, start) + 1, len(data[line_start:start].decode("utf-8", "replace")) + 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sentinel.core.events import KINDS, Row
 from sentinel.errors import CsvFormatError
+from sentinel.text import not_utf8_at
 
 REQUIRED = ("timestamp", "sensor", "kind", "value")
 
@@ -126,7 +127,7 @@ def _not_utf8(path: str | Path, source: str) -> str:
     try:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line, _ = not_utf8_at(data, exc.start)
         return (
             f"{source}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
             ' (in a spreadsheet: "CSV UTF-8")'

@@ -19,6 +19,7 @@ from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
 from sentinel.config.yamllines import LineDict
 from sentinel.errors import ConfigError
+from sentinel.text import not_utf8_at
 
 if TYPE_CHECKING:  # the notifier's config is imported by the notifier's functions: the agent starts without it
     from sentinel.config.circle import CircleConfig
@@ -45,9 +46,7 @@ def read_text(path: str | os.PathLike[str], limit: int = yamllines.MAX_BYTES) ->
 
 def _not_utf8(path: str | os.PathLike[str], data: bytes, start: int) -> str:
     """Where the first byte that is not UTF-8 is: an editor saved the file as Latin-1 or Windows-1252."""
-    line_start = data.rfind(b"\n", 0, start) + 1
-    line = data.count(b"\n", 0, start) + 1
-    column = len(data[line_start:start].decode("utf-8", "replace")) + 1  # in characters, as an editor counts
+    line, column = not_utf8_at(data, start)
     return (
         f"{path}:{line}: the byte 0x{data[start]:02x} at column {column} is not UTF-8:"
         " save the file as UTF-8 (in your editor's 'Save as')"
