@@ -301,6 +301,16 @@ def test_with_detection_off_the_help_button_still_works(home, recorder) -> None:
     assert [e.sensor for e in h.stored()][:1] == ["hall_pir"]
 
 
+@pytest.fixture
+def mary_flat(tmp_path: Path, broker: Mosquitto) -> Iterator[Flat]:
+    """Mary's flat (test_watch.Flat): a real agent on mock pins, its routine learned, on the session's broker."""
+    from test_watch import Flat
+
+    home = Flat(tmp_path, broker.port)
+    yield home
+    home.close()
+
+
 def _quiet_alert(home: Flat, rec: Recorder) -> tuple[str, str]:
     """Mary in the kitchen, then quiet past the line: the alert's id and its ack topic."""
     home.move("kitchen_pir")
@@ -316,79 +326,62 @@ def _from_the_circle(home: Flat, acks: str, alert_id: str, what: str, note: str 
     home.agent.link.client.publish(acks, body, qos=1).wait_for_publish(5)
 
 
-def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
-    from test_watch import Flat
+def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(mary_flat: Flat, recorder) -> None:
+    home = mary_flat
+    rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    alert_id, acks = _quiet_alert(home, rec)
+    _from_the_circle(home, acks, alert_id, "claim")
+    wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
 
-    home = Flat(tmp_path, broker.port)
-    try:
-        rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
-        alert_id, acks = _quiet_alert(home, rec)
-        _from_the_circle(home, acks, alert_id, "claim")
-        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
+    home.move("living_pir")  # Ann letting herself in, or Mary: the sensors cannot tell
+    seen = rec.wait(acks, lambda b: b.get("who") == "sensors")
+    assert seen["what"] == "activity" and seen["note"].startswith("Movement again: ")
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]  # still open
 
-        home.move("living_pir")  # Ann letting herself in, or Mary: the sensors cannot tell
-        seen = rec.wait(acks, lambda b: b.get("who") == "sensors")
-        assert seen["what"] == "activity" and seen["note"].startswith("Movement again: ")
-        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]  # still open
-
-        _from_the_circle(home, acks, alert_id, "resolve", "Ann is with Mary.")
-        wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "Ann's all-clear")
-        assert home.agent.status == "ok"
-    finally:
-        home.close()
+    _from_the_circle(home, acks, alert_id, "resolve", "Ann is with Mary.")
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "Ann's all-clear")
+    assert home.agent.status == "ok"
 
 
 def test_a_claim_heard_after_movement_closed_the_alert_opens_it_again_and_one_press_then_tells_all_is_well(
-    tmp_path: Path, broker: Mosquitto, recorder
+    mary_flat: Flat, recorder
 ) -> None:
-    from test_watch import Flat
+    home = mary_flat
+    rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    alert_id, acks = _quiet_alert(home, rec)
+    # Ann tapped "I'm going" just before Mary moved: the monitor hears of it only after closing the alert.
+    home.move("living_pir")
+    assert rec.wait(acks, lambda b: b.get("who") == "sensors")["what"] == "resolve"
+    assert not home.store.open_alerts("mary") and home.agent.status == "ok"
+    _from_the_circle(home, acks, alert_id, "claim")
+    wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
+    # As the circle keeps it: open until Ann or Mary says all is well (the movement may have been Ann's).
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]
+    assert home.agent.status == "alert"
 
-    home = Flat(tmp_path, broker.port)
-    try:
-        rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
-        alert_id, acks = _quiet_alert(home, rec)
-        # Ann tapped "I'm going" just before Mary moved: the monitor hears of it only after closing the alert.
-        home.move("living_pir")
-        assert rec.wait(acks, lambda b: b.get("who") == "sensors")["what"] == "resolve"
-        assert not home.store.open_alerts("mary") and home.agent.status == "ok"
-        _from_the_circle(home, acks, alert_id, "claim")
-        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
-        # As the circle keeps it: open until Ann or Mary says all is well (the movement may have been Ann's).
-        assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]
-        assert home.agent.status == "alert"
-
-        home.press()  # Mary's one press: all is well, and the circle hears it
-        cancel = rec.wait(acks, lambda b: b.get("who") == "resident")
-        assert cancel["what"] == "cancel" and cancel["note"].startswith("Mary pressed 'I'm OK'")
-        assert not home.store.open_alerts("mary") and home.agent.status == "ok"
-        # Her press is not also told as movement that "may be" Ann.
-        assert [b["what"] for b in rec.on(acks) if b.get("who") in ("sensors", "resident")] == ["resolve", "cancel"]
-    finally:
-        home.close()
+    home.press()  # Mary's one press: all is well, and the circle hears it
+    cancel = rec.wait(acks, lambda b: b.get("who") == "resident")
+    assert cancel["what"] == "cancel" and cancel["note"].startswith("Mary pressed 'I'm OK'")
+    assert not home.store.open_alerts("mary") and home.agent.status == "ok"
+    # Her press is not also told as movement that "may be" Ann.
+    assert [b["what"] for b in rec.on(acks) if b.get("who") in ("sensors", "resident")] == ["resolve", "cancel"]
 
 
 def test_a_press_with_nobody_going_is_the_residents_word_and_a_late_claim_does_not_reopen_it(
-    tmp_path: Path, broker: Mosquitto, recorder
+    mary_flat: Flat, recorder
 ) -> None:
-    from test_watch import Flat
-
-    home = Flat(tmp_path, broker.port)
-    try:
-        rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack", "sentinel/mary/cmd/+/reply"])
-        alert_id, acks = _quiet_alert(home, rec)
-        home.press()  # Mary's "I'm OK": her word, not movement the sensors saw
-        closed = rec.wait(acks, lambda b: b.get("who") in ("sensors", "resident"))
-        assert (closed["who"], closed["what"]) == ("resident", "cancel")
-        assert closed["note"].startswith("Mary pressed the button at ")
-        _from_the_circle(home, acks, alert_id, "claim")  # someone tapped "I'm going" just before
-        # A command from the same sender after it: once it is answered, the claim before it has been taken.
-        home.agent.link.client.publish("sentinel/mary/cmd/status", "{}", qos=1).wait_for_publish(5)
-        wait_for(lambda: (home.agent.pump(), rec.on("sentinel/mary/cmd/status/reply"))[1], 5, "the reply")
-        assert not home.store.open_alerts("mary") and home.agent.status == "ok"  # she said so herself
-    finally:
-        home.close()
+    home = mary_flat
+    rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack", "sentinel/mary/cmd/+/reply"])
+    alert_id, acks = _quiet_alert(home, rec)
+    home.press()  # Mary's "I'm OK": her word, not movement the sensors saw
+    closed = rec.wait(acks, lambda b: b.get("who") in ("sensors", "resident"))
+    assert (closed["who"], closed["what"]) == ("resident", "cancel")
+    assert closed["note"].startswith("Mary pressed the button at ")
+    _from_the_circle(home, acks, alert_id, "claim")  # someone tapped "I'm going" just before
+    # A command from the same sender after it: once it is answered, the claim before it has been taken.
+    home.agent.link.client.publish("sentinel/mary/cmd/status", "{}", qos=1).wait_for_publish(5)
+    wait_for(lambda: (home.agent.pump(), rec.on("sentinel/mary/cmd/status/reply"))[1], 5, "the reply")
+    assert not home.store.open_alerts("mary") and home.agent.status == "ok"  # she said so herself
 
 
 def test_a_help_press_does_not_wait_for_the_routine_to_be_learned(tmp_path: Path, broker: Mosquitto, recorder) -> None:

@@ -104,6 +104,10 @@ class Hung:
             except OSError:
                 return
             self.conns.append(conn)
+            self.took(conn)
+
+    def took(self, conn: socket.socket) -> None:
+        """What is done with a connection once accepted: nothing (a server may answer on its own thread)."""
 
     @property
     def accepted(self) -> int:

@@ -92,22 +92,15 @@ def test_a_server_that_refuses_everything_keeps_the_points(tmp_path: Path, kind:
         server.close()
 
 
-class Trickling:
+class Trickling(Hung):
     """A server that reads the request and answers one byte every 0.2 s, forever: no read ever times out."""
 
     def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.lasted: list[float] = []  # how long each connection stayed open
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def took(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         start = time.monotonic()
@@ -120,9 +113,6 @@ class Trickling:
             self.lasted.append(time.monotonic() - start)
         finally:
             conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def test_a_trickling_server_is_given_up_on_at_the_timeout(tmp_path: Path) -> None:
