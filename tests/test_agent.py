@@ -376,12 +376,37 @@ def test_a_press_with_nobody_going_is_the_residents_word_and_a_late_claim_does_n
     home.press()  # Mary's "I'm OK": her word, not movement the sensors saw
     closed = rec.wait(acks, lambda b: b.get("who") in ("sensors", "resident"))
     assert (closed["who"], closed["what"]) == ("resident", "cancel")
-    assert closed["note"].startswith("Mary pressed the button at ")
+    assert closed["note"] == "Mary pressed 'I'm OK' (short press)."
     _from_the_circle(home, acks, alert_id, "claim")  # someone tapped "I'm going" just before
     # A command from the same sender after it: once it is answered, the claim before it has been taken.
     home.agent.link.client.publish("sentinel/mary/cmd/status", "{}", qos=1).wait_for_publish(5)
     wait_for(lambda: (home.agent.pump(), rec.on("sentinel/mary/cmd/status/reply"))[1], 5, "the reply")
     assert not home.store.open_alerts("mary") and home.agent.status == "ok"  # she said so herself
+
+
+def test_a_call_for_help_during_a_quiet_alert_takes_it_over_and_is_never_told_as_all_clear(
+    mary_flat: Flat, recorder
+) -> None:
+    from test_watch import PINS
+
+    home = mary_flat
+    rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    quiet_id, acks = _quiet_alert(home, rec)
+    button = home.factory.pin(PINS["help_button"])
+    button.drive_low()  # Mary holds the button: until it is a call for help or "I'm OK", the alert stays as it is
+    home.advance(1.0)
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [quiet_id]
+    home.advance(1.5)  # held past long_press (2 s): a call for help
+    button.drive_high()
+    home.advance(1.0)
+    help_alert = rec.wait("sentinel/mary/alert", lambda a: a["kind"] == "help")
+    said = rec.wait(acks, lambda b: b.get("who") == "resident")
+    assert said["what"] == "help" and said["note"].startswith("Mary pressed the help button at ")
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [help_alert["alert_id"]]
+    # Neither a "cancel" (told as all clear) nor anything before the call for help itself.
+    assert [b["what"] for b in rec.on(acks) if b.get("who") in ("sensors", "resident")] == ["help"]
+    order = [m.topic for m in rec.messages]
+    assert order.index("sentinel/mary/alert", order.index("sentinel/mary/alert") + 1) < order.index(acks)
 
 
 def test_a_help_press_does_not_wait_for_the_routine_to_be_learned(tmp_path: Path, broker: Mosquitto, recorder) -> None:

@@ -101,6 +101,9 @@ def test_im_ok_answers_a_check_else_closes_every_open_alert_else_is_a_check_in()
         # Someone is going: the movement may be theirs, so only they (or the button) can say all is well.
         ("alerted", False, True, "ann", meaning.TellGoing("a-1", "ann", MOVED)),
         ("alerted", False, False, None, None),  # resolve_on_activity: false, the circle closes it
+        # Her press: what it means ("I'm OK" or a call for help) is known only once it is over (``of_ok``, ``of_help``).
+        ("alerted", True, True, None, None),
+        ("alerted", True, True, "ann", None),
         ("watching", False, True, None, None),  # nothing was pending
     ],
 )
@@ -118,3 +121,10 @@ def test_movement_without_an_open_alert_closes_nothing() -> None:
         "Mary", "alerted", "the hall", AT, by_button=False, open_alert=None, resolve_on_activity=True, going=None
     )
     assert got is None
+
+
+def test_a_call_for_help_takes_over_a_quiet_alert_unless_someone_is_going_to_it() -> None:
+    took = meaning.Close(("a-1",), "resident", "help", "Mary pressed the help button at 09:30: see the call for help.")
+    assert meaning.of_help("Mary", AT, "a-1", None) == took
+    assert meaning.of_help("Mary", AT, "a-1", "ann") is None  # it stays open beside the call, Ann still going
+    assert meaning.of_help("Mary", AT, None, None) is None

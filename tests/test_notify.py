@@ -141,6 +141,22 @@ def test_the_resident_closing_it_tells_the_circle(circle) -> None:
     assert c.store.incident("mary-help-2").closed_by == "resident"  # type: ignore[union-attr]
 
 
+def test_a_quiet_alert_closed_by_her_call_for_help_is_told_as_that_not_as_all_clear(circle) -> None:
+    c = circle()
+    c.publish("alert", alert("mary-inactivity-3"))
+    c.pump()
+    assert c.alerts_to("ann")
+    c.publish("alert", alert("mary-help-3", "help", "critical"))
+    note = "Mary pressed the help button at 10:02: see the call for help."
+    c.publish("alert/mary-inactivity-3/ack", {"who": "resident", "what": "help", "note": note})
+    wait_for(lambda: (c.pump(1), c.store.incident("mary-inactivity-3").closed_at)[1], 5, "the quiet alert to close")  # type: ignore[union-attr]
+    c.pump()
+    told = c.infos_to("ann")[-1]
+    assert (told["title"], told["message"]) == ("Mary: called for help", note)
+    assert all(i["title"] != "Mary: all clear" for i in c.infos_to("ann"))
+    assert c.store.incident("mary-help-3").closed_at is None  # type: ignore[union-attr]
+
+
 def test_malformed_messages_do_not_stop_the_notifier(circle, caplog) -> None:
     c = circle()
     c.publish("alert", b"{oops")

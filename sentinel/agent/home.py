@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 
 from sentinel.agent.base import AgentBase, iso, make_logic
-from sentinel.agent.meaning import CheckAnswered, CheckedIn, Close, Meaning, TellGoing, of_ok
+from sentinel.agent.meaning import CheckAnswered, CheckedIn, Close, Meaning, TellGoing, of_help, of_ok
 from sentinel.agent.zigbee import Fault, Press
 from sentinel.agent.zigbee import Reading as ZigbeeReading
 from sentinel.core import protocol
@@ -48,6 +48,9 @@ class HomeDecisions(AgentBase):
                         self.config.home.id, self.config.home.name, out.how, name, sensor.room, wall, self._nonce()
                     )
                 )
+                quiet = self.watch.alert_id if self.watch is not None else None
+                if quiet is not None and quiet in self.journal.alerts:
+                    self.act_on(of_help(self.config.home.name, wall, quiet, self.journal.claimed_by(quiet)), wall)
             else:
                 self.resident_ok(out.how, wall)
 

@@ -57,6 +57,19 @@ def of_ok(name: str, how: str, check_was_running: bool, open_alerts: tuple[str, 
     return Close(open_alerts, "resident", "cancel", f"{name} pressed 'I'm OK' ({how}).")
 
 
+def of_help(name: str, wall: datetime, open_quiet: str | None, going: str | None) -> Close | None:
+    """A call for help from the button while an unusual-quiet alert (``open_quiet``) is open.
+
+    With nobody going, the call for help takes over: the quiet alert is closed, and those told of it read that she
+    called for help, not "all clear". With someone going, it stays open beside the call, and so does their word.
+    """
+    if open_quiet is None or going is not None:
+        return None
+    return Close(
+        (open_quiet,), "resident", "help", f"{name} pressed the help button at {wall:%H:%M}: see the call for help."
+    )
+
+
 def of_movement(
     name: str,
     ended: Phase,
@@ -79,11 +92,10 @@ def of_movement(
     if ended != "alerted" or open_alert is None or not resolve_on_activity:
         return None
     if by_button:
-        # The resident's own press, not movement: with nobody going it is their word that they are there (a call
-        # for help, if that is what it was, goes out on its own); with someone going it is not told as movement
-        # that may be theirs, and their 'I'm OK' (``of_ok``) or call for help says what it means.
-        pressed = f"{name} pressed the button at {wall:%H:%M}."
-        return Close((open_alert,), "resident", "cancel", pressed) if going is None else None
+        # The resident's own press, not movement; what it means is known only once it is over: "I'm OK"
+        # (``of_ok``) or a call for help (``of_help``). Closing the alert at the press would tell the circle
+        # "all clear" seconds before a long hold calls for help.
+        return None
     note = f"Movement again: {place} at {wall:%H:%M}."
     if going is None:
         return Close((open_alert,), "sensors", "resolve", note)

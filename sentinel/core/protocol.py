@@ -32,7 +32,7 @@ STATES = ("ok", "learning", "checking", "alert", "away", "paused")
 """The home's state in its retained status."""
 COMMANDS = ("away", "ok", "home", "resume", "pause", "status")
 """The verbs of ``cmd/<verb>``."""
-ACK_WORDS = {"resident": ("cancel",), "sensors": ("resolve", "activity")}
+ACK_WORDS = {"resident": ("cancel", "help"), "sensors": ("resolve", "activity")}
 """What the agent says on an alert's ack topic, by who said it."""
 NOTIFIER_ACK_WORDS = ("claim", "release", "resolve")
 """What the notifier says there (with ``"source": "notifier"``) about what the circle did."""

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 NEVER = timedelta(days=36500)
 _WHY = {False: "cannot go after all", True: "has not said they are there, nor answered"}
+# How an alert closed is told: a quiet alert closed by the resident's call for help is not "all clear".
+_CLOSED = {"help": ("called for help", "sos")}
+_HOME_CLOSES = (("resident", "cancel"), ("resident", "help"), ("sensors", "resolve"))
 
 
 class Incidents(Part):
@@ -188,15 +191,8 @@ class Incidents(Part):
         if any(m.id == member for m in self.cfg.members):
             body = messages.going_note(self.cfg, home, self.cfg.member(member), incident, self.secret, now.timestamp())
             self.store.deliver(incident.alert_id, home.id, member, body, now)
-        self._tell(
-            incident,
-            home,
-            f"{home.name}: {name} is going",
-            f"{name} is on the way to {home.name}.",
-            now,
-            skip=member,
-            tags=("runner",),
-        )
+        title, text = f"{home.name}: {name} is going", f"{name} is on the way to {home.name}."
+        self._tell(incident, home, title, text, now, skip=member, tags=("runner",))
         self._to_agent(incident, name, "claim", now)
 
     def _release(
@@ -234,7 +230,8 @@ class Incidents(Part):
             return
         log.warning("%s resolved by %s: %s", incident.alert_id, who, note)
         self.store.step(incident.alert_id, now, "resolved", skip, note)
-        self._tell(incident, home, f"{home.name}: all clear", note, now, skip=skip, tags=("white_check_mark",))
+        words, tag = _CLOSED.get(what, ("all clear", "white_check_mark"))
+        self._tell(incident, home, f"{home.name}: {words}", note, now, skip=skip, tags=(tag,))
         if self.follow_ups is not None:
             self.follow_ups.closed(incident, incident.claimed_by or skip, now)
         if tell_agent:
@@ -263,7 +260,7 @@ class Incidents(Part):
             scene.ask_to_confirm(self.cfg, self.store, self.secret, incident, home, note, now)
         elif who == "sensors" and what == "activity":  # someone had said they were going: it may be them
             scene.moved_meanwhile(self.cfg, self.store, self._tell, incident, home, note, now)
-        elif (who, what) in (("resident", "cancel"), ("sensors", "resolve")):
+        elif (who, what) in _HOME_CLOSES:
             self._close(incident, home, who, what, note, now, tell_agent=False)
         self._wake()
 
