@@ -233,8 +233,12 @@ def test_detector_warms_up_then_learns() -> None:
     detector.observe(Row(D0 + timedelta(hours=10), "kitchen", "motion", 1, ""))
     assert detector.learning
     assert detector.alert_at() == D0 + timedelta(hours=16)  # the day line, to the second
-    detector.observe(Row(D0 + timedelta(hours=21), "kitchen", "motion", 1, ""))
-    assert detector.alert_at() == D0 + timedelta(hours=33)  # the night line
+    # 21:00 is past the line: the alert is out, and one or two signs are strays; the third is a return.
+    for minute in (0, 1):
+        assert not detector.observe(Row(D0 + timedelta(hours=21, minutes=minute), "kitchen", "motion", 1, ""))
+        assert detector.held and detector.alert_at() == D0 + timedelta(hours=16)
+    assert detector.observe(Row(D0 + timedelta(hours=21, minutes=2), "kitchen", "motion", 1, ""))
+    assert detector.alert_at() == D0 + timedelta(hours=33, minutes=2)  # the night line
     for row in Resident(seed=1).days(D0 + timedelta(days=1), 8):
         detector.observe(row)
     assert not detector.learning
@@ -550,7 +554,9 @@ BUDGET = (
     ids=["budget", "new place", "floor", "night", "ceiling"],
 )
 def test_the_reason_states_the_line_and_what_set_it(every_min: int, last: Row, cause: str, reason: str) -> None:
-    rows = routine_rows(14, every_min, kitchen(7), last) if last.at.hour == 23 else routine_rows(14, every_min, last)
+    # At 23:00, after a whole day in the kitchen (one sign after a quiet past its line would be a stray).
+    rows = routine_rows(15, every_min) if last.at.hour == 23 else routine_rows(14, every_min, last)
+    assert rows[-1] == last
     pending = replay(rows, "Mary").pending
     assert pending is not None and pending.kind == "pending"
     assert pending.reason == reason
@@ -823,13 +829,26 @@ def test_replay_after_the_front_door_while_learning_says_no_alert_would_come(tmp
     assert pending["kind"] == "pending" and pending["at"] is None and pending["facts"]["line_cause"] == "outing"
 
 
+def test_replay_says_when_the_file_ends_with_an_alert_still_out(tmp_path: Path, capsys) -> None:
+    stray = Row(kitchen(15).at, "bedroom_pir", "motion", 1, "bedroom")  # one sign, hours after the alert: a stray
+    path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, kitchen(12), stray))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1] == (
+        "The file ends at 2026-01-19 15:00 with the alert of 2026-01-19 12:36 still out: nothing since was taken "
+        "for a sign that Mary is up and about (one or two isolated signs are not, nor a sensor's reports alone)."
+    )
+    assert err == "1 inactivity alert(s)\n"
+
+
 def test_replay_lists_past_alerts_before_the_pending_one(tmp_path: Path, capsys) -> None:
-    rows = routine_rows(14, 5, kitchen(12), kitchen(15))  # three quiet hours after noon: an alert, then quiet again
-    path = write_csv(tmp_path / "week.csv", rows)
+    # Three quiet hours after noon: an alert; then back in the kitchen (three signs, a return), and quiet again.
+    back = [kitchen(15), *(Row(kitchen(15).at + timedelta(minutes=m), *PIR_OFF[:2], 1, "kitchen") for m in (1, 2))]
+    path = write_csv(tmp_path / "week.csv", routine_rows(14, 5, kitchen(12), *back))
     assert main(["replay", "--json", str(path)]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [a["kind"] for a in listed] == ["inactivity", "pending"]
-    assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[1]["facts"]["last_activity"] == "2026-01-19T15:00:00"
+    assert listed[0]["at"] == "2026-01-19T12:36:19" and listed[1]["facts"]["last_activity"] == "2026-01-19T15:02:00"
 
 
 # --- the robustness conditions, the door onsets row and the calibration check ----------------
@@ -981,6 +1000,38 @@ def test_stray_events_in_an_empty_home_do_not_end_the_outing() -> None:
     assert detector.line_s() is not None and detector.line_s() < 3 * 3600  # just back: movement is expected soon
     detector.observe(Row(back + timedelta(minutes=2), "kitchen_pir", "motion", 1, "kitchen"))
     assert detector.limit() is not None and detector.limit().cause != "stray"
+
+
+def test_once_the_alert_is_out_one_or_two_signs_are_strays_and_a_third_or_the_door_ends_it() -> None:
+    detector = learned(outing_days(14))
+    out = LAST_DAY + timedelta(hours=14, seconds=20)
+    for row in (Row(out - timedelta(seconds=20), "front_door", "door", 1, "hall"), Row(out, *DOOR_SHUT)):
+        detector.observe(row)
+    deadline = detector.alert_at()
+    assert deadline is not None
+    # Past the outing's wait (its alert out): a blip is neither a return nor the start of a new quiet spell.
+    blip = Row(deadline + timedelta(hours=2), "seat", "pressure", 1, "living")
+    assert not detector.observe(blip) and detector.held
+    assert detector.alert_at() == deadline and detector.last_context == "front_door:0"
+    detector.observe(Row(deadline + timedelta(hours=3), "front_door", "door", 1, "hall"))  # the door: back
+    assert detector.last_context == "front_door:1 back" and not detector.held
+    assert detector.spells[-1].seconds == (deadline + timedelta(hours=3) - out).total_seconds()  # learned whole
+    # At home: the kitchen, then quiet past its line; two signs held, the third a return from the first of them.
+    kitchen_at = deadline + timedelta(hours=3, minutes=5)
+    detector.observe(Row(kitchen_at, "kitchen_pir", "motion", 1, "kitchen"))
+    due = detector.alert_at()
+    assert due is not None
+    signs = [due + timedelta(hours=1, minutes=m) for m in (0, 7, 9)]
+    for at in signs[:2]:
+        assert not detector.observe(Row(at, "bedroom_pir", "motion", 1, "bedroom"))
+        assert detector.alert_at() == due and detector.last_at == kitchen_at
+    assert detector.observe(Row(signs[2], "bedroom_pir", "motion", 1, "bedroom"))
+    assert detector.last_at == signs[2] and not detector.held
+    assert [s.seconds for s in detector.spells[-3:]] == [
+        (signs[0] - kitchen_at).total_seconds(),
+        7 * 60,
+        2 * 60,
+    ]
 
 
 def test_the_door_after_coming_in_and_a_while_unseen_is_going_out() -> None:

@@ -80,7 +80,7 @@ def test_the_summary_decides_as_the_learned_model_does_at_every_sign_of_life(not
         tracker.activity(row.at, context, row.kind == "door")
         if tracker.wanted is not None:
             assert learner._fitted_on == tracker.wanted.date()  # refitted on the same sign of life
-            summary = Summary(row.at, learner._fitted_on, learner.model, learner.outing_model, learner._usual)
+            summary = Summary(row.at, learner._fitted_on, learner.model, learner.outing_model, learner.usual)
             got = round_trip(summary)
             tracker.adopt(got.model, got.outing_model, got.usual, got.fitted_on)
             tracker.wanted = None
@@ -117,7 +117,7 @@ def test_the_learning_process_learns_from_the_store_what_the_detector_learned_on
     summary = round_trip(learn(stored, [], Request(now, PARAMS, WARMUP, price_hint=hint)))
     assert summary.model is not None and online.model is not None
     same_lines(online.model, summary.model)
-    assert summary.usual == online._usual
+    assert summary.usual == online.usual
     # Where the spell stood at the last event: a tracker restored from it says what the detector says.
     tracker = Tracker(PARAMS, WARMUP)
     from sentinel.detect.state import restore
@@ -227,6 +227,14 @@ class Kit:
     def pump_until(self, condition, what: str, timeout: float = 30):
         return wait_for(lambda: (self.agent.pump(), condition())[1], timeout, what)
 
+    def up_and_about(self) -> None:
+        """Kitchen, living room, bedroom: after a quiet past its line (a day without a sign), one is a stray."""
+        for pin in (self.factory.pin(13), self.factory.pin(19), self.factory.pin(5)):
+            pin.drive_high()
+            self.agent.pump()
+            pin.drive_low()
+            self.agent.pump()
+
     def press_for_help(self) -> None:
         pin = self.factory.pin(21)
         pin.drive_low()
@@ -298,10 +306,7 @@ def test_a_learning_process_that_cannot_be_started_is_tried_again(kits, tmp_path
     learned_as_of = kit.agent.routine_as_of
     learner.argv = [str(tmp_path / "no-such-program")]
     kit.clock.advance(86400)  # its first sign of life asks for a refit
-    pin = kit.factory.pin(13)
-    pin.drive_high()
-    kit.agent.pump()
-    pin.drive_low()
+    kit.up_and_about()
     kit.pump_until(lambda: learning.next_learn is not None, "the failed refit")
     assert learner.started == 1 and kit.agent.routine_as_of == learned_as_of and kit.agent.watch is watch
     learner.argv = command()
@@ -425,10 +430,7 @@ def test_the_daily_refit_runs_in_the_learning_process(kits) -> None:
     learner = kit.agent.learner
     assert learner.started == 1
     kit.clock.advance(86400)  # the next day: its first sign of life asks for a refit
-    pin = kit.factory.pin(13)
-    pin.drive_high()
-    kit.agent.pump()
-    pin.drive_low()
+    kit.up_and_about()
     kit.pump_until(lambda: kit.agent.routine_as_of == kit.clock.now().replace(microsecond=0), "the refit", 30)
     assert learner.started == 2
 

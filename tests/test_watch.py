@@ -143,9 +143,14 @@ def test_unusual_quiet_raises_an_inactivity_alert_and_movement_resolves_it(flat,
     assert alert["facts"]["line_cause"] == "budget" and alert["facts"]["false_alerts_per_month"] == 1.0
     rec.wait("sentinel/mary/status", lambda s: s["state"] == "alert")
 
+    # One or two signs once the alert is out (a PIR catching the sun, an arm moved on the floor) do not end it.
     home.move("living_pir")
+    home.move("bedroom_pir")
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert["alert_id"]]
+    home.move("kitchen_pir")  # a third: she is up and about
     ack = rec.wait(f"sentinel/mary/alert/{alert['alert_id']}/ack")
     assert ack["who"] == "sensors" and ack["what"] == "resolve"
+    assert rec.on(f"sentinel/mary/alert/{alert['alert_id']}/ack") == [ack]
     rec.wait("sentinel/mary/status", lambda s: s["state"] == "ok" and s["reason"].startswith("Movement again"))
 
 
@@ -162,6 +167,18 @@ def test_the_resident_is_asked_first_and_a_press_stops_it_there(flat, recorder) 
     home.advance(600)
     assert home.store.open_alerts("mary") == []  # the agent decides in pump(): its store is the truth
     assert not buzzer.state
+
+
+def test_one_movement_while_asking_answers_the_check_in(flat, recorder) -> None:
+    home = flat(checkin=True)
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/status"])
+    home.move("kitchen_pir")
+    home.advance(home.line() + 240)  # asked for four minutes of the five
+    rec.wait("sentinel/mary/status", lambda s: s["state"] == "checking")
+    home.move("living_pir")  # before the circle is told, one sign answers: it is not yet a stray
+    rec.wait("sentinel/mary/status", lambda s: s["state"] == "ok" and "while asking" in s["reason"])
+    home.advance(120)
+    assert home.store.open_alerts("mary") == []
 
 
 def test_no_answer_to_the_check_in_tells_the_circle(flat, recorder) -> None:
@@ -504,3 +521,4 @@ def test_periods_answer_like_a_scan() -> None:
     for _ in range(2000):
         at = base + timedelta(minutes=rng.randrange(-100, 105_000))
         assert (at in periods) == any(s <= at <= e for s, e in spans)
+

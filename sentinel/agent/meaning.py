@@ -80,11 +80,16 @@ def of_movement(
     open_alert: str | None,
     resolve_on_activity: bool,
     going: str | None,
+    held: bool = False,
 ) -> Meaning:
     """A sign of life that ended the watch's phase ``ended``, seen at ``place`` (words) at ``wall``.
 
-    ``open_alert``: the unusual-quiet alert the watch raised, if open; ``going``: who said they are going to it.
+    ``open_alert``: the unusual-quiet alert the watch raised, if open; ``going``: who said they are going to it;
+    ``held``: one of the first two signs once that alert was out, not taken for the resident's (``Tracker``).
     """
+    note = f"Movement again: {place} at {wall:%H:%M}."
+    if held:  # it ends nothing; whoever is going hears of it, as it may be them
+        return TellGoing(open_alert, going, note) if open_alert and going and not by_button else None
     if ended == "checking":
         if by_button:
             return CheckAnswered(f"{name} pressed the button when asked: all is well.")
@@ -96,7 +101,6 @@ def of_movement(
         # (``of_ok``) or a call for help (``of_help``). Closing the alert at the press would tell the circle
         # "all clear" seconds before a long hold calls for help.
         return None
-    note = f"Movement again: {place} at {wall:%H:%M}."
     if going is None:
         return Close((open_alert,), "sensors", "resolve", note)
     # The movement may be the neighbour who went: only they (or the button) can say all is well.

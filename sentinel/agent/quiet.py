@@ -74,7 +74,10 @@ class Quiet(AgentBase):
             open_alert=open_id,
             resolve_on_activity=self.config.detection.resolve_on_activity,
             going=self.journal.claimed_by(open_id) if open_id else None,
+            held=self.watch.detector.held,
         )
+        if self.watch.detector.held:
+            log.info("%s: a sign once the alert was out, not yet taken for a return (a third would be)", event.sensor)
         self.act_on(meaning, event.wall)
         return self.watch.last_event is event
 

@@ -33,6 +33,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{alert.at:%Y-%m-%d %H:%M}  {alert.reason}")
             if replayed.pending is not None and replayed.ends is not None:
                 print(_pending_text(replayed.pending, replayed.ends))
+            elif replayed.out and replayed.alerts and replayed.ends is not None:
+                print(
+                    f"The file ends at {replayed.ends:%Y-%m-%d %H:%M} with the alert of "
+                    f"{replayed.alerts[-1].at:%Y-%m-%d %H:%M} still out: nothing since was taken for a sign that "
+                    f"{args.name} is up and about (one or two isolated signs are not, nor a sensor's reports alone)."
+                )
             print(f"{len(replayed.alerts)} inactivity alert(s)", file=sys.stderr)
         return 0
     if args.command == "backtest":

@@ -51,6 +51,7 @@ class Replay:
     alerts: list[ReplayedAlert]
     pending: ReplayedAlert | None
     ends: datetime | None  # the last row
+    out: bool = False  # the last alert is still out: nothing since was taken for a sign of the resident's
 
 
 def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
@@ -78,7 +79,7 @@ def replay(rows: Sequence[Row], name: str = "the resident") -> Replay:
         if raised is not None:
             alerts.append(ReplayedAlert(raised.replace(microsecond=0), *explained(raised)))
     pending = None if replayed.out else _pending(detector, places, name, explained)
-    return Replay(alerts, pending, rows[-1].at if rows else None)
+    return Replay(alerts, pending, rows[-1].at if rows else None, replayed.out)
 
 
 def _pending(

@@ -161,7 +161,7 @@ class InactivityDetector(Tracker):
         # front door ends none: the resident going out or coming in says nothing of who a sensor indoors sees.
         outside = {sensor_of(name) for name in self._doors} | self.silent
         indoor = np.array([name not in outside for name in sensors], dtype=bool)
-        self._usual = usual_gaps_of(start, sensor_code[context], sensors, indoor)
+        self.usual = usual_gaps_of(start, sensor_code[context], sensors, indoor)
         self._plan_check()
         table = SpellTable(
             start,

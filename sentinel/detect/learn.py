@@ -62,4 +62,4 @@ def learn(events: Iterable[Event], flips: Iterable[tuple[datetime, str]], reques
         detector.refit(naive(now))
     model, outing = detector.model, detector.outing_model
     faulty = detector.run.faulty
-    return Summary(now, detector._fitted_on, model, outing, detector._usual, state, last, count, faulty=faulty)
+    return Summary(now, detector._fitted_on, model, outing, detector.usual, state, last, count, faulty=faulty)

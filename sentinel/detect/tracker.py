@@ -1,21 +1,18 @@
 """The current quiet spell, followed sign by sign and judged against the learned routine: plain Python.
 
-This is what the agent runs. Learning the routine is the ``InactivityDetector``'s
-(``detector.py``, with numpy), which follows spells the same way and also keeps
-them to learn from; here a refit is only asked for (``wanted``) and the
-learned routine is handed in (``adopt``).
+This is what the agent runs. Learning the routine is the ``InactivityDetector``'s (``detector.py``, with numpy),
+which follows spells the same way and also keeps them to learn from; here a refit is only asked for (``wanted``)
+and the learned routine is handed in (``adopt``).
 
-Times are the home's local wall-clock times, with their UTC offset when known:
-the time of day (what the routine is about) is read off the clock face, while a
-spell's length is the real time elapsed, which differs from the clock face's
-difference across a change to or from summer time.
+Times are the home's local wall-clock times, with their UTC offset when known: the time of day (what the routine is
+about) is read off the clock face, while a spell's length is the real time elapsed, which differs from the clock
+face's difference across a change to or from summer time.
 
-After the front door the resident has either come in or gone out; what
-follows tells which. Until a return is seen (the door again, or
-``RETURN_ROWS`` signs of life indoors), one or two indoor events are taken for
-stray sensor blips in an empty home: they neither end the outing's spell nor
-move its line. The door again a while after coming in, with nothing indoors
-between, is going out: the resident was home, unseen.
+After the front door the resident has either come in or gone out; what follows tells which. Until a return is
+seen (the door again, or ``RETURN_ROWS`` signs of life indoors), one or two indoor events are taken for stray
+sensor blips in an empty home: they neither end the outing's spell nor move its line. So too once a spell at home
+has outlasted its line: its alert is out, and only a return (or the door) ends it. The door again a while after
+coming in, with nothing indoors between, is going out: the resident was home, unseen.
 """
 
 from __future__ import annotations
@@ -64,21 +61,17 @@ class Tracker:
         self._moves = 0  # signs of life of another sensor than the one before (``silent.py``: silences judged by)
         self._moved_from: str | None = None
         self._last_sign: dict[str, tuple[int, datetime]] = {}  # per sensor: the count and time of its last
-        self._usual: dict[str, Usual] = {}  # per sensor, from the window at the last refit
+        self.usual: dict[str, Usual] = {}  # per sensor, from the window at the last refit
         self._next_check = math.inf  # the count at which some sensor would have been silent too long
         self.run = Run()  # the sensor reporting now, and whether it reports alone far beyond its usual runs
         self._latest: str | None = None  # the sensor of the last row seen, taken or not
         self._before: Kept | None = None  # where the tracker stood before that sensor's signs in a row
         self.undone = False  # the last row showed a sensor alone, and its signs before it were undone
-
-    @property
-    def usual(self) -> dict[str, Usual]:
-        """Per sensor, its usual gaps and runs, from the window at the last refit."""
-        return self._usual
+        self.held = False  # the last row came once the alert was out, and is a stray until a return follows
 
     def judge_runs(self, usual: dict[str, Usual], faulty: dict[str, tuple[Usual, datetime]]) -> None:
         """Judge runs by these until the next refit: a replay of the history judges them as the agent did."""
-        self._usual, self.run.faulty = dict(usual), dict(faulty)  # no silent sensor is looked for until a refit
+        self.usual, self.run.faulty = dict(usual), dict(faulty)  # no silent sensor is looked for until a refit
 
     @property
     def learning(self) -> bool:
@@ -94,17 +87,17 @@ class Tracker:
         refit: bool = True,
         kind: str | None = None,
     ) -> bool:
-        """A sign of life: it ends the current spell and starts the next; False if it is not taken for one.
+        """A sign of life: it ends the current spell and starts the next; False if it is not taken for one (yet).
 
-        ``learn`` False leaves the ending spell out of the routine (away, paused,
-        or during an incident); ``refit`` False defers relearning (bulk loading).
+        ``learn`` False leaves the ending spell out of the routine (away, paused, or during an incident); ``refit``
+        False defers relearning (bulk loading).
         ``kind``: the sensor's kind; only those of ``JUDGED_KINDS`` (or unknown) can be found silent, or alone.
         """
         if self.frozen:
             learn = refit = False
-        sensor, self.undone = sensor_of(context), False
+        sensor, self.undone, self.held = sensor_of(context), False, False
         judged = not is_door and (kind is None or kind in JUDGED_KINDS)
-        usual = self._usual.get(sensor) if judged else None  # any sensor indoors ends a run; the door does not
+        usual = self.usual.get(sensor) if judged else None  # any sensor indoors ends a run; the door does not
         if sensor != self._latest:  # its first sign since another sensor's: where its signs would be undone to
             self._latest = sensor
             judgeable = usual is not None and (usual.runs >= MIN_RUNS or sensor in self.run.faulty)
@@ -127,7 +120,7 @@ class Tracker:
                 self._went_out = True
             if self._went_out:
                 context += BACK
-        sign = Sign(at, context, learn)
+        sign, held = Sign(at, context, learn), not is_door and self._alert_out(at)
         if is_door:
             self._doors.add(context)
             if not arrival(context):
@@ -139,17 +132,18 @@ class Tracker:
             else:  # the door again: whatever came in between were strays, and the spell from the door goes on
                 self._record(sign)
             self._out, self._strays = sign, []
-        elif self._out is None:
-            self._record(sign)
-        elif arrival(self._out.context):  # after coming in, whoever moves is the resident
+        elif arrival(self._out.context) if self._out is not None else not held:
+            # At home, or just come in: whoever moves is the resident (and any strays held while an alert was out).
             self._strays.append(sign)
             self._returned()
-        else:
+        else:  # after going out, or once the alert is out: a blip in an empty home, an arm moved, until a return
             self._strays.append(sign)
-            deadline = self._out_deadline()
-            soon = (at - self._out.at).total_seconds() <= ARRIVAL_S
-            if soon or len(self._strays) >= RETURN_ROWS or (deadline is not None and at >= deadline):
+            soon = self._out is not None and (at - self._out.at).total_seconds() <= ARRIVAL_S
+            if soon or len(self._strays) >= RETURN_ROWS:
                 self._returned()
+            elif held:
+                self.held = True  # not taken for the resident's (yet): the quiet goes on, and its alert with it
+                return False
         if self.first_at is None:
             self.first_at = at
         self.last_at, self.last_context = at, context
@@ -161,14 +155,13 @@ class Tracker:
 
     def refit(self, now: datetime) -> None:
         """Ask for the routine to be relearned from the window of spells before ``now`` (see ``wanted``)."""
-        self.wanted = now
-        self._fitted_on = now.date()
+        self.wanted, self._fitted_on = now, now.date()
 
     def adopt(
         self, model: RoutineModel | None, outing_model: RoutineModel | None, usual: dict[str, Usual], on: date | None
     ) -> None:
         """The routine learned elsewhere (on day ``on``) takes over from now."""
-        self.model, self.outing_model, self._usual = model, outing_model, usual
+        self.model, self.outing_model, self.usual = model, outing_model, usual
         self._fitted_on = self._fitted_on if on is None else on
         self._plan_check()
 
@@ -184,7 +177,7 @@ class Tracker:
             return back
         found = {
             name
-            for name, usual in self._usual.items()
+            for name, usual in self.usual.items()
             if name not in self._unjudged
             and usual.silent(self._moves - self._last_sign[name][0], (at - self._last_sign[name][1]).total_seconds())
         }
@@ -196,14 +189,14 @@ class Tracker:
         """The next count of moves at which a sensor still reporting could be found silent."""
         limits = [
             self._last_sign[name][0] + usual.busy
-            for name, usual in self._usual.items()
+            for name, usual in self.usual.items()
             if name in self._last_sign and name not in self.silent and name not in self._unjudged
         ]
         self._next_check = math.floor(min(limits)) + 1 if limits else math.inf
 
     def silent_sensors(self, now: datetime) -> list[SilentSensor]:
         """The sensors found silent far beyond their usual gaps (a kit fault: tell the keepers)."""
-        return told_silent(self.silent, self._usual, self._last_sign, self._moves, now)
+        return told_silent(self.silent, self.usual, self._last_sign, self._moves, now)
 
     def _record(self, sign: Sign) -> None:
         """The spell from the last sign of life taken for the resident's to this one ends."""
@@ -226,9 +219,8 @@ class Tracker:
 
     def _kept(self) -> Kept:
         """Where the tracker stands, to go back to if the signs that follow turn out not to be the resident's."""
-        return Kept(
-            self._from, self._out, tuple(self._strays), self._went_out, self.last_at, self.last_context, self._mark()
-        )
+        stood = (self._from, self._out, tuple(self._strays), self._went_out, self.last_at, self.last_context)
+        return Kept(*stood, self._mark())
 
     def _undo(self, kept: Kept) -> None:
         self._from, self._out, self._strays, self._went_out = kept.begun, kept.out, list(kept.strays), kept.went_out
@@ -240,6 +232,11 @@ class Tracker:
 
     def _forget(self, mark: object) -> None:
         """Forget the spells learned since ``mark``: they were timed by signs that were not the resident's."""
+
+    def _alert_out(self, at: datetime) -> bool:
+        """The spell at home has outlasted its line (and the check-in's wait) by ``at``: its alert is out."""
+        due = self.alert_at()
+        return due is not None and (at - due).total_seconds() >= self.params.hold_after_s
 
     def _gone_s(self, at: datetime) -> float:
         """Seconds since the front door's last row (while no return has followed it)."""
