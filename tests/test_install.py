@@ -75,6 +75,7 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
     unit = (root / "etc/systemd/system/sentinel-agent.service").read_text()
     # The learning process killed for want of memory must not stop the agent (systemd's default would).
     assert "\nOOMPolicy=continue\n" in unit
+    assert "\nOOMScoreAdjust=-500\n" in unit  # and the agent itself is among the last to go
     assert oct((root / "etc/sentinel/agent.env").stat().st_mode & 0o777) == "0o600"
 
     password = (root / "etc/sentinel/agent.env").read_text().strip().split("=", 1)[1]
