@@ -368,6 +368,18 @@ def test_a_claim_heard_after_movement_closed_the_alert_opens_it_again_and_one_pr
     assert [b["what"] for b in rec.on(acks) if b.get("who") in ("sensors", "resident")] == ["resolve", "cancel"]
 
 
+def test_after_her_im_ok_a_new_quiet_spell_is_watched_again(mary_flat: Flat, recorder) -> None:
+    home = mary_flat
+    rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    first, acks = _quiet_alert(home, rec)
+    home.press()  # "I'm OK", from her chair; then she does not pass a sensor again
+    assert rec.wait(acks, lambda b: b.get("who") == "resident")["what"] == "cancel"
+    assert home.agent.watch is not None and home.agent.watch.phase == "watching"  # the press is hers, not a stray
+    home.advance(home.line())
+    again = rec.wait("sentinel/mary/alert", lambda a: a["alert_id"] != first)
+    assert again["kind"] in ("inactivity", "not_up")
+
+
 def test_a_press_with_nobody_going_is_the_residents_word_and_a_late_claim_does_not_reopen_it(
     mary_flat: Flat, recorder
 ) -> None:

@@ -101,7 +101,9 @@ class DetectionConfig:
         56.0, doc="How many days of history the routine is learned from.", check=_between(7, 365)
     )
     resolve_on_activity: bool = setting(
-        True, doc="Close an inactivity alert (and tell the circle) when movement resumes."
+        True,
+        doc="Close an inactivity alert (and tell the circle) when the resident is up and about again: a third "
+        "sign of life since it went out, or the front door (one or two isolated signs close nothing).",
     )
     not_back: bool = setting(
         False, doc="Opt-in: alert when an outing lasts far longer than the resident's outings at that time."

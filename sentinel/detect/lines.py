@@ -32,7 +32,6 @@ class Params:
     window_days: float = 56.0
     weekend_split_days: float = 21.0  # learn weekends apart once the window holds three weeks
     other_days_weight: float = 0.0  # how much a weekday counts for a weekend (they still share the all-day level)
-    hold_after_s: float = 0.0  # past the line by this (the check-in's wait), an alert is out: strays do not end it
 
 
 def params_of(cfg: DetectionConfig) -> Params:
@@ -42,7 +41,6 @@ def params_of(cfg: DetectionConfig) -> Params:
         floor_s=cfg.floor,
         ceiling_s=cfg.ceiling,
         window_days=cfg.window_days,
-        hold_after_s=cfg.checkin.wait if cfg.checkin.enabled else 0.0,
     )
 
 

@@ -68,6 +68,7 @@ class Tracker:
         self._before: Kept | None = None  # where the tracker stood before that sensor's signs in a row
         self.undone = False  # the last row showed a sensor alone, and its signs before it were undone
         self.held = False  # the last row came once the alert was out, and is a stray until a return follows
+        self.alert_open: bool | None = None  # told by the agent's watch; None: the alert is out past the line
 
     def judge_runs(self, usual: dict[str, Usual], faulty: dict[str, tuple[Usual, datetime]]) -> None:
         """Judge runs by these until the next refit: a replay of the history judges them as the agent did."""
@@ -120,7 +121,7 @@ class Tracker:
                 self._went_out = True
             if self._went_out:
                 context += BACK
-        sign, held = Sign(at, context, learn), not is_door and self._alert_out(at)
+        sign, held = Sign(at, context, learn), not is_door and kind != "button" and self._alert_out(at)
         if is_door:
             self._doors.add(context)
             if not arrival(context):
@@ -136,7 +137,7 @@ class Tracker:
             # At home, or just come in: whoever moves is the resident (and any strays held while an alert was out).
             self._strays.append(sign)
             self._returned()
-        else:  # after going out, or once the alert is out: a blip in an empty home, an arm moved, until a return
+        else:  # after going out, or once the alert is out: a blip, an arm moved (a press is hers), until a return
             self._strays.append(sign)
             soon = self._out is not None and (at - self._out.at).total_seconds() <= ARRIVAL_S
             if soon or len(self._strays) >= RETURN_ROWS:
@@ -144,8 +145,7 @@ class Tracker:
             elif held:
                 self.held = True  # not taken for the resident's (yet): the quiet goes on, and its alert with it
                 return False
-        if self.first_at is None:
-            self.first_at = at
+        self.first_at = self.first_at or at
         self.last_at, self.last_context = at, context
         if self._watch_sensors(sensor_of(context), at, judged) and refit and self.model is not None:
             self.refit(at)
@@ -234,9 +234,12 @@ class Tracker:
         """Forget the spells learned since ``mark``: they were timed by signs that were not the resident's."""
 
     def _alert_out(self, at: datetime) -> bool:
-        """The spell at home has outlasted its line (and the check-in's wait) by ``at``: its alert is out."""
-        due = self.alert_at()
-        return due is not None and (at - due).total_seconds() >= self.params.hold_after_s
+        """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
+        if self.alert_open is not None:  # the watch knows: a check-in's wait, a room's limits, a quiet window
+            return self.alert_open
+        # Not while learning: the warm-up's fixed waits say nothing of what is usual (nor in the learning replay).
+        due = self.alert_at() if self.model is not None else None
+        return due is not None and at >= due
 
     def _gone_s(self, at: datetime) -> float:
         """Seconds since the front door's last row (while no return has followed it)."""

@@ -46,6 +46,7 @@ class Watch:
         params = params_of(cfg)
         warmup = warmup_of(cfg)
         self.detector = Tracker(params, warmup, not_back=cfg.not_back)
+        self.detector.alert_open = False  # told when its alert goes out, and when it is over (``Tracker.held``)
         self.rooms = {rule.room: rule for rule in cfg.rooms}
         self._door_open: dict[str, float] = {}  # door sensor -> monotonic time it opened
         self._door_alerted: set[str] = set()
@@ -132,6 +133,7 @@ class Watch:
         self._last = event
         self._last_live = True
         self._since_mono = event.mono
+        self.detector.alert_open = False
         ended, self.phase, self._check_until = self.phase, "watching", None
         return ended
 
@@ -271,7 +273,7 @@ class Watch:
             facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
         severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
-        self.alert_id = made.alert_id
+        self.alert_id, self.detector.alert_open = made.alert_id, True
         return made
 
     def door_alert(self, sensor: str, wall: datetime, nonce: str) -> Alert:
