@@ -96,7 +96,7 @@ def test_im_ok_answers_a_check_else_closes_every_open_alert_else_is_a_check_in()
     ("ended", "button", "resolve", "going", "expected"),
     [
         ("checking", False, True, None, meaning.CheckAnswered(ASKED)),
-        ("checking", True, True, None, meaning.CheckAnswered("Mary pressed the button when asked: all is well.")),
+        ("checking", True, True, None, meaning.CheckAnswered("Mary pressed the button when asked.")),
         ("alerted", False, True, None, meaning.Close(("a-1",), "sensors", "resolve", MOVED)),
         # Someone is going: the movement may be theirs, so only they (or the button) can say all is well.
         ("alerted", False, True, "ann", meaning.TellGoing("a-1", "ann", MOVED)),

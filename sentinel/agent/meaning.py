@@ -91,8 +91,8 @@ def of_movement(
     if held:  # it ends nothing; whoever is going hears of it, as it may be them
         return TellGoing(open_alert, going, note) if open_alert and going and not by_button else None
     if ended == "checking":
-        if by_button:
-            return CheckAnswered(f"{name} pressed the button when asked: all is well.")
+        if by_button:  # answered; whether all is well or she calls for help, the press's gesture says next
+            return CheckAnswered(f"{name} pressed the button when asked.")
         return CheckAnswered(f"Movement again ({place}) while asking: all seems well.")
     if ended != "alerted" or open_alert is None or not resolve_on_activity:
         return None
