@@ -528,3 +528,29 @@ def test_periods_answer_like_a_scan() -> None:
         at = base + timedelta(minutes=rng.randrange(-100, 105_000))
         assert (at in periods) == any(s <= at <= e for s, e in spans)
 
+
+
+def test_a_quiet_alert_open_across_a_restart_is_not_raised_again_and_her_return_closes_it(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    first = Flat(tmp_path, broker.port)
+    first.move("kitchen_pir")
+    first.advance(first.line())
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    line = first.line()
+    first.advance(600)
+    first.move("living_pir")  # a stray: the alert stays out
+    first.close()  # a power cut, an update: the agent starts again with the alert open
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        second.advance(line + 3600)  # past a line counted from the stray, which the restart takes for hers
+        assert [a.alert_id for a in second.store.open_alerts("mary")] == [alert_id]
+        assert {a["alert_id"] for a in rec.on("sentinel/mary/alert")} == {alert_id}  # not a second one
+        for sensor in ("living_pir", "bedroom_pir", "kitchen_pir"):  # up and about
+            second.move(sensor)
+        ack = rec.wait(f"sentinel/mary/alert/{alert_id}/ack")
+        assert (ack["who"], ack["what"]) == ("sensors", "resolve")
+        assert second.store.open_alerts("mary") == []
+    finally:
+        second.close()

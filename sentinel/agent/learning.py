@@ -17,6 +17,7 @@ from sentinel.agent.learner import Learned, Learner
 from sentinel.clock import Clock
 from sentinel.config import Config
 from sentinel.core.events import Event
+from sentinel.core.protocol import QUIET_KINDS
 from sentinel.detect.summary import Summary
 from sentinel.detect.watch import Watch
 from sentinel.store import Store
@@ -142,6 +143,9 @@ class Learning:
         for event in meanwhile:
             if last is None or (event.wall, event.mono) > (last.wall, last.mono):
                 fresh.activity(event, learn=learn_meanwhile)
+        quiet = [a.alert_id for a in self.journal.open_alerts() if a.kind in QUIET_KINDS]
+        if quiet:  # raised before a restart: still this spell's, not to be raised again, and movement may end it
+            fresh.relink(quiet[-1])
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(

@@ -23,6 +23,8 @@ ALERT_KINDS: dict[str, Severity] = {
     "not_back": "normal",
     "door_open": "high",
 }
+QUIET_KINDS = ("inactivity", "not_up", "not_back")
+"""The kinds of alert raised for unusual quiet (the watch's own; movement may end them)."""
 """Each kind of alert the agent raises, and its severity."""
 ALERT_FIELDS = ("alert_id", "home", "kind", "severity", "raised_at", "reason", "facts")
 """The fields of an alert (``Alert.payload``)."""

@@ -149,6 +149,10 @@ class Watch:
         self._since_mono = mono - max(0.0, (aware(base.wall) - at).total_seconds())
         self._last = Event(sensor, place.kind, int(value or 1), place.room, at, self._since_mono)
 
+    def relink(self, alert_id: str) -> None:
+        """An unusual-quiet alert still open from before a restart is this watch's: out, and not raised again."""
+        self.alert_id, self.phase, self._check_until, self.detector.alert_open = alert_id, "alerted", None, True
+
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
 
