@@ -155,8 +155,13 @@ class ButtonLogic:
             out.append(Gesture("help", "long press"))
         if self._single_until is not None and t >= self._single_until:
             self._single_until = None
-            out.append(Gesture("ok", "short press"))
+            out.append(Gesture("ok", self._single))
         return out
+
+    @property
+    def _single(self) -> str:
+        """How "I'm OK" was pressed: with long presses off, a press held long is one too."""
+        return "short press" if self.long_enabled else "press"
 
     def deadline(self) -> float | None:
         times = [self._debounce.deadline(), self._single_until]
@@ -181,5 +186,5 @@ class ButtonLogic:
                 if self.double_enabled:
                     self._single_until = t + self.double_press
                 else:
-                    out.append(Gesture("ok", "short press"))
+                    out.append(Gesture("ok", self._single))
         return out
