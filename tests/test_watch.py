@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from conftest import Mosquitto, Recorder, wait_for
+from conftest import Mosquitto, Recorder, gated_learning, wait_for
 from sentinel.agent.app import Agent
 from sentinel.agent.day import DayShare
 from sentinel.clock import ManualClock
@@ -272,6 +273,8 @@ def test_while_learning_the_reason_says_the_line_is_the_fixed_one(flat, recorder
     )
     assert alert["facts"]["line_cause"] == "warmup" and alert["facts"]["learning"] is True
     assert "longest_usual_min" not in alert["facts"]
+    home.move("living_pir")  # while learning, one sign is hers: the fixed waits say nothing of what is usual
+    assert home.store.open_alerts("mary") == []
 
 
 def test_a_quiet_window_postpones_the_alert_to_its_end(flat, recorder) -> None:
@@ -529,7 +532,6 @@ def test_periods_answer_like_a_scan() -> None:
         assert (at in periods) == any(s <= at <= e for s, e in spans)
 
 
-
 def test_a_quiet_alert_open_across_a_restart_is_not_raised_again_and_her_return_closes_it(
     tmp_path: Path, broker: Mosquitto, recorder
 ) -> None:
@@ -554,3 +556,87 @@ def test_a_quiet_alert_open_across_a_restart_is_not_raised_again_and_her_return_
         assert second.store.open_alerts("mary") == []
     finally:
         second.close()
+
+
+def _from_ann(home: Flat, alert_id: str, what: str) -> None:
+    """The notifier's word about the alert: Ann is going, or Ann says all is well."""
+    said = {"who": "Ann (next door)", "what": what, "source": "notifier", "alert_id": alert_id}
+    home.agent.link.client.publish(f"sentinel/mary/alert/{alert_id}/ack", json.dumps(said), qos=1).wait_for_publish(5)
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
+def test_an_alert_kept_open_by_someone_going_does_not_stand_for_a_later_quiet(
+    tmp_path: Path, broker: Mosquitto, recorder, restart: bool
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    home = Flat(tmp_path, broker.port)
+    try:
+        home.move("kitchen_pir")
+        home.advance(home.line())
+        first = rec.wait("sentinel/mary/alert")["alert_id"]
+        _from_ann(home, first, "claim")
+        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(first))[1], 5, "the claim")
+        for sensor in ("living_pir", "bedroom_pir", "kitchen_pir", "living_pir"):  # Ann there, Mary up and about
+            home.advance(60)
+            home.move(sensor)
+        assert [a.alert_id for a in home.store.open_alerts("mary")] == [first]  # Ann never said all is well
+        if restart:  # an update, a power blip: the open alert's quiet is over, it must not stand for the next
+            home.close()
+            home = Flat(tmp_path, broker.port, clock=home.clock)
+        home.advance(home.line() + 600)  # then a fall
+        later = [a.alert_id for a in home.store.open_alerts("mary") if a.alert_id != first]  # the store is the truth
+        assert later, "the later quiet is never told"
+    finally:
+        home.close()
+
+
+def test_after_the_circles_all_clear_the_quiet_is_watched_again_from_then(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")
+    home.advance(home.line())
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(600)
+    _from_ann(home, first, "resolve")  # Ann called: all is well (and Mary did not pass a sensor since)
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    assert home.agent.watch is not None and home.agent.watch.phase == "watching"
+    home.advance(home.line() - 1)
+    assert home.store.open_alerts("mary") == []  # counted from her all clear, not from the kitchen
+    home.advance(2)
+    assert [a.alert_id for a in home.store.open_alerts("mary")] not in ([], [first])
+
+
+def test_a_restart_with_the_alert_open_while_she_gets_up_lets_the_next_quiet_be_told(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    first.move("kitchen_pir")
+    first.advance(first.line())
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.close()
+    store, factory = Store(tmp_path / "agent.db"), MockFactory()
+    agent = Agent(parse_config(config_yaml(broker.port, False)), store, first.clock, factory, nonce=lambda: "xyz789")
+    gate = tmp_path / "learn-now"
+    assert agent.learner is not None
+    agent.learner.argv = gated_learning(gate)  # the routine is relearned while she gets up
+    agent.start()
+    try:
+        wait_for(lambda: (agent.pump(), agent.link.connected)[1], 10, "the link")
+        for sensor in ("bedroom_pir", "living_pir", "kitchen_pir"):
+            first.clock.advance(30)
+            pin = factory.pin(PINS[sensor])
+            pin.drive_high()
+            agent.pump()
+            pin.drive_low()
+            agent.pump()
+        gate.touch()
+        wait_for(lambda: (agent.pump(), agent.routine_ready)[1], 30, "the routine")
+        assert agent.watch is not None and agent.watch.phase == "watching"
+        first.clock.advance(agent.watch.line_s() or 0)
+        agent.pump()
+        later = [a.alert_id for a in store.open_alerts("mary") if a.alert_id != alert_id]
+        assert later, "the quiet after she got up is never told"
+    finally:
+        agent.close()
+        store.close()

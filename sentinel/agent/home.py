@@ -120,7 +120,7 @@ class HomeDecisions(AgentBase):
         if self.history is not None:
             self.history.closed(found.alert, at)
         if self.watch is not None and alert_id == self.watch.alert_id:
-            self.watch.detector.alert_open = False  # closed: the next sign is hers again, as before it went out
+            self.watch.closed(self.clock.monotonic())
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         self._update_status(note)
         self.outbox.flush()

@@ -7,6 +7,7 @@ means for the agent (check the sensors, say the status) comes back as a value.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,6 +20,7 @@ from sentinel.config import Config
 from sentinel.core.events import Event
 from sentinel.core.protocol import QUIET_KINDS
 from sentinel.detect.summary import Summary
+from sentinel.detect.tracker import RETURN_ROWS
 from sentinel.detect.watch import Watch
 from sentinel.store import Store
 
@@ -140,12 +142,12 @@ class Learning:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
             return False
         last = fresh.last_event
-        for event in meanwhile:
-            if last is None or (event.wall, event.mono) > (last.wall, last.mono):
-                fresh.activity(event, learn=learn_meanwhile)
-        quiet = [a.alert_id for a in self.journal.open_alerts() if a.kind in QUIET_KINDS]
-        if quiet:  # raised before a restart: still this spell's, not to be raised again, and movement may end it
-            fresh.relink(quiet[-1])
+        news = [e for e in meanwhile if last is None or (e.wall, e.mono) > (last.wall, last.mono)]
+        quiet = self._still_out(news)
+        if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
+            fresh.relink(quiet)
+        for event in news:
+            fresh.activity(event, learn=learn_meanwhile)
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(
@@ -157,6 +159,26 @@ class Learning:
             cost,
         )
         return True
+
+    def _still_out(self, news: list[Event]) -> str | None:
+        """The open unusual-quiet alert whose quiet goes on (nothing since but a stray or two), if there is one."""
+        quiet = [a for a in self.journal.open_alerts() if a.kind in QUIET_KINDS]
+        if not quiet:
+            return None
+        # The front door, or a third sign, ended its quiet (the agent closed it then, unless someone going keeps it
+        # open): such an alert must not stand for the quiet now, which would then never be told.
+        signs: set[tuple[datetime, str, int]] = set()
+        try:
+            for e in itertools.chain(self.store.events(quiet[-1].raised_at), news):
+                if not e.is_activity:
+                    continue
+                signs.add((e.wall, e.sensor, e.value))  # an event both stored and seen meanwhile counts once
+                if e.kind == "door" or len(signs) >= RETURN_ROWS:
+                    return None
+        except Exception as exc:  # a failing card: the quiet now is watched afresh (a second alert, not none)
+            log.warning("could not read the events since the open alert %s (%s)", quiet[-1].alert_id, exc)
+            return None
+        return quiet[-1].alert_id
 
     def _failed(self, item: Learned, everything: bool) -> None:
         """Keep watching on the routine there is (or the last one stored), and try again later."""

@@ -23,9 +23,9 @@ ALERT_KINDS: dict[str, Severity] = {
     "not_back": "normal",
     "door_open": "high",
 }
+"""Each kind of alert the agent raises, and its severity."""
 QUIET_KINDS = ("inactivity", "not_up", "not_back")
 """The kinds of alert raised for unusual quiet (the watch's own; movement may end them)."""
-"""Each kind of alert the agent raises, and its severity."""
 ALERT_FIELDS = ("alert_id", "home", "kind", "severity", "raised_at", "reason", "facts")
 """The fields of an alert (``Alert.payload``)."""
 NOTICE_KINDS = ("sensor_silent", "sensor_alone", "bridge_offline", "device_offline", "battery_low")

@@ -235,11 +235,11 @@ class Tracker:
 
     def _alert_out(self, at: datetime) -> bool:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
+        if self.model is None:  # while learning: the warm-up's fixed waits say nothing of what is usual
+            return False
         if self.alert_open is not None:  # the watch knows: a check-in's wait, a room's limits, a quiet window
             return self.alert_open
-        # Not while learning: the warm-up's fixed waits say nothing of what is usual (nor in the learning replay).
-        due = self.alert_at() if self.model is not None else None
-        return due is not None and at >= due
+        return (due := self.alert_at()) is not None and at >= due
 
     def _gone_s(self, at: datetime) -> float:
         """Seconds since the front door's last row (while no return has followed it)."""

@@ -72,9 +72,8 @@ class Watch:
 
     def request(self, now: datetime, state: bool) -> Request:
         """What to ask the learning process for: the routine as of ``now`` (``state``: and where the spell stands)."""
-        d = self.detector
-        hint = d.model.price if d.model is not None else None
-        weight = (d.model.prior_weight, d.model.prior_chosen_s) if d.model is not None else None
+        d, model = self.detector, self.detector.model
+        hint, weight = (model.price, (model.prior_weight, model.prior_chosen_s)) if model is not None else (None, None)
         silent, faulty = tuple(sorted(d.silent)), d.run.faults_as_of(aware(now))
         return Request(now, d.params, d.warmup, d.not_back, silent, state, hint, weight, d.usual, faulty)
 
@@ -86,8 +85,7 @@ class Watch:
     def restore(self, summary: Summary, now_wall: datetime, now_mono: float, same_boot: bool = False) -> None:
         """Start where the learning process left the stored history (after a restart): routine, spell, quiet.
 
-        ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not).
-        """
+        ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not)."""
         if summary.state is None:
             raise ValueError("the learned routine says nothing of where the spell stands")
         restore(self.detector, summary.state)
@@ -153,13 +151,18 @@ class Watch:
         """An unusual-quiet alert still open from before a restart is this watch's: out, and not raised again."""
         self.alert_id, self.phase, self._check_until, self.detector.alert_open = alert_id, "alerted", None, True
 
+    def closed(self, mono: float) -> None:
+        """Its alert was closed by her word or the circle's: the quiet is watched again, counted from ``mono``."""
+        self.detector.alert_open = False  # the next sign is hers again
+        if self.phase == "alerted":  # else quiet from then on would never be told (``due`` waits for a sign)
+            self.phase, self._since_mono = "watching", mono
+
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
 
-        ``answered_at`` (monotonic): an answer without movement (by command: the phone, an app) is a sign of
-        life then, as a press at home is; the quiet is counted again from it, else the spell, long past its
-        line, would be asked about at once.
-        """
+        ``answered_at`` (monotonic): an answer without movement (by command: the phone, an app) is a sign of life
+        then, as a press at home is; the quiet is counted again from it, else the spell, long past its line, would
+        be asked about at once."""
         if self.phase != "checking":
             return False
         self.phase, self._check_until = "watching", None
