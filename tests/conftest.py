@@ -400,3 +400,21 @@ runpy.run_module("sentinel.agent.learn_process", run_name="__main__", alter_sys=
 def gated_learning(gate: Path) -> list[str]:
     """The agent's learning process, held back until the file ``gate`` exists (its ``Learner.argv``)."""
     return [sys.executable, "-c", GATED_LEARNING, str(gate)]
+
+
+ANSWER_GATED_LEARNING = """\
+import contextlib, io, pathlib, runpy, sys, time
+learned, gate = pathlib.Path(sys.argv.pop(1)), pathlib.Path(sys.argv.pop(1))
+out = io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+    runpy.run_module("sentinel.agent.learn_process", run_name="__main__", alter_sys=True)
+learned.touch()  # the stored history is read and learned from
+while not gate.exists():  # the answer held back, as a slow Pi's would be
+    time.sleep(0.01)
+sys.stdout.write(out.getvalue())
+"""
+
+
+def answer_gated_learning(learned: Path, gate: Path) -> list[str]:
+    """The learning process: it reads the store, says so (``learned``), and answers once ``gate`` exists."""
+    return [sys.executable, "-c", ANSWER_GATED_LEARNING, str(learned), str(gate)]

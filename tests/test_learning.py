@@ -462,3 +462,27 @@ def test_the_agent_process_learns_without_numpy(tmp_path: Path, broker: Mosquitt
     store.close()
     database = str(tmp_path / "agent.db")
     assert modules_loaded(AGENT_WITHOUT_NUMPY, database, stdin=config_yaml(broker.port), timeout=90) == []
+
+
+def test_whether_an_open_alert_is_still_out_after_a_restart_is_judged_in_instants_not_written_times(
+    kits, tmp_path: Path
+) -> None:
+    """The clocks went back: signs at 01:05-01:15 (+00:00) came after an alert at 01:40 (+01:00) in real time."""
+    from datetime import timezone
+
+    from sentinel.core.alerts import Alert
+
+    kit = kits()
+    summer, winter = timezone(timedelta(hours=1)), UTC
+    raised = datetime(2026, 10, 25, 1, 40, tzinfo=summer)
+    alert = Alert("mary-inactivity-x", "mary", "inactivity", "high", raised, "quiet", {})
+    kit.store.add_alert(alert)
+    kit.agent.journal._load_alerts()  # as a start reads them
+    learning = kit.agent.learning
+    assert learning is not None
+    assert learning._still_out([]) == alert.alert_id  # nothing since: its quiet goes on
+    for minute in (5, 10, 15):  # three signs since, written with the earlier-looking winter offset
+        kit.store.add_event(
+            Event("kitchen_pir", "motion", 1, "kitchen", datetime(2026, 10, 25, 1, minute, tzinfo=winter), 0.0)
+        )
+    assert learning._still_out([]) is None  # her quiet is over: the alert must not stand for the next one

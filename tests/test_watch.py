@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from conftest import Mosquitto, Recorder, gated_learning, wait_for
+from conftest import Mosquitto, Recorder, answer_gated_learning, gated_learning, wait_for
 from sentinel.agent.app import Agent
 from sentinel.agent.day import DayShare
 from sentinel.clock import ManualClock
@@ -637,6 +637,47 @@ def test_a_restart_with_the_alert_open_while_she_gets_up_lets_the_next_quiet_be_
         agent.pump()
         later = [a.alert_id for a in store.open_alerts("mary") if a.alert_id != alert_id]
         assert later, "the quiet after she got up is never told"
+    finally:
+        agent.close()
+        store.close()
+
+
+def test_a_restart_while_learning_with_one_sign_while_relearning_closes_the_alert_at_her_next(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    seed = Store(tmp_path / "agent.db")  # a new kit: one morning of history, so still learning
+    seed.add_event(Event("kitchen_pir", "motion", 1, "kitchen", NOW.replace(hour=8), 0.0))
+    seed.close()
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    assert first.agent.watch is not None and first.agent.watch.learning
+    first.move("kitchen_pir")
+    first.advance(first.line() + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.close()
+    store, factory = Store(tmp_path / "agent.db"), MockFactory()
+    agent = Agent(parse_config(config_yaml(broker.port, False)), store, first.clock, factory, nonce=lambda: "xyz789")
+    learned, gate = tmp_path / "learned", tmp_path / "answer-now"
+    assert agent.learner is not None
+    agent.learner.argv = answer_gated_learning(learned, gate)
+    agent.start()
+
+    def move(sensor: str) -> None:
+        first.clock.advance(30)
+        pin = factory.pin(PINS[sensor])
+        pin.drive_high()
+        agent.pump()
+        pin.drive_low()
+        agent.pump()
+
+    try:
+        wait_for(lambda: (agent.pump(), learned.exists())[1], 30, "the stored history read")
+        move("bedroom_pir")  # she gets up while the routine is relearned: seen, not stored when it was read
+        gate.touch()
+        wait_for(lambda: (agent.pump(), agent.routine_ready)[1], 30, "the routine")
+        assert [a.alert_id for a in store.open_alerts("mary")] == [alert_id]
+        move("kitchen_pir")  # while learning, one sign is hers: the alert is closed
+        assert store.open_alerts("mary") == []
     finally:
         agent.close()
         store.close()

@@ -220,6 +220,14 @@ def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceil
             "The Zigbee bridge is offline, so the Zigbee sensors cannot report and their silence says nothing;"
             " sentinel waited for the longest wait set for this home, 16 h 00 min, and alerted then."
         )
+        # Ann rang: all is well. With the bridge still offline the quiet is told again only past the ceiling,
+        # counted from her all clear, not a learned line after it.
+        said = json.dumps({"who": "Ann", "what": "resolve", "source": "notifier", "alert_id": quiet.alert_id})
+        outside.client.publish(h.topics.ack(quiet.alert_id), said, qos=1).wait_for_publish(5)
+        h.pump_until(lambda: kinds() == ["door_open"], "the all clear")
+        for _ in range(15 * 4):
+            h.wait(900)
+        assert kinds() == ["door_open"]
     finally:
         outside.close()
         h.stop()

@@ -11,7 +11,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sentinel.agent.journal import Journal
 from sentinel.agent.learner import Learned, Learner
@@ -21,7 +21,7 @@ from sentinel.core.events import Event
 from sentinel.core.protocol import QUIET_KINDS
 from sentinel.detect.summary import Summary
 from sentinel.detect.tracker import RETURN_ROWS
-from sentinel.detect.watch import Watch
+from sentinel.detect.watch import Watch, aware
 from sentinel.store import Store
 
 log = logging.getLogger(__name__)
@@ -143,11 +143,12 @@ class Learning:
             return False
         last = fresh.last_event
         news = [e for e in meanwhile if last is None or (e.wall, e.mono) > (last.wall, last.mono)]
+        for event in news:
+            fresh.activity(event, learn=learn_meanwhile)
+        # After them: a sign fed here would end the alert's phase unseen by what closes it and tells the circle.
         quiet = self._still_out(news)
         if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
             fresh.relink(quiet)
-        for event in news:
-            fresh.activity(event, learn=learn_meanwhile)
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(
@@ -168,9 +169,10 @@ class Learning:
         # The front door, or a third sign, ended its quiet (the agent closed it then, unless someone going keeps it
         # open): such an alert must not stand for the quiet now, which would then never be told.
         signs: set[tuple[datetime, str, int]] = set()
-        try:
-            for e in itertools.chain(self.store.events(quiet[-1].raised_at), news):
-                if not e.is_activity:
+        raised = aware(quiet[-1].raised_at)
+        try:  # the store compares written times: from a day before, then instants (the clocks may have changed)
+            for e in itertools.chain(self.store.events(raised - timedelta(days=1)), news):
+                if not e.is_activity or aware(e.wall) < raised:
                     continue
                 signs.add((e.wall, e.sensor, e.value))  # an event both stored and seen meanwhile counts once
                 if e.kind == "door" or len(signs) >= RETURN_ROWS:

@@ -120,7 +120,8 @@ class Quiet(AgentBase):
         last = self.watch.last_event
         # On the wall clock, as the ceiling is only a gate here: the watch still times the spell itself.
         quiet_s = (aware(wall) - aware(last.wall)).total_seconds() if last is not None else 0.0
-        past = quiet_s >= self.config.detection.ceiling
+        # And on the watch's own clock: a quiet the circle has said all is well about counts from then.
+        past = min(quiet_s, self.watch.quiet_for(mono)) >= self.config.detection.ceiling
         if past or self.watch.phase == "checking":  # a check-in begun before the bridge went goes on
             self._quiet_verdict(mono, wall, bridge_down=past)
 

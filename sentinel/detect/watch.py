@@ -1,10 +1,9 @@
 """The inactivity detector inside the agent: fed with events, asking the resident first.
 
-It decides; the agent acts (status, buzzer, alerts). The wait before an alert
-runs on the monotonic clock; the detector's wall-clock times (with their UTC
-offsets) say the time of day and how long each learned spell lasted. The
-routine is learned elsewhere (``sentinel.agent.learn_process``, a process of its own)
-and handed in as a summary; no numpy here.
+It decides; the agent acts (status, buzzer, alerts). The wait before an alert runs on the monotonic clock; the
+detector's wall-clock times (with their UTC offsets) say the time of day and how long each learned spell lasted.
+The routine is learned elsewhere (``sentinel.agent.learn_process``, a process of its own) and handed in as a
+summary; no numpy here.
 """
 
 from __future__ import annotations
@@ -40,12 +39,9 @@ class Watch:
     """Unusual quiet: when to ask the resident, when to tell the circle, when it is over."""
 
     def __init__(self, cfg: DetectionConfig, home: HomeConfig, sensors: list[SensorConfig]) -> None:
-        self.cfg = cfg
-        self.home = home
+        self.cfg, self.home = cfg, home
         self.places = {s.name: Place(s.name, s.kind, s.room) for s in sensors}
-        params = params_of(cfg)
-        warmup = warmup_of(cfg)
-        self.detector = Tracker(params, warmup, not_back=cfg.not_back)
+        self.detector = Tracker(params_of(cfg), warmup_of(cfg), not_back=cfg.not_back)
         self.detector.alert_open = False  # told when its alert goes out, and when it is over (``Tracker.held``)
         self.rooms = {rule.room: rule for rule in cfg.rooms}
         self._door_open: dict[str, float] = {}  # door sensor -> monotonic time it opened
@@ -150,6 +146,10 @@ class Watch:
     def relink(self, alert_id: str) -> None:
         """An unusual-quiet alert still open from before a restart is this watch's: out, and not raised again."""
         self.alert_id, self.phase, self._check_until, self.detector.alert_open = alert_id, "alerted", None, True
+
+    def quiet_for(self, mono: float) -> float:
+        """How long the quiet has lasted by ``mono``, as the watch times it: from a sign, or an all clear."""
+        return 0.0 if self._since_mono is None else mono - self._since_mono
 
     def closed(self, mono: float) -> None:
         """Its alert was closed by her word or the circle's: the quiet is watched again, counted from ``mono``."""
