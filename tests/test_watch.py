@@ -681,3 +681,39 @@ def test_a_restart_while_learning_with_one_sign_while_relearning_closes_the_aler
     finally:
         agent.close()
         store.close()
+
+
+def test_one_sign_after_she_came_in_and_fell_does_not_close_the_alert(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")
+    home.advance(60)
+    door = home.factory.pin(PINS["front_door"])
+    door.drive_low()  # out
+    home.advance(3600)
+    door.drive_high()  # back in...
+    home.advance(5)
+    door.drive_low()  # ...and she falls in the hall, where no sensor sees her
+    home.advance(home.line() + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(900)
+    home.move("living_pir")  # one sign: not taken for her return, as after any alert
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]
+
+
+@pytest.mark.parametrize("not_back", [False, True], ids=["inactivity", "not_back"])
+def test_after_the_all_clear_for_an_outing_one_blip_is_not_an_alert_at_once(flat, recorder, not_back: bool) -> None:
+    home = flat(extra="  not_back: true\n" if not_back else "")
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")
+    home.advance(60)
+    home.factory.pin(PINS["front_door"]).drive_low()  # she goes out, and is not back past her usual outings
+    home.advance(1)
+    home.advance(home.line() + 1)
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    _from_ann(home, first, "resolve")  # Ann rang: she is at her daughter's
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    home.advance(1800)
+    home.move("living_pir")  # one blip in the empty home, past the outing's wait: her return, as before
+    home.advance(5)
+    assert home.store.open_alerts("mary") == []

@@ -133,14 +133,14 @@ class Tracker:
             else:  # the door again: whatever came in between were strays, and the spell from the door goes on
                 self._record(sign)
             self._out, self._strays = sign, []
-        elif arrival(self._out.context) if self._out is not None else not held:
-            # At home, or just come in: whoever moves is the resident (and any strays held while an alert was out).
-            self._strays.append(sign)
+        elif not held and (self._out is None or arrival(self._out.context)):  # at home, or just come in: hers
+            self._strays.append(sign)  # (and any strays held while an alert was out)
             self._returned()
         else:  # after going out, or once the alert is out: a blip, an arm moved (a press is hers), until a return
             self._strays.append(sign)
             soon = self._out is not None and (at - self._out.at).total_seconds() <= ARRIVAL_S
-            if soon or len(self._strays) >= RETURN_ROWS:
+            deadline = None if held else self._out_deadline()  # its alert closed (an all clear): a sign past it is back
+            if soon or len(self._strays) >= RETURN_ROWS or (deadline is not None and at >= deadline):
                 self._returned()
             elif held:
                 self.held = True  # not taken for the resident's (yet): the quiet goes on, and its alert with it
