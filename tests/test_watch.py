@@ -717,3 +717,67 @@ def test_after_the_all_clear_for_an_outing_one_blip_is_not_an_alert_at_once(flat
     home.move("living_pir")  # one blip in the empty home, past the outing's wait: her return, as before
     home.advance(5)
     assert home.store.open_alerts("mary") == []
+
+
+def _out_of_the_door(home: Flat) -> None:
+    """Mary in the kitchen at 09:00, then out through the front door (it shuts behind her)."""
+    home.move("kitchen_pir")
+    home.advance(60)
+    home.factory.pin(PINS["front_door"]).drive_low()
+    home.advance(1)
+
+
+@pytest.mark.parametrize("not_back", [False, True], ids=["inactivity", "not_back"])
+def test_a_blip_while_a_quiet_window_postpones_the_outings_alert_does_not_hide_it(
+    flat, recorder, not_back: bool
+) -> None:
+    home = flat(
+        extra='  quiet_windows: [{start: "09:00", end: "20:00"}]\n' + ("  not_back: true\n" if not_back else "")
+    )
+    _out_of_the_door(home)
+    home.advance(home.line() + 600)  # past her usual outings, inside the window: postponed
+    home.move("living_pir")  # one blip in the empty home: no alert is out, but nobody asked or said all is well
+    now = home.clock.now()
+    home.advance((now.replace(hour=20, minute=0) - now).total_seconds() + 60)
+    told = home.store.open_alerts("mary")
+    assert len(told) == 1 and "Mary went out at 09:01; one or two signs of life since then" in told[0].reason
+
+
+def test_a_sign_while_an_outing_is_asked_about_answers_it_once(flat) -> None:
+    home = flat(checkin=True)
+    _out_of_the_door(home)
+    home.advance(home.line() + 1)
+    assert home.agent.watch is not None and home.agent.watch.phase == "checking"
+    home.advance(60)
+    home.move("living_pir")  # she is home after all (the door missed her coming in): an answer
+    home.advance(1)
+    assert home.agent.watch.phase == "watching"  # not asked again a second later
+
+
+def test_her_press_after_the_door_is_taken_for_her_being_home(flat) -> None:
+    home = flat()
+    _out_of_the_door(home)  # a visitor leaving; she stays in her chair, unseen
+    home.advance(3600)
+    home.press()  # her "I'm OK": she is home
+    home.advance(home.line() + 60)  # then quiet past the line after her press
+    told = home.store.open_alerts("mary")
+    assert told and all("went out" not in a.reason for a in told)  # her quiet at home, not an outing with strays
+
+
+def test_with_a_short_floor_one_sign_soon_after_she_came_in_and_fell_does_not_close_the_alert(flat, recorder) -> None:
+    home = flat(extra="  floor: 10m\n")
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(home)
+    home.advance(3 * 3600)
+    door = home.factory.pin(PINS["front_door"])
+    door.drive_high()  # back in...
+    home.advance(5)
+    door.drive_low()  # ...and she falls in the hall, unseen
+    home.advance(1)
+    assert home.line() < 25 * 60  # the alert comes within half an hour of the door
+    home.advance(home.line() + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(120)
+    home.move("living_pir")  # one sign, still within half an hour of the door
+    home.advance(3)
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]

@@ -69,6 +69,7 @@ class Tracker:
         self.undone = False  # the last row showed a sensor alone, and its signs before it were undone
         self.held = False  # the last row came once the alert was out, and is a stray until a return follows
         self.alert_open: bool | None = None  # told by the agent's watch; None: the alert is out past the line
+        self.listening = False  # told by the watch: a sign past the line is hers (she is asked, or it was closed)
 
     def judge_runs(self, usual: dict[str, Usual], faulty: dict[str, tuple[Usual, datetime]]) -> None:
         """Judge runs by these until the next refit: a replay of the history judges them as the agent did."""
@@ -138,9 +139,9 @@ class Tracker:
             self._returned()
         else:  # after going out, or once the alert is out: a blip, an arm moved (a press is hers), until a return
             self._strays.append(sign)
-            soon = self._out is not None and (at - self._out.at).total_seconds() <= ARRIVAL_S
-            deadline = None if held else self._out_deadline()  # its alert closed (an all clear): a sign past it is back
-            if soon or len(self._strays) >= RETURN_ROWS or (deadline is not None and at >= deadline):
+            soon = not held and self._out is not None and (at - self._out.at).total_seconds() <= ARRIVAL_S
+            late = self.listening and (deadline := self._out_deadline()) is not None and at >= deadline  # asked: back
+            if soon or late or kind == "button" or len(self._strays) >= RETURN_ROWS:
                 self._returned()
             elif held:
                 self.held = True  # not taken for the resident's (yet): the quiet goes on, and its alert with it
@@ -247,10 +248,9 @@ class Tracker:
 
     def _out_deadline(self) -> datetime | None:
         """When the spell that began at the front door becomes unusual (None: never)."""
-        if self._out is None:
+        if self._out is None or math.isinf(line := self._door_line(self._out)):
             return None
-        line = self._door_line(self._out)
-        return None if math.isinf(line) else self._out.at + timedelta(seconds=line)
+        return self._out.at + timedelta(seconds=line)
 
     def _door_line(self, door: Sign) -> float:
         if self.outing_model is not None and not arrival(door.context):

@@ -127,7 +127,7 @@ class Watch:
         self._last = event
         self._last_live = True
         self._since_mono = event.mono
-        self.detector.alert_open = False
+        self.detector.alert_open = self.detector.listening = False
         ended, self.phase, self._check_until = self.phase, "watching", None
         return ended
 
@@ -153,7 +153,7 @@ class Watch:
 
     def closed(self, mono: float) -> None:
         """Its alert was closed by her word or the circle's: the quiet is watched again, counted from ``mono``."""
-        self.detector.alert_open = False  # the next sign is hers again
+        self.detector.alert_open, self.detector.listening = False, True  # the next sign is hers again
         if self.phase == "alerted":  # else quiet from then on would never be told (``due`` waits for a sign)
             self.phase, self._since_mono = "watching", mono
 
@@ -210,8 +210,8 @@ class Watch:
         if wall is not None and self.phase == "watching" and self.quiet_window(wall):
             return None  # postponed to the end of the window
         if self.phase == "watching" and mono - self._since_mono >= line:
-            if self.cfg.checkin.enabled:
-                self.phase, self._check_until = "checking", mono + self.cfg.checkin.wait
+            if self.cfg.checkin.enabled:  # and a sign while she is asked is her answer, wherever she was
+                self.phase, self._check_until, self.detector.listening = "checking", mono + self.cfg.checkin.wait, True
                 return "check"
             self.phase = "alerted"
             return "alert"
@@ -280,7 +280,7 @@ class Watch:
             facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
         severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
-        self.alert_id, self.detector.alert_open = made.alert_id, True
+        self.alert_id, self.detector.alert_open, self.detector.listening = made.alert_id, True, False
         return made
 
     def door_alert(self, sensor: str, wall: datetime, nonce: str) -> Alert:
