@@ -781,3 +781,45 @@ def test_with_a_short_floor_one_sign_soon_after_she_came_in_and_fell_does_not_cl
     home.move("living_pir")  # one sign, still within half an hour of the door
     home.advance(3)
     assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]
+
+
+def test_an_older_alerts_all_clear_after_she_went_out_does_not_let_a_blip_hide_not_back(flat, recorder) -> None:
+    home = flat(extra='  not_back: true\n  quiet_windows: [{start: "13:00", end: "20:00"}]\n')
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")  # 09:00
+    home.advance(home.line())
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    _from_ann(home, first, "claim")  # Ann is going: the alert stays open until she says all is well
+    wait_for(lambda: (home.agent.pump(), home.store.claimed_by(first))[1], 5, "the claim")
+    for sensor in ("living_pir", "bedroom_pir", "kitchen_pir", "living_pir"):  # Mary up and about
+        home.advance(60)
+        home.move(sensor)
+    home.factory.pin(PINS["front_door"]).drive_low()  # she goes out, and is not back
+    home.advance(1)
+    deadline = home.clock.now() + timedelta(seconds=home.line())
+    home.advance(600)
+    _from_ann(home, first, "resolve")  # Ann, arriving: she was fine, she has gone to the shops
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    home.advance((deadline - home.clock.now()).total_seconds() + 600)  # past her usual outings, in the window
+    home.move("living_pir")  # one blip in the empty home: the older alert's all clear says nothing of it
+    now = home.clock.now()
+    home.advance((now.replace(hour=20, minute=0) - now).total_seconds() + 60)
+    assert home.store.open_alerts("mary")  # "not back", told when the window ends
+
+
+def test_set_away_while_an_outing_is_asked_about_a_blip_is_not_her_answer(flat) -> None:
+    home = flat(checkin=True)
+    _out_of_the_door(home)
+    home.advance(home.line() + 1)
+    assert home.agent.watch is not None and home.agent.watch.phase == "checking"
+    home.agent.set_mode("away", "set to away by Ann: Mary is at her daughter's")
+    home.advance(7200)
+    home.move("living_pir")  # one blip in the empty home
+    home.advance(6 * 3600)
+    home.agent.set_mode("home", "Mary is back")
+    door = home.factory.pin(PINS["front_door"])
+    door.drive_high()  # she comes in
+    home.advance(5)
+    door.drive_low()
+    home.advance(1)
+    assert home.agent.watch.detector.last_context == "front_door:0 back"  # coming in, not going out again

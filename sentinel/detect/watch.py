@@ -153,9 +153,9 @@ class Watch:
 
     def closed(self, mono: float) -> None:
         """Its alert was closed by her word or the circle's: the quiet is watched again, counted from ``mono``."""
-        self.detector.alert_open, self.detector.listening = False, True  # the next sign is hers again
-        if self.phase == "alerted":  # else quiet from then on would never be told (``due`` waits for a sign)
-            self.phase, self._since_mono = "watching", mono
+        self.detector.alert_open = False  # the next sign is hers again
+        if self.phase == "alerted":  # its quiet (else an older alert's): watched again, or it would never be told
+            self.phase, self._since_mono, self.detector.listening = "watching", mono, True
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
@@ -166,8 +166,8 @@ class Watch:
         if self.phase != "checking":
             return False
         self.phase, self._check_until = "watching", None
-        if answered_at is not None:
-            self._since_mono = answered_at
+        self._since_mono = self._since_mono if answered_at is None else answered_at
+        self.detector.listening = answered_at is not None  # not asked any more (set away): a sign is not her answer
         return True
 
     def line_s(self) -> float | None:
