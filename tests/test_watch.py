@@ -606,6 +606,26 @@ def test_after_the_circles_all_clear_the_quiet_is_watched_again_from_then(flat, 
     assert [a.alert_id for a in home.store.open_alerts("mary")] not in ([], [first])
 
 
+def _restarted(tmp_path: Path, port: int, clock: ManualClock, argv: list[str]) -> tuple[Agent, Store, MockFactory]:
+    """Mary's agent started again on her flat's database, its learning process run by ``argv``."""
+    store, factory = Store(tmp_path / "agent.db"), MockFactory()
+    agent = Agent(parse_config(config_yaml(port, False)), store, clock, factory, nonce=lambda: "xyz789")
+    assert agent.learner is not None
+    agent.learner.argv = argv
+    agent.start()
+    return agent, store, factory
+
+
+def _seen(agent: Agent, factory: MockFactory, clock: ManualClock, sensor: str) -> None:
+    """Half a minute later, Mary passes ``sensor``."""
+    clock.advance(30)
+    pin = factory.pin(PINS[sensor])
+    pin.drive_high()
+    agent.pump()
+    pin.drive_low()
+    agent.pump()
+
+
 def test_a_restart_with_the_alert_open_while_she_gets_up_lets_the_next_quiet_be_told(
     tmp_path: Path, broker: Mosquitto, recorder
 ) -> None:
@@ -615,21 +635,12 @@ def test_a_restart_with_the_alert_open_while_she_gets_up_lets_the_next_quiet_be_
     first.advance(first.line())
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
     first.close()
-    store, factory = Store(tmp_path / "agent.db"), MockFactory()
-    agent = Agent(parse_config(config_yaml(broker.port, False)), store, first.clock, factory, nonce=lambda: "xyz789")
-    gate = tmp_path / "learn-now"
-    assert agent.learner is not None
-    agent.learner.argv = gated_learning(gate)  # the routine is relearned while she gets up
-    agent.start()
+    gate = tmp_path / "learn-now"  # the routine is relearned while she gets up
+    agent, store, factory = _restarted(tmp_path, broker.port, first.clock, gated_learning(gate))
     try:
         wait_for(lambda: (agent.pump(), agent.link.connected)[1], 10, "the link")
         for sensor in ("bedroom_pir", "living_pir", "kitchen_pir"):
-            first.clock.advance(30)
-            pin = factory.pin(PINS[sensor])
-            pin.drive_high()
-            agent.pump()
-            pin.drive_low()
-            agent.pump()
+            _seen(agent, factory, first.clock, sensor)
         gate.touch()
         wait_for(lambda: (agent.pump(), agent.routine_ready)[1], 30, "the routine")
         assert agent.watch is not None and agent.watch.phase == "watching"
@@ -655,28 +666,15 @@ def test_a_restart_while_learning_with_one_sign_while_relearning_closes_the_aler
     first.advance(first.line() + 1)
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
     first.close()
-    store, factory = Store(tmp_path / "agent.db"), MockFactory()
-    agent = Agent(parse_config(config_yaml(broker.port, False)), store, first.clock, factory, nonce=lambda: "xyz789")
     learned, gate = tmp_path / "learned", tmp_path / "answer-now"
-    assert agent.learner is not None
-    agent.learner.argv = answer_gated_learning(learned, gate)
-    agent.start()
-
-    def move(sensor: str) -> None:
-        first.clock.advance(30)
-        pin = factory.pin(PINS[sensor])
-        pin.drive_high()
-        agent.pump()
-        pin.drive_low()
-        agent.pump()
-
+    agent, store, factory = _restarted(tmp_path, broker.port, first.clock, answer_gated_learning(learned, gate))
     try:
         wait_for(lambda: (agent.pump(), learned.exists())[1], 30, "the stored history read")
-        move("bedroom_pir")  # she gets up while the routine is relearned: seen, not stored when it was read
+        _seen(agent, factory, first.clock, "bedroom_pir")  # she gets up while relearning: seen, not stored then
         gate.touch()
         wait_for(lambda: (agent.pump(), agent.routine_ready)[1], 30, "the routine")
         assert [a.alert_id for a in store.open_alerts("mary")] == [alert_id]
-        move("kitchen_pir")  # while learning, one sign is hers: the alert is closed
+        _seen(agent, factory, first.clock, "kitchen_pir")  # while learning, one sign is hers: the alert is closed
         assert store.open_alerts("mary") == []
     finally:
         agent.close()
