@@ -49,7 +49,6 @@ class Learning:
         self._retry = LEARN_RETRY_S[0]
         self.routine_as_of: datetime | None = None  # the time the routine in use was learned as of
         self.next_learn: tuple[float, bool] | None = None  # (when, relearn all) after a learning process failed
-        self.over: str | None = None  # an open quiet alert whose quiet ended while the monitor restarted
 
     def new_watch(self) -> Watch:
         """A watch with an empty routine (status learning)."""
@@ -147,9 +146,9 @@ class Learning:
         for event in news:
             fresh.activity(event, learn=learn_meanwhile)
         # After them: a sign fed here would end the alert's phase unseen by what closes it and tells the circle.
-        out, self.over = self._still_out(news)
-        if out is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
-            fresh.relink(out)
+        quiet = self._still_out(news)
+        if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
+            fresh.relink(quiet)
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(
@@ -162,15 +161,11 @@ class Learning:
         )
         return True
 
-    def _still_out(self, news: list[Event]) -> tuple[str | None, str | None]:
-        """The open quiet alert to take up again, its quiet going on; else one whose quiet ended meanwhile, to close.
-
-        Going on: nothing since it was raised but a stray or two. Ended: she was up, or went out, while the monitor
-        was down or relearning (or someone going keeps it open, and it is left to them).
-        """
+    def _still_out(self, news: list[Event]) -> str | None:
+        """The open unusual-quiet alert whose quiet goes on (nothing since but a stray or two), if there is one."""
         quiet = [a for a in self.journal.open_alerts() if a.kind in QUIET_KINDS]
         if not quiet:
-            return None, None
+            return None
         # The front door, or a third sign, ended its quiet (the agent closed it then, unless someone going keeps it
         # open): such an alert must not stand for the quiet now, which would then never be told.
         signs: set[tuple[datetime, str, int]] = set()
@@ -181,11 +176,11 @@ class Learning:
                     continue
                 signs.add((e.wall, e.sensor, e.value))  # an event both stored and seen meanwhile counts once
                 if e.kind == "door" or len(signs) >= RETURN_ROWS:
-                    return None, quiet[-1].alert_id
+                    return None
         except Exception as exc:  # a failing card: the quiet now is watched afresh (a second alert, not none)
             log.warning("could not read the events since the open alert %s (%s)", quiet[-1].alert_id, exc)
-            return None, None
-        return quiet[-1].alert_id, None
+            return None
+        return quiet[-1].alert_id
 
     def _failed(self, item: Learned, everything: bool) -> None:
         """Keep watching on the routine there is (or the last one stored), and try again later."""

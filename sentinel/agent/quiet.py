@@ -47,17 +47,7 @@ class Quiet(AgentBase):
                 self._kit_check(self.clock.now())  # a sensor may have died before the restart
             except Exception as exc:  # a notice for the keepers must never stop the agent
                 log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
-            self._over_meanwhile()
         self._update_status("the routine is learned" if not self.learning.watch.learning else "learning")
-
-    def _over_meanwhile(self) -> None:
-        """A quiet alert whose quiet ended while the monitor restarted: closed, as movement would have closed it."""
-        assert self.learning is not None
-        over, self.learning.over = self.learning.over, None
-        if over is None or self.journal.claimed_by(over) or not self.config.detection.resolve_on_activity:
-            return  # someone going: only they can say all is well (their alert stays open, as while running)
-        note = f"Movement again while the monitor restarted: {self.config.home.name} was up and about, or went out."
-        self.close_alert(over, "sensors", "resolve", note, self.clock.now())
 
     def _watch_activity(self, event: Event) -> bool:
         """Movement: learn from it, and end a check-in or an inactivity alert it answers; False if not taken.
