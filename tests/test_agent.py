@@ -24,7 +24,7 @@ from sentinel.core.events import Event
 from sentinel.store import Store
 
 if TYPE_CHECKING:
-    from test_watch import Flat  # test_watch imports this module
+    from test_watch import Flat  # test_watch imports this module (``from_the_circle``)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HELP_PIN, PIR_PIN, DOOR_PIN = 22, 17, 27
@@ -319,18 +319,18 @@ def _quiet_alert(home: Flat, rec: Recorder) -> tuple[str, str]:
     return alert_id, f"sentinel/mary/alert/{alert_id}/ack"
 
 
-def _from_the_circle(home: Flat, acks: str, alert_id: str, what: str, note: str = "") -> None:
-    """The notifier's word about the alert (Ann is going, Ann says all is well), as it publishes it."""
+def from_the_circle(home: Flat, alert_id: str, what: str, note: str = "") -> None:
+    """The notifier's word about Mary's alert (Ann is going, Ann says all is well), as it publishes it."""
     said = {"who": "Ann (next door)", "what": what, "source": "notifier", "alert_id": alert_id}
     body = json.dumps({**said, "note": note} if note else said)
-    home.agent.link.client.publish(acks, body, qos=1).wait_for_publish(5)
+    home.agent.link.client.publish(f"sentinel/mary/alert/{alert_id}/ack", body, qos=1).wait_for_publish(5)
 
 
 def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(mary_flat: Flat, recorder) -> None:
     home = mary_flat
     rec: Recorder = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
     alert_id, acks = _quiet_alert(home, rec)
-    _from_the_circle(home, acks, alert_id, "claim")
+    from_the_circle(home, alert_id, "claim")
     wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
 
     home.move("living_pir")  # Ann letting herself in, or Mary: the sensors cannot tell
@@ -338,7 +338,7 @@ def test_once_someone_is_going_movement_asks_them_instead_of_closing_the_alert(m
     assert seen["what"] == "activity" and seen["note"].startswith("Movement again: ")
     assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]  # still open
 
-    _from_the_circle(home, acks, alert_id, "resolve", "Ann is with Mary.")
+    from_the_circle(home, alert_id, "resolve", "Ann is with Mary.")
     wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "Ann's all-clear")
     assert home.agent.status == "ok"
 
@@ -354,7 +354,7 @@ def test_a_claim_heard_after_movement_closed_the_alert_opens_it_again_and_one_pr
         home.move(sensor)
     assert rec.wait(acks, lambda b: b.get("who") == "sensors")["what"] == "resolve"
     assert not home.store.open_alerts("mary") and home.agent.status == "ok"
-    _from_the_circle(home, acks, alert_id, "claim")
+    from_the_circle(home, alert_id, "claim")
     wait_for(lambda: (home.agent.pump(), home.store.claimed_by(alert_id))[1], 5, "the claim")
     # As the circle keeps it: open until Ann or Mary says all is well (the movement may have been Ann's).
     assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]
@@ -390,7 +390,7 @@ def test_a_press_with_nobody_going_is_the_residents_word_and_a_late_claim_does_n
     closed = rec.wait(acks, lambda b: b.get("who") in ("sensors", "resident"))
     assert (closed["who"], closed["what"]) == ("resident", "cancel")
     assert closed["note"] == "Mary pressed 'I'm OK' (short press)."
-    _from_the_circle(home, acks, alert_id, "claim")  # someone tapped "I'm going" just before
+    from_the_circle(home, alert_id, "claim")  # someone tapped "I'm going" just before
     # A command from the same sender after it: once it is answered, the claim before it has been taken.
     home.agent.link.client.publish("sentinel/mary/cmd/status", "{}", qos=1).wait_for_publish(5)
     wait_for(lambda: (home.agent.pump(), rec.on("sentinel/mary/cmd/status/reply"))[1], 5, "the reply")

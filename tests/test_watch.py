@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
+from test_agent import from_the_circle
 
 from conftest import Mosquitto, Recorder, answer_gated_learning, gated_learning, wait_for
 from sentinel.agent.app import Agent
@@ -558,12 +558,6 @@ def test_a_quiet_alert_open_across_a_restart_is_not_raised_again_and_her_return_
         second.close()
 
 
-def _from_ann(home: Flat, alert_id: str, what: str) -> None:
-    """The notifier's word about the alert: Ann is going, or Ann says all is well."""
-    said = {"who": "Ann (next door)", "what": what, "source": "notifier", "alert_id": alert_id}
-    home.agent.link.client.publish(f"sentinel/mary/alert/{alert_id}/ack", json.dumps(said), qos=1).wait_for_publish(5)
-
-
 @pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
 def test_an_alert_kept_open_by_someone_going_does_not_stand_for_a_later_quiet(
     tmp_path: Path, broker: Mosquitto, recorder, restart: bool
@@ -574,7 +568,7 @@ def test_an_alert_kept_open_by_someone_going_does_not_stand_for_a_later_quiet(
         home.move("kitchen_pir")
         home.advance(home.line())
         first = rec.wait("sentinel/mary/alert")["alert_id"]
-        _from_ann(home, first, "claim")
+        from_the_circle(home, first, "claim")
         wait_for(lambda: (home.agent.pump(), home.store.claimed_by(first))[1], 5, "the claim")
         for sensor in ("living_pir", "bedroom_pir", "kitchen_pir", "living_pir"):  # Ann there, Mary up and about
             home.advance(60)
@@ -597,7 +591,7 @@ def test_after_the_circles_all_clear_the_quiet_is_watched_again_from_then(flat, 
     home.advance(home.line())
     first = rec.wait("sentinel/mary/alert")["alert_id"]
     home.advance(600)
-    _from_ann(home, first, "resolve")  # Ann called: all is well (and Mary did not pass a sensor since)
+    from_the_circle(home, first, "resolve")  # Ann called: all is well (and Mary did not pass a sensor since)
     wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
     assert home.agent.watch is not None and home.agent.watch.phase == "watching"
     home.advance(home.line() - 1)
@@ -709,7 +703,7 @@ def test_after_the_all_clear_for_an_outing_one_blip_is_not_an_alert_at_once(flat
     home.advance(1)
     home.advance(home.line() + 1)
     first = rec.wait("sentinel/mary/alert")["alert_id"]
-    _from_ann(home, first, "resolve")  # Ann rang: she is at her daughter's
+    from_the_circle(home, first, "resolve")  # Ann rang: she is at her daughter's
     wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
     home.advance(1800)
     home.move("living_pir")  # one blip in the empty home, past the outing's wait: her return, as before
@@ -787,7 +781,7 @@ def test_an_older_alerts_all_clear_after_she_went_out_does_not_let_a_blip_hide_n
     home.move("kitchen_pir")  # 09:00
     home.advance(home.line())
     first = rec.wait("sentinel/mary/alert")["alert_id"]
-    _from_ann(home, first, "claim")  # Ann is going: the alert stays open until she says all is well
+    from_the_circle(home, first, "claim")  # Ann is going: the alert stays open until she says all is well
     wait_for(lambda: (home.agent.pump(), home.store.claimed_by(first))[1], 5, "the claim")
     for sensor in ("living_pir", "bedroom_pir", "kitchen_pir", "living_pir"):  # Mary up and about
         home.advance(60)
@@ -796,7 +790,7 @@ def test_an_older_alerts_all_clear_after_she_went_out_does_not_let_a_blip_hide_n
     home.advance(1)
     deadline = home.clock.now() + timedelta(seconds=home.line())
     home.advance(600)
-    _from_ann(home, first, "resolve")  # Ann, arriving: she was fine, she has gone to the shops
+    from_the_circle(home, first, "resolve")  # Ann, arriving: she was fine, she has gone to the shops
     wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
     home.advance((deadline - home.clock.now()).total_seconds() + 600)  # past her usual outings, in the window
     home.move("living_pir")  # one blip in the empty home: the older alert's all clear says nothing of it
