@@ -813,17 +813,22 @@ def test_replay_after_the_front_door_says_when_the_alert_would_come(tmp_path: Pa
     assert pending["facts"]["line_cause"] == "ceiling" and pending["facts"]["context"] == "front_door:0"
 
 
-def test_replay_after_the_front_door_while_learning_says_no_alert_would_come(tmp_path: Path, capsys) -> None:
+def test_replay_after_the_front_door_while_learning_says_a_day_of_quiet_is_checked(tmp_path: Path, capsys) -> None:
+    # Door, then nothing, can be a fall right after coming in: while learning, it is checked after a day, as the
+    # longest wait after the door once learned (before, no alert ever came while learning).
     out_row = Row(D0 + timedelta(days=5, hours=10), "front_door", "door", 0, "hall")
     path = write_csv(tmp_path / "today.csv", routine_rows(5, 5, out_row))
     assert main(["replay", "--name", "Mary", str(path)]) == 0
     assert capsys.readouterr().out == (
-        "The file ends at 2026-01-10 10:00. Mary is probably out (last noticed by the front door at 10:00): "
-        "no inactivity alert would come.\n"
+        "The file ends at 2026-01-10 10:00. If the quiet goes on, the alert would come at 2026-01-11 10:00:\n"
+        "  No sign of activity since 10:00 (24 h 00 min); Mary was last noticed by the front door. "
+        "sentinel is still learning Mary's routine (that takes 7 days), so for now, after the front door, "
+        "it alerts after a fixed 24 h 00 min without a sign of life (Mary may be out).\n"
     )
     assert main(["replay", "--json", str(path)]) == 0
     pending = json.loads(capsys.readouterr().out)[-1]
-    assert pending["kind"] == "pending" and pending["at"] is None and pending["facts"]["line_cause"] == "outing"
+    assert pending["kind"] == "pending" and pending["at"] == "2026-01-11T10:00:00"
+    assert pending["facts"]["line_cause"] == "warmup" and pending["facts"]["line_min"] == 24 * 60
 
 
 def test_replay_says_when_the_file_ends_with_an_alert_still_out(tmp_path: Path, capsys) -> None:

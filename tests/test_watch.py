@@ -277,6 +277,28 @@ def test_while_learning_the_reason_says_the_line_is_the_fixed_one(flat, recorder
     assert home.store.open_alerts("mary") == []
 
 
+def test_while_learning_door_then_nothing_is_checked_after_a_day(flat, recorder) -> None:
+    # She may be out, or she came in and fell in the hall: before, nothing was ever raised while learning.
+    home = flat(extra="  learn_days: 30\n")
+    rec = recorder(["sentinel/mary/alert"])
+    assert home.agent.status == "learning"
+    door = home.factory.pin(PINS["front_door"])
+    door.drive_low()  # the mock pin starts high (open): the door shuts at 09:00
+    home.advance(1)
+    assert home.line() == 24 * 3600
+    home.advance(24 * 3600 - 60)
+    assert home.store.open_alerts("mary") == []  # the agent decides in pump(): its store is the truth
+    home.advance(60)
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["kind"] == "inactivity" and alert["severity"] == "high"
+    assert alert["reason"] == (
+        "No sign of activity since 09:00 (24 h 00 min); Mary was last noticed by the front door. "
+        "sentinel is still learning Mary's routine (that takes 30 days), so for now, after the front door, "
+        "it alerts after a fixed 24 h 00 min without a sign of life (Mary may be out)."
+    )
+    assert alert["facts"]["line_cause"] == "warmup" and alert["facts"]["line_min"] == 24 * 60
+
+
 def test_a_quiet_window_postpones_the_alert_to_its_end(flat, recorder) -> None:
     home = flat(extra='  quiet_windows: [{start: "09:00", end: "15:00"}]\n')
     rec = recorder(["sentinel/mary/alert"])

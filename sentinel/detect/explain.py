@@ -171,6 +171,11 @@ def _line_sentence(
     verb = f"checks on {name}" if asks_first else "alerts"
     wait = duration(limit.seconds)
     when = f"once the {'outing' if outing else 'quiet'} lasts {wait}"
+    if limit.cause == "warmup" and place.kind == "door":
+        return (
+            f"sentinel is still learning {name}'s routine (that takes {learn_days:g} days), so for now, after "
+            f"the front door, it {verb} after a fixed {wait} without a sign of life ({name} may be out)."
+        )
     if limit.cause == "warmup":
         return (
             f"sentinel is still learning {name}'s routine (that takes {learn_days:g} days), "

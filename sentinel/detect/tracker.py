@@ -255,8 +255,8 @@ class Tracker:
     def _door_line(self, door: Sign) -> float:
         if self.outing_model is not None and not arrival(door.context):
             return self.outing_model.line(door.context, door.at)
-        if self.model is None:
-            return math.inf  # still learning: the resident is probably out
+        if self.model is None:  # still learning: probably out, but it may be a fall right after coming in
+            return self.params.door_ceiling_s
         if door.context not in self.model.lines:
             return self.params.door_ceiling_s  # no outing learned yet through this door: its longest wait
         return self.model.line(door.context, door.at)
@@ -285,7 +285,7 @@ class Tracker:
             if self.outing_model is not None and not arrival(self._out.context):
                 return self.outing_model.limit(self._out.context, self._out.at)
             if self.model is None:
-                return Limit(math.inf, "outing")
+                return Limit(line, "warmup")
             if self._out.context not in self.model.lines:
                 return Limit(line, "ceiling")
             return self.model.limit(self._out.context, self._out.at)
