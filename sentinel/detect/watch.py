@@ -17,10 +17,11 @@ from sentinel.core.alerts import Alert, Severity, alert_id
 from sentinel.core.events import Event
 from sentinel.core.windows import within
 from sentinel.detect.contexts import context_of, parts
-from sentinel.detect.explain import Place, alone_words, duration, explain
+from sentinel.detect.explain import Place, duration
 from sentinel.detect.lines import Limit, params_of, warmup_of, within_room
 from sentinel.detect.state import restore
 from sentinel.detect.summary import Request, Summary
+from sentinel.detect.told import alert_reason
 from sentinel.detect.tracker import Tracker
 from sentinel.detect.wallclock import JUMP_S, clock_jump, naive
 from sentinel.detect.wallclock import aware as aware  # the agent reads the clock as the detector does
@@ -249,35 +250,10 @@ class Watch:
         else:
             quiet_s = max(0.0, (wall - last.wall).total_seconds())
         since = naive(wall) - timedelta(seconds=quiet_s)
-        reason, facts = explain(
-            self.home.name,
-            since,
-            naive(wall),
-            self.detector.last_context,
-            place,
-            last.value,
-            limit,
-            model,
-            outing,
-            asks_first=self.cfg.checkin.enabled,
-            learn_days=self.cfg.learn_days,
+        reason, facts = alert_reason(
+            self.home.name, since, naive(wall), self.detector.last_context, place, last.value, limit, model,
+            outing, self.cfg, self.detector.run, self.places,
         )
-        crossed = since + timedelta(seconds=limit.seconds)
-        window = next((w for w in self.cfg.quiet_windows if within(crossed, w.start, w.end, w.days)), None)
-        if window is not None:  # why the quiet lasted longer than the line
-            reason += f" sentinel waited for the end of the quiet time set from {window.start} to {window.end}."
-            facts["waited_for_quiet_window"] = f"{window.start}-{window.end}"
-        if self.cfg.checkin.enabled:
-            wait = self.cfg.checkin.wait
-            reason += f" {self.home.name} did not answer the check-in for {duration(wait)}."
-            facts["checkin_min"] = int(wait // 60) if wait % 60 == 0 else round(wait / 60, 1)  # 30 s is 0.5, not 0
-        facts["sensor"] = last.sensor
-        run = self.detector.run
-        if run.alone and run.sensor is not None and run.since is not None:  # why its reports did not end the quiet
-            words = alone_words(self.places.get(run.sensor), run.sensor, run.signs, run.since, wall)
-            reason += f" {words}, far more than ever before, so"
-            reason += f" sentinel does not take its reports for {self.home.name}'s."
-            facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
         severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
         self.alert_id, self.detector.alert_open, self.detector.listening = made.alert_id, True, False
