@@ -175,14 +175,12 @@ def test_an_ikea_remotes_hold_calls_for_help_and_an_unknown_gesture_is_logged_on
     assert "the lounge sensor (help_button) sent the action 'arrow_left_click'" in warned[1]
 
 
-def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceiling_still_alerts(
-    tmp_path: Path, broker: Mosquitto
-) -> None:
-    outside = Recorder(broker.port, ["zigbee2mqtt/bridge/request/#"])  # only to publish as zigbee2mqtt would
-    h = Home(tmp_path, broker.port, clock=ManualClock(T0))
+def _bridge_offline(tmp_path: Path, port: int, outside: Recorder) -> Home:
+    """Mary's home with a wired PIR and door and a Zigbee PIR, started, and its Zigbee bridge offline."""
+    h = Home(tmp_path, port, clock=ManualClock(T0))
     h.config = parse_config(
         "home: {id: zbridge, name: Mary}\ngpio: {pin_factory: mock}\n"
-        f"mqtt: {{host: 127.0.0.1, port: {broker.port}}}\n"
+        f"mqtt: {{host: 127.0.0.1, port: {port}}}\n"
         'detection:\n  door_open_at_night: {enabled: true, after: 10m, start: "08:00", end: "10:00"}\n'
         "sensors:\n  - {name: hall_pir, kind: motion, pin: 17, room: hall}\n"
         "  - {name: front_door, kind: door, pin: 27, room: hall}\n"
@@ -191,9 +189,17 @@ def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceil
     h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
     h.topics = h.agent.topics
     h.start(threaded=False)
+    outside.client.publish("zigbee2mqtt/bridge/state", b'{"state":"offline"}', qos=1).wait_for_publish(5)
+    h.pump_until(lambda: h.agent.kit.bridge_down, "the agent to hear the bridge is offline")
+    return h
+
+
+def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceiling_still_alerts(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    outside = Recorder(broker.port, ["zigbee2mqtt/bridge/request/#"])  # only to publish as zigbee2mqtt would
+    h = _bridge_offline(tmp_path, broker.port, outside)
     try:
-        outside.client.publish("zigbee2mqtt/bridge/state", b'{"state":"offline"}', qos=1).wait_for_publish(5)
-        h.pump_until(lambda: h.agent.kit.bridge_down, "the agent to hear the bridge is offline")
 
         def kinds() -> list[str]:
             return [a.kind for a in h.store.open_alerts("zbridge")]
@@ -228,6 +234,28 @@ def test_with_the_bridge_offline_a_wired_door_is_watched_and_quiet_past_the_ceil
         for _ in range(15 * 4):
             h.wait(900)
         assert kinds() == ["door_open"]
+    finally:
+        outside.close()
+        h.stop()
+
+
+def test_with_the_bridge_offline_the_ceiling_is_timed_on_the_clock_that_never_jumps(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    # NTP sets back a wall clock that ran ahead: the quiet past the ceiling is still told on time, not 3 h late.
+    outside = Recorder(broker.port, ["zigbee2mqtt/bridge/request/#"])  # only to publish as zigbee2mqtt would
+    h = _bridge_offline(tmp_path, broker.port, outside)
+    try:
+        h.pin(17).drive_high()  # Mary is seen by the wired PIR, then nothing at all
+        h.wait(1)
+        h.pin(17).drive_low()
+        quiet_from = h.clock.monotonic()
+        h.clock.jump(-3 * 3600)
+        while not h.store.open_alerts("zbridge") and h.clock.monotonic() - quiet_from < 17 * 3600:
+            h.wait(900)
+        (quiet,) = h.store.open_alerts("zbridge")
+        assert 16 * 3600 <= h.clock.monotonic() - quiet_from <= 16 * 3600 + 900
+        assert quiet.facts["bridge_offline"] is True and quiet.facts["quiet_min"] == 16 * 60
     finally:
         outside.close()
         h.stop()

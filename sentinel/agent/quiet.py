@@ -111,17 +111,13 @@ class Quiet(AgentBase):
         """The Zigbee bridge is offline: the wired doors are watched, and quiet only past the home's ceiling."""
         # Its sensors' silence says nothing; but the help button and the wired sensors still report, and a quiet
         # spell longer than the ceiling always alerts, whatever the sensors could or could not say.
-        from sentinel.detect.wallclock import aware
-
         assert self.watch is not None
         # A Zigbee door's last report may be stale: it is judged again once the bridge is back.
         while (door := self.watch.door_left_open(mono, wall, skip=self.kit.zigbee)) is not None:
             self.raise_alert(self.watch.door_alert(door, wall, self._nonce()))
-        last = self.watch.last_event
-        # On the wall clock, as the ceiling is only a gate here: the watch still times the spell itself.
-        quiet_s = (aware(wall) - aware(last.wall)).total_seconds() if last is not None else 0.0
-        # And on the watch's own clock: a quiet the circle has said all is well about counts from then.
-        past = min(quiet_s, self.watch.quiet_for(mono)) >= self.config.detection.ceiling
+        # On the watch's own clock, which never jumps (NTP setting the wall clock back would delay it): from her
+        # last sign, or from the circle's all clear.
+        past = self.watch.quiet_for(mono) >= self.config.detection.ceiling
         if past or self.watch.phase == "checking":  # a check-in begun before the bridge went goes on
             self._quiet_verdict(mono, wall, bridge_down=past)
 
