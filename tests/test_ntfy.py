@@ -294,6 +294,44 @@ def test_a_name_server_that_does_not_answer_cannot_hold_a_request_past_ntfy_time
         ntfy.close()
 
 
+def test_a_name_server_that_does_not_answer_cannot_hold_the_subscription_for_button_presses(
+    server: FakeNtfy, monkeypatch
+) -> None:
+    # As above: the resolver waits until the test lets it answer. Before, the subscription waited on it as long as
+    # it took, with nothing logged; now it gives up after ntfy.timeout, says why, and is tried again.
+    answer = threading.Event()
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "ntfy.example.net":
+            asked.append(host)
+            answer.wait(30)
+            host = "127.0.0.1"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    port = server.url.rsplit(":", 1)[1]
+    ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=f"http://ntfy.example.net:{port}", timeout=1))
+    try:
+        with pytest.raises(DeliveryError) as failed:
+            next(ntfy.stream(ACK_TOPIC, "all"))
+        assert not answer.is_set()  # given up while the lookup still waited
+        assert not failed.value.permanent
+        assert "looking up the address of ntfy.example.net (DNS), or connecting" in str(failed.value)
+        with pytest.raises(DeliveryError, match="still waiting for the answer"):  # no second lookup left waiting
+            next(ntfy.stream(ACK_TOPIC, "all"))
+        assert asked == ["ntfy.example.net"]
+        answer.set()
+        wait_for(lambda: not any(t.name == "ntfy-subscribe" and t.is_alive() for t in threading.enumerate()))
+        events = ntfy.stream(ACK_TOPIC, "all")
+        assert next(events)["event"] == "open"  # the next try subscribes
+        events.close()
+    finally:
+        answer.set()
+        ntfy.close()
+
+
 def test_a_connection_broken_after_the_request_went_out_is_maybe_sent_not_sent_blindly_again() -> None:
     # A proxy (or ntfy itself) reads the whole publish, keeps it, then resets the connection instead of answering.
     listener = socket.create_server(("127.0.0.1", 0))
