@@ -831,6 +831,22 @@ def test_replay_after_the_front_door_while_learning_says_a_day_of_quiet_is_check
     assert pending["facts"]["line_cause"] == "warmup" and pending["facts"]["line_min"] == 24 * 60
 
 
+def test_replay_while_learning_lists_the_days_alert_once_when_blips_follow_it(tmp_path: Path, capsys) -> None:
+    out_row = Row(D0 + timedelta(days=3, hours=10), "front_door", "door", 0, "hall")
+    blips = [Row(D0 + timedelta(days=4, hours=h), "kitchen_pir", "motion", 1, "kitchen") for h in (13, 15)]
+    path = write_csv(tmp_path / "today.csv", routine_rows(3, 5, out_row, *blips))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1] == (  # before: listed twice, the second "since 13:00 (-10800 s)", and pending too
+        "The file ends at 2026-01-09 15:00 with the alert of 2026-01-09 10:00 still out: nothing since was taken "
+        "for a sign that Mary is up and about (one or two isolated signs are not, nor a sensor's reports alone)."
+    )
+    assert err == "1 inactivity alert(s)\n"
+    assert main(["replay", "--json", str(path)]) == 0
+    (alert,) = json.loads(capsys.readouterr().out)
+    assert alert["at"] == "2026-01-09T10:00:00" and alert["facts"]["line_cause"] == "warmup"
+
+
 def test_replay_says_when_the_file_ends_with_an_alert_still_out(tmp_path: Path, capsys) -> None:
     stray = Row(kitchen(15).at, "bedroom_pir", "motion", 1, "bedroom")  # one sign, hours after the alert: a stray
     path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, kitchen(12), stray))

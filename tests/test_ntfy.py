@@ -322,8 +322,12 @@ def test_a_name_server_that_does_not_answer_cannot_hold_the_subscription_for_but
         with pytest.raises(DeliveryError, match="still waiting for the answer"):  # no second lookup left waiting
             next(ntfy.stream(ACK_TOPIC, "all"))
         assert asked == ["ntfy.example.net"]
+        # The subscription's lookup holds up no alert: a publish makes its own (which waits here as well).
+        with pytest.raises(DeliveryError) as published:
+            ntfy.publish(Notification("a-topic-000001", "Mary: pressed the help button", "Help"))
+        assert "still waiting" not in str(published.value) and asked == ["ntfy.example.net"] * 2
         answer.set()
-        wait_for(lambda: not any(t.name == "ntfy-subscribe" and t.is_alive() for t in threading.enumerate()))
+        wait_for(lambda: not any(t.name.startswith("ntfy-") and t.is_alive() for t in threading.enumerate()))
         events = ntfy.stream(ACK_TOPIC, "all")
         assert next(events)["event"] == "open"  # the next try subscribes
         events.close()

@@ -175,6 +175,7 @@ def test_a_fault_in_making_the_reason_never_keeps_the_alert_from_going_out(flat,
         f"sentinel alerts once the quiet lasts {round(line / 60)} min here."
     )
     assert alert["facts"]["line_min"] == round(line / 60) and alert["facts"]["sensor"] == "kitchen_pir"
+    assert alert["facts"]["learning"] is False
     assert "making the reason of Mary's alert failed" in caplog.text
     assert home.agent.status != "learning"  # the routine was not thrown away for it
     for sensor in ("living_pir", "bedroom_pir", "kitchen_pir"):  # she is up: the alert is closed, and the next
@@ -327,6 +328,42 @@ def test_while_learning_door_then_nothing_is_checked_after_a_day(flat, recorder)
         "it alerts after a fixed 24 h 00 min without a sign of life (Mary may be out)."
     )
     assert alert["facts"]["line_cause"] == "warmup" and alert["facts"]["line_min"] == 24 * 60
+
+
+def test_while_learning_one_or_two_blips_after_the_days_alert_neither_close_it_nor_raise_another(
+    flat, recorder
+) -> None:
+    home = flat(extra="  learn_days: 30\n")
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    home.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00 (the mock pin starts high: open)
+    home.advance(24 * 3600 + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(3 * 3600)
+    home.move("kitchen_pir")  # a PIR catching the sun in the empty home, or an arm moved in the hall
+    home.advance(60)
+    home.move("kitchen_pir")
+    home.advance(60)
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [alert_id]
+    assert rec.on("sentinel/mary/alert/+/ack") == [] and len(rec.on("sentinel/mary/alert")) == 1
+    home.move("living_pir")  # a third sign: she is back, up and about
+    ack = rec.wait(f"sentinel/mary/alert/{alert_id}/ack")
+    assert ack["who"] == "sensors" and ack["what"] == "resolve"
+    assert home.store.open_alerts("mary") == []
+
+
+def test_while_learning_coming_in_then_nothing_is_checked_on_the_fixed_wait(flat, recorder) -> None:
+    home = flat(extra="  learn_days: 30\n")
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(home)  # out at 09:01
+    home.advance(2 * 3600)
+    door = home.factory.pin(PINS["front_door"])
+    door.drive_high()  # back at 11:01...
+    home.advance(5)
+    door.drive_low()  # ...and she falls in the hall, unseen
+    home.advance(1)
+    assert home.line() == 6 * 3600  # home, by day: the warm-up's fixed wait, not the day after going out
+    home.advance(6 * 3600)
+    assert rec.wait("sentinel/mary/alert")["facts"]["line_cause"] == "warmup"
 
 
 def test_a_quiet_window_postpones_the_alert_to_its_end(flat, recorder) -> None:

@@ -40,15 +40,15 @@ def alert_reason(
         return _reason(name, since, now, context, place, value, limit, model, outing, cfg, run, places)
     except Exception:
         log.exception("making the reason of %s's alert failed; it goes out with a plain one", name)
-        return plain_reason(name, since, now, context, place.sensor, limit)
+        return plain_reason(name, since, now, context, place.sensor, limit, learning=model is None)
 
 
 def plain_reason(
-    name: str, since: datetime, now: datetime, context: str, sensor: str, limit: Limit
+    name: str, since: datetime, now: datetime, context: str, sensor: str, limit: Limit, learning: bool
 ) -> tuple[str, dict[str, Any]]:
     """What is sure without the routine's words: since when it is quiet, the last sensor, and the line."""
-    quiet = (now - since).total_seconds()
-    line_min = round(limit.seconds / 60) if math.isfinite(limit.seconds) else None
+    quiet = max(0.0, (now - since).total_seconds())
+    line_min = max(0, round(limit.seconds / 60)) if math.isfinite(limit.seconds) else None
     reason = f"No sign of activity since {since:%H:%M} ({round(quiet / 60)} min); {name} was last noticed by {sensor}."
     if line_min is not None:
         reason += f" sentinel alerts once the quiet lasts {line_min} min here."
@@ -58,6 +58,7 @@ def plain_reason(
         "line_min": line_min,
         "line_cause": limit.cause,
         "context": context,
+        "learning": learning,
         "sensor": sensor,
     }
     return reason, facts

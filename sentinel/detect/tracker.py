@@ -236,8 +236,8 @@ class Tracker:
 
     def _alert_out(self, at: datetime) -> bool:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
-        if self.model is None:  # while learning: the warm-up's fixed waits say nothing of what is usual
-            return False
+        if self.model is None and self._out is None:  # learning: the fixed waits say nothing of what is usual
+            return False  # (after the door they do: a day without a sign, past the outing's wait, is unusual)
         if self.alert_open is not None:  # the watch knows: a check-in's wait, a room's limits, a quiet window
             return self.alert_open
         return (due := self.alert_at()) is not None and at >= due
@@ -255,8 +255,8 @@ class Tracker:
     def _door_line(self, door: Sign) -> float:
         if self.outing_model is not None and not arrival(door.context):
             return self.outing_model.line(door.context, door.at)
-        if self.model is None:  # still learning: probably out, but it may be a fall right after coming in
-            return self.params.door_ceiling_s
+        if self.model is None:  # learning: she came in (home, the fixed waits), or probably went out (a day)
+            return self.warmup.line(door.at) if arrival(door.context) else self.params.door_ceiling_s
         if door.context not in self.model.lines:
             return self.params.door_ceiling_s  # no outing learned yet through this door: its longest wait
         return self.model.line(door.context, door.at)

@@ -48,6 +48,7 @@ class Ntfy:
         self._stream_http = self._client()  # its own pool: a long read must not hold up a publish
         self._stream_socket: socket.socket | None = None
         self._lookup: threading.Thread | None = None  # a request given up while it looked up the server's name
+        self._stream_lookup: threading.Thread | None = None  # the same for the subscription: it holds up no publish
 
     def _client(self) -> httpx.Client:
         cfg = self.cfg
@@ -144,7 +145,7 @@ class Ntfy:
 
     def _subscribe(self, topic: str, since: str) -> httpx.Response:
         """The subscription's answer, its lines still to read, within ``ntfy.timeout`` (its name lookup too)."""
-        if self._lookup is not None and self._lookup.is_alive():  # one thread waiting on the resolver is enough
+        if self._stream_lookup is not None and self._stream_lookup.is_alive():  # one waiting on the resolver is enough
             raise DeliveryError(f"{self._unresolved()}; still waiting for the answer", permanent=False)
         deadline = Deadline(self.cfg.timeout, "ntfy-subscribe")
         timeout = httpx.Timeout(self.cfg.timeout, read=STREAM_READ_TIMEOUT_S)
@@ -155,7 +156,7 @@ class Ntfy:
             with deadline:  # only until the answer begins: its lines come for as long as the subscription lasts
                 return deadline.run(lambda: self._stream_http.send(request, stream=True))
         except Abandoned as gone:
-            self._lookup = gone.worker
+            self._stream_lookup = gone.worker
             raise DeliveryError(self._unresolved(), permanent=False) from None
 
     def abort_stream(self) -> None:
