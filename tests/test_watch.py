@@ -363,7 +363,11 @@ def test_while_learning_coming_in_then_nothing_is_checked_on_the_fixed_wait(flat
     home.advance(1)
     assert home.line() == 6 * 3600  # home, by day: the warm-up's fixed wait, not the day after going out
     home.advance(6 * 3600)
-    assert rec.wait("sentinel/mary/alert")["facts"]["line_cause"] == "warmup"
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["facts"]["line_cause"] == "warmup" and alert["reason"].endswith(
+        "sentinel is still learning Mary's routine (that takes 30 days), so for now, after Mary came in through "
+        "the front door, it alerts after a fixed 6 h 00 min of quiet at this time of day."
+    )
 
 
 def test_a_quiet_window_postpones_the_alert_to_its_end(flat, recorder) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sentinel.detect.contexts import arrival
 from sentinel.detect.lines import Limit, RoutineModel, bin_of
 from sentinel.detect.wallclock import naive
 
@@ -152,7 +153,7 @@ def explain(
             )
     if limit.cause == "stray" and limit.since is not None:
         facts["went_out"] = limit.since.isoformat(timespec="seconds")
-    line = _line_sentence(name, place, value, limit, model, outing, asks_first, learn_days, start)
+    line = _line_sentence(name, place, value, limit, model, outing, asks_first, learn_days, start, arrival(context))
     return f"{reason} {line}", facts
 
 
@@ -166,11 +167,17 @@ def _line_sentence(
     asks_first: bool,
     learn_days: float,
     start: datetime | None = None,
+    came_in: bool = False,
 ) -> str:
-    """Where the alert line sits, and why, in a neighbour's words."""
+    """Where the alert line sits, and why, in a neighbour's words (``came_in``: after the door, she came in)."""
     verb = f"checks on {name}" if asks_first else "alerts"
     wait = duration(limit.seconds)
     when = f"once the {'outing' if outing else 'quiet'} lasts {wait}"
+    if limit.cause == "warmup" and place.kind == "door" and came_in:
+        return (
+            f"sentinel is still learning {name}'s routine (that takes {learn_days:g} days), so for now, after "
+            f"{name} came in through the front door, it {verb} after a fixed {wait} of quiet at this time of day."
+        )
     if limit.cause == "warmup" and place.kind == "door":
         return (
             f"sentinel is still learning {name}'s routine (that takes {learn_days:g} days), so for now, after "

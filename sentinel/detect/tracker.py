@@ -40,8 +40,7 @@ class Tracker:
         self.warmup = warmup or Warmup()
         self.outing_contexts: set[str] = set()  # the front door's contexts when it opens an outing (going out)
         self._doors: set[str] = set()  # and when it closes one (coming in)
-        # Sensors whose silence says nothing of the kit: the front door, and kinds used only now and then.
-        self._unjudged: set[str] = set()
+        self._unjudged: set[str] = set()  # silence says nothing of the kit: the front door, kinds used now and then
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None  # the last sign of life
         self.last_context: str | None = None
@@ -51,8 +50,7 @@ class Tracker:
         self._fitted_on: date | None = None
         self.frozen = False  # neither learn nor refit: the model stays as it is (calibration checks)
         self.wanted: datetime | None = None  # a refit asked for (as of then), not yet handed to a learner
-        # The spell being measured starts at the last sign of life taken for the resident's.
-        self._from: Sign | None = None
+        self._from: Sign | None = None  # where the spell being measured starts: the last sign taken for hers
         self._out: Sign | None = None  # the front door, while no return has followed it
         self._strays: list[Sign] = []  # indoor signs since, not (yet) taken for a return
         self._went_out = False  # since that door, a spell from the door to the door again: a departure
@@ -140,7 +138,9 @@ class Tracker:
         else:  # after going out, or once the alert is out: a blip, an arm moved (a press is hers), until a return
             self._strays.append(sign)
             soon = not held and self._out is not None and (at - self._out.at).total_seconds() <= ARRIVAL_S
-            late = self.listening and (deadline := self._out_deadline()) is not None and at >= deadline  # asked: back
+            # Past the outing's wait: back when asked, or after the circle's all clear, and in a replay while learning.
+            told = self.listening or (self.model is None and self.alert_open is None)
+            late = told and (deadline := self._out_deadline()) is not None and at >= deadline
             if soon or late or kind == "button" or len(self._strays) >= RETURN_ROWS:
                 self._returned()
             elif held:
@@ -236,8 +236,8 @@ class Tracker:
 
     def _alert_out(self, at: datetime) -> bool:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
-        if self.model is None and self._out is None:  # learning: the fixed waits say nothing of what is usual
-            return False  # (after the door they do: a day without a sign, past the outing's wait, is unusual)
+        if self.model is None:  # learning: fixed waits say nothing of what is usual; after the door, the watch's do
+            return self._out is not None and bool(self.alert_open)
         if self.alert_open is not None:  # the watch knows: a check-in's wait, a room's limits, a quiet window
             return self.alert_open
         return (due := self.alert_at()) is not None and at >= due
