@@ -141,8 +141,35 @@ def test_a_raised_at_that_is_no_time_is_replaced_by_the_time_it_arrived(circle) 
         incident = c.store.incident(alert_id)
         assert incident is not None and incident.raised_at == TUESDAY_10  # when it arrived
         notes = [detail for _, what, _, detail in c.store.steps(alert_id) if what == "note"]
-        assert len(notes) == 1 and "is not a time with a UTC offset; the time it arrived is used" in notes[0]
+        assert len(notes) == 1 and "between 2000 and 2099; the time it arrived is used" in notes[0]
     assert len(c.alerts_to("ann")) == 2
+
+
+def test_a_raised_at_no_time_zone_can_show_is_replaced_and_the_daily_note_still_goes(circle) -> None:
+    # Year 9999 with an offset west of UTC cannot be shown east of it: the daily note stopped for good, every home's.
+    ann_asks = lambda t: t.replace("    name: Ann\n", '    name: Ann\n    daily: "19:00"\n', 1)  # noqa: E731
+    c = circle(home_extra="    daily_note: true\n", edit=ann_asks, top="watch_silence: false\n")
+    c.publish("alert", {**alert("mary-inactivity-9"), "raised_at": "9999-12-31T23:59:59-14:00"})
+    c.pump()
+    incident = c.store.incident("mary-inactivity-9")
+    assert incident is not None and incident.raised_at == TUESDAY_10  # when it arrived
+    c.clock.advance(9 * 3600)
+    c.pump()
+    (note,) = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "Mary today"]
+    assert "10:00" in note["message"]
+
+
+def test_a_raised_at_kept_before_it_was_checked_does_not_stop_the_daily_note(circle) -> None:
+    ann_asks = lambda t: t.replace("    name: Ann\n", '    name: Ann\n    daily: "19:00"\n', 1)  # noqa: E731
+    c = circle(home_extra="    daily_note: true\n", edit=ann_asks, top="watch_silence: false\n")
+    c.publish("alert", alert())
+    c.pump()
+    with sqlite3.connect(c.store.path) as db:
+        db.execute("UPDATE incidents SET raised_at = '9999-12-31T23:59:59-14:00'")
+    c.clock.advance(9 * 3600)
+    c.pump()
+    (note,) = [n for n in c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "Mary today"]
+    assert "Mary" in note["message"]
 
 
 def test_a_stored_time_that_cannot_be_read_does_not_stop_the_notifier(circle, tmp_path: Path, capsys) -> None:
@@ -238,6 +265,27 @@ def test_a_genuine_token_that_expires_years_ahead_is_refused_and_recorded(circle
     assert any("expiry too far ahead" in r.getMessage() for r in caplog.records)
     c.press("ann", "I'm going")  # the real button still works
     assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+
+
+def test_a_token_beyond_ascii_is_refused_as_forged_and_the_press_is_not_read_again(circle) -> None:
+    c = circle()
+    c.publish("alert", alert())
+    c.pump()
+    body = json.loads(next(a for a in c.alerts_to("ann")[0]["actions"] if a["label"] == "I'm going")["body"])
+    c.handled(c.ntfy_server.store("sentinel-acks-test-0001", json.dumps({**body, "token": "é"}), {})["id"])
+    refused = [detail for _, what, _, detail in c.store.steps("mary-inactivity-1") if what == "refused"]
+    assert refused == ["claim: forged token"]  # before: a TypeError, nothing recorded, read again at each start
+    c.press("ann", "I'm going")  # the real button still works
+    assert c.store.incident("mary-inactivity-1").claimed_by == "ann"  # type: ignore[union-attr]
+
+
+def test_an_alert_id_ending_in_a_newline_is_not_an_alert_id(circle) -> None:
+    c = circle()
+    c.agent.publish(f"{c.base}/mary/alert", json.dumps(alert("mary-inactivity-7\n")), qos=1).wait_for_publish(5)
+    c.publish("alert", alert("mary-inactivity-8"))
+    c.pump()
+    assert c.store.incident("mary-inactivity-7\n") is None and c.store.incident("mary-inactivity-7") is None
+    assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in c.alerts_to("ann")] == ["mary-inactivity-8"]
 
 
 def test_over_mqtt_5_the_broker_keeps_a_huge_message_from_the_notifier(circle) -> None:

@@ -9,12 +9,21 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sentinel.core.alerts import Severity
 
-ALERT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+ALERT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}\Z")  # \Z, not $: "$" also matches before a final newline
 """An alert's or a notice's id: it becomes a topic level (``alert/<id>/ack``), so nothing that could be a wildcard."""
+
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+"""No monitor stamps a time outside these; one that does cannot be shown in any time zone without overflow."""
+
+
+def believable(at: datetime) -> bool:
+    """Whether a monitor could have stamped ``at`` (see ``EARLIEST``, ``LATEST``)."""
+    return EARLIEST <= at < LATEST
 
 ALERT_KINDS: dict[str, Severity] = {
     "help": "critical",

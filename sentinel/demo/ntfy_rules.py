@@ -59,7 +59,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
+TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}\Z")  # as Go reads "$": the end of the text, never before a newline
 RESERVED = ("docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1")
 MESSAGE_LIMIT = 4096
 JSON_BODY_LIMIT = 2 * MESSAGE_LIMIT

@@ -20,7 +20,7 @@ from typing import Any
 
 from sentinel.config.circle import CircleConfig, HomeCircle, MemberConfig, resident_id
 from sentinel.config.rhythm import DAY
-from sentinel.core.protocol import MAX_OUTINGS
+from sentinel.core.protocol import MAX_OUTINGS, believable
 from sentinel.notifier import messages
 from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule, next_at
@@ -32,15 +32,6 @@ log = logging.getLogger(__name__)
 ANSWER_FOR = timedelta(hours=2)  # the check's 'I'm OK' works this long: the check, and the alert it may lead to
 LATE_KINDS = ("inactivity", "not_up", "not_back")  # the alerts a check-in's silence can raise
 Outing = tuple[datetime, datetime]  # left, back
-EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-"""No monitor stamps a time outside these; one that does cannot be shown in any time zone without overflow."""
-
-
-def believable(at: datetime) -> bool:
-    """Whether a monitor could have stamped ``at`` (see ``EARLIEST``, ``LATEST``)."""
-    return EARLIEST <= at < LATEST
-
-
 @dataclass(frozen=True, slots=True)
 class Seen:
     """A home's retained status, as last heard (``up`` and ``out`` only from an agent with ``share_day``)."""

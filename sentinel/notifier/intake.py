@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, get_args
 
 from sentinel.core.alerts import Severity
-from sentinel.core.protocol import ALERT_ID, ALERT_KINDS
+from sentinel.core.protocol import ALERT_ID, ALERT_KINDS, believable
 from sentinel.notifier.notification import MESSAGE_LIMIT, tidy
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)  # critical, high, normal, low
@@ -89,6 +89,8 @@ def raised_at(value: Any, now: datetime) -> tuple[str, str | None]:
         except ValueError:
             pass
         else:
-            if when.tzinfo is not None and when.utcoffset() is not None:
+            if when.tzinfo is not None and when.utcoffset() is not None and believable(when):
                 return when.isoformat(), None
-    return now.isoformat(), f"raised_at {value!r:.60} is not a time with a UTC offset; the time it arrived is used"
+    return now.isoformat(), (
+        f"raised_at {value!r:.60} is not a time with a UTC offset between 2000 and 2099; the time it arrived is used"
+    )

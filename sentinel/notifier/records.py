@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sentinel.core.protocol import believable
+
 log = logging.getLogger(__name__)
 
 
@@ -178,13 +180,14 @@ def incident_row(row: tuple[Any, ...]) -> Incident:
     """An incident row; a time that cannot be read (a row written before alerts were checked) never stops the loop."""
     alert_id, home, kind, severity, reason, raised, index, next_at, claimed, closed, by, note, received = row
     received_at = when(received, EPOCH, "received_at")
+    raised_at = when(raised, received_at, f"raised_at of {alert_id}")
     return Incident(
         alert_id,
         home,
         kind,
         severity,
         reason,
-        when(raised, received_at, f"raised_at of {alert_id}"),
+        raised_at if believable(raised_at) else received_at,  # kept before it was checked: no zone can show it
         index,
         when(next_at, received_at, f"next_at of {alert_id}"),
         claimed,
