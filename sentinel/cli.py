@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sentinel import __version__, logs, systemd
 from sentinel.config import Config, load_config
 from sentinel.config.statecheck import DATABASE
+from sentinel.demo.options import broker, speed
 from sentinel.errors import ConfigError, CsvFormatError, SentinelError
 
 if TYPE_CHECKING:
@@ -35,10 +36,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a simulated day on a street of two homes, with a broker of its own")
     demo.add_argument(
-        "--speed", type=_speed, default=720.0, help="how much faster than real time the story is told (default 720)"
+        "--speed", type=speed, default=720.0, help="how much faster than real time the story is told (default 720)"
     )
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated resident")
-    demo.add_argument("--broker", metavar="HOST:PORT", help="use this broker instead of an embedded one")
+    demo.add_argument(
+        "--broker", type=broker, metavar="HOST[:PORT]", help="use this broker instead of an embedded one (port 1883)"
+    )
 
     replay = sub.add_parser("replay", help="list the inactivity alerts the detector would have raised")
     replay.add_argument("events", help="an event CSV (timestamp,sensor,kind,value,room)")
@@ -91,17 +94,6 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-c", "--config", required=True, help="the agent's YAML config")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     return parser
-
-
-def _speed(text: str) -> float:
-    """A positive, finite number, for ``demo --speed``."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0 (e.g. 720, or 100000 for no pauses)")
-    return value
 
 
 def _unwritable(args: argparse.Namespace) -> str | None:

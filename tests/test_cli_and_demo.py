@@ -210,6 +210,20 @@ def test_the_demo_refuses_a_speed_that_is_not_above_zero() -> None:
         assert result.returncode == 2 and "is not a number above 0" in result.stderr, speed
 
 
+def test_the_demo_says_plainly_when_the_broker_it_is_given_is_wrong_or_not_there() -> None:
+    for wrong in (":abc", "host:99999", "host:"):
+        result = subprocess.run(sentinel_cmd("demo", "--broker", wrong), capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "is not HOST or HOST:PORT" in result.stderr, wrong
+    with socket.socket() as taken:  # a port nothing listens on
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+    result = subprocess.run(
+        sentinel_cmd("demo", "--broker", f"127.0.0.1:{port}"), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"cannot reach the broker at 127.0.0.1:{port}" in result.stderr
+
+
 @pytest.mark.long(5)
 def test_the_demo_uses_a_given_broker(broker: Mosquitto) -> None:
     result = subprocess.run(

@@ -563,6 +563,12 @@ def test_the_reason_states_the_line_and_what_set_it(every_min: int, last: Row, c
     assert facts["longest_usual_min"] is None or facts["longest_usual_min"] >= 1  # unknown is None, never 0
 
 
+def test_a_reason_about_the_resident_begins_its_sentences_with_a_capital() -> None:
+    pending = replay(routine_rows(14, 5, kitchen(3))).pending  # no name given: "the resident"
+    assert pending is not None
+    assert " The resident is usually up by 07:00;" in pending.reason and ". the " not in pending.reason
+
+
 def test_while_learning_the_reason_gives_the_fixed_line() -> None:
     rows = [
         Row(D0 + timedelta(days=d, hours=h), "kitchen_pir", "motion", 1, "kitchen") for d in range(3) for h in (8, 20)

@@ -14,7 +14,15 @@ from sentinel.backtest.reference import Cuddihy, FixedTimer
 from sentinel.backtest.waits import forced_by_rooms, learner_of, slot_lines
 from sentinel.core.events import Row
 from sentinel.detect.detector import BACK, InactivityDetector, context_of
-from sentinel.detect.explain import DETECTION_OFF, Place, clock_after_noon, duration, expected_words, explain
+from sentinel.detect.explain import (
+    DETECTION_OFF,
+    Place,
+    capital,
+    clock_after_noon,
+    duration,
+    expected_words,
+    explain,
+)
 from sentinel.detect.lines import RoutineModel
 from sentinel.detect.routine import DAY_S
 
@@ -95,7 +103,7 @@ def _pending(
     if at is None:
         place, value = places[detector.last_context.removesuffix(BACK)]
         reason = (
-            f"{name[:1].upper()}{name[1:]} is probably out (last noticed by {place.words(value)}"
+            f"{capital(name)} is probably out (last noticed by {place.words(value)}"
             f" at {detector.last_at:%H:%M}): no inactivity alert would come."
         )
         facts = {

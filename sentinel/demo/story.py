@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from sentinel.demo.pacing import SETTLE_S, Story, Stuck
 from sentinel.demo.resident import Resident
 from sentinel.demo.street import Street
 from sentinel.demo.timeline import Neighbour, Timeline
+from sentinel.errors import SentinelError
 from sentinel.notifier import lastresort
 from sentinel.notifier.health import gather
 from sentinel.notifier.health import render as render_health
@@ -59,6 +61,14 @@ def _on(config: Config, host: str, port: int) -> Config:
     return dataclasses.replace(config, mqtt=dataclasses.replace(config.mqtt, host=host, port=port))
 
 
+def _reachable(host: str, port: int) -> None:
+    """SentinelError, saying why, when nothing answers at the broker's address (before any part of the story starts)."""
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        raise SentinelError(f"cannot reach the broker at {host}:{port} ({exc}): is it running, on this port?") from None
+
+
 def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> int:
     """Run the simulated day; 0 when the circle saw the alerts, the claims and its rhythm as it should."""
     logs.setup("error")  # the timeline tells the story; errors still show
@@ -70,7 +80,8 @@ def run_demo(speed: float = 720.0, seed: int = 7, broker: str | None = None) -> 
     embedded = None
     if broker:
         host, _, port = broker.rpartition(":")
-        host, port_no = host or "127.0.0.1", int(port)
+        host, port_no = host, int(port)
+        _reachable(host, port_no)
     else:
         from sentinel.demo.broker import EmbeddedBroker
 

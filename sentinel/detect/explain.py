@@ -120,7 +120,7 @@ def explain(
     """
     quiet = (now - start).total_seconds()
     if outing:
-        reason = f"{name} went out at {start:%H:%M} and is not back after {duration(quiet)}."
+        reason = f"{capital(name)} went out at {start:%H:%M} and is not back after {duration(quiet)}."
     else:
         reason = (
             f"No sign of activity since {start:%H:%M} ({duration(quiet)}); "
@@ -148,7 +148,7 @@ def explain(
             facts["usually_up_by"] = clock_after_noon(night.usually_up)
             facts["latest_up"] = clock_after_noon(night.up_by)
             reason += (
-                f" {name} is usually up by {clock_after_noon(night.usually_up)}; "
+                f" {capital(name)} is usually up by {clock_after_noon(night.usually_up)}; "
                 f"the latest in {_days(model.days)} was {clock_after_noon(night.up_by)}."
             )
     if limit.cause == "stray" and limit.since is not None:
@@ -192,11 +192,11 @@ def _line_sentence(
         which = "shortest" if limit.cause == "room floor" else "longest"
         return f"After {place.words(value)}, sentinel {verb} {when}, the {which} wait set for the {limit.room}."
     if limit.cause == "outing":  # callers raise no alert on an infinite line; said for completeness
-        return f"{name} is probably out, so sentinel raises no inactivity alert."
+        return f"{capital(name)} is probably out, so sentinel raises no inactivity alert."
     if limit.cause == "stray" and limit.since is not None and start is not None:
         deadline = start + timedelta(seconds=limit.seconds)
         return (
-            f"{name} went out at {limit.since:%H:%M}; one or two signs of life since then, with no return "
+            f"{capital(name)} went out at {limit.since:%H:%M}; one or two signs of life since then, with no return "
             f"through the front door, look like a sensor's stray blip in an empty home, so sentinel keeps "
             f"the outing's wait and {verb} at {deadline:%H:%M}."
         )
@@ -230,6 +230,11 @@ def bridge_words(name: str, ceiling_s: float, asks_first: bool) -> str:
         "The Zigbee bridge is offline, so the Zigbee sensors cannot report and their silence says nothing;"
         f" sentinel waited for the longest wait set for this home, {duration(ceiling_s)}, and {verb} then."
     )
+
+
+def capital(name: str) -> str:
+    """``name`` to begin a sentence: "the resident" as "The resident", "Mary" as it is."""
+    return name[:1].upper() + name[1:]
 
 
 def _days(days: float) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sentinel.core.windows import within
-from sentinel.detect.explain import Place, alone_words, duration, explain
+from sentinel.detect.explain import Place, alone_words, capital, duration, explain
 from sentinel.detect.lines import Limit, RoutineModel
 from sentinel.detect.silent import Run
 
@@ -88,7 +88,7 @@ def _reason(
         facts["waited_for_quiet_window"] = f"{window.start}-{window.end}"
     if cfg.checkin.enabled:
         wait = cfg.checkin.wait
-        reason += f" {name} did not answer the check-in for {duration(wait)}."
+        reason += f" {capital(name)} did not answer the check-in for {duration(wait)}."
         facts["checkin_min"] = int(wait // 60) if wait % 60 == 0 else round(wait / 60, 1)  # 30 s is 0.5, not 0
     facts["sensor"] = place.sensor
     if run.alone and run.sensor is not None and run.since is not None:  # why its reports did not end the quiet
