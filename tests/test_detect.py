@@ -828,7 +828,7 @@ def test_replay_after_the_front_door_while_learning_says_a_day_of_quiet_is_check
     assert capsys.readouterr().out == (
         "The file ends at 2026-01-10 10:00. If the quiet goes on, the alert would come at 2026-01-11 10:00:\n"
         "  No sign of activity since 10:00 (24 h 00 min); Mary was last noticed by the front door. "
-        "sentinel is still learning Mary's routine (that takes 7 days), so for now, after the front door, "
+        "sentinel is still learning Mary's routine (that takes 7 days), so for now, after the front door (10:00), "
         "it alerts after a fixed 24 h 00 min without a sign of life (Mary may be out).\n"
     )
     assert main(["replay", "--json", str(path)]) == 0
@@ -837,11 +837,11 @@ def test_replay_after_the_front_door_while_learning_says_a_day_of_quiet_is_check
     assert pending["facts"]["line_cause"] == "warmup" and pending["facts"]["line_min"] == 24 * 60
 
 
-def test_replay_while_learning_lists_the_days_alert_once_and_a_sign_past_it_is_her_return(
+def test_replay_while_learning_lists_the_days_alert_once_and_a_blip_after_it_starts_another_day(
     tmp_path: Path, capsys
 ) -> None:
-    # While learning, a sign past the day's wait after the door is her return, as the warm-up always took it: the
-    # day's alert is listed once (before: twice, the second "since 13:00 (-10800 s)"), and the next counts from her.
+    # While learning, any sign ends the quiet: a blip after the day's alert starts another day's wait from it. Before,
+    # it was listed twice, the second "since 13:00 (-10800 s)": the outing's wait was counted from the door.
     out_row = Row(D0 + timedelta(days=3, hours=10), "front_door", "door", 0, "hall")
     blips = [Row(D0 + timedelta(days=4, hours=h), "kitchen_pir", "motion", 1, "kitchen") for h in (13, 15)]
     path = write_csv(tmp_path / "today.csv", routine_rows(3, 5, out_row, *blips))
@@ -849,10 +849,10 @@ def test_replay_while_learning_lists_the_days_alert_once_and_a_sign_past_it_is_h
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("2026-01-09 10:00  No sign of activity since 10:00 (24 h 00 min);")
     assert out.splitlines()[1:] == [
-        "The file ends at 2026-01-09 15:00. If the quiet goes on, the alert would come at 2026-01-09 21:00:",
-        "  No sign of activity since 15:00 (6 h 00 min); Mary was last noticed by movement in the kitchen. "
-        "sentinel is still learning Mary's routine (that takes 7 days), so for now it alerts after a fixed "
-        "6 h 00 min of quiet at this time of day.",
+        "The file ends at 2026-01-09 15:00. If the quiet goes on, the alert would come at 2026-01-10 15:00:",
+        "  No sign of activity since 15:00 (24 h 00 min); Mary was last noticed by movement in the kitchen. "
+        "sentinel is still learning Mary's routine (that takes 7 days), so for now, after the front door (10:00), "
+        "it alerts after a fixed 24 h 00 min without a sign of life (Mary may be out).",
     ]
     assert err == "1 inactivity alert(s)\n"
 

@@ -173,15 +173,16 @@ def _line_sentence(
     verb = f"checks on {name}" if asks_first else "alerts"
     wait = duration(limit.seconds)
     when = f"once the {'outing' if outing else 'quiet'} lasts {wait}"
-    if limit.cause == "warmup" and place.kind == "door" and came_in:
+    if limit.cause == "warmup" and limit.since is not None and came_in:
         return (
             f"sentinel is still learning {name}'s routine (that takes {learn_days:g} days), so for now, after "
             f"{name} came in through the front door, it {verb} after a fixed {wait} of quiet at this time of day."
         )
-    if limit.cause == "warmup" and place.kind == "door":
+    if limit.cause == "warmup" and limit.since is not None:
         return (
             f"sentinel is still learning {name}'s routine (that takes {learn_days:g} days), so for now, after "
-            f"the front door, it {verb} after a fixed {wait} without a sign of life ({name} may be out)."
+            f"the front door ({limit.since:%H:%M}), it {verb} after a fixed {wait} without a sign of life "
+            f"({name} may be out)."
         )
     if limit.cause == "warmup":
         return (

@@ -82,12 +82,12 @@ class Limit:
 
     ``budget``: learned, where the false-alert budget puts it; ``floor``/``ceiling``:
     the home's shortest/longest wait; ``night``: the latest usual waking plus the
-    floor; ``outing``: never (the person is probably out; while learning, or
-    with ``not_back`` off and no line learned); ``stray``: one or two signs
-    of life after the resident went out at ``since``, not taken for a return,
-    so the outing's line holds; ``warmup``: the fixed line while the routine
-    is learned; ``room floor``/``room ceiling``: a room's own limit (``room``
-    names it).
+    floor; ``outing``: never (a place left out of the routine); ``stray``: one
+    or two signs of life after the resident went out at ``since``, not taken
+    for a return, so the outing's line holds; ``warmup``: the fixed line while
+    the routine is learned (after the front door at ``since``: a day without a
+    sign of life, or the fixed wait if she came in); ``room floor``/``room
+    ceiling``: a room's own limit (``room`` names it).
     """
 
     seconds: float

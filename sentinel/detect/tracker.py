@@ -138,9 +138,7 @@ class Tracker:
         else:  # after going out, or once the alert is out: a blip, an arm moved (a press is hers), until a return
             self._strays.append(sign)
             soon = not held and self._out is not None and (at - self._out.at).total_seconds() <= ARRIVAL_S
-            # Past the outing's wait: back when asked, or after the circle's all clear, and in a replay while learning.
-            told = self.listening or (self.model is None and self.alert_open is None)
-            late = told and (deadline := self._out_deadline()) is not None and at >= deadline
+            late = self.listening and (deadline := self._out_deadline()) is not None and at >= deadline  # asked: back
             if soon or late or kind == "button" or len(self._strays) >= RETURN_ROWS:
                 self._returned()
             elif held:
@@ -236,8 +234,8 @@ class Tracker:
 
     def _alert_out(self, at: datetime) -> bool:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
-        if self.model is None:  # learning: fixed waits say nothing of what is usual; after the door, the watch's do
-            return self._out is not None and bool(self.alert_open)
+        if self.model is None:  # while learning: the warm-up's fixed waits say nothing of what is usual
+            return False
         if self.alert_open is not None:  # the watch knows: a check-in's wait, a room's limits, a quiet window
             return self.alert_open
         return (due := self.alert_at()) is not None and at >= due
@@ -255,8 +253,8 @@ class Tracker:
     def _door_line(self, door: Sign) -> float:
         if self.outing_model is not None and not arrival(door.context):
             return self.outing_model.line(door.context, door.at)
-        if self.model is None:  # learning: she came in (home, the fixed waits), or probably went out (a day)
-            return self.warmup.line(door.at) if arrival(door.context) else self.params.door_ceiling_s
+        if self.model is None:
+            return math.inf  # still learning: the resident is probably out
         if door.context not in self.model.lines:
             return self.params.door_ceiling_s  # no outing learned yet through this door: its longest wait
         return self.model.line(door.context, door.at)
@@ -266,6 +264,8 @@ class Tracker:
         if self.last_at is None or self.last_context is None:
             return None
         if self._out is not None:
+            if self.model is None:  # learning: she came in (the fixed waits), or went out and may have fallen (a day)
+                return self.warmup.line(self.last_at) if arrival(self._out.context) else self.params.door_ceiling_s
             if not self._strays:
                 return self._door_line(self._out)
             deadline = self._out_deadline()
@@ -280,12 +280,12 @@ class Tracker:
         if line is None or self.last_at is None or self.last_context is None:
             return None
         if self._out is not None:
-            if self._strays:
+            if self._strays and self.model is not None:
                 return Limit(line, "stray", since=self._out.at)
             if self.outing_model is not None and not arrival(self._out.context):
                 return self.outing_model.limit(self._out.context, self._out.at)
             if self.model is None:
-                return Limit(line, "warmup")
+                return Limit(line, "warmup", since=self._out.at)
             if self._out.context not in self.model.lines:
                 return Limit(line, "ceiling")
             return self.model.limit(self._out.context, self._out.at)
