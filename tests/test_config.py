@@ -621,6 +621,66 @@ def test_mqtt_values_are_echoed_as_typed(setting: str, expected: str) -> None:
     assert errors_of(with_mqtt(setting)) == [f"home.yaml:5: {expected}"]
 
 
+EMPTY_HOST = (
+    "mqtt.host: is empty: give the broker's host name or address (e.g. localhost), or remove the line for localhost"
+)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ('""', EMPTY_HOST),  # paho's "Invalid host." at start, and under systemd a restart loop
+        ('"   "', EMPTY_HOST),
+        ("", EMPTY_HOST),  # nothing after it says the same
+        ("broker lan", "mqtt.host: 'broker lan' has a space: a host name or address has none"),
+        (
+            "mqtts://broker.lan:8883",
+            "mqtt.host: 'mqtts://broker.lan:8883': give the host alone ('broker.lan'), without mqtts://, and 8883"
+            " as port",
+        ),
+        ("broker.lan:1883", "mqtt.host: 'broker.lan:1883': give the host alone ('broker.lan'), and 1883 as port"),
+    ],
+)
+def test_a_broker_host_the_client_cannot_connect_to_is_refused(host: str, expected: str) -> None:
+    assert errors_of(with_mqtt(f"  host: {host}\n")) == [f"home.yaml:5: {expected}"]
+
+
+@pytest.mark.parametrize("host", ["broker.lan", "10.0.0.2", '"::1"', "fd00::2", "broker"])
+def test_host_names_and_addresses_are_fine(host: str) -> None:
+    assert parse_config(with_mqtt(f"  host: {host}\n")).mqtt.host == host.strip('"')
+
+
+def test_an_empty_broker_host_stops_check_config_and_run_before_anything_starts(tmp_path: Path) -> None:
+    bad = tmp_path / "home.yaml"
+    text = agent_yaml(1883, state_dir=tmp_path / "state").replace("host: 127.0.0.1", 'host: ""')
+    bad.write_text(text)
+    line = text.splitlines().index('  host: ""') + 1
+    for command in (("check-config", str(bad)), ("run", "-c", str(bad))):
+        result = subprocess.run(sentinel_cmd(*command), capture_output=True, text=True, timeout=60)
+        assert (result.returncode, result.stderr.strip()) == (2, f"{bad}:{line}: {EMPTY_HOST}"), command
+    assert not (tmp_path / "state").exists()  # nothing started, nothing written
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ('""', "history.url: is empty: give the database's address, e.g. http://nas.local:8086"),
+        ('" "', "history.url: is empty: give the database's address, e.g. http://nas.local:8086"),
+        ("http://:8086", "history.url: 'http://:8086' names no server: the server's name or address goes after //"),
+        (
+            "http://nas.local:80860",
+            "history.url: 'http://nas.local:80860': the port after the server's name must be a number from 1 to 65535",
+        ),
+        (
+            "http://nas local:8086",
+            "history.url: 'http://nas local:8086' has a space: an address has none (write %20 for one in a path)",
+        ),
+    ],
+)
+def test_a_history_address_that_names_no_server_is_refused(url: str, expected: str) -> None:
+    assert errors_of(GOOD + f"history:\n  url: {url}\n") == [f"home.yaml:12: {expected}"]
+
+
 def test_a_file_not_in_utf8_names_the_line_and_column_of_the_first_bad_byte(tmp_path: Path, capsys) -> None:
     path = tmp_path / "home.yaml"
     path.write_bytes(GOOD.replace("name: Mary", "name: Ren\xe9e").encode("latin-1"))

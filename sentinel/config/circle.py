@@ -10,7 +10,7 @@ from sentinel.config.detection import Window
 from sentinel.config.model import MqttConfig
 from sentinel.config.rhythm import AvailabilityConfig, DrillConfig, FollowUpConfig, HealthReportConfig
 from sentinel.config.schema import Seconds, setting
-from sentinel.config.values import _between, _clock, _slug
+from sentinel.config.values import _between, _clock, _server, _slug
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -43,6 +43,10 @@ def _phone(value: str) -> str | None:
 
 def _url(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+", value) else f"{value!r} is not an http(s) URL"
+
+
+def _server_url(value: str) -> str | None:
+    return _url(value) or _server(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +178,8 @@ class NtfyConfig:
         "https://ntfy.sh",
         doc="Your own ntfy server, or a public one. Write the address the server really answers on (`https://` if"
         " it sends `http://` on to `https://`): sentinel follows no redirect, and says which address to use instead.",
-        check=_url,
+        check=_server_url,
+        empty="give the ntfy server's address (e.g. https://ntfy.sh), or remove the line for https://ntfy.sh",
     )
     token_env: str | None = setting(
         None, doc="Environment variable holding an ntfy access token (tk_...); or username, not both."

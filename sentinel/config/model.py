@@ -7,7 +7,7 @@ from typing import Literal
 
 from sentinel.config.detection import DetectionConfig
 from sentinel.config.schema import Seconds, setting
-from sentinel.config.values import _between, _friendly_name, _http_url, _slug, _topic_part
+from sentinel.config.values import _between, _friendly_name, _host, _http_url, _slug, _topic_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,12 @@ class TlsConfig:
 class MqttConfig:
     """How to reach the MQTT broker."""
 
-    host: str = setting("localhost", doc="Broker host name or address.")
+    host: str = setting(
+        "localhost",
+        doc="Broker host name or address.",
+        check=_host,
+        empty="give the broker's host name or address (e.g. localhost), or remove the line for localhost",
+    )
     port: int = setting(1883, doc="Broker port (8883 is usual with TLS).", check=_between(1, 65535))
     protocol: Literal["5", "3.1.1"] = setting("5", doc="MQTT protocol version.")
     base_topic: str = setting("sentinel", doc="Topics start with <base_topic>/<home.id>/.", check=_topic_part)
@@ -162,6 +167,7 @@ class HistoryConfig:
         None,
         doc="The database's address: InfluxDB 2 or 3, or VictoriaMetrics, e.g. http://nas.local:8086.",
         check=_http_url,
+        empty="give the database's address, e.g. http://nas.local:8086",
     )
     org: str = setting("sentinel", doc="The InfluxDB organization (VictoriaMetrics ignores it).")
     bucket: str = setting("sentinel", doc="The InfluxDB bucket, or InfluxDB 3 database (VictoriaMetrics ignores it).")

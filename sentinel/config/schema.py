@@ -26,7 +26,10 @@ def setting(
     only_for: tuple[str, ...] = (),
     empty: str = "",
 ) -> Any:
-    """A config field with its documentation, an extra check, kind restriction and what to say if left empty."""
+    """A config field with its documentation, an extra check, kind restriction and what to say if left empty.
+
+    Text with ``empty`` set is refused empty or blank too (``name: ""``): a name that starts a sentence, a host.
+    """
     meta = {"doc": doc, "check": check, "only_for": only_for, "empty": empty}
     if isinstance(default, list | dict) or dataclasses.is_dataclass(default):
         value = default
@@ -176,6 +179,15 @@ def _empty(tp: Any, key: str, field: dataclasses.Field) -> str:
     return "is empty: give its keys, or remove the line for the defaults"
 
 
+def _left_blank(value: Any, tp: Any, field: dataclasses.Field) -> bool:
+    """Text that must say something, given as nothing: ``name:``, ``name: ""`` or ``name: "  "``."""
+    if not field.metadata.get("empty"):
+        return False
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None and _shape(tp)[0] != "union"  # `room:` with nothing after it: no room, as if left out
+
+
 def _is_required(field: dataclasses.Field) -> bool:
     return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
 
@@ -217,7 +229,7 @@ def build(cls: type, raw: dict, path: str, errors: _Errors, line: int = 1) -> An
             broken = True
             continue
         typed = texts.get(key)
-        if value is None and _wants_mapping(hints[key]):
+        if (value is None and _wants_mapping(hints[key])) or _left_blank(value, hints[key], field):
             errors.add(kline, f"{prefix}{key}", _empty(hints[key], key, field))
             broken = True
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from sentinel.config.scalars import Seconds, _show
 
@@ -71,4 +72,43 @@ def _days(value: list[str]) -> str | None:
 def _http_url(value: str) -> str | None:
     if not re.match(r"^https?://[^/\s]+", value):
         return f"{value!r} is not an http:// or https:// address, e.g. http://nas.local:8086"
+    return _server(value)
+
+
+def _server(url: str) -> str | None:
+    """What keeps an http(s) address from being connected to: no server's name in it, a space, a wrong port."""
+    if any(c.isspace() for c in url):
+        return f"{url!r} has a space: an address has none (write %20 for one in a path)"
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return f"{url!r} names no server: the server's name or address goes after //"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:  # 0 is no port; a port left out after ':' reads as None, and means the usual one
+        return f"{url!r}: the port after the server's name must be a number from 1 to 65535"
     return None
+
+
+_HOST_PORT = re.compile(r"([^:]+):(\d+)")  # an IPv6 address has two ':' at least
+
+
+def _host(value: str) -> str | None:
+    """A broker's host name or address, as the MQTT client takes it: the name alone, no scheme and no port."""
+    scheme, sep, rest = value.partition("://")
+    if sep:
+        host, port = _port_apart(rest.split("/")[0])
+        return f"{value!r}: give the host alone ({host!r}), without {scheme}://{port}"
+    if any(c.isspace() for c in value):
+        return f"{value!r} has a space: a host name or address has none"
+    if "/" in value:
+        return f"{value!r} is not a host name or address"
+    host, port = _port_apart(value)
+    return f"{value!r}: give the host alone ({host!r}){port}" if port else None
+
+
+def _port_apart(value: str) -> tuple[str, str]:
+    """A host written with its port ('broker.lan:1883'), and what to say of the port; no port: ''."""
+    match = _HOST_PORT.fullmatch(value)
+    return (match.group(1), f", and {match.group(2)} as port") if match else (value, "")

@@ -1,0 +1,79 @@
+"""The circle's file is checked as the agent's is: an empty host or name, a value YAML cannot read, the wrong file."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, sentinel_cmd
+from sentinel.config import parse_circle_config
+from sentinel.errors import ConfigError
+
+EXAMPLE = ROOT / "configs" / "circle.example.yaml"
+
+
+@pytest.fixture(autouse=True)
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", "0123456789abcdef-secret")
+    monkeypatch.setenv("NTFY_TOKEN", "tk_test")
+
+
+def errors_of(old: str, new: str) -> list[str]:
+    """The errors of the example with ``old`` (found once) made ``new``."""
+    text = EXAMPLE.read_text()
+    assert old in text
+    with pytest.raises(ConfigError) as info:
+        parse_circle_config(text.replace(old, new, 1), "circle.yaml")
+    return info.value.issues
+
+
+def line_of(text: str) -> int:
+    """The line of the example that holds ``text``."""
+    return next(i for i, line in enumerate(EXAMPLE.read_text().splitlines(), 1) if text in line)
+
+
+EMPTY_HOST = (
+    "mqtt.host: is empty: give the broker's host name or address (e.g. localhost), or remove the line for localhost"
+)
+EMPTY_SERVER = (
+    "ntfy.server: is empty: give the ntfy server's address (e.g. https://ntfy.sh), or remove the line for"
+    " https://ntfy.sh"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  host: localhost", '  host: ""', EMPTY_HOST),
+        ("  host: localhost", '  host: "  "', EMPTY_HOST),
+        ("  host: localhost", "  host: broker.lan:1883", "mqtt.host: 'broker.lan:1883': give the host alone"),
+        ("  server: https://ntfy.example.org", '  server: ""', EMPTY_SERVER),
+        ("  server: https://ntfy.example.org", '  server: " "', EMPTY_SERVER),
+        (
+            "  server: https://ntfy.example.org",
+            "  server: https://:8080",
+            "ntfy.server: 'https://:8080' names no server: the server's name or address goes after //",
+        ),
+        (
+            "  server: https://ntfy.example.org",
+            "  server: https://ntfy.example.org:443x",
+            "ntfy.server: 'https://ntfy.example.org:443x': the port after the server's name must be a number from 1"
+            " to 65535",
+        ),
+    ],
+)
+def test_a_server_the_notifier_cannot_connect_to_is_refused(old: str, new: str, expected: str) -> None:
+    errors = errors_of(old, new)
+    assert len(errors) == 1 and errors[0].startswith(f"circle.yaml:{line_of(old)}: {expected}")
+
+
+def test_an_empty_broker_host_stops_check_circle_and_notify_before_anything_starts(tmp_path: Path) -> None:
+    circle = tmp_path / "circle.yaml"
+    circle.write_text(EXAMPLE.read_text().replace("  host: localhost", '  host: ""', 1) + f"state_dir: {tmp_path}/s\n")
+    for command in (("check-circle", str(circle)), ("notify", "-c", str(circle))):
+        result = subprocess.run(sentinel_cmd(*command), capture_output=True, text=True, timeout=60)
+        expected = f"{circle}:{line_of('  host: localhost')}: {EMPTY_HOST}"
+        assert (result.returncode, result.stderr.strip()) == (2, expected), command
+    assert not (tmp_path / "s").exists()  # nothing started, nothing written
