@@ -681,6 +681,28 @@ def test_a_history_address_that_names_no_server_is_refused(url: str, expected: s
     assert errors_of(GOOD + f"history:\n  url: {url}\n") == [f"home.yaml:12: {expected}"]
 
 
+EMPTY_NAME = "home.name: is empty: give the resident's name, as the circle says it (e.g. 'Mary')"
+
+
+@pytest.mark.parametrize("name", ['""', '"   "', "''", ""])
+def test_an_empty_or_blank_name_is_refused(name: str) -> None:
+    # Every alert and note starts with it: " pressed the help button" names nobody.
+    assert errors_of(GOOD.replace("name: Mary", f"name: {name}")) == [f"home.yaml:3: {EMPTY_NAME}"]
+
+
+@pytest.mark.parametrize("room", ['""', '"  "'])
+def test_an_empty_or_blank_room_is_refused_and_none_is_fine(room: str) -> None:
+    text = GOOD.replace("    pin: 17", "    pin: 17\n    room: {}", 1)
+    assert errors_of(text.format(room)) == [
+        "home.yaml:8: sensors[0].room: is empty: say where it is (e.g. 'kitchen'), or remove the line"
+    ]
+    assert parse_config(text.format("")).sensors[0].room is None  # `room:` alone: no room, as if left out
+    rule = text.format("hall") + "detection:\n  rooms:\n    - room: {}\n      ceiling: 2h\n"
+    assert errors_of(rule.format(room)) == [
+        "home.yaml:14: detection.rooms[0].room: is empty: give the room, as a sensor's room: says it"
+    ]
+
+
 def test_a_file_not_in_utf8_names_the_line_and_column_of_the_first_bad_byte(tmp_path: Path, capsys) -> None:
     path = tmp_path / "home.yaml"
     path.write_bytes(GOOD.replace("name: Mary", "name: Ren\xe9e").encode("latin-1"))

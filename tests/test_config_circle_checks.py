@@ -77,3 +77,23 @@ def test_an_empty_broker_host_stops_check_circle_and_notify_before_anything_star
         expected = f"{circle}:{line_of('  host: localhost')}: {EMPTY_HOST}"
         assert (result.returncode, result.stderr.strip()) == (2, expected), command
     assert not (tmp_path / "s").exists()  # nothing started, nothing written
+
+
+RESIDENT = "is empty: give the resident's name, as the circle says it (e.g. 'Mary')"
+MEMBER = "is empty: give how the others know them (e.g. 'Ann (next door)')"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    name: Mary", '    name: ""', f"homes[0].name: {RESIDENT}"),
+        ("    name: Mary", '    name: "   "', f"homes[0].name: {RESIDENT}"),
+        ("    name: Mary", "    name:", f"homes[0].name: {RESIDENT}"),
+        ("    name: Bob (son)", '    name: ""', f"members[1].name: {MEMBER}"),
+        ("    name: Bob (son)", "    name: ' '", f"members[1].name: {MEMBER}"),
+        ("    name: Bob (son)", "    name:", f"members[1].name: {MEMBER}"),
+    ],
+)
+def test_an_empty_or_blank_name_is_refused(old: str, new: str, expected: str) -> None:
+    # Every notification starts with one: " pressed the help button", " is going" name nobody.
+    assert errors_of(old, new) == [f"circle.yaml:{line_of(old)}: {expected}"]

@@ -54,7 +54,10 @@ class MemberConfig:
     """One person in a circle."""
 
     id: str = setting(doc="Short name used in acknowledgements.", check=_slug)
-    name: str = setting(doc="How the others know them, e.g. 'Ann (next door)'.")
+    name: str = setting(
+        doc="How the others know them, e.g. 'Ann (next door)'.",
+        empty="give how the others know them (e.g. 'Ann (next door)')",  # "Ann is going"
+    )
     topic: str = setting(doc="Their private ntfy topic (a secret: 12+ random characters).", check=_topic)
     on_call: list[Window] = setting([], doc="When they can be called; none means any time.")
     quiet_hours: Window | None = setting(None, doc="When only urgent alerts (the help button) reach them.")
@@ -121,7 +124,10 @@ class HomeCircle:
     """Who looks out for one home, and in what order."""
 
     id: str = setting(doc="The home's id, as in the agent's home.id.", check=_slug)
-    name: str = setting(doc="The resident's name, as the circle says it.")
+    name: str = setting(
+        doc="The resident's name, as the circle says it.",
+        empty="give the resident's name, as the circle says it (e.g. 'Mary')",
+    )
     tiers: list[list[str]] = setting(doc="Member ids in escalation order: [[ann], [bob, carol]].")
     kit: list[str] = setting([], doc="Who is told when the monitor itself goes silent; default the first tier.")
     first_tier: Literal["as_written", "nearest"] = setting(

@@ -49,7 +49,9 @@ class Window:
 class RoomRule:
     """Limits for quiet spells that begin in one room, whatever was learned."""
 
-    room: str = setting(doc="The room, as the sensors' room: says it.")
+    room: str = setting(
+        doc="The room, as the sensors' room: says it.", empty="give the room, as a sensor's room: says it"
+    )
     floor: Seconds | None = setting(
         None, doc="Never alert sooner than this after a sign of life here.", check=_between(60, 24 * 3600)
     )

@@ -15,7 +15,11 @@ class HomeConfig:
     """Who lives here."""
 
     id: str = setting(doc="Short name used in MQTT topics: lower-case letters, digits, '-', '_'.", check=_slug)
-    name: str = setting(doc="How the circle knows the resident, e.g. 'Mary'.")
+    # Every alert and note starts with it: "Mary pressed the help button".
+    name: str = setting(
+        doc="How the circle knows the resident, e.g. 'Mary'.",
+        empty="give the resident's name, as the circle says it (e.g. 'Mary')",
+    )
     share_day: bool = setting(
         False,
         doc="Off by default. On: the status the circle reads also says when the resident got up today and when"
@@ -44,7 +48,11 @@ class SensorConfig:
         doc="Instead of a pin: the device's friendly name in zigbee2mqtt, e.g. 'hall motion'; one sensor per device.",
         check=_friendly_name,
     )
-    room: str | None = setting(None, doc="Where it is, in words the carer uses.")
+    room: str | None = setting(
+        None,
+        doc="Where it is, in words the carer uses.",
+        empty="say where it is (e.g. 'kitchen'), or remove the line",  # said in alerts: "the  sensor"
+    )
     pull_up: bool | None = setting(
         None, doc="Use the Pi's internal pull-up. Default: yes for switches and the button, no for motion."
     )
