@@ -662,6 +662,19 @@ def test_an_empty_broker_host_stops_check_config_and_run_before_anything_starts(
 
 
 @pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("ca_file", "give the CA certificate's file, or remove the line for the system's CAs"),
+        ("cert_file", "give the client certificate's file, or remove the line"),
+        ("key_file", "give the file of the certificate's key, or remove the line"),
+    ],
+)
+def test_an_empty_tls_file_is_refused_not_opened_at_start(key: str, expected: str) -> None:
+    # The TLS library took '' for a path: FileNotFoundError when the agent started, not a line in check-config.
+    assert errors_of(with_mqtt(f'  tls:\n    {key}: ""\n')) == [f"home.yaml:6: mqtt.tls.{key}: is empty: {expected}"]
+
+
+@pytest.mark.parametrize(
     ("url", "expected"),
     [
         ('""', "history.url: is empty: give the database's address, e.g. http://nas.local:8086"),

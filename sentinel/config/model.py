@@ -96,9 +96,20 @@ class SensorConfig:
 class TlsConfig:
     """TLS to the broker."""
 
-    ca_file: str | None = setting(None, doc="CA certificate file; none uses the system's CAs.")
-    cert_file: str | None = setting(None, doc="Client certificate, for brokers that ask for one.")
-    key_file: str | None = setting(None, doc="Key of the client certificate.")
+    # Given empty, each was handed to the TLS library as a path, which stopped the program at start.
+    ca_file: str | None = setting(
+        None,
+        doc="CA certificate file; none uses the system's CAs.",
+        empty="give the CA certificate's file, or remove the line for the system's CAs",
+    )
+    cert_file: str | None = setting(
+        None,
+        doc="Client certificate, for brokers that ask for one.",
+        empty="give the client certificate's file, or remove the line",
+    )
+    key_file: str | None = setting(
+        None, doc="Key of the client certificate.", empty="give the file of the certificate's key, or remove the line"
+    )
 
 
 @dataclass(frozen=True, slots=True)
