@@ -293,6 +293,47 @@ def test_a_tab_says_use_spaces(tmp_path: Path, capsys, old: str, new: str, expec
     assert errors == [expected.replace("home.yaml", str(path), 1)]
 
 
+INDENTATION = (
+    "YAML syntax error: check the indentation of this line and the one before: the keys of one section start in one"
+    " column"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  name: Mary", "   name: Mary", f"home.yaml:3: {INDENTATION}"),  # PyYAML: mapping values are not allowed
+        ("  name: Mary", " name: Mary", f"home.yaml:3: {INDENTATION}"),  # PyYAML: expected <block end>, but found ...
+        ("    kind: door", "   kind: door", f"home.yaml:9: {INDENTATION}"),
+        ("    pin: 27", "      pin: 27", f"home.yaml:10: {INDENTATION}"),
+        ("  - name: front_door", " - name: front_door", f"home.yaml:8: {INDENTATION}"),
+        (
+            "  name: Mary",
+            "  name: Mary: Smith",
+            "home.yaml:3: YAML syntax error: a value containing ': ' must be put in quotes (name: \"Mary: Smith\")",
+        ),
+        (
+            "    pin: 17",
+            "    pin: 17\n    room: Hall: upstairs",
+            "home.yaml:8: YAML syntax error: a value containing ': ' must be put in quotes (room: \"Hall: upstairs\")",
+        ),
+        (
+            "  name: Mary",
+            "  name: Mary: Smith  # her full name",
+            "home.yaml:3: YAML syntax error: a value containing ': ' must be put in quotes",
+        ),
+    ],
+)
+def test_a_mis_indented_key_or_a_colon_in_a_value_says_what_to_do(
+    tmp_path: Path, capsys, old: str, new: str, expected: str
+) -> None:
+    path = tmp_path / "home.yaml"
+    path.write_text(GOOD.replace(old, new, 1))
+    code, errors = check_config(path, capsys)
+    assert code == 2
+    assert errors == [expected.replace("home.yaml", str(path), 1)]
+
+
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [

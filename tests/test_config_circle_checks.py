@@ -97,3 +97,23 @@ MEMBER = "is empty: give how the others know them (e.g. 'Ann (next door)')"
 def test_an_empty_or_blank_name_is_refused(old: str, new: str, expected: str) -> None:
     # Every notification starts with one: " pressed the help button", " is going" name nobody.
     assert errors_of(old, new) == [f"circle.yaml:{line_of(old)}: {expected}"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "    name: Bob (son)",
+            "    name: Bob: son",
+            "YAML syntax error: a value containing ': ' must be put in quotes (name: \"Bob: son\")",
+        ),
+        (
+            "    name: Bob (son)",
+            "     name: Bob (son)",
+            "YAML syntax error: check the indentation of this line and the one before: the keys of one section start"
+            " in one column",
+        ),
+    ],
+)
+def test_a_yaml_mistake_in_the_circles_file_says_what_to_do(old: str, new: str, expected: str) -> None:
+    assert errors_of(old, new) == [f"circle.yaml:{line_of(old)}: {expected}"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import yaml
 
-from sentinel.config import yamllines
+from sentinel.config import yamlhints, yamllines
 from sentinel.config.checks import check_agent
 from sentinel.config.model import Config, MqttConfig, SensorConfig
 from sentinel.config.schema import build, is_invalid, new_errors
@@ -123,9 +123,7 @@ def _validate(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        if mark and "'\\t'" in problem:
-            problem = _tab_problem(text, mark)
+        problem = yamlhints.plain(getattr(exc, "problem", None) or str(exc), text, mark)
         raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from exc
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}:1: the file must be a mapping of sections (home:, sensors:, ...)"])
@@ -138,16 +136,6 @@ def _validate(
     if warnings is not None:
         warnings.extend(text for _, text in sorted(errors.warnings, key=lambda item: item[0]))
     return config
-
-
-def _tab_problem(text: str, mark: yaml.Mark) -> str:
-    """Say what to do about a tab, where PyYAML says it "cannot start any token"."""
-    lines = text.splitlines()
-    line = lines[mark.line] if mark.line < len(lines) else ""
-    indent = line[: len(line) - len(line.lstrip(" \t"))]
-    if "\t" in indent:
-        return "a tab indents this line: use spaces (YAML does not allow tabs for indentation)"
-    return f"a tab at column {mark.column + 1}: use spaces (YAML does not allow tabs there)"
 
 
 def read_password(mqtt: MqttConfig) -> str | None:

@@ -25,7 +25,8 @@ example a `state_dir` you cannot write, which the service's own user may.
 
 Durations may be written in seconds (`90`) or with units: `90s`, `15m`, `2h`,
 `1h30m`, `50ms`. Unknown keys are errors, so a typo cannot silently switch a
-safety feature off. Indent with spaces: YAML does not allow tabs.
+safety feature off. Indent with spaces: YAML does not allow tabs. Put a value
+that holds `: ` in quotes: `name: "Mary: Smith"`.
 
 What you type is what is read. Where text is wanted, a value YAML would take
 for a number or a date is kept as written (`id: 0042` stays `0042`), but
