@@ -774,3 +774,22 @@ def test_a_merge_key_is_refused_with_its_line(tmp_path: Path, capsys, alias: str
     code, errors = check_config(path, capsys)
     assert code == 2
     assert f"{path}:6: merge keys (<<) are not supported: write the keys out" in errors
+
+
+def test_the_circles_file_given_to_check_config_is_named_once_not_key_by_key(capsys) -> None:
+    circle = ROOT / "configs" / "circle.example.yaml"
+    line = circle.read_text().splitlines().index("ntfy:") + 1
+    assert check_config(circle, capsys) == (
+        2,
+        [
+            f"{circle}:{line}: this looks like the circle's config (ntfy, members and homes are its sections):"
+            " check it with `sentinel check-circle`"
+        ],
+    )
+
+
+def test_one_section_of_the_circles_in_an_agents_file_is_a_mistake_of_its_own() -> None:
+    assert errors_of(GOOD.replace("home:", "homes:", 1)) == [
+        "home.yaml:1: homes: unknown key (did you mean 'home'?)",
+        "home.yaml:1: home: is required",
+    ]

@@ -117,3 +117,15 @@ def test_an_empty_or_blank_name_is_refused(old: str, new: str, expected: str) ->
 )
 def test_a_yaml_mistake_in_the_circles_file_says_what_to_do(old: str, new: str, expected: str) -> None:
     assert errors_of(old, new) == [f"circle.yaml:{line_of(old)}: {expected}"]
+
+
+def test_an_agents_file_given_to_check_circle_or_notify_is_named_once_not_key_by_key() -> None:
+    agent = ROOT / "configs" / "example.yaml"
+    line = agent.read_text().splitlines().index("home:") + 1
+    expected = (
+        f"{agent}:{line}: this looks like an agent's config (home and sensors are its sections):"
+        " check it with `sentinel check-config`"
+    )
+    for command in (("check-circle", str(agent)), ("notify", "-c", str(agent))):
+        result = subprocess.run(sentinel_cmd(*command), capture_output=True, text=True, timeout=60)
+        assert (result.returncode, result.stderr.strip()) == (2, expected), command

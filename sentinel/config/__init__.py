@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import os
@@ -127,6 +128,9 @@ def _validate(
         raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from exc
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}:1: the file must be a mapping of sections (home:, sensors:, ...)"])
+    wrong = _other_programs_file(cast(LineDict, raw), cls, source)
+    if wrong:
+        raise ConfigError([wrong])  # rather than an "unknown key" for each of its sections
     errors = new_errors(source)
     config = build(cls, raw, "", errors)
     if not is_invalid(config):
@@ -136,6 +140,34 @@ def _validate(
     if warnings is not None:
         warnings.extend(text for _, text in sorted(errors.warnings, key=lambda item: item[0]))
     return config
+
+
+def _other_programs_file(raw: LineDict, cls: type, source: str) -> str | None:
+    """Whether the file is the other program's: none of this one's required sections, and two of the other's."""
+    if any(name in raw for name in _required(cls)):
+        return None  # a valid config never gets past here: the agent reads its own without the circle's schema
+    from sentinel.config.circle import CircleConfig
+
+    other: type
+    if cls is Config:
+        other, what, command = CircleConfig, "the circle's config", "check-circle"
+    elif cls is CircleConfig:
+        other, what, command = Config, "an agent's config", "check-config"
+    else:
+        return None
+    found = [name for name in _required(other) if name in raw]
+    if len(found) < 2:
+        return None  # a few keys of the other's may be a mistake in this one: each is named where it is
+    sections = f"{', '.join(found[:-1])} and {found[-1]}"
+    return (
+        f"{source}:{raw.lines.get(found[0], 1)}: this looks like {what} ({sections} are its sections):"
+        f" check it with `sentinel {command}`"
+    )
+
+
+def _required(cls: type) -> list[str]:
+    """The keys a config file of ``cls`` must have."""
+    return [f.name for f in dataclasses.fields(cls) if f.default is f.default_factory is dataclasses.MISSING]
 
 
 def read_password(mqtt: MqttConfig) -> str | None:
