@@ -744,17 +744,19 @@ def test_an_empty_or_blank_name_is_refused(name: str) -> None:
     assert errors_of(GOOD.replace("name: Mary", f"name: {name}")) == [f"home.yaml:3: {EMPTY_NAME}"]
 
 
-@pytest.mark.parametrize("room", ['""', '"  "'])
-def test_an_empty_or_blank_room_is_refused_and_none_is_fine(room: str) -> None:
+@pytest.mark.parametrize("room", ['"  "', '"\\t"'])
+def test_a_blank_room_is_refused_and_none_or_empty_is_no_room(room: str) -> None:
     text = GOOD.replace("    pin: 17", "    pin: 17\n    room: {}", 1)
     assert errors_of(text.format(room)) == [
-        "home.yaml:8: sensors[0].room: is empty: say where it is (e.g. 'kitchen'), or remove the line"
+        "home.yaml:8: sensors[0].room: is blank: say where it is (e.g. 'kitchen'), or remove the line for none"
     ]
     assert parse_config(text.format("")).sensors[0].room is None  # `room:` alone: no room, as if left out
+    assert parse_config(text.format('""')).sensors[0].room == ""  # no room either (tests/test_history_labels.py)
     rule = text.format("hall") + "detection:\n  rooms:\n    - room: {}\n      ceiling: 2h\n"
-    assert errors_of(rule.format(room)) == [
-        "home.yaml:14: detection.rooms[0].room: is empty: give the room, as a sensor's room: says it"
-    ]
+    for empty in (room, '""'):
+        assert errors_of(rule.format(empty)) == [
+            "home.yaml:14: detection.rooms[0].room: is empty: give the room, as a sensor's room: says it"
+        ]
 
 
 def test_a_file_not_in_utf8_names_the_line_and_column_of_the_first_bad_byte(tmp_path: Path, capsys) -> None:

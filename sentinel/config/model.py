@@ -7,7 +7,7 @@ from typing import Literal
 
 from sentinel.config.detection import DetectionConfig
 from sentinel.config.schema import Seconds, setting
-from sentinel.config.values import _between, _friendly_name, _host, _http_url, _slug, _topic_part
+from sentinel.config.values import _between, _friendly_name, _host, _http_url, _room, _slug, _topic_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +48,7 @@ class SensorConfig:
         doc="Instead of a pin: the device's friendly name in zigbee2mqtt, e.g. 'hall motion'; one sensor per device.",
         check=_friendly_name,
     )
-    room: str | None = setting(
-        None,
-        doc="Where it is, in words the carer uses.",
-        empty="say where it is (e.g. 'kitchen'), or remove the line",  # said in alerts: "the  sensor"
-    )
+    room: str | None = setting(None, doc="Where it is, in words the carer uses.", check=_room)
     pull_up: bool | None = setting(
         None, doc="Use the Pi's internal pull-up. Default: yes for switches and the button, no for motion."
     )

@@ -33,11 +33,11 @@ for a number or a date is kept as written (`id: 0042` stays `0042`), but
 `yes`, `no`, `on`, `off`, `true` and `false` are refused: put them in quotes.
 Numbers may be written `1e9` as well as `1.0e9`. A section's key with nothing
 under it (`tls:` alone) is refused rather than taken for "off": write
-`tls: {}` for its defaults, or leave the line out. Text that is said or
-connected to is refused empty or blank (`name: ""`): the resident's name, a
-sensor's `room` (leave it out for none) and the broker's `host`, which is the
-name alone, without `mqtt://` or its port (that goes in `port`). A key is a
-plain name; merge keys (`<<:`) are not supported. Save the file as UTF-8.
+`tls: {}` for its defaults, or leave the line out. The resident's `name`
+and the broker's `host` are refused empty or blank (`name: ""`), and a
+sensor's `room` blank (leave it out for none); `host` is the name alone,
+without `mqtt://` or the port (that goes in `port`). A key is a plain name;
+merge keys (`<<:`) are not supported. Save the file as UTF-8.
 
 A config file is a few kB. To keep a broken or hostile file from exhausting
 the Pi's memory, files over 1 MiB, nested more than 32 levels deep, or whose

@@ -29,6 +29,14 @@ def _friendly_name(value: str) -> str | None:
     return None
 
 
+def _room(value: str) -> str | None:
+    # '' is no room, as the key left out (the history counts it with the others); spaces would be said in
+    # alerts as a room: "the    sensor".
+    if value and not value.strip():
+        return "is blank: say where it is (e.g. 'kitchen'), or remove the line for none"
+    return None
+
+
 class _Range:
     """A check that a number lies in a range, saying the value back as it was typed."""
 
