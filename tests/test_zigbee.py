@@ -329,3 +329,69 @@ def test_a_fault_told_before_a_restart_is_not_told_again_and_one_that_ended_mean
             outside.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
         outside.close()
         h.stop()
+
+
+ABSURD = "9" * 401  # a 401-digit integer: valid JSON, too large for a float
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [ABSURD, "-" + ABSURD, "1e400", "NaN", "-Infinity", "-5", "250", '"full"', "[100]", '{"percent": 90}'],
+)
+def test_a_bad_battery_is_ignored_and_the_rest_of_the_message_still_counts(bad: str, caplog) -> None:
+    z = zigbee()
+    help_press = Press("help_button", Gesture("help", "double press"))
+    with caplog.at_level(logging.WARNING, logger="sentinel.agent.zigbee"):
+        for _ in range(3):  # the same sensor keeps sending it: told once
+            assert z.read("zigbee2mqtt/help button", f'{{"action":"double","battery":{bad}}}'.encode(), False) == [
+                help_press
+            ]
+            body = f'{{"battery":{bad},"linkquality":{bad},"occupancy":true,"voltage":{bad}}}'.encode()
+            assert z.read("zigbee2mqtt/hall motion", body, False) == [Level("hall_pir", True)]
+            body = f'{{"battery":{bad},"contact":false,"power":{bad}}}'.encode()
+            assert z.read("zigbee2mqtt/front door", body, False) == [Level("front_door", True)]
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 3, warned  # once for each sensor, not once for each message
+    assert all("a battery that is not a percentage (0 to 100): ignored its battery (and will not" in w for w in warned)
+    assert "the lounge sensor (help_button)" in warned[0] and "the hall sensor (hall_pir)" in warned[1]
+    # A battery of null (zigbee2mqtt before the device's first report) says nothing and is not an error.
+    assert z.read("zigbee2mqtt/help button", b'{"action":"single","battery":null}', False) == [
+        Press("help_button", Gesture("ok", "short press"))
+    ]
+    assert len(caplog.records) == 3
+
+
+def test_a_plug_reporting_an_absurd_power_is_ignored_once_logged(caplog) -> None:
+    z = zigbee()
+    with caplog.at_level(logging.WARNING, logger="sentinel.agent.zigbee"):
+        for watts in (ABSURD, "NaN", "1e400"):
+            assert z.read("zigbee2mqtt/kitchen/kettle plug", f'{{"power":{watts}}}'.encode(), False) == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "the kitchen sensor (kettle) sent a power that is not a number of watts: ignored its power"
+        " (and will not say so again)"
+    ]
+    assert z.read("zigbee2mqtt/kitchen/kettle plug", b'{"power":1840}', False) == [Level("kettle", True)]
+
+
+def test_a_help_press_with_an_absurd_battery_raises_the_help_alert(
+    tmp_path: Path, broker: Mosquitto, recorder, caplog
+) -> None:
+    outside = Recorder(broker.port, ["zigbee2mqtt/bridge/request/#"])  # only to publish as zigbee2mqtt would
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0))
+    h.config = parse_config(config_text(broker.port, "zabsurd"))
+    h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+    h.topics = h.agent.topics
+    rec = recorder([h.topics.alert])
+    h.start(threaded=False)
+    try:
+        with caplog.at_level(logging.WARNING):
+            outside.client.publish("zigbee2mqtt/hall motion", f'{{"battery":{ABSURD},"occupancy":true}}', qos=1)
+            h.pump_until(lambda: ("hall_pir", 1) in [(e.sensor, e.value) for e in h.stored()], "the movement")
+            outside.client.publish("zigbee2mqtt/help button", f'{{"action":"double","battery":{ABSURD}}}', qos=1)
+            h.pump_until(lambda: rec.on(h.topics.alert), "the help alert")
+        (alert,) = rec.on(h.topics.alert)
+        assert alert["kind"] == "help" and alert["facts"]["gesture"] == "double press"
+        assert not [r for r in caplog.records if "dropped it" in r.getMessage()]
+    finally:
+        outside.close()
+        h.stop()

@@ -5,13 +5,15 @@ its availability on ``<base>/<friendly name>/availability`` (``{"state":
 "offline"}`` since 2.0, plain ``offline`` before) and the bridge's own on
 ``<base>/bridge/state``. A dead bridge looks exactly like a motionless resident,
 so its faults become notices for the keepers, never activity, never quiet.
-Pure: payloads in, values out (and a log line for a button's gesture it does not know).
+Pure: payloads in, values out (and a log line, once, for a button's gesture it does not know or a value it
+cannot use).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,8 @@ HELP |= {"1_hold": "long press", "long_press": "long press", "triple": "triple p
 # IKEA's TRADFRI on/off switch (E1743) and shortcut button (E1812) have no "hold" of their own: a hold sends the
 # Zigbee level control's Move, which zigbee2mqtt names brightness_move_up (I) or _down (O), and the release Stop.
 HELP |= {"brightness_move_up": "long press", "brightness_move_down": "long press"}
+USABLE = {"battery": "a percentage (0 to 100)", "power": "a number of watts"}
+"""What each number sentinel reads from a device must be; another value is ignored (and logged once)."""
 OK = {"single", "1_single", "press", "on", "toggle"}
 SAYS_NOTHING = {"", "release", "brightness_stop"}
 """Actions that only end another (a hold let go), or zigbee2mqtt clearing the last one: neither help nor "I'm OK".
@@ -79,6 +83,7 @@ class Zigbee:
         self.base = cfg.base_topic
         self.powered: dict[str, bool] = {}  # each smart plug's last level, for the hysteresis
         self.unknown: set[tuple[str, str]] = set()  # (button, action) pairs already logged as not understood
+        self.bad: set[tuple[str, str]] = set()  # (sensor, field) pairs already logged as holding no usable value
 
     def topics(self) -> list[str]:
         """What to subscribe to."""
@@ -105,38 +110,51 @@ class Zigbee:
         return self._state(sensor, body, retained)
 
     def _state(self, sensor: SensorConfig, body: dict[str, Any], retained: bool) -> list[Reading]:
+        # Each field on its own: a value no device sends (a fuzzer's battery of 401 digits) costs that field
+        # only, never the press, the movement or the door in the same message.
         out: list[Reading] = []
-        level = self._level(sensor, body)
-        if level is not None:
+        if (level := self._level(sensor, body)) is not None:
             out.append(Level(sensor.name, level, quiet=retained))  # retained: how it stood, not news
-        action = body.get("action")
-        if sensor.kind == "button" and isinstance(action, str) and not retained:
-            if action in HELP:
-                out.append(Press(sensor.name, Gesture("help", HELP[action])))
-            elif action in OK:
-                out.append(Press(sensor.name, Gesture("ok", "short press")))
-            elif action not in SAYS_NOTHING and (sensor.name, action) not in self.unknown:
-                # A button whose gestures sentinel does not know would look as if it worked: say so, once.
-                self.unknown.add((sensor.name, action))
-                log.warning(
-                    '%s sent the action %r, which sentinel does not know: it is neither help nor "I\'m OK".'
-                    " Help is a double press or a hold; I'm OK a single press",
-                    describe(sensor),
-                    action,
-                )
-        battery = body.get("battery")
-        if isinstance(battery, int | float) and not isinstance(battery, bool):
-            low = battery < self.cfg.battery_low
-            if low or battery >= self.cfg.battery_low + BATTERY_BACK:
-                where = describe(sensor)
-                text = (
-                    f"The battery of {where} is at {battery:g} %: change it soon; when it is empty the sensor"
-                    " goes silent."
-                    if low
-                    else f"The battery of {where} is fine again ({battery:g} %)."
-                )
-                out.append(Fault(f"battery:{sensor.name}", "battery_low", text, ok=not low))
+        if sensor.kind == "button" and not retained:
+            out += self._action(sensor, body.get("action"))
+        out += self._battery(sensor, body.get("battery"))
         return out
+
+    def _action(self, sensor: SensorConfig, action: object) -> list[Reading]:
+        if not isinstance(action, str):
+            return []
+        if action in HELP:
+            return [Press(sensor.name, Gesture("help", HELP[action]))]
+        if action in OK:
+            return [Press(sensor.name, Gesture("ok", "short press"))]
+        if action not in SAYS_NOTHING and (sensor.name, action) not in self.unknown:
+            # A button whose gestures sentinel does not know would look as if it worked: say so, once.
+            self.unknown.add((sensor.name, action))
+            log.warning(
+                '%s sent the action %r, which sentinel does not know: it is neither help nor "I\'m OK".'
+                " Help is a double press or a hold; I'm OK a single press",
+                describe(sensor),
+                action,
+            )
+        return []
+
+    def _battery(self, sensor: SensorConfig, value: object) -> list[Reading]:
+        battery = self._number(sensor, "battery", value)
+        if battery is None:
+            return []
+        if not 0 <= battery <= 100:
+            self._bad(sensor, "battery")
+            return []
+        low = battery < self.cfg.battery_low
+        if not low and battery < self.cfg.battery_low + BATTERY_BACK:
+            return []
+        where = describe(sensor)
+        text = (
+            f"The battery of {where} is at {battery:g} %: change it soon; when it is empty the sensor goes silent."
+            if low
+            else f"The battery of {where} is fine again ({battery:g} %)."
+        )
+        return [Fault(f"battery:{sensor.name}", "battery_low", text, ok=not low)]
 
     def _level(self, sensor: SensorConfig, body: dict[str, Any]) -> bool | None:
         kind = sensor.kind
@@ -144,14 +162,38 @@ class Zigbee:
             return bool(body["occupancy"])
         if kind in ("door", "contact", "flush") and isinstance(body.get("contact"), bool):
             return not body["contact"]  # zigbee2mqtt: contact true means closed
-        if kind == "power":
-            power = body.get("power")
-            if isinstance(power, int | float) and not isinstance(power, bool):
-                was = self.powered.get(sensor.name, False)
-                on = power > self.cfg.power_on * (POWER_OFF_SHARE if was else 1.0)  # power_on 0: on while drawing any
-                self.powered[sensor.name] = on
-                return on
+        if kind == "power" and (power := self._number(sensor, "power", body.get("power"))) is not None:
+            was = self.powered.get(sensor.name, False)
+            on = power > self.cfg.power_on * (POWER_OFF_SHARE if was else 1.0)  # power_on 0: on while drawing any
+            self.powered[sensor.name] = on
+            return on
         return None
+
+    def _number(self, sensor: SensorConfig, field: str, value: object) -> float | None:
+        """A field's number; None when absent (null: no report yet) or, logged once, when it is no usable number."""
+        if value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                number = float(value)  # OverflowError: an integer of hundreds of digits
+            except OverflowError:
+                number = math.nan
+            if math.isfinite(number):
+                return number
+        self._bad(sensor, field)
+        return None
+
+    def _bad(self, sensor: SensorConfig, field: str) -> None:
+        """Say once per sensor and field that a value was ignored: a device that keeps sending it is not news."""
+        if (sensor.name, field) not in self.bad:
+            self.bad.add((sensor.name, field))
+            log.warning(
+                "%s sent a %s that is not %s: ignored its %s (and will not say so again)",
+                describe(sensor),
+                field,
+                USABLE[field],
+                field,
+            )
 
     def _availability(self, sensor: SensorConfig, payload: bytes) -> list[Reading]:
         state = _state_word(payload)
