@@ -78,6 +78,25 @@ def test_a_lone_surrogate_or_control_characters_in_a_name_are_cleaned_before_the
     help_works(h, rec)
 
 
+@pytest.mark.parametrize(
+    ("sent", "echoed"),
+    [(r'"\ud800"', ""), (r'"t-\udfff-1"', "t--1"), (r'{"id": "\ud800", "n": ["7\udc00"]}', {"id": "", "n": ["7"]})],
+)
+def test_a_lone_surrogate_in_a_transaction_still_gets_its_reply(
+    make_home, recorder, publish, caplog, sent: str, echoed: object
+) -> None:
+    h = make_home("transaction").start(threaded=False)
+    rec = recorder([h.topics.reply("pause"), h.topics.alert, h.topics.reply("status")])
+    with caplog.at_level(logging.WARNING):
+        publish(f"{h.topics.root}/cmd/pause", f'{{"transaction": {sent}, "who": "Ann"}}'.encode())
+        (reply,) = h.pump_until(lambda: rec.on(h.topics.reply("pause")), "the reply to pause")  # type: ignore[misc]
+    assert reply == {"status": "ok", "transaction": echoed}  # the lone surrogate dropped, as from a name
+    assert h.agent.mode == "paused"
+    assert not [r for r in caplog.records if "dropped it" in r.getMessage()]
+    command_works(h, rec, 8)
+    help_works(h, rec)
+
+
 @pytest.mark.parametrize("leaf", ["cmd/away", "alert/testhome-help-1/ack"])
 def test_json_nested_a_thousand_deep_is_dropped(make_home, recorder, publish, caplog, leaf: str) -> None:
     h = make_home("deep" + leaf.replace("/", "-")).start(threaded=False)

@@ -87,7 +87,9 @@ class Messages(AgentBase):
         else:
             log.warning("ignored a command: %s", error)
         reply = protocol.Reply("error" if error else "ok", body.get("transaction"), error)
-        self.link.publish(self.topics.reply(verb), reply.to_json(), qos=1)
+        # The transaction is echoed as sent, but a lone surrogate in it (JSON "\ud800") cannot be sent as UTF-8:
+        # dropped, as ``text.clean`` drops it from a name. Cleaning it whole would also change a valid one's spaces.
+        self.link.publish(self.topics.reply(verb), reply.to_json().encode("utf-8", "ignore"), qos=1)
 
     def _ha_topics(self) -> list[str]:
         ha = self.config.homeassistant
