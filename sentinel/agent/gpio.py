@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 
-from gpiozero import LED, Button, Buzzer, DigitalInputDevice, GPIOZeroError
+from gpiozero import LED, BadPinFactory, Button, Buzzer, DigitalInputDevice, GPIOZeroError
 from gpiozero.pins import Factory
 
 from sentinel.config import SensorConfig
@@ -23,6 +24,19 @@ EdgeCallback = Callable[[str, bool], None]
 
 class GpioError(SentinelError, RuntimeError):
     """The pins cannot be opened."""
+
+
+def why(exc: GPIOZeroError) -> str:
+    """gpiozero's error, and what to do when it found no pin library to load (``gpio.pin_factory: auto``)."""
+    if not isinstance(exc, BadPinFactory) or os.environ.get("GPIOZERO_PIN_FACTORY"):
+        return str(exc)  # a factory named in GPIOZERO_PIN_FACTORY that is not there: its message says which
+    venv = sys.prefix if sys.prefix != sys.base_prefix else "/opt/sentinel"  # where scripts/install.sh makes it
+    return (
+        f"no pin library could be loaded ({exc}). On a Raspberry Pi the pins are read through python3-lgpio,"
+        f" which sentinel's venv must see (docs/install.md, steps 1 and 3): sudo apt-get install python3-lgpio,"
+        f" then sudo python3 -m venv --system-site-packages {venv} (what is installed in it stays). Off a Pi,"
+        " set gpio.pin_factory: mock to try sentinel on simulated pins"
+    )
 
 
 def make_factory(name: str) -> Factory | None:
@@ -46,7 +60,7 @@ class SensorPin:
             else:
                 self.device = DigitalInputDevice(sensor.pin, pull_up=pull_up, bounce_time=None, pin_factory=factory)
         except GPIOZeroError as exc:
-            raise GpioError(f"sensor {sensor.name}: cannot open GPIO{sensor.pin}: {exc}") from exc
+            raise GpioError(f"sensor {sensor.name}: cannot open GPIO{sensor.pin}: {why(exc)}") from exc
         # A normally-open reed switch conducts while the door is shut, so "active" means shut. A mat, a current
         # switch or a flush switch conducts while in use: "active" means 1.
         self._inverted = sensor.kind in ("door", "contact") and sensor.normally_open
@@ -93,7 +107,7 @@ class Signal:
                 self.devices.append(LED(led_pin, pin_factory=factory))
         except GPIOZeroError as exc:
             self.close()
-            raise GpioError(f"cannot open the check-in buzzer or LED: {exc}") from exc
+            raise GpioError(f"cannot open the check-in buzzer or LED: {why(exc)}") from exc
 
     def on(self) -> None:
         for device in self.devices:
