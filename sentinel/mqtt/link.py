@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from sentinel.config import MqttConfig, read_password
 from sentinel.mqtt.topics import Topics
@@ -60,6 +61,9 @@ REPEAT_WARNING = 300.0
 
 MAX_PACKET = 16384
 """With MQTT 5 the broker is told not to send anything larger (bytes): a huge message never reaches a small Pi."""
+SHORT_LIVED, KICKED_IN_A_ROW = 10.0, 3
+"""This many connections in a row closed within so many seconds of being accepted are taken over by another client
+with the same client id: Mosquitto (2.0.11 at least) closes the old one without a reason, even with MQTT 5."""
 
 
 def describe(exc: BaseException) -> str:
@@ -127,9 +131,11 @@ class Failures:
         self._reason = reason
         self._warned_at = now
 
-    def connected(self) -> None:
-        """The broker answered; say so if it had not before."""
-        if self._since is not None:
+    def connected(self, quiet: bool = False) -> None:
+        """The broker answered; say so if it had not before (``quiet``: at debug, as it keeps answering)."""
+        if quiet:
+            log.debug("connected to the broker at %s", self.where)
+        elif self._since is not None:
             log.info(
                 "connected to the broker at %s after %d failed attempts over %s",
                 self.where,
@@ -141,6 +147,35 @@ class Failures:
         self.count = 0
         self._since = None
         self._reason = ""
+
+
+class Takeovers:
+    """Tell once, not at every reconnect, that another client with the same client id keeps taking over."""
+
+    def __init__(self, client_id: str, clock: Callable[[], float]) -> None:
+        self.client_id = client_id
+        self.clock = clock
+        self.since: float | None = None  # when the broker accepted the connection now up
+        self.short = 0  # connections in a row closed soon after they were accepted
+        self.told = False  # this episode is told: until a connection lasts, a loss is logged at debug only
+
+    def lost(self, reason: ReasonCode) -> bool:
+        """The connection accepted at ``since`` was lost for ``reason``; True once this episode is told."""
+        if self.since is not None and self.clock() - self.since >= SHORT_LIVED:
+            self.short, self.told = 0, False  # it lasted: whatever came before is over
+        self.short, self.since = self.short + 1, None
+        taken = reason.value == 0x8E  # MQTT 5's "Session taken over" (a newer broker may say why)
+        if not self.told and (taken or self.short >= KICKED_IN_A_ROW):
+            self.told = True
+            log.error(
+                "another client with the same client id (%s) took over this connection (%s): is a second sentinel"
+                " agent running with this home.id, from a config copied to another Pi or started by hand while the"
+                " service runs? Stop it, or give it a home.id of its own; until then the two knock each other off"
+                " the broker every second or so",
+                self.client_id,
+                f"the broker says: {reason}" if taken else f"closed {self.short} times in a row just after connecting",
+            )
+        return self.told
 
 
 def _minutes(seconds: float) -> str:
@@ -183,6 +218,7 @@ class MqttLink:
         # paho annotates ints, but its backoff arithmetic takes fractions (the tests use 0.05 s).
         self.client.reconnect_delay_set(min_delay=retry[0], max_delay=retry[1])  # type: ignore[arg-type]
         self.failures = Failures(f"{cfg.host}:{cfg.port}", clock, REPEAT_WARNING)
+        self.takeovers = Takeovers(client_id, clock)
         self.client.on_connect = self._connected
         self.client.on_connect_fail = self._connect_failed
         self.client.on_disconnect = self._disconnected
@@ -231,7 +267,8 @@ class MqttLink:
             self.failures.failed(f"the broker refused the connection ({reason_code})")
             return
         self.connected = True
-        self.failures.connected()
+        self.failures.connected(quiet=self.takeovers.told)
+        self.takeovers.since = self.takeovers.clock()
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
         client.publish(self.topics.availability, "online", qos=1, retain=True)
@@ -245,7 +282,8 @@ class MqttLink:
         was = self.connected
         self.connected = False
         if was and not self._stopping:
-            log.warning("lost the broker (%s); retrying", reason_code)
+            told = self.takeovers.lost(reason_code)  # already told: not a warning every second
+            log.log(logging.DEBUG if told else logging.WARNING, "lost the broker (%s); retrying", reason_code)
         elif not was and not self._stopping and not self._refused:
             # The socket opened but closed before the broker answered, e.g. plain MQTT to a TLS port.
             self.failures.failed(f"the connection closed before the broker answered ({reason_code})")
