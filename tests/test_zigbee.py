@@ -175,6 +175,17 @@ def test_an_ikea_remotes_hold_calls_for_help_and_an_unknown_gesture_is_logged_on
     assert "the lounge sensor (help_button) sent the action 'arrow_left_click'" in warned[1]
 
 
+def test_made_up_actions_fill_neither_the_memory_nor_the_log_and_a_press_still_counts(caplog) -> None:
+    z = zigbee()
+    long = Press("help_button", Gesture("help", "long press"))
+    with caplog.at_level(logging.WARNING, logger="sentinel.agent.zigbee"):
+        for i in range(5000):  # a broken converter, or a hostile publisher, inventing a new action each time
+            z.read("zigbee2mqtt/help button", json.dumps({"action": f"made_up_{i}" * 50}).encode(), False)
+        assert z.read("zigbee2mqtt/help button", b'{"action": "hold"}', False) == [long]
+    assert len(z.unknown) == 100 and len(caplog.records) == 100  # told once each, for so many: a kit has a handful
+    assert all(len(r.getMessage()) < 300 for r in caplog.records)
+
+
 def _bridge_offline(tmp_path: Path, port: int, outside: Recorder) -> Home:
     """Mary's home with a wired PIR and door and a Zigbee PIR, started, and its Zigbee bridge offline."""
     h = Home(tmp_path, port, clock=ManualClock(T0))
