@@ -109,7 +109,6 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.status_since = last.at if last else self.clock.now()
         self.status_reason = last.reason if last else "the monitor started"
         self._storage_told = self.journal.storage
-        self._activity_told: str | None = None
         self._start_reason = self.status_reason  # the status's reason as the start left it
         self._heartbeat_seq = 0
         self.connections = 0  # connections to the broker the loop has taken in (the link may know sooner)

@@ -86,7 +86,6 @@ class AgentBase:
     status_reason: str
     _start_reason: str
     _storage_told: str
-    _activity_told: str | None  # the last movement in the status last published (ISO), for the circle's notes
     _heartbeat_seq: int
     connections: int
     _started: float

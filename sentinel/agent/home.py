@@ -15,27 +15,15 @@ from sentinel.core.alerts import Alert, help_alert
 from sentinel.core.events import Event
 from sentinel.core.sensors import DoorLogic, Gesture, Reading
 from sentinel.core.status import Flip, Mode, flip
-from sentinel.detect.wallclock import aware
 
 log = logging.getLogger(__name__)
 
 HERE = ("resident", "sensors")
-# The status is published when something changes, and its last movement with it; with movement only, once this long
-# has passed since the one it told: the circle's daily note says when she last moved, an hour behind at most, and
-# nobody is told a timeline of her moves.
-ACTIVITY_TOLD_S = 3600.0
 """Who closes alerts at home; a message from outside in their name is not believed."""
 
 
 class HomeDecisions(AgentBase):
     """What a reading, a press or a message means for the home: events, alerts, mode and status."""
-
-    def _activity_behind(self, wall: datetime) -> bool:
-        """Whether the last movement in the status published last is ``ACTIVITY_TOLD_S`` or more from ``wall``."""
-        told = self._activity_told
-        if told is None:
-            return True
-        return abs((aware(wall) - aware(datetime.fromisoformat(told))).total_seconds()) >= ACTIVITY_TOLD_S
 
     def _outputs(self, name: str, outputs: list[Reading | Gesture], wall: datetime, mono: float) -> None:
         sensor = self.config.sensor(name)
@@ -52,8 +40,6 @@ class HomeDecisions(AgentBase):
                 taken = self._watch_activity(event) if event.is_activity and self.watch is not None else True
                 if taken and self.day is not None and self.day.feed(event):
                     self._publish_status()  # a new "up", an outing told or over
-                elif taken and event.is_activity and self._activity_behind(wall):
-                    self._publish_status()  # the circle's note says when she last moved: an hour behind at most
                 if self.config.mqtt.publish_sensors:
                     self._publish_sensor(sensor, out.value, wall)
             elif out.what == "help":

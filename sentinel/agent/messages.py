@@ -149,7 +149,6 @@ class Messages(AgentBase):
         payload = self.status_payload()  # reads the store: what storage says is known once it is read
         self.link.publish(self.topics.status, json.dumps(payload), qos=1, retain=True)
         self._storage_told = payload["storage"]  # told only once published: a failure here is told again
-        self._activity_told = payload["last_activity"]
 
     def _publish_sensor(self, sensor: SensorConfig, value: int, at: datetime | None) -> None:
         body = protocol.SensorValue(value, sensor.kind, sensor.room, iso(at))
