@@ -857,6 +857,23 @@ def test_replay_while_learning_lists_the_days_alert_once_and_a_blip_after_it_sta
     assert err == "1 inactivity alert(s)\n"
 
 
+def test_replay_when_the_first_routine_comes_after_a_blip_takes_it_for_hers_not_an_outings_stray(
+    tmp_path: Path, capsys
+) -> None:
+    out_row = Row(D0 + timedelta(days=6, hours=10), "front_door", "door", 0, "hall")
+    blip = Row(D0 + timedelta(days=7, hours=13), "kitchen_pir", "motion", 1, "kitchen")  # learning ends here
+    bed = Row(D0 + timedelta(days=7, hours=20), "bed", "pressure", 1, "bedroom")
+    path = write_csv(tmp_path / "today.csv", routine_rows(6, 5, out_row, blip, bed))
+    assert main(["replay", "--name", "Mary", str(path)]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].startswith("2026-01-12 10:00  No sign of activity since 10:00 (24 h 00 min);")
+    # The blip was hers (the warm-up took it so): the next alert is the kitchen's learned wait after it, not one at
+    # once for an outing long overdue (before: "2026-01-12 10:00 ... since 13:00 (-10800 s)").
+    assert lines[1].startswith("2026-01-12 13:33  No sign of activity since 13:00 (33 min);") and "(-" not in out
+    assert err == "2 inactivity alert(s)\n"
+
+
 def test_replay_says_when_the_file_ends_with_an_alert_still_out(tmp_path: Path, capsys) -> None:
     stray = Row(kitchen(15).at, "bedroom_pir", "motion", 1, "bedroom")  # one sign, hours after the alert: a stray
     path = write_csv(tmp_path / "today.csv", routine_rows(14, 5, kitchen(12), stray))

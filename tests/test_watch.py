@@ -352,6 +352,24 @@ def test_while_learning_a_sign_after_the_days_alert_closes_it_and_a_day_is_watch
     assert again["facts"]["quiet_min"] == 24 * 60 and again["facts"]["line_cause"] == "warmup"
 
 
+def test_when_the_first_routine_comes_after_a_sign_that_closed_the_days_alert_no_alert_follows_at_once(
+    flat, recorder
+) -> None:
+    # Twelve days stored: the first routine is learned at the first sign of tomorrow, often a blip in an empty home.
+    home = flat(extra="  learn_days: 13\n")
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    home.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
+    home.advance(24 * 3600 + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(3600)
+    home.move("kitchen_pir")  # closes the day's alert, as any sign does while learning, and starts the learning
+    assert rec.wait(f"sentinel/mary/alert/{alert_id}/ack")["what"] == "resolve"
+    assert home.agent.watch is not None
+    wait_for(lambda: (home.agent.pump(), not home.agent.watch.learning)[1], 30, "the first routine")
+    assert home.line() > 0  # before: the outing's learned wait, long past (-62467 s), and a new alert at once
+    assert home.store.open_alerts("mary") == []
+
+
 def test_while_learning_coming_in_then_nothing_is_checked_on_the_fixed_wait(flat, recorder) -> None:
     home = flat(extra="  learn_days: 30\n")
     rec = recorder(["sentinel/mary/alert"])

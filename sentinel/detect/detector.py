@@ -181,6 +181,8 @@ class InactivityDetector(Tracker):
         hint = self.model.price if self.model is not None else self.price_hint
         weight = (self.model.prior_weight, self.model.prior_chosen_s) if self.model is not None else self.prior_hint
         learn = functools.partial(fit, doors=doors, arrivals=arrivals, reasons=self.reasons)
+        if self.model is None and self._strays:  # signs after the door while learning were hers (``Tracker.adopt``)
+            self._returned()
         self.model = learn(table, now, self.params, price_hint=hint, prior_hint=weight)
         if self.not_back and self.outing_contexts:
             homes = frozenset(names) - self.outing_contexts  # learn the outings alone

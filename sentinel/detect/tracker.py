@@ -24,11 +24,9 @@ from sentinel.detect.contexts import BACK, Sign, arrival, sensor_of
 from sentinel.detect.lines import Limit, Params, RoutineModel, Warmup
 from sentinel.detect.silent import JUDGED_KINDS, MIN_RUNS, Kept, Run, SilentSensor, Usual, told_silent
 
-# Signs of life indoors after the front door that make a return: a pressure mat's blip is two rows
-# (occupied, vacated) and a PIR's false trigger one, so a third is the first that strays do not explain.
+# Signs indoors after the front door that make a return: a mat's blip is two rows, a PIR's one; a third is not.
 RETURN_ROWS = 3
-# "Door, then movement": a sign of life indoors this soon after the front door is someone coming in (or
-# never having left). A stray in an empty home falls anywhere in an absence of hours, seldom this early.
+# "Door, then movement": a sign indoors this soon after the door is someone in; a stray falls anywhere in hours.
 ARRIVAL_S = 30 * 60
 
 
@@ -160,6 +158,8 @@ class Tracker:
         self, model: RoutineModel | None, outing_model: RoutineModel | None, usual: dict[str, Usual], on: date | None
     ) -> None:
         """The routine learned elsewhere (on day ``on``) takes over from now."""
+        if self.model is None and model is not None and self._strays:  # signs after the door while learning: hers,
+            self._returned()  # as the circle was told then ("movement again"), not an outing's strays long overdue
         self.model, self.outing_model, self.usual = model, outing_model, usual
         self._fitted_on = self._fitted_on if on is None else on
         self._plan_check()
