@@ -729,6 +729,11 @@ def test_an_empty_tls_file_is_refused_not_opened_at_start(key: str, expected: st
             "http://nas local:8086",
             "history.url: 'http://nas local:8086' has a space: an address has none (write %20 for one in a path)",
         ),
+        (  # a '[' without its ']': urlsplit raised, and the check ended in a traceback
+            '"http://[fd00::5:8086"',
+            "history.url: 'http://[fd00::5:8086' is no address that can be connected to (Invalid IPv6 URL): an IPv6"
+            " address goes in [ ], as [fd00::5]",
+        ),
     ],
 )
 def test_a_history_address_that_names_no_server_is_refused(url: str, expected: str) -> None:

@@ -62,6 +62,11 @@ EMPTY_SERVER = (
             "ntfy.server: 'https://ntfy.example.org:443x': the port after the server's name must be a number from 1"
             " to 65535",
         ),
+        (
+            "  server: https://ntfy.example.org",
+            "  server: http://[notanip]:80",
+            "ntfy.server: 'http://[notanip]:80' is no address that can be connected to",
+        ),
     ],
 )
 def test_a_server_the_notifier_cannot_connect_to_is_refused(old: str, new: str, expected: str) -> None:

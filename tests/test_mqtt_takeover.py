@@ -15,9 +15,16 @@ from conftest import Mosquitto, wait_for
 from sentinel.config import MqttConfig
 from sentinel.mqtt.link import Disconnected, LinkEvent, MqttLink, Takeovers
 from sentinel.mqtt.topics import Topics
+from sentinel.mqtt.trouble import Failures
 
 TOLD = "another client with the same client id (sentinel-agent-{home}) took over this connection ("
 ASKED = "): is a second sentinel agent running with this home.id, from a config copied to another Pi or started by hand"
+KICKED = (
+    "the broker keeps closing this connection (client id sentinel-agent-{home}) just after accepting it (closed 3"
+    " times in a row just after connecting): another client with the same client id may be taking it over (a second"
+    " sentinel agent with this home.id"
+)
+OR_NOT = "or the broker or the network keeps closing connections"
 
 
 class Intruder:
@@ -67,8 +74,8 @@ def test_a_second_client_with_the_same_id_is_told_once_per_episode_not_at_every_
         now[0] += 3600  # an hour up before the second agent starts
         intruder = Intruder(broker.port, client_id)
         wait_for(lambda: drops() >= 12, 20, "a dozen takeovers")
-        (told,) = records(caplog, logging.ERROR, "took over")
-        assert told.startswith(TOLD.format(home=home)) and ASKED in told
+        (told,) = records(caplog, logging.ERROR, "keeps closing")
+        assert told.startswith(KICKED.format(home=home)) and told.endswith(OR_NOT)
         assert len(records(caplog, logging.WARNING, "lost the broker")) <= 3  # before it was told, not each second
         assert len(records(caplog, logging.DEBUG, "lost the broker")) >= 8
 
@@ -79,7 +86,7 @@ def test_a_second_client_with_the_same_id_is_told_once_per_episode_not_at_every_
         intruder = Intruder(broker.port, client_id)  # and started again: a new episode, told again, once
         seen = drops()
         wait_for(lambda: drops() >= seen + 12, 20, "a dozen more takeovers")
-        assert len(records(caplog, logging.ERROR, "took over")) == 2
+        assert len(records(caplog, logging.ERROR, "keeps closing")) == 2
     finally:
         if intruder is not None:
             intruder.stop()
@@ -106,3 +113,25 @@ def test_a_broker_that_says_the_session_was_taken_over_is_told_at_once(caplog) -
     now[0] += 600
     assert takeovers.lost(ReasonCode(PacketTypes.DISCONNECT, "Unspecified error")) is False
     assert len(records(caplog, logging.ERROR, "took over")) == 1
+
+
+def test_a_connection_closed_again_and_again_is_told_again_every_few_minutes_with_the_count(caplog) -> None:
+    # It may be the broker or the network, not a second agent: the one line must not be the last word for hours.
+    caplog.set_level(logging.DEBUG, logger="sentinel.mqtt.link")
+    now = [0.0]
+    takeovers = Takeovers("sentinel-agent-mary", lambda: now[0], repeat=300.0)
+    unspecified = ReasonCode(PacketTypes.DISCONNECT, "Unspecified error")
+    for _ in range(200):  # closed 2 s after each connection, for 400 s
+        takeovers.since = now[0]
+        now[0] += 2
+        takeovers.lost(unspecified)
+    told = records(caplog, logging.ERROR, "keeps closing")
+    assert len(told) == 2 and "(closed 3 times in a row" in told[0] and "(closed 153 times in a row" in told[1]
+
+
+def test_a_real_outage_is_told_over_even_while_the_connection_keeps_being_closed(caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="sentinel.mqtt.link")
+    failures = Failures("127.0.0.1:1883", lambda: 0.0, 300.0)
+    failures.failed("connection refused (is the broker running, and on this port?)")
+    failures.connected(quiet=True)  # during an episode of closed connections, an outage's end is still told
+    assert records(caplog, logging.INFO, "connected to the broker at 127.0.0.1:1883 after 1 failed attempts")

@@ -38,7 +38,7 @@ USABLE = {"battery": "a percentage (0 to 100)", "power": "a number of watts"}
 """What each number sentinel reads from a device must be; another value is ignored (and logged once)."""
 OK = {"single", "1_single", "press", "on", "toggle"}
 SAYS_NOTHING = {"", "release", "brightness_stop"}
-MAX_UNKNOWN = 100  # actions not understood, told once each: a real kit has a handful
+MAX_UNKNOWN = 20  # actions not understood, told once each, per sensor: a real button has a handful
 """Actions that only end another (a hold let go), or zigbee2mqtt clearing the last one: neither help nor "I'm OK".
 "off" is in neither set: it is the E1743's O pressed, but the E1812 sends it for a double press, which other buttons
 use to call for help; taken for "I'm OK" it could close the very alert it was meant to raise. Like any action
@@ -129,7 +129,8 @@ class Zigbee:
         if action in OK:
             return [Press(sensor.name, Gesture("ok", "short press"))]
         key = (sensor.name, action[:80])
-        if action not in SAYS_NOTHING and key not in self.unknown and len(self.unknown) < MAX_UNKNOWN:
+        told = sum(1 for name, _ in self.unknown if name == sensor.name)  # each sensor its own few: junk on one
+        if action not in SAYS_NOTHING and key not in self.unknown and told < MAX_UNKNOWN:  # hides no other's
             # A button whose gestures sentinel does not know would look as if it worked: say so, once (and only
             # for so many: a publisher making up actions must not fill the memory or the log).
             self.unknown.add(key)

@@ -87,7 +87,10 @@ def _server(url: str) -> str | None:
     """What keeps an http(s) address from being connected to: no server's name in it, a space, a wrong port."""
     if any(c.isspace() for c in url):
         return f"{url!r} has a space: an address has none (write %20 for one in a path)"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": a '[' without its ']', or what is inside is no address
+        return f"{url!r} is no address that can be connected to ({exc}): an IPv6 address goes in [ ], as [fd00::5]"
     if not parts.hostname:
         return f"{url!r} names no server: the server's name or address goes after //"
     try:

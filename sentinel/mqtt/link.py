@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -18,10 +17,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from sentinel.config import MqttConfig, read_password
 from sentinel.mqtt.topics import Topics
+from sentinel.mqtt.trouble import REPEAT_WARNING, Failures, Takeovers, describe
 
 log = logging.getLogger(__name__)
 
@@ -56,35 +55,8 @@ class Incoming:
 
 LinkEvent = Connected | Disconnected | Published | Incoming
 
-REPEAT_WARNING = 300.0
-"""While the broker stays unreachable for the same reason, warn again this often (seconds)."""
-
 MAX_PACKET = 16384
 """With MQTT 5 the broker is told not to send anything larger (bytes): a huge message never reaches a small Pi."""
-SHORT_LIVED, KICKED_IN_A_ROW = 10.0, 3
-"""This many connections in a row closed within so many seconds of being accepted are taken over by another client
-with the same client id: Mosquitto (2.0.11 at least) closes the old one without a reason, even with MQTT 5."""
-
-
-def describe(exc: BaseException) -> str:
-    """Why a connection attempt failed, in words an installer can act on."""
-    if isinstance(exc, socket.gaierror):
-        return f"the host name could not be resolved ({exc.strerror or exc})"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the broker running, and on this port?)"
-    # reason and verify_message are set by the ssl module's C code, not by every SSLError.
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        detail = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc
-        return f"TLS failed: the broker's certificate was not accepted ({detail})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({getattr(exc, 'reason', None) or exc})"
-    if isinstance(exc, TimeoutError):
-        return "no answer (timed out)"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror[:1].lower() + exc.strerror[1:]
-    return str(exc) or type(exc).__name__
-
-
 class Client(mqtt.Client):
     """paho's client, keeping why the last connection attempt failed (on_connect_fail is told no reason)."""
 
@@ -96,90 +68,6 @@ class Client(mqtt.Client):
         except OSError as exc:
             self.last_error = exc
             raise
-
-
-class Failures:
-    """Warn when the broker cannot be reached: at the first failure, on a new reason, then every few minutes."""
-
-    def __init__(self, where: str, clock: Callable[[], float], repeat: float) -> None:
-        self.where = where
-        self.clock = clock
-        self.repeat = repeat
-        self.count = 0
-        self._since: float | None = None
-        self._reason = ""
-        self._warned_at = 0.0
-
-    def failed(self, reason: str) -> None:
-        """One attempt failed for ``reason``."""
-        now = self.clock()
-        self.count += 1
-        if self._since is None:
-            self._since = now
-            log.warning("cannot connect to the broker at %s: %s; retrying", self.where, reason)
-        elif reason != self._reason or now - self._warned_at >= self.repeat:
-            log.warning(
-                "still cannot connect to the broker at %s after %d attempts over %s: %s; retrying",
-                self.where,
-                self.count,
-                _minutes(now - self._since),
-                reason,
-            )
-        else:
-            log.debug("cannot connect to the broker at %s: %s", self.where, reason)
-            return
-        self._reason = reason
-        self._warned_at = now
-
-    def connected(self, quiet: bool = False) -> None:
-        """The broker answered; say so if it had not before (``quiet``: at debug, as it keeps answering)."""
-        if quiet:
-            log.debug("connected to the broker at %s", self.where)
-        elif self._since is not None:
-            log.info(
-                "connected to the broker at %s after %d failed attempts over %s",
-                self.where,
-                self.count,
-                _minutes(self.clock() - self._since),
-            )
-        else:
-            log.info("connected to the broker at %s", self.where)
-        self.count = 0
-        self._since = None
-        self._reason = ""
-
-
-class Takeovers:
-    """Tell once, not at every reconnect, that another client with the same client id keeps taking over."""
-
-    def __init__(self, client_id: str, clock: Callable[[], float]) -> None:
-        self.client_id = client_id
-        self.clock = clock
-        self.since: float | None = None  # when the broker accepted the connection now up
-        self.short = 0  # connections in a row closed soon after they were accepted
-        self.told = False  # this episode is told: until a connection lasts, a loss is logged at debug only
-
-    def lost(self, reason: ReasonCode) -> bool:
-        """The connection accepted at ``since`` was lost for ``reason``; True once this episode is told."""
-        if self.since is not None and self.clock() - self.since >= SHORT_LIVED:
-            self.short, self.told = 0, False  # it lasted: whatever came before is over
-        self.short, self.since = self.short + 1, None
-        taken = reason.value == 0x8E  # MQTT 5's "Session taken over" (a newer broker may say why)
-        if not self.told and (taken or self.short >= KICKED_IN_A_ROW):
-            self.told = True
-            log.error(
-                "another client with the same client id (%s) took over this connection (%s): is a second sentinel"
-                " agent running with this home.id, from a config copied to another Pi or started by hand while the"
-                " service runs? Stop it, or give it a home.id of its own; until then the two knock each other off"
-                " the broker every second or so",
-                self.client_id,
-                f"the broker says: {reason}" if taken else f"closed {self.short} times in a row just after connecting",
-            )
-        return self.told
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 class MqttLink:
