@@ -712,6 +712,23 @@ def test_after_the_circles_all_clear_the_quiet_is_watched_again_from_then(flat, 
     assert [a.alert_id for a in home.store.open_alerts("mary")] not in ([], [first])
 
 
+def test_a_restart_while_she_is_out_keeps_a_blip_in_the_empty_home_a_stray(tmp_path: Path, broker: Mosquitto) -> None:
+    # The replay after a restart has no routine, like the first learning: its strays are still an outing's, not hers.
+    first = Flat(tmp_path, broker.port)
+    _out_of_the_door(first)  # out at 09:01, with a routine learned
+    first.advance(3 * 3600)
+    first.move("living_pir")  # a PIR catching the sun in the empty home
+    line = first.line()
+    assert first.agent.watch is not None and first.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
+    first.close()  # a power cut, an update
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        assert second.agent.watch is not None and second.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
+        assert abs(second.line() - line) < 2  # the outing's wait still holds (before: her return, the room's line)
+    finally:
+        second.close()
+
+
 def _restarted(tmp_path: Path, port: int, clock: ManualClock, argv: list[str]) -> tuple[Agent, Store, MockFactory]:
     """Mary's agent started again on her flat's database, its learning process run by ``argv``."""
     store, factory = Store(tmp_path / "agent.db"), MockFactory()

@@ -127,6 +127,7 @@ class Learning:
             return False
         self._retry, self.next_learn = LEARN_RETRY_S[0], None
         summary = item.summary
+        first = not (self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE))  # all taken while learning
         self.journal.set_setting(ROUTINE, item.text)
         self.routine_as_of = summary.now
         cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
@@ -137,7 +138,7 @@ class Learning:
         assert self._relearning is not None
         fresh = self.new_watch()
         try:
-            fresh.restore(summary, *self._relearning)
+            fresh.restore(summary, *self._relearning, first=first)
         except (ValueError, KeyError, TypeError) as exc:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
             return False

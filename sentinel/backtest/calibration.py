@@ -37,7 +37,7 @@ def calibration(rows: Sequence[Row], params: Params | None = None, source: str =
     for row in rows:
         if not split.in_test(row.at) and row.is_activity:
             learner.observe_deferred(row)
-    learner.refit(wall(split.test_start))
+    learner.refit(wall(split.test_start), replay=True)
     if learner.model is None:
         raise ValueError(f"{source}: nothing to learn from in the training days")
     frozen = learner.frozen_copy()

@@ -145,8 +145,8 @@ class InactivityDetector(Tracker):
         if says is not None and door is not None:
             self._door_says[door] = says  # a return they made up had marked it an absence
 
-    def refit(self, now: datetime) -> None:
-        """Relearn the routine from the window of spells before ``now``."""
+    def refit(self, now: datetime, replay: bool = False) -> None:
+        """Relearn the routine from the window of spells before ``now`` (``replay``: at the end of a stored one)."""
         cut = bisect.bisect_left(self._start, wall_seconds(now) - self.params.window_days * 86400)
         for column in self._columns():
             del column[:cut]
@@ -181,8 +181,8 @@ class InactivityDetector(Tracker):
         hint = self.model.price if self.model is not None else self.price_hint
         weight = (self.model.prior_weight, self.model.prior_chosen_s) if self.model is not None else self.prior_hint
         learn = functools.partial(fit, doors=doors, arrivals=arrivals, reasons=self.reasons)
-        if self.model is None and self._strays:  # signs after the door while learning were hers (``Tracker.adopt``)
-            self._returned()
+        if self.model is None and not replay:  # the first routine comes (``strays_were_hers``; a replay's own
+            self.strays_were_hers()  # strays were an outing's: the agent that took them had a routine)
         self.model = learn(table, now, self.params, price_hint=hint, prior_hint=weight)
         if self.not_back and self.outing_contexts:
             homes = frozenset(names) - self.outing_contexts  # learn the outings alone

@@ -59,7 +59,7 @@ def learn(events: Iterable[Event], flips: Iterable[tuple[datetime, str]], reques
         detector.silent = set(request.silent)  # fitted as if the sensors found silent had never been there
         detector.price_hint = request.price_hint
         detector.prior_hint = request.prior_hint
-        detector.refit(naive(now))
+        detector.refit(naive(now), replay=True)
     model, outing = detector.model, detector.outing_model
     faulty = detector.run.faulty
     return Summary(now, detector._fitted_on, model, outing, detector.usual, state, last, count, faulty=faulty)

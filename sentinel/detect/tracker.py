@@ -158,8 +158,6 @@ class Tracker:
         self, model: RoutineModel | None, outing_model: RoutineModel | None, usual: dict[str, Usual], on: date | None
     ) -> None:
         """The routine learned elsewhere (on day ``on``) takes over from now."""
-        if self.model is None and model is not None and self._strays:  # signs after the door while learning: hers,
-            self._returned()  # as the circle was told then ("movement again"), not an outing's strays long overdue
         self.model, self.outing_model, self.usual = model, outing_model, usual
         self._fitted_on = self._fitted_on if on is None else on
         self._plan_check()
@@ -210,6 +208,10 @@ class Tracker:
     def _going_out(self) -> None:
         """The front door, after someone was home (the learner notes where the spell before it is)."""
 
+    def strays_were_hers(self) -> None:
+        """The first routine comes: signs after the door taken while learning were hers, as the circle was told."""
+        self._returned() if self._strays else None
+
     def _returned(self) -> None:
         """Enough signs of life indoors after the door: someone is home, and came in at the first of them."""
         for sign in self._strays:
@@ -234,10 +236,8 @@ class Tracker:
 
     def _alert_out(self, at: datetime) -> bool:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
-        if self.model is None:  # while learning: the warm-up's fixed waits say nothing of what is usual
-            return False
-        if self.alert_open is not None:  # the watch knows: a check-in's wait, a room's limits, a quiet window
-            return self.alert_open
+        if self.model is None or self.alert_open is not None:  # learning: the fixed waits say nothing of what is
+            return self.model is not None and bool(self.alert_open)  # usual; the watch knows (a check-in's wait...)
         return (due := self.alert_at()) is not None and at >= due
 
     def _gone_s(self, at: datetime) -> float:

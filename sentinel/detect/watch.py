@@ -74,19 +74,26 @@ class Watch:
         silent, faulty = tuple(sorted(d.silent)), d.run.faults_as_of(aware(now))
         return Request(now, d.params, d.warmup, d.not_back, silent, state, hint, weight, d.usual, faulty)
 
-    def adopt(self, summary: Summary) -> None:
-        """A routine learned elsewhere takes over (the spell being followed goes on, and the faults it knows)."""
+    def adopt(self, summary: Summary, took: bool = True) -> None:
+        """A routine learned elsewhere takes over (the spell being followed goes on, and the faults it knows).
+
+        ``took``: this watch took the signs since the front door while learning (not restored from a replay)."""
+        if took and self.detector.learning and summary.model is not None:
+            self.detector.strays_were_hers()
         self.detector.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
         self.detector.run.faulty = {**summary.faulty, **self.detector.run.faulty}
 
-    def restore(self, summary: Summary, now_wall: datetime, now_mono: float, same_boot: bool = False) -> None:
+    def restore(
+        self, summary: Summary, now_wall: datetime, now_mono: float, same_boot: bool = False, first: bool = False
+    ) -> None:
         """Start where the learning process left the stored history (after a restart): routine, spell, quiet.
 
-        ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not)."""
+        ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not); ``first``:
+        no routine was learned before, so the signs since the front door were all taken while learning."""
         if summary.state is None:
             raise ValueError("the learned routine says nothing of where the spell stands")
         restore(self.detector, summary.state)
-        self.adopt(summary)
+        self.adopt(summary, took=first)
         self._last = last = summary.last
         if last is None:
             return
