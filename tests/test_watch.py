@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -729,6 +730,29 @@ def test_a_restart_while_she_is_out_keeps_a_blip_in_the_empty_home_a_stray(tmp_p
         second.close()
 
 
+def test_a_restart_in_the_first_learning_after_a_blip_closed_the_days_alert_raises_none_at_once(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    # Every start stores what it learned, a routine or not yet one: the first learning is told by the routine.
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    first = Flat(tmp_path, broker.port, extra="  learn_days: 14\n")
+    first.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
+    first.advance(24 * 3600 + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(17 * 3600)
+    first.move("kitchen_pir")  # 02:00: closes the day's alert, as any sign does while learning
+    assert rec.wait(f"sentinel/mary/alert/{alert_id}/ack")["what"] == "resolve"
+    first.advance(5400)
+    first.close()  # 03:30: a restart, the warm-up's days now past
+    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 14\n")
+    try:
+        assert second.line() > 0  # before: the outing's learned wait, long past, and an alert at once
+        second.advance(60)
+        assert second.store.open_alerts("mary") == []
+    finally:
+        second.close()
+
+
 def _restarted(tmp_path: Path, port: int, clock: ManualClock, argv: list[str]) -> tuple[Agent, Store, MockFactory]:
     """Mary's agent started again on her flat's database, its learning process run by ``argv``."""
     store, factory = Store(tmp_path / "agent.db"), MockFactory()
@@ -737,6 +761,40 @@ def _restarted(tmp_path: Path, port: int, clock: ManualClock, argv: list[str]) -
     agent.learner.argv = argv
     agent.start()
     return agent, store, factory
+
+
+GATED_FAILURE = """\
+import pathlib, sys, time
+gate = pathlib.Path(sys.argv[1])
+while not gate.exists():  # held back until the test has done its part, then it fails
+    time.sleep(0.01)
+sys.exit(3)
+"""
+
+
+def test_a_failed_relearn_keeps_a_blip_in_the_empty_home_a_stray(tmp_path: Path, broker: Mosquitto) -> None:
+    # The watch standing in while the routine is relearned after a restart is not her first learning: a blip it
+    # took is still an outing's stray when the routine kept in the store takes over.
+    first = Flat(tmp_path, broker.port)
+    first.close()
+    gate = tmp_path / "gate"
+    argv = [sys.executable, "-c", GATED_FAILURE, str(gate)]
+    agent, store, factory = _restarted(tmp_path, broker.port, first.clock, argv)
+    try:
+        _seen(agent, factory, first.clock, "kitchen_pir")
+        first.clock.advance(60)
+        factory.pin(PINS["front_door"]).drive_low()  # out
+        agent.pump()
+        first.clock.advance(45 * 60)
+        _seen(agent, factory, first.clock, "living_pir")  # a blip in the empty home
+        gate.touch()  # the relearn fails: the routine kept in the store takes over
+        wait_for(lambda: (agent.pump(), agent.routine_ready)[1], 30, "the failed relearn")
+        assert agent.watch is not None and not agent.watch.learning
+        limit = agent.watch.limit()
+        assert limit is not None and limit.cause == "stray"  # before: her return, and the living room's wait
+    finally:
+        agent.close()
+        store.close()
 
 
 def _seen(agent: Agent, factory: MockFactory, clock: ManualClock, sensor: str) -> None:

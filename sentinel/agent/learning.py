@@ -127,7 +127,8 @@ class Learning:
             return False
         self._retry, self.next_learn = LEARN_RETRY_S[0], None
         summary = item.summary
-        first = not (self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE))  # all taken while learning
+        before = self._stored()  # a learning that found no routine yet is stored too: it is the routine that counts
+        first = before is None or before.model is None  # so every sign since the door was taken while learning
         self.journal.set_setting(ROUTINE, item.text)
         self.routine_as_of = summary.now
         cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
@@ -189,7 +190,7 @@ class Learning:
         self.next_learn = (self.clock.monotonic() + wait, everything)
         kept = "keeping the routine it had"
         if self.watch.learning and (stored := self._stored()) is not None:
-            self.watch.adopt(stored)
+            self.watch.adopt(stored, took=False)  # a stand-in while relearning: not her first learning
             kept = f"watching on the routine last learned (as of {stored.now:%Y-%m-%d %H:%M})"
         elif self.watch.learning:
             kept = "still learning"
