@@ -242,12 +242,8 @@ def test_a_server_that_trickles_its_answer_cannot_hold_a_request_past_ntfy_timeo
         server.close()
 
 
-@pytest.mark.parametrize("late_timer", [False, True])
-def test_a_name_server_that_does_not_answer_cannot_hold_a_request_past_ntfy_timeout(
-    server: FakeNtfy, monkeypatch, late_timer: bool
-) -> None:
-    # The system's resolver cannot be made to hang here (it is the machine's), so it is the one part stood in for:
-    # getaddrinfo for this name waits until the test lets it answer, as glibc waits 10 s and more on each name server.
+def hanging_resolver(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[str]]:
+    """getaddrinfo for ntfy.example.net waits until the event is set (as glibc waits on each name server)."""
     answer = threading.Event()
     asked: list[str] = []
     real = socket.getaddrinfo
@@ -260,6 +256,16 @@ def test_a_name_server_that_does_not_answer_cannot_hold_a_request_past_ntfy_time
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    return answer, asked
+
+
+@pytest.mark.parametrize("late_timer", [False, True])
+def test_a_name_server_that_does_not_answer_cannot_hold_a_request_past_ntfy_timeout(
+    server: FakeNtfy, monkeypatch, late_timer: bool
+) -> None:
+    # The system's resolver cannot be made to hang here (it is the machine's), so it is the one part stood in for:
+    # getaddrinfo for this name waits until the test lets it answer, as glibc waits 10 s and more on each name server.
+    answer, asked = hanging_resolver(monkeypatch)
     if late_timer:  # a starved machine: the deadline's timer runs only after the caller has given up
 
         class Late(threading.Timer):
@@ -299,18 +305,7 @@ def test_a_name_server_that_does_not_answer_cannot_hold_the_subscription_for_but
 ) -> None:
     # As above: the resolver waits until the test lets it answer. Before, the subscription waited on it as long as
     # it took, with nothing logged; now it gives up after ntfy.timeout, says why, and is tried again.
-    answer = threading.Event()
-    asked: list[str] = []
-    real = socket.getaddrinfo
-
-    def resolver(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "ntfy.example.net":
-            asked.append(host)
-            answer.wait(30)
-            host = "127.0.0.1"
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    answer, asked = hanging_resolver(monkeypatch)
     port = server.url.rsplit(":", 1)[1]
     ntfy = Ntfy(NtfyConfig(ack_topic=ACK_TOPIC, server=f"http://ntfy.example.net:{port}", timeout=1))
     try:

@@ -37,7 +37,24 @@ def alert_reason(
 ) -> tuple[str, dict[str, Any]]:
     """The reason and its facts; a plain one, logged, if making them fails (a fault here must not silence the watch)."""
     try:
-        return _reason(name, since, now, context, place, value, limit, model, outing, cfg, run, places)
+        reason, facts = explain(
+            name, since, now, context, place, value, limit, model, outing, cfg.checkin.enabled, cfg.learn_days
+        )
+        crossed = since + timedelta(seconds=limit.seconds)
+        window = next((w for w in cfg.quiet_windows if within(crossed, w.start, w.end, w.days)), None)
+        if window is not None:  # why the quiet lasted longer than the line
+            reason += f" sentinel waited for the end of the quiet time set from {window.start} to {window.end}."
+            facts["waited_for_quiet_window"] = f"{window.start}-{window.end}"
+        if cfg.checkin.enabled:
+            wait = cfg.checkin.wait
+            reason += f" {capital(name)} did not answer the check-in for {duration(wait)}."
+            facts["checkin_min"] = int(wait // 60) if wait % 60 == 0 else round(wait / 60, 1)  # 30 s is 0.5, not 0
+        facts["sensor"] = place.sensor
+        if run.alone and run.sensor is not None and run.since is not None:  # why its reports did not end the quiet
+            words = alone_words(places.get(run.sensor), run.sensor, run.signs, run.since, now)
+            reason += f" {words}, far more than ever before, so sentinel does not take its reports for {name}'s."
+            facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
+        return reason, facts
     except Exception:
         log.exception("making the reason of %s's alert failed; it goes out with a plain one", name)
         return plain_reason(name, since, now, context, place.sensor, limit, learning=model is None)
@@ -61,38 +78,4 @@ def plain_reason(
         "learning": learning,
         "sensor": sensor,
     }
-    return reason, facts
-
-
-def _reason(
-    name: str,
-    since: datetime,
-    now: datetime,
-    context: str,
-    place: Place,
-    value: int | None,
-    limit: Limit,
-    model: RoutineModel | None,
-    outing: bool,
-    cfg: DetectionConfig,
-    run: Run,
-    places: dict[str, Place],
-) -> tuple[str, dict[str, Any]]:
-    reason, facts = explain(
-        name, since, now, context, place, value, limit, model, outing, cfg.checkin.enabled, cfg.learn_days
-    )
-    crossed = since + timedelta(seconds=limit.seconds)
-    window = next((w for w in cfg.quiet_windows if within(crossed, w.start, w.end, w.days)), None)
-    if window is not None:  # why the quiet lasted longer than the line
-        reason += f" sentinel waited for the end of the quiet time set from {window.start} to {window.end}."
-        facts["waited_for_quiet_window"] = f"{window.start}-{window.end}"
-    if cfg.checkin.enabled:
-        wait = cfg.checkin.wait
-        reason += f" {capital(name)} did not answer the check-in for {duration(wait)}."
-        facts["checkin_min"] = int(wait // 60) if wait % 60 == 0 else round(wait / 60, 1)  # 30 s is 0.5, not 0
-    facts["sensor"] = place.sensor
-    if run.alone and run.sensor is not None and run.since is not None:  # why its reports did not end the quiet
-        words = alone_words(places.get(run.sensor), run.sensor, run.signs, run.since, now)
-        reason += f" {words}, far more than ever before, so sentinel does not take its reports for {name}'s."
-        facts["alone_sensor"], facts["alone_signs"] = run.sensor, run.signs
     return reason, facts
