@@ -753,50 +753,6 @@ def test_a_restart_in_the_first_learning_after_a_blip_closed_the_days_alert_rais
         second.close()
 
 
-def test_a_restart_after_the_first_routine_took_a_blip_for_her_return_raises_none_at_once(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
-    rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
-    first = Flat(tmp_path, broker.port, extra="  learn_days: 13\n")
-    first.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
-    first.advance(24 * 3600 + 1)
-    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
-    first.advance(3600)
-    first.move("kitchen_pir")  # 10:00: closes the day's alert and brings the first routine, which takes it for hers
-    assert rec.wait(f"sentinel/mary/alert/{alert_id}/ack")["what"] == "resolve"
-    assert first.agent.watch is not None
-    wait_for(lambda: (first.agent.pump(), not first.agent.watch.learning)[1], 30, "the first routine")
-    line = first.line()
-    first.advance(600)
-    first.close()  # 10:10: a restart; its replay knows nothing of what the first routine decided
-    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 13\n")
-    try:
-        assert abs(second.line() - line) < 2  # before: the outing's wait, long past, and an alert at once
-        assert second.store.open_alerts("mary") == []
-    finally:
-        second.close()
-
-
-def test_a_restart_with_the_stored_routine_torn_keeps_a_blip_in_the_empty_home_a_stray(
-    tmp_path: Path, broker: Mosquitto
-) -> None:
-    first = Flat(tmp_path, broker.port)
-    _out_of_the_door(first)  # out at 09:01
-    first.advance(3 * 3600)
-    first.move("living_pir")  # a blip, before the outing's wait is over
-    line = first.line()
-    first.close()
-    torn = Store(tmp_path / "agent.db")
-    torn.set_setting("routine", '{"version": 1, "model": {"lines": "torn')
-    torn.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        assert second.agent.watch is not None and second.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
-        assert abs(second.line() - line) < 2
-    finally:
-        second.close()
-
-
 def _restarted(tmp_path: Path, port: int, clock: ManualClock, argv: list[str]) -> tuple[Agent, Store, MockFactory]:
     """Mary's agent started again on her flat's database, its learning process run by ``argv``."""
     store, factory = Store(tmp_path / "agent.db"), MockFactory()

@@ -127,6 +127,8 @@ class Learning:
             return False
         self._retry, self.next_learn = LEARN_RETRY_S[0], None
         summary = item.summary
+        before = self._stored()  # a learning that found no routine yet is stored too: it is the routine that counts
+        first = before is None or before.model is None  # so every sign since the door was taken while learning
         self.journal.set_setting(ROUTINE, item.text)
         self.routine_as_of = summary.now
         cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
@@ -137,7 +139,7 @@ class Learning:
         assert self._relearning is not None
         fresh = self.new_watch()
         try:
-            fresh.restore(summary, *self._relearning)
+            fresh.restore(summary, *self._relearning, first=first)
         except (ValueError, KeyError, TypeError) as exc:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
             return False
@@ -149,8 +151,6 @@ class Learning:
         quiet = self._still_out(news)
         if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
             fresh.relink(quiet)
-        else:  # no alert open for it: signs past the outing's wait were hers (asked, all clear, or while learning)
-            fresh.settle()
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(

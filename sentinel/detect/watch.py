@@ -83,14 +83,17 @@ class Watch:
         self.detector.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
         self.detector.run.faulty = {**summary.faulty, **self.detector.run.faulty}
 
-    def restore(self, summary: Summary, now_wall: datetime, now_mono: float, same_boot: bool = False) -> None:
+    def restore(
+        self, summary: Summary, now_wall: datetime, now_mono: float, same_boot: bool = False, first: bool = False
+    ) -> None:
         """Start where the learning process left the stored history (after a restart): routine, spell, quiet.
 
-        ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not)."""
+        ``same_boot``: the stored monotonic times are of this boot (the agent restarted, the Pi did not); ``first``:
+        no routine was learned before, so the signs since the front door were all taken while learning."""
         if summary.state is None:
             raise ValueError("the learned routine says nothing of where the spell stands")
         restore(self.detector, summary.state)
-        self.adopt(summary, took=False)  # the replay's strays: settled once it is known whether an alert is open
+        self.adopt(summary, took=first)
         self._last = last = summary.last
         if last is None:
             return
@@ -147,16 +150,6 @@ class Watch:
         place = self.places.get(sensor, Place(sensor, "motion", None))
         self._since_mono = mono - max(0.0, (aware(base.wall) - at).total_seconds())
         self._last = Event(sensor, place.kind, int(value or 1), place.room, at, self._since_mono)
-
-    def settle(self) -> None:
-        """After a restart with no alert open for this quiet: signs past the outing's wait were taken for hers.
-
-        The replay holds none back and is not told of check-ins, all clears or a first routine; the agent that
-        took them so had either raised an alert (still open, and relinked instead) or taken them for her return.
-        """
-        limit = self.detector.limit()
-        if limit is not None and limit.cause == "stray" and limit.seconds < 0:
-            self.detector.strays_were_hers()
 
     def relink(self, alert_id: str) -> None:
         """An unusual-quiet alert still open from before a restart is this watch's: out, and not raised again."""
