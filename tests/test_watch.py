@@ -753,6 +753,49 @@ def test_a_restart_in_the_first_learning_after_a_blip_closed_the_days_alert_rais
         second.close()
 
 
+def test_a_restart_with_the_stored_routine_torn_keeps_a_blip_in_the_empty_home_a_stray(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    first = Flat(tmp_path, broker.port)
+    _out_of_the_door(first)  # out at 09:01
+    first.advance(3 * 3600)
+    first.move("living_pir")  # a blip, before the outing's wait is over
+    line = first.line()
+    first.close()
+    torn = Store(tmp_path / "agent.db")
+    torn.set_setting("routine", '{"version": 1, "model": {"lines": "torn')
+    torn.close()
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:  # a routine was kept, though torn: not her first learning, and the blip is still an outing's stray
+        assert second.agent.watch is not None and second.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
+        assert abs(second.line() - line) < 2
+    finally:
+        second.close()
+
+
+def test_the_circles_all_clear_after_a_restart_with_the_outings_alert_open_raises_none_at_once(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    _out_of_the_door(first)  # out at 09:01
+    first.advance(first.line() + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(1800)
+    first.move("living_pir")  # a blip, held: the alert stays out
+    first.close()  # the restart's replay takes the blip as a stray, long past the outing's wait
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        assert [a.alert_id for a in second.store.open_alerts("mary")] == [alert_id]  # taken up again, not raised
+        from_the_circle(second, alert_id, "resolve")  # Ann rang: all is well
+        wait_for(lambda: (second.agent.pump(), second.store.open_alerts("mary") == [])[1], 10, "the all clear")
+        second.advance(60)
+        assert second.store.open_alerts("mary") == []  # before: a new alert at once, "since 11:19 (0 s)"
+        assert second.line() > 0
+    finally:
+        second.close()
+
+
 def _restarted(tmp_path: Path, port: int, clock: ManualClock, argv: list[str]) -> tuple[Agent, Store, MockFactory]:
     """Mary's agent started again on her flat's database, its learning process run by ``argv``."""
     store, factory = Store(tmp_path / "agent.db"), MockFactory()

@@ -127,8 +127,10 @@ class Learning:
             return False
         self._retry, self.next_learn = LEARN_RETRY_S[0], None
         summary = item.summary
-        before = self._stored()  # a learning that found no routine yet is stored too: it is the routine that counts
-        first = before is None or before.model is None  # so every sign since the door was taken while learning
+        # A learning that found no routine yet is stored too: it is the routine that counts (and one kept but torn,
+        # unreadable, was one: the agent had a routine, so the signs it kept as strays were an outing's).
+        before, kept = self._stored(), self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE)
+        first = before.model is None if before is not None else not kept
         self.journal.set_setting(ROUTINE, item.text)
         self.routine_as_of = summary.now
         cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
