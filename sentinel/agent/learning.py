@@ -129,7 +129,11 @@ class Learning:
         summary = item.summary
         # A learning that found no routine yet is stored too: it is the routine that counts (and one kept but torn,
         # unreadable, was one: the agent had a routine, so the signs it kept as strays were an outing's).
-        before, kept = self._stored(), self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE)
+        before = self._stored()
+        try:
+            kept = bool(self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE))
+        except Exception:  # a card that cannot be read: nothing says a routine was kept, as _stored found
+            kept = False
         first = before.model is None if before is not None else not kept
         self.journal.set_setting(ROUTINE, item.text)
         self.routine_as_of = summary.now

@@ -164,9 +164,6 @@ class Watch:
         self.detector.alert_open = False  # the next sign is hers again
         if self.phase == "alerted":  # its quiet (else an older alert's): watched again, or it would never be told
             self.phase, self._since_mono, self.detector.listening = "watching", mono, True
-            limit = self.detector.limit()  # signs past the outing's wait, kept as strays (a restart's replay holds
-            if limit is not None and limit.cause == "stray" and limit.seconds < 0:  # none back): all is well, so
-                self.detector.strays_were_hers()  # they were hers, not an outing long overdue to alert on at once
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
