@@ -1016,11 +1016,17 @@ def learned(rows: list[Row]) -> InactivityDetector:
     return detector
 
 
-def test_stray_events_in_an_empty_home_do_not_end_the_outing() -> None:
+def gone_out() -> tuple[InactivityDetector, datetime]:
+    """Fourteen days of outings learned, then Mary out through the front door at 14:00 on the last day."""
     detector = learned(outing_days(14))
     out = LAST_DAY + timedelta(hours=14, seconds=20)
     for row in (Row(out - timedelta(seconds=20), "front_door", "door", 1, "hall"), Row(out, *DOOR_SHUT)):
         detector.observe(row)
+    return detector, out
+
+
+def test_stray_events_in_an_empty_home_do_not_end_the_outing() -> None:
+    detector, out = gone_out()
     deadline = detector.alert_at()
     assert deadline is not None and deadline - out > timedelta(hours=3, minutes=40)  # beyond the usual outings
     for minutes in (50, 52):  # a pressure mat's blip in the empty flat: occupied, then vacated
@@ -1048,10 +1054,7 @@ def test_stray_events_in_an_empty_home_do_not_end_the_outing() -> None:
 
 
 def test_once_the_alert_is_out_one_or_two_signs_are_strays_and_a_third_or_the_door_ends_it() -> None:
-    detector = learned(outing_days(14))
-    out = LAST_DAY + timedelta(hours=14, seconds=20)
-    for row in (Row(out - timedelta(seconds=20), "front_door", "door", 1, "hall"), Row(out, *DOOR_SHUT)):
-        detector.observe(row)
+    detector, out = gone_out()
     deadline = detector.alert_at()
     assert deadline is not None
     # Past the outing's wait (its alert out): a blip is neither a return nor the start of a new quiet spell.

@@ -127,14 +127,7 @@ class Learning:
             return False
         self._retry, self.next_learn = LEARN_RETRY_S[0], None
         summary = item.summary
-        # A learning that found no routine yet is stored too: it is the routine that counts (and one kept but torn,
-        # unreadable, was one: the agent had a routine, so the signs it kept as strays were an outing's).
-        before = self._stored()
-        try:
-            kept = bool(self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE))
-        except Exception:  # a card that cannot be read: nothing says a routine was kept, as _stored found
-            kept = False
-        first = before.model is None if before is not None else not kept
+        first = everything and self._first_learning()  # asked before this one is kept in its place
         self.journal.set_setting(ROUTINE, item.text)
         self.routine_as_of = summary.now
         cost = ", ".join(f"{k} {v:g}" for k, v in summary.cost.items())
@@ -206,17 +199,22 @@ class Learning:
 
     def _stored(self) -> Summary | None:
         """The last routine learned, as kept in the store; None if there is none, or it is unreadable."""
+        text = self._stored_text()
+        return None if text is None else _loads(text)
+
+    def _first_learning(self) -> bool:
+        """Whether no routine was learned before: a learning that found none yet is kept too, so the routine in it
+        counts; one kept but torn (unreadable) was one, so the signs the agent kept as strays were an outing's."""
+        text = self._stored_text()
+        stored = None if text is None else _loads(text)
+        return text is None or (stored is not None and stored.model is None)
+
+    def _stored_text(self) -> str | None:
+        """The last routine learned, as the text kept in the store; None if there is none, or it cannot be read."""
         try:
-            text = self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE)
+            return self.journal.get_setting(ROUTINE) or self.store.get_setting(ROUTINE)
         except Exception as exc:  # a database that cannot be read has no routine to give
             log.error("could not read the last routine learned (%s: %s)", type(exc).__name__, exc)
-            return None
-        if text is None:
-            return None
-        try:
-            return Summary.loads(text)
-        except Exception as exc:  # whatever is wrong with it, learning must start afresh rather than never
-            log.error("the last routine learned, kept in the database, is unreadable (%s); relearning it", exc)
             return None
 
     def failed(self, exc: BaseException, doing: str) -> None:
@@ -230,3 +228,12 @@ class Learning:
         """The monotonic time of the watch's next deadline or the next try at learning, whichever is first."""
         times = [t for t in (self.watch.deadline(), self.next_learn[0] if self.next_learn else None) if t is not None]
         return min(times) if times else None
+
+
+def _loads(text: str) -> Summary | None:
+    """A routine kept as text; None, logged, if it cannot be read."""
+    try:
+        return Summary.loads(text)
+    except Exception as exc:  # whatever is wrong with it, learning must start afresh rather than never
+        log.error("the last routine learned, kept in the database, is unreadable (%s); relearning it", exc)
+        return None

@@ -197,9 +197,8 @@ class Tracker:
 
     def _record(self, sign: Sign) -> None:
         """The spell from the last sign of life taken for the resident's to this one ends."""
-        begun = self._from
-        if sign.learn and begun is not None:
-            self._spell(begun, sign)
+        if sign.learn and self._from is not None:
+            self._spell(self._from, sign)
         self._from = sign
 
     def _spell(self, begun: Sign, end: Sign) -> None:
@@ -210,7 +209,8 @@ class Tracker:
 
     def strays_were_hers(self) -> None:
         """The first routine comes: signs after the door taken while learning were hers, as the circle was told."""
-        self._returned() if self._strays else None
+        if self._strays:  # (with none, there is no return to take: the door's spell goes on)
+            self._returned()
 
     def _returned(self) -> None:
         """Enough signs of life indoors after the door: someone is home, and came in at the first of them."""
@@ -236,8 +236,8 @@ class Tracker:
 
     def _alert_out(self, at: datetime) -> bool:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
-        if self.model is None or self.alert_open is not None:  # learning: the fixed waits say nothing of what is
-            return self.model is not None and bool(self.alert_open)  # usual; the watch knows (a check-in's wait...)
+        if self.model is None or self.alert_open is not None:  # nothing is held while learning (the fixed waits say
+            return self.model is not None and bool(self.alert_open)  # nothing of what is usual); else the watch says
         return (due := self.alert_at()) is not None and at >= due
 
     def _gone_s(self, at: datetime) -> float:

@@ -145,8 +145,7 @@ class Ntfy:
 
     def _subscribe(self, topic: str, since: str) -> httpx.Response:
         """The subscription's answer, its lines still to read, within ``ntfy.timeout`` (its name lookup too)."""
-        if self._stream_lookup is not None and self._stream_lookup.is_alive():  # one waiting on the resolver is enough
-            raise DeliveryError(f"{self._unresolved()}; still waiting for the answer", permanent=False)
+        self._one_lookup(self._stream_lookup)
         deadline = Deadline(self.cfg.timeout, "ntfy-subscribe")
         timeout = httpx.Timeout(self.cfg.timeout, read=STREAM_READ_TIMEOUT_S)
         request = self._stream_http.build_request(
@@ -168,8 +167,7 @@ class Ntfy:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One publish or poll, within ``ntfy.timeout`` in all (httpx's timeouts are per read, per write)."""
-        if self._lookup is not None and self._lookup.is_alive():  # one thread waiting on the resolver is enough
-            raise DeliveryError(f"{self._unresolved()}; still waiting for the answer", permanent=False)
+        self._one_lookup(self._lookup)
         deadline = Deadline(self.cfg.timeout, "ntfy-request")
         try:
             with deadline:
@@ -190,6 +188,11 @@ class Ntfy:
         if not 200 <= response.status_code < 300:
             raise refusal(response, url)
         return response
+
+    def _one_lookup(self, given_up: threading.Thread | None) -> None:
+        """DeliveryError while a request given up still waits on the resolver: one thread waiting there is enough."""
+        if given_up is not None and given_up.is_alive():
+            raise DeliveryError(f"{self._unresolved()}; still waiting for the answer", permanent=False)
 
     def _unresolved(self) -> str:
         """Why a request never connected: almost always the system's resolver not answering for the server's name."""
