@@ -220,3 +220,27 @@ def test_a_circle_not_in_utf8_names_the_line_of_the_bad_byte(tmp_path: Path, cap
             " 'Save as')"
         ],
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "email: [tom@example.org]",
+            'email: ["tom@example.org\\n"]',
+            "circle.yaml:100: homes[0].last_resort.email: 'tom@example.org\\n': not an e-mail address like",
+        ),
+        (
+            "    # away_until: 2026-12-28",
+            '    away_until: "2026-12-28\\n"',
+            "circle.yaml:63: members[1].away_until: '2026-12-28\\n' is not a date like '2026-12-24'",
+        ),
+    ],
+)
+def test_a_value_with_a_final_line_break_is_refused(old: str, new: str, expected: str) -> None:
+    # "$" also matches before a final line break, so these passed the check.
+    text = EXAMPLE.read_text()
+    assert old in text
+    with pytest.raises(ConfigError) as info:
+        parse_circle_config(text.replace(old, new, 1), "circle.yaml")
+    assert expected in "\n".join(info.value.issues)

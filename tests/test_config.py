@@ -680,6 +680,9 @@ EMPTY_HOST = (
             " as port",
         ),
         ("broker.lan:1883", "mqtt.host: 'broker.lan:1883': give the host alone ('broker.lan'), and 1883 as port"),
+        # paho looked '[::1]' up as a name and never connected; check-config had passed it
+        ('"[::1]"', "mqtt.host: '[::1]': give the address without [ ] ('::1')"),
+        ('"[fd00::2]:1883"', "mqtt.host: '[fd00::2]:1883': give the address without [ ] ('fd00::2'), and 1883 as port"),
     ],
 )
 def test_a_broker_host_the_client_cannot_connect_to_is_refused(host: str, expected: str) -> None:
@@ -733,6 +736,11 @@ def test_an_empty_tls_file_is_refused_not_opened_at_start(key: str, expected: st
             '"http://[fd00::5:8086"',
             "history.url: 'http://[fd00::5:8086' is no address that can be connected to (Invalid IPv6 URL): an IPv6"
             " address goes in [ ], as [fd00::5]",
+        ),
+        (  # urlsplit read the server as fd00::5 and dropped the 'x': the check passed a mistyped address
+            "https://[fd00::5]x/",
+            "history.url: 'https://[fd00::5]x/' is no address that can be connected to: after an IPv6 address's ']'"
+            " comes ':' and the port",
         ),
     ],
 )
@@ -799,4 +807,14 @@ def test_one_section_of_the_circles_in_an_agents_file_is_a_mistake_of_its_own() 
     assert errors_of(GOOD.replace("home:", "homes:", 1)) == [
         "home.yaml:1: homes: unknown key (did you mean 'home'?)",
         "home.yaml:1: home: is required",
+    ]
+
+
+def test_a_value_with_a_final_line_break_is_refused() -> None:
+    # A block scalar ("id: |") keeps the line break, and "$" let it through: "mary\n" ended up in the topics.
+    block = GOOD.replace("  id: mary\n", "  id: |\n    mary\n")
+    assert errors_of(block) == ["home.yaml:2: home.id: 'mary\\n' must be 1-40 lower-case letters, digits, '-' or '_'"]
+    window = GOOD.replace("sensors:", 'detection:\n  quiet_windows:\n    - {start: "07:00\\n", end: "09:00"}\nsensors:')
+    assert errors_of(window) == [
+        "home.yaml:6: detection.quiet_windows[0].start: '07:00\\n' is not a time of day like '07:30'"
     ]

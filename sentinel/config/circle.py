@@ -12,11 +12,11 @@ from sentinel.config.rhythm import AvailabilityConfig, DrillConfig, FollowUpConf
 from sentinel.config.schema import Seconds, setting
 from sentinel.config.values import _between, _clock, _server, _slug
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # fullmatch: "$" passes a final line break
 
 
 def _date(value: str) -> str | None:
-    return None if _DATE.match(value) else f"{value!r} is not a date like '2026-12-24'"
+    return None if _DATE.fullmatch(value) else f"{value!r} is not a date like '2026-12-24'"
 
 
 def _topic(value: str) -> str | None:
@@ -27,11 +27,11 @@ def _topic(value: str) -> str | None:
     return None
 
 
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 
 
 def _emails(value: list[str]) -> str | None:
-    wrong = [e for e in value if not _EMAIL.match(e)]
+    wrong = [e for e in value if not _EMAIL.fullmatch(e)]
     return f"{', '.join(map(repr, wrong))}: not an e-mail address like 'tom@example.org'" if wrong else None
 
 

@@ -8,11 +8,12 @@ from urllib.parse import urlsplit
 
 from sentinel.config.scalars import Seconds, _show
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# fullmatch throughout: "$" lets a final line break through ("id: |" in YAML), and it would end up in a topic.
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 def _slug(value: str) -> str | None:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         return f"{value!r} must be 1-40 lower-case letters, digits, '-' or '_'"
     return None
 
@@ -64,12 +65,12 @@ def _between(low: float, high: float, what: str = "") -> Callable[..., str | Non
     return _Range(low, high, what)
 
 
-_CLOCK = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _clock(value: str) -> str | None:
-    return None if _CLOCK.match(value) else f"{value!r} is not a time of day like '07:30'"
+    return None if _CLOCK.fullmatch(value) else f"{value!r} is not a time of day like '07:30'"
 
 
 def _days(value: list[str]) -> str | None:
@@ -93,6 +94,8 @@ def _server(url: str) -> str | None:
         return f"{url!r} is no address that can be connected to ({exc}): an IPv6 address goes in [ ], as [fd00::5]"
     if not parts.hostname:
         return f"{url!r} names no server: the server's name or address goes after //"
+    if not _NETLOC.fullmatch(parts.netloc):  # 'http://[fd00::5]x/': urlsplit reads the server and drops the 'x'
+        return f"{url!r} is no address that can be connected to: after an IPv6 address's ']' comes ':' and the port"
     try:
         port = parts.port
     except ValueError:
@@ -102,7 +105,9 @@ def _server(url: str) -> str | None:
     return None
 
 
+_NETLOC = re.compile(r"([^@/]*@)?(\[[^\]]*\]|[^\[\]]*)(:\d*)?")  # user@, then a name or [IPv6], then :port
 _HOST_PORT = re.compile(r"([^:]+):(\d+)")  # an IPv6 address has two ':' at least
+_BRACKETED = re.compile(r"\[([^\]]*)\](:\d+)?")  # an IPv6 address as a URL writes it: '[::1]' or '[::1]:1883'
 
 
 def _host(value: str) -> str | None:
@@ -115,6 +120,10 @@ def _host(value: str) -> str | None:
         return f"{value!r} has a space: a host name or address has none"
     if "/" in value:
         return f"{value!r} is not a host name or address"
+    bracketed = _BRACKETED.fullmatch(value)
+    if bracketed:  # paho takes the address bare: '[::1]' is looked up as a name, and never found
+        port = f", and {bracketed.group(2)[1:]} as port" if bracketed.group(2) else ""
+        return f"{value!r}: give the address without [ ] ({bracketed.group(1)!r}){port}"
     host, port = _port_apart(value)
     return f"{value!r}: give the host alone ({host!r}){port}" if port else None
 
