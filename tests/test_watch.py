@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -218,6 +219,24 @@ def test_one_movement_while_asking_answers_the_check_in(flat, recorder, rooms: s
     rec.wait("sentinel/mary/status", lambda s: s["state"] == "ok" and "while asking" in s["reason"])
     home.advance(120)
     assert home.store.open_alerts("mary") == []
+
+
+def test_after_an_answer_from_the_app_the_next_alert_counts_from_it_and_says_so(flat, recorder) -> None:
+    home = flat(checkin=True)
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/status"])
+    home.move("kitchen_pir")
+    home.advance(home.line() + 60)
+    rec.wait("sentinel/mary/status", lambda s: s["state"] == "checking")
+    body = json.dumps({"who": "Mary's phone"})
+    home.agent.link.client.publish("sentinel/mary/cmd/ok", body, qos=1).wait_for_publish(5)
+    wait_for(lambda: (home.agent.pump(), home.agent.status == "ok")[1], 5, "her answer")
+    answered = home.clock.now()
+    home.advance(home.line())  # then nothing at all: asked again, and no answer this time
+    home.advance(300)
+    alert = rec.wait("sentinel/mary/alert")
+    # Before: "No sign of activity since" her answer, as if the kitchen had been then.
+    assert alert["reason"].startswith(f"No sign of activity {duration(home.line() + 300)} after Mary's answer at")
+    assert f"Mary's answer at {answered:%H:%M}; Mary was last noticed by movement in the kitchen" in alert["reason"]
 
 
 def test_no_answer_to_the_check_in_tells_the_circle(flat, recorder) -> None:
@@ -712,6 +731,31 @@ def test_after_the_circles_all_clear_the_quiet_is_watched_again_from_then(flat, 
     assert home.store.open_alerts("mary") == []  # counted from her all clear, not from the kitchen
     home.advance(2)
     assert [a.alert_id for a in home.store.open_alerts("mary")] not in ([], [first])
+    cleared = home.clock.now() - timedelta(seconds=home.line() + 1)
+    later = rec.wait("sentinel/mary/alert", lambda m: m["alert_id"] != first)
+    # Before: "No sign of activity since" the all clear, as if the kitchen had been then.
+    assert later["reason"].startswith(f"No sign of activity {duration(home.line() + 1)} after the all clear at")
+    assert f"the all clear at {cleared:%H:%M}" in later["reason"]
+    assert later["facts"]["counted_from"] == "the all clear"
+
+
+def test_after_an_outings_all_clear_the_next_not_back_does_not_say_she_went_out_then(flat, recorder) -> None:
+    home = flat(extra="  not_back: true\n")
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(home)
+    home.advance(home.line() + 1)
+    first = rec.wait("sentinel/mary/alert")
+    assert first["kind"] == "not_back" and "went out at 09:01" in first["reason"]
+    home.advance(600)
+    from_the_circle(home, first["alert_id"], "resolve")  # Ann rang: she is at her daughter's, back by tea
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    cleared = home.clock.now()
+    home.advance(home.line() + 1)
+    later = rec.wait("sentinel/mary/alert", lambda m: m["alert_id"] != first["alert_id"])
+    # Before: "Mary went out at" the time of the all clear.
+    assert later["kind"] == "not_back" and "went out" not in later["reason"]
+    assert later["reason"].startswith(f"Mary is not back from going out {duration(home.line() + 1)} after the all")
+    assert f"the all clear at {cleared:%H:%M}" in later["reason"]
 
 
 def test_a_restart_while_she_is_out_keeps_a_blip_in_the_empty_home_a_stray(tmp_path: Path, broker: Mosquitto) -> None:

@@ -120,7 +120,8 @@ class HomeDecisions(AgentBase):
         if self.history is not None:
             self.history.closed(found.alert, at)
         if self.watch is not None and alert_id == self.watch.alert_id:
-            self.watch.closed(self.clock.monotonic())
+            by = f"{self.config.home.name}'s \"I'm OK\"" if who == "resident" else "the all clear"
+            self.watch.closed(self.clock.monotonic(), by)
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         self._update_status(note)
         self.outbox.flush()

@@ -110,16 +110,24 @@ def explain(
     outing: bool = False,
     asks_first: bool = False,
     learn_days: float = 7.0,
+    counted_from: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The reason sentence and the figures behind it.
 
     It says what happened, where the alert line sits for this place and time of
     day, and why it sits there. ``asks_first``: the resident is asked before the
     circle is told (the caller says how that went). ``learn_days``: how long the
-    warm-up lasts.
+    warm-up lasts. ``counted_from``: what the quiet is counted from at ``start``
+    when it is not a sign ("the all clear").
     """
     quiet = (now - start).total_seconds()
-    if outing:
+    if counted_from is not None:  # the sign before it came before an alert that was closed: not when this began
+        after = f"{duration(quiet)} after {counted_from} at {start:%H:%M}"
+        if outing:
+            reason = f"{capital(name)} is not back from going out {after}."
+        else:
+            reason = f"No sign of activity {after}; {name} was last noticed by {place.words(value)}."
+    elif outing:
         reason = f"{capital(name)} went out at {start:%H:%M} and is not back after {duration(quiet)}."
     else:
         reason = (
@@ -134,6 +142,8 @@ def explain(
         "context": context,
         "learning": model is None,
     }
+    if counted_from is not None:
+        facts["counted_from"] = counted_from
     if limit.room is not None:
         facts["room"] = limit.room
     if model is not None:

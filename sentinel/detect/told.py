@@ -34,11 +34,13 @@ def alert_reason(
     cfg: DetectionConfig,
     run: Run,
     places: dict[str, Place],
+    counted_from: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The reason and its facts; a plain one, logged, if making them fails (a fault here must not silence the watch)."""
     try:
         reason, facts = explain(
-            name, since, now, context, place, value, limit, model, outing, cfg.checkin.enabled, cfg.learn_days
+            name, since, now, context, place, value, limit, model, outing, cfg.checkin.enabled, cfg.learn_days,
+            counted_from,
         )
         crossed = since + timedelta(seconds=limit.seconds)
         window = next((w for w in cfg.quiet_windows if within(crossed, w.start, w.end, w.days)), None)

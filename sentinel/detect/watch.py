@@ -50,6 +50,7 @@ class Watch:
         self.phase: Phase = "watching"
         self.alert_id: str | None = None
         self._since_mono: float | None = None
+        self._counted_from: str | None = None  # what the quiet is counted from, when not a sign: "the all clear"
         self._last_live = False  # the last event came from this process, so its monotonic time is comparable
         self._checked_mono: float | None = None  # when ``due`` last looked
         self._check_until: float | None = None
@@ -95,6 +96,7 @@ class Watch:
         restore(self.detector, summary.state)
         self.adopt(summary, took=first)
         self._last = last = summary.last
+        self._counted_from = None
         if last is None:
             return
         if same_boot and 0 < last.mono <= now_mono:
@@ -129,12 +131,13 @@ class Watch:
                 kept = self._before[0]
                 if kept is not None and self._last_live and aware(kept.wall) == self.detector.last_at:
                     self._last, self._since_mono, self._last_live = self._before  # on the clock that never jumps
+                    self._counted_from = None
                 else:
                     self._back_to_tracker(event)  # the run began before a restart: only the wall clock spans it
             return "watching"
         self._last = event
         self._last_live = True
-        self._since_mono = event.mono
+        self._since_mono, self._counted_from = event.mono, None
         self.detector.alert_open = self.detector.listening = False
         ended, self.phase, self._check_until = self.phase, "watching", None
         return ended
@@ -142,6 +145,7 @@ class Watch:
     def _back_to_tracker(self, now: Event) -> None:
         """The quiet runs on from the tracker's last sign of life: timed back, on the wall clock, from the watch's."""
         at, context = self.detector.last_at, self.detector.last_context
+        self._counted_from = None
         if at is None or context is None:
             self._last, self._since_mono = None, None
             return
@@ -159,11 +163,12 @@ class Watch:
         """How long the quiet has lasted by ``mono``, as the watch times it: from a sign, or an all clear."""
         return 0.0 if self._since_mono is None else mono - self._since_mono
 
-    def closed(self, mono: float) -> None:
-        """Its alert was closed by her word or the circle's: the quiet is watched again, counted from ``mono``."""
+    def closed(self, mono: float, by: str = "the all clear") -> None:
+        """Its alert was closed by her word or the circle's (``by``, in words): the quiet is counted from ``mono``."""
         self.detector.alert_open = False  # the next sign is hers again
         if self.phase == "alerted":  # its quiet (else an older alert's): watched again, or it would never be told
             self.phase, self._since_mono, self.detector.listening = "watching", mono, True
+            self._counted_from = by  # the next alert says so, not "went out" or "no sign" at the all clear
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
@@ -174,7 +179,8 @@ class Watch:
         if self.phase != "checking":
             return False
         self.phase, self._check_until = "watching", None
-        self._since_mono = self._since_mono if answered_at is None else answered_at
+        if answered_at is not None:
+            self._since_mono, self._counted_from = answered_at, f"{self.home.name}'s answer"
         self.detector.listening = answered_at is not None  # not asked any more (set away): a sign is not her answer
         return True
 
@@ -259,7 +265,7 @@ class Watch:
         since = naive(wall) - timedelta(seconds=quiet_s)
         reason, facts = alert_reason(
             self.home.name, since, naive(wall), self.detector.last_context, place, last.value, limit, model,
-            outing, self.cfg, self.detector.run, self.places,
+            outing, self.cfg, self.detector.run, self.places, self._counted_from,
         )
         severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
