@@ -5,8 +5,8 @@
 #
 # It installs the Debian packages (python3-lgpio, Mosquitto), a user `sentinel` in the gpio group, a
 # virtual environment in /opt/sentinel that sees python3-lgpio, Mosquitto with passwords and an ACL
-# (anonymous clients refused), /etc/sentinel/agent.yaml from the example (kept if it exists), and the
-# systemd units. Then it says what to do next. Nothing it made is overwritten on a second run, except
+# (anonymous clients refused), /etc/sentinel/agent.yaml and circle.yaml from the examples (kept if they
+# exist; both logged in to that Mosquitto), and the systemd units. Then it says what to do next. Nothing it made is overwritten on a second run, except
 # the units and the package, which are brought up to date.
 #
 # SENTINEL_ROOT=DIR installs into DIR instead of / and leaves out what needs the real system (apt-get,
@@ -70,6 +70,8 @@ topic read sentinel/+/heartbeat
 topic read sentinel/+/alert
 topic read sentinel/+/notice
 topic readwrite sentinel/+/alert/+/ack
+# the resident's "I'm OK" from their phone becomes the agent's own command (circle.yaml: check_in)
+topic write sentinel/+/cmd/ok
 EOF
 mv "$acl.new" "$acl"
 cat > "$root/etc/mosquitto/conf.d/sentinel.conf" <<EOF
@@ -92,6 +94,16 @@ if [ ! -e "$agent_yaml" ]; then
       "$src/configs/example.yaml" > "$agent_yaml"
 fi
 
+# The notifier's, from the example, logged in as `notifier` (its password is in notifier-mqtt.env, which its
+# service reads): without the login the broker refuses it, and no alert reaches a phone.
+circle_yaml="$root/etc/sentinel/circle.yaml"
+if [ ! -e "$circle_yaml" ]; then
+  sed -e "s/^  # username: notifier$/  username: notifier/" \
+      -e "s/^  # password_env: SENTINEL_MQTT_PASSWORD$/  password_env: SENTINEL_MQTT_PASSWORD/" \
+      -e "s/^  port: 1883$/  port: $port/" \
+      "$src/configs/circle.example.yaml" > "$circle_yaml"
+fi
+
 # 5. The services
 cp "$src/systemd/sentinel-agent.service" "$src/systemd/sentinel-notify.service" "$root/etc/systemd/system/"
 if [ "$system" = yes ]; then
@@ -105,4 +117,5 @@ say "Next:"
 say "  1. Edit $agent_yaml: the resident's name and the sensors' pins (docs/install.md)."
 say "  2. Check it:   sudo sh -c 'set -a; . /etc/sentinel/agent.env; /opt/sentinel/bin/sentinel check-config /etc/sentinel/agent.yaml'"
 say "  3. Start it:   sudo systemctl enable --now sentinel-agent"
-say "  The notifier's broker password is in /etc/sentinel/notifier-mqtt.env (docs/circle.md)."
+say "  The notifier: edit /etc/sentinel/circle.yaml (docs/circle.md), then see docs/install.md, 'The notifier';"
+say "  its broker password is in /etc/sentinel/notifier-mqtt.env, which its service reads."

@@ -87,6 +87,21 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
         timeout=120,
     )
     assert check.returncode == 0, check.stderr  # the installed package reads the installed config
+    notifier_password = (root / "etc/sentinel/notifier-mqtt.env").read_text().strip().split("=", 1)[1]
+    circle = (root / "etc/sentinel/circle.yaml").read_text()
+    # Before, the notifier had no login: the broker refused it, and no alert reached a phone.
+    assert "\n  username: notifier\n  password_env: SENTINEL_MQTT_PASSWORD\n" in circle and f"port: {port}\n" in circle
+    secrets = {"SENTINEL_MQTT_PASSWORD": notifier_password, "SENTINEL_ACK_SECRET": "s" * 32, "NTFY_TOKEN": "tk_x"}
+    check = subprocess.run(
+        [str(root / "opt/sentinel/bin/sentinel"), "check-circle", str(root / "etc/sentinel/circle.yaml")],
+        env={**os.environ, **secrets},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr
+    notify_unit = (root / "etc/systemd/system/sentinel-notify.service").read_text()
+    assert "\nEnvironmentFile=-/etc/sentinel/notifier-mqtt.env\n" in notify_unit  # the password, as installed
 
     # Mosquitto with the config the script wrote (its paths moved under the test's directory).
     conf = (
@@ -98,10 +113,12 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
     broker = subprocess.Popen([mosquitto_binary(), "-c", str(tmp_path / "mosquitto.conf")], stderr=subprocess.PIPE)
     wait_for(lambda: _listening(port), 10, "mosquitto with the installed config")
     try:
-        notifier_password = (root / "etc/sentinel/notifier-mqtt.env").read_text().strip().split("=", 1)[1]
         watcher, seen, _ = client(port, "notifier", notifier_password, ("sentinel/+/status",))
-        agent, _, agent_refused = client(port, "sentinel-mary", password)
-        wait_for(lambda: agent.is_connected() and "(subscribed)" in seen, 10, "both to log in")
+        agent, commands, agent_refused = client(port, "sentinel-mary", password, ("sentinel/mary/cmd/#",))
+        wait_for(lambda: "(subscribed)" in commands and "(subscribed)" in seen, 10, "both to log in")
+        # The resident's "I'm OK" from the phone, through the notifier: before, the ACL dropped it.
+        watcher.publish("sentinel/mary/cmd/ok", b"{}", qos=1).wait_for_publish(5)
+        wait_for(lambda: "sentinel/mary/cmd/ok" in commands, 10, "the notifier's cmd/ok to reach the agent")
         agent.publish("sentinel/bob/status", b"{}", qos=1).wait_for_publish(5)  # not its home: the ACL drops it
         agent.publish("sentinel/mary/status", b"{}", qos=1).wait_for_publish(5)
         wait_for(lambda: "sentinel/mary/status" in seen, 10, "Mary's status")
