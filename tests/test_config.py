@@ -818,3 +818,21 @@ def test_a_value_with_a_final_line_break_is_refused() -> None:
     assert errors_of(window) == [
         "home.yaml:6: detection.quiet_windows[0].start: '07:00\\n' is not a time of day like '07:30'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "sensor"),
+    [
+        ("help: long", "button"),
+        ("long_press: 5s", "button"),
+        ("double_press: 1s", "button"),
+        ("pull_up: true", "door"),
+        ("normally_open: false", "door"),
+    ],
+)
+def test_a_wired_sensors_setting_on_a_zigbee_device_is_refused_not_ignored(key: str, sensor: str) -> None:
+    # check-config said OK, and the agent never read it: a Zigbee button still called for help on a double press.
+    text = GOOD + f"  - name: zb\n    kind: {sensor}\n    zigbee: hall button\n    {key}\n"
+    (issue,) = errors_of(text)
+    assert issue.startswith(f"home.yaml:14: sensors[2].{key.split(':')[0]}: is for a ")
+    assert issue.endswith("remove it") or "remove it for a Zigbee device" in issue

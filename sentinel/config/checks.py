@@ -35,6 +35,18 @@ if TYPE_CHECKING:  # imported by ``check_circle``: the agent reads its config wi
     from sentinel.config.circle import CircleConfig
 
 
+# Settings of a sensor wired to a pin that a Zigbee device has no use for, and why.
+WIRED_ONLY = {
+    "pull_up": "is for a sensor wired to a pin: remove it for a Zigbee device",
+    "normally_open": "is for a reed switch wired to a pin: zigbee2mqtt already says whether a Zigbee contact is"
+    " shut; remove it",
+    "help": "is for a button wired to a pin: a Zigbee button calls for help on a double press or a hold, as the"
+    " device sends them; remove it",
+    "long_press": "is for a button wired to a pin: the device itself tells a hold from a press; remove it",
+    "double_press": "is for a button wired to a pin: the device itself tells a double press; remove it",
+}
+
+
 def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run", "check"] | None = None) -> None:
     """Rules that span several keys of an agent config; ``state``: also whether state_dir can be written."""
     sensor_lines = getattr(raw["sensors"], "lines", [1] * len(config.sensors))
@@ -57,6 +69,10 @@ def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run"
         # One device's messages feed one sensor only: the other would never hear anything.
         zigbee_line = raw["sensors"][i].lines.get("zigbee", sensor_lines[i])
         _used_once(seen_zigbee, sensor.zigbee, repr(sensor.zigbee), i, zigbee_line, "zigbee", errors)
+        if sensor.zigbee is not None:
+            for key, why in WIRED_ONLY.items():
+                if key in raw["sensors"][i]:  # accepted, then never read: a carer's setting silently ignored
+                    errors.add(raw["sensors"][i].lines.get(key, line), f"sensors[{i}].{key}", why)
     rooms = {s.room for s in config.sensors if s.room}
     detection_raw = raw.get("detection") or {}
     check_waits(config, detection_raw, errors)

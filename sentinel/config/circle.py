@@ -215,7 +215,11 @@ class CircleConfig:
         None, doc="Share alerts with other notifiers in this MQTT shared-subscription group.", check=_slug
     )
     watch_silence: bool = setting(True, doc="Tell the kit's keepers when a monitor goes silent.")
-    state_dir: str | None = setting(None, doc="Where the notifier's database lives.")
+    state_dir: str | None = setting(
+        None,
+        doc="Where the notifier's database lives. Default: $STATE_DIRECTORY (/var/lib/sentinel for the systemd"
+        " service), else ~/.local/state/sentinel.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="How much to log.")
     consent: Literal["required", "assumed"] = setting(
         "assumed",

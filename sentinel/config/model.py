@@ -50,7 +50,9 @@ class SensorConfig:
     )
     room: str | None = setting(None, doc="Where it is, in words the carer uses.", check=_room)
     pull_up: bool | None = setting(
-        None, doc="Use the Pi's internal pull-up. Default: yes for switches and the button, no for motion."
+        None,
+        doc="Use the Pi's internal pull-up (wired sensors only). Default: yes for switches and the button, no for"
+        " motion.",
     )
     hold_time: Seconds = setting(
         Seconds(30),
@@ -66,23 +68,25 @@ class SensorConfig:
     )
     normally_open: bool = setting(
         True,
-        doc="The reed switch closes when the magnet is near (the door, cupboard or fridge is shut).",
+        doc="The reed switch closes when the magnet is near (the door, cupboard or fridge is shut). Wired sensors"
+        " only.",
         only_for=("door", "contact"),
     )
     help: Literal["long", "double", "long_or_double"] = setting(
         "long_or_double",
-        doc="Which press calls for help; a single short press means 'I'm OK'.",
+        doc="Which press calls for help; a single short press means 'I'm OK'. Wired buttons only: a Zigbee button"
+        " calls for help on a double press or a hold.",
         only_for=("button",),
     )
     long_press: Seconds = setting(
         Seconds(2),
-        doc="Holding the button this long calls for help.",
+        doc="Holding the button this long calls for help (wired buttons only).",
         check=_between(0.5, 30),
         only_for=("button",),
     )
     double_press: Seconds = setting(
         Seconds(0.6),
-        doc="Two presses within this time call for help.",
+        doc="Two presses within this time call for help (wired buttons only).",
         check=_between(0.2, 3),
         only_for=("button",),
     )
@@ -121,16 +125,24 @@ class MqttConfig:
     port: int = setting(1883, doc="Broker port (8883 is usual with TLS).", check=_between(1, 65535))
     protocol: Literal["5", "3.1.1"] = setting("5", doc="MQTT protocol version.")
     base_topic: str = setting("sentinel", doc="Topics start with <base_topic>/<home.id>/.", check=_topic_part)
-    client_id: str | None = setting(None, doc="Default: sentinel-agent-<home.id>.")
+    client_id: str | None = setting(
+        None, doc="Default: sentinel-agent-<home.id> for the agent, sentinel-notifier-<host name> for the notifier."
+    )
     keepalive: Seconds = setting(
         Seconds(30),
-        doc="The broker marks the home offline after about 1.5 times this.",
+        doc="How often an idle client pings the broker; for an agent, the broker marks the home offline after about"
+        " 1.5 times this.",
         check=_between(5, 3600),
     )
-    heartbeat: Seconds = setting(Seconds(60), doc="How often the agent says it is alive.", check=_between(5, 3600))
+    heartbeat: Seconds = setting(
+        Seconds(60),
+        doc="How often the agent says it is alive (the notifier has no use for it).",
+        check=_between(5, 3600),
+    )
     publish_sensors: bool = setting(
         False,
-        doc="Also publish each sensor's state (e.g. for Home Assistant). Off: only status and alerts leave the agent.",
+        doc="Also publish each sensor's state (e.g. for Home Assistant). Off: only status and alerts leave the agent."
+        " The agent's alone: the notifier has no use for it.",
     )
     username: str | None = setting(None, doc="Broker user name.")
     password_env: str | None = setting(None, doc="Environment variable that holds the password.")
