@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,3 +61,21 @@ def test_the_built_wheel_installs_with_pipx_and_runs(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert checked.returncode == 0, checked.stderr
+    # Every file `sentinel demo` reads is in the wheel too (demo-ann.yaml was not: the installed demo stopped).
+    code = "".join(p.read_text() for p in (ROOT / "sentinel").rglob("*.py"))
+    names = sorted(set(re.findall(r'shipped_config\("([^"]+)"\)', code)))
+    assert "demo-ann.yaml" in names
+    for name in names:
+        found = subprocess.run(
+            [
+                str(tmp_path / "pipx/venvs/sentinel-wellbeing/bin/python"),
+                "-c",
+                f"from sentinel.config import shipped_config; print(shipped_config({name!r}).is_file())",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert found.stdout.strip() == "True", (name, found.stdout + found.stderr)
