@@ -19,6 +19,7 @@ NOTIFIER_DB = "notifier.db"
 class NoDatabase(StoreError):
     """A tool that only reads found no database to read (it never creates one)."""
 
+    unreadable = False  # a place it looked in could not be read: the database may be there
 
 def xdg_state_dir() -> Path:
     """The per-user state directory a service started by hand writes to."""
@@ -55,6 +56,7 @@ def _places(state_dir: str | None) -> list[tuple[Path, str]]:
 def find_database(name: str, state_dir: str | None, config_path: str | None = None) -> Path:
     """The existing database ``name`` of a service, for a tool that reads it; NoDatabase naming where it looked."""
     looked: list[str] = []
+    unreadable = False
     for place, why in _places(state_dir):
         path = place / name
         try:
@@ -62,14 +64,17 @@ def find_database(name: str, state_dir: str | None, config_path: str | None = No
                 return path
             looked.append(f"  {path} ({why}): not there")
         except PermissionError:
+            unreadable = True
             looked.append(f"  {path} ({why}): {place} may not be read by user {_user()}")
     where = f"state_dir in {config_path}" if config_path else "state_dir in the config"
-    raise NoDatabase(
+    error = NoDatabase(
         f"no {name} to read; looked in\n"
         + "\n".join(looked)
         + f"\nRun this as the service's user (sudo -u sentinel ...) or as root (sudo ...),"
         f" or set {where} to where the service keeps it. Nothing was created."
     )
+    error.unreadable = unreadable
+    raise error
 
 
 def open_readonly(path: Path, migrations: Sequence[str]) -> sqlite3.Connection:

@@ -23,6 +23,7 @@ from sentinel.cli import main
 from sentinel.clock import ManualClock
 from sentinel.config import parse_circle_config, parse_config
 from sentinel.errors import ConfigError
+from sentinel.notifier.commands import not_agreed
 from sentinel.notifier.escalation import Progress, walk
 from sentinel.notifier.store import MIGRATIONS, NotifierStore
 from sentinel.sqlite import open_db
@@ -704,3 +705,25 @@ def test_a_drill_is_judged_when_the_notifier_cannot_read_the_buttons_at_all(circ
     c.advance(60)  # Wednesday 11:00, at its time: the buttons have been unreadable for far longer than an hour
     (missed,) = titled(c, "carol", "Mary's circle:")
     assert missed["title"] == "Mary's circle: Ann, Bob and Carol Ødegård did not answer the test"
+
+
+
+def test_check_circle_by_a_user_who_cannot_read_the_records_does_not_say_the_notifier_never_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As an ordinary user, /var/lib/sentinel (0700) cannot be read: it said "The notifier has not run yet".
+    state = tmp_path / "state"
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", "s" * 32)
+    config = parse_circle_config(REQUIRED + circle_yaml(1883, "http://127.0.0.1:9", state, "sentinel"), "c.yaml")
+    assert "has not run yet" in not_agreed(config, "c.yaml")  # truly none: so it says
+    is_file = Path.is_file
+
+    def closed(path: Path) -> bool:  # what an ordinary user meets there (root, as the tests run, reads anything)
+        if path.parent == state:
+            raise PermissionError(13, "Permission denied", str(path))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", closed)
+    said = not_agreed(config, "c.yaml")
+    assert "has not run yet" not in said
+    assert "which this user cannot read: run check-circle as the service's user (sudo -u sentinel ...)" in said

@@ -72,7 +72,12 @@ def not_agreed(config: CircleConfig, config_path: str) -> str:
         return "Consent: assumed (members are counted on without being asked to agree; see docs/organiser.md)."
     try:
         store = NotifierStore(find_database(NOTIFIER_DB, config.state_dir, config_path), read_only=True)
-    except NoDatabase:
+    except NoDatabase as exc:
+        if exc.unreadable:  # as an ordinary user, /var/lib/sentinel is closed: it may well have run
+            return (
+                "Consent: required. Who has agreed is in the notifier's records, which this user cannot read: run"
+                " check-circle as the service's user (sudo -u sentinel ...) or as root to see it."
+            )
         return "Consent: required. The notifier has not run yet: every member is asked when it starts."
     except SentinelError as exc:
         return f"Consent: required. Who has agreed is in the notifier's records, which cannot be read here: {exc}"
