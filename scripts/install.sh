@@ -70,8 +70,10 @@ topic read sentinel/+/heartbeat
 topic read sentinel/+/alert
 topic read sentinel/+/notice
 topic readwrite sentinel/+/alert/+/ack
-# the resident's "I'm OK" from their phone becomes the agent's own command (circle.yaml: check_in)
+# the resident's "I'm OK" from their phone becomes the agent's own command (circle.yaml: check_in); and the
+# daily note asks for the status again just before it is written
 topic write sentinel/+/cmd/ok
+topic write sentinel/+/cmd/status
 EOF
 mv "$acl.new" "$acl"
 cat > "$root/etc/mosquitto/conf.d/sentinel.conf" <<EOF

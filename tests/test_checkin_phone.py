@@ -43,7 +43,7 @@ sensors:
 class Together:
     """Mary's agent (no buzzer, no LED) and her circle's notifier on one clock and one topic tree."""
 
-    def __init__(self, tmp_path: Path, broker: Mosquitto, circle: Any) -> None:
+    def __init__(self, tmp_path: Path, broker: Mosquitto, circle: Any, home_extra: str = RESIDENT, **more: Any) -> None:
         base = f"t{uuid.uuid4().hex[:8]}"
         self.clock = ManualClock(NOW)
         self.store = Store(tmp_path / "agent.db")
@@ -53,7 +53,8 @@ class Together:
         self.agent.start()
         wait_for(lambda: (self.agent.pump(), self.agent.link.connected)[1], 10, "the agent to connect")
         wait_for(lambda: (self.agent.pump(), self.agent.routine_ready)[1], 30, "the routine to be relearned")
-        self.c: Circle = circle(base=base, clock=self.clock, home_extra=RESIDENT, top="watch_silence: false\n")
+        top = "watch_silence: false\n"
+        self.c: Circle = circle(base=base, clock=self.clock, home_extra=home_extra, top=top, **more)
 
     def move(self, sensor: str) -> None:
         pin = self.factory.pin(PINS[sensor])
@@ -246,3 +247,30 @@ def test_away_and_back_from_the_phone(circle: Any) -> None:
     c.pump()
     assert len(c.alerts_to("ann")) == 1
     assert [w for _, _, w, _ in c.store.member_log("ann") if w in ("away", "back")] == ["away", "back"]
+
+
+def test_the_daily_note_asks_the_monitor_first_so_its_last_movement_is_not_hours_old(
+    tmp_path: Path, broker: Mosquitto, circle: Any
+) -> None:
+    # The status is published only when something changes: the note said "last movement reported at" the last
+    # change, hours before, after an afternoon of movement.
+    mary = Together(tmp_path, broker, circle, home_extra=RESIDENT + "    daily_note: true\n", edit=ann_daily)
+    try:
+        mary.c.pump()  # the notifier meets Ann's schedule (19:00)
+        checkins = mary.c.notifier.rhythm.checkins
+        mary.until(lambda: "mary" in checkins.latest, "the status as the agent started")
+        for i in range(29):  # busy from 09:00 to 18:40: no change of state, so no new status
+            mary.move(("kitchen_pir", "living_pir", "bathroom_pir")[i % 3])
+            mary.advance(20 * 60)
+        mary.move("kitchen_pir")
+        last = mary.clock.now()
+        assert mary.agent.status == "ok" and f"{last:%H:%M}" == "18:40", mary.agent.status_reason
+        mary.advance(18 * 60)  # 18:58: the notifier asks for the status, the agent says it again
+        mary.until(lambda: checkins.latest["mary"].last_activity == last.replace(microsecond=0), "a fresh status")
+        mary.advance(2 * 60)  # 19:00
+        notes = mary.until(
+            lambda: [n for n in mary.c.ntfy_server.to(TOPICS["ann"]) if n["title"] == "Mary today"], "Ann's note"
+        )
+        assert "last movement reported at 18:40" in notes[-1]["message"], notes[-1]["message"]
+    finally:
+        mary.close()

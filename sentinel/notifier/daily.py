@@ -1,7 +1,8 @@
 """A daily note to members who ask for it: how each of their homes is today, in one line each.
 
 Only what the circle already knows: the home's status now (all well, asking, an alert, away), today's alerts,
-the last movement the monitor reported in its status, and whether the resident said 'I'm OK'; and, when the
+the last movement the monitor reported in its status (asked for again just before the note), and whether the
+resident said 'I'm OK'; and, when the
 resident also agreed to share their day (``share_day`` on the agent), when they got up and were out. Never
 which rooms, never a list of visits. A home sends it only with ``daily_note: true`` (the resident agreed), a member
 gets it only with ``daily: "HH:MM"`` (they asked).
@@ -9,6 +10,7 @@ gets it only with ``daily: "HH:MM"`` (they asked).
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
@@ -22,6 +24,17 @@ from sentinel.notifier.schedule import Schedule
 
 log = logging.getLogger(__name__)
 
+# The homes are asked for their status this long before a note: an agent publishes it only when something changes
+# (it would else be a timeline of the resident's day), so the last movement it carried could be hours old.
+ASK_AHEAD_MIN = 2
+
+
+def ahead(clock_time: str, minutes: int = ASK_AHEAD_MIN) -> str:
+    """The time of day ``minutes`` before ``clock_time`` (HH:MM; '00:01' less 2 is '23:59')."""
+    hour, minute = (int(part) for part in clock_time.split(":"))
+    at = (hour * 60 + minute - minutes) % (24 * 60)
+    return f"{at // 60:02d}:{at % 60:02d}"
+
 
 class Daily(Part):
     """Each member's daily note at their own time; the caller holds the transaction."""
@@ -34,15 +47,27 @@ class Daily(Part):
             for m in self.cfg.members
             if m.daily and self.homes_of(m)
         }
+        self.asks = {
+            member_id: Schedule(self.store, f"daily-ask:{member_id}", ahead(schedule.clock_time), DAY)
+            for member_id, schedule in self.schedules.items()
+        }
 
     def homes_of(self, member: MemberConfig) -> list[HomeCircle]:
         """The homes whose note this member gets: in their circle, and the resident agreed to a daily note."""
         return [h for h in self.cfg.homes if h.daily_note and member.id in circle_of(h)]
 
     def tick(self, now: datetime) -> None:
+        for member_id, ask in self.asks.items():
+            if ask.due(now):
+                self.ask_status(self.homes_of(self.cfg.member(member_id)))
         for member_id, schedule in self.schedules.items():
             if schedule.due(now):
                 self.send(self.cfg.member(member_id), now)
+
+    def ask_status(self, homes: list[HomeCircle]) -> None:
+        """Ask each home's agent to publish its status again (``cmd/status``), so the note says how it is now."""
+        for home in homes:
+            self._publish(f"{self.cfg.mqtt.base_topic}/{home.id}/cmd/status", json.dumps({"who": "the daily note"}))
 
     def send(self, member: MemberConfig, now: datetime) -> None:
         """One note, one line per home."""
