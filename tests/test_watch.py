@@ -981,6 +981,54 @@ def test_after_the_all_clear_for_an_outing_one_blip_is_not_an_alert_at_once(flat
     assert home.store.open_alerts("mary") == []
 
 
+@pytest.mark.parametrize("not_back", [False, True], ids=["inactivity", "not_back"])
+def test_after_the_all_clear_for_an_outing_with_a_stray_a_whole_wait_is_watched_again(
+    flat, recorder, not_back: bool
+) -> None:
+    home = flat(extra="  not_back: true\n" if not_back else "")
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(home)
+    wait = home.line()  # the outing's
+    home.advance(wait - 60)
+    home.move("living_pir")  # a blip in the empty home a minute before the outing's wait is over: a stray
+    assert abs(home.line() - 60) < 2
+    home.advance(61)
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(3600)
+    from_the_circle(home, first, "resolve")  # Ann rang: she is at her daughter's
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    home.advance(wait - 60)
+    # Before: the stray's minute was left of the outing's wait, counted from the all clear: a new alert at once.
+    assert home.store.open_alerts("mary") == []
+    home.advance(61)
+    assert [a.alert_id for a in home.store.open_alerts("mary")] not in ([], [first])
+
+
+def test_a_restart_with_an_outings_alert_open_then_the_all_clear_raises_no_alert_at_once(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    first = Flat(tmp_path, broker.port)
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(first)
+    wait = first.line()  # the outing's
+    first.advance(wait + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(1800)
+    first.move("living_pir")  # a blip in the empty home once the alert is out: held, the alert stays open
+    first.close()  # an update while the alert is open
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        from_the_circle(second, alert_id, "resolve")
+        wait_for(lambda: (second.agent.pump(), not second.store.open_alerts("mary"))[1], 5, "the all clear")
+        second.advance(wait - 60)
+        # Before: "No sign of activity since" the all clear "(0 s)", a new alert the moment it was given.
+        assert second.store.open_alerts("mary") == []
+        second.advance(61)
+        assert second.store.open_alerts("mary") != []  # the outing's whole wait again, from the all clear
+    finally:
+        second.close()
+
+
 def _out_of_the_door(home: Flat) -> None:
     """Mary in the kitchen at 09:00, then out through the front door (it shuts behind her)."""
     home.move("kitchen_pir")

@@ -259,14 +259,14 @@ class Tracker:
             return self.params.door_ceiling_s  # no outing learned yet through this door: its longest wait
         return self.model.line(door.context, door.at)
 
-    def line_s(self) -> float | None:
-        """How long the quiet since the last sign of life may last before it is unusual."""
+    def line_s(self, afresh: bool = False) -> float | None:
+        """How long the quiet may last before it is unusual (``afresh``, from an all clear: an outing's whole wait)."""
         if self.last_at is None or self.last_context is None:
             return None
         if self._out is not None:
             if self.model is None:  # learning: she came in (the fixed waits), or went out and may have fallen (a day)
                 return self.warmup.line(self.last_at) if arrival(self._out.context) else self.params.door_ceiling_s
-            if not self._strays:
+            if not self._strays or afresh:
                 return self._door_line(self._out)
             deadline = self._out_deadline()
             return math.inf if deadline is None else (deadline - self.last_at).total_seconds()
@@ -274,13 +274,13 @@ class Tracker:
             return self.warmup.line(self.last_at)
         return self.model.line(self.last_context, self.last_at)
 
-    def limit(self) -> Limit | None:
+    def limit(self, afresh: bool = False) -> Limit | None:
         """``line_s()`` with what set it, for the alert's reason."""
-        line = self.line_s()
+        line = self.line_s(afresh)
         if line is None or self.last_at is None or self.last_context is None:
             return None
         if self._out is not None:
-            if self._strays and self.model is not None:
+            if self._strays and self.model is not None and not afresh:
                 return Limit(line, "stray", since=self._out.at)
             if self.outing_model is not None and not arrival(self._out.context):
                 return self.outing_model.limit(self._out.context, self._out.at)

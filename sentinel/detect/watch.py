@@ -186,13 +186,13 @@ class Watch:
 
     def line_s(self) -> float | None:
         """The learned line for the current spell, within the room's own limits."""
-        line = self.detector.line_s()
+        line = self.detector.line_s(afresh=self._counted_from is not None)
         rule = self.rooms.get(self._last.room or "") if self._last is not None else None
         return None if line is None else within_room(line, rule)
 
     def limit(self) -> Limit | None:
         """``line_s()`` with what set it: the learned line's own cause, or the room's limit."""
-        learned = self.detector.limit()
+        learned = self.detector.limit(afresh=self._counted_from is not None)
         line = self.line_s()
         if learned is None or line is None or line == learned.seconds:
             return learned
