@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -155,4 +156,9 @@ def _parse(record: dict[str, str | None], source: str, line: int) -> Row:
     value = (record.get("value") or "").strip()
     if value not in ("0", "1"):
         raise fail(f"value {value!r} is not 0 or 1")
-    return Row(at, sensor, kind, int(value), (record.get("room") or "").strip())
+    room = (record.get("room") or "").strip()
+    for key, name in (("sensor", sensor), ("room", room)):
+        # A NUL or an escape was stored as given, and came out as such in the log and in an export.
+        if any(unicodedata.category(c) == "Cc" for c in name):
+            raise fail(f"{key} {name!r} has a control character (such as NUL or an escape)")
+    return Row(at, sensor, kind, int(value), room)
