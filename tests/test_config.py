@@ -836,3 +836,13 @@ def test_a_wired_sensors_setting_on_a_zigbee_device_is_refused_not_ignored(key: 
     (issue,) = errors_of(text)
     assert issue.startswith(f"home.yaml:14: sensors[2].{key.split(':')[0]}: is for a ")
     assert issue.endswith("remove it") or "remove it for a Zigbee device" in issue
+
+
+def test_a_key_that_is_no_name_is_shown_as_typed() -> None:
+    # It said "None: unknown key" and "True: unknown key", Python's spelling of what the carer typed.
+    text = GOOD.replace("sensors:", "null: 3\n1: 2\nsensors:") + "    true: 1\n"
+    assert errors_of(text) == [
+        "home.yaml:4: null: unknown key",
+        "home.yaml:5: 1: unknown key",
+        "home.yaml:13: sensors[1].true: unknown key",
+    ]
