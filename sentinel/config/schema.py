@@ -219,10 +219,10 @@ def build(cls: type, raw: dict, path: str, errors: _Errors, line: int = 1) -> An
             import difflib  # only for a mistake: a sound config is read without it
 
             # As YAML spells it: "null", "true", not Python's None and True.
-            typed = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
-            close = difflib.get_close_matches(typed, list(fields), n=1)
+            spelt = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+            close = difflib.get_close_matches(spelt, list(fields), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            errors.add(kline, f"{prefix}{typed}", f"unknown key{hint}")
+            errors.add(kline, f"{prefix}{spelt}", f"unknown key{hint}")
             broken = True
             continue
         only_for = field.metadata.get("only_for", ())
