@@ -19,6 +19,7 @@ from sentinel.agent.day import DayShare
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
 from sentinel.core.events import Event
+from sentinel.core.sensors import Gesture
 from sentinel.demo.resident import SENSORS, Resident
 from sentinel.detect.explain import duration
 from sentinel.store import Store
@@ -187,6 +188,14 @@ def test_a_fault_in_making_the_reason_never_keeps_the_alert_from_going_out(flat,
     home.advance(home.line())
     again = rec.wait("sentinel/mary/alert", lambda a: a["alert_id"] != alert["alert_id"])
     assert again["reason"].startswith("No sign of activity since ") and again["facts"]["sensor"] == "kitchen_pir"
+    from_the_circle(home, again["alert_id"], "resolve")  # all is well: the quiet is counted from the all clear
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    cleared = home.clock.now()
+    home.advance(home.line())
+    third = rec.wait("sentinel/mary/alert", lambda a: a["alert_id"] not in (alert["alert_id"], again["alert_id"]))
+    # The plain reason says so too (before: "since" the all clear, as if a sensor had fired then).
+    assert third["reason"].startswith(f"No sign of activity {round(home.line() / 60)} min after the all clear at")
+    assert f"at {cleared:%H:%M};" in third["reason"] and third["facts"]["counted_from"] == "the all clear"
 
 
 def test_the_resident_is_asked_first_and_a_press_stops_it_there(flat, recorder) -> None:
@@ -1027,6 +1036,94 @@ def test_a_restart_with_an_outings_alert_open_then_the_all_clear_raises_no_alert
         assert second.store.open_alerts("mary") != []  # the outing's whole wait again, from the all clear
     finally:
         second.close()
+
+
+def _found_alone(home: Flat, sensor: str) -> None:
+    """``sensor`` reports every 5 minutes, with nothing else, until it is found reporting alone (a PIR on a heater)."""
+    assert home.agent.watch is not None
+    for _ in range(24 * 12):
+        home.advance(300)
+        home.move(sensor)
+        if home.agent.watch.detector.run.alone:
+            return
+    raise AssertionError(f"{sensor} was never found reporting alone")
+
+
+def test_a_sensor_found_alone_after_the_all_clear_leaves_the_quiet_counted_from_it(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")
+    home.advance(home.line())
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(600)
+    from_the_circle(home, first, "resolve")
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    cleared = home.clock.now()
+    _found_alone(home, "living_pir")  # its reports are undone: the quiet goes on from the all clear
+    while not [a for a in home.store.open_alerts("mary") if a.alert_id != first]:
+        home.advance(300)
+    later = rec.wait("sentinel/mary/alert", lambda m: m["alert_id"] != first)
+    # Before: "No sign of activity since" the all clear, as if a sensor had fired then.
+    assert f"after the all clear at {cleared:%H:%M}" in later["reason"]
+    assert later["facts"]["counted_from"] == "the all clear"
+
+
+def test_after_an_outings_all_clear_a_stray_and_a_sensor_found_alone_bring_no_alert_early(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(home)
+    wait = home.line()
+    home.advance(wait - 60)
+    home.move("kitchen_pir")  # a stray a minute before the outing's wait is over
+    home.advance(61)
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(3600)
+    from_the_circle(home, first, "resolve")
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    cleared = home.clock.now()
+    _found_alone(home, "living_pir")
+    home.advance((cleared + timedelta(seconds=wait - 60) - home.clock.now()).total_seconds())
+    # Before: the sensor's reports undone, the quiet was judged as from a sign, and the stray's minute had passed.
+    assert home.store.open_alerts("mary") == []
+    home.advance(61)
+    later = rec.wait("sentinel/mary/alert", lambda m: m["alert_id"] != first)
+    assert f"after the all clear at {cleared:%H:%M}" in later["reason"]
+
+
+def test_after_an_outings_all_clear_with_a_stray_the_next_alert_is_said_as_the_outing(flat, recorder) -> None:
+    home = flat(extra="  not_back: true\n")
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(home)
+    wait = home.line()
+    home.advance(wait - 60)
+    home.move("living_pir")  # a stray a minute before the outing's wait is over
+    home.advance(61)
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(3600)
+    from_the_circle(home, first, "resolve")
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    cleared = home.clock.now()
+    home.advance(wait + 1)
+    later = rec.wait("sentinel/mary/alert", lambda m: m["alert_id"] != first)
+    # Before: "inactivity", its wait said as one at home after movement in the living room.
+    assert later["kind"] == "not_back"
+    assert later["reason"].startswith(f"Mary is not back from going out {duration(wait + 1)} after the all clear")
+    assert f"at {cleared:%H:%M}" in later["reason"] and "living room" not in later["reason"]
+
+
+def test_after_a_call_for_help_closed_the_quiet_alert_the_next_one_says_so(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    home.move("kitchen_pir")
+    home.advance(home.line())
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(600)
+    home.agent._outputs("help_button", [Gesture("help", "long press")], home.clock.now(), home.clock.monotonic())
+    pressed = home.clock.now()
+    home.advance(home.line() + 1)
+    (later,) = [a for a in home.store.open_alerts("mary") if a.alert_id != first and a.kind != "help"]
+    # Before: "after Mary's "I'm OK"", though she had called for help (a Zigbee hold: a gesture, no reading).
+    assert f"after Mary's call for help at {pressed:%H:%M}" in later.reason
 
 
 def _out_of_the_door(home: Flat) -> None:

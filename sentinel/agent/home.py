@@ -22,6 +22,13 @@ HERE = ("resident", "sensors")
 """Who closes alerts at home; a message from outside in their name is not believed."""
 
 
+def closed_by(name: str, who: str, what: str) -> str:
+    """What closed an alert, in words for the next alert's reason ("… after the all clear at 15:00")."""
+    if who != "resident":
+        return "the all clear"
+    return f"{name}'s call for help" if what == "help" else f"{name}'s \"I'm OK\""
+
+
 class HomeDecisions(AgentBase):
     """What a reading, a press or a message means for the home: events, alerts, mode and status."""
 
@@ -120,8 +127,7 @@ class HomeDecisions(AgentBase):
         if self.history is not None:
             self.history.closed(found.alert, at)
         if self.watch is not None and alert_id == self.watch.alert_id:
-            by = f"{self.config.home.name}'s \"I'm OK\"" if who == "resident" else "the all clear"
-            self.watch.closed(self.clock.monotonic(), by)
+            self.watch.closed(self.clock.monotonic(), closed_by(self.config.home.name, who, what))
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         self._update_status(note)
         self.outbox.flush()

@@ -59,16 +59,28 @@ def alert_reason(
         return reason, facts
     except Exception:
         log.exception("making the reason of %s's alert failed; it goes out with a plain one", name)
-        return plain_reason(name, since, now, context, place.sensor, limit, learning=model is None)
+        return plain_reason(name, since, now, context, place.sensor, limit, model is None, counted_from)
 
 
 def plain_reason(
-    name: str, since: datetime, now: datetime, context: str, sensor: str, limit: Limit, learning: bool
+    name: str,
+    since: datetime,
+    now: datetime,
+    context: str,
+    sensor: str,
+    limit: Limit,
+    learning: bool,
+    counted_from: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """What is sure without the routine's words: since when it is quiet, the last sensor, and the line."""
     quiet = max(0.0, (now - since).total_seconds())
     line_min = max(0, round(limit.seconds / 60)) if math.isfinite(limit.seconds) else None
-    reason = f"No sign of activity since {since:%H:%M} ({round(quiet / 60)} min); {name} was last noticed by {sensor}."
+    minutes = round(quiet / 60)
+    if counted_from:  # as ``explain`` says it: the quiet is counted from the all clear, not from a sign
+        reason = f"No sign of activity {minutes} min after {counted_from} at {since:%H:%M};"
+    else:
+        reason = f"No sign of activity since {since:%H:%M} ({minutes} min);"
+    reason += f" {name} was last noticed by {sensor}."
     if line_min is not None:
         reason += f" sentinel alerts once the quiet lasts {line_min} min here."
     facts = {
@@ -80,4 +92,6 @@ def plain_reason(
         "learning": learning,
         "sensor": sensor,
     }
+    if counted_from:
+        facts["counted_from"] = counted_from
     return reason, facts

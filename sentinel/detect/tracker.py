@@ -107,7 +107,7 @@ class Tracker:
             return False
         learn = learn and self.run.taken()  # a spell across signs not taken is no quiet spell of the resident's
         out = self._out.context if self._out is not None else ""
-        came_in = arrival(out) and self._gone_s(at) >= self.params.floor_s
+        came_in = self._out is not None and arrival(out) and (at - self._out.at).total_seconds() >= self.params.floor_s
         if came_in and is_door and not (context == f"{sensor}:0" and out == f"{sensor}:1{BACK}"):
             # Came in a while ago, nothing seen indoors since (a kit that misses rooms): the door opening again (or
             # shut again, its opening lost) is going out. A door left open after coming in, then shut, is not.
@@ -240,15 +240,15 @@ class Tracker:
             return self.model is not None and bool(self.alert_open)  # nothing of what is usual); else the watch says
         return (due := self.alert_at()) is not None and at >= due
 
-    def _gone_s(self, at: datetime) -> float:
-        """Seconds since the front door's last row (while no return has followed it)."""
-        return math.inf if self._out is None else (at - self._out.at).total_seconds()
+    @property
+    def gone(self) -> Sign | None:
+        """The front door she went out through, while no return has followed it (not after coming in)."""
+        return self._out if self._out is not None and not arrival(self._out.context) else None
 
     def _out_deadline(self) -> datetime | None:
         """When the spell that began at the front door becomes unusual (None: never)."""
-        if self._out is None or math.isinf(line := self._door_line(self._out)):
-            return None
-        return self._out.at + timedelta(seconds=line)
+        line = math.inf if self._out is None else self._door_line(self._out)
+        return None if self._out is None or math.isinf(line) else self._out.at + timedelta(seconds=line)
 
     def _door_line(self, door: Sign) -> float:
         if self.outing_model is not None and not arrival(door.context):

@@ -56,7 +56,7 @@ class Watch:
         self._check_until: float | None = None
         self._last: Event | None = None
         # Where the watch stood before the last event's sensor began its signs in a row (``activity``).
-        self._before: tuple[Event | None, float | None, bool] = (None, None, False)
+        self._before: tuple[Event | None, float | None, bool, str | None] = (None, None, False, None)
         self._latest: str | None = None  # the sensor of the last event seen, taken or not (as the tracker keeps)
 
     @property
@@ -125,13 +125,14 @@ class Watch:
                 learn = False
         context = context_of(event.sensor, event.kind, event.value)
         if event.sensor != self._latest:  # where the tracker, too, keeps where it stood (``Tracker._before``)
-            self._before, self._latest = (self._last, self._since_mono, self._last_live), event.sensor
+            self._before = (self._last, self._since_mono, self._last_live, self._counted_from)
+            self._latest = event.sensor
         if not self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind):
             if self.detector.undone:  # a sensor found reporting alone: the quiet goes on from the tracker's last sign
                 kept = self._before[0]
                 if kept is not None and self._last_live and aware(kept.wall) == self.detector.last_at:
-                    self._last, self._since_mono, self._last_live = self._before  # on the clock that never jumps
-                    self._counted_from = None
+                    # On the clock that never jumps, and from what it was counted from (a sign, or an all clear).
+                    self._last, self._since_mono, self._last_live, self._counted_from = self._before
                 else:
                     self._back_to_tracker(event)  # the run began before a restart: only the wall clock spans it
             return "watching"
@@ -247,9 +248,11 @@ class Watch:
         """The alert for the current quiet spell."""
         last = self._last
         assert last is not None and self.detector.last_context is not None
-        model = self.detector.model
+        model, context, gone = self.detector.model, self.detector.last_context, self.detector.gone
+        if self._counted_from is not None and gone is not None:
+            context = gone.context  # strays or not, the outing is watched again from the all clear: its wait, its words
         # "Not back" only on the outings' own line (not_back); "door, then nothing" on the routine's is inactivity.
-        outing = self.detector.outing_model is not None and self.detector.last_context in self.detector.outing_contexts
+        outing = self.detector.outing_model is not None and context in self.detector.outing_contexts
         if outing:
             kind, model = "not_back", self.detector.outing_model
         else:
@@ -264,7 +267,7 @@ class Watch:
             quiet_s = max(0.0, (wall - last.wall).total_seconds())
         since = naive(wall) - timedelta(seconds=quiet_s)
         reason, facts = alert_reason(
-            self.home.name, since, naive(wall), self.detector.last_context, place, last.value, limit, model,
+            self.home.name, since, naive(wall), context, place, last.value, limit, model,
             outing, self.cfg, self.detector.run, self.places, self._counted_from,
         )
         severity: Severity = "normal" if outing else "high"
