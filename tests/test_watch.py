@@ -1126,6 +1126,38 @@ def test_after_a_call_for_help_closed_the_quiet_alert_the_next_one_says_so(flat,
     assert f"after Mary's call for help at {pressed:%H:%M}" in later.reason
 
 
+@pytest.mark.parametrize("close", ["circle", "app"])
+def test_a_restart_after_the_all_clear_counts_the_quiet_from_it_still(
+    tmp_path: Path, broker: Mosquitto, recorder, close: str
+) -> None:
+    first = Flat(tmp_path, broker.port)
+    rec = recorder(["sentinel/mary/alert"])
+    first.move("kitchen_pir")
+    line = first.line()
+    first.advance(line)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(600)
+    if close == "circle":
+        from_the_circle(first, alert_id, "resolve")
+    else:  # her "I'm OK" from an app
+        first.agent.link.client.publish("sentinel/mary/cmd/ok", json.dumps({"who": "Mary's phone"}), qos=1)
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the alert to be closed")
+    cleared = first.clock.now()
+    first.advance(600)
+    first.close()  # an update, a power blip
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        second.advance(5)
+        # Before: the restart counted the quiet from the kitchen again, and a second alert came at once.
+        assert second.store.open_alerts("mary") == []
+        second.advance(line - 600 - 5 + 1)
+        (later,) = second.store.open_alerts("mary")
+        by = "the all clear" if close == "circle" else "Mary's \"I'm OK\""
+        assert f"after {by} at {cleared:%H:%M}" in later.reason
+    finally:
+        second.close()
+
+
 def _out_of_the_door(home: Flat) -> None:
     """Mary in the kitchen at 09:00, then out through the front door (it shuts behind her)."""
     home.move("kitchen_pir")

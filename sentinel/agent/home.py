@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 
 from sentinel.agent.base import AgentBase, iso, make_logic
+from sentinel.agent.journal import CLEARED
 from sentinel.agent.meaning import CheckAnswered, CheckedIn, Close, Meaning, TellGoing, of_help, of_ok
 from sentinel.agent.zigbee import Fault, Press
 from sentinel.agent.zigbee import Reading as ZigbeeReading
@@ -127,7 +128,9 @@ class HomeDecisions(AgentBase):
         if self.history is not None:
             self.history.closed(found.alert, at)
         if self.watch is not None and alert_id == self.watch.alert_id:
-            self.watch.closed(self.clock.monotonic(), closed_by(self.config.home.name, who, what))
+            by = closed_by(self.config.home.name, who, what)
+            if self.watch.closed(self.clock.monotonic(), by):  # kept: a restart counts the quiet from it too
+                self.journal.set_setting(CLEARED, json.dumps({"at": at.isoformat(), "by": by}))
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         self._update_status(note)
         self.outbox.flush()

@@ -26,7 +26,8 @@ from sentinel.store import Store
 log = logging.getLogger(__name__)
 
 # "boot": which boot the stored monotonic times belong to; "kit_faults": the Zigbee faults the keepers were told of
-SETTINGS = ("mode", "last_checkin", "boot", "kit_faults")
+CLEARED = "quiet_cleared"  # the last all clear that set the quiet counting afresh: when, and by whom in words
+SETTINGS = ("mode", "last_checkin", "boot", "kit_faults", CLEARED)
 
 
 @dataclass(eq=False)

@@ -8,12 +8,13 @@ means for the agent (check the sensors, say the status) comes back as a value.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sentinel.agent.journal import Journal
+from sentinel.agent.journal import CLEARED, Journal
 from sentinel.agent.learner import Learned, Learner
 from sentinel.clock import Clock
 from sentinel.config import Config
@@ -150,6 +151,8 @@ class Learning:
         quiet = self._still_out(news)
         if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
             fresh.relink(quiet)
+        elif (cleared := self._cleared()) is not None:  # closed before it, with no sign since: counted from that
+            fresh.cleared(*cleared, *self._relearning[:2])
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(
@@ -182,6 +185,15 @@ class Learning:
             log.warning("could not read the events since the open alert %s (%s)", quiet[-1].alert_id, exc)
             return None
         return quiet[-1].alert_id
+
+    def _cleared(self) -> tuple[datetime, str] | None:
+        """The last all clear that set the quiet counting afresh, as kept (None: none, or unreadable)."""
+        try:
+            kept = json.loads(self.journal.get_setting(CLEARED) or "null")
+            return (datetime.fromisoformat(kept["at"]), str(kept["by"])) if kept else None
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("ignored the kept all clear (%s)", exc)
+            return None
 
     def _failed(self, item: Learned, everything: bool) -> None:
         """Keep watching on the routine there is (or the last one stored), and try again later."""

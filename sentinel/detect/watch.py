@@ -164,12 +164,20 @@ class Watch:
         """How long the quiet has lasted by ``mono``, as the watch times it: from a sign, or an all clear."""
         return 0.0 if self._since_mono is None else mono - self._since_mono
 
-    def closed(self, mono: float, by: str = "the all clear") -> None:
+    def closed(self, mono: float, by: str = "the all clear") -> bool:
         """Its alert was closed by her word or the circle's (``by``, in words): the quiet is counted from ``mono``."""
         self.detector.alert_open = False  # the next sign is hers again
-        if self.phase == "alerted":  # its quiet (else an older alert's): watched again, or it would never be told
-            self.phase, self._since_mono, self.detector.listening = "watching", mono, True
-            self._counted_from = by  # the next alert says so, not "went out" or "no sign" at the all clear
+        if self.phase != "alerted":  # not its quiet (an older alert's): nothing to watch again
+            return False
+        self.phase, self._since_mono, self.detector.listening = "watching", mono, True
+        self._counted_from = by  # the next alert says so, not "went out" or "no sign" at the all clear
+        return True
+
+    def cleared(self, at: datetime, by: str, now_wall: datetime, now_mono: float) -> None:
+        """An all clear kept from before a restart: with no sign of life since, the quiet is counted from it."""
+        if self._last is not None and self.phase == "watching" and aware(at) > aware(self._last.wall):
+            self._since_mono = now_mono - max(0.0, (aware(now_wall) - aware(at)).total_seconds())
+            self._counted_from, self.detector.listening = by, True
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
