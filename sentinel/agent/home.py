@@ -128,9 +128,10 @@ class HomeDecisions(AgentBase):
         if self.history is not None:
             self.history.closed(found.alert, at)
         if self.watch is not None and alert_id == self.watch.alert_id:
-            by = closed_by(self.config.home.name, who, what)
-            if self.watch.closed(self.clock.monotonic(), by):  # kept: a restart counts the quiet from it too
-                self.journal.set_setting(CLEARED, json.dumps({"at": at.isoformat(), "by": by}))
+            by, mono, last = closed_by(self.config.home.name, who, what), self.clock.monotonic(), self.watch.last_event
+            if self.watch.closed(mono, by) and last is not None:  # kept: a restart in this boot counts from it too
+                kept = {"boot": self.clock.boot(), "mono": mono, "after": last.mono, "by": by}
+                self.journal.set_setting(CLEARED, json.dumps(kept))
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         self._update_status(note)
         self.outbox.flush()

@@ -151,8 +151,8 @@ class Learning:
         quiet = self._still_out(news)
         if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
             fresh.relink(quiet)
-        elif (cleared := self._cleared()) is not None:  # closed before it, with no sign since: counted from that
-            fresh.cleared(*cleared, *self._relearning[:2])
+        elif (cleared := self._cleared()) is not None:  # closed in this boot, with no sign since: counted from it
+            fresh.cleared(*cleared)
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(
@@ -186,11 +186,14 @@ class Learning:
             return None
         return quiet[-1].alert_id
 
-    def _cleared(self) -> tuple[datetime, str] | None:
-        """The last all clear that set the quiet counting afresh, as kept (None: none, or unreadable)."""
+    def _cleared(self) -> tuple[float, str, float] | None:
+        """The last all clear that set the quiet counting afresh, if kept in this boot: when (monotonic), by whom
+        in words, and the sign it followed (None: none, another boot's, or unreadable)."""
         try:
             kept = json.loads(self.journal.get_setting(CLEARED) or "null")
-            return (datetime.fromisoformat(kept["at"]), str(kept["by"])) if kept else None
+            if not kept or not kept["boot"] or kept["boot"] != self.clock.boot():
+                return None
+            return float(kept["mono"]), str(kept["by"]), float(kept["after"])
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("ignored the kept all clear (%s)", exc)
             return None

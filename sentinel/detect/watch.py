@@ -2,8 +2,7 @@
 
 It decides; the agent acts (status, buzzer, alerts). The wait before an alert runs on the monotonic clock; the
 detector's wall-clock times (with their UTC offsets) say the time of day and how long each learned spell lasted.
-The routine is learned elsewhere (``sentinel.agent.learn_process``, a process of its own) and handed in as a
-summary; no numpy here.
+The routine is learned in a process of its own (``sentinel.agent.learn_process``) and handed in; no numpy here.
 """
 
 from __future__ import annotations
@@ -167,17 +166,18 @@ class Watch:
     def closed(self, mono: float, by: str = "the all clear") -> bool:
         """Its alert was closed by her word or the circle's (``by``, in words): the quiet is counted from ``mono``."""
         self.detector.alert_open = False  # the next sign is hers again
-        if self.phase != "alerted":  # not its quiet (an older alert's): nothing to watch again
-            return False
-        self.phase, self._since_mono, self.detector.listening = "watching", mono, True
-        self._counted_from = by  # the next alert says so, not "went out" or "no sign" at the all clear
-        return True
+        alerted = self.phase == "alerted"  # its quiet (else an older alert's): watched again, or it is never told
+        if alerted:  # and the next alert says so, not "went out" or "no sign" at the all clear
+            self.phase, self._since_mono, self.detector.listening, self._counted_from = "watching", mono, True, by
+        return alerted
 
-    def cleared(self, at: datetime, by: str, now_wall: datetime, now_mono: float) -> None:
-        """An all clear kept from before a restart: with no sign of life since, the quiet is counted from it."""
-        if self._last is not None and self.phase == "watching" and aware(at) > aware(self._last.wall):
-            self._since_mono = now_mono - max(0.0, (aware(now_wall) - aware(at)).total_seconds())
-            self._counted_from, self.detector.listening = by, True
+    def cleared(self, mono: float, by: str, after: float) -> None:
+        """An all clear kept from before a restart (at ``mono``, after the sign at ``after``, this boot): if that is
+        still the last sign, the quiet is counted from it, on the clock that never jumps (a wall clock set back, or
+        not yet set after a power cut, would count it from later than it was, and the alert would come late)."""
+        last = self._last
+        if last is not None and self._last_live and last.mono == after < mono and self.phase == "watching":
+            self._since_mono, self._counted_from, self.detector.listening = mono, by, True
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
         """The resident answered; False if nothing was being asked.
