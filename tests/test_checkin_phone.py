@@ -43,7 +43,15 @@ sensors:
 class Together:
     """Mary's agent (no buzzer, no LED) and her circle's notifier on one clock and one topic tree."""
 
-    def __init__(self, tmp_path: Path, broker: Mosquitto, circle: Any, home_extra: str = RESIDENT, **more: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        broker: Mosquitto,
+        circle: Any,
+        home_extra: str = RESIDENT,
+        late: bool = False,
+        **more: Any,
+    ) -> None:
         base = f"t{uuid.uuid4().hex[:8]}"
         self.clock = ManualClock(NOW)
         self.store = Store(tmp_path / "agent.db")
@@ -54,7 +62,13 @@ class Together:
         wait_for(lambda: (self.agent.pump(), self.agent.link.connected)[1], 10, "the agent to connect")
         wait_for(lambda: (self.agent.pump(), self.agent.routine_ready)[1], 30, "the routine to be relearned")
         top = "watch_silence: false\n"
-        self.c: Circle = circle(base=base, clock=self.clock, home_extra=home_extra, top=top, **more)
+        self._circle = lambda: circle(base=base, clock=self.clock, home_extra=home_extra, top=top, **more)
+        if not late:  # else the notifier starts at ``join``
+            self.join()
+
+    def join(self) -> None:
+        """The circle's notifier starts, and subscribes."""
+        self.c: Circle = self._circle()
 
     def move(self, sensor: str) -> None:
         pin = self.factory.pin(PINS[sensor])

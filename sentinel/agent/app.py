@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from gpiozero.pins import Factory
 
 from sentinel import __version__, systemd
-from sentinel.agent.base import Logic, make_logic
+from sentinel.agent.base import Logic, Receipts, make_logic
 from sentinel.agent.gpio import SensorPin, Signal, open_sensors
 from sentinel.agent.home import HomeDecisions
 from sentinel.agent.journal import Checked, Journal
@@ -101,6 +101,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.journal.load()
         self.journal.flush()
         self.outbox = OutboxSender(self.journal, self.link)
+        self.receipts = Receipts()
         self.learning: Learning | None = self._new_learning() if config.detection.enabled else None
         mode = self.journal.get_setting("mode", "home")
         self.mode: Mode = mode if mode in MODES else "home"
@@ -261,6 +262,7 @@ class Agent(Messages, HomeDecisions, Quiet):
             self._next_heartbeat = now + self.config.mqtt.heartbeat
             guard("the heartbeat", self._heartbeat, now, wall)
         guard("the watch", self._watch_due, now, wall)
+        guard("the alerts not yet received", self._send_again, now)
         guard("the day", self._day_tick, wall)
         if self.learning is not None:
             guard("learning", self.learning.due, now)
@@ -289,7 +291,7 @@ class Agent(Messages, HomeDecisions, Quiet):
 
     def next_deadline(self) -> float:
         """The monotonic time of the next thing due: a sensor deadline, a heartbeat, the watchdog, the watch."""
-        times = [self._next_heartbeat, self.journal.next_try]
+        times = [self._next_heartbeat, self.journal.next_try, self.receipts.next_due()]
         if self._watchdog:
             times.append(self._next_watchdog)
         times.extend(d for d in (logic.deadline() for logic in self.logic.values()) if d is not None)

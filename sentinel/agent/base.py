@@ -18,6 +18,7 @@ from sentinel.agent.gpio import SensorPin, Signal
 from sentinel.agent.journal import Journal
 from sentinel.agent.kit import Kit
 from sentinel.agent.outbox import OutboxSender
+from sentinel.agent.receipts import Receipts
 from sentinel.agent.zigbee import Reading as ZigbeeReading
 from sentinel.agent.zigbee import Zigbee
 from sentinel.clock import Clock
@@ -78,6 +79,7 @@ class AgentBase:
     link: MqttLink
     journal: Journal
     outbox: OutboxSender
+    receipts: Receipts
     learning: Learning | None
     kit: Kit
     mode: Mode

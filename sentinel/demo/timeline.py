@@ -105,6 +105,8 @@ class Neighbour:
                 self.alerts[body["alert_id"]] = body
         elif self.topics.parse_ack(msg.topic):
             what, at = body.get("what"), _at(body, "at")
+            if what == "received":
+                return  # the notifier has the alert (the agent stops sending it again): nobody did anything
             if what == "claim":
                 self.timeline.broker(f"{body['who']} is going", at)
             elif what == "release":

@@ -19,6 +19,7 @@ from typing import Any
 from sentinel import systemd
 from sentinel.clock import Clock, SystemClock
 from sentinel.config.circle import CircleConfig
+from sentinel.core import protocol
 from sentinel.detect.explain import duration
 from sentinel.detect.wallclock import JUMP_S
 from sentinel.notifier import broker
@@ -93,6 +94,11 @@ class Notifier:
             self.queue.put(("wake",))
         else:
             log.info("alert %s was already received; ignored", alert["alert_id"])
+        # Said every time, once it is recorded: the agent sends it again until a notifier says so (it may have
+        # missed the first "received", or the alert itself while it was away from the broker).
+        at = now.isoformat(timespec="seconds")
+        said = protocol.AckMessage("notifier", "received", at, alert["alert_id"], source="notifier")
+        self._publish(f"{self.cfg.mqtt.base_topic}/{home}/alert/{alert['alert_id']}/ack", said.to_json())
         return new
 
     # life cycle

@@ -1,0 +1,68 @@
+"""An alert is sent again until a notifier says it received it: a broker's acknowledgement is not delivery."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from test_checkin_phone import RESIDENT, Together
+from test_watch import Flat
+
+from conftest import Mosquitto, wait_for
+from sentinel.core.sensors import Gesture
+
+
+def _call_for_help(agent: Any, clock: Any) -> None:
+    """A hold of the help button (as a Zigbee button reports it: the gesture itself)."""
+    agent._outputs("help_button", [Gesture("help", "long press")], clock.now(), clock.monotonic())
+
+
+def test_an_alert_no_notifier_received_is_sent_again_until_one_says_so(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    home = Flat(tmp_path, broker.port)
+    try:
+        _sent_again_until_received(home, recorder(["sentinel/mary/alert"]))
+    finally:
+        home.close()
+
+
+def _sent_again_until_received(home: Flat, rec: Any) -> None:
+    _call_for_help(home.agent, home.clock)
+    home.agent.pump()
+    first = rec.wait("sentinel/mary/alert")
+    home.advance(59)
+    assert len(rec.on("sentinel/mary/alert")) == 1
+    home.advance(1)  # a minute, and no notifier has said it has it
+    wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 2, 5, "the alert sent again")
+    assert rec.on("sentinel/mary/alert")[1] == first  # the same alert, the same id: taken once
+    home.advance(120)  # then after 2 minutes
+    wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 3, 5, "the alert sent a third time")
+    said = {"who": "notifier", "what": "received", "source": "notifier", "alert_id": first["alert_id"]}
+    home.agent.link.client.publish(f"sentinel/mary/alert/{first['alert_id']}/ack", json.dumps(said), qos=1)
+    wait_for(lambda: (home.agent.pump(), math.isinf(home.agent.receipts.next_due()))[1], 5, "the receipt")
+    home.advance(3600)
+    assert len(rec.on("sentinel/mary/alert")) == 3  # the receipt, pumped before, stops it: nothing more was sent
+
+
+def test_a_help_call_the_broker_dropped_before_the_notifier_subscribed_reaches_the_circle(
+    tmp_path: Path, broker: Mosquitto, circle: Any
+) -> None:
+    # The field: a broker restarted without its saved sessions drops an alert the agent publishes before the
+    # notifier has subscribed again; the agent's outbox was emptied by the broker's acknowledgement.
+    mary = Together(tmp_path, broker, circle, home_extra=RESIDENT, late=True)
+    try:
+        _call_for_help(mary.agent, mary.clock)
+        mary.agent.pump()
+        (alert,) = mary.agent.journal.open_alerts()
+        wait_for(lambda: (mary.agent.pump(), not mary.agent.journal.outbox)[1], 5, "the broker's acknowledgement")
+        mary.join()  # the notifier subscribes only now: the alert went to nobody
+        assert mary.c.store.incident(alert.alert_id) is None
+        mary.advance(60)  # the agent heard no "received": it sends the alert again
+        mary.until(lambda: mary.c.store.incident(alert.alert_id) is not None, "the notifier to take it")
+        mary.until(lambda: math.isinf(mary.agent.receipts.next_due()), "the notifier's receipt")
+        assert mary.c.alerts_to("ann")  # the circle is told
+    finally:
+        mary.close()
