@@ -135,3 +135,22 @@ def test_a_real_outage_is_told_over_even_while_the_connection_keeps_being_closed
     failures.failed("connection refused (is the broker running, and on this port?)")
     failures.connected(quiet=True)  # during an episode of closed connections, an outage's end is still told
     assert records(caplog, logging.INFO, "connected to the broker at 127.0.0.1:1883 after 1 failed attempts")
+
+
+def test_two_notifiers_with_one_client_id_are_told_as_such(tmp_path, broker: Mosquitto, monkeypatch, caplog) -> None:
+    # Two notifiers started from one circle.yaml on one machine: each logged only "lost the broker (Unspecified
+    # error)", some 40 times a minute, and never said why.
+    from circle_driver import SECRET, Circle
+
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    caplog.set_level(logging.DEBUG, logger="sentinel.mqtt.link")
+    c = Circle(tmp_path / "c", broker.port)
+    intruder = Intruder(broker.port, c.config.mqtt.client_id or "")
+    try:
+        wait_for(lambda: records(caplog, logging.ERROR, "a second notifier"), 30, "the takeover told")
+        (told,) = records(caplog, logging.ERROR, "a second notifier")
+        assert f"(client id {c.config.mqtt.client_id})" in told or f"({c.config.mqtt.client_id}) took over" in told
+        assert "two started from one circle.yaml on one machine" in told and "home.id" not in told
+    finally:
+        intruder.stop()
+        c.close()

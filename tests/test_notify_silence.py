@@ -5,6 +5,7 @@ A real Mosquitto is stopped and started under a notifier pumped by hand on an in
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,25 @@ def test_a_clock_jump_neither_delays_the_next_step_nor_blames_a_live_home(circle
     c.advance(1)
     assert len(c.alerts_to("carol")) == 1  # the next tier five minutes after the first, as the clock really ran
     assert c.infos_to("carol") == []  # the monitor kept beating: nobody is told it is offline
+
+
+def test_a_notifier_knocked_off_the_broker_every_second_still_tells_of_a_monitor_gone() -> None:
+    # Two notifiers started with one circle.yaml on one machine share a client id and knock each other off about
+    # every second. Each drop gave every home a full grace again, so a monitor that died was never told.
+    from datetime import datetime, timedelta
+
+    from sentinel.notifier.silence import SilenceWatch
+
+    t0 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+    watch = SilenceWatch({"mary": 120.0}, {}, t0)
+    watch.link_back(t0)
+    watch.heartbeat("mary", t0)  # then her monitor dies
+    told = []
+    for second in range(1, 400):
+        now = t0 + timedelta(seconds=second)
+        watch.link_lost(now)
+        watch.link_back(now + timedelta(milliseconds=300))
+        told += [(now, c) for c in watch.check(now + timedelta(milliseconds=300)) if c.home == "mary"]
+    assert told and told[0][1].state == "offline" and told[0][1].since == t0
+    # The 300 ms it could not hear each second are added to her grace, never a whole grace.
+    assert told[0][0] <= t0 + timedelta(seconds=120 / 0.7 + 2)

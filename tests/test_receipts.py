@@ -66,3 +66,37 @@ def test_a_help_call_the_broker_dropped_before_the_notifier_subscribed_reaches_t
         assert mary.c.alerts_to("ann")  # the circle is told
     finally:
         mary.close()
+
+
+def test_while_the_broker_is_away_nothing_falls_due_again_and_again() -> None:
+    # Before: an alert due again while the broker was away stayed due, and the agent's loop turned without a
+    # pause for the whole outage (a core at 100 % on the Pi).
+    from sentinel.agent.receipts import FIRST_S, Receipts
+
+    receipts = Receipts()
+    assert receipts.due(["mary-help-1"], 0.0) == []  # first seen: due in a minute
+    assert receipts.due(["mary-help-1"], 100.0, send=False) == []  # no broker: not sent
+    assert receipts.next_due() == 100.0 + FIRST_S  # and not due again at once
+    assert receipts.due(["mary-help-1"], 160.0) == ["mary-help-1"]  # the broker is back: sent
+
+
+def test_a_word_of_the_notifier_on_an_alert_is_its_receipt_also_after_a_restart(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    from test_agent import from_the_circle
+
+    first = Flat(tmp_path, broker.port)
+    rec = recorder(["sentinel/mary/alert"])
+    _call_for_help(first.agent, first.clock)
+    first.agent.pump()
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    from_the_circle(first, alert_id, "claim")  # Ann is going: the notifier has it, whatever else it said
+    wait_for(lambda: (first.agent.pump(), math.isinf(first.agent.receipts.next_due()))[1], 5, "the claim")
+    first.close()  # an update
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        second.advance(61)
+        # Before: sent again a minute after every restart (a second escalation in a notifiers' shared group).
+        assert alert_id in second.agent.receipts.received and math.isinf(second.agent.receipts.next_due())
+    finally:
+        second.close()

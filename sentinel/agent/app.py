@@ -101,7 +101,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self.journal.load()
         self.journal.flush()
         self.outbox = OutboxSender(self.journal, self.link)
-        self.receipts = Receipts()
+        self.receipts = Receipts.kept(self.journal)
         self.learning: Learning | None = self._new_learning() if config.detection.enabled else None
         mode = self.journal.get_setting("mode", "home")
         self.mode: Mode = mode if mode in MODES else "home"

@@ -91,10 +91,8 @@ class HomeDecisions(AgentBase):
 
     def _send_again(self, now: float) -> None:
         """Open alerts no notifier has said it received, sent again when due (``receipts.py``)."""
-        if not self.link.connected:
-            return  # what could not go waits in the outbox meanwhile
         opened = {o.alert.alert_id: o.alert for o in self.journal.alerts.values()}
-        for alert_id in self.receipts.due(opened, now):
+        for alert_id in self.receipts.due(opened, now, send=self.link.connected):  # else the outbox holds them
             log.warning("alert %s: no notifier has said it received it; sent again", alert_id)
             # Not through the outbox: the alert is stored already, and a restart sends it again anyway.
             self.link.publish(self.topics.alert, json.dumps(opened[alert_id].payload()), qos=1)

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 # "boot": which boot the stored monotonic times belong to; "kit_faults": the Zigbee faults the keepers were told of
 CLEARED = "quiet_cleared"  # the last all clear that set the quiet counting afresh: when, and by whom in words
-SETTINGS = ("mode", "last_checkin", "boot", "kit_faults", CLEARED)
+RECEIVED = "alerts_received"  # the ids of the open alerts a notifier has said it has (``receipts.py``)
+SETTINGS = ("mode", "last_checkin", "boot", "kit_faults", CLEARED, RECEIVED)
 
 
 @dataclass(eq=False)

@@ -67,11 +67,11 @@ class Messages(AgentBase):
         from sentinel.agent import inbox
 
         what, who = body.get("what"), inbox.text(body, "who", inbox.MAX_NAME)
+        if body.get("source") == "notifier":  # any word of the notifier's on it: it has it (``receipts.py``)
+            self.receipts.heard(alert_id, self.journal)
         if what == "claim" and who and self.journal.claim(alert_id, who):
             log.warning("alert %s: %s is going", alert_id, who)
             self._update_status(f"{who} is going")  # an alert closed here on movement meanwhile is open again
-        elif what == "received" and body.get("source") == "notifier":
-            self.receipts.received(alert_id)  # it reached the circle: not sent again (``receipts.py``)
         elif what in ("resolve", "cancel") and who and who not in HERE:
             note = inbox.text(body, "note", inbox.MAX_NOTE) or f"{what}d by {who}"
             self.close_alert(alert_id, who, str(what), note, self.clock.now())

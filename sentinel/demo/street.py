@@ -63,6 +63,12 @@ class Street:
         tap("bob", away, "around")
         self.live_until(story.clock.now().replace(hour=19, minute=0))
         story.run(done=lambda: self.circle.to("bob", "this week"), most=600)
+        # Two minutes before Bob's note the notifier asks both homes for their status: their answers are in
+        # before the note, at any pace (the story's clock stands still until they are).
+        asked = story.clock.now().replace(hour=19, minute=28, second=0, microsecond=0)
+        self.live_until(asked)
+        seen, homes = self.circle.notifier.rhythm.checkins.latest, [h.id for h in self.circle.cfg.homes]
+        story.settle(lambda: all(h in seen and seen[h].at >= asked for h in homes), "the homes' statuses")
         self.live_until(story.clock.now().replace(hour=19, minute=30))
         story.run(done=lambda: self.circle.to("bob", "Your circle"), most=600)
 

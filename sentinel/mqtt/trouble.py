@@ -96,8 +96,11 @@ class Failures:
 class Takeovers:
     """Tell, not at every reconnect, that the connection keeps being closed just after the broker accepts it."""
 
-    def __init__(self, client_id: str, clock: Callable[[], float], repeat: float = REPEAT_WARNING) -> None:
+    def __init__(
+        self, client_id: str, clock: Callable[[], float], repeat: float = REPEAT_WARNING, notifier: bool = False
+    ) -> None:
         self.client_id, self.clock, self.repeat = client_id, clock, repeat
+        self.words = (NOTIFIER_TAKEN, NOTIFIER_KICKED) if notifier else (TAKEN, KICKED)
         self.since: float | None = None  # when the broker accepted the connection now up
         self.short = 0  # connections in a row closed soon after they were accepted
         self.told = False  # this episode is told: until a connection lasts, a loss is logged at debug only
@@ -113,7 +116,7 @@ class Takeovers:
         if (taken or self.short >= KICKED_IN_A_ROW) and (not self.told or now - self._told_at >= self.repeat):
             self.told, self._told_at = True, now  # said again every few minutes while it goes on, with the count
             why = f"the broker says: {reason}" if taken else f"closed {self.short} times in a row just after connecting"
-            log.error(TAKEN if taken else KICKED, self.client_id, why)
+            log.error(self.words[0] if taken else self.words[1], self.client_id, why)
         return self.told
 
 
@@ -127,6 +130,18 @@ KICKED = (
     " same client id may be taking it over (a second sentinel agent with this home.id, from a config copied to"
     " another Pi or started by hand while the service runs: stop it, or give it a home.id of its own), or the broker"
     " or the network keeps closing connections"
+)
+
+NOTIFIER_TAKEN = (
+    "another client with the same client id (%s) took over this connection (%s): is a second notifier running with"
+    " it, such as two started from one circle.yaml on one machine? Stop one, or give each an mqtt.client_id of its"
+    " own; until then the two knock each other off the broker every second or so, and a monitor gone is told late"
+)
+NOTIFIER_KICKED = (
+    "the broker keeps closing this connection (client id %s) just after accepting it (%s): another client with the"
+    " same client id may be taking it over (a second notifier, such as two started from one circle.yaml on one"
+    " machine: stop one, or give each an mqtt.client_id of its own), or the broker or the network keeps closing"
+    " connections"
 )
 
 

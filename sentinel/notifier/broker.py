@@ -19,9 +19,14 @@ from sentinel.notifier.intake import MAX_PACKET
 SESSION_EXPIRY_S = 7 * 86400  # keep our alerts queued through a week's outage
 
 
+def client_id_of(cfg: MqttConfig) -> str:
+    """The notifier's client id: the config's, else one of this machine's."""
+    return cfg.client_id or f"sentinel-notifier-{socket.gethostname()}"
+
+
 def client(cfg: MqttConfig) -> mqtt.Client:
     """A paho client with the circle's identity, login and TLS; callbacks are the caller's to set."""
-    client_id = cfg.client_id or f"sentinel-notifier-{socket.gethostname()}"
+    client_id = client_id_of(cfg)
     v5 = cfg.protocol == "5"
     kwargs: dict[str, Any] = {} if v5 else {"clean_session": False}
     made = link.Client(

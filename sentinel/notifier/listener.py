@@ -45,6 +45,7 @@ class Listener:
         self._failures = link.Failures(f"{cfg.mqtt.host}:{cfg.mqtt.port}", time.monotonic, link.REPEAT_WARNING)
         self._online = False
         self.client = broker.client(cfg.mqtt)
+        self._takeovers = link.Takeovers(broker.client_id_of(cfg.mqtt), time.monotonic, notifier=True)
         self.client.on_connect = self._connected
         self.client.on_connect_fail = self._connect_failed
         self.client.on_disconnect = self._disconnected
@@ -56,7 +57,7 @@ class Listener:
             self._failures.failed(f"the broker refused the connection ({reason_code})")
             return
         self._failures.connected()
-        self._online = True
+        self._online, self._takeovers.since = True, time.monotonic()
         self.inputs.put(("link", True, self.clock.now()))  # every home gets its full grace again from now
         client.subscribe(broker.subscriptions(self.cfg))
         log.info("connected to the broker; subscribing")
@@ -72,7 +73,9 @@ class Listener:
 
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
         if self._online and not self.stopping.is_set():
-            log.warning("lost the broker (%s); retrying (alerts wait in the broker for us)", reason_code)
+            told = self._takeovers.lost(reason_code)  # two notifiers with one client id: said, not every second
+            level = logging.DEBUG if told else logging.WARNING
+            log.log(level, "lost the broker (%s); retrying (alerts wait in the broker for us)", reason_code)
         self._online = False
         self.inputs.put(("link", False, self.clock.now()))  # not hearing the homes now says nothing about them
 

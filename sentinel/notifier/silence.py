@@ -18,6 +18,9 @@ from datetime import datetime, timedelta
 
 BACK_AFTER = timedelta(seconds=60)  # heard again this long before it is said to be back
 FOLD = timedelta(minutes=10)  # after a "back", drop-outs this soon are folded into one notice
+# The notifier's own link lost for no longer than this does not give every home its grace again: a minute holds at
+# most one missed heartbeat, and the retained availability comes again with the subscription.
+BRIEF_DROP = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class SilenceWatch:
         self.availability: dict[str, tuple[str, datetime]] = {}
         self.link_up: datetime | None = None  # since when the notifier hears the broker; None: it does not
         self.link_lost_at: datetime | None = started
+        self._was_up: datetime | None = None  # the link_up before the last loss
         # Nothing can change before this: checking thousands of homes on every loop would cost more
         # than the heartbeats themselves. Every event that could bring a change sooner moves it back.
         self._next_check = started
@@ -74,20 +78,27 @@ class SilenceWatch:
         self.availability = {home: (text, at + delta) for home, (text, at) in self.availability.items()}
         self.link_up = self.link_up + delta if self.link_up is not None else None
         self.link_lost_at = self.link_lost_at + delta if self.link_lost_at is not None else None
+        self._was_up = self._was_up + delta if self._was_up is not None else None
         for state in self.homes.values():
             state.hold_until = state.hold_until + delta if state.hold_until is not None else None
             state.first_drop = state.first_drop + delta if state.first_drop is not None else None
             state.back_since = state.back_since + delta if state.back_since is not None else None
 
     def link_back(self, at: datetime) -> None:
-        """The notifier hears the broker again: each home gets its full grace from now."""
-        self.link_up, self.link_lost_at = at, None
+        """The notifier hears the broker again: each home gets its full grace from now; after a drop of
+        ``BRIEF_DROP`` or less, only the time it could not hear is added (knocked off every second by a second
+        notifier with its client id, it would else never tell of a monitor gone: each drop gave a full grace)."""
+        lost, was = self.link_lost_at, self._was_up
+        brief = was is not None and lost is not None and at - lost <= BRIEF_DROP
+        self.link_up = was + (at - lost) if brief and was is not None and lost is not None else at
+        self.link_lost_at = None
         self._next_check = min(self._next_check, at)
 
     def link_lost(self, at: datetime) -> None:
         """The notifier lost the broker: silence from now on says nothing about the homes."""
         if self.link_up is not None or self.link_lost_at is None:
             self.link_lost_at = at
+        self._was_up = self.link_up or self._was_up
         self.link_up = None
 
     def heartbeat(self, home: str, at: datetime) -> None:
