@@ -20,7 +20,7 @@ from circle_driver import alert
 from ntfy_fake import FakeNtfy
 from sentinel.clock import ManualClock
 from sentinel.config.circle import MemberConfig, NtfyConfig
-from sentinel.notifier.delivery import READBACK_TRIES, Deliverer
+from sentinel.notifier.delivery import READBACK_TRIES, RECHECK_S, Deliverer
 from sentinel.notifier.ntfy import DeliveryError, Ntfy
 from sentinel.notifier.store import NotifierStore
 
@@ -189,6 +189,22 @@ def test_after_a_lost_answer_or_a_proxys_5xx_ntfy_is_asked_before_anything_is_se
     assert q.titles(ANN) == ["Mary: pressed the help button"]  # found at ntfy: once, not every few minutes
     assert q.titles(BOB) == ["Joe: pressed the help button"]  # ntfy did not have it: sent again, once
     assert q.row(slow)[0] == q.row(lost)[0] == "sent"
+
+
+def test_a_notification_ntfy_did_not_have_goes_at_once_not_after_the_backoff(queue) -> None:
+    # Before: "had not reached ntfy: sending it" was logged, and it went only when the backoff was over (30 s later
+    # in a field trial, a help call among them).
+    q = queue()
+    q.server.failures = [500, 500, 502]  # ntfy failing twice, then a proxy's answer (not kept)
+    lost = q.add("bob", "alert", "Joe: pressed the help button")
+    for wait in (0, 10, 20):  # the backoff: 10 s, then 20 s
+        q.clock.advance(wait)
+        q.deliverer.deliver_due()
+    assert q.row(lost)[0] == "sending"  # the backoff is now 40 s
+    q.clock.advance(RECHECK_S)  # ntfy is asked: it does not have it
+    q.deliverer.deliver_due()
+    q.deliverer.deliver_due()
+    assert q.titles(BOB) == ["Joe: pressed the help button"] and q.row(lost)[0] == "sent"
 
 
 def test_a_lost_answer_holds_that_members_next_notifications_only_while_ntfy_can_be_asked(queue) -> None:

@@ -180,18 +180,19 @@ class Deliverer:
                     continue
                 log.warning(
                     "cannot ask ntfy whether a notification to %s went out %s (%s); it is sent again,"
-                    " and may arrive twice. Read access to the members' topics lets the notifier check,"
-                    " when ntfy answers in time.",
+                    " and may arrive twice.%s",
                     member.id,
                     "when its answer was lost" if self._settled(delivery.id) else "before the stop",
                     exc,
+                    # Only when ntfy refused the question: while it fails or does not answer, access is no matter.
+                    " Read access to the members' topics lets the notifier check." if exc.permanent else "",
                 )
                 self.store.resend(delivery.id, f"may have gone; ntfy could not be asked: {exc}")
                 continue
             lost = self._settled(delivery.id)
             if ntfy_id is None:
                 log.info("a notification to %s that may have gone had not reached ntfy: sending it", member.id)
-                self.store.resend(delivery.id, "ntfy did not have it")
+                self.store.resend(delivery.id, "ntfy did not have it", self.clock.now())  # now, not after the backoff
             else:
                 log.info("a notification to %s that may have gone had reached ntfy", member.id)
                 how = "after a lost answer" if lost else "after a restart"

@@ -88,9 +88,16 @@ class DeliveryTables:
             (error, next_try.isoformat(), delivery_id),
         )
 
-    def resend(self, delivery_id: int, why: str) -> None:
-        """A delivery that may have gone that ntfy does not have (or that cannot be checked): send it again."""
-        self._run("UPDATE deliveries SET status = 'pending', last_error = ? WHERE id = ?", (why, delivery_id))
+    def resend(self, delivery_id: int, why: str, at: datetime | None = None) -> None:
+        """A delivery that may have gone that ntfy does not have (or that cannot be checked): send it again, at
+        ``at`` if given (else after the backoff it had)."""
+        if at is None:
+            self._run("UPDATE deliveries SET status = 'pending', last_error = ? WHERE id = ?", (why, delivery_id))
+        else:
+            self._run(
+                "UPDATE deliveries SET status = 'pending', last_error = ?, next_try = ? WHERE id = ?",
+                (why, at.isoformat(), delivery_id),
+            )
 
     def sent_like(self, member: str, body: dict[str, Any]) -> int:
         """How many deliveries with exactly this body were sent to ``member``."""
