@@ -148,10 +148,22 @@ def test_a_help_press_reaches_the_broker_when_the_sd_card_is_full(make_home, rec
     assert stored_alerts(h.store.path) == []
 
 
+def read_only_card(store: Store) -> None:
+    """SQLite refuses every write, as on a card remounted read-only: each time the file is opened again too."""
+    store._db.execute("PRAGMA query_only=ON")
+    reopen = store.reopen
+
+    def still_read_only() -> None:
+        reopen()
+        store._db.execute("PRAGMA query_only=ON")
+
+    store.reopen = still_read_only  # type: ignore[method-assign]
+
+
 def test_a_read_only_card_still_sends_help_and_says_so_also_after_a_restart(tmp_path, broker, recorder) -> None:
     first = Home(tmp_path, broker.port, clock=ManualClock(T0), home="readonly").start(threaded=False)
     rec = recorder([first.topics.alert, first.topics.status])
-    first.store._db.execute("PRAGMA query_only=ON")  # SQLite refuses every write, as on a card remounted read-only
+    read_only_card(first.store)
     alert = press_for_help(first, rec)
     # The status that reports the alert may go out before the failed write is noticed; the next one says it.
     failing = first.pump_until(
@@ -162,7 +174,7 @@ def test_a_read_only_card_still_sends_help_and_says_so_also_after_a_restart(tmp_
     first.stop()
 
     second = Home(tmp_path, broker.port, clock=ManualClock(T0 + timedelta(minutes=5)), home="readonly")
-    second.store._db.execute("PRAGMA query_only=ON")
+    read_only_card(second.store)
     second.start(threaded=False)
     again = press_for_help(second, rec)
     assert again["alert_id"] != alert["alert_id"]
@@ -387,3 +399,16 @@ def test_a_claim_for_an_alert_closed_on_movement_before_a_restart_opens_it_again
     assert [a.alert_id for a in store.open_alerts("mary")] == [alert.alert_id]
     assert store.claimed_by(alert.alert_id) == "Ann"
     store.close()
+
+
+def test_a_database_opened_read_only_behind_the_agents_back_is_opened_again_and_written(tmp_path, broker, recorder):
+    # SQLite opens a database whose WAL file was left by a kill read-only, without a word, on a card gone read-only;
+    # once the card could be written again the agent never wrote again, until a restart (a field trial).
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0), home="walro").start(threaded=False)
+    rec = recorder([h.topics.alert, h.topics.status])
+    h.store._db.execute("PRAGMA query_only=ON")  # this connection refuses writes; the card can be written again
+    alert = press_for_help(h, rec)
+    h.clock.advance(31)  # the next try opens the file afresh (before: it kept the read-only connection for good)
+    h.pump_until(lambda: stored_alerts(h.store.path) == [alert["alert_id"]], "the alert to be stored")
+    assert h.agent.journal.failing is None
+    h.stop()

@@ -199,6 +199,10 @@ class WriteQueue:
 
     def _failed(self, exc: BaseException) -> None:
         cause = exc.__cause__ if isinstance(exc, StoreError) and exc.__cause__ is not None else exc
+        if getattr(cause, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY and self.store.writable:
+            # SQLite opened the file for reading only without a word (a WAL file left by a kill, on a card gone
+            # read-only): opened again at the next try, or the writes would wait in memory until a restart.
+            self.store.writable = False
         why = describe(cause, self.store.path)
         if self.store.due is not None:
             why = f"{self.store.due[0]}, and no fresh one can be started yet: {why}"
