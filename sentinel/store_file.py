@@ -141,7 +141,7 @@ class StoreFile:
                 self._db.close()
             self._db, self.writable = db, True
             self._identity = self._file()
-            log.info("%s opened for writing again", self.path)  # whether it can be, the next write tells
+            log.debug("%s opened for writing again", self.path)  # whether it can be, the next write tells
 
     def _open_sound(self) -> sqlite3.Connection:
         """The database at ``path``; one SQLite cannot even open is moved aside for a fresh one.

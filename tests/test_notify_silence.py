@@ -179,3 +179,37 @@ def test_a_notifier_knocked_off_the_broker_every_second_still_tells_of_a_monitor
     assert told and told[0][1].state == "offline" and told[0][1].since == t0
     # The 300 ms it could not hear each second are added to her grace, never a whole grace.
     assert told[0][0] <= t0 + timedelta(seconds=120 / 0.7 + 2)
+
+
+def _knocked_off(watch, retained: str, t0):  # type: ignore[no-untyped-def]
+    """Knocked off every second for ten minutes; at each reconnect the retained availability comes again."""
+    from datetime import timedelta
+
+    told = []
+    for second in range(2, 600):
+        now = t0 + timedelta(seconds=second)
+        watch.link_lost(now)
+        back = now + timedelta(milliseconds=300)
+        watch.link_back(back)
+        watch.announce("mary", retained, back)
+        told += [c for c in watch.check(back) if c.home == "mary"]
+    return told
+
+
+@pytest.mark.parametrize("retained", ["offline", "online"], ids=["her will said offline", "a hung monitor"])
+def test_knocked_off_every_second_the_retained_availability_again_restarts_no_grace(retained: str) -> None:
+    # Each subscription brings the retained availability again; taken as news it restarted the home's grace at
+    # every reconnect: a dead Pi (its will: offline) or a hung monitor (online stays) was never told.
+    from datetime import datetime, timedelta
+
+    from sentinel.notifier.silence import SilenceWatch
+
+    t0 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+    watch = SilenceWatch({"mary": 120.0}, {}, t0)
+    watch.link_back(t0)
+    watch.announce("mary", "online", t0)
+    watch.heartbeat("mary", t0)
+    if retained == "offline":
+        watch.announce("mary", "offline", t0 + timedelta(seconds=1))  # her Pi lost power: the broker sent her will
+    told = _knocked_off(watch, retained, t0)
+    assert told and told[0].state == "offline"

@@ -25,6 +25,7 @@ class Receipts:
     def __init__(self, received: Iterable[str] = ()) -> None:
         self.received: set[str] = set(received)
         self._due: dict[str, tuple[float, float]] = {}
+        self._held = False  # no broker: nothing is due until it is back (then what fell due meanwhile goes at once)
 
     @classmethod
     def kept(cls, journal: Journal) -> Receipts:
@@ -44,7 +45,8 @@ class Receipts:
 
     def due(self, open_ids: Iterable[str], now: float, send: bool = True) -> list[str]:
         """The open alerts to send again now (first seen here: in ``FIRST_S``); each waits twice as long the next
-        time. Not ``send`` (no broker): none, and those due wait as long again (no loop turning in vain meanwhile)."""
+        time. Not ``send`` (no broker): none, and ``next_due`` says none until it is back (no loop in vain)."""
+        self._held = not send
         opened = set(open_ids)
         self.received &= opened  # a closed alert is never sent again (one opened again by a claim was received)
         wanted = opened - self.received
@@ -52,12 +54,11 @@ class Receipts:
         again = []
         for alert_id in sorted(wanted):
             at, wait = self._due.setdefault(alert_id, (now + FIRST_S, FIRST_S))
-            if now >= at:
-                after = min(2 * wait, MOST_S) if send else wait
-                self._due[alert_id] = (now + after, after)
-                again += [alert_id] if send else []
+            if now >= at and send:
+                self._due[alert_id] = (now + min(2 * wait, MOST_S), min(2 * wait, MOST_S))
+                again.append(alert_id)
         return again
 
     def next_due(self) -> float:
         """The monotonic time the next alert is due again (infinity: none)."""
-        return min((at for at, _ in self._due.values()), default=math.inf)
+        return math.inf if self._held else min((at for at, _ in self._due.values()), default=math.inf)

@@ -86,8 +86,9 @@ class SilenceWatch:
 
     def link_back(self, at: datetime) -> None:
         """The notifier hears the broker again: each home gets its full grace from now; after a drop of
-        ``BRIEF_DROP`` or less, only the time it could not hear is added (knocked off every second by a second
-        notifier with its client id, it would else never tell of a monitor gone: each drop gave a full grace)."""
+        ``BRIEF_DROP`` or less, from when it heard it before, moved on by the time it could not (knocked off every
+        second by a second notifier with its client id, it would else never tell of a monitor gone: each drop gave a
+        full grace). A home heard since is judged from its last sign as ever."""
         lost, was = self.link_lost_at, self._was_up
         brief = was is not None and lost is not None and at - lost <= BRIEF_DROP
         self.link_up = was + (at - lost) if brief and was is not None and lost is not None else at
@@ -108,7 +109,13 @@ class SilenceWatch:
             self._next_check = min(self._next_check, at)  # it may be back
 
     def announce(self, home: str, text: str, at: datetime) -> None:
-        """The retained availability: 'online', or 'offline' (said by the agent or by its last will)."""
+        """The retained availability: 'online', or 'offline' (said by the agent or by its last will).
+
+        The same word again is no news: the broker hands the retained one over anew at every subscription, and
+        taken as news it would restart the home's grace at each of the notifier's reconnects (a dead monitor never
+        told while two notifiers knock each other off). The agent's heartbeats are its signs of life."""
+        if home in self.availability and self.availability[home][0] == text:
+            return
         self.availability[home] = (text, at)
         if text == "online":
             self.last_seen[home] = at
