@@ -990,22 +990,28 @@ def test_after_the_all_clear_for_an_outing_one_blip_is_not_an_alert_at_once(flat
     assert home.store.open_alerts("mary") == []
 
 
+def _stray_alert_all_clear(home: Flat, rec: Recorder, stray: str) -> tuple[float, str, datetime]:
+    """Out of the door; a blip of ``stray`` a minute before the outing's wait is over; its alert; an hour later
+    the circle's all clear (Ann rang: she is at her daughter's). The outing's wait, the alert's id, the all clear."""
+    _out_of_the_door(home)
+    wait = home.line()  # the outing's
+    home.advance(wait - 60)
+    home.move(stray)  # in the empty home: a stray
+    assert abs(home.line() - 60) < 2
+    home.advance(61)
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(3600)
+    from_the_circle(home, first, "resolve")
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    return wait, first, home.clock.now()
+
+
 @pytest.mark.parametrize("not_back", [False, True], ids=["inactivity", "not_back"])
 def test_after_the_all_clear_for_an_outing_with_a_stray_a_whole_wait_is_watched_again(
     flat, recorder, not_back: bool
 ) -> None:
     home = flat(extra="  not_back: true\n" if not_back else "")
-    rec = recorder(["sentinel/mary/alert"])
-    _out_of_the_door(home)
-    wait = home.line()  # the outing's
-    home.advance(wait - 60)
-    home.move("living_pir")  # a blip in the empty home a minute before the outing's wait is over: a stray
-    assert abs(home.line() - 60) < 2
-    home.advance(61)
-    first = rec.wait("sentinel/mary/alert")["alert_id"]
-    home.advance(3600)
-    from_the_circle(home, first, "resolve")  # Ann rang: she is at her daughter's
-    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    wait, first, _ = _stray_alert_all_clear(home, recorder(["sentinel/mary/alert"]), "living_pir")
     home.advance(wait - 60)
     # Before: the stray's minute was left of the outing's wait, counted from the all clear: a new alert at once.
     assert home.store.open_alerts("mary") == []
@@ -1071,16 +1077,7 @@ def test_a_sensor_found_alone_after_the_all_clear_leaves_the_quiet_counted_from_
 def test_after_an_outings_all_clear_a_stray_and_a_sensor_found_alone_bring_no_alert_early(flat, recorder) -> None:
     home = flat()
     rec = recorder(["sentinel/mary/alert"])
-    _out_of_the_door(home)
-    wait = home.line()
-    home.advance(wait - 60)
-    home.move("kitchen_pir")  # a stray a minute before the outing's wait is over
-    home.advance(61)
-    first = rec.wait("sentinel/mary/alert")["alert_id"]
-    home.advance(3600)
-    from_the_circle(home, first, "resolve")
-    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
-    cleared = home.clock.now()
+    wait, first, cleared = _stray_alert_all_clear(home, rec, "kitchen_pir")
     _found_alone(home, "living_pir")
     home.advance((cleared + timedelta(seconds=wait - 60) - home.clock.now()).total_seconds())
     # Before: the sensor's reports undone, the quiet was judged as from a sign, and the stray's minute had passed.
@@ -1093,16 +1090,7 @@ def test_after_an_outings_all_clear_a_stray_and_a_sensor_found_alone_bring_no_al
 def test_after_an_outings_all_clear_with_a_stray_the_next_alert_is_said_as_the_outing(flat, recorder) -> None:
     home = flat(extra="  not_back: true\n")
     rec = recorder(["sentinel/mary/alert"])
-    _out_of_the_door(home)
-    wait = home.line()
-    home.advance(wait - 60)
-    home.move("living_pir")  # a stray a minute before the outing's wait is over
-    home.advance(61)
-    first = rec.wait("sentinel/mary/alert")["alert_id"]
-    home.advance(3600)
-    from_the_circle(home, first, "resolve")
-    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
-    cleared = home.clock.now()
+    wait, first, cleared = _stray_alert_all_clear(home, rec, "living_pir")
     home.advance(wait + 1)
     later = rec.wait("sentinel/mary/alert", lambda m: m["alert_id"] != first)
     # Before: "inactivity", its wait said as one at home after movement in the living room.
