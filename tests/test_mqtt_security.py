@@ -176,7 +176,7 @@ def test_a_lasting_failure_is_repeated_every_few_minutes_not_every_attempt(tmp_p
         assert len(warnings) == 2
         assert warnings[1].startswith(f"still cannot connect to the broker at 127.0.0.1:{port} after ")
         assert warnings[1].endswith(
-            "over 5 min: connection refused (is the broker running, and on this port?); retrying"
+            "over 5 min 1 s: connection refused (is the broker running, and on this port?); retrying"
         )
     finally:
         link.stop()

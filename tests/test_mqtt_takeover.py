@@ -154,3 +154,10 @@ def test_two_notifiers_with_one_client_id_are_told_as_such(tmp_path, broker: Mos
     finally:
         intruder.stop()
         c.close()
+
+
+def test_how_long_the_broker_was_away_is_said_to_the_second() -> None:
+    from sentinel.mqtt.trouble import _minutes
+
+    # Before: an outage of 2 min 31 s was said as "3 min".
+    assert [_minutes(s) for s in (45, 119.6, 151, 180, 3600.4)] == ["45 s", "2 min", "2 min 31 s", "3 min", "60 min"]

@@ -146,4 +146,6 @@ NOTIFIER_KICKED = (
 
 
 def _minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    """'45 s', '2 min 31 s': an outage of 2 min 31 s is not said as 3 min."""
+    whole = round(seconds)
+    return f"{whole} s" if whole < 120 else f"{whole // 60} min" + (f" {whole % 60} s" if whole % 60 else "")
