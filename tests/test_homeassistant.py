@@ -100,3 +100,6 @@ def test_the_exact_config_of_the_status_sensor() -> None:
     status = json.loads(found["homeassistant/sensor/sentinel_mary/status/config"])
     assert status["options"] == ["starting", "learning", "ok", "checking", "alert", "away", "paused"]
     assert status["value_template"] == "{{ value_json.state }}" and status["device_class"] == "enum"
+    # The alerts' event carries each alert's id: one sent again (no notifier has said it has it) is told by it.
+    alerts = json.loads(found["homeassistant/event/sentinel_mary/alerts/config"])
+    assert alerts["value_template"] == "{{ {'event_type': value_json.kind, 'alert_id': value_json.alert_id} | tojson }}"

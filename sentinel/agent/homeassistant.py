@@ -77,7 +77,8 @@ def discovery(config: Config, topics: Topics) -> list[tuple[str, str]]:
                 "name": "Alerts",
                 "event_types": list(ALERT_KINDS),
                 "state_topic": topics.alert,
-                "value_template": '{ "event_type": "{{ value_json.kind }}" }',
+                # The alert's id rides along: an alert sent again (until a notifier says it has it) is told by it.
+                "value_template": "{{ {'event_type': value_json.kind, 'alert_id': value_json.alert_id} | tojson }}",
             },
         ),
     ]
