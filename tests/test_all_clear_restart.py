@@ -120,3 +120,29 @@ def test_a_reboot_after_a_long_power_cut_with_the_clock_not_yet_set_is_not_later
         )
     finally:
         second.close()
+
+
+def test_a_restart_after_her_answer_from_the_phone_does_not_ask_her_again_at_once(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    import json
+
+    first = Flat(tmp_path, broker.port, checkin=True)
+    first.move("kitchen_pir")
+    line = first.line()
+    first.advance(line + 60)
+    assert first.agent.status == "checking"
+    body = json.dumps({"who": "Mary's phone"})
+    first.agent.link.client.publish("sentinel/mary/cmd/ok", body, qos=1).wait_for_publish(5)
+    wait_for(lambda: (first.agent.pump(), first.agent.status == "ok")[1], 5, "her answer")
+    first.advance(600)
+    first.close()  # an update
+    second = Flat(tmp_path, broker.port, checkin=True, clock=first.clock)
+    try:
+        second.advance(5)
+        # Before: counted from the kitchen again after the restart, she was asked again at once.
+        assert second.agent.status == "ok"
+        second.advance(line - 600)
+        assert second.agent.status == "checking"  # a whole wait after her answer
+    finally:
+        second.close()

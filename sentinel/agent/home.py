@@ -100,13 +100,23 @@ class HomeDecisions(AgentBase):
     def resident_ok(self, how: str, at: datetime) -> None:
         """'I'm OK' from the resident: it answers a check, else closes any open alert, else it is a check-in."""
         self.journal.set_setting("last_checkin", at.isoformat())
-        asked = self.watch is not None and self.watch.cancel_check(self.clock.monotonic())
+        mono, last = self.clock.monotonic(), self.watch.last_event if self.watch is not None else None
+        asked = self.watch is not None and self.watch.cancel_check(mono)
+        if asked:  # her answer without a sign of life: the quiet is counted from it, also after a restart
+            self._keep_cleared(mono, last, f"{self.config.home.name}'s answer")
         open_alerts = tuple(a.alert_id for a in self.journal.open_alerts())
         meaning = of_ok(self.config.home.name, how, asked, open_alerts)
         if isinstance(meaning, CheckedIn):
             log.info("check-in by the resident (%s)", how)
             self._publish_status()
         self.act_on(meaning, at)
+
+    def _keep_cleared(self, mono: float, last: Event | None, by: str) -> None:
+        """The quiet is counted from ``mono`` (an all clear, her answer): kept, so a restart in this boot does too,
+        while ``last`` is still the last sign of life (``Watch.cleared``)."""
+        if last is not None:
+            kept = {"boot": self.clock.boot(), "mono": mono, "after": last.mono, "by": by}
+            self.journal.set_setting(CLEARED, json.dumps(kept))
 
     def act_on(self, meaning: Meaning, at: datetime) -> None:
         """Carry out what a press or a movement means for the alerts (``meaning``)."""
@@ -137,9 +147,8 @@ class HomeDecisions(AgentBase):
             self.history.closed(found.alert, at)
         if self.watch is not None and alert_id == self.watch.alert_id:
             by, mono, last = closed_by(self.config.home.name, who, what), self.clock.monotonic(), self.watch.last_event
-            if self.watch.closed(mono, by) and last is not None:  # kept: a restart in this boot counts from it too
-                kept = {"boot": self.clock.boot(), "mono": mono, "after": last.mono, "by": by}
-                self.journal.set_setting(CLEARED, json.dumps(kept))
+            if self.watch.closed(mono, by):
+                self._keep_cleared(mono, last, by)
         log.warning("alert %s closed by %s: %s", alert_id, who, note)
         self._update_status(note)
         self.outbox.flush()
