@@ -726,15 +726,22 @@ def test_an_alert_kept_open_by_someone_going_does_not_stand_for_a_later_quiet(
         home.close()
 
 
-def test_after_the_circles_all_clear_the_quiet_is_watched_again_from_then(flat, recorder) -> None:
-    home = flat()
-    rec = recorder(["sentinel/mary/alert"])
+def _kitchen_alert_all_clear(home: Flat, rec: Recorder) -> str:
+    """Mary in the kitchen, then quiet: its alert, and ten minutes on the circle's all clear (Ann called: all is
+    well, and Mary did not pass a sensor since). The alert's id."""
     home.move("kitchen_pir")
     home.advance(home.line())
     first = rec.wait("sentinel/mary/alert")["alert_id"]
     home.advance(600)
-    from_the_circle(home, first, "resolve")  # Ann called: all is well (and Mary did not pass a sensor since)
+    from_the_circle(home, first, "resolve")
     wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    return first
+
+
+def test_after_the_circles_all_clear_the_quiet_is_watched_again_from_then(flat, recorder) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    first = _kitchen_alert_all_clear(home, rec)
     assert home.agent.watch is not None and home.agent.watch.phase == "watching"
     home.advance(home.line() - 1)
     assert home.store.open_alerts("mary") == []  # counted from her all clear, not from the kitchen
@@ -1058,12 +1065,7 @@ def _found_alone(home: Flat, sensor: str) -> None:
 def test_a_sensor_found_alone_after_the_all_clear_leaves_the_quiet_counted_from_it(flat, recorder) -> None:
     home = flat()
     rec = recorder(["sentinel/mary/alert"])
-    home.move("kitchen_pir")
-    home.advance(home.line())
-    first = rec.wait("sentinel/mary/alert")["alert_id"]
-    home.advance(600)
-    from_the_circle(home, first, "resolve")
-    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    first = _kitchen_alert_all_clear(home, rec)
     cleared = home.clock.now()
     _found_alone(home, "living_pir")  # its reports are undone: the quiet goes on from the all clear
     while not [a for a in home.store.open_alerts("mary") if a.alert_id != first]:
