@@ -236,9 +236,10 @@ class Tracker:
 
     def _alert_out(self, at: datetime) -> bool:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
-        if self.model is None or self.alert_open is not None:  # nothing is held while learning (the fixed waits say
-            return self.model is not None and bool(self.alert_open)  # nothing of what is usual); else the watch says
-        return (due := self.alert_at()) is not None and at >= due
+        if self.alert_open is not None:  # the agent's watch says, while learning too: a blip must not close the alert
+            return self.alert_open
+        held = self.model is not None or self.gone is not None  # on the fixed waits, only a day out holds strays
+        return held and (due := self.alert_at()) is not None and at >= due  # (at home they say nothing of the usual)
 
     @property
     def gone(self) -> Sign | None:
@@ -253,8 +254,8 @@ class Tracker:
     def _door_line(self, door: Sign) -> float:
         if self.outing_model is not None and not arrival(door.context):
             return self.outing_model.line(door.context, door.at)
-        if self.model is None:
-            return math.inf  # still learning: the resident is probably out
+        if self.model is None:  # learning: she came in (the fixed waits), or went out and may have fallen (a day)
+            return self.warmup.line(door.at) if arrival(door.context) else self.params.door_ceiling_s
         if door.context not in self.model.lines:
             return self.params.door_ceiling_s  # no outing learned yet through this door: its longest wait
         return self.model.line(door.context, door.at)
@@ -264,15 +265,14 @@ class Tracker:
         if self.last_at is None or self.last_context is None:
             return None
         if self._out is not None:
-            if self.model is None:  # learning: she came in (the fixed waits), or went out and may have fallen (a day)
-                return self.warmup.line(self.last_at) if arrival(self._out.context) else self.params.door_ceiling_s
-            if not self._strays or afresh:
+            if self.model is None and arrival(self._out.context):  # learning, and she came in: the fixed waits
+                return self.warmup.line(self.last_at)
+            if not self._strays or afresh:  # (a stray leaves only the rest of the wait: 23 h on, a day was 47 h)
                 return self._door_line(self._out)
             deadline = self._out_deadline()
             return math.inf if deadline is None else (deadline - self.last_at).total_seconds()
-        if self.model is None:
-            return self.warmup.line(self.last_at)
-        return self.model.line(self.last_context, self.last_at)
+        at, model = self.last_at, self.model
+        return self.warmup.line(at) if model is None else model.line(self.last_context, at)
 
     def limit(self, afresh: bool = False) -> Limit | None:
         """``line_s()`` with what set it, for the alert's reason."""
@@ -280,7 +280,7 @@ class Tracker:
         if line is None or self.last_at is None or self.last_context is None:
             return None
         if self._out is not None:
-            if self._strays and self.model is not None and not afresh:
+            if self._strays and not afresh and (self.model is not None or not arrival(self._out.context)):
                 return Limit(line, "stray", since=self._out.at)
             if self.outing_model is not None and not arrival(self._out.context):
                 return self.outing_model.limit(self._out.context, self._out.at)

@@ -78,8 +78,8 @@ class Watch:
         """A routine learned elsewhere takes over (the spell being followed goes on, and the faults it knows).
 
         ``took``: this watch took the signs since the front door while learning (not restored from a replay)."""
-        if took and self.detector.learning and summary.model is not None:
-            self.detector.strays_were_hers()
+        if took and self.detector.learning and summary.model is not None and not self.detector.alert_open:
+            self.detector.strays_were_hers()  # (not those held back while the alert is out)
         self.detector.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
         self.detector.run.faulty = {**summary.faulty, **self.detector.run.faulty}
 
