@@ -931,28 +931,57 @@ def _seen(agent: Agent, factory: MockFactory, clock: ManualClock, sensor: str) -
     agent.pump()
 
 
-def test_a_restart_with_the_alert_open_while_she_gets_up_lets_the_next_quiet_be_told(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
-    rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port)
+def _up_while_relearning(
+    tmp_path: Path, port: int, rec: Recorder, going: bool = False
+) -> tuple[str, Agent, Store, ManualClock]:
+    """Mary's alert is out; the agent restarts and, while it relearns, she gets up (three signs)."""
+    first = Flat(tmp_path, port)
     first.move("kitchen_pir")
     first.advance(first.line())
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    if going:
+        from_the_circle(first, alert_id, "claim")  # Ann is on her way
+        wait_for(lambda: (first.agent.pump(), first.store.claimed_by(alert_id))[1], 5, "the claim")
     first.close()
     gate = tmp_path / "learn-now"  # the routine is relearned while she gets up
-    agent, store, factory = _restarted(tmp_path, broker.port, first.clock, gated_learning(gate))
+    agent, store, factory = _restarted(tmp_path, port, first.clock, gated_learning(gate))
+    wait_for(lambda: (agent.pump(), agent.link.connected)[1], 10, "the link")
+    for sensor in ("bedroom_pir", "living_pir", "kitchen_pir"):
+        _seen(agent, factory, first.clock, sensor)
+    gate.touch()
+    wait_for(lambda: (agent.pump(), agent.routine_ready)[1], 30, "the routine")
+    return alert_id, agent, store, first.clock
+
+
+def test_a_restart_with_the_alert_open_while_she_gets_up_closes_it_and_lets_the_next_quiet_be_told(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    alert_id, agent, store, clock = _up_while_relearning(tmp_path, broker.port, rec)
     try:
-        wait_for(lambda: (agent.pump(), agent.link.connected)[1], 10, "the link")
-        for sensor in ("bedroom_pir", "living_pir", "kitchen_pir"):
-            _seen(agent, factory, first.clock, sensor)
-        gate.touch()
-        wait_for(lambda: (agent.pump(), agent.routine_ready)[1], 30, "the routine")
+        # Before, it stayed open for the circle to close, and was escalated on: she was up and about.
+        ack = rec.wait(f"sentinel/mary/alert/{alert_id}/ack", lambda a: a["who"] == "sensors")
+        assert ack["what"] == "resolve" and ack["note"].startswith("Movement again: movement in the kitchen at ")
+        assert store.open_alerts("mary") == []
         assert agent.watch is not None and agent.watch.phase == "watching"
-        first.clock.advance(agent.watch.line_s() or 0)
+        clock.advance(agent.watch.line_s() or 0)
         agent.pump()
         later = [a.alert_id for a in store.open_alerts("mary") if a.alert_id != alert_id]
         assert later, "the quiet after she got up is never told"
+    finally:
+        agent.close()
+        store.close()
+
+
+def test_a_restart_with_someone_going_while_she_gets_up_tells_them_and_keeps_the_alert_open(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
+    alert_id, agent, store, clock = _up_while_relearning(tmp_path, broker.port, rec, going=True)
+    try:  # the movement may be Ann letting herself in: only she can say all is well
+        seen = rec.wait(f"sentinel/mary/alert/{alert_id}/ack", lambda a: a["who"] == "sensors")
+        assert seen["what"] == "activity" and seen["note"].startswith("Movement again: ")
+        assert [a.alert_id for a in store.open_alerts("mary")] == [alert_id]
     finally:
         agent.close()
         store.close()

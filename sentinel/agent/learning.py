@@ -50,6 +50,7 @@ class Learning:
         self._retry = LEARN_RETRY_S[0]
         self.routine_as_of: datetime | None = None  # the time the routine in use was learned as of
         self.next_learn: tuple[float, bool] | None = None  # (when, relearn all) after a learning process failed
+        self.over: tuple[str, Event] | None = None  # an open alert whose quiet a return seen while relearning ended
 
     def new_watch(self) -> Watch:
         """A watch with an empty routine (status learning)."""
@@ -148,11 +149,14 @@ class Learning:
         for event in news:
             fresh.activity(event, learn=learn_meanwhile)
         # After them: a sign fed here would end the alert's phase unseen by what closes it and tells the circle.
-        quiet = self._still_out(news)
-        if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
+        quiet, ended = self._still_out(news)
+        if quiet is not None and ended is None:  # raised before a restart for this very quiet: not raised again
             fresh.relink(quiet)
         elif (cleared := self._cleared()) is not None:  # closed in this boot, with no sign since: counted from it
             fresh.cleared(*cleared)
+        seen = {(e.wall, e.sensor, e.value) for e in news}
+        if quiet is not None and ended is not None and (ended.wall, ended.sensor, ended.value) in seen:
+            self.over = quiet, ended  # she came back while the routine was relearned: the agent closes it
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(
@@ -165,11 +169,12 @@ class Learning:
         )
         return True
 
-    def _still_out(self, news: list[Event]) -> str | None:
-        """The open unusual-quiet alert whose quiet goes on (nothing since but a stray or two), if there is one."""
+    def _still_out(self, news: list[Event]) -> tuple[str | None, Event | None]:
+        """The open unusual-quiet alert, if there is one, and what ended its quiet (None: it goes on, nothing
+        since but a stray or two)."""
         quiet = [a for a in self.journal.open_alerts() if a.kind in QUIET_KINDS]
         if not quiet:
-            return None
+            return None, None
         # The front door, or a third sign, ended its quiet (the agent closed it then, unless someone going keeps it
         # open): such an alert must not stand for the quiet now, which would then never be told.
         signs: set[tuple[datetime, str, int]] = set()
@@ -180,11 +185,11 @@ class Learning:
                     continue
                 signs.add((e.wall, e.sensor, e.value))  # an event both stored and seen meanwhile counts once
                 if e.kind == "door" or len(signs) >= RETURN_ROWS:
-                    return None
+                    return quiet[-1].alert_id, e
         except Exception as exc:  # a failing card: the quiet now is watched afresh (a second alert, not none)
             log.warning("could not read the events since the open alert %s (%s)", quiet[-1].alert_id, exc)
-            return None
-        return quiet[-1].alert_id
+            return None, None
+        return quiet[-1].alert_id, None
 
     def _cleared(self) -> tuple[float, str, float] | None:
         """The last all clear that set the quiet counting afresh, if kept in this boot: when (monotonic), by whom
