@@ -839,11 +839,11 @@ def test_replay_after_the_front_door_while_learning_says_a_day_of_quiet_is_check
     assert pending["facts"]["line_cause"] == "warmup" and pending["facts"]["line_min"] == 24 * 60
 
 
-def test_replay_while_learning_lists_the_days_alert_once_and_blips_after_it_leave_it_out(
+def test_replay_while_learning_lists_the_days_alert_once_and_a_blip_after_it_starts_another_day(
     tmp_path: Path, capsys
 ) -> None:
-    # While learning too, one or two signs after the day's alert are strays: it stays out. Before, a blip started
-    # another day's wait from it (and before that, it was listed twice, "since 13:00 (-10800 s)").
+    # While learning, any sign ends the quiet: a blip after the day's alert starts another day's wait from it. Before,
+    # it was listed twice, the second "since 13:00 (-10800 s)": the outing's wait was counted from the door.
     out_row = Row(D0 + timedelta(days=3, hours=10), "front_door", "door", 0, "hall")
     blips = [Row(D0 + timedelta(days=4, hours=h), "kitchen_pir", "motion", 1, "kitchen") for h in (13, 15)]
     path = write_csv(tmp_path / "today.csv", routine_rows(3, 5, out_row, *blips))
@@ -851,29 +851,29 @@ def test_replay_while_learning_lists_the_days_alert_once_and_blips_after_it_leav
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("2026-01-09 10:00  No sign of activity since 10:00 (24 h 00 min);")
     assert out.splitlines()[1:] == [
-        "The file ends at 2026-01-09 15:00 with the alert of 2026-01-09 10:00 still out: nothing since was taken "
-        "for a sign that Mary is up and about (one or two isolated signs are not, nor a sensor's reports alone).",
+        "The file ends at 2026-01-09 15:00. If the quiet goes on, the alert would come at 2026-01-10 15:00:",
+        "  No sign of activity since 15:00 (24 h 00 min); Mary was last noticed by movement in the kitchen. "
+        "sentinel is still learning Mary's routine (that takes 7 days), so for now, after the front door (10:00), "
+        "it alerts after a fixed 24 h 00 min without a sign of life (Mary may be out).",
     ]
     assert err == "1 inactivity alert(s)\n"
 
 
-def test_replay_when_the_first_routine_is_due_after_the_days_alert_keeps_blips_strays(tmp_path: Path, capsys) -> None:
+def test_replay_when_the_first_routine_comes_after_a_blip_takes_it_for_hers_not_an_outings_stray(
+    tmp_path: Path, capsys
+) -> None:
     out_row = Row(D0 + timedelta(days=6, hours=10), "front_door", "door", 0, "hall")
-    blip = Row(D0 + timedelta(days=7, hours=13), "kitchen_pir", "motion", 1, "kitchen")  # learning is due here
+    blip = Row(D0 + timedelta(days=7, hours=13), "kitchen_pir", "motion", 1, "kitchen")  # learning ends here
     bed = Row(D0 + timedelta(days=7, hours=20), "bed", "pressure", 1, "bedroom")
     path = write_csv(tmp_path / "today.csv", routine_rows(6, 5, out_row, blip, bed))
     assert main(["replay", "--name", "Mary", str(path)]) == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].startswith("2026-01-12 10:00  No sign of activity since 10:00 (24 h 00 min);")
-    # Two isolated signs in the empty home, hours apart, after the day's alert: it stays out. Before, the blip was
-    # taken for her return, and the kitchen's learned wait after it was listed as a second alert (and before that,
-    # an outing long overdue: "2026-01-12 10:00 ... since 13:00 (-10800 s)").
-    assert lines[1:] == [
-        "The file ends at 2026-01-12 20:00 with the alert of 2026-01-12 10:00 still out: nothing since was taken "
-        "for a sign that Mary is up and about (one or two isolated signs are not, nor a sensor's reports alone).",
-    ]
-    assert err == "1 inactivity alert(s)\n"
+    # The blip was hers (the warm-up took it so): the next alert is the kitchen's learned wait after it, not one at
+    # once for an outing long overdue (before: "2026-01-12 10:00 ... since 13:00 (-10800 s)").
+    assert lines[1].startswith("2026-01-12 13:33  No sign of activity since 13:00 (33 min);") and "(-" not in out
+    assert err == "2 inactivity alert(s)\n"
 
 
 def test_replay_says_when_the_file_ends_with_an_alert_still_out(tmp_path: Path, capsys) -> None:

@@ -50,7 +50,6 @@ class Learning:
         self._retry = LEARN_RETRY_S[0]
         self.routine_as_of: datetime | None = None  # the time the routine in use was learned as of
         self.next_learn: tuple[float, bool] | None = None  # (when, relearn all) after a learning process failed
-        self.over: tuple[str, Event] | None = None  # an open alert whose quiet a return seen while relearning ended
 
     def new_watch(self) -> Watch:
         """A watch with an empty routine (status learning)."""
@@ -138,25 +137,23 @@ class Learning:
             log.info("routine relearned as of %s (%.1f s; %s)", item.request.now, item.seconds, cost)
             return True
         assert self._relearning is not None
+        last = summary.last  # the movement seen since the learning process read the store
+        news = [e for e in meanwhile if last is None or (e.wall, e.mono) > (last.wall, last.mono)]
+        quiet = self._still_out(news)
         fresh = self.new_watch()
-        try:
-            fresh.restore(summary, *self._relearning, first=first)
+        try:  # with an alert still out for this quiet, signs since the door are strays, not her return: also when
+            # the first routine comes now (before, her coming in after it was taken for going out)
+            fresh.restore(summary, *self._relearning, first=first and quiet is None)
         except (ValueError, KeyError, TypeError) as exc:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
             return False
-        last = fresh.last_event
-        news = [e for e in meanwhile if last is None or (e.wall, e.mono) > (last.wall, last.mono)]
         for event in news:
             fresh.activity(event, learn=learn_meanwhile)
         # After them: a sign fed here would end the alert's phase unseen by what closes it and tells the circle.
-        quiet, ended = self._still_out(news)
-        if quiet is not None and ended is None:  # raised before a restart for this very quiet: not raised again
+        if quiet is not None:  # raised before a restart for this very quiet: not raised again, movement may end it
             fresh.relink(quiet)
         elif (cleared := self._cleared()) is not None:  # closed in this boot, with no sign since: counted from it
             fresh.cleared(*cleared)
-        seen = {(e.wall, e.sensor, e.value) for e in news}
-        if quiet is not None and ended is not None and (ended.wall, ended.sensor, ended.value) in seen:
-            self.over = quiet, ended  # she came back while the routine was relearned: the agent closes it
         self.watch = fresh
         learned = "still learning" if fresh.learning else "learned"
         log.info(
@@ -169,12 +166,11 @@ class Learning:
         )
         return True
 
-    def _still_out(self, news: list[Event]) -> tuple[str | None, Event | None]:
-        """The open unusual-quiet alert, if there is one, and what ended its quiet (None: it goes on, nothing
-        since but a stray or two)."""
+    def _still_out(self, news: list[Event]) -> str | None:
+        """The open unusual-quiet alert whose quiet goes on (nothing since but a stray or two), if there is one."""
         quiet = [a for a in self.journal.open_alerts() if a.kind in QUIET_KINDS]
         if not quiet:
-            return None, None
+            return None
         # The front door, or a third sign, ended its quiet (the agent closed it then, unless someone going keeps it
         # open): such an alert must not stand for the quiet now, which would then never be told.
         signs: set[tuple[datetime, str, int]] = set()
@@ -185,11 +181,11 @@ class Learning:
                     continue
                 signs.add((e.wall, e.sensor, e.value))  # an event both stored and seen meanwhile counts once
                 if e.kind == "door" or len(signs) >= RETURN_ROWS:
-                    return quiet[-1].alert_id, e
+                    return None
         except Exception as exc:  # a failing card: the quiet now is watched afresh (a second alert, not none)
             log.warning("could not read the events since the open alert %s (%s)", quiet[-1].alert_id, exc)
-            return None, None
-        return quiet[-1].alert_id, None
+            return None
+        return quiet[-1].alert_id
 
     def _cleared(self) -> tuple[float, str, float] | None:
         """The last all clear that set the quiet counting afresh, if kept in this boot: when (monotonic), by whom

@@ -43,32 +43,11 @@ class Quiet(AgentBase):
         """What the learning process sent back: a routine takes over, or it is tried again later."""
         assert self.learning is not None
         if self.learning.learned(item, learn_meanwhile=self.status in ("ok", "learning")):
-            over, self.learning.over = self.learning.over, None
-            if over is not None:
-                self._back_meanwhile(*over)
             try:
                 self._kit_check(self.clock.now())  # a sensor may have died before the restart
             except Exception as exc:  # a notice for the keepers must never stop the agent
                 log.error("could not check the sensors for silence (%s: %s)", type(exc).__name__, exc)
         self._update_status("the routine is learned" if not self.learning.watch.learning else "learning")
-
-    def _back_meanwhile(self, alert_id: str, event: Event) -> None:
-        """An alert open from before a restart whose quiet ``event``, seen while relearning, ended: as movement
-        would have then (before, it stayed open, and the circle was not told she was up and about)."""
-        assert self.watch is not None
-        known = self.watch.places.get(event.sensor)
-        place = known.words(event.value) if known is not None else event.sensor
-        meaning = of_movement(
-            self.config.home.name,
-            "alerted",
-            place,
-            event.wall,
-            by_button=event.kind == "button",
-            open_alert=alert_id,
-            resolve_on_activity=self.config.detection.resolve_on_activity,
-            going=self.journal.claimed_by(alert_id),
-        )
-        self.act_on(meaning, event.wall)
 
     def _watch_activity(self, event: Event) -> bool:
         """Movement: learn from it, and end a check-in or an inactivity alert it answers; False if not taken.

@@ -22,7 +22,8 @@ from datetime import date, datetime, timedelta
 
 from sentinel.detect.contexts import BACK, Sign, arrival, sensor_of
 from sentinel.detect.lines import Limit, Params, RoutineModel, Warmup
-from sentinel.detect.silent import JUDGED_KINDS, MIN_RUNS, Kept, Run, SilentSensor, Usual, told_silent
+from sentinel.detect.silences import Silences
+from sentinel.detect.silent import JUDGED_KINDS, MIN_RUNS, Kept, Run, Usual
 
 # Signs indoors after the front door that make a return: a mat's blip is two rows, a PIR's one; a third is not.
 RETURN_ROWS = 3
@@ -30,15 +31,15 @@ RETURN_ROWS = 3
 ARRIVAL_S = 30 * 60
 
 
-class Tracker:
+class Tracker(Silences):
     """Follows the quiet spells and says when the current one becomes unusual."""
 
     def __init__(self, params: Params | None = None, warmup: Warmup | None = None, not_back: bool = False) -> None:
+        super().__init__()
         self.params = params or Params()
         self.warmup = warmup or Warmup()
         self.outing_contexts: set[str] = set()  # the front door's contexts when it opens an outing (going out)
         self._doors: set[str] = set()  # and when it closes one (coming in)
-        self._unjudged: set[str] = set()  # silence says nothing of the kit: the front door, kinds used now and then
         self.first_at: datetime | None = None
         self.last_at: datetime | None = None  # the last sign of life
         self.last_context: str | None = None
@@ -52,13 +53,6 @@ class Tracker:
         self._out: Sign | None = None  # the front door, while no return has followed it
         self._strays: list[Sign] = []  # indoor signs since, not (yet) taken for a return
         self._went_out = False  # since that door, a spell from the door to the door again: a departure
-        # Sensors that stopped reporting: the routine is relearned as if they had never been there.
-        self.silent: set[str] = set()
-        self._moves = 0  # signs of life of another sensor than the one before (``silent.py``: silences judged by)
-        self._moved_from: str | None = None
-        self._last_sign: dict[str, tuple[int, datetime]] = {}  # per sensor: the count and time of its last
-        self.usual: dict[str, Usual] = {}  # per sensor, from the window at the last refit
-        self._next_check = math.inf  # the count at which some sensor would have been silent too long
         self.run = Run()  # the sensor reporting now, and whether it reports alone far beyond its usual runs
         self._latest: str | None = None  # the sensor of the last row seen, taken or not
         self._before: Kept | None = None  # where the tracker stood before that sensor's signs in a row
@@ -162,39 +156,6 @@ class Tracker:
         self._fitted_on = self._fitted_on if on is None else on
         self._plan_check()
 
-    def _watch_sensors(self, sensor: str, at: datetime, judged: bool) -> bool:
-        """Count this sign of life; True when a sensor has just been found silent, or has come back."""
-        self._moves, self._moved_from = self._moves + (self._moved_from != sensor), sensor
-        self._last_sign[sensor] = (self._moves, at)
-        back = sensor in self.silent
-        self.silent.discard(sensor)
-        if not judged:
-            self._unjudged.add(sensor)
-        if self._moves < self._next_check:
-            return back
-        found = {
-            name
-            for name, usual in self.usual.items()
-            if name not in self._unjudged
-            and usual.silent(self._moves - self._last_sign[name][0], (at - self._last_sign[name][1]).total_seconds())
-        }
-        self.silent |= found
-        self._plan_check()
-        return back or bool(found)
-
-    def _plan_check(self) -> None:
-        """The next count of moves at which a sensor still reporting could be found silent."""
-        limits = [
-            self._last_sign[name][0] + usual.busy
-            for name, usual in self.usual.items()
-            if name in self._last_sign and name not in self.silent and name not in self._unjudged
-        ]
-        self._next_check = math.floor(min(limits)) + 1 if limits else math.inf
-
-    def silent_sensors(self, now: datetime) -> list[SilentSensor]:
-        """The sensors found silent far beyond their usual gaps (a kit fault: tell the keepers)."""
-        return told_silent(self.silent, self.usual, self._last_sign, self._moves, now)
-
     def _record(self, sign: Sign) -> None:
         """The spell from the last sign of life taken for the resident's to this one ends."""
         if sign.learn and self._from is not None:
@@ -238,8 +199,8 @@ class Tracker:
         """The spell's alert is out by ``at``: as the agent's watch says, else once past the learned line."""
         if self.alert_open is not None:  # the agent's watch says, while learning too: a blip must not close the alert
             return self.alert_open
-        held = self.model is not None or self.gone is not None  # on the fixed waits, only a day out holds strays
-        return held and (due := self.alert_at()) is not None and at >= due  # (at home they say nothing of the usual)
+        # A replay on the fixed waits holds nothing back: they say nothing of what is usual.
+        return self.model is not None and (due := self.alert_at()) is not None and at >= due
 
     @property
     def gone(self) -> Sign | None:
@@ -260,6 +221,16 @@ class Tracker:
             return self.params.door_ceiling_s  # no outing learned yet through this door: its longest wait
         return self.model.line(door.context, door.at)
 
+    def _left(self) -> float | None:
+        """The rest of the outing's wait after a stray, from it (a blip 23 h out leaves 1 h, not a day again)."""
+        assert self._out is not None and self.last_at is not None
+        if (deadline := self._out_deadline()) is None:
+            return math.inf
+        left, learning = (deadline - self.last_at).total_seconds(), self.model is None
+        if learning and (arrival(self._out.context) or (left <= 0 and self.alert_open is None)):
+            return None  # the fixed waits: she came in, or a replay took a sign past the day's for hers (a day again)
+        return left
+
     def line_s(self, afresh: bool = False) -> float | None:
         """How long the quiet may last before it is unusual (``afresh``, from an all clear: an outing's whole wait)."""
         if self.last_at is None or self.last_context is None:
@@ -267,10 +238,9 @@ class Tracker:
         if self._out is not None:
             if self.model is None and arrival(self._out.context):  # learning, and she came in: the fixed waits
                 return self.warmup.line(self.last_at)
-            if not self._strays or afresh:  # (a stray leaves only the rest of the wait: 23 h on, a day was 47 h)
+            if not self._strays or afresh or (left := self._left()) is None:
                 return self._door_line(self._out)
-            deadline = self._out_deadline()
-            return math.inf if deadline is None else (deadline - self.last_at).total_seconds()
+            return left
         at, model = self.last_at, self.model
         return self.warmup.line(at) if model is None else model.line(self.last_context, at)
 
@@ -280,7 +250,7 @@ class Tracker:
         if line is None or self.last_at is None or self.last_context is None:
             return None
         if self._out is not None:
-            if self._strays and not afresh and (self.model is not None or not arrival(self._out.context)):
+            if self._strays and not afresh and self._left() is not None:
                 return Limit(line, "stray", since=self._out.at)
             if self.outing_model is not None and not arrival(self._out.context):
                 return self.outing_model.limit(self._out.context, self._out.at)
