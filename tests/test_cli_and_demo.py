@@ -224,6 +224,29 @@ def test_the_demo_says_plainly_when_the_broker_it_is_given_is_wrong_or_not_there
     assert f"cannot reach the broker at 127.0.0.1:{port}" in result.stderr
 
 
+SKIPS_19_28 = """\
+import sys
+from sentinel.demo.story import run_demo
+from sentinel.notifier.rhythm import Rhythm
+sharp = Rhythm.tick
+def tick(self, now):  # the notifier looked at its times of day just before 19:28, and next 30 s later
+    if (now.hour, now.minute, now.second) != (19, 28, 0):
+        sharp(self, now)
+Rhythm.tick = tick
+sys.exit(run_demo(100000.0, broker=sys.argv[1]))
+"""
+
+
+@pytest.mark.long(5)
+def test_the_demo_waits_for_the_status_question_whenever_the_notifier_asks_it(broker: Mosquitto) -> None:
+    # The notifier looks at its times of day every 30 s: on a busy machine its look fell just before 19:28 now and
+    # then, and the story stood still at 19:28 waiting for answers to a question not yet asked ("demo FAILED").
+    command = [sys.executable, "-c", SKIPS_19_28, f"127.0.0.1:{broker.port}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "demo OK" in result.stdout
+
+
 @pytest.mark.long(5)
 def test_the_demo_uses_a_given_broker(broker: Mosquitto) -> None:
     result = subprocess.run(
