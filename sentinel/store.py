@@ -106,6 +106,13 @@ class Store(StoreFile):
             (*_alert_row(alert), claimed_by),
         )
 
+    def last_raised(self, kinds: tuple[str, ...]) -> datetime | None:
+        """When the latest alert of one of ``kinds`` was raised, open or closed."""
+        marks = ", ".join("?" * len(kinds))
+        sql = f"SELECT raised_at FROM alerts WHERE kind IN ({marks}) ORDER BY julianday(raised_at) DESC LIMIT 1"
+        row = self._read(sql, kinds)
+        return datetime.fromisoformat(row[0][0]) if row else None
+
     def open_alerts(self, home: str) -> list[Alert]:
         rows = self._read(
             "SELECT alert_id, kind, severity, raised_at, reason, facts FROM alerts"

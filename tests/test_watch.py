@@ -1368,3 +1368,53 @@ def test_a_restart_after_a_stray_past_a_day_out_keeps_the_learned_outings_wait_f
     restored = Watch(cfg.detection, cfg.home, cfg.sensors)
     restored.restore(replace(replayed, model=model, outing_model=outing), now_wall, now_mono, same_boot=True)
     assert restored.deadline() == live.deadline()
+
+
+def test_away_past_the_line_the_agents_loop_does_not_spin(flat) -> None:
+    # The watch's deadline passes while away: before, the loop woke at once, again and again (a core at 100 %).
+    home = flat(extra="  learn_days: 30\n")
+    home.agent.set_mode("away", "set to away by the test")
+    home.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
+    home.advance(30 * 3600)
+    assert home.agent.next_deadline() >= home.clock.monotonic() + 1.0
+
+
+def test_a_quiet_window_past_the_line_does_not_spin_the_loop_and_the_alert_comes_at_its_end(flat) -> None:
+    home = flat(extra='  learn_days: 30\n  quiet_windows: [{start: "07:00", end: "12:00"}]\n')
+    home.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
+    home.advance(25 * 3600)  # 10:00 the next day: the day's alert waits for 12:00
+    assert home.store.open_alerts("mary") == []
+    assert home.agent.next_deadline() >= home.clock.monotonic() + 1.0
+    home.advance(2 * 3600)  # 12:00
+    assert [a.kind for a in home.store.open_alerts("mary")] == ["inactivity"]
+
+
+def test_a_restart_bringing_the_first_routine_after_the_days_alert_was_closed_keeps_a_held_blip_a_stray(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port, extra="  learn_days: 14\n")
+    first.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
+    first.advance(24 * 3600 + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(17 * 3600)
+    first.move("kitchen_pir")  # 02:00: a blip in the empty home, held: the day's alert stays open
+    first.advance(1800)
+    from_the_circle(first, alert_id, "resolve")  # 02:30: Ann rang her daughter: Mary is staying the night there
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    first.advance(3600)
+    first.close()  # 03:30: a restart, and the warm-up's days are past: the first routine comes
+    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 14\n")
+    try:
+        watch = second.agent.watch
+        assert watch is not None and not watch.learning and watch.detector.gone is not None  # still out
+        second.advance(4 * 3600)
+        door = second.factory.pin(PINS["front_door"])
+        door.drive_high()  # 07:30: she comes back in
+        second.advance(5)
+        door.drive_low()
+        second.advance(1)
+        # Before, the first routine took the blip for her return, and her coming in for going out (7.6 h, not 1.5 h).
+        assert watch.detector.last_context == "front_door:0 back"
+    finally:
+        second.close()

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 ROUTINE = "routine"
 """The setting that keeps the last routine learned (a compact summary), for when learning fails at a start."""
+RECHECK_S = 1.0
+"""A deadline of the watch's that passed without an alert (postponed) is looked at again this often."""
 LEARN_RETRY_S = (60.0, 6 * 3600.0)
 """After a learning process failed, the next one waits this long, doubling each time up to the second figure."""
 
@@ -143,6 +145,7 @@ class Learning:
         fresh = self.new_watch()
         try:  # with an alert still out for this quiet, signs since the door are strays, not her return: also when
             # the first routine comes now (before, her coming in after it was taken for going out)
+            fresh.alerted_at = self._alerted()  # strays held once it went out are no return, closed since or not
             fresh.restore(summary, *self._relearning, first=first and quiet is None)
         except (ValueError, KeyError, TypeError) as exc:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
@@ -186,6 +189,14 @@ class Learning:
             log.warning("could not read the events since the open alert %s (%s)", quiet[-1].alert_id, exc)
             return None
         return quiet[-1].alert_id
+
+    def _alerted(self) -> datetime | None:
+        """When the last alert for unusual quiet went out, open or closed since (None: none, or unreadable)."""
+        try:
+            return self.store.last_raised(QUIET_KINDS)
+        except Exception as exc:  # a failing card: the first routine may take strays for her return, as before
+            log.warning("could not read when the last alert went out (%s)", exc)
+            return None
 
     def _cleared(self) -> tuple[float, str, float] | None:
         """The last all clear that set the quiet counting afresh, if kept in this boot: when (monotonic), by whom
@@ -243,7 +254,12 @@ class Learning:
     def next_due(self) -> float | None:
         """The monotonic time of the watch's next deadline or the next try at learning, whichever is first."""
         times = [t for t in (self.watch.deadline(), self.next_learn[0] if self.next_learn else None) if t is not None]
-        return min(times) if times else None
+        if not times:
+            return None
+        # One let pass (a quiet window, away, the Zigbee bridge offline, a learning process still running) is looked
+        # at again each second: before, the agent's loop woke at once, again and again, a core at 100 % for days.
+        due, now = min(times), self.clock.monotonic()
+        return due if due > now else now + RECHECK_S
 
 
 def _loads(text: str) -> Summary | None:

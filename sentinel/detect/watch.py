@@ -57,6 +57,7 @@ class Watch:
         # Where the watch stood before the last event's sensor began its signs in a row (``activity``).
         self._before: tuple[Event | None, float | None, bool, str | None] = (None, None, False, None)
         self._latest: str | None = None  # the sensor of the last event seen, taken or not (as the tracker keeps)
+        self.alerted_at: datetime | None = None  # when the last alert for unusual quiet went out (kept in the store)
 
     @property
     def last_event(self) -> Event | None:
@@ -78,8 +79,11 @@ class Watch:
         """A routine learned elsewhere takes over (the spell being followed goes on, and the faults it knows).
 
         ``took``: this watch took the signs since the front door while learning (not restored from a replay)."""
-        if took and self.detector.learning and summary.model is not None and not self.detector.alert_open:
-            self.detector.strays_were_hers()  # (not those held back while the alert is out)
+        gone, alerted = self.detector.gone, self.alerted_at
+        # Strays held once an alert went out since the door (closed since or not) are no return; the warm-up's are.
+        held = gone is not None and alerted is not None and aware(alerted) >= gone.at
+        if took and self.detector.learning and summary.model is not None and not held:
+            self.detector.strays_were_hers()
         self.detector.adopt(summary.model, summary.outing_model, summary.usual, summary.fitted_on)
         self.detector.run.faulty = {**summary.faulty, **self.detector.run.faulty}
 
@@ -281,6 +285,7 @@ class Watch:
         severity: Severity = "normal" if outing else "high"
         made = Alert(alert_id(self.home.id, kind, wall, nonce), self.home.id, kind, severity, wall, reason, facts)
         self.alert_id, self.detector.alert_open, self.detector.listening = made.alert_id, True, False
+        self.alerted_at = wall
         return made
 
     def door_alert(self, sensor: str, wall: datetime, nonce: str) -> Alert:
@@ -289,12 +294,5 @@ class Watch:
         name = f"the {place.room} door" if place and place.room else "the front door"
         minutes = round(self.cfg.door_open_at_night.after / 60)
         reason = f"{name.capitalize()} at {self.home.name}'s has been open for over {minutes} min at night."
-        return Alert(
-            alert_id(self.home.id, "door_open", wall, nonce),
-            self.home.id,
-            "door_open",
-            "high",
-            wall,
-            reason,
-            {"sensor": sensor, "open_min": minutes},
-        )
+        made = alert_id(self.home.id, "door_open", wall, nonce)
+        return Alert(made, self.home.id, "door_open", "high", wall, reason, {"sensor": sensor, "open_min": minutes})
