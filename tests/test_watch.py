@@ -1418,3 +1418,82 @@ def test_a_restart_bringing_the_first_routine_after_the_days_alert_was_closed_ke
         assert watch.detector.last_context == "front_door:0 back"
     finally:
         second.close()
+
+
+def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_while_learning(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port, extra="  learn_days: 14\n")
+    first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
+    first.advance(24 * 3600 + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(3600)
+    from_the_circle(first, alert_id, "resolve")  # 10:00: Ann rang: Mary is fine
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    first.advance(16 * 3600)
+    first.move("kitchen_pir")  # 02:00: Mary in the kitchen, after the all clear: hers (listening)
+    live = first.agent.watch
+    assert live is not None and live.detector.gone is None  # the live agent: she is home
+    first.advance(1800)
+    first.close()  # 02:30: a restart, still learning (before: an alert at once, or a day from the sign)
+    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 14\n")
+    try:
+        watch = second.agent.watch
+        assert watch is not None
+        assert second.store.open_alerts("mary") == []  # she is home and was seen 30 min ago
+        assert watch.detector.gone is None  # as the live agent had it
+    finally:
+        second.close()
+
+
+def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_bringing_the_first_routine(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port, extra="  learn_days: 14\n")
+    first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
+    first.advance(24 * 3600 + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(3600)
+    from_the_circle(first, alert_id, "resolve")  # 10:00: Ann rang: Mary is fine
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    first.advance(16 * 3600)
+    first.move("kitchen_pir")  # 02:00: Mary in the kitchen, after the all clear: hers (listening)
+    live = first.agent.watch
+    assert live is not None and live.detector.gone is None  # the live agent: she is home
+    first.advance(5400)
+    first.close()  # 03:30: a restart bringing the first routine (before: an alert at once)
+    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 14\n")
+    try:
+        watch = second.agent.watch
+        assert watch is not None
+        assert second.store.open_alerts("mary") == []  # she is home and was seen 30 min ago
+        assert watch.detector.gone is None  # as the live agent had it
+    finally:
+        second.close()
+
+
+def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_with_a_routine(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
+    first.agent.pump()
+    first.advance(first.line() + 1)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(600)
+    from_the_circle(first, alert_id, "resolve")
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    first.advance(3600)
+    first.move("kitchen_pir")  # Mary in the kitchen, after the all clear: hers (listening)
+    live = first.agent.watch
+    assert live is not None and live.detector.gone is None
+    first.advance(600)
+    first.close()  # a restart: the replay knows nothing of the all clear (before: an alert at once)
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        assert second.store.open_alerts("mary") == []
+    finally:
+        second.close()

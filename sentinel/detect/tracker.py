@@ -173,6 +173,15 @@ class Tracker(Silences):
         if self._strays:  # (with none, there is no return to take: the door's spell goes on)
             self._returned()
 
+    def heard_since(self, raised: datetime, closed: datetime) -> None:
+        """After a restart: once the outing's alert (raised, then closed) was closed, a stray past the outing's wait
+        was her return, as the agent took it then (``listening``); the replay, knowing nothing of it, kept a stray."""
+        deadline, out = self._out_deadline(), self._out
+        if deadline is None or out is None or raised < out.at:  # (the door since ended what the close began)
+            return
+        if any(s.at >= closed and s.at >= deadline for s in self._strays):
+            self._returned()
+
     def _returned(self) -> None:
         """Enough signs of life indoors after the door: someone is home, and came in at the first of them."""
         for sign in self._strays:
