@@ -106,12 +106,19 @@ class Store(StoreFile):
             (*_alert_row(alert), claimed_by),
         )
 
-    def last_raised(self, kinds: tuple[str, ...]) -> tuple[datetime | None, datetime | None]:
-        """When the latest alert of one of ``kinds`` was raised, and closed (None: none, or still open)."""
+    def last_raised(self, kinds: tuple[str, ...]) -> datetime | None:
+        """When the latest alert of one of ``kinds`` was raised, open or closed."""
         marks = ", ".join("?" * len(kinds))
-        sql = f"SELECT raised_at, closed_at FROM alerts WHERE kind IN ({marks}) ORDER BY julianday(raised_at) DESC"
-        row = self._read(sql + " LIMIT 1", kinds)
-        return (datetime.fromisoformat(row[0][0]), _when(row[0][1])) if row else (None, None)
+        sql = f"SELECT raised_at FROM alerts WHERE kind IN ({marks}) ORDER BY julianday(raised_at) DESC LIMIT 1"
+        row = self._read(sql, kinds)
+        return datetime.fromisoformat(row[0][0]) if row else None
+
+    def closed_since(self, kinds: tuple[str, ...], since: datetime) -> list[datetime]:
+        """When the alerts of one of ``kinds`` raised at or after ``since`` were closed, for those closed."""
+        marks = ", ".join("?" * len(kinds))
+        sql = f"SELECT closed_at FROM alerts WHERE kind IN ({marks}) AND closed_at IS NOT NULL"
+        rows = self._read(sql + " AND julianday(raised_at) >= julianday(?)", (*kinds, since.isoformat()))
+        return [at for (text,) in rows if (at := _when(text)) is not None]
 
     def open_alerts(self, home: str) -> list[Alert]:
         rows = self._read(

@@ -1497,3 +1497,38 @@ def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_with_a
         assert second.store.open_alerts("mary") == []
     finally:
         second.close()
+
+
+def test_a_return_after_the_outings_all_clear_stays_hers_after_a_restart_once_a_later_alert_was_closed(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
+    first.agent.pump()
+    first.advance(first.line() + 1)
+    outing = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(600)
+    from_the_circle(first, outing, "resolve")  # the outing's all clear
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    first.advance(3600)
+    first.move("kitchen_pir")  # after the all clear: her return, as the live agent takes it
+    live = first.agent.watch
+    assert live is not None and live.detector.gone is None
+    home_line = first.line()
+    first.advance(home_line + 1)  # then quiet at home: an inactivity alert
+    (at_home,) = first.store.open_alerts("mary")
+    first.advance(600)
+    from_the_circle(first, at_home.alert_id, "resolve")  # its all clear: the quiet is counted from it
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the second all clear")
+    first.advance(600)
+    first.close()  # a restart in the same boot (before: the outing's wait from the all clear, 5 h late)
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        watch = second.agent.watch
+        assert watch is not None
+        assert watch.detector.gone is None, "she came home after the outing's all clear, as the live agent had it"
+        second.advance(home_line - 600 + 60)  # the at-home line from the second all clear, and a minute
+        assert second.store.open_alerts("mary") != [], "the next alert is due on the at-home line, not the outing's"
+    finally:
+        second.close()

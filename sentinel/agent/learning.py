@@ -145,13 +145,13 @@ class Learning:
         fresh = self.new_watch()
         try:  # with an alert still out for this quiet, signs since the door are strays, not her return: also when
             # the first routine comes now (before, her coming in after it was taken for going out)
-            fresh.alerted_at, closed = self._alerted()  # strays held once it went out are no return
+            fresh.alerted_at = self._alerted()  # strays held once it went out are no return
             fresh.restore(summary, *self._relearning, first=first and quiet is None)
         except (ValueError, KeyError, TypeError) as exc:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
             return False
-        if fresh.alerted_at is not None and closed is not None:  # but one past the wait once it was closed was hers
-            fresh.detector.heard_since(aware(fresh.alerted_at), aware(closed))
+        if (out_at := fresh.detector.out_at) is not None:  # but one past the wait once one was closed was hers
+            fresh.detector.heard_since(self._closed_since(out_at))
         for event in news:
             fresh.activity(event, learn=learn_meanwhile)
         # After them: a sign fed here would end the alert's phase unseen by what closes it and tells the circle.
@@ -192,13 +192,21 @@ class Learning:
             return None
         return quiet[-1].alert_id
 
-    def _alerted(self) -> tuple[datetime | None, datetime | None]:
-        """When the last alert for unusual quiet went out, and when it was closed (None: not, or unreadable)."""
+    def _alerted(self) -> datetime | None:
+        """When the last alert for unusual quiet went out, open or closed since (None: none, or unreadable)."""
         try:
             return self.store.last_raised(QUIET_KINDS)
-        except Exception as exc:  # a failing card: the signs since the door are judged as the replay left them
+        except Exception as exc:  # a failing card: the first routine may take strays for her return, as before
             log.warning("could not read when the last alert went out (%s)", exc)
-            return None, None
+            return None
+
+    def _closed_since(self, since: datetime) -> list[datetime]:
+        """When the alerts for unusual quiet raised since ``since`` were closed (none, if unreadable)."""
+        try:
+            return [aware(at) for at in self.store.closed_since(QUIET_KINDS, since)]
+        except Exception as exc:  # a failing card: the signs since the door are judged as the replay left them
+            log.warning("could not read when the last alerts were closed (%s)", exc)
+            return []
 
     def _cleared(self) -> tuple[float, str, float] | None:
         """The last all clear that set the quiet counting afresh, if kept in this boot: when (monotonic), by whom

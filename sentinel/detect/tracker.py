@@ -173,13 +173,16 @@ class Tracker(Silences):
         if self._strays:  # (with none, there is no return to take: the door's spell goes on)
             self._returned()
 
-    def heard_since(self, raised: datetime, closed: datetime) -> None:
-        """After a restart: once the outing's alert (raised, then closed) was closed, a stray past the outing's wait
-        was her return, as the agent took it then (``listening``); the replay, knowing nothing of it, kept a stray."""
-        deadline, out = self._out_deadline(), self._out
-        if deadline is None or out is None or raised < out.at:  # (the door since ended what the close began)
-            return
-        if any(s.at >= closed and s.at >= deadline for s in self._strays):
+    @property
+    def out_at(self) -> datetime | None:
+        """When the front door went, while no return has followed it."""
+        return None if self._out is None else self._out.at
+
+    def heard_since(self, closes: list[datetime]) -> None:
+        """After a restart: once an alert raised since the door was closed (``closes``), a stray past the outing's
+        wait was her return, as the agent took it then (``listening``); the replay, knowing nothing of it, kept it."""
+        deadline = self._out_deadline()
+        if deadline is not None and closes and any(s.at >= min(closes) and s.at >= deadline for s in self._strays):
             self._returned()
 
     def _returned(self) -> None:
