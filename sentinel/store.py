@@ -113,12 +113,12 @@ class Store(StoreFile):
         row = self._read(sql, kinds)
         return datetime.fromisoformat(row[0][0]) if row else None
 
-    def closed_since(self, kinds: tuple[str, ...], since: datetime) -> list[datetime]:
-        """When the alerts of one of ``kinds`` raised at or after ``since`` were closed, for those closed."""
+    def raised_since(self, kinds: tuple[str, ...], since: datetime) -> list[tuple[datetime, datetime | None]]:
+        """When the alerts of one of ``kinds`` raised at or after ``since`` went out, and were closed (None: open)."""
         marks = ", ".join("?" * len(kinds))
-        sql = f"SELECT closed_at FROM alerts WHERE kind IN ({marks}) AND closed_at IS NOT NULL"
+        sql = f"SELECT raised_at, closed_at FROM alerts WHERE kind IN ({marks})"
         rows = self._read(sql + " AND julianday(raised_at) >= julianday(?)", (*kinds, since.isoformat()))
-        return [at for (text,) in rows if (at := _when(text)) is not None]
+        return [(datetime.fromisoformat(raised), _when(closed)) for raised, closed in rows]
 
     def open_alerts(self, home: str) -> list[Alert]:
         rows = self._read(

@@ -1474,3 +1474,67 @@ def test_a_return_after_the_outings_all_clear_stays_hers_after_a_restart_once_a_
         assert second.store.open_alerts("mary") != [], "the next alert is due on the at-home line, not the outing's"
     finally:
         second.close()
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["the-later-alert-open", "the-later-alert-closed"])
+def test_a_stray_held_while_a_later_alert_was_out_stays_a_stray_after_a_restart(
+    tmp_path: Path, broker: Mosquitto, recorder, closed: bool
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port)
+    first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
+    first.agent.pump()
+    first.advance(first.line() + 1)
+    outing = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(600)
+    from_the_circle(first, outing, "resolve")  # the outing's all clear: listening
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    first.advance(first.line() + 1)  # no sign: the outing's whole wait again, and a second alert (not listening)
+    (again,) = first.store.open_alerts("mary")
+    first.advance(600)
+    first.move("kitchen_pir")  # a blip while the second alert is out: held, no return
+    first.advance(600)
+    if closed:  # its all clear too
+        from_the_circle(first, again.alert_id, "resolve")
+        wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the second all clear")
+    assert first.agent.watch is not None and first.agent.watch.detector.gone is not None
+    first.close()  # a restart (before: the blip taken for her return, the quiet after it on the line at home)
+    second = Flat(tmp_path, broker.port, clock=first.clock)
+    try:
+        watch = second.agent.watch
+        assert watch is not None and (closed or watch.alert_id == again.alert_id)
+        assert watch.detector.gone is not None, "the blip was held while the second alert was out, not her return"
+        # (closed: the quiet is counted from the blip, not the all clear: the circle may be told again at once)
+    finally:
+        second.close()
+
+
+def test_a_stray_after_a_sign_that_ended_the_listening_stays_a_stray_after_a_restart(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rooms = "  rooms: [{room: hall, ceiling: 2h}, {room: kitchen, floor: 10h}]\n"
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port, extra=rooms)
+    first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
+    first.agent.pump()
+    first.advance(first.line() + 1)  # 11:00: the hall's ceiling, before the outing's wait
+    outing = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(600)
+    from_the_circle(first, outing, "resolve")  # its all clear: listening
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    first.advance(1800)
+    first.move("kitchen_pir")  # before the outing's wait: a stray, taken; listening no more
+    live = first.agent.watch
+    assert live is not None and live.detector.gone is not None and not live.detector.listening
+    first.advance(6 * 3600)
+    first.move("kitchen_pir")  # past the outing's wait: a second stray, not her return (the live agent)
+    assert live.detector.gone is not None and not first.store.open_alerts("mary")
+    first.advance(600)
+    first.close()
+    second = Flat(tmp_path, broker.port, clock=first.clock, extra=rooms)
+    try:
+        watch = second.agent.watch
+        assert watch is not None
+        assert watch.detector.gone is not None, "two strays after the door, and no listening: no return"
+    finally:
+        second.close()

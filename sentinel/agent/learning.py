@@ -151,7 +151,7 @@ class Learning:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
             return False
         if (out_at := fresh.detector.out_at) is not None:  # but one past the wait once one was closed was hers
-            fresh.detector.heard_since(self._closed_since(out_at))
+            fresh.detector.heard_since(self._raised_since(out_at))
         for event in news:
             fresh.activity(event, learn=learn_meanwhile)
         # After them: a sign fed here would end the alert's phase unseen by what closes it and tells the circle.
@@ -200,13 +200,14 @@ class Learning:
             log.warning("could not read when the last alert went out (%s)", exc)
             return None
 
-    def _closed_since(self, since: datetime) -> list[datetime]:
-        """When the alerts for unusual quiet raised since ``since`` were closed (none, if unreadable)."""
+    def _raised_since(self, since: datetime) -> list[tuple[datetime, datetime | None]]:
+        """When the alerts for unusual quiet raised since ``since`` went out and were closed (none, if unreadable)."""
         try:
-            return [aware(at) for at in self.store.closed_since(QUIET_KINDS, since)]
+            found = self.store.raised_since(QUIET_KINDS, since)
         except Exception as exc:  # a failing card: the signs since the door are judged as the replay left them
-            log.warning("could not read when the last alerts were closed (%s)", exc)
+            log.warning("could not read when the last alerts went out (%s)", exc)
             return []
+        return [(aware(raised), None if closed is None else aware(closed)) for raised, closed in found]
 
     def _cleared(self) -> tuple[float, str, float] | None:
         """The last all clear that set the quiet counting afresh, if kept in this boot: when (monotonic), by whom

@@ -178,12 +178,19 @@ class Tracker(Silences):
         """When the front door went, while no return has followed it."""
         return None if self._out is None else self._out.at
 
-    def heard_since(self, closes: list[datetime]) -> None:
-        """After a restart: once an alert raised since the door was closed (``closes``), a stray past the outing's
-        wait was her return, as the agent took it then (``listening``); the replay, knowing nothing of it, kept it."""
-        deadline = self._out_deadline()
-        if deadline is not None and closes and any(s.at >= min(closes) and s.at >= deadline for s in self._strays):
-            self._returned()
+    def heard_since(self, alerts: list[tuple[datetime, datetime | None]]) -> None:
+        """After a restart: the first stray once an alert raised since the door was closed (``alerts``: raised,
+        closed), and before the next went out, was her return if past the outing's wait, as the agent took it then
+        (``listening``; any sign taken ends it); the replay, knowing nothing of the alerts, kept it a stray."""
+        deadline, raised = self._out_deadline(), [at for at, _ in alerts]
+        if deadline is None:
+            return
+        for closed in sorted(closed for _, closed in alerts if closed is not None):
+            until = min((at for at in raised if at > closed), default=None)
+            first = next((s for s in self._strays if s.at >= closed), None)
+            if first is not None and first.at >= deadline and (until is None or first.at < until):
+                self._returned()
+                return
 
     def _returned(self) -> None:
         """Enough signs of life indoors after the door: someone is home, and came in at the first of them."""
