@@ -1538,3 +1538,53 @@ def test_a_stray_after_a_sign_that_ended_the_listening_stays_a_stray_after_a_res
         assert watch.detector.gone is not None, "two strays after the door, and no listening: no return"
     finally:
         second.close()
+
+
+def test_after_an_outings_all_clear_and_a_sensor_found_alone_one_blip_past_the_wait_is_her_return(
+    flat, recorder
+) -> None:
+    home = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    _out_of_the_door(home)
+    home.advance(home.line() + 1)
+    outing = rec.wait("sentinel/mary/alert")["alert_id"]
+    home.advance(600)
+    from_the_circle(home, outing, "resolve")  # the outing's all clear: listening
+    wait_for(lambda: (home.agent.pump(), not home.store.open_alerts("mary"))[1], 5, "the all clear")
+    _found_alone(home, "living_pir")  # its reports undone: not hers, the quiet counted from the all clear again
+    home.advance(600)
+    home.move("kitchen_pir")  # one blip past the outing's wait after the all clear: her return (as without the run)
+    home.advance(5)
+    # Before, the run's first sign, taken before it was found alone, ended the listening: an alert at once.
+    assert home.store.open_alerts("mary") == []
+
+
+WINDOW = '  quiet_windows: [{start: "18:00", end: "23:59"}]\n'
+
+
+def test_after_an_outings_all_clear_and_a_sensor_found_alone_a_blip_is_judged_alike_after_a_restart(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    rec = recorder(["sentinel/mary/alert"])
+    first = Flat(tmp_path, broker.port, extra=WINDOW)
+    _out_of_the_door(first)
+    first.advance(first.line() + 1)
+    outing = rec.wait("sentinel/mary/alert")["alert_id"]
+    first.advance(600)
+    from_the_circle(first, outing, "resolve")  # the outing's all clear (before 18:00): listening
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    _found_alone(first, "living_pir")  # in the quiet window
+    first.advance(600)
+    first.move("kitchen_pir")  # one blip, in the window: the alert, if any, waits for its end
+    live = first.agent.watch
+    assert live is not None and first.store.open_alerts("mary") == []
+    live_gone = live.detector.gone is not None
+    first.advance(60)
+    first.close()
+    second = Flat(tmp_path, broker.port, clock=first.clock, extra=WINDOW)
+    try:
+        watch = second.agent.watch
+        assert watch is not None
+        assert (watch.detector.gone is not None) == live_gone, "the live agent and the restored one differ on the blip"
+    finally:
+        second.close()

@@ -55,7 +55,7 @@ class Watch:
         self._check_until: float | None = None
         self._last: Event | None = None
         # Where the watch stood before the last event's sensor began its signs in a row (``activity``).
-        self._before: tuple[Event | None, float | None, bool, str | None] = (None, None, False, None)
+        self._before: tuple[Event | None, float | None, bool, str | None, bool] = (None, None, False, None, False)
         self._latest: str | None = None  # the sensor of the last event seen, taken or not (as the tracker keeps)
         self.alerted_at: datetime | None = None  # when the last alert for unusual quiet went out (kept in the store)
 
@@ -128,14 +128,16 @@ class Watch:
                 learn = False
         context = context_of(event.sensor, event.kind, event.value)
         if event.sensor != self._latest:  # where the tracker, too, keeps where it stood (``Tracker._before``)
-            self._before = (self._last, self._since_mono, self._last_live, self._counted_from)
+            self._before = (self._last, self._since_mono, self._last_live, self._counted_from, self.detector.listening)
             self._latest = event.sensor
         if not self.detector.activity(aware(event.wall), context, event.kind == "door", learn=learn, kind=event.kind):
             if self.detector.undone:  # a sensor found reporting alone: the quiet goes on from the tracker's last sign
                 kept = self._before[0]
                 if kept is not None and self._last_live and aware(kept.wall) == self.detector.last_at:
                     # On the clock that never jumps, and from what it was counted from (a sign, or an all clear).
-                    self._last, self._since_mono, self._last_live, self._counted_from = self._before
+                    # (and whether a sign past the outing's wait is her return: after an all clear, it still is)
+                    self._last, self._since_mono, self._last_live, self._counted_from, listening = self._before
+                    self.detector.listening = listening
                 else:
                     self._back_to_tracker(event)  # the run began before a restart: only the wall clock spans it
             return "watching"
