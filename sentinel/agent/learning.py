@@ -143,9 +143,8 @@ class Learning:
         news = [e for e in meanwhile if last is None or (e.wall, e.mono) > (last.wall, last.mono)]
         quiet = self._still_out(news)
         fresh = self.new_watch()
-        try:  # with an alert still out for this quiet, signs since the door are strays, not her return: also when
-            # the first routine comes now (before, her coming in after it was taken for going out)
-            fresh.alerted_at = self._alerted()  # strays held once it went out are no return
+        fresh.alerted_at = self._alerted()  # strays held once an alert went out since the door are no return
+        try:  # nor, with an alert still out for this quiet, when the first routine comes now
             fresh.restore(summary, *self._relearning, first=first and quiet is None)
         except (ValueError, KeyError, TypeError) as exc:
             self._failed(replace(item, summary=None, error=f"its state is unreadable: {exc}"), True)
