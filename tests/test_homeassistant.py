@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType, SimpleNamespace
+from typing import Any
 
 from test_agent import HELP_PIN, T0, Home
 
-from conftest import Mosquitto, Recorder, agent_yaml
+from conftest import Mosquitto, Recorder, agent_yaml, wait_for
 from sentinel.agent.app import Agent
 from sentinel.clock import ManualClock
 from sentinel.config import parse_config
@@ -92,7 +94,7 @@ def test_entities_are_announced_and_announced_again_when_home_assistant_is_back(
 
 
 def test_the_exact_config_of_the_status_sensor() -> None:
-    from sentinel.agent.homeassistant import discovery
+    from sentinel.agent.homeassistant import ALERT_EVENT, discovery
     from sentinel.mqtt.topics import Topics
 
     config = parse_config(agent_yaml(1883, home="mary") + "homeassistant: {enabled: true}\n")
@@ -100,6 +102,66 @@ def test_the_exact_config_of_the_status_sensor() -> None:
     status = json.loads(found["homeassistant/sensor/sentinel_mary/status/config"])
     assert status["options"] == ["starting", "learning", "ok", "checking", "alert", "away", "paused"]
     assert status["value_template"] == "{{ value_json.state }}" and status["device_class"] == "enum"
-    # The alerts' event carries each alert's id: one sent again (no notifier has said it has it) is told by it.
+    # The alerts' event carries each alert's id, and fires once per alert (rendered below, as Home Assistant does).
     alerts = json.loads(found["homeassistant/event/sentinel_mary/alerts/config"])
-    assert alerts["value_template"] == "{{ {'event_type': value_json.kind, 'alert_id': value_json.alert_id} | tojson }}"
+    assert alerts["value_template"] == ALERT_EVENT
+
+
+class AlertsEvent:
+    """Home Assistant's MQTT event entity for alerts, as its code takes a message (components/mqtt/event.py).
+
+    The value template is rendered in a sandbox with ``value_json`` and ``this``, the entity's own state
+    (mqtt/models.py, MqttValueTemplate); an empty rendering is ignored ("Ignoring empty payload"); otherwise the
+    JSON's ``event_type`` must be one of ``event_types``, the rest become the event's attributes, and the entity's
+    attributes are then the last event's (components/event, EventEntity.state_attributes).
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        self.template = ImmutableSandboxedEnvironment().from_string(config["value_template"])
+        self.types = config["event_types"]
+        self.attributes: dict[str, Any] = {"event_types": self.types}
+        self.fired: list[tuple[str, str]] = []
+
+    def message(self, payload: dict[str, Any]) -> None:
+        this = SimpleNamespace(state="unknown", attributes=MappingProxyType(dict(self.attributes)))
+        rendered = self.template.render(value_json=payload, value=json.dumps(payload), this=this)
+        if not rendered:
+            return
+        event = json.loads(rendered)
+        event_type = str(event.pop("event_type"))
+        assert event_type in self.types
+        self.attributes = {"event_types": self.types, "event_type": event_type, **event}
+        self.fired.append((event_type, event["alert_id"]))
+
+
+def test_home_assistant_fires_once_for_an_alert_sent_again(tmp_path: Path, broker: Mosquitto, recorder) -> None:
+    # Before: without a notifier the agent sends an open alert again every 15 minutes (no one says it has it),
+    # and the "Alerts" event fired each time: an automation that rings a phone on it rang every 15 minutes.
+    from test_receipts import _call_for_help
+    from test_watch import Flat
+
+    from sentinel.agent.homeassistant import discovery
+
+    rec = recorder(["sentinel/mary/alert"])
+    home = Flat(tmp_path, broker.port)
+    try:
+        found = dict(discovery(home.agent.config, home.agent.topics))
+        ha = AlertsEvent(json.loads(found["homeassistant/event/sentinel_mary/alerts/config"]))
+        _call_for_help(home.agent, home.clock)
+        home.agent.pump()
+        first = rec.wait("sentinel/mary/alert")
+        home.advance(60)
+        wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 2, 5, "the alert sent again")
+        home.advance(120)
+        wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 3, 5, "the alert sent a third time")
+    finally:
+        home.close()
+    for payload in rec.on("sentinel/mary/alert"):
+        ha.message(payload)
+    assert ha.fired == [("help", first["alert_id"])]
+    # Another alert fires, and so does the first sent again after it: only the event before is known.
+    ha.message({**first, "kind": "inactivity", "alert_id": "mary-inactivity-2"})
+    ha.message(first)
+    assert ha.fired == [("help", first["alert_id"]), ("inactivity", "mary-inactivity-2"), ("help", first["alert_id"])]

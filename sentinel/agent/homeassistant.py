@@ -17,6 +17,14 @@ from sentinel.mqtt.topics import Topics
 STATES = ("starting", "learning", "ok", "checking", "alert", "away", "paused")  # core.status.derive's, and before
 ALERT_KINDS = ("help", "inactivity", "not_up", "not_back", "door_open")
 BUTTONS = (("home", "Home"), ("away", "Away"), ("pause", "Pause"), ("ok", "I'm OK"))
+# The alert's kind is the event's type, and its id rides along. Without a notifier an open alert is sent again every
+# 15 minutes (until one says it has it): the same id as the event before renders nothing, and Home Assistant ignores
+# an empty event (components/mqtt/event.py, "Ignoring empty payload"), so an automation on it runs once per alert.
+# `this` is the event entity's own state, whose attributes are the last event's.
+ALERT_EVENT = (
+    "{% if this is defined and this.attributes.get('alert_id') == value_json.alert_id %}{% else %}"
+    "{{ {'event_type': value_json.kind, 'alert_id': value_json.alert_id} | tojson }}{% endif %}"
+)
 
 
 def discovery(config: Config, topics: Topics) -> list[tuple[str, str]]:
@@ -77,8 +85,7 @@ def discovery(config: Config, topics: Topics) -> list[tuple[str, str]]:
                 "name": "Alerts",
                 "event_types": list(ALERT_KINDS),
                 "state_topic": topics.alert,
-                # The alert's id rides along: an alert sent again (until a notifier says it has it) is told by it.
-                "value_template": "{{ {'event_type': value_json.kind, 'alert_id': value_json.alert_id} | tojson }}",
+                "value_template": ALERT_EVENT,
             },
         ),
     ]
