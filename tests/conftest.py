@@ -139,6 +139,21 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
 
 
 @pytest.fixture
+def flat(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Any]]:
+    """Makes a test_watch.Flat (a home on mock pins); it and each restart of it are closed when the test ends."""
+    from test_watch import Flat  # here, not above: test_watch imports this module
+
+    made: list[Flat] = []
+
+    def make(checkin: bool = False, extra: str = "") -> Flat:
+        return Flat(tmp_path, broker.port, checkin, extra, made=made)
+
+    yield make
+    for f in made:
+        f.close()
+
+
+@pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """A Mosquitto of the test's own, with persistence, that the test may stop and start."""
     server = Mosquitto(tmp_path / "broker", persistence=True)

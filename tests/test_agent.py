@@ -302,13 +302,9 @@ def test_with_detection_off_the_help_button_still_works(home, recorder) -> None:
 
 
 @pytest.fixture
-def mary_flat(tmp_path: Path, broker: Mosquitto) -> Iterator[Flat]:
+def mary_flat(flat: Callable[..., Flat]) -> Flat:
     """Mary's flat (test_watch.Flat): a real agent on mock pins, its routine learned, on the session's broker."""
-    from test_watch import Flat
-
-    home = Flat(tmp_path, broker.port)
-    yield home
-    home.close()
+    return flat()
 
 
 def _quiet_alert(home: Flat, rec: Recorder) -> tuple[str, str]:

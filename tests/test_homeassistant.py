@@ -136,28 +136,24 @@ class AlertsEvent:
         self.fired.append((event_type, event["alert_id"]))
 
 
-def test_home_assistant_fires_once_for_an_alert_sent_again(tmp_path: Path, broker: Mosquitto, recorder) -> None:
+def test_home_assistant_fires_once_for_an_alert_sent_again(flat, recorder) -> None:
     # Before: without a notifier the agent sends an open alert again every 15 minutes (no one says it has it),
     # and the "Alerts" event fired each time: an automation that rings a phone on it rang every 15 minutes.
     from test_receipts import _call_for_help
-    from test_watch import Flat
 
     from sentinel.agent.homeassistant import discovery
 
     rec = recorder(["sentinel/mary/alert"])
-    home = Flat(tmp_path, broker.port)
-    try:
-        found = dict(discovery(home.agent.config, home.agent.topics))
-        ha = AlertsEvent(json.loads(found["homeassistant/event/sentinel_mary/alerts/config"]))
-        _call_for_help(home.agent, home.clock)
-        home.agent.pump()
-        first = rec.wait("sentinel/mary/alert")
-        home.advance(60)
-        wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 2, 5, "the alert sent again")
-        home.advance(120)
-        wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 3, 5, "the alert sent a third time")
-    finally:
-        home.close()
+    home = flat()
+    found = dict(discovery(home.agent.config, home.agent.topics))
+    ha = AlertsEvent(json.loads(found["homeassistant/event/sentinel_mary/alerts/config"]))
+    _call_for_help(home.agent, home.clock)
+    home.agent.pump()
+    first = rec.wait("sentinel/mary/alert")
+    home.advance(60)
+    wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 2, 5, "the alert sent again")
+    home.advance(120)
+    wait_for(lambda: len(rec.on("sentinel/mary/alert")) == 3, 5, "the alert sent a third time")
     for payload in rec.on("sentinel/mary/alert"):
         ha.message(payload)
     assert ha.fired == [("help", first["alert_id"])]

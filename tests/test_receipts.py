@@ -19,14 +19,8 @@ def _call_for_help(agent: Any, clock: Any) -> None:
     agent._outputs("help_button", [Gesture("help", "long press")], clock.now(), clock.monotonic())
 
 
-def test_an_alert_no_notifier_received_is_sent_again_until_one_says_so(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
-    home = Flat(tmp_path, broker.port)
-    try:
-        _sent_again_until_received(home, recorder(["sentinel/mary/alert"]))
-    finally:
-        home.close()
+def test_an_alert_no_notifier_received_is_sent_again_until_one_says_so(flat, recorder) -> None:
+    _sent_again_until_received(flat(), recorder(["sentinel/mary/alert"]))
 
 
 def _sent_again_until_received(home: Flat, rec: Any) -> None:
@@ -81,23 +75,17 @@ def test_while_the_broker_is_away_nothing_falls_due_again_and_again() -> None:
     assert receipts.next_due() == 105.0 + 2 * FIRST_S
 
 
-def test_a_word_of_the_notifier_on_an_alert_is_its_receipt_also_after_a_restart(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
+def test_a_word_of_the_notifier_on_an_alert_is_its_receipt_also_after_a_restart(flat, recorder) -> None:
     from test_agent import from_the_circle
 
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     rec = recorder(["sentinel/mary/alert"])
     _call_for_help(first.agent, first.clock)
     first.agent.pump()
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
     from_the_circle(first, alert_id, "claim")  # Ann is going: the notifier has it, whatever else it said
     wait_for(lambda: (first.agent.pump(), math.isinf(first.agent.receipts.next_due()))[1], 5, "the claim")
-    first.close()  # an update
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        second.advance(61)
-        # Before: sent again a minute after every restart (a second escalation in a notifiers' shared group).
-        assert alert_id in second.agent.receipts.received and math.isinf(second.agent.receipts.next_due())
-    finally:
-        second.close()
+    second = first.restart()  # an update
+    second.advance(61)
+    # Before: sent again a minute after every restart (a second escalation in a notifiers' shared group).
+    assert alert_id in second.agent.receipts.received and math.isinf(second.agent.receipts.next_due())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,8 +63,18 @@ def seed_history(store: Store) -> None:
 
 class Flat:
     def __init__(
-        self, tmp_path: Path, port: int, checkin: bool = False, extra: str = "", clock: ManualClock | None = None
+        self,
+        tmp_path: Path,
+        port: int,
+        checkin: bool = False,
+        extra: str = "",
+        clock: ManualClock | None = None,
+        made: list[Flat] | None = None,
     ) -> None:
+        self.tmp_path, self.port, self.checkin, self.extra = tmp_path, port, checkin, extra
+        self.made = made if made is not None else []  # every Flat of one test, closed at its end by ``flat``
+        self.made.append(self)
+        self.closed = False
         self.store = Store(tmp_path / "agent.db")
         if not any(True for _ in self.store.events()):
             seed_history(self.store)
@@ -106,22 +115,16 @@ class Flat:
         assert line is not None
         return line
 
+    def restart(self, clock: ManualClock | None = None) -> Flat:
+        """This agent stopped (an update, a power blip) and another started on its files and its clock (one boot)."""
+        self.close()
+        return Flat(self.tmp_path, self.port, self.checkin, self.extra, clock or self.clock, self.made)
+
     def close(self) -> None:
-        self.agent.close()
-        self.store.close()
-
-
-@pytest.fixture
-def flat(tmp_path: Path, broker: Mosquitto) -> Iterator[type[Flat]]:
-    made: list[Flat] = []
-
-    def make(checkin: bool = False, extra: str = "") -> Flat:
-        made.append(Flat(tmp_path, broker.port, checkin, extra))
-        return made[-1]
-
-    yield make  # type: ignore[misc]
-    for f in made:
-        f.close()
+        if not self.closed:
+            self.closed = True
+            self.agent.close()
+            self.store.close()
 
 
 def test_unusual_quiet_raises_an_inactivity_alert_and_movement_resolves_it(flat, recorder) -> None:
@@ -272,20 +275,16 @@ def test_no_inactivity_alert_while_away(flat) -> None:
     assert home.store.open_alerts("mary") == []  # the agent decides in pump(): its store is the truth
 
 
-def test_the_routine_survives_a_restart(tmp_path: Path, broker: Mosquitto) -> None:
-    first = Flat(tmp_path, broker.port)
+def test_the_routine_survives_a_restart(flat) -> None:
+    first = flat()
     first.move("kitchen_pir")
     assert first.agent.watch is not None
     first.agent.watch.detector.refit(NOW)  # learn from the same events a restart reads
     wait_for(lambda: (first.agent.pump(), first.agent.routine_as_of == NOW)[1], 30, "the routine relearned")
     line = first.line()
-    first.close()
-    second = Flat(tmp_path, broker.port)
-    try:
-        assert second.agent.status == "ok"
-        assert second.line() == pytest.approx(line)
-    finally:
-        second.close()
+    second = first.restart(clock=ManualClock(NOW))  # a reboot: the clock starts afresh
+    assert second.agent.status == "ok"
+    assert second.line() == pytest.approx(line)
 
 
 def test_a_room_ceiling_caps_the_learned_line(flat) -> None:
@@ -540,25 +539,19 @@ def test_a_quiet_spell_across_a_clock_jump_is_not_learned(flat, caplog) -> None:
 
 
 @pytest.mark.parametrize("jump_h", [3, -1])
-def test_a_restart_after_a_clock_jump_measures_the_quiet_on_the_clock_that_did_not_jump(
-    tmp_path: Path, broker: Mosquitto, recorder, jump_h
-) -> None:
+def test_a_restart_after_a_clock_jump_measures_the_quiet_on_the_clock_that_did_not_jump(flat, recorder, jump_h) -> None:
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     first.move("kitchen_pir")
     first.advance(600)
     first.clock.jump(jump_h * 3600)  # NTP sets the clock, then the agent restarts (the Pi does not)
-    first.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock)
+    second = first.restart()
     line = second.line()  # relearned on restart: about the same line, not necessarily to the second
-    try:
-        second.advance(line - 600 - 1)
-        assert second.store.open_alerts("mary") == []  # not early (+3 h), and below: not late (-1 h)
-        second.advance(1)
-        alert = rec.wait("sentinel/mary/alert")
-        assert alert["facts"]["quiet_min"] == round(line / 60)
-    finally:
-        second.close()
+    second.advance(line - 600 - 1)
+    assert second.store.open_alerts("mary") == []  # not early (+3 h), and below: not late (-1 h)
+    second.advance(1)
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["facts"]["quiet_min"] == round(line / 60)
 
 
 def test_a_sensor_silent_far_beyond_its_usual_gaps_is_told_to_the_keepers_once(flat, recorder) -> None:
@@ -617,52 +610,42 @@ def test_a_sensor_reporting_alone_hides_no_collapse_and_is_told_to_the_keepers(f
     assert alert["facts"]["quiet_min"] > alert["facts"]["line_min"]  # found late, the quiet was long past its line
 
 
-def test_a_restart_while_a_sensor_reports_alone_keeps_the_quiet(tmp_path: Path, broker: Mosquitto, recorder) -> None:
+def test_a_restart_while_a_sensor_reports_alone_keeps_the_quiet(flat, recorder) -> None:
     """The agent restarts an hour into the heater's reports, before they are found: the alert still comes."""
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     first.move("kitchen_pir")
     for _ in range(12):
         first.advance(300)
         first.move("living_pir")
-    first.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        for _ in range(24 * 12):
-            second.advance(300)
-            second.move("living_pir")
-            if second.store.open_alerts("mary"):
-                break
-        alert = rec.wait("sentinel/mary/alert")
-        assert alert["facts"]["alone_sensor"] == "living_pir"
-        # As without the restart: the quiet since the kitchen at 09:00, not since the restart at 10:00.
-        assert alert["reason"].startswith("No sign of activity since 09:00 (")
-        assert alert["facts"]["sensor"] == "kitchen_pir"
-    finally:
-        second.close()
+    second = first.restart()
+    for _ in range(24 * 12):
+        second.advance(300)
+        second.move("living_pir")
+        if second.store.open_alerts("mary"):
+            break
+    alert = rec.wait("sentinel/mary/alert")
+    assert alert["facts"]["alone_sensor"] == "living_pir"
+    # As without the restart: the quiet since the kitchen at 09:00, not since the restart at 10:00.
+    assert alert["reason"].startswith("No sign of activity since 09:00 (")
+    assert alert["facts"]["sensor"] == "kitchen_pir"
 
 
-def test_once_a_sensor_is_found_alone_a_restart_keeps_the_quiet_from_before_it(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
-    first = Flat(tmp_path, broker.port)
+def test_once_a_sensor_is_found_alone_a_restart_keeps_the_quiet_from_before_it(flat, recorder) -> None:
+    first = flat()
     first.move("kitchen_pir")
     watch = first.agent.watch
     assert watch is not None
     while not watch.detector.run.alone:  # the heater's reports, until they are found
         first.advance(300)
         first.move("living_pir")
-    first.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        second.advance(300)
-        second.move("living_pir")
-        again = second.agent.watch
-        assert again is not None and again.detector.run.alone
-        last = again.last_event  # the quiet runs from the kitchen at 09:00, not from the last report stored
-        assert last is not None and last.sensor == "kitchen_pir" and f"{last.wall:%H:%M}" == "09:00"
-    finally:
-        second.close()
+    second = first.restart()
+    second.advance(300)
+    second.move("living_pir")
+    again = second.agent.watch
+    assert again is not None and again.detector.run.alone
+    last = again.last_event  # the quiet runs from the kitchen at 09:00, not from the last report stored
+    assert last is not None and last.sensor == "kitchen_pir" and f"{last.wall:%H:%M}" == "09:00"
 
 
 def test_a_clock_jump_during_a_sensors_run_does_not_move_the_quiet(flat) -> None:
@@ -699,56 +682,44 @@ def test_periods_answer_like_a_scan() -> None:
         assert (at in periods) == any(s <= at <= e for s, e in spans)
 
 
-def test_a_quiet_alert_open_across_a_restart_is_not_raised_again_and_her_return_closes_it(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
+def test_a_quiet_alert_open_across_a_restart_is_not_raised_again_and_her_return_closes_it(flat, recorder) -> None:
     rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     first.move("kitchen_pir")
     first.advance(first.line())
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
     line = first.line()
     first.advance(600)
     first.move("living_pir")  # a stray: the alert stays out
-    first.close()  # a power cut, an update: the agent starts again with the alert open
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        second.advance(line + 3600)  # past a line counted from the stray, which the restart takes for hers
-        assert [a.alert_id for a in second.store.open_alerts("mary")] == [alert_id]
-        assert {a["alert_id"] for a in rec.on("sentinel/mary/alert")} == {alert_id}  # not a second one
-        for sensor in ("living_pir", "bedroom_pir", "kitchen_pir"):  # up and about
-            second.move(sensor)
-        ack = rec.wait(f"sentinel/mary/alert/{alert_id}/ack")
-        assert (ack["who"], ack["what"]) == ("sensors", "resolve")
-        assert second.store.open_alerts("mary") == []
-    finally:
-        second.close()
+    second = first.restart()  # a power cut, an update: the agent starts again with the alert open
+    second.advance(line + 3600)  # past a line counted from the stray, which the restart takes for hers
+    assert [a.alert_id for a in second.store.open_alerts("mary")] == [alert_id]
+    assert {a["alert_id"] for a in rec.on("sentinel/mary/alert")} == {alert_id}  # not a second one
+    for sensor in ("living_pir", "bedroom_pir", "kitchen_pir"):  # up and about
+        second.move(sensor)
+    ack = rec.wait(f"sentinel/mary/alert/{alert_id}/ack")
+    assert (ack["who"], ack["what"]) == ("sensors", "resolve")
+    assert second.store.open_alerts("mary") == []
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
-def test_an_alert_kept_open_by_someone_going_does_not_stand_for_a_later_quiet(
-    tmp_path: Path, broker: Mosquitto, recorder, restart: bool
-) -> None:
+def test_an_alert_kept_open_by_someone_going_does_not_stand_for_a_later_quiet(flat, recorder, restart: bool) -> None:
     rec = recorder(["sentinel/mary/alert"])
-    home = Flat(tmp_path, broker.port)
-    try:
-        home.move("kitchen_pir")
-        home.advance(home.line())
-        first = rec.wait("sentinel/mary/alert")["alert_id"]
-        from_the_circle(home, first, "claim")
-        wait_for(lambda: (home.agent.pump(), home.store.claimed_by(first))[1], 5, "the claim")
-        for sensor in ("living_pir", "bedroom_pir", "kitchen_pir", "living_pir"):  # Ann there, Mary up and about
-            home.advance(60)
-            home.move(sensor)
-        assert [a.alert_id for a in home.store.open_alerts("mary")] == [first]  # Ann never said all is well
-        if restart:  # an update, a power blip: the open alert's quiet is over, it must not stand for the next
-            home.close()
-            home = Flat(tmp_path, broker.port, clock=home.clock)
-        home.advance(home.line() + 600)  # then a fall
-        later = [a.alert_id for a in home.store.open_alerts("mary") if a.alert_id != first]  # the store is the truth
-        assert later, "the later quiet is never told"
-    finally:
-        home.close()
+    home = flat()
+    home.move("kitchen_pir")
+    home.advance(home.line())
+    first = rec.wait("sentinel/mary/alert")["alert_id"]
+    from_the_circle(home, first, "claim")
+    wait_for(lambda: (home.agent.pump(), home.store.claimed_by(first))[1], 5, "the claim")
+    for sensor in ("living_pir", "bedroom_pir", "kitchen_pir", "living_pir"):  # Ann there, Mary up and about
+        home.advance(60)
+        home.move(sensor)
+    assert [a.alert_id for a in home.store.open_alerts("mary")] == [first]  # Ann never said all is well
+    if restart:  # an update, a power blip: the open alert's quiet is over, it must not stand for the next
+        home = home.restart()
+    home.advance(home.line() + 600)  # then a fall
+    later = [a.alert_id for a in home.store.open_alerts("mary") if a.alert_id != first]  # the store is the truth
+    assert later, "the later quiet is never told"
 
 
 def _kitchen_alert_all_clear(home: Flat, rec: Recorder) -> str:
@@ -799,51 +770,39 @@ def test_after_an_outings_all_clear_the_next_not_back_does_not_say_she_went_out_
     assert f"the all clear at {cleared:%H:%M}" in later["reason"]
 
 
-def test_a_restart_while_she_is_out_keeps_a_blip_in_the_empty_home_a_stray(tmp_path: Path, broker: Mosquitto) -> None:
+def test_a_restart_while_she_is_out_keeps_a_blip_in_the_empty_home_a_stray(flat) -> None:
     # The replay after a restart has no routine, like the first learning: its strays are still an outing's, not hers.
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     _out_of_the_door(first)  # out at 09:01, with a routine learned
     first.advance(3 * 3600)
     first.move("living_pir")  # a PIR catching the sun in the empty home
     line = first.line()
     assert first.agent.watch is not None and first.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
-    first.close()  # a power cut, an update
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        assert second.agent.watch is not None and second.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
-        assert abs(second.line() - line) < 2  # the outing's wait still holds (before: her return, the room's line)
-    finally:
-        second.close()
+    second = first.restart()  # a power cut, an update
+    assert second.agent.watch is not None and second.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
+    assert abs(second.line() - line) < 2  # the outing's wait still holds (before: her return, the room's line)
 
 
-def test_a_restart_in_the_first_learning_with_the_days_alert_open_raises_none_again(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
+def test_a_restart_in_the_first_learning_with_the_days_alert_open_raises_none_again(flat, recorder) -> None:
     # Every start stores what it learned, a routine or not yet one: the first learning is told by the routine.
     rec = recorder(["sentinel/mary/alert", "sentinel/mary/alert/+/ack"])
-    first = Flat(tmp_path, broker.port, extra="  learn_days: 14\n")
+    first = flat(extra="  learn_days: 14\n")
     first.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
     first.advance(24 * 3600 + 1)
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
     first.advance(17 * 3600)
     first.move("kitchen_pir")  # 02:00: a blip in the empty home leaves the day's alert open
     first.advance(5400)
-    first.close()  # 03:30: a restart, the warm-up's days now past
-    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 14\n")
-    try:
-        assert second.agent.watch is not None and second.agent.watch.phase == "alerted"
-        second.advance(60)  # before: the outing's learned wait, long past, and a second alert at once
-        assert [a.alert_id for a in second.store.open_alerts("mary")] == [alert_id]
-        assert {a["alert_id"] for a in rec.on("sentinel/mary/alert")} == {alert_id}
-        assert rec.on(f"sentinel/mary/alert/{alert_id}/ack") == []
-    finally:
-        second.close()
+    second = first.restart()  # 03:30: a restart, the warm-up's days now past
+    assert second.agent.watch is not None and second.agent.watch.phase == "alerted"
+    second.advance(60)  # before: the outing's learned wait, long past, and a second alert at once
+    assert [a.alert_id for a in second.store.open_alerts("mary")] == [alert_id]
+    assert {a["alert_id"] for a in rec.on("sentinel/mary/alert")} == {alert_id}
+    assert rec.on(f"sentinel/mary/alert/{alert_id}/ack") == []
 
 
-def test_a_restart_with_the_stored_routine_torn_keeps_a_blip_in_the_empty_home_a_stray(
-    tmp_path: Path, broker: Mosquitto
-) -> None:
-    first = Flat(tmp_path, broker.port)
+def test_a_restart_with_the_stored_routine_torn_keeps_a_blip_in_the_empty_home_a_stray(tmp_path: Path, flat) -> None:
+    first = flat()
     _out_of_the_door(first)  # out at 09:01
     first.advance(3 * 3600)
     first.move("living_pir")  # a blip, before the outing's wait is over
@@ -852,12 +811,10 @@ def test_a_restart_with_the_stored_routine_torn_keeps_a_blip_in_the_empty_home_a
     torn = Store(tmp_path / "agent.db")
     torn.set_setting("routine", '{"version": 1, "model": {"lines": "torn')
     torn.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:  # a routine was kept, though torn: not her first learning, and the blip is still an outing's stray
-        assert second.agent.watch is not None and second.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
-        assert abs(second.line() - line) < 2
-    finally:
-        second.close()
+    second = first.restart()
+    # A routine was kept, though torn: not her first learning, and the blip is still an outing's stray.
+    assert second.agent.watch is not None and second.agent.watch.limit().cause == "stray"  # type: ignore[union-attr]
+    assert abs(second.line() - line) < 2
 
 
 def test_a_card_that_cannot_read_the_kept_routine_keeps_the_one_just_learned(
@@ -897,10 +854,10 @@ sys.exit(3)
 """
 
 
-def test_a_failed_relearn_keeps_a_blip_in_the_empty_home_a_stray(tmp_path: Path, broker: Mosquitto) -> None:
+def test_a_failed_relearn_keeps_a_blip_in_the_empty_home_a_stray(tmp_path: Path, broker: Mosquitto, flat) -> None:
     # The watch standing in while the routine is relearned after a restart is not her first learning: a blip it
     # took is still an outing's stray when the routine kept in the store takes over.
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     first.close()
     gate = tmp_path / "gate"
     argv = [sys.executable, "-c", GATED_FAILURE, str(gate)]
@@ -933,10 +890,10 @@ def _seen(agent: Agent, factory: MockFactory, clock: ManualClock, sensor: str) -
 
 
 def test_a_restart_with_the_alert_open_while_she_gets_up_lets_the_next_quiet_be_told(
-    tmp_path: Path, broker: Mosquitto, recorder
+    tmp_path: Path, broker: Mosquitto, flat, recorder
 ) -> None:
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     first.move("kitchen_pir")
     first.advance(first.line())
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
@@ -960,13 +917,13 @@ def test_a_restart_with_the_alert_open_while_she_gets_up_lets_the_next_quiet_be_
 
 
 def test_a_restart_while_learning_with_one_sign_while_relearning_closes_the_alert_at_her_third(
-    tmp_path: Path, broker: Mosquitto, recorder
+    tmp_path: Path, broker: Mosquitto, flat, recorder
 ) -> None:
     seed = Store(tmp_path / "agent.db")  # a new kit: one morning of history, so still learning
     seed.add_event(Event("kitchen_pir", "motion", 1, "kitchen", NOW.replace(hour=8), 0.0))
     seed.close()
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     assert first.agent.watch is not None and first.agent.watch.learning
     first.move("kitchen_pir")
     first.advance(first.line() + 1)
@@ -1055,10 +1012,8 @@ def test_after_the_all_clear_for_an_outing_with_a_stray_a_whole_wait_is_watched_
     assert [a.alert_id for a in home.store.open_alerts("mary")] not in ([], [first])
 
 
-def test_a_restart_with_an_outings_alert_open_then_the_all_clear_raises_no_alert_at_once(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
-    first = Flat(tmp_path, broker.port)
+def test_a_restart_with_an_outings_alert_open_then_the_all_clear_raises_no_alert_at_once(flat, recorder) -> None:
+    first = flat()
     rec = recorder(["sentinel/mary/alert"])
     _out_of_the_door(first)
     wait = first.line()  # the outing's
@@ -1066,18 +1021,14 @@ def test_a_restart_with_an_outings_alert_open_then_the_all_clear_raises_no_alert
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
     first.advance(1800)
     first.move("living_pir")  # a blip in the empty home once the alert is out: held, the alert stays open
-    first.close()  # an update while the alert is open
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        from_the_circle(second, alert_id, "resolve")
-        wait_for(lambda: (second.agent.pump(), not second.store.open_alerts("mary"))[1], 5, "the all clear")
-        second.advance(wait - 60)
-        # Before: "No sign of activity since" the all clear "(0 s)", a new alert the moment it was given.
-        assert second.store.open_alerts("mary") == []
-        second.advance(61)
-        assert second.store.open_alerts("mary") != []  # the outing's whole wait again, from the all clear
-    finally:
-        second.close()
+    second = first.restart()  # an update while the alert is open
+    from_the_circle(second, alert_id, "resolve")
+    wait_for(lambda: (second.agent.pump(), not second.store.open_alerts("mary"))[1], 5, "the all clear")
+    second.advance(wait - 60)
+    # Before: "No sign of activity since" the all clear "(0 s)", a new alert the moment it was given.
+    assert second.store.open_alerts("mary") == []
+    second.advance(61)
+    assert second.store.open_alerts("mary") != []  # the outing's whole wait again, from the all clear
 
 
 def _found_alone(home: Flat, sensor: str) -> None:
@@ -1146,10 +1097,8 @@ def test_after_a_call_for_help_closed_the_quiet_alert_the_next_one_says_so(flat,
 
 
 @pytest.mark.parametrize("close", ["circle", "app"])
-def test_a_restart_after_the_all_clear_counts_the_quiet_from_it_still(
-    tmp_path: Path, broker: Mosquitto, recorder, close: str
-) -> None:
-    first = Flat(tmp_path, broker.port)
+def test_a_restart_after_the_all_clear_counts_the_quiet_from_it_still(flat, recorder, close: str) -> None:
+    first = flat()
     rec = recorder(["sentinel/mary/alert"])
     first.move("kitchen_pir")
     line = first.line()
@@ -1163,18 +1112,14 @@ def test_a_restart_after_the_all_clear_counts_the_quiet_from_it_still(
     wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the alert to be closed")
     cleared = first.clock.now()
     first.advance(600)
-    first.close()  # an update, a power blip
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        second.advance(5)
-        # Before: the restart counted the quiet from the kitchen again, and a second alert came at once.
-        assert second.store.open_alerts("mary") == []
-        second.advance(line - 600 - 5 + 1)
-        (later,) = second.store.open_alerts("mary")
-        by = "the all clear" if close == "circle" else "Mary's \"I'm OK\""
-        assert f"after {by} at {cleared:%H:%M}" in later.reason
-    finally:
-        second.close()
+    second = first.restart()  # an update, a power blip
+    second.advance(5)
+    # Before: the restart counted the quiet from the kitchen again, and a second alert came at once.
+    assert second.store.open_alerts("mary") == []
+    second.advance(line - 600 - 5 + 1)
+    (later,) = second.store.open_alerts("mary")
+    by = "the all clear" if close == "circle" else "Mary's \"I'm OK\""
+    assert f"after {by} at {cleared:%H:%M}" in later.reason
 
 
 def _out_of_the_door(home: Flat) -> None:
@@ -1284,36 +1229,30 @@ def test_set_away_while_an_outing_is_asked_about_a_blip_is_not_her_answer(flat) 
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
-def test_while_learning_a_blip_past_the_days_wait_in_a_quiet_window_alerts_when_it_ends(
-    tmp_path: Path, broker: Mosquitto, restart: bool
-) -> None:
+def test_while_learning_a_blip_past_the_days_wait_in_a_quiet_window_alerts_when_it_ends(flat, restart: bool) -> None:
     # Out at 09:00; the day's wait ends at 09:00 the next day, in a quiet window: the alert waits for its end. A blip
     # at 10:00 leaves the day's wait as it was: before, a restart then (the learning process held the blip back, as
     # the agent had not) counted a day again from the blip, 22 h late.
     extra = '  learn_days: 30\n  quiet_windows: [{start: "07:00", end: "12:00"}]\n'
-    home = Flat(tmp_path, broker.port, extra=extra)
-    try:
-        home.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
-        home.advance(25 * 3600)
-        home.move("kitchen_pir")  # 10:00 the next day
-        home.advance(3600)
-        if restart:  # 11:00
-            home.close()
-            home = Flat(tmp_path, broker.port, clock=home.clock, extra=extra)
-        home.advance(3600 - 60)
-        assert home.store.open_alerts("mary") == []  # 11:59
-        home.advance(120)
-        assert [a.kind for a in home.store.open_alerts("mary")] == ["inactivity"]  # 12:01
-    finally:
-        home.close()
+    home = flat(extra=extra)
+    home.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
+    home.advance(25 * 3600)
+    home.move("kitchen_pir")  # 10:00 the next day
+    home.advance(3600)
+    if restart:  # 11:00
+        home = home.restart()
+    home.advance(3600 - 60)
+    assert home.store.open_alerts("mary") == []  # 11:59
+    home.advance(120)
+    assert [a.kind for a in home.store.open_alerts("mary")] == ["inactivity"]  # 12:01
 
 
 @pytest.mark.parametrize("closed", [False, True], ids=["the-alert-open", "the-alert-closed"])
 def test_a_restart_bringing_the_first_routine_after_the_days_alert_keeps_her_coming_in_a_return(
-    tmp_path: Path, broker: Mosquitto, recorder, closed: bool
+    flat, recorder, closed: bool
 ) -> None:
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port, extra="  learn_days: 14\n")
+    first = flat(extra="  learn_days: 14\n")
     first.factory.pin(PINS["front_door"]).drive_low()  # out at 09:00
     first.advance(24 * 3600 + 1)
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
@@ -1324,22 +1263,18 @@ def test_a_restart_bringing_the_first_routine_after_the_days_alert_keeps_her_com
         from_the_circle(first, alert_id, "resolve")
         wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
     first.advance(3600)
-    first.close()  # 03:30: a restart, and the warm-up's days are past: the first routine comes
-    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 14\n")
-    try:
-        watch = second.agent.watch
-        assert watch is not None and (closed or watch.alert_id == alert_id)  # (closed: told again at once, as said)
-        assert not watch.learning and watch.detector.gone is not None  # still out: the blip was no return
-        second.advance(4 * 3600)
-        door = second.factory.pin(PINS["front_door"])
-        door.drive_high()  # 07:30: she comes back in
-        second.advance(5)
-        door.drive_low()
-        second.advance(1)
-        # Before, the first routine took the blip for her return, and her coming in for going out (7.6 h, not 1.5 h).
-        assert watch.detector.last_context == "front_door:0 back"
-    finally:
-        second.close()
+    second = first.restart()  # 03:30: a restart, and the warm-up's days are past: the first routine comes
+    watch = second.agent.watch
+    assert watch is not None and (closed or watch.alert_id == alert_id)  # (closed: told again at once, as said)
+    assert not watch.learning and watch.detector.gone is not None  # still out: the blip was no return
+    second.advance(4 * 3600)
+    door = second.factory.pin(PINS["front_door"])
+    door.drive_high()  # 07:30: she comes back in
+    second.advance(5)
+    door.drive_low()
+    second.advance(1)
+    # Before, the first routine took the blip for her return, and her coming in for going out (7.6 h, not 1.5 h).
+    assert watch.detector.last_context == "front_door:0 back"
 
 
 def test_a_restart_after_a_stray_past_a_day_out_keeps_the_learned_outings_wait_from_the_door() -> None:
@@ -1396,10 +1331,10 @@ def test_a_quiet_window_past_the_line_does_not_spin_the_loop_and_the_alert_comes
 
 @pytest.mark.parametrize("restart_after", [1800, 5400], ids=["still-learning", "bringing-the-first-routine"])
 def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_in_the_first_learning(
-    tmp_path: Path, broker: Mosquitto, recorder, restart_after: int
+    flat, recorder, restart_after: int
 ) -> None:
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port, extra="  learn_days: 14\n")
+    first = flat(extra="  learn_days: 14\n")
     first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
     first.advance(24 * 3600 + 1)
     alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
@@ -1412,15 +1347,11 @@ def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_in_the
     assert live is not None and live.detector.gone is None  # the live agent: she is home
     first.advance(restart_after)
     # 02:30, still learning, or 03:30, the warm-up's days past: before, an alert at once (or a day from the sign)
-    first.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock, extra="  learn_days: 14\n")
-    try:
-        watch = second.agent.watch
-        assert watch is not None
-        assert second.store.open_alerts("mary") == []  # she is home and was seen 30 or 90 min ago
-        assert watch.detector.gone is None  # as the live agent had it
-    finally:
-        second.close()
+    second = first.restart()
+    watch = second.agent.watch
+    assert watch is not None
+    assert second.store.open_alerts("mary") == []  # she is home and was seen 30 or 90 min ago
+    assert watch.detector.gone is None  # as the live agent had it
 
 
 def _back_after_the_outings_all_clear(first: Flat, rec: Recorder) -> None:
@@ -1438,24 +1369,18 @@ def _back_after_the_outings_all_clear(first: Flat, rec: Recorder) -> None:
     assert first.agent.watch is not None and first.agent.watch.detector.gone is None
 
 
-def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_with_a_routine(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
-    first = Flat(tmp_path, broker.port)
+def test_a_sign_after_the_outings_all_clear_is_her_return_after_a_restart_with_a_routine(flat, recorder) -> None:
+    first = flat()
     _back_after_the_outings_all_clear(first, recorder(["sentinel/mary/alert"]))
     first.advance(600)
-    first.close()  # a restart: the replay knows nothing of the all clear (before: an alert at once)
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        assert second.store.open_alerts("mary") == []
-    finally:
-        second.close()
+    second = first.restart()  # a restart: the replay knows nothing of the all clear (before: an alert at once)
+    assert second.store.open_alerts("mary") == []
 
 
 def test_a_return_after_the_outings_all_clear_stays_hers_after_a_restart_once_a_later_alert_was_closed(
-    tmp_path: Path, broker: Mosquitto, recorder
+    flat, recorder
 ) -> None:
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     _back_after_the_outings_all_clear(first, recorder(["sentinel/mary/alert"]))
     home_line = first.line()
     first.advance(home_line + 1)  # then quiet at home: an inactivity alert
@@ -1464,24 +1389,18 @@ def test_a_return_after_the_outings_all_clear_stays_hers_after_a_restart_once_a_
     from_the_circle(first, at_home.alert_id, "resolve")  # its all clear: the quiet is counted from it
     wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the second all clear")
     first.advance(600)
-    first.close()  # a restart in the same boot (before: the outing's wait from the all clear, 5 h late)
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        watch = second.agent.watch
-        assert watch is not None
-        assert watch.detector.gone is None, "she came home after the outing's all clear, as the live agent had it"
-        second.advance(home_line - 600 + 60)  # the at-home line from the second all clear, and a minute
-        assert second.store.open_alerts("mary") != [], "the next alert is due on the at-home line, not the outing's"
-    finally:
-        second.close()
+    second = first.restart()  # a restart in the same boot (before: the outing's wait from the all clear, 5 h late)
+    watch = second.agent.watch
+    assert watch is not None
+    assert watch.detector.gone is None, "she came home after the outing's all clear, as the live agent had it"
+    second.advance(home_line - 600 + 60)  # the at-home line from the second all clear, and a minute
+    assert second.store.open_alerts("mary") != [], "the next alert is due on the at-home line, not the outing's"
 
 
 @pytest.mark.parametrize("closed", [False, True], ids=["the-later-alert-open", "the-later-alert-closed"])
-def test_a_stray_held_while_a_later_alert_was_out_stays_a_stray_after_a_restart(
-    tmp_path: Path, broker: Mosquitto, recorder, closed: bool
-) -> None:
+def test_a_stray_held_while_a_later_alert_was_out_stays_a_stray_after_a_restart(flat, recorder, closed: bool) -> None:
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port)
+    first = flat()
     first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
     first.agent.pump()
     first.advance(first.line() + 1)
@@ -1498,23 +1417,19 @@ def test_a_stray_held_while_a_later_alert_was_out_stays_a_stray_after_a_restart(
         from_the_circle(first, again.alert_id, "resolve")
         wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the second all clear")
     assert first.agent.watch is not None and first.agent.watch.detector.gone is not None
-    first.close()  # a restart (before: the blip taken for her return, the quiet after it on the line at home)
-    second = Flat(tmp_path, broker.port, clock=first.clock)
-    try:
-        watch = second.agent.watch
-        assert watch is not None and (closed or watch.alert_id == again.alert_id)
-        assert watch.detector.gone is not None, "the blip was held while the second alert was out, not her return"
-        # (closed: the quiet is counted from the blip, not the all clear: the circle may be told again at once)
-    finally:
-        second.close()
+    second = (
+        first.restart()
+    )  # a restart (before: the blip taken for her return, the quiet after it on the line at home)
+    watch = second.agent.watch
+    assert watch is not None and (closed or watch.alert_id == again.alert_id)
+    assert watch.detector.gone is not None, "the blip was held while the second alert was out, not her return"
+    # (closed: the quiet is counted from the blip, not the all clear: the circle may be told again at once)
 
 
-def test_a_stray_after_a_sign_that_ended_the_listening_stays_a_stray_after_a_restart(
-    tmp_path: Path, broker: Mosquitto, recorder
-) -> None:
+def test_a_stray_after_a_sign_that_ended_the_listening_stays_a_stray_after_a_restart(flat, recorder) -> None:
     rooms = "  rooms: [{room: hall, ceiling: 2h}, {room: kitchen, floor: 10h}]\n"
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port, extra=rooms)
+    first = flat(extra=rooms)
     first.factory.pin(PINS["front_door"]).drive_low()  # the door at 09:00
     first.agent.pump()
     first.advance(first.line() + 1)  # 11:00: the hall's ceiling, before the outing's wait
@@ -1530,14 +1445,10 @@ def test_a_stray_after_a_sign_that_ended_the_listening_stays_a_stray_after_a_res
     first.move("kitchen_pir")  # past the outing's wait: a second stray, not her return (the live agent)
     assert live.detector.gone is not None and not first.store.open_alerts("mary")
     first.advance(600)
-    first.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock, extra=rooms)
-    try:
-        watch = second.agent.watch
-        assert watch is not None
-        assert watch.detector.gone is not None, "two strays after the door, and no listening: no return"
-    finally:
-        second.close()
+    second = first.restart()
+    watch = second.agent.watch
+    assert watch is not None
+    assert watch.detector.gone is not None, "two strays after the door, and no listening: no return"
 
 
 def test_after_an_outings_all_clear_and_a_sensor_found_alone_one_blip_past_the_wait_is_her_return(
@@ -1563,10 +1474,10 @@ WINDOW = '  quiet_windows: [{start: "18:00", end: "23:59"}]\n'
 
 
 def test_after_an_outings_all_clear_and_a_sensor_found_alone_a_blip_is_judged_alike_after_a_restart(
-    tmp_path: Path, broker: Mosquitto, recorder
+    flat, recorder
 ) -> None:
     rec = recorder(["sentinel/mary/alert"])
-    first = Flat(tmp_path, broker.port, extra=WINDOW)
+    first = flat(extra=WINDOW)
     _out_of_the_door(first)
     first.advance(first.line() + 1)
     outing = rec.wait("sentinel/mary/alert")["alert_id"]
@@ -1580,11 +1491,7 @@ def test_after_an_outings_all_clear_and_a_sensor_found_alone_a_blip_is_judged_al
     assert live is not None and first.store.open_alerts("mary") == []
     live_gone = live.detector.gone is not None
     first.advance(60)
-    first.close()
-    second = Flat(tmp_path, broker.port, clock=first.clock, extra=WINDOW)
-    try:
-        watch = second.agent.watch
-        assert watch is not None
-        assert (watch.detector.gone is not None) == live_gone, "the live agent and the restored one differ on the blip"
-    finally:
-        second.close()
+    second = first.restart()
+    watch = second.agent.watch
+    assert watch is not None
+    assert (watch.detector.gone is not None) == live_gone, "the live agent and the restored one differ on the blip"
