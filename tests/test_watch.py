@@ -1122,6 +1122,37 @@ def test_a_restart_after_the_all_clear_counts_the_quiet_from_it_still(flat, reco
     assert f"after {by} at {cleared:%H:%M}" in later.reason
 
 
+@pytest.mark.parametrize("blips", [1, 2])
+def test_a_restart_after_the_all_clear_with_blips_held_counts_the_quiet_from_it_still(
+    flat, recorder, blips: int
+) -> None:
+    first = flat()
+    rec = recorder(["sentinel/mary/alert"])
+    first.move("kitchen_pir")
+    line = first.line()
+    first.advance(line)
+    alert_id = rec.wait("sentinel/mary/alert")["alert_id"]
+    for _ in range(blips):  # held while the alert is out: a PIR catching the sun is not her
+        first.advance(120)
+        first.move("living_pir")
+    assert [a.alert_id for a in first.store.open_alerts("mary")] == [alert_id]
+    first.advance(600)
+    from_the_circle(first, alert_id, "resolve")  # Ann called: all is well
+    wait_for(lambda: (first.agent.pump(), not first.store.open_alerts("mary"))[1], 5, "the all clear")
+    cleared = first.clock.monotonic()
+    first.advance(600)
+    second = first.restart()  # an update, a power blip
+    second.advance(5)
+    # Before: the replay took the blips for signs, the all clear kept no longer followed the last one, and the
+    # quiet was counted from the last blip: the circle was told again at once, minutes after its all clear.
+    assert second.store.open_alerts("mary") == []
+    second.advance(cleared + second.line() - 60 - second.clock.monotonic())
+    assert second.store.open_alerts("mary") == []  # a whole wait from the all clear, as without the restart
+    second.advance(120)
+    (later,) = second.store.open_alerts("mary")
+    assert "after the all clear at" in later.reason
+
+
 def _out_of_the_door(home: Flat) -> None:
     """Mary in the kitchen at 09:00, then out through the front door (it shuts behind her)."""
     home.move("kitchen_pir")

@@ -178,11 +178,11 @@ class Watch:
         return alerted
 
     def cleared(self, mono: float, by: str, after: float) -> None:
-        """An all clear kept from before a restart (at ``mono``, after the sign at ``after``, this boot): if that is
-        still the last sign, the quiet is counted from it, on the clock that never jumps (a wall clock set back, or
-        not yet set after a power cut, would count it from later than it was, and the alert would come late)."""
+        """An all clear kept from before a restart (at ``mono``, after the sign at ``after``, this boot; any sign in
+        between was held while the alert was out): with none since, the quiet is counted from it, on the clock that
+        never jumps (a wall clock set back, or not set after a power cut, would count it from later: a late alert)."""
         last = self._last
-        if last is not None and self._last_live and last.mono == after < mono and self.phase == "watching":
+        if last is not None and self._last_live and after <= last.mono < mono and self.phase == "watching":
             self._since_mono, self._counted_from, self.detector.listening = mono, by, True
 
     def cancel_check(self, answered_at: float | None = None) -> bool:
