@@ -297,6 +297,30 @@ def test_a_drill_waits_out_a_members_quiet_hours_and_so_does_their_day_to_answer
     assert c.store.last_drill("ann").missed_at is not None  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("quiet", "reaches"), [("08:00-24:00", "at 00:00, after their quiet hours"), ("00:00-24:00", "")]
+)
+def test_a_drill_reaches_a_member_whose_quiet_hours_end_at_24_00(circle, quiet: str, reaches: str) -> None:
+    # Before: working out when such quiet hours end failed ("hour must be in 0..23") and nobody got the drill.
+    start, end = quiet.split("-")
+    c = circle(
+        top=DRILL,
+        edit=lambda t: t.replace(
+            'quiet_hours: {start: "22:00", end: "07:00"}', f'quiet_hours: {{start: "{start}", end: "{end}"}}'
+        ),
+    )
+    c.pump()
+    c.advance(3600)  # Tuesday 11:00: the drill
+    assert len(drills(c, "carol")) == len(drills(c, "bob")) == 1
+    if reaches:  # a night worker: it waits for her quiet hours to end at midnight
+        assert drills(c, "ann") == []
+        assert log_of(c, "ann", "drill sent") == [f"drill-20260303T1100 {reaches}"]
+        c.advance(13 * 3600)  # Wednesday 00:00
+    # Quiet at every hour (only the help button, she said): the drill goes as planned, as there is no end to wait
+    # for, and it tests the phone a help call would ring.
+    assert len(drills(c, "ann")) == 1
+
+
 def test_circle_health_prints_each_member(circle, tmp_path: Path, capsys) -> None:
     c = circle(top=REQUIRED + DRILL.replace("watch_silence: false\n", ""))
     c.pump()

@@ -324,3 +324,22 @@ def test_incidents_tells_the_whole_story(circle, tmp_path: Path, capsys, monkeyp
     assert "  Closed:      Tue 03 Mar 10:05 by Ann: Ann is with Mary: all is well." in out
     assert "  Follow-up:   ann answered Wed 09:05: Mary is fine today, says Ann." in out
     assert "  Record:" in out and "follow-up asked ann" in out
+
+
+def test_quiet_hours_to_24_00_let_the_all_clear_close_the_incident(circle) -> None:
+    # Ann wants only the help button, at any hour: quiet hours from 00:00 to 24:00, which the config takes.
+    # Before: working out when they end failed ("hour must be in 0..23"), her all clear was skipped, the
+    # incident stayed open and Carol was never told.
+    c = circle(
+        top=FOLLOW,
+        edit=lambda t: t.replace(
+            'quiet_hours: {start: "22:00", end: "07:00"}', 'quiet_hours: {start: "00:00", end: "24:00"}'
+        ),
+    )
+    went_and_closed(c)
+    assert record(c, "mary-inactivity-1", "resolved")
+    incident = c.store.incident("mary-inactivity-1")
+    assert incident is not None and incident.closed_at is not None
+    assert titled(c, "carol", "Mary: all clear")
+    # Quiet at every hour, she is asked the next morning as planned: her quiet hours never end to wait for.
+    assert record(c, "mary-inactivity-1", "follow-up planned") == [("ann", "Wed 04 Mar 09:00")]

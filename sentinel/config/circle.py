@@ -60,7 +60,11 @@ class MemberConfig:
     )
     topic: str = setting(doc="Their private ntfy topic (a secret: 12+ random characters).", check=_topic)
     on_call: list[Window] = setting([], doc="When they can be called; none means any time.")
-    quiet_hours: Window | None = setting(None, doc="When only urgent alerts (the help button) reach them.")
+    quiet_hours: Window | None = setting(
+        None,
+        doc="When only urgent alerts (the help button) reach them. From '00:00' to '24:00' every day: only urgent"
+        " alerts, at any hour; a drill or a morning question then comes at its usual time (no end to wait for).",
+    )
     phone: str | None = setting(
         None,
         doc="Their phone number, e.g. '+44 7700 900123': given to the others only when they ask for a call.",

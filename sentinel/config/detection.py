@@ -41,7 +41,9 @@ class Window:
     """A daily window of time, on some days of the week."""
 
     start: str = setting(doc="From this time of day (HH:MM).", check=_clock)
-    end: str = setting(doc="Until this time of day (HH:MM); past midnight is fine.", check=_clock)
+    end: str = setting(
+        doc="Until this time of day (HH:MM); past midnight is fine, and '24:00' is the day's end.", check=_clock
+    )
     days: list[str] = setting(list(DAYS), doc="On these days (mon ... sun); default every day.", check=_days)
 
 

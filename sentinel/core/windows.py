@@ -27,6 +27,6 @@ def window_end(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAM
     """When the window ``at`` falls in ends (the next ``end`` on the clock); None when ``at`` is outside it."""
     if not within(at, start, end, days):
         return None
-    hours, minutes = divmod(_minutes(end), 60)
-    finish = at.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    finish = midnight + timedelta(minutes=_minutes(end))  # '24:00' is the next midnight
     return finish if finish > at else finish + timedelta(days=1)
