@@ -41,6 +41,12 @@ def test_the_example_is_valid() -> None:
         ),
         ("    step: 5m", "    step: 5s", "homes[0].step: 5s is out of range (30s-1h)"),
         (
+            "    step: 5m",
+            "    step: 1:30",
+            "homes[0].step: 1:30 is read as 90 (YAML counts 1:30 as 90, in base 60):"
+            " write a duration like 1h30m or 90m",
+        ),
+        (
             "  token_env: NTFY_TOKEN",
             "  token_env: NTFY_TOKEN\n  username: sentinel\n  password_env: NTFY_TOKEN",
             "ntfy.username: give token_env, or username with password_env, not both: "

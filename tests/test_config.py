@@ -73,6 +73,26 @@ def test_a_good_config_loads_with_defaults() -> None:
             ("    pin: 17", "    pin: 17\n    hold_time: soon"),
             ["home.yaml:8: sensors[0].hold_time: 'soon' is not a duration (e.g. 90, '90s', '15m', '2h', '50ms')"],
         ),
+        (
+            # Unquoted, YAML 1.1 counts it in base 60: before, a room's ceiling of 1:30 was taken as 90 seconds.
+            ("sensors:", "detection:\n  rooms:\n    - room: hall\n      ceiling: 1:30\nsensors:"),
+            [
+                "home.yaml:7: detection.rooms[0].ceiling: 1:30 is read as 90 (YAML counts 1:30 as 90, in base 60):"
+                " write a duration like 1h30m or 90m"
+            ],
+        ),
+        (
+            ("sensors:", "detection:\n  false_alerts_per_month: 1:30\nsensors:"),
+            [
+                "home.yaml:5: detection.false_alerts_per_month: 1:30 is read as 90 (YAML counts 1:30 as 90, in base"
+                " 60): write the number itself"
+            ],
+        ),
+        (
+            # Before: PyYAML's own error, a traceback without a line, and exit 1 (systemd restarted it again and again).
+            ("    pin: 17", "    pin: 17\n    room: 2026-02-30"),
+            ["home.yaml:8: 2026-02-30 is not a date on the calendar (day is out of range for month)"],
+        ),
         (("sensors:", "mqtt:\n  port: 70000\nsensors:"), ["home.yaml:5: mqtt.port: 70000 is out of range (1-65535)"]),
         (("sensors:", "mqtt:\n  protocol: 4\nsensors:"), ["home.yaml:5: mqtt.protocol: 4 is not one of '5', '3.1.1'"]),
         (

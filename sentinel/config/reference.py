@@ -31,11 +31,13 @@ that holds `: ` in quotes: `name: "Mary: Smith"`.
 What you type is what is read. Where text is wanted, a value YAML would take
 for a number or a date is kept as written (`id: 0042` stays `0042`), but
 `yes`, `no`, `on`, `off`, `true` and `false` are refused: put them in quotes.
-Numbers may be written `1e9` as well as `1.0e9`. A section's key with nothing
+Numbers may be written `1e9` as well as `1.0e9`. A duration or a number
+written like a clock (`ceiling: 1:30`) is refused: YAML would read it as 90
+(1 h 30 min is `1h30m` or `90m`). A section's key with nothing
 under it (`tls:` alone) is refused rather than taken for "off": write
 `tls: {}` for its defaults, or leave the line out. The resident's `name`
 and the broker's `host` are refused empty or blank (`name: ""`), and a
-sensor's `room` blank (leave it out for none); `host` is the name alone,
+sensor's `room` of spaces alone (`room: ""`, or no `room`, is none); `host` is the name alone,
 without `mqtt://` or the port (that goes in `port`). A key is a plain name;
 merge keys (`<<:`) are not supported. Save the file as UTF-8.
 
@@ -74,7 +76,9 @@ Durations may be written in seconds (`90`) or with units: `90s`, `15m`, `2h`,
 token come from the environment variables the file names.
 
 What you type is what is read: `away_until: 2026-12-28` or `id: 007` is kept as
-written, but `yes`, `no`, `on` and `off` where text is wanted must be quoted. A
+written, but `yes`, `no`, `on` and `off` where text is wanted must be quoted.
+A duration written like a clock (`step: 1:30`) is refused: YAML would read it
+as 90 seconds (write `1h30m` or `90m`). A
 section's key with nothing under it (`drill:` alone) is refused rather than
 taken for "none": write `drill: {}` for its defaults, or leave the line out.
 Merge keys (`<<:`) are not supported. Save the file as UTF-8.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import re
-from typing import Any
+import types
+import typing
+from typing import Any, Literal, Union
 
 
 class Seconds(float):
@@ -33,6 +36,30 @@ def parse_duration(value: Any) -> float:
             if pos and not value[pos:].strip():
                 return total
     raise ValueError(value)
+
+
+def describe(tp: Any) -> str:
+    """A reader's name for a type."""
+    origin = typing.get_origin(tp)
+    if tp is Seconds:
+        return "a duration (e.g. 90, '90s', '15m', '2h', '50ms')"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(describe(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is list:
+        return "a list"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return {str: "text", int: "a whole number", float: "a number", bool: "true or false"}.get(tp, str(tp))
+
+
+def clock_like(typed: str | None, value: Any, duration: bool) -> str | None:
+    """What to say of a number typed like a clock (``1:30``), which YAML 1.1 reads in base 60 (90); None if not."""
+    if typed is None or ":" not in typed:
+        return None
+    what = "a duration like 1h30m or 90m" if duration else "the number itself"
+    return f"{typed} is read as {value:g} (YAML counts 1:30 as 90, in base 60): write {what}"
 
 
 def number_in_text(value: Any) -> float | None:

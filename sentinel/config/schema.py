@@ -13,7 +13,16 @@ import typing
 from collections.abc import Callable
 from typing import Any, Literal, Union
 
-from sentinel.config.scalars import Seconds, _show, echo, kept_text, number_in_text, parse_duration
+from sentinel.config.scalars import (
+    Seconds,
+    _show,
+    clock_like,
+    describe,
+    echo,
+    kept_text,
+    number_in_text,
+    parse_duration,
+)
 from sentinel.config.yamllines import LineDict, LineList
 
 Check = Callable[[Any], "str | None"]
@@ -55,22 +64,6 @@ class _Errors:
         return [text for _, text in sorted(self.items, key=lambda item: item[0])]
 
 
-def _describe(tp: Any) -> str:
-    """A reader's name for a type."""
-    origin = typing.get_origin(tp)
-    if tp is Seconds:
-        return "a duration (e.g. 90, '90s', '15m', '2h', '50ms')"
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " or ".join(_describe(a) for a in typing.get_args(tp) if a is not type(None))
-    if origin is list:
-        return "a list"
-    if dataclasses.is_dataclass(tp):
-        return "a mapping"
-    return {str: "text", int: "a whole number", float: "a number", bool: "true or false"}.get(tp, str(tp))
-
-
 _INVALID = object()
 
 
@@ -97,9 +90,12 @@ def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors, typed: 
     """
     if tp is str and isinstance(value, str):
         return value  # most values of a config: said first
+    if tp in (Seconds, int, float) and (clock := clock_like(typed, value, tp is Seconds)):
+        errors.add(line, path, clock)
+        return _INVALID
     kind, held = _shape(tp)
     if value is None and kind != "union":
-        errors.add(line, path, f"is empty: give {_describe(tp)}")
+        errors.add(line, path, f"is empty: give {describe(tp)}")
         return _INVALID
     if kind == "union":
         options = held
@@ -161,7 +157,7 @@ def _convert(tp: Any, value: Any, path: str, line: int, errors: _Errors, typed: 
             return text  # what was typed: 0042 stays '0042' (YAML 1.1 reads 34), 1.10 stays '1.10'
         if isinstance(value, int | float):
             return str(value)  # a mapping built without the loader's source text
-    errors.add(line, path, f"{echo(value, typed)} is not {_describe(tp)}")
+    errors.add(line, path, f"{echo(value, typed)} is not {describe(tp)}")
     return _INVALID
 
 
@@ -274,7 +270,7 @@ def reference(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
             default = "required"
         only = field.metadata.get("only_for")
         doc = field.metadata.get("doc", "") + (f" (kind {', '.join(only)} only)" if only else "")
-        rows.append((key, _describe(tp), default, doc))
+        rows.append((key, describe(tp), default, doc))
         inner = tp
         if typing.get_origin(tp) in (Union, types.UnionType):
             inner = next(a for a in typing.get_args(tp) if a is not type(None))

@@ -137,8 +137,18 @@ def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     return result
 
 
+def _timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    """A date YAML reads from ``2026-02-30`` must be one: PyYAML's own error names no line."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise Refused(f"{node.value} is not a date on the calendar ({exc})", node.start_mark) from None
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+_Loader.add_constructor(_TIMESTAMP, _timestamp)
 
 
 # None when PyYAML was built without libyaml: the careful loader then does everything. (``yaml.CParser`` does not
@@ -164,6 +174,7 @@ if CParser is not None:
 
     _FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
     _FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+    _FastLoader.add_constructor(_TIMESTAMP, _timestamp)
 
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{name}" for name in ("str", "map", "seq"))
