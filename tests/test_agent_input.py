@@ -199,3 +199,25 @@ def test_retained_commands_are_not_obeyed_again_at_the_next_start(make_home, rec
     finally:
         for topic in kept:
             publish(topic, b"", retain=True)
+
+
+def test_a_broker_stalled_by_oversized_messages_is_left_and_commands_reach_the_agent_again(
+    make_home, recorder, publish, monkeypatch
+) -> None:
+    # Mosquitto 2.0 drops a QoS 1 message larger than a client asked for (MQTT 5 Maximum Packet Size) without
+    # freeing its place among the client's 20 in flight. Before: after 20 such messages nothing at QoS 1 reached
+    # the agent again (the notifier's acks, commands), while its connection stayed up.
+    from sentinel.mqtt import probe
+    from sentinel.mqtt.link import MAX_PACKET
+
+    monkeypatch.setattr(probe, "EVERY_S", 0.2)  # the probe's own times are real ones (30 s each, in the field)
+    monkeypatch.setattr(probe, "LATE_S", 1.0)
+    h = make_home("stalled").start(threaded=False)
+    rec = recorder([h.topics.reply("status")])
+    h.pump_until(lambda: h.agent.link.probe.works, "the first probe back")
+    connections = h.agent.connections
+    for _ in range(21):
+        publish(f"{h.topics.root}/cmd/status", b"x" * (MAX_PACKET + 1000))
+    # A probe goes out and does not come back: the agent leaves the connection and connects again.
+    h.pump_until(lambda: h.agent.connections > connections, "the agent to connect again")
+    command_works(h, rec, 7)  # and QoS 1 reaches it again (as after any outage, what came meanwhile is lost)

@@ -117,8 +117,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self._next_prune = self.clock.monotonic()  # at start, then daily
         self._closed = False
         self._parts_failing: dict[str, str] = {}  # the parts of ``tick`` failing now, and how
-        self._started = self.clock.monotonic()
-        self._next_heartbeat = self._started
+        self._started = self._next_heartbeat = self.clock.monotonic()
         self._watchdog = systemd.watchdog_interval()
         self._next_watchdog = self._started
 
@@ -263,6 +262,7 @@ class Agent(Messages, HomeDecisions, Quiet):
             guard("the heartbeat", self._heartbeat, now, wall)
         guard("the watch", self._watch_due, now, wall)
         guard("the alerts not yet received", self._send_again, now)
+        guard("the broker's probe", self.link.check)
         guard("the day", self._day_tick, wall)
         if self.learning is not None:
             guard("learning", self.learning.due, now)

@@ -19,6 +19,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from sentinel.config import MqttConfig, read_password
+from sentinel.mqtt.probe import Probe
 from sentinel.mqtt.topics import Topics
 from sentinel.mqtt.trouble import REPEAT_WARNING, Failures, Takeovers, describe
 
@@ -55,8 +56,10 @@ class Incoming:
 
 LinkEvent = Connected | Disconnected | Published | Incoming
 
-MAX_PACKET = 16384
-"""With MQTT 5 the broker is told not to send anything larger (bytes): a huge message never reaches a small Pi."""
+MAX_PACKET = 131072
+"""With MQTT 5 the broker is told not to send anything larger (bytes): a huge message never reaches a small Pi.
+Above the 64 kB install.md has the broker refuse: Mosquitto 2.0 stalls a client after 20 messages it dropped for
+being larger than it asked for (``probe.py``), so none should be dropped for that."""
 class Client(mqtt.Client):
     """paho's client, keeping why the last connection attempt failed (on_connect_fail is told no reason)."""
 
@@ -105,6 +108,7 @@ class MqttLink:
             )
         # paho annotates ints, but its backoff arithmetic takes fractions (the tests use 0.05 s).
         self.client.reconnect_delay_set(min_delay=retry[0], max_delay=retry[1])  # type: ignore[arg-type]
+        self._clock = clock
         self.failures = Failures(f"{cfg.host}:{cfg.port}", clock, REPEAT_WARNING)
         self.takeovers = Takeovers(client_id, clock)
         self.client.on_connect = self._connected
@@ -115,6 +119,7 @@ class MqttLink:
         self.connected = False
         self._stopping = False
         self._refused = False
+        self.probe = Probe(f"{topics.root}/probe")  # a broker that stopped passing messages on is left (probe.py)
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying until the broker answers."""
@@ -138,6 +143,12 @@ class MqttLink:
         self.client.disconnect()
         self.client.loop_stop()
 
+    def check(self) -> None:
+        """Send the probe when due; with one late, connect again (``probe.py``). On the link's own clock: the
+        broker's answer takes real time, whatever the agent's clock says."""
+        if self.connected:
+            self.probe.check(self.client, self._clock())
+
     def publish(self, topic: str, payload: str | bytes, qos: int = 0, retain: bool = False) -> int | None:
         """Hand a message to paho; the message id, or None when it was not accepted."""
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
@@ -157,7 +168,8 @@ class MqttLink:
         self.connected = True
         self.failures.connected(quiet=self.takeovers.told)
         self.takeovers.since = self.takeovers.clock()
-        for topic in self._subscriptions:
+        self.probe.connected()
+        for topic in [*self._subscriptions, self.probe.topic]:
             client.subscribe(topic, qos=1)
         client.publish(self.topics.availability, "online", qos=1, retain=True)
         self._on_event(Connected())
@@ -185,4 +197,7 @@ class MqttLink:
         self._on_event(Published(mid))
 
     def _message(self, client, userdata, message) -> None:
+        if message.topic == self.probe.topic:
+            self.probe.heard(message.payload)
+            return
         self._on_event(Incoming(message.topic, message.payload, bool(message.retain)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -14,6 +15,7 @@ import paho.mqtt.client as mqtt
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig
 from sentinel.mqtt import link
+from sentinel.mqtt.probe import Probe
 from sentinel.notifier import broker
 from sentinel.notifier.intake import Unreadable, decode
 from sentinel.notifier.parking import Parking
@@ -51,12 +53,21 @@ class Listener:
         self.client.on_disconnect = self._disconnected
         self.client.on_subscribe = self._subscribed
         self.client.on_message = self._message
+        # On the acks' topic, which it follows and may write, under a home no config can name (probe.py).
+        self.probe = Probe(f"{self.base}/.probe/alert/{os.urandom(6).hex()}/ack")
+
+    def check(self) -> None:
+        """Send the probe when due; with one late, connect again (``probe.py``). In real time: the broker's
+        answer takes it, whatever the notifier's clock says."""
+        if self._online:
+            self.probe.check(self.client, time.monotonic())
 
     def _connected(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._failures.failed(f"the broker refused the connection ({reason_code})")
             return
         self._failures.connected()
+        self.probe.connected()
         self._online, self._takeovers.since = True, time.monotonic()
         self.inputs.put(("link", True, self.clock.now()))  # every home gets its full grace again from now
         client.subscribe(broker.subscriptions(self.cfg))
@@ -97,6 +108,9 @@ class Listener:
             topic = message.topic
         except UnicodeDecodeError:
             log.warning("ignored a message on a topic that is not UTF-8")
+            return
+        if topic == self.probe.topic:
+            self.probe.heard(bytes(message.payload))
             return
         parts = topic.split("/")
         if len(parts) < 3 or parts[0] != self.base:

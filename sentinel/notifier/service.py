@@ -156,6 +156,7 @@ class Notifier:
         if abs(jump) > JUMP_S:
             self._offset += jump
             self._clock_jumped(jump)
+        self.listener.check()  # a broker that passes nothing on to us is left
         now = self.clock.now()
         self.incidents.escalate(now)
         if self.incidents.follow_ups is not None:  # the morning-after questions that are due
