@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -221,3 +222,19 @@ def test_a_broker_stalled_by_oversized_messages_is_left_and_commands_reach_the_a
     # A probe goes out and does not come back: the agent leaves the connection and connects again.
     h.pump_until(lambda: h.agent.connections > connections, "the agent to connect again")
     command_works(h, rec, 7)  # and QoS 1 reaches it again (as after any outage, what came meanwhile is lost)
+
+
+@pytest.mark.parametrize("transaction", ["NaN", "-Infinity", "[1, Infinity]", "1e400"])
+def test_a_transaction_json_cannot_hold_is_sent_back_as_text(make_home, recorder, transaction: str) -> None:
+    # Python reads NaN and Infinity (1e400 too, as Infinity); before, they were echoed as such: not JSON.
+    h = make_home("nan").start(threaded=False)
+    rec = recorder([h.topics.reply("status")])
+    rec.client.publish(f"{h.topics.root}/cmd/status", f'{{"transaction": {transaction}}}', qos=1)
+    h.pump_until(lambda: rec.on(h.topics.reply("status")), "the reply")
+    (raw,) = [m.payload for m in rec.messages if m.topic == h.topics.reply("status")]
+
+    def strict(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    reply = json.loads(raw, parse_constant=strict)
+    assert reply["status"] == "ok" and isinstance(reply["transaction"], str)

@@ -59,6 +59,17 @@ def test_the_example_is_valid() -> None:
             "members[0].quiet_hours.end: '7am' is not a time of day like '07:30'",
         ),
         ("  - id: carol", "  - id: ann", "members[2].id: 'ann' is already used by members[0]"),
+        # A window holding no time: before, taken without a word, and the member was never on call, even for help.
+        (
+            '      end: "07:00"',
+            '      end: "22:30"',
+            "members[0].quiet_hours: runs from 22:30 to 22:30: no time at all (a whole day is 00:00 to 24:00)",
+        ),
+        (
+            "  - id: carol",
+            '  - id: carol\n    on_call: [{start: "09:00", end: "17:00", days: []}]',
+            "members[2].on_call[0].days: is empty: name the days (mon ... sun), or leave days out for every day",
+        ),
         ("  - id: carol", "  - id: carol\n    phone: call me", "members[2].phone: 'call me' is not a phone number"),
     ],
 )

@@ -108,6 +108,13 @@ def test_a_good_config_loads_with_defaults() -> None:
             ["home.yaml:6: detection.rooms[0].room: no sensor is in room 'attic' (rooms: none)"],
         ),
         (
+            ("sensors:", 'detection:\n  quiet_windows:\n    - {start: "09:00", end: "09:00"}\nsensors:'),
+            [
+                "home.yaml:6: detection.quiet_windows[0]: runs from 09:00 to 09:00: no time at all (a whole day is"
+                " 00:00 to 24:00)"
+            ],
+        ),
+        (
             ("sensors:", 'detection:\n  quiet_windows:\n    - {start: "7:00", end: "09:00"}\nsensors:'),
             ["home.yaml:6: detection.quiet_windows[0].start: '7:00' is not a time of day like '07:30'"],
         ),

@@ -357,6 +357,22 @@ def test_a_hostile_alert_still_reaches_the_circle_cleaned_and_within_ntfys_limit
         assert c.store.incident(alert_id).claimed_by == "ann"  # type: ignore[union-attr]
 
 
+def test_an_alert_whose_kind_severity_or_reason_is_not_text_still_reaches_the_circle(circle) -> None:
+    # Before: parked as "an alert without alert_id, kind, severity or reason": a call for help from an agent
+    # that wrote its severity as a number was never told. Only an alert without a usable id cannot be taken.
+    c = circle()
+    c.publish("alert", {**alert("mary-help-3", "help"), "severity": 5})
+    c.publish("alert", {**alert("mary-inactivity-4"), "reason": None, "kind": ["inactivity"]})
+    c.publish("alert", {**alert(), "alert_id": 7})
+    c.pump()
+    help_call, quiet = c.store.incident("mary-help-3"), c.store.incident("mary-inactivity-4")
+    assert help_call is not None and help_call.severity == "critical"  # a help press's own
+    assert any(n["title"] == "Mary: pressed the help button" for n in c.alerts_to("carol"))  # everyone, at once
+    assert quiet is not None and quiet.kind == "alert" and quiet.severity == "high"  # loud rather than quiet
+    assert quiet.reason == "The monitor gave no reason that can be shown."
+    assert [d.error for d in c.store.dead_letters()] == ["an alert without an alert_id"]
+
+
 FORGED = "\n2026-11-28 04:00:00 CRITICAL a forged log line\x1b[2J\u202eexe.gnp"
 
 

@@ -88,7 +88,7 @@ class Messages(AgentBase):
             self.resident_ok(decision.how, self.clock.now())
         else:
             log.warning("ignored a command: %s", error)
-        reply = protocol.Reply("error" if error else "ok", body.get("transaction"), error)
+        reply = protocol.Reply("error" if error else "ok", _echoed(body.get("transaction")), error)
         # The transaction is echoed as sent, but a lone surrogate in it (JSON "\ud800") cannot be sent as UTF-8:
         # dropped, as ``text.clean`` drops it from a name. Cleaning it whole would also change a valid one's spaces.
         self.link.publish(self.topics.reply(verb), reply.to_json().encode("utf-8", "ignore"), qos=1)
@@ -182,3 +182,12 @@ class Messages(AgentBase):
             storage=self.journal.storage,
         )
         self.link.publish(self.topics.heartbeat, body.to_json(), qos=0)
+
+
+def _echoed(transaction: Any) -> Any:
+    """A command's transaction as it can be sent back: as sent, but JSON has no NaN or Infinity (Python reads them)."""
+    try:
+        json.dumps(transaction, allow_nan=False)
+    except ValueError:
+        return str(transaction)
+    return transaction

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from sentinel.config.detection import check_windows
 from sentinel.config.model import Config, MqttConfig
 from sentinel.config.schema import Seconds, _show
 from sentinel.config.yamllines import LineDict
@@ -30,6 +31,7 @@ def env_problem(name: str) -> str | None:
     if not os.environ[name]:
         return f"environment variable {name} is empty"
     return None
+
 
 if TYPE_CHECKING:  # imported by ``check_circle``: the agent reads its config without the notifier's
     from sentinel.config.circle import CircleConfig
@@ -76,6 +78,7 @@ def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run"
     rooms = {s.room for s in config.sensors if s.room}
     detection_raw = raw.get("detection") or {}
     check_waits(config, detection_raw, errors)
+    check_windows(config.detection.quiet_windows, detection_raw.get("quiet_windows"), "detection.quiet_windows", errors)
     for i, rule in enumerate(config.detection.rooms):
         if rule.room not in rooms:
             line = detection_raw["rooms"][i].lines.get("room", 1)
@@ -156,7 +159,9 @@ def check_history(config: Config, raw: dict, errors: Any) -> None:
         errors.add(lines.get("token_env", 1), "history.token_env", problem)
     if history.url and (path := write_path(str(history.url))):
         errors.add(
-            lines.get("url", 1), "history.url", "give the database's address alone (like http://nas.local:8086):"
+            lines.get("url", 1),
+            "history.url",
+            "give the database's address alone (like http://nas.local:8086):"
             f" the client adds /api/v2/write itself, and {path} would be sent to as {path}/api/v2/write",
         )
     # find_spec does not import it: the client is only loaded by an agent that writes history.
@@ -238,6 +243,10 @@ def check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secrets
                 errors.add(
                     lines.get("kit", 1), f"homes[{h}].kit[{k}]", f"{member_id!r} is not a member (members: {known})"
                 )
+    for i, member in enumerate(config.members):
+        check_windows(member.on_call, members_raw[i].get("on_call"), f"members[{i}].on_call", errors)
+        quiet = [member.quiet_hours] if member.quiet_hours else []
+        check_windows(quiet, members_raw[i].get("quiet_hours"), f"members[{i}].quiet_hours", errors)
     check_homes_lived_at(config, raw, errors)
     root = raw.lines
     ntfy = config.ntfy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sentinel.config.schema import Seconds, setting
 from sentinel.config.values import DAYS, _between, _clock, _days
@@ -42,9 +43,21 @@ class Window:
 
     start: str = setting(doc="From this time of day (HH:MM).", check=_clock)
     end: str = setting(
-        doc="Until this time of day (HH:MM); past midnight is fine, and '24:00' is the day's end.", check=_clock
+        doc="Until this time of day (HH:MM), not the start's; past midnight is fine, and '24:00' is the day's end.",
+        check=_clock,
     )
-    days: list[str] = setting(list(DAYS), doc="On these days (mon ... sun); default every day.", check=_days)
+    days: list[str] = setting(list(DAYS), doc="On these days (mon ... sun; not none); default every day.", check=_days)
+
+
+def check_windows(windows: list[Window], raw: Any, path: str, errors: Any) -> None:
+    """A daily window from a time to the same time holds none: never quiet, never on call, and nobody told why."""
+    for k, window in enumerate(windows):
+        if window.start == window.end:
+            where = f"{path}[{k}]" if isinstance(raw, list) else path
+            item = raw[k] if isinstance(raw, list) else raw
+            line = getattr(item, "lines", {}).get("end", getattr(item, "line", 1))
+            whole = "a whole day is 00:00 to 24:00"
+            errors.add(line, where, f"runs from {window.start} to {window.end}: no time at all ({whole})")
 
 
 @dataclass(frozen=True, slots=True)

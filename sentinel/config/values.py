@@ -74,6 +74,8 @@ def _clock(value: str) -> str | None:
 
 
 def _days(value: list[str]) -> str | None:
+    if not value:  # the window would never come: nobody on call, nobody quiet, and no word of it
+        return "is empty: name the days (mon ... sun), or leave days out for every day"
     wrong = [d for d in value if d not in DAYS]
     return f"{', '.join(map(repr, wrong))}: days are {', '.join(DAYS)}" if wrong else None
 

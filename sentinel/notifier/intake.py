@@ -50,8 +50,8 @@ def decode(payload: bytes) -> dict[str, Any]:
 
 def read_alert(body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[str]]:
     """The alert as it is stored, and what had to be mended on the way in; Unreadable if it is not an alert."""
-    if not all(isinstance(body.get(k), str) for k in ("alert_id", "kind", "severity", "reason")):
-        raise Unreadable("an alert without alert_id, kind, severity or reason")
+    if not isinstance(body.get("alert_id"), str):  # without it, it cannot be told apart nor answered
+        raise Unreadable("an alert without an alert_id")
     if not ALERT_ID.match(body["alert_id"]):
         raise Unreadable(f"an unusable alert_id {body['alert_id']:.80}")
     notes = []
@@ -64,6 +64,10 @@ def read_alert(body: dict[str, Any], now: datetime) -> tuple[dict[str, Any], lis
         body = json.loads(_SURROGATE.sub("\ufffd", text))
         notes.append("unreadable characters were replaced by \ufffd")
     alert = dict(body)
+    for key in ("reason", "kind", "severity"):  # garbled or left out: mended below, the alert still goes
+        if not isinstance(alert.get(key), str):
+            notes.append(f"{key} {alert.get(key)!r:.40} is not text")
+            alert[key] = ""
     # What reaches a phone, a log line or a terminal: control and bidirectional characters dropped.
     alert["reason"] = tidy(alert["reason"], MESSAGE_LIMIT) or NO_REASON
     alert["kind"] = tidy(alert["kind"], KIND_LIMIT) or "alert"
