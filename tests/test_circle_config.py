@@ -59,6 +59,12 @@ def test_the_example_is_valid() -> None:
             "members[0].quiet_hours.end: '7am' is not a time of day like '07:30'",
         ),
         ("  - id: carol", "  - id: ann", "members[2].id: 'ann' is already used by members[0]"),
+        (
+            "# state_dir: /var/lib/sentinel",
+            "state_dir: data",
+            "state_dir: 'data' is not a full path from /, e.g. /var/lib/sentinel: '~' and relative paths change"
+            " with who starts the program, and where",
+        ),
         # A window holding no time: before, taken without a word, and the member was never on call, even for help.
         (
             '      end: "07:00"',

@@ -104,6 +104,15 @@ def test_a_good_config_loads_with_defaults() -> None:
         ),
         (("sensors:", "colour: blue\nsensors:"), ["home.yaml:4: colour: unknown key"]),
         (
+            # Before: check-config took '~' for the home directory, the agent wrote ./~/...; a relative path
+            # lands in the service's working directory, which systemd removes when it stops.
+            ("sensors:", "state_dir: ~/sentinel\nsensors:"),
+            [
+                "home.yaml:4: state_dir: '~/sentinel' is not a full path from /, e.g. /var/lib/sentinel: '~' and"
+                " relative paths change with who starts the program, and where"
+            ],
+        ),
+        (
             ("sensors:", "detection:\n  rooms:\n    - room: attic\n      ceiling: 1h\nsensors:"),
             ["home.yaml:6: detection.rooms[0].room: no sensor is in room 'attic' (rooms: none)"],
         ),
@@ -619,11 +628,11 @@ def test_a_complex_key_does_not_start_run_either(tmp_path: Path) -> None:
 @pytest.mark.parametrize("alias", [False, True])
 def test_numbers_where_text_is_wanted_keep_what_was_typed(alias: bool) -> None:
     text = GOOD.replace("id: mary", "id: 0042").replace("name: Mary", "name: 1.10")
-    text += "state_dir: 5\nmqtt:\n  host: 10.0\n  client_id: 1_000\n"
+    text += "mqtt:\n  host: 10.0\n  client_id: 1_000\n"
     if alias:  # the careful loader (an alias in the file) keeps the typed text too
         text += "zigbee: {base_topic: &z 0x1f}\nhomeassistant: {discovery_prefix: *z}\n"
     config = parse_config(text)
-    assert (config.home.id, config.home.name, config.state_dir) == ("0042", "1.10", "5")
+    assert (config.home.id, config.home.name) == ("0042", "1.10")
     assert (config.mqtt.host, config.mqtt.client_id) == ("10.0", "1_000")
     if alias:
         assert config.zigbee.base_topic == config.homeassistant.discovery_prefix == "0x1f"

@@ -10,7 +10,7 @@ from sentinel.config.detection import Window
 from sentinel.config.model import MqttConfig
 from sentinel.config.rhythm import AvailabilityConfig, DrillConfig, FollowUpConfig, HealthReportConfig
 from sentinel.config.schema import Seconds, setting
-from sentinel.config.values import _between, _clock, _server, _slug
+from sentinel.config.values import _absolute, _between, _clock, _server, _slug
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # fullmatch: "$" passes a final line break
 
@@ -221,8 +221,9 @@ class CircleConfig:
     watch_silence: bool = setting(True, doc="Tell the kit's keepers when a monitor goes silent.")
     state_dir: str | None = setting(
         None,
-        doc="Where the notifier's database lives. Default: $STATE_DIRECTORY (/var/lib/sentinel for the systemd"
-        " service), else ~/.local/state/sentinel.",
+        doc="Where the notifier's database lives (a full path). Default: $STATE_DIRECTORY (/var/lib/sentinel for"
+        " the systemd service), else ~/.local/state/sentinel.",
+        check=_absolute,
     )
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="How much to log.")
     consent: Literal["required", "assumed"] = setting(

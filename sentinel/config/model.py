@@ -7,7 +7,7 @@ from typing import Literal
 
 from sentinel.config.detection import DetectionConfig
 from sentinel.config.schema import Seconds, setting
-from sentinel.config.values import _between, _friendly_name, _host, _http_url, _room, _slug, _topic_part
+from sentinel.config.values import _absolute, _between, _friendly_name, _host, _http_url, _room, _slug, _topic_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +231,10 @@ class Config:
     detection: DetectionConfig = setting(DetectionConfig(), doc="Unusual-inactivity alerts.")
     state_dir: str | None = setting(
         None,
-        doc="Where the database lives. Default: $STATE_DIRECTORY, else ~/.local/state/sentinel. The agent makes it"
-        " if it is missing; it will not start unless it can write there. The systemd service can write only"
-        " /var/lib/sentinel (its default).",
+        doc="Where the database lives (a full path). Default: $STATE_DIRECTORY, else ~/.local/state/sentinel. The"
+        " agent makes it if it is missing; it will not start unless it can write there. The systemd service can"
+        " write only /var/lib/sentinel (its default).",
+        check=_absolute,
     )
     keep_days: int = setting(
         90,

@@ -25,7 +25,7 @@ def check_state_dir(config: Config, raw: LineDict, errors: Any, run: bool) -> No
     if not config.state_dir:
         return  # the default: systemd's StateDirectory, made for the service's user
     line, key = raw.lines.get("state_dir", 1), "state_dir"
-    path = Path(config.state_dir).expanduser()
+    path = Path(config.state_dir)
     try:
         _check(path, line, key, errors, run)
     except OSError as exc:  # a part above it this user may not even look into

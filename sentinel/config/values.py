@@ -134,3 +134,13 @@ def _port_apart(value: str) -> tuple[str, str]:
     """A host written with its port ('broker.lan:1883'), and what to say of the port; no port: ''."""
     match = _HOST_PORT.fullmatch(value)
     return (match.group(1), f", and {match.group(2)} as port") if match else (value, "")
+
+
+def _absolute(value: str) -> str | None:
+    """A place for a database: the same whoever starts the program, from wherever (systemd starts it in /)."""
+    if not value.startswith("/"):
+        return (
+            f"{value!r} is not a full path from /, e.g. /var/lib/sentinel: '~' and relative paths change with"
+            " who starts the program, and where"
+        )
+    return None
