@@ -427,3 +427,44 @@ def test_a_broker_stalled_by_oversized_messages_is_left_and_the_next_alert_still
     # (and the call for help kept in it) follows.
     wait_for(lambda: (c.pump(1), c.store.incident("mary-help-2") is not None)[1], 15, "the call for help")
     assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in c.alerts_to("ann")] == ["mary-help-2"]
+
+
+def test_a_notifier_restarted_into_a_session_stalled_by_oversized_messages_connects_again(
+    tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Messages too large for it, waiting in its session while it restarts (an upgrade, a reboot), stall it as soon
+    # as it is back, before any probe came back. Before: only a probe after one had come back was judged, so this
+    # notifier was never checked, and a call for help never arrived.
+    from sentinel.mqtt import probe
+
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    monkeypatch.setattr(probe, "EVERY_S", 0.2)  # the probe's own times are real ones (30 s each, in the field)
+    monkeypatch.setattr(probe, "LATE_S", 1.0)
+    ntfy, client_id = FakeNtfy(), f"notifier-{uuid.uuid4().hex[:8]}"
+
+    def start(like: Circle | None = None) -> Circle:
+        c = Circle(tmp_path / "n", broker.port, like=like, ntfy=ntfy, edit=lambda t: fixed(t, client_id))
+        c._owns_ntfy = False
+        return c
+
+    first = start()
+    first.close()
+    agent = mqtt.Client(CallbackAPIVersion.VERSION2)
+    agent.connect("127.0.0.1", broker.port)
+    agent.loop_start()
+    huge = json.dumps({**alert("mary-huge-1"), "reason": "x" * MAX_PACKET})
+    try:
+        for _ in range(21):
+            agent.publish(f"{first.base}/mary/alert", huge, qos=1).wait_for_publish(5)
+        second = start(like=first)
+        try:
+            agent.publish(f"{first.base}/mary/alert", json.dumps(alert("mary-help-2", "help", "critical")), qos=1)
+            wait_for(lambda: (second.pump(1), second.store.incident("mary-help-2") is not None)[1], 15, "the call")
+            second.pump()
+            assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in second.alerts_to("ann")] == ["mary-help-2"]
+        finally:
+            second.close()
+    finally:
+        agent.disconnect()
+        agent.loop_stop()
+        ntfy.close()

@@ -1,10 +1,13 @@
-"""The probe each program sends itself: a late one drops the connection, once, and only where probes came back."""
+"""The probe each program sends itself: a late one drops the connection, once, ever more rarely when it goes on,
+and never where the broker has never passed one back over several connections (its access rules forbid it)."""
 
 from __future__ import annotations
 
+import itertools
+import logging
 from typing import Any
 
-from sentinel.mqtt.probe import EVERY_S, LATE_S, Probe
+from sentinel.mqtt.probe import EVERY_S, GIVE_UP, LATE_S, MOST_S, Probe
 
 
 class Client:
@@ -22,32 +25,75 @@ class Client:
         return None
 
 
+def check(probe: Probe, client: Client, now: float) -> None:
+    probe.check(client, now)  # type: ignore[arg-type]
+
+
 def test_a_probe_goes_every_half_minute_and_one_late_drops_the_connection_once() -> None:
     probe, client = Probe("sentinel/mary/probe"), Client()
     probe.connected()
-    probe.check(client, 0.0)  # type: ignore[arg-type]
+    check(probe, client, 0.0)
     probe.heard(client.sent[-1])
     assert probe.works
-    probe.check(client, EVERY_S - 1)  # type: ignore[arg-type]
+    check(probe, client, EVERY_S - 1)
     assert len(client.sent) == 1  # not due yet
-    probe.check(client, EVERY_S)  # type: ignore[arg-type]
+    check(probe, client, EVERY_S)
     assert len(client.sent) == 2
     probe.heard(client.sent[0])  # an old one, or another program's: not this one
-    probe.check(client, EVERY_S + LATE_S)  # type: ignore[arg-type]
+    check(probe, client, EVERY_S + LATE_S)
     assert not probe.dropped  # late only past LATE_S
-    probe.check(client, EVERY_S + LATE_S + 1)  # type: ignore[arg-type]
+    check(probe, client, EVERY_S + LATE_S + 1)
     assert probe.dropped
-    probe.check(client, EVERY_S + LATE_S + 60)  # type: ignore[arg-type]
+    check(probe, client, EVERY_S + LATE_S + 60)
     assert probe.dropped and len(client.sent) == 2  # nothing more until paho has connected again
     probe.connected()
-    probe.check(client, EVERY_S + LATE_S + 61)  # type: ignore[arg-type]
+    check(probe, client, EVERY_S + LATE_S + 61)
     assert not probe.dropped and len(client.sent) == 3  # a probe at once on the new connection
 
 
-def test_a_broker_that_never_passes_the_probe_on_is_not_left_again_and_again() -> None:
-    # Access rules that forbid the topic: the probe never comes back, and that is no fault of the connection.
+def test_a_first_probe_that_never_comes_back_drops_the_connection_too() -> None:
+    # Before: only a probe after one had come back was judged, so a program that started (or came back) into a
+    # stalled session, with messages too large for it waiting, was never checked.
     probe, client = Probe("sentinel/mary/probe"), Client()
     probe.connected()
-    for t in range(0, 3600, 10):
-        probe.check(client, float(t))  # type: ignore[arg-type]
-    assert len(client.sent) == 1 and not probe.works and not probe.dropped
+    check(probe, client, 0.0)
+    check(probe, client, LATE_S + 1)
+    assert probe.dropped and not probe.works
+
+
+def test_drops_again_and_again_come_ever_more_rarely(caplog) -> None:
+    # Retained messages too large for us stall every new connection again: not a drop every half minute for ever.
+    probe, client = Probe("sentinel/mary/probe"), Client()
+    probe.connected()
+    check(probe, client, 0.0)
+    probe.heard(client.sent[-1])
+    drops, now = [], 0.0
+    with caplog.at_level(logging.WARNING):
+        while now < 6 * 3600:
+            now += 1.0
+            if probe.dropped:
+                probe.connected()
+            check(probe, client, now)
+            if probe.dropped:
+                drops.append(now)
+    gaps = [b - a for a, b in itertools.pairwise(drops)]
+    assert gaps[:4] == [2 * LATE_S, 4 * LATE_S, 8 * LATE_S, 16 * LATE_S]  # each wait twice the last
+    assert max(gaps) <= MOST_S + LATE_S + 2 and len(drops) < 30
+    assert "max_packet_size" in caplog.records[-1].getMessage() and caplog.records[-1].levelname == "ERROR"
+
+
+def test_a_broker_that_never_passes_the_probe_on_is_not_left_again_and_again(caplog) -> None:
+    # Access rules that forbid the topic: the probe never comes back, and after a few connections that is taken
+    # for what it is, said once, and the broker is no longer checked.
+    probe, client = Probe("sentinel/mary/probe"), Client()
+    drops, now = 0, 0.0
+    probe.connected()
+    with caplog.at_level(logging.WARNING):
+        while now < 3 * 3600:
+            now += 1.0
+            if probe.dropped:
+                probe.connected()
+            check(probe, client, now)
+            drops += probe.dropped
+    assert drops == GIVE_UP and probe.off
+    assert "access rules" in caplog.records[-1].getMessage()

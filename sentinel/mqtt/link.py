@@ -58,8 +58,8 @@ LinkEvent = Connected | Disconnected | Published | Incoming
 
 MAX_PACKET = 131072
 """With MQTT 5 the broker is told not to send anything larger (bytes): a huge message never reaches a small Pi.
-Above the 64 kB install.md has the broker refuse: Mosquitto 2.0 stalls a client after 20 messages it dropped for
-being larger than it asked for (``probe.py``), so none should be dropped for that."""
+Above the 64 kB packets install.md has the broker refuse (max_packet_size): Mosquitto 2.0 stalls a client after
+20 messages it dropped for being larger than it asked for (``probe.py``), so none should be dropped for that."""
 class Client(mqtt.Client):
     """paho's client, keeping why the last connection attempt failed (on_connect_fail is told no reason)."""
 
@@ -165,12 +165,12 @@ class MqttLink:
             self._refused = True  # paho now closes the socket: that is this failure, not another
             self.failures.failed(f"the broker refused the connection ({reason_code})")
             return
-        self.connected = True
         self.failures.connected(quiet=self.takeovers.told)
         self.takeovers.since = self.takeovers.clock()
         self.probe.connected()
-        for topic in [*self._subscriptions, self.probe.topic]:
+        for topic in [self.probe.topic, *self._subscriptions]:
             client.subscribe(topic, qos=1)
+        self.connected = True  # after the subscriptions: a probe published now comes after them
         client.publish(self.topics.availability, "online", qos=1, retain=True)
         self._on_event(Connected())
 

@@ -4,8 +4,9 @@ Mosquitto 2.0 drops a QoS 1 message too large for a client (the MQTT 5 Maximum P
 without freeing its place among the client's 20 messages in flight. After 20 such messages, which anyone who may
 publish on a followed topic can send, nothing at QoS 1 reaches the client again, though the connection stays up
 and its keepalive pings pass: a call for help would go unheard. A new connection clears it. So each program
-publishes a probe at QoS 1 on a topic it follows, and when one does not come back in time (while one has before),
-it drops the connection, and paho connects again as after any loss.
+publishes a probe at QoS 1 on a topic it follows, and when one does not come back in time, it drops the
+connection, and paho connects again as after any loss. Retained messages that large stall every new connection
+again: the drops then come ever more rarely, and the log says how to stop them (the broker's max_packet_size).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 EVERY_S = 30.0  # how often a probe goes out
 LATE_S = 30.0  # one not back within this long: the broker no longer passes messages on to us
+MOST_S = 900.0  # dropped again and again for late probes: at most this long between drops
+GIVE_UP = 3  # connections dropped with no probe ever back: the broker's access rules keep it from us; not checked
+FIX = "set max_packet_size 65536 in mosquitto.conf (docs/install.md)"
 
 
 class Probe:
@@ -34,44 +38,58 @@ class Probe:
         self.topic = topic
         self.works = False  # a probe has come back: the broker passes the topic on
         self.dropped = False  # the connection was dropped for a late probe, and is not back yet
+        self.off = False  # never back: the broker's access rules keep the topic from us, and nothing is checked
+        self.misses = 0  # connections dropped in a row for a late probe
         self._out: tuple[bytes, float] | None = None  # the probe on its way, and when it went
         self._next = 0.0
+        self._hold = 0.0  # no drop before this: dropped again and again, each wait twice the last
 
     def connected(self) -> None:
-        """A new connection (paho's thread): nothing is on its way, and the first probe goes at once."""
+        """A new connection (paho's thread, before it subscribes): nothing is on its way; a probe goes at once."""
         self._out, self._next, self.dropped = None, 0.0, False
 
     def heard(self, payload: bytes) -> None:
         """A probe came back (paho's thread); an older one, or another program's, is ignored."""
-        if self._out is not None and payload == self._out[0]:
-            self._out, self.works = None, True
+        out = self._out
+        if out is not None and payload == out[0]:
+            self._out, self.works, self.misses = None, True, 0
 
     def check(self, client: mqtt.Client, now: float) -> None:
         """While connected: publish the probe when due; with one late, drop the connection (once)."""
-        if self.dropped:
+        if self.dropped or self.off:
             return
-        if self.deaf(now):
+        out = self._out
+        if out is None:
+            if now >= self._next:
+                payload = os.urandom(8).hex().encode()
+                self._out, self._next = (payload, now), now + EVERY_S
+                client.publish(self.topic, payload, qos=1)
+            return
+        if now - out[1] <= LATE_S or now < self._hold:
+            return
+        if not self.works and self.misses >= GIVE_UP:
+            self.off = True
             log.warning(
-                "the broker has passed on nothing of ours for %.0f s though connected (Mosquitto stalls a client"
-                " sent too large messages): connecting again",
-                LATE_S,
+                "no probe sent to %s came back over %d connections: the broker's access rules may not allow it;"
+                " a broker that stops passing messages on will not be noticed",
+                self.topic,
+                GIVE_UP,
             )
-            self.dropped = True
-            drop(client)
-        elif (payload := self.due(now)) is not None:
-            client.publish(self.topic, payload, qos=1)
-
-    def due(self, now: float) -> bytes | None:
-        """The payload of a probe to publish now, or None."""
-        if self._out is not None or now < self._next:
-            return None
-        payload = os.urandom(8).hex().encode()
-        self._out, self._next = (payload, now), now + EVERY_S
-        return payload
-
-    def deaf(self, now: float) -> bool:
-        """Whether the probe on its way is late, while probes have come back before."""
-        return self.works and self._out is not None and now - self._out[1] > LATE_S
+            return
+        self.misses += 1
+        self._hold = now + min(LATE_S * 2**self.misses, MOST_S)
+        # Once, it may be messages too large for us; again and again, retained ones that come at every connection.
+        level = logging.WARNING if self.misses == 1 else logging.ERROR
+        log.log(
+            level,
+            "the broker has passed on nothing of ours for %.0f s though connected (Mosquitto stalls a client"
+            " sent messages too large for it; %d time(s) in a row): connecting again; to stop it, %s",
+            now - out[1],
+            self.misses,
+            FIX,
+        )
+        self.dropped = True
+        drop(client)
 
 
 def drop(client: mqtt.Client) -> None:

@@ -68,9 +68,9 @@ class Listener:
             return
         self._failures.connected()
         self.probe.connected()
-        self._online, self._takeovers.since = True, time.monotonic()
+        client.subscribe(broker.subscriptions(self.cfg))  # the acks' topics, the probe's among them
+        self._online, self._takeovers.since = True, time.monotonic()  # a probe published now comes after them
         self.inputs.put(("link", True, self.clock.now()))  # every home gets its full grace again from now
-        client.subscribe(broker.subscriptions(self.cfg))
         log.info("connected to the broker; subscribing")
 
     def _subscribed(self, *_: Any) -> None:
