@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
+import time
+from collections.abc import Callable
 
 
 def setup(level: str = "info") -> None:
@@ -16,3 +19,26 @@ def setup(level: str = "info") -> None:
     logging.basicConfig(level=level.upper(), format=fmt, stream=sys.stderr, force=True)
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
+class Throttle:
+    """At most ``most`` log lines a minute for one kind of junk: a flood of it must not bury the log (or the card).
+
+    Those beyond are counted, and the count is said with the next line allowed.
+    """
+
+    def __init__(self, most: int = 10, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.most, self.every, self.clock = most, every, clock
+        self._start, self._lines, self.skipped = -math.inf, 0, 0
+
+    def allow(self) -> str | None:
+        """None: leave this one out; else the words to add to the line ('' or how many were left out)."""
+        now = self.clock()
+        if now - self._start >= self.every:
+            self._start, self._lines = now, 0
+        self._lines += 1
+        if self._lines > self.most:
+            self.skipped += 1
+            return None
+        said, self.skipped = self.skipped, 0
+        return f" ({said} more like it were not logged)" if said else ""

@@ -238,3 +238,18 @@ def test_a_transaction_json_cannot_hold_is_sent_back_as_text(make_home, recorder
 
     reply = json.loads(raw, parse_constant=strict)
     assert reply["status"] == "ok" and isinstance(reply["transaction"], str)
+
+
+def test_a_flood_of_junk_commands_is_logged_ten_times_a_minute_and_a_command_still_works(
+    make_home, recorder, publish, caplog
+) -> None:
+    # Before: one warning per message; 10,000 of them in a third of a second wrote 10,000 lines to the journal.
+    h = make_home("flood").start(threaded=False)
+    rec = recorder([h.topics.reply("status")])
+    with caplog.at_level(logging.WARNING, logger="sentinel.agent.messages"):
+        for i in range(60):
+            publish(f"{h.topics.root}/cmd/away", b"{bad" if i % 2 else b"[1]")
+        command_works(h, rec, 1)
+    said = [r.getMessage() for r in caplog.records if r.name == "sentinel.agent.messages"]
+    assert len(said) == 10 and all(m.startswith("ignored a") for m in said)
+    assert h.agent._junk.skipped == 50  # counted, and said with the next line allowed

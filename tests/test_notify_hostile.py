@@ -6,6 +6,7 @@ Real Mosquitto, real SQLite, the ntfy stand-in; the notifier is pumped by hand o
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import unicodedata
 import uuid
@@ -468,3 +469,17 @@ def test_a_notifier_restarted_into_a_session_stalled_by_oversized_messages_conne
         agent.disconnect()
         agent.loop_stop()
         ntfy.close()
+
+
+def test_a_flood_of_unusable_notices_is_logged_ten_times_a_minute(circle, caplog) -> None:
+    # Before: one warning per message (10,000 notices without text: 10,000 lines in the journal).
+    c = circle()
+    with caplog.at_level(logging.WARNING, logger="sentinel.notifier.keepers"):
+        for i in range(30):
+            c.publish("notice", {"notice_id": f"n{i}"})
+        c.pump()
+    said = [r.getMessage() for r in caplog.records if r.name == "sentinel.notifier.keepers"]
+    assert len(said) == 10 and all("without a usable notice_id or text" in m for m in said)
+    c.publish("alert", alert("mary-help-9", "help", "critical"))  # and the next alert still rings
+    c.pump()
+    assert c.alerts_to("ann")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import datetime
@@ -12,6 +13,7 @@ from sentinel.agent.base import AgentBase, iso
 from sentinel.agent.home import HERE
 from sentinel.config import SensorConfig
 from sentinel.core import protocol
+from sentinel.logs import Throttle
 
 if TYPE_CHECKING:
     from sentinel.agent.day import DayShare
@@ -22,13 +24,19 @@ log = logging.getLogger(__name__)
 class Messages(AgentBase):
     """What the agent reads from its subscriptions and publishes about the home."""
 
+    @functools.cached_property
+    def _junk(self) -> Throttle:
+        """How often messages that are ignored are logged: a flood of them must not bury the log."""
+        return Throttle()
+
     def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         from sentinel.agent import inbox  # at the first message, not on the way to going online
 
         try:
             message = inbox.parse(self.topics, topic, payload)
         except inbox.Malformed as exc:
-            log.warning("ignored a malformed message on %s: %s", topic, exc)
+            if (more := self._junk.allow()) is not None:
+                log.warning("ignored a malformed message on %s: %s%s", topic, exc, more)
             return
         if message is not None and (retained or not payload):
             self._stale(topic, retained)
@@ -53,15 +61,20 @@ class Messages(AgentBase):
         handed over again at every reconnect, and close an alert or set the mode each time. The empty message
         that clears it is not a command either.
         """
+        if (more := self._junk.allow()) is None:
+            return
         if retained:
             log.warning(
                 "ignored a retained message on %s: commands and acknowledgements are never retained; remove it"
-                " with: mosquitto_pub -r -n -t '%s'",
+                " with: mosquitto_pub -r -n -t '%s'%s",
                 topic,
                 topic,
+                more,
             )
         else:
-            log.info("ignored an empty message on %s (it removes a retained one; a command is a JSON object)", topic)
+            log.info(
+                "ignored an empty message on %s (it removes a retained one; a command is a JSON object)%s", topic, more
+            )
 
     def _on_ack(self, alert_id: str, body: dict[str, Any]) -> None:
         from sentinel.agent import inbox
@@ -86,8 +99,8 @@ class Messages(AgentBase):
             self._publish_status()
         elif isinstance(decision, inbox.ResidentOk):
             self.resident_ok(decision.how, self.clock.now())
-        else:
-            log.warning("ignored a command: %s", error)
+        elif (more := self._junk.allow()) is not None:
+            log.warning("ignored a command: %s%s", error, more)
         reply = protocol.Reply("error" if error else "ok", _echoed(body.get("transaction")), error)
         # The transaction is echoed as sent, but a lone surrogate in it (JSON "\ud800") cannot be sent as UTF-8:
         # dropped, as ``text.clean`` drops it from a name. Cleaning it whole would also change a valid one's spaces.

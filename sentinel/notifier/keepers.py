@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sentinel.config.circle import HomeCircle
+from sentinel.logs import Throttle
 from sentinel.notifier import messages
 from sentinel.notifier.intake import ALERT_ID
 from sentinel.notifier.notification import NOTE_LIMIT, tidy
@@ -41,6 +42,7 @@ class Keepers(Part):
         # Set while the keepers have been told the broker was lost, and not yet that it is back (kept across restarts).
         lost = self.store.get_meta("broker_lost")
         self._broker_lost_told = when(lost, started) if lost else None
+        self._junk = Throttle()
 
     def watch_silence(self, now: datetime) -> None:
         """Tell the kit's keepers when a monitor has been silent or offline past its grace, and when it is back.
@@ -72,7 +74,8 @@ class Keepers(Part):
         notice_id, text = body.get("notice_id"), body.get("text")
         text = tidy(text, NOTE_LIMIT) if isinstance(text, str) else ""  # it is logged and stored as well as sent
         if not isinstance(notice_id, str) or not ALERT_ID.match(notice_id) or not text:
-            log.warning("ignored a notice from %s without a usable notice_id or text", home_id)
+            if (more := self._junk.allow()) is not None:  # a flood of them must not bury the log
+                log.warning("ignored a notice from %s without a usable notice_id or text%s", home_id, more)
             return
         home, now = self.homes[home_id], self.clock.now()
         with self.store.transaction():

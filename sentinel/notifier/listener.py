@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 
 from sentinel.clock import Clock
 from sentinel.config.circle import CircleConfig
+from sentinel.logs import Throttle
 from sentinel.mqtt import link
 from sentinel.mqtt.probe import Probe
 from sentinel.notifier import broker
@@ -55,6 +56,7 @@ class Listener:
         self.client.on_message = self._message
         # On the acks' topic, which it follows and may write, under a home no config can name (probe.py).
         self.probe = Probe(f"{self.base}/.probe/alert/{os.urandom(6).hex()}/ack")
+        self._junk = Throttle()
 
     def check(self) -> None:
         """Send the probe when due; with one late, connect again (``probe.py``). In real time: the broker's
@@ -129,7 +131,8 @@ class Listener:
             try:
                 self.inputs.put(("status", home, decode(bytes(message.payload)), now))
             except Unreadable as exc:
-                log.warning("ignored an unreadable status from %.40s: %s", home, exc)
+                if (more := self._junk.allow()) is not None:  # a flood of them must not bury the log
+                    log.warning("ignored an unreadable status from %.40s: %s%s", home, exc, more)
         elif leaf in ("alert", "notice") or (len(parts) == 5 and parts[2] == "alert" and parts[4] == "ack"):
             self._take_body(message, home, parts)
 
