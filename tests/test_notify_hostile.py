@@ -10,6 +10,7 @@ import logging
 import sqlite3
 import unicodedata
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -87,14 +88,7 @@ def test_a_parked_message_is_not_handed_over_again_after_a_restart(
 ) -> None:
     monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
     ntfy = FakeNtfy()
-    client_id = f"notifier-{uuid.uuid4().hex[:8]}"
-
-    def start(like: Circle | None = None) -> Circle:
-        """The notifier on the same database and the same persistent MQTT session each time."""
-        c = Circle(tmp_path / "n", broker.port, like=like, ntfy=ntfy, edit=lambda t: fixed(t, client_id))
-        c._owns_ntfy = False
-        return c
-
+    start = restartable(tmp_path, broker, ntfy)
     first = start()
     first.close()
     agent = mqtt.Client(CallbackAPIVersion.VERSION2)
@@ -124,6 +118,18 @@ def test_a_parked_message_is_not_handed_over_again_after_a_restart(
         agent.disconnect()
         agent.loop_stop()
         ntfy.close()
+
+
+def restartable(tmp_path: Path, broker: Mosquitto, ntfy: FakeNtfy) -> Callable[..., Circle]:
+    """Starts the notifier on the same database and the same persistent MQTT session each time."""
+    client_id = f"notifier-{uuid.uuid4().hex[:8]}"
+
+    def start(like: Circle | None = None) -> Circle:
+        c = Circle(tmp_path / "n", broker.port, like=like, ntfy=ntfy, edit=lambda t: fixed(t, client_id))
+        c._owns_ntfy = False
+        return c
+
+    return start
 
 
 def fixed(text: str, client_id: str) -> str:
@@ -441,13 +447,8 @@ def test_a_notifier_restarted_into_a_session_stalled_by_oversized_messages_conne
     monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
     monkeypatch.setattr(probe, "EVERY_S", 0.2)  # the probe's own times are real ones (30 s each, in the field)
     monkeypatch.setattr(probe, "LATE_S", 1.0)
-    ntfy, client_id = FakeNtfy(), f"notifier-{uuid.uuid4().hex[:8]}"
-
-    def start(like: Circle | None = None) -> Circle:
-        c = Circle(tmp_path / "n", broker.port, like=like, ntfy=ntfy, edit=lambda t: fixed(t, client_id))
-        c._owns_ntfy = False
-        return c
-
+    ntfy = FakeNtfy()
+    start = restartable(tmp_path, broker, ntfy)
     first = start()
     first.close()
     agent = mqtt.Client(CallbackAPIVersion.VERSION2)

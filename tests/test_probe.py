@@ -29,6 +29,19 @@ def check(probe: Probe, client: Client, now: float) -> None:
     probe.check(client, now)  # type: ignore[arg-type]
 
 
+def reconnecting(probe: Probe, client: Client, until: float) -> list[float]:
+    """A second at a time until ``until``, paho connecting again at once after each drop: when each drop came."""
+    drops, now = [], 0.0
+    while now < until:
+        now += 1.0
+        if probe.dropped:
+            probe.connected()
+        check(probe, client, now)
+        if probe.dropped:
+            drops.append(now)
+    return drops
+
+
 def test_a_probe_goes_every_half_minute_and_one_late_drops_the_connection_once() -> None:
     probe, client = Probe("sentinel/mary/probe"), Client()
     probe.connected()
@@ -67,15 +80,8 @@ def test_drops_again_and_again_come_ever_more_rarely(caplog) -> None:
     probe.connected()
     check(probe, client, 0.0)
     probe.heard(client.sent[-1])
-    drops, now = [], 0.0
     with caplog.at_level(logging.WARNING):
-        while now < 6 * 3600:
-            now += 1.0
-            if probe.dropped:
-                probe.connected()
-            check(probe, client, now)
-            if probe.dropped:
-                drops.append(now)
+        drops = reconnecting(probe, client, 6 * 3600)
     gaps = [b - a for a, b in itertools.pairwise(drops)]
     assert gaps[:4] == [2 * LATE_S, 4 * LATE_S, 8 * LATE_S, 16 * LATE_S]  # each wait twice the last
     assert max(gaps) <= MOST_S + LATE_S + 2 and len(drops) < 30
@@ -86,14 +92,8 @@ def test_a_broker_that_never_passes_the_probe_on_is_not_left_again_and_again(cap
     # Access rules that forbid the topic: the probe never comes back, and after a few connections that is taken
     # for what it is, said once, and the broker is no longer checked.
     probe, client = Probe("sentinel/mary/probe"), Client()
-    drops, now = 0, 0.0
     probe.connected()
     with caplog.at_level(logging.WARNING):
-        while now < 3 * 3600:
-            now += 1.0
-            if probe.dropped:
-                probe.connected()
-            check(probe, client, now)
-            drops += probe.dropped
-    assert drops == GIVE_UP and probe.off
+        drops = reconnecting(probe, client, 3 * 3600)
+    assert len(drops) == GIVE_UP and probe.off
     assert "access rules" in caplog.records[-1].getMessage()
