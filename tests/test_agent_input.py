@@ -253,3 +253,27 @@ def test_a_flood_of_junk_commands_is_logged_ten_times_a_minute_and_a_command_sti
     said = [r.getMessage() for r in caplog.records if r.name == "sentinel.agent.messages"]
     assert len(said) == 10 and all(m.startswith("ignored a") for m in said)
     assert h.agent._junk.skipped == 50  # counted, and said with the next line allowed
+
+
+def test_a_broker_whose_access_rules_refuse_the_probe_is_not_left(tmp_path: Path, caplog) -> None:
+    # Over MQTT 5 Mosquitto answers "not authorized" to a publish its access rules forbid: the probe then never
+    # comes back, which says nothing of the connection. Said once; the agent stays connected and works.
+    acl = tmp_path / "acl"
+    acl.write_text("topic deny sentinel/denied/probe\ntopic readwrite #\n")
+    server = Mosquitto(tmp_path / "broker", extra=(f"acl_file {acl}",))
+    server.start()
+    h = Home(tmp_path / "home", server.port, clock=ManualClock(T0), home="denied").start(threaded=False)
+    try:
+        with caplog.at_level(logging.WARNING):
+            h.pump_until(lambda: h.agent.link.probe.off, "the probe refused")
+        rec = Recorder(server.port, [h.topics.reply("status")])
+        try:
+            command_works(h, rec, 1)
+        finally:
+            rec.client.disconnect()
+            rec.client.loop_stop()
+        assert h.agent.connections == 1 and not h.agent.link.probe.dropped
+        assert any("refuses the probe" in r.getMessage() for r in caplog.records)
+    finally:
+        h.stop()
+        server.stop()

@@ -1,13 +1,14 @@
 """The probe each program sends itself: a late one drops the connection, once, ever more rarely when it goes on,
-and never where the broker has never passed one back over several connections (its access rules forbid it)."""
+and never where the broker refuses it (its access rules forbid the topic)."""
 
 from __future__ import annotations
 
 import itertools
 import logging
+from types import SimpleNamespace
 from typing import Any
 
-from sentinel.mqtt.probe import EVERY_S, GIVE_UP, LATE_S, MOST_S, Probe
+from sentinel.mqtt.probe import EVERY_S, LATE_S, MOST_S, Probe
 
 
 class Client:
@@ -17,9 +18,10 @@ class Client:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
-    def publish(self, topic: str, payload: bytes, qos: int) -> None:
+    def publish(self, topic: str, payload: bytes, qos: int) -> Any:
         assert (topic, qos) == ("sentinel/mary/probe", 1)
         self.sent.append(payload)
+        return SimpleNamespace(mid=len(self.sent))  # paho's message info: its id
 
     def socket(self) -> Any:
         return None
@@ -88,12 +90,41 @@ def test_drops_again_and_again_come_ever_more_rarely(caplog) -> None:
     assert "max_packet_size" in caplog.records[-1].getMessage() and caplog.records[-1].levelname == "ERROR"
 
 
-def test_a_broker_that_never_passes_the_probe_on_is_not_left_again_and_again(caplog) -> None:
-    # Access rules that forbid the topic: the probe never comes back, and after a few connections that is taken
-    # for what it is, said once, and the broker is no longer checked.
+def test_a_probe_the_broker_refuses_turns_the_checks_off(caplog) -> None:
+    # Access rules that forbid the topic: over MQTT 5 the broker says "not authorized" to the probe, and its
+    # absence then says nothing of the connection. Said once; nothing is dropped.
     probe, client = Probe("sentinel/mary/probe"), Client()
     probe.connected()
     with caplog.at_level(logging.WARNING):
+        check(probe, client, 0.0)
+        probe.refused(2)  # another message's refusal
+        assert not probe.off
+        probe.refused(1)
         drops = reconnecting(probe, client, 3 * 3600)
-    assert len(drops) == GIVE_UP and probe.off
+    assert probe.off and drops == [] and len(client.sent) == 1
     assert "access rules" in caplog.records[-1].getMessage()
+
+
+def test_started_into_retained_messages_too_large_it_never_gives_up(caplog) -> None:
+    # A broker that never passed a probe back, and never refused one (a stall from the start, or access rules
+    # over MQTT 3.1.1): dropped ever more rarely, for ever. Before, it gave up after three connections, and a
+    # program started while such messages were retained stayed deaf.
+    probe, client = Probe("sentinel/mary/probe"), Client()
+    probe.connected()
+    with caplog.at_level(logging.WARNING):
+        drops = reconnecting(probe, client, 6 * 3600)
+    assert len(drops) > 20 and not probe.off and not probe.works
+
+
+def test_a_probe_back_after_drops_makes_the_next_stall_noticed_as_soon_as_the_first() -> None:
+    # Before: a probe back reset the count but not the wait, so a new stall could go unnoticed for 15 minutes.
+    probe, client = Probe("sentinel/mary/probe"), Client()
+    probe.connected()
+    drops = reconnecting(probe, client, 3 * 3600)  # stalled: the waits grew to 15 minutes
+    now = drops[-1] + 1
+    probe.connected()
+    check(probe, client, now)
+    probe.heard(client.sent[-1])  # the messages were cleared: a probe comes back
+    check(probe, client, now + EVERY_S)  # the next goes, and a new stall begins
+    check(probe, client, now + EVERY_S + LATE_S + 1)
+    assert probe.dropped

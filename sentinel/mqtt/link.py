@@ -56,9 +56,9 @@ class Incoming:
 
 LinkEvent = Connected | Disconnected | Published | Incoming
 
-MAX_PACKET = 131072
+MAX_PACKET = 2 * 1024 * 1024
 """With MQTT 5 the broker is told not to send anything larger (bytes): a huge message never reaches a small Pi.
-Above the 64 kB packets install.md has the broker refuse (max_packet_size): Mosquitto 2.0 stalls a client after
+Above the 1 MB packets install.md has the broker refuse (max_packet_size): Mosquitto 2.0 stalls a client after
 20 messages it dropped for being larger than it asked for (``probe.py``), so none should be dropped for that."""
 class Client(mqtt.Client):
     """paho's client, keeping why the last connection attempt failed (on_connect_fail is told no reason)."""
@@ -193,6 +193,7 @@ class MqttLink:
     def _published(self, client, userdata, mid, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("broker rejected message %d: %s", mid, reason_code)
+            self.probe.refused(mid)
             return
         self._on_event(Published(mid))
 

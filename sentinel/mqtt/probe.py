@@ -23,26 +23,37 @@ log = logging.getLogger(__name__)
 EVERY_S = 30.0  # how often a probe goes out
 LATE_S = 30.0  # one not back within this long: the broker no longer passes messages on to us
 MOST_S = 900.0  # dropped again and again for late probes: at most this long between drops
-GIVE_UP = 3  # connections dropped with no probe ever back: the broker's access rules keep it from us; not checked
-FIX = "set max_packet_size 65536 in mosquitto.conf (docs/install.md)"
+FIX = "set max_packet_size 1048576 in mosquitto.conf (docs/install.md)"
 
 
 class Probe:
-    """When the next probe is due, the one on its way, and whether the broker has ever passed one back.
+    """When the next probe is due, the one on its way, and whether the broker has passed one back.
 
-    Times are monotonic seconds. Until one probe has come back (a broker whose access rules forbid the topic never
-    passes it on), none not coming back is taken for a fault.
+    Times are monotonic seconds. A probe the broker refuses (MQTT 5 says "not authorized" when its access rules
+    forbid the topic) turns the checks off: its absence would say nothing. Otherwise a late probe is always judged,
+    also before any came back (a program back into a session already stalled), and never for good.
     """
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.works = False  # a probe has come back: the broker passes the topic on
         self.dropped = False  # the connection was dropped for a late probe, and is not back yet
-        self.off = False  # never back: the broker's access rules keep the topic from us, and nothing is checked
+        self.off = False  # the broker refused the probe: nothing is checked
         self.misses = 0  # connections dropped in a row for a late probe
+        self.mid: int | None = None  # the message id of the probe on its way, to know the broker's answer to it
         self._out: tuple[bytes, float] | None = None  # the probe on its way, and when it went
         self._next = 0.0
         self._hold = 0.0  # no drop before this: dropped again and again, each wait twice the last
+
+    def refused(self, mid: int) -> None:
+        """The broker refused message ``mid`` (paho's thread): if it is the probe, its access rules forbid it."""
+        if mid == self.mid and not self.off:
+            self.off = True
+            log.warning(
+                "the broker refuses the probe on %s (its access rules): a broker that stops passing messages on"
+                " will not be noticed; allow the topic (docs/mqtt.md)",
+                self.topic,
+            )
 
     def connected(self) -> None:
         """A new connection (paho's thread, before it subscribes): nothing is on its way; a probe goes at once."""
@@ -52,7 +63,7 @@ class Probe:
         """A probe came back (paho's thread); an older one, or another program's, is ignored."""
         out = self._out
         if out is not None and payload == out[0]:
-            self._out, self.works, self.misses = None, True, 0
+            self._out, self.works, self.misses, self._hold = None, True, 0, 0.0
 
     def check(self, client: mqtt.Client, now: float) -> None:
         """While connected: publish the probe when due; with one late, drop the connection (once)."""
@@ -63,18 +74,9 @@ class Probe:
             if now >= self._next:
                 payload = os.urandom(8).hex().encode()
                 self._out, self._next = (payload, now), now + EVERY_S
-                client.publish(self.topic, payload, qos=1)
+                self.mid = client.publish(self.topic, payload, qos=1).mid
             return
         if now - out[1] <= LATE_S or now < self._hold:
-            return
-        if not self.works and self.misses >= GIVE_UP:
-            self.off = True
-            log.warning(
-                "no probe sent to %s came back over %d connections: the broker's access rules may not allow it;"
-                " a broker that stops passing messages on will not be noticed",
-                self.topic,
-                GIVE_UP,
-            )
             return
         self.misses += 1
         self._hold = now + min(LATE_S * 2**self.misses, MOST_S)
@@ -82,9 +84,9 @@ class Probe:
         level = logging.WARNING if self.misses == 1 else logging.ERROR
         log.log(
             level,
-            "the broker has passed on nothing of ours for %.0f s though connected (Mosquitto stalls a client"
+            "the broker has passed back no probe of ours for %.0f s though connected (Mosquitto stalls a client"
             " sent messages too large for it; %d time(s) in a row): connecting again; to stop it, %s",
-            now - out[1],
+            LATE_S,
             self.misses,
             FIX,
         )

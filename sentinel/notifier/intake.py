@@ -21,7 +21,7 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)  # critical, high, normal, low
 MAX_PAYLOAD = 16 * 1024  # an alert is well under 2 kB; this leaves room and keeps memory bounded
 # Over MQTT 5 the broker is asked to send nothing larger (it drops it instead): between the two,
 # a message is parked and told; beyond, it never costs the notifier memory.
-MAX_PACKET = 1024 * 1024
+MAX_PACKET = 2 * 1024 * 1024  # above the 1 MB install.md has the broker refuse: none is dropped (mqtt/probe.py)
 KIND_LIMIT = 64  # the kind names the alert in its title
 NO_REASON = "The monitor gave no reason that can be shown."
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -54,6 +54,7 @@ class Listener:
         self.client.on_disconnect = self._disconnected
         self.client.on_subscribe = self._subscribed
         self.client.on_message = self._message
+        self.client.on_publish = self._published
         # On the acks' topic, which it follows and may write, under a home no config can name (probe.py).
         self.probe = Probe(f"{self.base}/.probe/alert/{os.urandom(6).hex()}/ack")
         self._junk = Throttle()
@@ -74,6 +75,10 @@ class Listener:
         self._online, self._takeovers.since = True, time.monotonic()  # a probe published now comes after them
         self.inputs.put(("link", True, self.clock.now()))  # every home gets its full grace again from now
         log.info("connected to the broker; subscribing")
+
+    def _published(self, client, userdata, mid, reason_code, properties) -> None:
+        if reason_code.is_failure:  # over MQTT 5 the broker says so (access rules): for the probe, it is off
+            self.probe.refused(mid)
 
     def _subscribed(self, *_: Any) -> None:
         # Only from here on does the broker hand us the homes' messages (or keep them in our session).
