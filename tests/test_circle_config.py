@@ -59,6 +59,8 @@ def test_the_example_is_valid() -> None:
             "members[0].quiet_hours.end: '7am' is not a time of day like '07:30'",
         ),
         ("  - id: carol", "  - id: ann", "members[2].id: 'ann' is already used by members[0]"),
+        # Before: the whole mapping was shown, every member's secret ntfy topic in it (and so in the journal).
+        ("    step: 5m", "    step: {topic: mary-ann-5v8q2n4k7w1z}", "homes[0].step: a mapping is not a duration"),
         (
             "# state_dir: /var/lib/sentinel",
             "state_dir: data",
@@ -267,3 +269,10 @@ def test_a_value_with_a_final_line_break_is_refused(old: str, new: str, expected
     with pytest.raises(ConfigError) as info:
         parse_circle_config(text.replace(old, new, 1), "circle.yaml")
     assert expected in "\n".join(info.value.issues)
+
+
+def test_check_circle_counts_in_words(capsys) -> None:
+    from sentinel.cli import main
+
+    assert main(["check-circle", str(EXAMPLE)]) == 0
+    assert f"{EXAMPLE}: OK: 1 home, 3 members, ntfy " in capsys.readouterr().out  # not "1 homes"

@@ -113,6 +113,15 @@ def test_a_good_config_loads_with_defaults() -> None:
             ],
         ),
         (
+            # Before: both taken, and only the last read: the stricter 40 minutes silently dropped.
+            (
+                "    pin: 27",
+                "    pin: 27\n    room: hall\ndetection:\n  rooms:\n    - {room: hall, ceiling: 40m}\n"
+                "    - {room: hall, ceiling: 2h}",
+            ),
+            ["home.yaml:15: detection.rooms[1].room: 'hall' has its limits in rooms[0]"],
+        ),
+        (
             ("sensors:", "detection:\n  rooms:\n    - room: attic\n      ceiling: 1h\nsensors:"),
             ["home.yaml:6: detection.rooms[0].room: no sensor is in room 'attic' (rooms: none)"],
         ),

@@ -25,6 +25,11 @@ class Messages(AgentBase):
     """What the agent reads from its subscriptions and publishes about the home."""
 
     @functools.cached_property
+    def _ha_back(self) -> Throttle:
+        """How often Home Assistant's "online" is answered with the discovery configs."""
+        return Throttle(most=1, every=10.0)
+
+    @functools.cached_property
     def _junk(self) -> Throttle:
         """How often messages that are ignored are logged: a flood of them must not bury the log."""
         return Throttle()
@@ -44,7 +49,9 @@ class Messages(AgentBase):
         if message is None:
             ha = self.config.homeassistant
             if ha.enabled and topic == f"{ha.discovery_prefix}/status":
-                if payload.strip() == b"online":  # Home Assistant restarted: it wants the configs again
+                # Home Assistant restarted: it wants the configs again (once in 10 s: they are retained anyway, and
+                # a flood of "online" would otherwise queue thousands of them)
+                if payload.strip() == b"online" and self._ha_back.allow() is not None:
                     self._announce_to_home_assistant()
                 return
             for reading in self.zigbee.read(topic, payload, retained):

@@ -79,11 +79,14 @@ def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run"
     detection_raw = raw.get("detection") or {}
     check_waits(config, detection_raw, errors)
     check_windows(config.detection.quiet_windows, detection_raw.get("quiet_windows"), "detection.quiet_windows", errors)
+    ruled: dict[str, int] = {}
     for i, rule in enumerate(config.detection.rooms):
+        line = detection_raw["rooms"][i].lines.get("room", 1)
         if rule.room not in rooms:
-            line = detection_raw["rooms"][i].lines.get("room", 1)
             known = ", ".join(sorted(rooms)) or "none"
             errors.add(line, f"detection.rooms[{i}].room", f"no sensor is in room {rule.room!r} (rooms: {known})")
+        elif (first := ruled.setdefault(rule.room, i)) != i:  # only one is read: a stricter one silently dropped
+            errors.add(line, f"detection.rooms[{i}].room", f"{rule.room!r} has its limits in rooms[{first}]")
     checkin = config.detection.checkin
     checkin_lines = getattr((raw.get("detection") or {}).get("checkin"), "lines", {})
     for key in ("buzzer_pin", "led_pin"):

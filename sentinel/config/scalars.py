@@ -86,6 +86,8 @@ def echo(value: Any, typed: str | None) -> str:
     """A value as the carer wrote it, for a message: a number, true/false or a date as typed, text in quotes."""
     if typed is not None:
         return typed
+    if isinstance(value, dict | list):  # not its content: a misplaced section may hold secrets (ntfy topics)
+        return "a mapping" if isinstance(value, dict) else "a list"
     return repr(value)
 
 

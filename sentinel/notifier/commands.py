@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_circle_config(args.config)
     if args.command == "check-circle":
         print(
-            f"{args.config}: OK: {len(config.homes)} homes, {len(config.members)} members, "
+            f"{args.config}: OK: {_count(len(config.homes), 'home')}, {_count(len(config.members), 'member')}, "
             f"ntfy {config.ntfy.server}, broker {config.mqtt.host}:{config.mqtt.port}"
         )
         if urlparse(config.ntfy.server).hostname != PUBLIC_NTFY:
@@ -142,3 +142,8 @@ def _parked(store: NotifierStore) -> None:
         again = f", {d.count} times" if d.count > 1 else ""
         print(f"{d.first_seen:%Y-%m-%d %H:%M}  {d.topic}: {d.error} ({d.size:,} bytes{again})")
         print(f"    {d.payload[:120]!r}")
+
+
+def _count(n: int, what: str) -> str:
+    """'1 home', '3 homes'."""
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
