@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from sentinel import __version__, logs, systemd
 from sentinel.config import Config, load_config
-from sentinel.config.statecheck import DATABASE
 from sentinel.demo.options import broker, speed
 from sentinel.errors import ConfigError, CsvFormatError, SentinelError
+from sentinel.statedir import AGENT_DB as DATABASE
 
 if TYPE_CHECKING:
     from sentinel.store import Store

@@ -14,6 +14,7 @@ from sentinel.cli import main
 from sentinel.config import load_config, parse_config
 from sentinel.config.schema import parse_duration
 from sentinel.errors import ConfigError
+from sentinel.statedir import AGENT_DB
 
 KINDS_LISTED = "'motion', 'door', 'contact', 'pressure', 'power', 'flush', 'button'"
 
@@ -547,7 +548,7 @@ def test_a_state_dir_holding_the_agents_database_on_a_card_turned_read_only_does
     path.write_text(agent_yaml(1, state_dir=state))
     with pytest.raises(ConfigError, match=r"state_dir: user .* cannot keep the database in .*Read-only file system"):
         load_config(path, run=True)  # nothing there yet: a path this user cannot write is a mistake
-    (state / statecheck.DATABASE).write_bytes(b"")
+    (state / AGENT_DB).write_bytes(b"")
     assert load_config(path, run=True).state_dir == str(state)
 
 

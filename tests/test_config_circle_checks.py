@@ -134,3 +134,28 @@ def test_an_agents_file_given_to_check_circle_or_notify_is_named_once_not_key_by
     for command in (("check-circle", str(agent)), ("notify", "-c", str(agent))):
         result = subprocess.run(sentinel_cmd(*command), capture_output=True, text=True, timeout=60)
         assert (result.returncode, result.stderr.strip()) == (2, expected), command
+
+
+def test_a_state_dir_that_is_a_file_stops_check_circle_and_notify_with_its_line(tmp_path: Path) -> None:
+    # Before: check-circle said OK, and notify failed with exit 1 and no line ("cannot open the database
+    # /etc/hostname/notifier.db"), so the service was restarted every 5 s.
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    circle = tmp_path / "circle.yaml"
+    circle.write_text(EXAMPLE.read_text() + f"state_dir: {taken}\n")
+    line = len(circle.read_text().splitlines())
+    for command in (("check-circle", str(circle)), ("notify", "-c", str(circle))):
+        result = subprocess.run(sentinel_cmd(*command), capture_output=True, text=True, timeout=60)
+        expected = f"{circle}:{line}: state_dir: {taken} is a file, not a directory"
+        assert result.returncode == 2 and result.stderr.startswith(expected), (command, result.stderr)
+
+
+def test_a_state_dir_the_notifier_cannot_write_stops_notify_and_only_warns_check_circle(tmp_path: Path) -> None:
+    circle = tmp_path / "circle.yaml"
+    circle.write_text(EXAMPLE.read_text() + "state_dir: /proc/sentinel-nowhere\n")
+    line = len(circle.read_text().splitlines())
+    result = subprocess.run(sentinel_cmd("notify", "-c", str(circle)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith(f"{circle}:{line}: state_dir: user "), result.stderr
+    result = subprocess.run(sentinel_cmd("check-circle", str(circle)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and f"{circle}:{line}: state_dir: warning: " in result.stderr
+    assert "the notifier makes it when it starts" in result.stderr

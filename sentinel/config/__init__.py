@@ -179,18 +179,30 @@ def read_password(mqtt: MqttConfig) -> str | None:
     return None
 
 
-def load_circle_config(path: str | os.PathLike[str], check_secrets: bool = True) -> CircleConfig:
+def load_circle_config(
+    path: str | os.PathLike[str], check_secrets: bool = True, run: bool = False, warnings: list[str] | None = None
+) -> CircleConfig:
     """Load and validate a notifier config; raise ConfigError listing every problem.
 
     ``check_secrets=False`` is for tools that only read records: the secrets need not be in the environment.
+    ``run`` and ``warnings`` as for ``load_config``: whether state_dir can be written, checked for the notifier
+    that starts (an error) or for check-circle (a warning).
     """
-    return parse_circle_config(read_text(path, yamllines.MAX_CIRCLE_BYTES), str(path), check_secrets)
+    text = read_text(path, yamllines.MAX_CIRCLE_BYTES)
+    return parse_circle_config(text, str(path), check_secrets, run, warnings)
 
 
-def parse_circle_config(text: str, source: str = "<circle>", check_secrets: bool = True) -> CircleConfig:
+def parse_circle_config(
+    text: str,
+    source: str = "<circle>",
+    check_secrets: bool = True,
+    run: bool = False,
+    warnings: list[str] | None = None,
+) -> CircleConfig:
     """Validate a notifier config's YAML text (the secrets too, unless ``check_secrets`` is False)."""
     from sentinel.config.checks import check_circle
     from sentinel.config.circle import CircleConfig
 
-    check = functools.partial(check_circle, check_secrets=check_secrets)
-    return validate(text, source, CircleConfig, check, yamllines.MAX_CIRCLE_BYTES)
+    state: Literal["run", "check"] | None = "run" if run else "check" if warnings is not None else None
+    check = functools.partial(check_circle, check_secrets=check_secrets, state=state)
+    return validate(text, source, CircleConfig, check, yamllines.MAX_CIRCLE_BYTES, warnings)

@@ -120,7 +120,7 @@ def check_agent(config: Config, raw: LineDict, errors: Any, state: Literal["run"
     if state is not None:  # last: the agent's directory is made only for a config with no other mistake
         from sentinel.config.statecheck import check_state_dir
 
-        check_state_dir(config, raw, errors, run=state == "run")
+        check_state_dir(config.state_dir, raw, errors, run=state == "run")
 
 
 def _used_once(seen: dict[Any, int], value: object, shown: str, i: int, line: int, key: str, errors: Any) -> None:
@@ -203,9 +203,16 @@ def check_mqtt(mqtt: MqttConfig, raw: LineDict, errors: Any, check_secrets: bool
             errors.add(mqtt_lines.get("tls", 1), "mqtt.tls", "cert_file and key_file go together")
 
 
-def check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secrets: bool = True) -> None:
-    """Rules that span several keys of a notifier config."""
+def check_circle(
+    config: CircleConfig,
+    raw: LineDict,
+    errors: Any,
+    check_secrets: bool = True,
+    state: Literal["run", "check"] | None = None,
+) -> None:
+    """Rules that span several keys of a notifier config; ``state``: also whether state_dir can be written."""
     from sentinel.config.circle import check_phones
+    from sentinel.config.livesat import check_homes_lived_at
 
     members_raw = raw["members"]
     seen: dict[str, int] = {}
@@ -277,24 +284,7 @@ def check_circle(config: CircleConfig, raw: LineDict, errors: Any, check_secrets
         errors.add(ntfy_lines.get("password_env", 1), "ntfy.password_env", "a password needs ntfy.username")
     check_phones(config, raw, errors)
     check_mqtt(config.mqtt, raw, errors, check_secrets)
+    if state is not None:  # last, as for the agent: nothing is made for a config with another mistake
+        from sentinel.config.statecheck import check_state_dir
 
-
-def check_homes_lived_at(config: CircleConfig, raw: LineDict, errors: Any) -> None:
-    """A member's ``lives_at`` names a home in this file, and not one they are asked to go to."""
-    homes = {home.id: home for home in config.homes}
-    for i, member in enumerate(config.members):
-        if member.lives_at is None:
-            continue
-        line = raw["members"][i].lines.get("lives_at", 1)
-        home = homes.get(member.lives_at)
-        if home is None:
-            known = ", ".join(homes) or "none"
-            errors.add(line, f"members[{i}].lives_at", f"{member.lives_at!r} is not a home here (homes: {known})")
-        elif member.id in {m for tier in home.tiers for m in tier} | set(home.kit):
-            # Their own alarm must never ask them to go to themselves: their phone there is the home's resident.
-            errors.add(
-                line,
-                f"members[{i}].lives_at",
-                f"{member.id!r} is in {member.lives_at!r}'s own tiers or kit: a resident is not their own helper"
-                " (give the home a resident: phone instead)",
-            )
+        check_state_dir(config.state_dir, raw, errors, state == "run", "notifier.db", "notifier")

@@ -222,7 +222,8 @@ class CircleConfig:
     state_dir: str | None = setting(
         None,
         doc="Where the notifier's database lives (a full path). Default: $STATE_DIRECTORY (/var/lib/sentinel for"
-        " the systemd service), else ~/.local/state/sentinel.",
+        " the systemd service), else ~/.local/state/sentinel. The notifier makes it if it is missing; it will not"
+        " start unless it can write there.",
         check=_absolute,
     )
     log_level: Literal["debug", "info", "warning", "error"] = setting("info", doc="How much to log.")

@@ -1,4 +1,5 @@
-"""Whether the agent can keep its database in ``state_dir``: tried for real, as the user who asks."""
+"""Whether a program (the agent, the notifier) can keep its database in ``state_dir``: tried for real, as the user
+who asks."""
 
 from __future__ import annotations
 
@@ -8,26 +9,26 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sentinel.config.model import Config
 from sentinel.config.yamllines import LineDict
 
-SERVICE_USER = "sentinel"  # User= in systemd/sentinel-agent.service
-DATABASE = "agent.db"  # the file the agent keeps in state_dir (``cli._run``)
+SERVICE_USER = "sentinel"  # User= in systemd/sentinel-agent.service and sentinel-notifier.service
 
 
-def check_state_dir(config: Config, raw: LineDict, errors: Any, run: bool) -> None:
+def check_state_dir(
+    state_dir: str | None, raw: LineDict, errors: Any, run: bool, database: str = "agent.db", program: str = "agent"
+) -> None:
     """``state_dir`` exists or can be made, and can be written: an error for ``run``, a warning for check-config.
 
     check-config may be run by a carer as themselves, or on another machine, while the service runs as its own
     user: that this user cannot write the directory, or that it is not there yet, may be no mistake. A file
     where the directory should be is a mistake for everyone.
     """
-    if not config.state_dir:
+    if not state_dir:
         return  # the default: systemd's StateDirectory, made for the service's user
     line, key = raw.lines.get("state_dir", 1), "state_dir"
-    path = Path(config.state_dir)
+    path = Path(state_dir)
     try:
-        _check(path, line, key, errors, run)
+        _check(path, line, key, errors, run, database, program)
     except OSError as exc:  # a part above it this user may not even look into
         text = f"user {_user()} cannot look into {exc.filename or path}: {exc.strerror or exc}{_hint(path)}"
         if run:
@@ -36,7 +37,7 @@ def check_state_dir(config: Config, raw: LineDict, errors: Any, run: bool) -> No
             errors.warn(line, key, text)
 
 
-def _check(path: Path, line: int, key: str, errors: Any, run: bool) -> None:
+def _check(path: Path, line: int, key: str, errors: Any, run: bool, database: str, program: str) -> None:
     user = _user()
     above = next((p for p in (path, *path.parents) if os.path.lexists(p)), None)
     if above is not None and not above.is_dir():
@@ -44,7 +45,7 @@ def _check(path: Path, line: int, key: str, errors: Any, run: bool) -> None:
         errors.add(line, key, f"{what} a file, not a directory; give the directory to keep the database in")
         return
     if run:
-        if errors.items or (path / DATABASE).exists():
+        if errors.items or (path / database).exists():
             # Nothing is made for an agent that will not start. A database already there was written by this
             # agent: a card that has turned read-only since is a failing card, not a wrong path, and the agent
             # starts from memory (the store says so) rather than leave the help button dead.
@@ -59,7 +60,7 @@ def _check(path: Path, line: int, key: str, errors: Any, run: bool) -> None:
             errors.warn(
                 line,
                 key,
-                f"user {user} cannot write {path} ({problem}); the agent cannot start unless its own user can"
+                f"user {user} cannot write {path} ({problem}); the {program} cannot start unless its own user can"
                 f" (the service's is {SERVICE_USER}: check as that user, sudo -u {SERVICE_USER} ...){_hint(path)}",
             )
         return
@@ -68,8 +69,8 @@ def _check(path: Path, line: int, key: str, errors: Any, run: bool) -> None:
         errors.warn(
             line,
             key,
-            f"{path} does not exist, and user {user} cannot make it ({problem}); the agent makes it when it starts,"
-            " so its own user must be able to, or make it for that user first",
+            f"{path} does not exist, and user {user} cannot make it ({problem}); the {program} makes it when it"
+            " starts, so its own user must be able to, or make it for that user first",
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -32,8 +33,12 @@ def run(args: argparse.Namespace) -> int:
             return _incidents(store, args.alert_id, args.open)
         finally:
             store.close()
-    config = load_circle_config(args.config)
-    if args.command == "check-circle":
+    warnings: list[str] = []
+    checking = args.command == "check-circle"
+    config = load_circle_config(args.config, run=not checking, warnings=warnings if checking else None)
+    if checking:
+        for warning in warnings:
+            print(warning, file=sys.stderr)
         print(
             f"{args.config}: OK: {_count(len(config.homes), 'home')}, {_count(len(config.members), 'member')}, "
             f"ntfy {config.ntfy.server}, broker {config.mqtt.host}:{config.mqtt.port}"
