@@ -85,7 +85,8 @@ class Probe:
         log.log(
             level,
             "the broker has passed back no probe of ours for %.0f s though connected (Mosquitto stalls a client"
-            " sent messages too large for it; %d time(s) in a row): connecting again; to stop it, %s",
+            " sent messages too large for it; or its access rules keep the probe's topic from us, over MQTT 3.1.1;"
+            " %d time(s) in a row): connecting again; to stop it, %s, or allow the topic (docs/mqtt.md)",
             LATE_S,
             self.misses,
             FIX,
