@@ -128,6 +128,9 @@ def test_a_spreadsheets_csv_is_read_and_what_it_cannot_be_is_said_at_its_line(tm
     path = tmp_path / "x.csv"
     path.write_bytes(b"\xef\xbb\xbf" + (HEADER + "\r\n".join(_history(3)) + "\r\n").encode())  # "CSV UTF-8"
     assert [r.at.hour for r in read_rows(path)] == [8, 9, 10]
+    # Its header capitalised, or spaced: before, "missing column(s) timestamp, sensor, kind, value", all there.
+    path.write_text("Timestamp, Sensor,KIND,Value,Room\n" + "\n".join(_history(3)) + "\n")
+    assert [r.at.hour for r in read_rows(path)] == [8, 9, 10]
     path.write_bytes((HEADER + _history(2)[0] + "\n2026-01-05T09:00:00+00:00,K\xfcche,motion,1,\n").encode("cp1252"))
     with pytest.raises(CsvFormatError, match=r'x.csv:3: byte 0xfc is not UTF-8; save the file as UTF-8 \(in a spr'):
         read_rows(path)

@@ -58,7 +58,8 @@ def _rows(
     reader: csv.DictReader[str], source: str, now: datetime | None, tell: Callable[[str], None] | None
 ) -> Iterator[Row]:
     """The rows of ``reader``, checked, each repeated row once."""
-    fields = reader.fieldnames or []
+    # A spreadsheet may have written "Timestamp" or " kind ": the columns are their names, whatever the case.
+    fields = reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or []]
     if not fields:
         raise CsvFormatError(f"{source}: the file is empty; it needs a header line: {','.join(REQUIRED)},room")
     missing = [c for c in REQUIRED if c not in fields]
