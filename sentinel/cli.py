@@ -270,6 +270,12 @@ def _import(events: str, config_path: str, merge: bool) -> int:
     known = {s.name for s in config.sensors}
     unknown = sorted({r.sensor for r in rows} - known)
     print(f"imported {count} events of {len(rows)} from {events} into {path}", file=sys.stderr)
+    if begins is not None and count < len(rows):  # --merge: what was already there is kept, not doubled
+        print(
+            f"note: {len(rows) - count} of them are from {begins:%Y-%m-%d %H:%M} on, where the database's own"
+            " history begins: they were left out",
+            file=sys.stderr,
+        )
     if unknown:
         print(f"note: these sensors are not in {config_path}: {', '.join(unknown)}", file=sys.stderr)
     return EXIT_OK

@@ -51,6 +51,9 @@ def test_history_is_not_mixed_unless_asked_and_then_only_what_came_before(tmp_pa
     assert "already holds history from 2026-03-09" in capsys.readouterr().err
     assert len(list(Store(state / "agent.db", read_only=True).events())) == 5  # nothing was imported
     assert main(["import", str(backup), "-c", str(path), "--merge"]) == 0
+    said = capsys.readouterr().err  # why 3 of the 10 were not imported (before: only "imported 7 events of 10")
+    assert "imported 7 events of 10" in said
+    assert "note: 3 of them are from 2026-03-09 09:00 on, where the database's own history begins" in said
     days = [(e.wall - T0).days for e in Store(state / "agent.db", read_only=True).events()]
     assert sorted(days) == list(range(12))  # days 0-6 from the backup, 7-11 as they were: nothing twice
 
