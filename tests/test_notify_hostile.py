@@ -10,7 +10,8 @@ import logging
 import sqlite3
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -83,53 +84,60 @@ def test_a_message_that_cannot_be_read_is_parked_and_the_keepers_told_once(circl
     assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in c.alerts_to("ann")] == ["john-inactivity-1"]
 
 
-def test_a_parked_message_is_not_handed_over_again_after_a_restart(
-    tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
-    ntfy = FakeNtfy()
-    start = restartable(tmp_path, broker, ntfy)
-    first = start()
-    first.close()
-    agent = mqtt.Client(CallbackAPIVersion.VERSION2)
-    agent.connect("127.0.0.1", broker.port)
-    agent.loop_start()
+def test_a_parked_message_is_not_handed_over_again_after_a_restart(away: Away) -> None:
+    start, first, agent = away.start, away.first, away.agent
+    # While no notifier runs, the poison and an alert wait in its session.
+    agent.publish(f"{first.base}/mary/alert", NESTED, qos=1).wait_for_publish(5)
+    agent.publish(f"{first.base}/mary/alert", json.dumps(alert()), qos=1).wait_for_publish(5)
+    second = start(like=first)
+    wait_for(lambda: second.store.incident("mary-inactivity-1") is not None, 10, "the waiting alert")
+    assert [d.count for d in second.store.dead_letters()] == [1]
+    second.pump()
+    assert len(second.alerts_to("ann")) == 1
+    second.close()
+    third = start(like=first)
     try:
-        # While no notifier runs, the poison and an alert wait in its session.
-        agent.publish(f"{first.base}/mary/alert", NESTED, qos=1).wait_for_publish(5)
-        agent.publish(f"{first.base}/mary/alert", json.dumps(alert()), qos=1).wait_for_publish(5)
-        second = start(like=first)
-        wait_for(lambda: second.store.incident("mary-inactivity-1") is not None, 10, "the waiting alert")
-        assert [d.count for d in second.store.dead_letters()] == [1]
-        second.pump()
-        assert len(second.alerts_to("ann")) == 1
-        second.close()
-        third = start(like=first)
-        try:
-            # Anything still waiting would come before this one: the session keeps the order.
-            agent.publish(f"{first.base}/mary/alert", json.dumps(alert("mary-inactivity-2")), qos=1).wait_for_publish(5)
-            wait_for(lambda: third.store.incident("mary-inactivity-2") is not None, 10, "the new alert")
-            assert [d.count for d in third.store.dead_letters()] == [1]  # parked once, never handed over again
-            third.pump()
-            assert len([n for n in third.infos_to("carol") if n["title"] == UNREADABLE]) == 1
-        finally:
-            third.close()
+        # Anything still waiting would come before this one: the session keeps the order.
+        agent.publish(f"{first.base}/mary/alert", json.dumps(alert("mary-inactivity-2")), qos=1).wait_for_publish(5)
+        wait_for(lambda: third.store.incident("mary-inactivity-2") is not None, 10, "the new alert")
+        assert [d.count for d in third.store.dead_letters()] == [1]  # parked once, never handed over again
+        third.pump()
+        assert len([n for n in third.infos_to("carol") if n["title"] == UNREADABLE]) == 1
     finally:
-        agent.disconnect()
-        agent.loop_stop()
-        ntfy.close()
+        third.close()
 
 
-def restartable(tmp_path: Path, broker: Mosquitto, ntfy: FakeNtfy) -> Callable[..., Circle]:
-    """Starts the notifier on the same database and the same persistent MQTT session each time."""
-    client_id = f"notifier-{uuid.uuid4().hex[:8]}"
+@dataclass(frozen=True)
+class Away:
+    """A notifier that ran once and stopped (its persistent session kept by the broker), how to start it again on
+    the same database and session, and an agent's client to publish while it is away."""
+
+    start: Callable[..., Circle]
+    first: Circle
+    agent: mqtt.Client
+
+
+@pytest.fixture
+def away(tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Away]:
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
+    ntfy, client_id = FakeNtfy(), f"notifier-{uuid.uuid4().hex[:8]}"
 
     def start(like: Circle | None = None) -> Circle:
         c = Circle(tmp_path / "n", broker.port, like=like, ntfy=ntfy, edit=lambda t: fixed(t, client_id))
         c._owns_ntfy = False
         return c
 
-    return start
+    first = start()
+    first.close()
+    agent = mqtt.Client(CallbackAPIVersion.VERSION2)
+    agent.connect("127.0.0.1", broker.port)
+    agent.loop_start()
+    try:
+        yield Away(start, first, agent)
+    finally:
+        agent.disconnect()
+        agent.loop_stop()
+        ntfy.close()
 
 
 def fixed(text: str, client_id: str) -> str:
@@ -437,39 +445,27 @@ def test_a_broker_stalled_by_oversized_messages_is_left_and_the_next_alert_still
 
 
 def test_a_notifier_restarted_into_a_session_stalled_by_oversized_messages_connects_again(
-    tmp_path: Path, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+    away: Away, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Messages too large for it, waiting in its session while it restarts (an upgrade, a reboot), stall it as soon
     # as it is back, before any probe came back. Before: only a probe after one had come back was judged, so this
     # notifier was never checked, and a call for help never arrived.
     from sentinel.mqtt import probe
 
-    monkeypatch.setenv("SENTINEL_ACK_SECRET", SECRET)
     monkeypatch.setattr(probe, "EVERY_S", 0.2)  # the probe's own times are real ones (30 s each, in the field)
     monkeypatch.setattr(probe, "LATE_S", 1.0)
-    ntfy = FakeNtfy()
-    start = restartable(tmp_path, broker, ntfy)
-    first = start()
-    first.close()
-    agent = mqtt.Client(CallbackAPIVersion.VERSION2)
-    agent.connect("127.0.0.1", broker.port)
-    agent.loop_start()
     huge = json.dumps({**alert("mary-huge-1"), "reason": "x" * MAX_PACKET})
+    for _ in range(21):
+        away.agent.publish(f"{away.first.base}/mary/alert", huge, qos=1).wait_for_publish(5)
+    second = away.start(like=away.first)
     try:
-        for _ in range(21):
-            agent.publish(f"{first.base}/mary/alert", huge, qos=1).wait_for_publish(5)
-        second = start(like=first)
-        try:
-            agent.publish(f"{first.base}/mary/alert", json.dumps(alert("mary-help-2", "help", "critical")), qos=1)
-            wait_for(lambda: (second.pump(1), second.store.incident("mary-help-2") is not None)[1], 15, "the call")
-            second.pump()
-            assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in second.alerts_to("ann")] == ["mary-help-2"]
-        finally:
-            second.close()
+        help_call = json.dumps(alert("mary-help-2", "help", "critical"))
+        away.agent.publish(f"{away.first.base}/mary/alert", help_call, qos=1)
+        wait_for(lambda: (second.pump(1), second.store.incident("mary-help-2") is not None)[1], 15, "the call")
+        second.pump()
+        assert [json.loads(n["actions"][0]["body"])["alert_id"] for n in second.alerts_to("ann")] == ["mary-help-2"]
     finally:
-        agent.disconnect()
-        agent.loop_stop()
-        ntfy.close()
+        second.close()
 
 
 def test_a_flood_of_unusable_notices_is_logged_ten_times_a_minute(circle, caplog) -> None:
