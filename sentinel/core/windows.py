@@ -24,9 +24,17 @@ def within(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAMES) 
 
 
 def window_end(at: datetime, start: str, end: str, days: Iterable[str] = DAY_NAMES) -> datetime | None:
-    """When the window ``at`` falls in ends (the next ``end`` on the clock); None when ``at`` is outside it."""
+    """When the window ``at`` falls in ends (the next ``end`` on the clock, past days that meet end to end, as
+    "00:00" to "24:00" does); None when ``at`` is outside it, or when it never ends (every hour of the week)."""
+    days = tuple(days)
     if not within(at, start, end, days):
         return None
-    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    finish = midnight + timedelta(minutes=_minutes(end))  # '24:00' is the next midnight
-    return finish if finish > at else finish + timedelta(days=1)
+    finish = at
+    for _ in range(8):  # a week's days, and one more: every end still in the window means it never ends
+        after = finish
+        finish = after.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(minutes=_minutes(end))
+        if finish <= after:  # ('24:00' is the next midnight)
+            finish += timedelta(days=1)
+        if not within(finish, start, end, days):
+            return finish
+    return None

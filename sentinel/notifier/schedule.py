@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sentinel.config.circle import MemberConfig
-from sentinel.core.windows import window_end, within
+from sentinel.core.windows import window_end
 from sentinel.notifier.store import NotifierStore, when
 
 
@@ -20,13 +20,9 @@ def next_at(now: datetime, clock_time: str) -> datetime:
 def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
     """When the member's quiet hours end, if ``at`` falls in them (None: it does not, or they never end)."""
     quiet = member.quiet_hours
+    # None too when they never end (quiet at every hour, only the help button, they said): what must not wait for
+    # ever goes as planned.
     end = window_end(at, quiet.start, quiet.end, quiet.days) if quiet is not None else None
-    for _ in range(7):  # days that meet end to end ("00:00" to "24:00") are one stretch of quiet
-        if quiet is None or end is None or not within(end, quiet.start, quiet.end, quiet.days):
-            break
-        end = window_end(end, quiet.start, quiet.end, quiet.days)
-    else:
-        return None  # quiet at every hour (only the help button, they said): what must not wait goes as planned
     # 07:00 on the clock that night, in the offset it will have then (the clocks may change overnight).
     return end.replace(tzinfo=None).astimezone() if end is not None else None
 
