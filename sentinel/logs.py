@@ -22,9 +22,10 @@ def setup(level: str = "info") -> None:
 
 
 class Throttle:
-    """At most ``most`` log lines a minute for one kind of junk: a flood of it must not bury the log (or the card).
+    """At most ``most`` of one thing a minute: log lines for one kind of junk (a flood of it must not bury the log,
+    or the card), or answers to a request that may come in floods (Home Assistant's "online").
 
-    Those beyond are counted, and the count is said with the next line allowed.
+    Those beyond are counted, and the count is said with the next one allowed.
     """
 
     def __init__(self, most: int = 10, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
