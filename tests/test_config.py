@@ -146,6 +146,10 @@ def test_a_good_config_loads_with_defaults() -> None:
         ),
         (("    pin: 27", "    pin: 27\n    pin: 5"), ["home.yaml:11: YAML syntax error: duplicate key 'pin'"]),
         (("  name: Mary", "  name: [Mary"), ["home.yaml:4: YAML syntax error: expected ',' or ']', but got ':'"]),
+        (
+            ("    pin: 27", "    pin: 27\0"),
+            ["home.yaml:10: YAML syntax error: character #x0000 is not allowed (a control character): delete it"],
+        ),
     ],
 )
 def test_broken_configs_name_file_line_and_key(change: tuple[str, str], expected: list[str]) -> None:

@@ -159,3 +159,22 @@ def test_a_state_dir_the_notifier_cannot_write_stops_notify_and_only_warns_check
     result = subprocess.run(sentinel_cmd("check-circle", str(circle)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and f"{circle}:{line}: state_dir: warning: " in result.stderr
     assert "the notifier makes it when it starts" in result.stderr
+
+
+def test_a_home_with_no_tiers_is_the_one_error_not_a_members_daily_note_too() -> None:
+    # Before: Bob's "daily" was refused as "none of their homes has daily_note", though Mary's home has it:
+    # he had no home only because its tiers were empty.
+    assert errors_of("    tiers:\n      - [ann, bob]\n      - [carol]\n", "    tiers: []\n") == [
+        f"circle.yaml:{line_of('    tiers:')}: homes[0].tiers: needs at least one member in every tier"
+    ]
+
+
+def test_a_member_in_no_homes_tiers_or_kit_is_a_warning() -> None:
+    text = EXAMPLE.read_text()
+    old = "  - id: carol\n"
+    assert old in text
+    warnings: list[str] = []
+    text = text.replace(old, "  - id: dan\n    name: Dan\n    topic: mary-dan-5x8c2v7b4n1m\n" + old, 1)
+    parse_circle_config(text, "circle.yaml", warnings=warnings)
+    expected = "members[2]: warning: is in no home's tiers or kit: no alert reaches them"
+    assert warnings == [f"circle.yaml:{line_of(old.rstrip())}: {expected}"]

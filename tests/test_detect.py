@@ -68,6 +68,8 @@ def write_csv(path: Path, rows: list[Row]) -> Path:
         ("08:00 on Monday,hall,motion,1,hall", "x.csv:2: timestamp '08:00 on Monday' is not ISO 8601"),
         ("2026-01-05T08:00:00,,motion,1,hall", "x.csv:2: sensor is empty"),
         ("2026-01-05T08:00:00,hall,motion,1,hall,extra", "x.csv:2: too many fields"),
+        ("2026-01-05T08:00:00,hall", "x.csv:2: 2 fields, where a row needs timestamp, sensor, kind and value"),
+        ("2026-01-05,hall,motion,1,hall", "x.csv:2: timestamp '2026-01-05' has no time of day"),
         ("2026-01-05T08:00:00,ha\0ll,motion,1,hall", "x.csv:2: sensor 'ha\\x00ll' has a control character"),
         ("2026-01-05T08:00:00,hall,motion,1,hall\x1bway", "x.csv:2: room 'hall\\x1bway' has a control character"),
     ],

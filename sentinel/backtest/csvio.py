@@ -144,11 +144,16 @@ def _parse(record: dict[str, str | None], source: str, line: int) -> Row:
 
     if None in record:
         raise fail("too many fields")
+    if any(record.get(name) is None for name in REQUIRED):
+        given = sum(value is not None for value in record.values())
+        raise fail(f"{given} field{'s' if given != 1 else ''}, where a row needs timestamp, sensor, kind and value")
     text = (record.get("timestamp") or "").strip()
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
         raise fail(f"timestamp {text!r} is not ISO 8601 (like 2026-11-28T14:05:00+00:00)") from None
+    if len(text) <= len("2026-11-28"):  # a spreadsheet that dropped the time would put the day's rows at midnight
+        raise fail(f"timestamp {text!r} has no time of day (like 2026-11-28T14:05:00)")
     sensor = (record.get("sensor") or "").strip()
     if not sensor:
         raise fail("sensor is empty")

@@ -121,6 +121,10 @@ def _validate(
     except yamllines.Refused as exc:
         mark = exc.problem_mark
         raise ConfigError([f"{source}:{mark.line + 1 if mark else 1}: {exc.problem}"]) from None
+    except yaml.reader.ReaderError as exc:  # no mark, only the character's position in the text
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"character #x{exc.character:04x} is not allowed (a control character): delete it"
+        raise ConfigError([f"{source}:{line}: YAML syntax error: {problem}"]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1

@@ -278,7 +278,13 @@ def check_phones(config: CircleConfig, raw: dict, errors: Any) -> None:
         topics.setdefault(home.resident.topic, f"homes[{h}].resident")
     for i, member in enumerate(config.members):
         mine = [h for h in config.homes if member.id in {m for tier in h.tiers for m in tier} | set(h.kit)]
-        if member.daily and not any(h.daily_note for h in mine):
+        if not mine:  # kept for later, perhaps; or a home's tiers are wrong, and that is its own error
+            errors.warn(
+                raw["members"][i].lines.get("id", 1),
+                f"members[{i}]",
+                "is in no home's tiers or kit: no alert reaches them",
+            )
+        elif member.daily and not any(h.daily_note for h in mine):
             errors.add(
                 raw["members"][i].lines.get("daily", 1),
                 f"members[{i}].daily",
