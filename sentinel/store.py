@@ -66,6 +66,15 @@ class Store(StoreFile):
         for wall, mono, sensor, kind, value, room in self._read(sql + " ORDER BY id", args):
             yield Event(sensor, kind, value, room, datetime.fromisoformat(wall), mono)
 
+    def last_value(self, sensor: str, within: int = 100_000) -> int | None:
+        """The value of ``sensor``'s last stored event among the last ``within`` (None: none there)."""
+        row = self._read(
+            "SELECT value FROM events WHERE id > (SELECT COALESCE(MAX(id), 0) FROM events) - ? AND sensor = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (within, sensor),
+        )
+        return int(row[0][0]) if row else None
+
     def last_activity(self) -> datetime | None:
         row = self._read("SELECT wall FROM events WHERE NOT (kind = 'motion' AND value = 0) ORDER BY id DESC LIMIT 1")
         return datetime.fromisoformat(row[0][0]) if row else None

@@ -73,6 +73,56 @@ def test_recorded_payloads_become_levels_presses_and_faults() -> None:
         )
 
 
+def test_an_mmwave_presence_sensor_is_read_like_occupancy() -> None:
+    # Aqara FP1 (RTCZCGQ11LM), Tuya mmWave radars: "presence", not "occupancy" (zigbee-herdsman-converters).
+    fp1 = b'{"presence":true,"presence_event":"enter","linkquality":120,"device_temperature":31}'
+    assert zigbee().read("zigbee2mqtt/hall motion", fp1, False) == [Level("hall_pir", True)]
+    assert zigbee().read("zigbee2mqtt/hall motion", b'{"presence":false}', False) == [Level("hall_pir", False)]
+
+
+def test_a_sensor_zigbee2mqtt_does_not_know_and_attribute_output_are_faults_for_the_keepers() -> None:
+    z = zigbee()
+
+    def devices(*names: str) -> list[tuple[str, str, bool]]:
+        body = [{"friendly_name": "Coordinator", "type": "Coordinator"}, *({"friendly_name": n} for n in names)]
+        faults = z.read("zigbee2mqtt/bridge/devices", json.dumps(body).encode() + b" " * 50_000, True)
+        return [(f.key, f.text, f.ok) for f in faults if isinstance(f, Fault) and not f.ok]
+
+    # "help buton": a typo in zigbee2mqtt's name of it (or a rename there) would leave the button unheard.
+    missing = devices("hall motion", "front door", "help buton", "kitchen/kettle plug")
+    assert missing == [
+        (
+            "name:help_button",
+            "zigbee2mqtt has no device named 'help button', so sentinel hears nothing from the lounge help button"
+            " (help_button). In agent.yaml, give it the device's friendly name exactly as zigbee2mqtt shows it, and"
+            " restart the agent.",
+            False,
+        )
+    ]
+    assert devices("hall motion", "front door", "help button", "kitchen/kettle plug") == []
+
+    def output(value: object) -> list[tuple[str, str, bool]]:
+        info = {"version": "2.1.1", "config": {"advanced": {"log_level": "info", "output": value}}}
+        return [(f.key, f.kind, f.ok) for f in z.read("zigbee2mqtt/bridge/info", json.dumps(info).encode(), True)]
+
+    assert output("attribute") == [("output", "zigbee_setup", False)]
+    assert output("attribute_and_json") == output("json") == [("output", "zigbee_setup", True)]
+    assert output(None) == [] and z.read("zigbee2mqtt/bridge/info", b"[]", True) == []
+
+
+def test_the_bridge_offline_notice_says_which_help_button_still_works() -> None:
+    def offline(sensors: str) -> str:
+        config = parse_config(config_text(1883).replace(SENSORS, sensors))
+        fault = Zigbee(ZigbeeConfig(), config.sensors).read("zigbee2mqtt/bridge/state", b"offline", True)[0]
+        assert isinstance(fault, Fault)
+        return fault.text
+
+    wired = SENSORS + "  - {name: red_button, kind: button, pin: 5}\n"
+    assert "The help button wired to the Pi still works." in offline(wired)
+    assert "Nor can the Zigbee help button call for help." in offline(SENSORS)  # its only help button: Zigbee
+    assert "help button" not in offline("sensors:\n  - {name: hall_pir, kind: motion, zigbee: hall motion}\n")
+
+
 @pytest.mark.parametrize(
     "payload",
     [b"", b"\xff\xfe", b"[1,2]", b"null", b'{"occupancy":"yes"}', b"[" * 5000, b'{"battery":"full"}', b"x" * 20000],
@@ -171,8 +221,46 @@ def test_an_ikea_remotes_hold_calls_for_help_and_an_unknown_gesture_is_logged_on
         assert press("arrow_left_click") == press("arrow_left_click") == press("") == []
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 2  # "off" (above) and this one, each once
-    assert "the lounge sensor (help_button) sent the action 'off'" in warned[0]
-    assert "the lounge sensor (help_button) sent the action 'arrow_left_click'" in warned[1]
+    assert "the lounge help button (help_button) sent the action 'off'" in warned[0]
+    assert "the lounge help button (help_button) sent the action 'arrow_left_click'" in warned[1]
+
+
+HELP_GESTURES = [
+    ("quadruple", "quadruple press"),  # Aqara WXKG01LM, WXKG13LM: pressed four times or more in alarm
+    ("quintuple", "quintuple press"),
+    ("many", "many presses"),
+    ("toggle_hold", "long press"),  # IKEA E1524/E1810 five-button remote (tradfriCommandsLevelCtrl)
+    ("brightness_up_hold", "long press"),
+    ("brightness_down_hold", "long press"),
+    ("arrow_left_hold", "long press"),
+    ("1_long_press", "long press"),  # IKEA SOMRIG E2213 (ikeaDotsClick): either of its two buttons
+    ("2_double_press", "double press"),
+    ("dots_1_long_press", "long press"),  # SYMFONISK gen 2
+    ("3_double", "double press"),  # Tuya TS0044, four buttons: 1_single ... 4_hold
+    ("4_hold", "long press"),
+]
+
+
+@pytest.mark.parametrize(("action", "gesture"), HELP_GESTURES)
+def test_the_gestures_common_buttons_send_for_help_call_for_help(action: str, gesture: str) -> None:
+    body = json.dumps({"action": action, "linkquality": 87}).encode()
+    assert zigbee().read("zigbee2mqtt/help button", body, False) == [Press("help_button", Gesture("help", gesture))]
+
+
+def test_a_somrig_press_is_ok_once_and_its_other_steps_say_nothing(caplog) -> None:
+    z = zigbee()
+    with caplog.at_level(logging.WARNING, logger="sentinel.agent.zigbee"):
+        # A short press: initial_press, then short_release; a hold: initial_press, long_press, long_release.
+        steps = ["1_initial_press", "1_short_release", "2_initial_press", "2_long_press", "2_long_release"]
+        said = [z.read("zigbee2mqtt/help button", json.dumps({"action": a}).encode(), False) for a in steps]
+        releases = ["brightness_up_release", "arrow_right_release"]
+        assert [z.read("zigbee2mqtt/help button", json.dumps({"action": a}).encode(), False) for a in releases] == [
+            [],
+            [],
+        ]
+    ok, long = Gesture("ok", "short press"), Gesture("help", "long press")
+    assert said == [[], [Press("help_button", ok)], [], [Press("help_button", long)], []]
+    assert caplog.records == []  # nothing here is a gesture sentinel does not know
 
 
 def test_made_up_actions_fill_neither_the_memory_nor_the_log_and_a_press_still_counts(caplog) -> None:
@@ -364,7 +452,7 @@ def test_a_bad_battery_is_ignored_and_the_rest_of_the_message_still_counts(bad: 
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 3, warned  # once for each sensor, not once for each message
     assert all("a battery that is not a percentage (0 to 100): ignored its battery (and will not" in w for w in warned)
-    assert "the lounge sensor (help_button)" in warned[0] and "the hall sensor (hall_pir)" in warned[1]
+    assert "the lounge help button (help_button)" in warned[0] and "the hall sensor (hall_pir)" in warned[1]
     # A battery of null (zigbee2mqtt before the device's first report) says nothing and is not an error.
     assert z.read("zigbee2mqtt/help button", b'{"action":"single","battery":null}', False) == [
         Press("help_button", Gesture("ok", "short press"))
@@ -404,5 +492,67 @@ def test_a_help_press_with_an_absurd_battery_raises_the_help_alert(
         assert alert["kind"] == "help" and alert["facts"]["gesture"] == "double press"
         assert not [r for r in caplog.records if "dropped it" in r.getMessage()]
     finally:
+        outside.close()
+        h.stop()
+
+
+def test_after_a_restart_zigbee2mqtt_repeating_a_door_left_open_is_not_a_sign_of_life(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    # zigbee2mqtt (cache_state, on by default) puts a device's whole last state into every message: an Aqara
+    # door sensor's hourly battery report says again that the door is open, and so does zigbee2mqtt's start.
+    base = "zcache2mqtt"
+    text = config_text(broker.port, "zcache") + f"zigbee: {{base_topic: {base}}}\n"
+    outside = Recorder(broker.port, [f"{base}/bridge/request/#"])
+    clock = ManualClock(T0)
+
+    def started() -> Home:
+        h = Home(tmp_path, broker.port, clock=clock)
+        h.config = parse_config(text)
+        h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+        h.start(threaded=False)
+        return h
+
+    def said(h: Home, topic: str, payload: bytes, count: int) -> list[tuple[str, int]]:
+        """What is stored once the agent has taken the message (``count`` events stored by then)."""
+        outside.client.publish(f"{base}/{topic}", payload, qos=1).wait_for_publish(5)
+        h.pump_until(lambda: len(h.stored()) >= count, f"{count} events stored")
+        h.agent.pump()
+        return [(e.sensor, e.value) for e in h.stored()]
+
+    h = started()
+    try:
+        assert said(h, "front door", AQARA_DOOR_OPEN, 1) == [("front_door", 1)]
+        h.stop()
+        clock.advance(3600)
+        h = started()
+        said(h, "front door", AQARA_DOOR_OPEN.replace(b"91", b"90"), 1)  # the hourly report: still open
+        closed = b'{"battery":90,"contact":true}'
+        assert said(h, "front door", closed, 2) == [("front_door", 1), ("front_door", 0)]  # a change, stored
+    finally:
+        outside.close()
+        h.stop()
+
+
+def test_a_misspelt_friendly_name_reaches_the_keepers_as_soon_as_the_agent_starts(
+    tmp_path: Path, broker: Mosquitto, recorder
+) -> None:
+    base = "zname2mqtt"
+    outside = Recorder(broker.port, [f"{base}/bridge/request/#"])
+    devices = json.dumps([{"friendly_name": n} for n in ("hall motion", "front door", "kitchen/kettle plug")])
+    # zigbee2mqtt keeps its list of devices retained: the agent reads it when it subscribes.
+    outside.client.publish(f"{base}/bridge/devices", devices, qos=1, retain=True).wait_for_publish(5)
+    h = Home(tmp_path, broker.port, clock=ManualClock(T0))
+    h.config = parse_config(config_text(broker.port, "zname") + f"zigbee: {{base_topic: {base}}}\n")
+    h.agent = type(h.agent)(h.config, h.store, clock=h.clock, pin_factory=h.factory)
+    h.topics = h.agent.topics
+    rec = recorder([h.topics.notice])
+    try:
+        h.start(threaded=False)
+        h.pump_until(lambda: rec.on(h.topics.notice), "the keepers' notice")
+        notice = rec.on(h.topics.notice)[0]
+        assert notice["kind"] == "zigbee_setup" and "no device named 'help button'" in notice["text"]
+    finally:
+        outside.client.publish(f"{base}/bridge/devices", b"", qos=1, retain=True).wait_for_publish(5)
         outside.close()
         h.stop()

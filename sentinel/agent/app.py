@@ -128,8 +128,8 @@ class Agent(Messages, HomeDecisions, Quiet):
         for name, pin in self.pins.items():
             self.logic[name] = make_logic(pin.sensor, pin.read())
         for sensor in self.config.sensors:
-            if sensor.zigbee is not None:  # idle (closed, empty) until zigbee2mqtt says how it stands
-                self.logic[sensor.name] = make_logic(sensor, False)
+            if sensor.zigbee is not None:  # as last stored: zigbee2mqtt repeats it in every report (zigbee.py)
+                self.logic[sensor.name] = make_logic(sensor, bool(self.store.last_value(sensor.name)))
         checkin = self.config.detection.checkin
         if self.watch is not None and checkin.enabled:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)

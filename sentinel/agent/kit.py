@@ -127,6 +127,6 @@ class Kit:
 
 
 def _still_set_up(key: str, zigbee: frozenset[str]) -> bool:
-    """Whether a fault (``zigbee.Fault.key``: "bridge", "device:<sensor>", "battery:<sensor>") can still end."""
+    """Whether a fault (``zigbee.Fault.key``: "bridge", "output", "<what>:<sensor>") can still end."""
     sensor = key.partition(":")[2]
-    return sensor in zigbee if sensor else key == "bridge" and bool(zigbee)
+    return sensor in zigbee if sensor else key in ("bridge", "output") and bool(zigbee)

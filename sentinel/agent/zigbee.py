@@ -5,6 +5,11 @@ its availability on ``<base>/<friendly name>/availability`` (``{"state":
 "offline"}`` since 2.0, plain ``offline`` before) and the bridge's own on
 ``<base>/bridge/state``. A dead bridge looks exactly like a motionless resident,
 so its faults become notices for the keepers, never activity, never quiet.
+With ``cache_state`` (on by default) every message repeats the device's whole
+last state: an hourly battery report says again that a door is open, and
+zigbee2mqtt's start says it of every device. So only a change of state is
+news, and after a restart the agent starts each device from its last stored
+state, not from idle.
 Pure: payloads in, values out (and a log line, once, for a button's gesture it does not know or a value it
 cannot use).
 """
@@ -17,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sentinel.agent import buttons
 from sentinel.config.model import SensorConfig, ZigbeeConfig
 from sentinel.core.sensors import Gesture
 
@@ -29,20 +35,9 @@ POWER_OFF_SHARE = 0.5
 idles near the mark (a standby, a washing machine's pauses) would otherwise switch at every report, every 10 s,
 and look like someone busy all day."""
 
-HELP = {"double": "double press", "1_double": "double press", "hold": "long press", "long": "long press"}
-HELP |= {"1_hold": "long press", "long_press": "long press", "triple": "triple press"}
-# IKEA's TRADFRI on/off switch (E1743) and shortcut button (E1812) have no "hold" of their own: a hold sends the
-# Zigbee level control's Move, which zigbee2mqtt names brightness_move_up (I) or _down (O), and the release Stop.
-HELP |= {"brightness_move_up": "long press", "brightness_move_down": "long press"}
 USABLE = {"battery": "a percentage (0 to 100)", "power": "a number of watts"}
 """What each number sentinel reads from a device must be; another value is ignored (and logged once)."""
-OK = {"single", "1_single", "press", "on", "toggle"}
-SAYS_NOTHING = {"", "release", "brightness_stop"}
 MAX_UNKNOWN = 20  # actions not understood, told once each, per sensor: a real button has a handful
-"""Actions that only end another (a hold let go), or zigbee2mqtt clearing the last one: neither help nor "I'm OK".
-"off" is in neither set: it is the E1743's O pressed, but the E1812 sends it for a double press, which other buttons
-use to call for help; taken for "I'm OK" it could close the very alert it was meant to raise. Like any action
-sentinel does not understand, it does nothing and the log says so once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +76,7 @@ class Zigbee:
     def __init__(self, cfg: ZigbeeConfig, sensors: list[SensorConfig]) -> None:
         self.cfg = cfg
         self.by_name = {s.zigbee: s for s in sensors if s.zigbee}
+        self.wired_button = any(s.kind == "button" and s.pin is not None for s in sensors)
         self.base = cfg.base_topic
         self.powered: dict[str, bool] = {}  # each smart plug's last level, for the hysteresis
         self.unknown: set[tuple[str, str]] = set()  # (button, action) pairs already logged as not understood
@@ -91,13 +87,20 @@ class Zigbee:
         if not self.by_name:
             return []
         names = [f"{self.base}/{name}" for name in self.by_name]
-        return [f"{self.base}/bridge/state", *names, *(f"{t}/availability" for t in names)]
+        bridge = [f"{self.base}/bridge/{what}" for what in ("state", "devices", "info")]
+        return [*bridge, *names, *(f"{t}/availability" for t in names)]
 
     def read(self, topic: str, payload: bytes, retained: bool) -> list[Reading]:
         """What one message says; [] for one that is not ours or says nothing usable."""
-        if not topic.startswith(self.base + "/") or len(payload) > MAX_PAYLOAD:
+        if not topic.startswith(self.base + "/"):
             return []
         rest = topic[len(self.base) + 1 :]
+        if rest == "bridge/devices":  # every device, a few kB each: as long as the broker lets it be
+            return self._devices(payload)
+        if rest == "bridge/info":
+            return self._output(payload)
+        if len(payload) > MAX_PAYLOAD:
+            return []
         if rest == "bridge/state":
             return self._bridge(payload)
         if rest.endswith("/availability") and rest[: -len("/availability")] in self.by_name:
@@ -124,13 +127,13 @@ class Zigbee:
     def _action(self, sensor: SensorConfig, action: object) -> list[Reading]:
         if not isinstance(action, str):
             return []
-        if action in HELP:
-            return [Press(sensor.name, Gesture("help", HELP[action]))]
-        if action in OK:
-            return [Press(sensor.name, Gesture("ok", "short press"))]
+        if (meant := buttons.gesture(action)) is not None:
+            return [Press(sensor.name, meant)]
+        if buttons.says_nothing(action):
+            return []
         key = (sensor.name, action[:80])
         told = sum(1 for name, _ in self.unknown if name == sensor.name)  # each sensor its own few: junk on one
-        if action not in SAYS_NOTHING and key not in self.unknown and told < MAX_UNKNOWN:  # hides no other's
+        if key not in self.unknown and told < MAX_UNKNOWN:  # hides no other's
             # A button whose gestures sentinel does not know would look as if it worked: say so, once (and only
             # for so many: a publisher making up actions must not fill the memory or the log).
             self.unknown.add(key)
@@ -164,6 +167,8 @@ class Zigbee:
         kind = sensor.kind
         if kind in ("motion", "pressure") and isinstance(body.get("occupancy"), bool):
             return bool(body["occupancy"])
+        if kind in ("motion", "pressure") and isinstance(body.get("presence"), bool):  # mmWave: Aqara FP1, Tuya
+            return bool(body["presence"])
         if kind in ("door", "contact", "flush") and isinstance(body.get("contact"), bool):
             return not body["contact"]  # zigbee2mqtt: contact true means closed
         if kind == "power" and (power := self._number(sensor, "power", body.get("power"))) is not None:
@@ -216,20 +221,63 @@ class Zigbee:
         state = _state_word(payload)
         if state not in ("online", "offline"):
             return []
+        buttons = (
+            " The help button wired to the Pi still works."
+            if self.wired_button
+            else " Nor can the Zigbee help button call for help."
+            if any(s.kind == "button" for s in self.by_name.values())
+            else ""
+        )
         text = (
             "The Zigbee bridge (zigbee2mqtt) is offline: the Zigbee sensors cannot report, so their silence says"
             " nothing about the resident: until it is back, an inactivity alert comes only after the longest"
-            " wait set for this home. The help button on the Pi still works. Check the Zigbee stick and the zigbee2mqtt"
-            " service."
+            f" wait set for this home.{buttons} Check the Zigbee stick and the zigbee2mqtt service."
             if state == "offline"
             else "The Zigbee bridge (zigbee2mqtt) is back: the Zigbee sensors report again."
         )
         return [Fault("bridge", "bridge_offline", text, ok=state == "online")]
 
 
+    def _devices(self, payload: bytes) -> list[Reading]:
+        """Each sensor whose friendly name zigbee2mqtt does not know (misspelt, renamed): it would never be heard."""
+        body = _json(payload)
+        if not isinstance(body, list):
+            return []
+        known = {d.get("friendly_name") for d in body if isinstance(d, dict)}
+        out: list[Reading] = []
+        for name, sensor in self.by_name.items():
+            where, missing = describe(sensor), name not in known
+            text = (
+                f"zigbee2mqtt has no device named {name!r}, so sentinel hears nothing from {where}. In agent.yaml,"
+                " give it the device's friendly name exactly as zigbee2mqtt shows it, and restart the agent."
+                if missing
+                else f"zigbee2mqtt knows {where} ({name!r}) again."
+            )
+            out.append(Fault(f"name:{sensor.name}", "zigbee_setup", text, ok=not missing))
+        return out
+
+    def _output(self, payload: bytes) -> list[Reading]:
+        """Whether zigbee2mqtt sends each device's state as one JSON message, the only way sentinel reads it."""
+        body = _json(payload)
+        config = body.get("config") if isinstance(body, dict) else None
+        advanced = config.get("advanced") if isinstance(config, dict) else None
+        output = advanced.get("output", "json") if isinstance(advanced, dict) else None
+        if output not in ("json", "attribute", "attribute_and_json"):
+            return []
+        text = (
+            "zigbee2mqtt sends each value on a topic of its own (advanced: output: attribute), so sentinel hears"
+            " none of the Zigbee sensors, nor the Zigbee help button. In zigbee2mqtt's configuration.yaml set"
+            " output: json (or attribute_and_json)."
+            if output == "attribute"
+            else "zigbee2mqtt sends each device's state as JSON again: sentinel hears the Zigbee sensors."
+        )
+        return [Fault("output", "zigbee_setup", text, ok=output != "attribute")]
+
+
 def describe(sensor: SensorConfig) -> str:
-    """'the hall sensor (hall_pir)'."""
-    return f"the {sensor.room} sensor ({sensor.name})" if sensor.room else f"the sensor {sensor.name}"
+    """'the hall sensor (hall_pir)'; 'the lounge help button (help_button)'."""
+    what = "help button" if sensor.kind == "button" else "sensor"
+    return f"the {sensor.room} {what} ({sensor.name})" if sensor.room else f"the {what} {sensor.name}"
 
 
 def _json(payload: bytes) -> Any:

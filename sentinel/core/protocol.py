@@ -37,7 +37,7 @@ QUIET_KINDS = ("inactivity", "not_up", "not_back")
 """The kinds of alert raised for unusual quiet (the watch's own; movement may end them)."""
 ALERT_FIELDS = ("alert_id", "home", "kind", "severity", "raised_at", "reason", "facts")
 """The fields of an alert (``Alert.payload``)."""
-NOTICE_KINDS = ("sensor_silent", "sensor_alone", "bridge_offline", "device_offline", "battery_low")
+NOTICE_KINDS = ("sensor_silent", "sensor_alone", "bridge_offline", "device_offline", "battery_low", "zigbee_setup")
 """Kit faults; each but ``sensor_silent`` and ``sensor_alone`` also comes as ``<kind>_ok`` when it is right again."""
 STATES = ("ok", "learning", "checking", "alert", "away", "paused")
 """The home's state in its retained status."""

@@ -27,6 +27,8 @@ NOTICE_TITLES = {
     "device_offline_ok": "a sensor is back",
     "battery_low": "a battery is low",
     "battery_low_ok": "a battery is fine again",
+    "zigbee_setup": "zigbee2mqtt is not set up as sentinel needs",
+    "zigbee_setup_ok": "zigbee2mqtt is set up right again",
 }
 
 
