@@ -178,3 +178,18 @@ def test_a_member_in_no_homes_tiers_or_kit_is_a_warning() -> None:
     parse_circle_config(text, "circle.yaml", warnings=warnings)
     expected = "members[2]: warning: is in no home's tiers or kit: no alert reaches them"
     assert warnings == [f"circle.yaml:{line_of(old.rstrip())}: {expected}"]
+
+
+def test_a_home_whose_tiers_are_all_away_is_a_warning() -> None:
+    text = EXAMPLE.read_text()
+    for name in ("Ann (next door)", "Bob (son)", "Carol (carer)"):
+        old = f"    name: {name}\n"
+        assert old in text
+        text = text.replace(old, old + "    away_until: 2099-01-01\n", 1)
+    warnings: list[str] = []
+    parse_circle_config(text, "circle.yaml", warnings=warnings)
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if line == "    tiers:")
+    assert warnings == [
+        f"circle.yaml:{line}: homes[0].tiers: warning: everyone is away (until 2099-01-01 at the soonest): an alert"
+        " reaches them only with the final call, steps later"
+    ]

@@ -226,14 +226,16 @@ def test_two_notifiers_share_the_alerts_and_notify_each_once(circle) -> None:
     assert ids == sorted(f"mary-inactivity-{i}" for i in range(20))  # each exactly once
 
 
-def test_nobody_available_is_recorded_and_logged(circle, caplog) -> None:
+def test_with_everyone_away_the_final_call_goes_to_them_all_the_same_and_says_so(circle, caplog) -> None:
     c = circle(edit=lambda text: text.replace("    topic:", '    away_until: "2099-01-01"\n    topic:'))
     assert all(m.away_until for m in c.config.members)  # everyone on holiday
     c.publish("alert", alert())
     c.pump()
-    assert all(c.alerts_to(m) == [] for m in TOPICS)
-    assert [what for _, what, _, _ in c.store.steps("mary-inactivity-1")][-1] == "nobody available"
-    assert any("nobody in Mary's circle is available" in r.message for r in caplog.records)
+    # Before: nobody was told; only the log and the incident's record said so.
+    assert all(len(c.alerts_to(m)) == 1 for m in ("ann", "bob"))  # the tiers (Carol is only a keeper here)
+    final = [(what, detail) for _, what, _, detail in c.store.steps("mary-inactivity-1") if what == "final call"]
+    assert final == [("final call", "ann, bob, carol (ann, bob, carol: away, told as nobody else can be asked)")]
+    assert any("everyone in Mary's circle is away" in r.message for r in caplog.records)
 
 
 def test_incidents_shows_the_record_without_the_secrets(circle, tmp_path: Path, capsys, monkeypatch) -> None:

@@ -116,10 +116,10 @@ def test_the_escalation_rule_passes_over_the_troubled() -> None:
     carol_away = '    away_until: "2099-01-01"\n    name: Carol'
     away = street_config(lambda t: lives_at_ann(t).replace("    name: Carol", carol_away))
     assert walk(away, away.homes[0], "high", start, at, None, ann).audience == ("ann",)
-    # Everyone away: nobody, as before (the incident records "nobody available").
+    # Everyone away: the tiers' steps are skipped, and the final call goes to them all the same.
     gone = street_config(lambda t: t.replace("    topic:", '    away_until: "2099-01-01"\n    topic:'))
-    nobody = walk(gone, gone.homes[0], "high", start, at, None, ann)
-    assert nobody.step is None and nobody.audience == ()
+    final = walk(gone, gone.homes[0], "high", start, at, None, ann)
+    assert final.step is not None and final.step.final and final.audience == final.despite_away != ()
 
 
 def test_who_is_in_trouble_comes_from_the_open_incidents(tmp_path: Path) -> None:

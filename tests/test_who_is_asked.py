@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from circle_driver import TOPICS, Circle, alert, circle_yaml
+from circle_driver import TOPICS, TUESDAY_10, Circle, alert, circle_yaml
 from sentinel.config import parse_circle_config
 from sentinel.notifier import messages
 from sentinel.notifier.capabilities import nearest
@@ -122,3 +122,32 @@ def test_first_tier_nearest_without_a_key_or_a_distance_keeps_the_tiers_as_writt
     nearest_first = text.replace("    rounds: 1\n", "    rounds: 1\n    first_tier: nearest\n")
     cfg = parse_circle_config(nearest_first, check_secrets=False)
     assert nearest(cfg, cfg.homes[0]) is None  # nothing says who is nearer: nobody is asked alone first
+
+
+def final_call(edit=str, when: datetime = TUESDAY_10) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """Who is told, from the start of a help press's walk: the audience, who of it only as nobody else could be."""
+    text = edit(circle_yaml(1883, "https://ntfy.example.org", Path("/tmp/x"), "t"))
+    cfg = parse_circle_config(text, check_secrets=False)
+    taken = walk(cfg, cfg.homes[0], "high", Progress(2, when), when)  # steps 0 and 1 are the tiers; 2 the final
+    assert taken.step is not None
+    return taken.audience, taken.despite_away, taken.step.final
+
+
+def test_the_final_call_reaches_those_off_call_too() -> None:
+    # Tuesday: Bob is on call only at weekends. The final call is the loudest, to everyone who is not away.
+    assert final_call() == (("ann", "bob", "carol"), (), True)
+
+
+def test_with_everyone_away_a_call_for_help_still_reaches_the_circle() -> None:
+    def away(text: str) -> str:
+        return text.replace("    name: Ann\n", "    name: Ann\n    away_until: 2099-01-01\n").replace(
+            "    name: Bob\n", "    name: Bob\n    away_until: 2099-01-01\n"
+        )
+
+    assert final_call(away) == (("carol",), (), True)  # Carol is not away: only she
+    def everyone(text: str) -> str:
+        carol = "    name: Carol Ødegård\n"
+        return away(text).replace(carol, carol + "    away_until: 2099-01-01\n")
+
+    # Before: nobody was told, and only the log and the incident's record said so.
+    assert final_call(everyone) == (("ann", "bob", "carol"), ("ann", "bob", "carol"), True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -212,7 +213,7 @@ def check_circle(
 ) -> None:
     """Rules that span several keys of a notifier config; ``state``: also whether state_dir can be written."""
     from sentinel.config.circle import check_phones
-    from sentinel.config.livesat import check_homes_lived_at
+    from sentinel.config.livesat import check_homes_lived_at, check_someone_home
 
     members_raw = raw["members"]
     seen: dict[str, int] = {}
@@ -258,6 +259,7 @@ def check_circle(
         quiet = [member.quiet_hours] if member.quiet_hours else []
         check_windows(quiet, members_raw[i].get("quiet_hours"), f"members[{i}].quiet_hours", errors)
     check_homes_lived_at(config, raw, errors)
+    check_someone_home(config, raw, errors, date.today())
     root = raw.lines
     ntfy = config.ntfy
     ntfy_lines = raw["ntfy"].lines

@@ -1,7 +1,9 @@
-"""A rule across the circle's homes and members: where a member lives, they are not their own helper."""
+"""Rules across the circle's homes and members: where a member lives, they are not their own helper; and someone
+is left to ask."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sentinel.config.yamllines import LineDict
@@ -28,4 +30,19 @@ def check_homes_lived_at(config: CircleConfig, raw: LineDict, errors: Any) -> No
                 f"members[{i}].lives_at",
                 f"{member.id!r} is in {member.lives_at!r}'s own tiers or kit: a resident is not their own helper"
                 " (give the home a resident: phone instead)",
+            )
+
+
+def check_someone_home(config: CircleConfig, raw: LineDict, errors: Any, today: date) -> None:
+    """Warn of a home whose tiers are all away (``away_until``): only its final call would reach them."""
+    away = {m.id: m.away_until for m in config.members if m.away_until and today < date.fromisoformat(m.away_until)}
+    for h, home in enumerate(config.homes):
+        members = {m for tier in home.tiers for m in tier}
+        if members and members <= set(away):
+            back = min(away[m] for m in members)
+            errors.warn(
+                raw["homes"][h].lines.get("tiers", 1),
+                f"homes[{h}].tiers",
+                f"everyone is away (until {back} at the soonest): an alert reaches them only with the final call,"
+                " steps later",
             )

@@ -3,8 +3,10 @@
 An incident walks a fixed path of steps: each tier in turn, `step` apart, for
 `rounds` rounds, then a final call to everyone. At each step only members who
 are available then are notified; a step with nobody available is skipped at
-once. A member whose own home has an open alert counts as unavailable too (a
-street where neighbours watch each other), unless nobody else can be asked.
+once. The final call reaches everyone who is not away, on call or not, and if
+everyone is away, everyone all the same: an alert never goes nowhere. A member
+whose own home has an open alert counts as unavailable too (a street where
+neighbours watch each other), unless nobody else can be asked.
 A member who says "I can't go" is not asked again before the final call. A
 claim ("I'm going") stops the walk; the incident stays open until it is
 resolved."""
@@ -58,14 +60,19 @@ def path(home: HomeCircle, severity: str, first: str | None = None) -> list[Step
     return steps
 
 
-def available(member: MemberConfig, at: datetime, urgent: bool) -> bool:
-    """Whether ``member`` may be notified at ``at`` (urgent alerts break quiet hours)."""
-    if member.away_until and at.date() < date.fromisoformat(member.away_until):
+def available(member: MemberConfig, at: datetime, urgent: bool, final: bool = False) -> bool:
+    """Whether ``member`` may be notified at ``at`` (urgent alerts break quiet hours, the final call on_call too)."""
+    if away(member, at):
         return False
-    if member.on_call and not any(within(at, w.start, w.end, w.days) for w in member.on_call):
+    if not final and member.on_call and not any(within(at, w.start, w.end, w.days) for w in member.on_call):
         return False
     quiet = member.quiet_hours
     return urgent or quiet is None or not within(at, quiet.start, quiet.end, quiet.days)
+
+
+def away(member: MemberConfig, at: datetime) -> bool:
+    """Whether ``member`` is away at ``at`` (``away_until``: the day they are back)."""
+    return bool(member.away_until) and at.date() < date.fromisoformat(member.away_until or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,7 @@ class Taken:
     progress: Progress
     passed_over: tuple[str, ...] = ()  # in trouble at home: not asked, though available
     leaned_on: tuple[str, ...] = ()  # in trouble at home, but told: nobody else in the circle can be asked
+    despite_away: tuple[str, ...] = ()  # away, but told: everyone is, and a final call must reach someone
 
 
 def walk(
@@ -116,11 +124,12 @@ def walk(
     passed: dict[str, None] = {}
     while index < len(steps):
         step = steps[index]
-        # The final call is the loudest: it goes to everyone who is not away, quiet hours or not
-        # (a low incident, such as a follow-up, breaks nobody's quiet hours).
-        urgent = severity == URGENT or (step.final and severity != LOW)
+        # The final call is the loudest: it goes to everyone who is not away, quiet hours and on call or not
+        # (a low incident, such as a follow-up, breaks nobody's quiet hours, nor calls anyone off call).
+        loudest = step.final and severity != LOW
+        urgent = severity == URGENT or loudest
         cannot = frozenset() if step.final else declined
-        free = tuple(m for m in step.audience if m not in cannot and available(circle.member(m), now, urgent))
+        free = tuple(m for m in step.audience if m not in cannot and available(circle.member(m), now, urgent, loudest))
         # Someone who said they cannot go is nobody else who can be asked: then the troubled are asked after all.
         spared = spared_now(circle, home, now, urgent, troubled, cannot)
         passed.update(dict.fromkeys(m for m in free if m in spared))
@@ -131,6 +140,8 @@ def walk(
             wait = home.step if counts(circle, home, severity, audience, now, counted, first) else 0.0
             leaned = tuple(m for m in audience if m in troubled)
             return Taken(step, audience, Progress(index, now + timedelta(seconds=wait)), tuple(passed), leaned)
+        if loudest:  # everyone is away: better a phone on holiday than nobody at all
+            return Taken(step, step.audience, Progress(index, now), tuple(passed), despite_away=step.audience)
     if severity == LOW and progress.next_index < len(steps):
         # Nobody at all can be asked now (night, or away): it waits where it was instead of running out.
         return Taken(None, (), Progress(progress.next_index, now + timedelta(seconds=HOLD_S)), tuple(passed))

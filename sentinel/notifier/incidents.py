@@ -90,8 +90,7 @@ class Incidents(Part):
             if lastresort.wanted(home, incident) and lastresort.send(self.store, home, incident, now):
                 self._wake()
             self.store.advance(incident.alert_id, after.next_index, now + NEVER)
-            if not self.store.notified(incident.alert_id):
-                # Everyone is away: say so loudly in the log and the record, it needs a human.
+            if not self.store.notified(incident.alert_id):  # a low one nobody could be asked for: it needs a human
                 log.error("%s: nobody in %s's circle is available to be told", incident.alert_id, home.name)
                 self.store.step(incident.alert_id, now, "nobody available")
             return
@@ -103,6 +102,10 @@ class Incidents(Part):
         what = "final call" if step.final else f"step {step.index + 1}"
         self.store.step(incident.alert_id, now, what, None, street.told(taken, agreed, now))
         log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
+        if taken.despite_away:
+            log.warning(
+                "%s: everyone in %s's circle is away; the final call goes to them all the same", what, home.name
+            )
         if step.final:
             # After the final call comes only the last resort, a step later, if there is one.
             wait = timedelta(seconds=home.step) if lastresort.wanted(home, incident) else NEVER

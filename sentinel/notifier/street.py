@@ -30,4 +30,6 @@ def told(taken: Taken, agreed: frozenset[str] | None, now: datetime) -> str:
         line += f" ({', '.join(taken.passed_over)}: needs help at home, not asked)"
     if taken.leaned_on:
         line += f" ({', '.join(taken.leaned_on)}: needs help at home, told as nobody else can be asked)"
+    if taken.despite_away:
+        line += f" ({', '.join(taken.despite_away)}: away, told as nobody else can be asked)"
     return line
