@@ -5,9 +5,10 @@
 #
 # It installs the Debian packages (python3-lgpio, Mosquitto), a user `sentinel` in the gpio group, a
 # virtual environment in /opt/sentinel that sees python3-lgpio, Mosquitto with passwords and an ACL
-# (anonymous clients refused), /etc/sentinel/agent.yaml and circle.yaml from the examples (kept if they
-# exist; both logged in to that Mosquitto), and the systemd units. Then it says what to do next. Nothing it made is overwritten on a second run, except
-# the units and the package, which are brought up to date.
+# (anonymous clients refused; a login for zigbee2mqtt too), /etc/sentinel/agent.yaml and circle.yaml from the
+# examples (kept if they exist; both logged in to that Mosquitto), and the systemd units. Then it says what to do
+# next. Nothing it made is overwritten on a second run, except the units and the package, which are brought up to
+# date; Mosquitto's ACL and settings changed by hand are kept, with this version's beside them as FILE.new.
 #
 # SENTINEL_ROOT=DIR installs into DIR instead of / and leaves out what needs the real system (apt-get,
 # useradd, systemctl): the tests use it. SENTINEL_MQTT_PORT sets Mosquitto's port (default 1883).
@@ -56,6 +57,26 @@ if [ ! -s "$env_file" ]; then
   (umask 077; printf 'SENTINEL_MQTT_PASSWORD=%s\n' "$notifier_password" > "$root/etc/sentinel/notifier-mqtt.env")
   chmod 600 "$passwords"
 fi
+# zigbee2mqtt logs in too (docs/install.md, "Zigbee sensors"): with anonymous clients refused, it could not.
+z2m_login="$root/etc/sentinel/zigbee2mqtt-mqtt.txt"
+touch "$passwords"
+if ! grep -qs '^zigbee2mqtt:' "$passwords"; then
+  z2m_password=$(secret)
+  mosquitto_passwd -b "$passwords" zigbee2mqtt "$z2m_password"
+  (umask 077; printf '# for zigbee2mqtt'"'"'s configuration.yaml\nmqtt:\n  user: zigbee2mqtt\n  password: %s\n' \
+    "$z2m_password" > "$z2m_login")
+fi
+# Mosquitto 2.0 reads the file after it has dropped to its own user: root's alone, it would not start at all.
+if [ "$(id -u)" -eq 0 ] && getent group mosquitto >/dev/null; then
+  chown root:mosquitto "$passwords" && chmod 640 "$passwords"
+fi
+# Kept if it is there and differs (a line added by hand): this version's goes beside it, as FILE.new.
+keep_or_new() {
+  if [ ! -e "$1" ]; then mv "$1.new" "$1"
+  elif cmp -s "$1.new" "$1"; then rm "$1.new"
+  else say "Kept your $1; this version's is $1.new: compare them (diff $1 $1.new) and merge what you need."
+  fi
+}
 cat > "$acl.new" <<EOF
 # Written by scripts/install.sh (docs/mqtt.md, "Privacy and access control").
 user sentinel-$home_id
@@ -74,17 +95,24 @@ topic readwrite sentinel/+/alert/+/ack
 # daily note asks for the status again just before it is written
 topic write sentinel/+/cmd/ok
 topic write sentinel/+/cmd/status
+
+user zigbee2mqtt
+topic readwrite zigbee2mqtt/#
+topic readwrite homeassistant/#
 EOF
-mv "$acl.new" "$acl"
-cat > "$root/etc/mosquitto/conf.d/sentinel.conf" <<EOF
+keep_or_new "$acl"
+conf="$root/etc/mosquitto/conf.d/sentinel.conf"
+cat > "$conf.new" <<EOF
 # Written by scripts/install.sh: clients log in, each sees only its own topics.
 per_listener_settings false
 listener $port
 allow_anonymous false
 password_file /etc/mosquitto/sentinel.passwd
 acl_file /etc/mosquitto/sentinel.acl
-message_size_limit 65536
+# The whole message, topic and properties too (docs/install.md, step 1); zigbee2mqtt's list of devices fits.
+max_packet_size 1048576
 EOF
+keep_or_new "$conf"
 
 # 4. The agent's config, from the example (a carer's edits are never overwritten)
 agent_yaml="$root/etc/sentinel/agent.yaml"
@@ -109,7 +137,7 @@ fi
 # 5. The services
 cp "$src/systemd/sentinel-agent.service" "$src/systemd/sentinel-notify.service" "$root/etc/systemd/system/"
 if [ "$system" = yes ]; then
-  chown root:sentinel "$root/etc/sentinel/agent.env" && chmod 640 "$root/etc/sentinel/agent.env"
+  chown root:root "$root/etc/sentinel/agent.env" && chmod 600 "$root/etc/sentinel/agent.env"  # systemd reads it as root
   systemctl daemon-reload
   systemctl restart mosquitto
 fi
@@ -121,3 +149,4 @@ say "  2. Check it:   sudo sh -c 'set -a; . /etc/sentinel/agent.env; /opt/sentin
 say "  3. Start it:   sudo systemctl enable --now sentinel-agent"
 say "  The notifier: edit /etc/sentinel/circle.yaml (docs/circle.md), then see docs/install.md, 'The notifier';"
 say "  its broker password is in /etc/sentinel/notifier-mqtt.env, which its service reads."
+say "  zigbee2mqtt, if you use it: its broker login is in /etc/sentinel/zigbee2mqtt-mqtt.txt (docs/install.md)."

@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     health = sub.add_parser("circle-health", help="per member: agreed, last notice and press, drills, absences")
     health.add_argument("-c", "--config", required=True, help="the notifier's YAML config")
 
+    test = sub.add_parser("test-notify", help="send a test notification to members' phones, through ntfy, now")
+    test.add_argument("-c", "--config", required=True, help="the notifier's YAML config")
+    test.add_argument("members", nargs="*", help="members' ids (default: every member)")
+
     importer = sub.add_parser("import", help="seed the agent's database from an event CSV (a backup, a new Pi)")
     importer.add_argument("events", help="an event CSV, e.g. written by `sentinel export`")
     importer.add_argument("-c", "--config", required=True, help="the agent's YAML config")
@@ -129,8 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         if args.command == "import":
-            return _import(args.events, args.config, args.merge)
-        if args.command in ("notify", "check-circle", "incidents", "circle-health"):
+            from sentinel.export import import_file
+
+            return import_file(args.events, args.config, args.merge)
+        if args.command in ("notify", "check-circle", "incidents", "circle-health", "test-notify"):
             from sentinel.notifier import commands as notify_commands
 
             return notify_commands.run(args)
@@ -239,45 +245,6 @@ def _report(args: argparse.Namespace) -> int:
     with open(args.output, "w", encoding="utf-8") as out:
         out.write(page)
     print(f"wrote the report to {args.output}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _import(events: str, config_path: str, merge: bool) -> int:
-    from sentinel.backtest.csvio import file_rows
-    from sentinel.export import first_stored, import_rows
-    from sentinel.statedir import AGENT_DB, NoDatabase, find_database, service_state_dir
-    from sentinel.store import Store
-
-    config = load_config_for_reading(config_path)
-    rows = file_rows(events)  # the whole file is checked before anything is written
-    try:
-        path = find_database(AGENT_DB, config.state_dir, config_path)
-    except NoDatabase:
-        path = service_state_dir(config.state_dir) / AGENT_DB  # a new Pi: the database the agent will use
-    store = Store(path)
-    try:
-        begins = first_stored(store)
-        if begins is not None and not merge:
-            print(
-                f"sentinel: {path} already holds history from {begins:%Y-%m-%d %H:%M}; nothing was imported."
-                " Add --merge to import the rows from before it begins.",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        count = import_rows(rows, store, before=begins)
-    finally:
-        store.close()
-    known = {s.name for s in config.sensors}
-    unknown = sorted({r.sensor for r in rows} - known)
-    print(f"imported {count} events of {len(rows)} from {events} into {path}", file=sys.stderr)
-    if begins is not None and count < len(rows):  # --merge: what was already there is kept, not doubled
-        print(
-            f"note: {len(rows) - count} of them are from {begins:%Y-%m-%d %H:%M} on, where the database's own"
-            " history begins: they were left out",
-            file=sys.stderr,
-        )
-    if unknown:
-        print(f"note: these sensors are not in {config_path}: {', '.join(unknown)}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -54,3 +55,43 @@ def import_rows(rows: Iterable[Row], store: Store, before: datetime | None = Non
         store.add_events(pending)
         count += len(pending)
     return count
+
+
+def import_file(events: str, config_path: str, merge: bool) -> int:
+    """`sentinel import`: the rows of an event CSV into the agent's database; the exit code."""
+    from sentinel.backtest.csvio import file_rows
+    from sentinel.cli import EXIT_OK, EXIT_USAGE, load_config_for_reading
+    from sentinel.statedir import AGENT_DB, NoDatabase, find_database, service_state_dir
+    from sentinel.store import Store
+
+    config = load_config_for_reading(config_path)
+    rows = file_rows(events)  # the whole file is checked before anything is written
+    try:
+        path = find_database(AGENT_DB, config.state_dir, config_path)
+    except NoDatabase:
+        path = service_state_dir(config.state_dir) / AGENT_DB  # a new Pi: the database the agent will use
+    store = Store(path)
+    try:
+        begins = first_stored(store)
+        if begins is not None and not merge:
+            print(
+                f"sentinel: {path} already holds history from {begins:%Y-%m-%d %H:%M}; nothing was imported."
+                " Add --merge to import the rows from before it begins.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        count = import_rows(rows, store, before=begins)
+    finally:
+        store.close()
+    known = {s.name for s in config.sensors}
+    unknown = sorted({r.sensor for r in rows} - known)
+    print(f"imported {count} events of {len(rows)} from {events} into {path}", file=sys.stderr)
+    if begins is not None and count < len(rows):  # --merge: what was already there is kept, not doubled
+        print(
+            f"note: {len(rows) - count} of them are from {begins:%Y-%m-%d %H:%M} on, where the database's own"
+            " history begins: they were left out",
+            file=sys.stderr,
+        )
+    if unknown:
+        print(f"note: these sensors are not in {config_path}: {', '.join(unknown)}", file=sys.stderr)
+    return EXIT_OK

@@ -459,7 +459,8 @@ def test_check_config_says_to_install_the_extra(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     line = len(agent_yaml(1883).splitlines()) + 1
     assert (
-        f"{path}:{line}: history.enabled: needs the history extra: pip install 'sentinel-wellbeing[history]'"
+        f"{path}:{line}: history.enabled: needs the history extra: sudo /opt/sentinel/bin/pip install"
+        ' "$HOME/sentinel[history]"'
         in result.stdout + result.stderr
     )
 

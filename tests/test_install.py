@@ -31,6 +31,15 @@ def _listening(port: int) -> bool:
         return False
 
 
+def _group(name: str) -> int | None:
+    import grp
+
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
 def digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -72,11 +81,24 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
     again = install(root, port)  # safe to run twice: nothing made is overwritten
     assert again.returncode == 0, again.stdout + again.stderr
     assert digest(root) == before
+    acl = root / "etc/mosquitto/sentinel.acl"
+    acl.write_text(acl.read_text() + "\nuser frigate\ntopic readwrite frigate/#\n")  # a line added by hand
+    kept = install(root, port)
+    assert kept.returncode == 0 and f"Kept your {acl}; this version's is {acl}.new" in kept.stdout
+    assert (
+        "user frigate" in acl.read_text()
+        and "user frigate" not in (root / "etc/mosquitto/sentinel.acl.new").read_text()
+    )
     unit = (root / "etc/systemd/system/sentinel-agent.service").read_text()
     # The learning process killed for want of memory must not stop the agent (systemd's default would).
     assert "\nOOMPolicy=continue\n" in unit
     assert "\nOOMScoreAdjust=-500\n" in unit  # and the agent itself is among the last to go
     assert oct((root / "etc/sentinel/agent.env").stat().st_mode & 0o777) == "0o600"
+    passwords = (root / "etc/mosquitto/sentinel.passwd").stat()
+    if os.geteuid() == 0 and _group("mosquitto") is not None:  # Mosquitto reads it as its own user: else it stops
+        assert (passwords.st_gid, oct(passwords.st_mode & 0o777)) == (_group("mosquitto"), "0o640")
+    # Twenty messages larger than a client asked for stall Mosquitto 2.0 (docs/install.md): none gets through.
+    assert "\nmax_packet_size 1048576\n" in (root / "etc/mosquitto/conf.d/sentinel.conf").read_text()
 
     password = (root / "etc/sentinel/agent.env").read_text().strip().split("=", 1)[1]
     check = subprocess.run(
@@ -114,8 +136,21 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
     wait_for(lambda: _listening(port), 10, "mosquitto with the installed config")
     try:
         watcher, seen, _ = client(port, "notifier", notifier_password, ("sentinel/+/status",))
-        agent, commands, agent_refused = client(port, "sentinel-mary", password, ("sentinel/mary/cmd/#",))
+        agent, commands, agent_refused = client(
+            port, "sentinel-mary", password, ("sentinel/mary/cmd/#", "zigbee2mqtt/#")
+        )
         wait_for(lambda: "(subscribed)" in commands and "(subscribed)" in seen, 10, "both to log in")
+        # zigbee2mqtt with the login the script made for it: before, it had none, and anonymous was refused.
+        login = (root / "etc/sentinel/zigbee2mqtt-mqtt.txt").read_text()
+        z2m_password = login.split("password: ", 1)[1].strip()
+        assert (
+            "  user: zigbee2mqtt\n" in login
+            and oct((root / "etc/sentinel/zigbee2mqtt-mqtt.txt").stat().st_mode)[-3:] == "600"
+        )
+        z2m, _, z2m_refused = client(port, "zigbee2mqtt", z2m_password)
+        wait_for(lambda: z2m.is_connected() or z2m_refused, 10, "zigbee2mqtt to log in")
+        z2m.publish("zigbee2mqtt/hall motion", b'{"occupancy":true}', qos=1).wait_for_publish(5)
+        wait_for(lambda: "zigbee2mqtt/hall motion" in commands, 10, "the agent to hear zigbee2mqtt")
         # The resident's "I'm OK" from the phone, through the notifier: before, the ACL dropped it.
         watcher.publish("sentinel/mary/cmd/ok", b"{}", qos=1).wait_for_publish(5)
         watcher.publish("sentinel/mary/cmd/status", b"{}", qos=1).wait_for_publish(5)  # before a daily note
@@ -128,7 +163,7 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
         assert seen == ["(subscribed)", "sentinel/mary/status"]  # Bob's, sent first, would have come first
         stranger, _, refused = client(port, None, None)
         wait_for(lambda: refused, 10, "the anonymous client to be refused")
-        for c in (watcher, agent, stranger):
+        for c in (watcher, agent, stranger, z2m):
             c.disconnect()
             c.loop_stop()
         assert not agent_refused

@@ -332,3 +332,30 @@ def test_a_kit_notice_reaches_the_keepers_once(circle) -> None:
     titles = [n["title"] for n in c.infos_to("carol")]
     assert titles == ["Mary's monitor: a sensor is silent"] * 2  # the first once, the second once
     assert c.infos_to("ann") == []  # the kit's keepers only
+
+
+def test_test_notify_sends_each_member_a_test_and_says_which_did_not_go(tmp_path: Path, capsys, monkeypatch) -> None:
+    from ntfy_fake import FakeNtfy
+    from sentinel.demo.ntfy_rules import Access
+
+    # A server that denies by default, whose token may write every topic but Carol's (a grant left out).
+    grants = [("sentinel", TOPICS["carol"], "deny"), ("sentinel", "*", "read-write")]
+    access = Access("deny-all", {"tk_test": "sentinel"}, grants)
+    ntfy = FakeNtfy(access=access)
+    monkeypatch.setenv("NTFY_TOKEN", "tk_test")  # as the service has them (notify.env)
+    monkeypatch.setenv("SENTINEL_ACK_SECRET", "0123456789abcdef-secret")
+    config = tmp_path / "circle.yaml"
+    text = circle_yaml(1883, ntfy.url, tmp_path, "t")
+    config.write_text(text.replace("  timeout: 1s\n", "  timeout: 5s\n  token_env: NTFY_TOKEN\n"))
+    try:
+        assert main(["test-notify", "-c", str(config), "ann", "carol"]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith("ann: sent (ntfy message ") and out[0].endswith("ask Ann whether it arrived")
+        assert out[1].startswith("carol: NOT sent: ") and "403" in out[1]
+        (test,) = ntfy.to(TOPICS["ann"])
+        assert test["title"] == "sentinel: a test notification" and "if you read this, Ann" in test["message"]
+        assert ntfy.to(TOPICS["bob"]) == []  # only those named
+        assert main(["test-notify", "-c", str(config), "dora"]) == 2
+        assert "no such member: dora (members: ann, bob, carol)" in capsys.readouterr().err
+    finally:
+        ntfy.close()

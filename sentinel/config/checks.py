@@ -173,7 +173,8 @@ def check_history(config: Config, raw: dict, errors: Any) -> None:
         errors.add(
             lines.get("enabled", 1),
             "history.enabled",
-            "needs the history extra: pip install 'sentinel-wellbeing[history]' (or set enabled: false)",
+            'needs the history extra: sudo /opt/sentinel/bin/pip install "$HOME/sentinel[history]" (from your copy'
+            " of sentinel; docs/grafana/README.md), or set enabled: false",
         )
 
 

@@ -1,4 +1,4 @@
-"""The notify, check-circle, incidents and circle-health subcommands."""
+"""The notify, check-circle, incidents, circle-health and test-notify subcommands."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
             return _incidents(store, args.alert_id, args.open)
         finally:
             store.close()
+    if args.command == "test-notify":
+        return _test_notify(load_circle_config(args.config), args.members)
     warnings: list[str] = []
     checking = args.command == "check-circle"
     config = load_circle_config(args.config, run=not checking, warnings=warnings if checking else None)
@@ -152,3 +154,33 @@ def _parked(store: NotifierStore) -> None:
 def _count(n: int, what: str) -> str:
     """'1 home', '3 homes'."""
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def _test_notify(config: CircleConfig, wanted: list[str]) -> int:
+    """One test notification to each member named (none: every member), now, and what ntfy said; the exit code."""
+    from sentinel.notifier.delivery import notification
+    from sentinel.notifier.messages import info_note
+    from sentinel.notifier.ntfy import DeliveryError, Ntfy
+
+    known = {m.id: m for m in config.members}
+    if unknown := [w for w in wanted if w not in known]:
+        print(f"sentinel: no such member: {', '.join(unknown)} (members: {', '.join(known)})", file=sys.stderr)
+        return 2
+    ntfy, failed = Ntfy(config.ntfy), 0
+    try:
+        for member in [known[w] for w in wanted] or config.members:
+            text = (
+                f"A test from whoever set up sentinel: if you read this, {member.name}, sentinel's notifications reach"
+                " this phone. Nothing is wrong, and there is nothing to do."
+            )
+            body = info_note("sentinel: a test notification", text, ("white_check_mark",))
+            try:
+                ntfy_id = ntfy.publish(notification(member, body))
+            except DeliveryError as exc:  # each on its own: one refused says nothing of the others
+                failed += 1
+                print(f"{member.id}: NOT sent: {exc}")
+            else:
+                print(f"{member.id}: sent (ntfy message {ntfy_id}): ask {member.name} whether it arrived")
+    finally:
+        ntfy.close()
+    return 1 if failed else 0
