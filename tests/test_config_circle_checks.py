@@ -169,6 +169,23 @@ def test_a_home_with_no_tiers_is_the_one_error_not_a_members_daily_note_too() ->
     ]
 
 
+def mine(warnings: list[str]) -> list[str]:
+    """The warnings but those of the example's topics (``test_the_examples_topics_are_a_warning``)."""
+    return [w for w in warnings if "is the example's" not in w]
+
+
+def test_the_examples_topics_are_a_warning() -> None:
+    warnings: list[str] = []
+    parse_circle_config(EXAMPLE.read_text(), "circle.yaml", warnings=warnings)
+    assert len(warnings) == 5 and all(
+        "is the example's: anyone who read it can read or post there" in w for w in warnings
+    )
+    assert warnings[1] == (
+        f"circle.yaml:{line_of('mary-ann-5v8q2n4k7w1z')}: members[0].topic: warning: mary-ann-5v8q2n4k7w1z is the"
+        " example's: anyone who read it can read or post there; make one up"
+    )
+
+
 def test_a_member_in_no_homes_tiers_or_kit_is_a_warning() -> None:
     text = EXAMPLE.read_text()
     old = "  - id: carol\n"
@@ -177,7 +194,7 @@ def test_a_member_in_no_homes_tiers_or_kit_is_a_warning() -> None:
     text = text.replace(old, "  - id: dan\n    name: Dan\n    topic: mary-dan-5x8c2v7b4n1m\n" + old, 1)
     parse_circle_config(text, "circle.yaml", warnings=warnings)
     expected = "members[2]: warning: is in no home's tiers or kit: no alert reaches them"
-    assert warnings == [f"circle.yaml:{line_of(old.rstrip())}: {expected}"]
+    assert mine(warnings) == [f"circle.yaml:{line_of(old.rstrip())}: {expected}"]
 
 
 def test_a_home_whose_tiers_are_all_away_is_a_warning() -> None:
@@ -189,7 +206,7 @@ def test_a_home_whose_tiers_are_all_away_is_a_warning() -> None:
     warnings: list[str] = []
     parse_circle_config(text, "circle.yaml", warnings=warnings)
     line = next(i for i, line in enumerate(text.splitlines(), 1) if line == "    tiers:")
-    assert warnings == [
+    assert mine(warnings) == [
         f"circle.yaml:{line}: homes[0].tiers: warning: everyone is away (until 2099-01-01 at the soonest): an alert"
         " reaches them only with the final call, steps later"
     ]

@@ -214,7 +214,7 @@ def check_circle(
 ) -> None:
     """Rules that span several keys of a notifier config; ``state``: also whether state_dir can be written."""
     from sentinel.config.circle import check_phones
-    from sentinel.config.livesat import check_homes_lived_at, check_someone_home
+    from sentinel.config.circlerules import check_example_topics, check_homes_lived_at, check_someone_home
 
     members_raw = raw["members"]
     seen: dict[str, int] = {}
@@ -261,6 +261,7 @@ def check_circle(
         check_windows(quiet, members_raw[i].get("quiet_hours"), f"members[{i}].quiet_hours", errors)
     check_homes_lived_at(config, raw, errors)
     check_someone_home(config, raw, errors, date.today())
+    check_example_topics(config, raw, errors)
     root = raw.lines
     ntfy = config.ntfy
     ntfy_lines = raw["ntfy"].lines

@@ -1,5 +1,5 @@
-"""Rules across the circle's homes and members: where a member lives, they are not their own helper; and someone
-is left to ask."""
+"""Rules across the circle's homes and members: where a member lives, they are not their own helper; someone is
+left to ask; and no topic is one anybody could read."""
 
 from __future__ import annotations
 
@@ -46,3 +46,30 @@ def check_someone_home(config: CircleConfig, raw: LineDict, errors: Any, today: 
                 f"everyone is away (until {back} at the soonest): an alert reaches them only with the final call,"
                 " steps later",
             )
+
+
+EXAMPLE_TOPICS = frozenset(
+    {
+        "sentinel-acks-9f3k2m7q1x5v",
+        "mary-ann-5v8q2n4k7w1z",
+        "mary-bob-3h6j9p2r5t8y",
+        "mary-carol-7d1f4g8k2m6n",
+        "mary-own-8w3e6r9t2y5u",
+    }
+)
+"""The topics of configs/circle.example.yaml: published with sentinel, so anyone could read or post on them."""
+
+
+def check_example_topics(config: CircleConfig, raw: LineDict, errors: Any) -> None:
+    """Warn of a topic kept from the example: on a public server, anyone who read the example reads the alerts."""
+    used = [(raw["ntfy"].lines.get("ack_topic", 1), "ntfy.ack_topic", config.ntfy.ack_topic)]
+    used += [
+        (raw["members"][i].lines.get("topic", 1), f"members[{i}].topic", m.topic) for i, m in enumerate(config.members)
+    ]
+    for h, home in enumerate(config.homes):
+        if home.resident is not None:
+            lines = getattr(raw["homes"][h].get("resident"), "lines", {})
+            used.append((lines.get("topic", 1), f"homes[{h}].resident.topic", home.resident.topic))
+    for line, key, topic in used:
+        if topic in EXAMPLE_TOPICS:
+            errors.warn(line, key, f"{topic} is the example's: anyone who read it can read or post there; make one up")
