@@ -141,6 +141,9 @@ class AgentBase:
     def _send_notice(self, notice: protocol.Notice, wall: datetime) -> None:
         raise NotImplementedError  # home.py
 
+    def _mode_tick(self, wall: datetime) -> None:
+        raise NotImplementedError  # home.py
+
     def _watch_activity(self, event: Event) -> bool:
         raise NotImplementedError  # quiet.py
 

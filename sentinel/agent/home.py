@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sentinel.agent.base import AgentBase, iso, make_logic
-from sentinel.agent.journal import CLEARED
+from sentinel.agent.journal import CLEARED, MODE_SINCE
 from sentinel.agent.meaning import CheckAnswered, CheckedIn, Close, Meaning, TellGoing, of_help, of_ok
+from sentinel.agent.modes import BACK_AFTER_S, ModeWatch
 from sentinel.agent.zigbee import Fault, Press
 from sentinel.agent.zigbee import Reading as ZigbeeReading
 from sentinel.core import protocol
@@ -46,6 +48,8 @@ class HomeDecisions(AgentBase):
                 log.debug("event %s", event)
                 # A report not taken for the resident's (a sensor reporting alone) tells nothing of their day either.
                 taken = self._watch_activity(event) if event.is_activity and self.watch is not None else True
+                if event.is_activity and self.mode != "home":
+                    self.modes.activity(wall)
                 if taken and self.day is not None and self.day.feed(event):
                     self._publish_status()  # a new "up", an outing told or over
                 if self.config.mqtt.publish_sensors:
@@ -61,6 +65,27 @@ class HomeDecisions(AgentBase):
                     self.act_on(of_help(self.config.home.name, wall, quiet, self.journal.claimed_by(quiet)), wall)
             else:
                 self.resident_ok(out.how, wall)
+
+    @functools.cached_property
+    def modes(self) -> ModeWatch:
+        """The reminders of a monitor left away or paused, as the store left them at a restart."""
+        kept = self.journal.get_setting(MODE_SINCE)
+        try:
+            since = datetime.fromisoformat(kept) if kept else self.clock.now()
+        except ValueError:
+            since = self.clock.now()
+        watch = ModeWatch(self.mode, since)
+        if self.mode == "away":  # someone at home since it was set: found again in the store
+            for event in self.store.stream_events(since + timedelta(seconds=BACK_AFTER_S)):
+                if event.is_activity:
+                    watch.activity(event.wall)
+                    break
+        return watch
+
+    def _mode_tick(self, wall: datetime) -> None:
+        """Remind the keepers of a monitor left away or paused (``modes.py``)."""
+        if self.mode != "home" and (notice := self.modes.due(self.config.home.id, self.config.home.name, wall)):
+            self._send_notice(notice, wall)
 
     def _deadline(self, name: str, now: float, wall: datetime) -> None:
         """A sensor's deadline came (a long press held, a PIR's hold over): what its logic says now."""
@@ -164,6 +189,10 @@ class HomeDecisions(AgentBase):
 
     def set_mode(self, mode: Mode, reason: str) -> None:
         """Home, away or paused, as the resident or a carer says."""
+        now = self.clock.now()
+        if mode != self.mode:
+            self.journal.set_setting(MODE_SINCE, now.isoformat())
+            self.modes = ModeWatch(mode, now)
         self.mode = mode
         self.journal.set_setting("mode", mode)
         if mode != "home" and self.watch is not None and self.watch.cancel_check():

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 # "boot": which boot the stored monotonic times belong to; "kit_faults": the Zigbee faults the keepers were told of
 CLEARED = "quiet_cleared"  # the last all clear that set the quiet counting afresh: when, and by whom in words
 RECEIVED = "alerts_received"  # the ids of the open alerts a notifier has said it has (``receipts.py``)
-SETTINGS = ("mode", "last_checkin", "boot", "kit_faults", CLEARED, RECEIVED)
+MODE_SINCE = "mode_since"  # when the mode was last set (``modes.py``: reminders of a monitor left away or paused)
+SETTINGS = ("mode", MODE_SINCE, "last_checkin", "boot", "kit_faults", CLEARED, RECEIVED)
 
 
 @dataclass(eq=False)

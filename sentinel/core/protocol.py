@@ -37,8 +37,18 @@ QUIET_KINDS = ("inactivity", "not_up", "not_back")
 """The kinds of alert raised for unusual quiet (the watch's own; movement may end them)."""
 ALERT_FIELDS = ("alert_id", "home", "kind", "severity", "raised_at", "reason", "facts")
 """The fields of an alert (``Alert.payload``)."""
-NOTICE_KINDS = ("sensor_silent", "sensor_alone", "bridge_offline", "device_offline", "battery_low", "zigbee_setup")
-"""Kit faults; each but ``sensor_silent`` and ``sensor_alone`` also comes as ``<kind>_ok`` when it is right again."""
+NOTICE_KINDS = (
+    "sensor_silent",
+    "sensor_alone",
+    "bridge_offline",
+    "device_offline",
+    "battery_low",
+    "zigbee_setup",
+    "still_away",
+    "still_paused",
+)
+"""Kit faults, and reminders of a monitor left away or paused; the Zigbee faults also come as ``<kind>_ok`` when
+they are right again."""
 STATES = ("ok", "learning", "checking", "alert", "away", "paused")
 """The home's state in its retained status."""
 COMMANDS = ("away", "ok", "home", "resume", "pause", "status")

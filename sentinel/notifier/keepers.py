@@ -29,6 +29,8 @@ NOTICE_TITLES = {
     "battery_low_ok": "a battery is fine again",
     "zigbee_setup": "zigbee2mqtt is not set up as sentinel needs",
     "zigbee_setup_ok": "zigbee2mqtt is set up right again",
+    "still_away": "set to away, but someone is at home",
+    "still_paused": "still paused",
 }
 
 
