@@ -10,11 +10,26 @@ from sentinel.notifier.store import NotifierStore, when
 
 
 def next_at(now: datetime, clock_time: str) -> datetime:
-    """The first ``clock_time`` (HH:MM) after ``now``, in ``now``'s time zone."""
+    """The first ``clock_time`` (HH:MM) after ``now`` on this machine's clock, in the UTC offset it has then.
+
+    The offset is that of the day it falls on, not ``now``'s: on the night the clocks change, 19:30 is 19:30.
+    """
     hour, minute = (int(part) for part in clock_time.split(":"))
-    day = now.replace(second=0, microsecond=0)
+    day = now.astimezone().replace(tzinfo=None, second=0, microsecond=0)
     at = day.replace(hour=hour % 24, minute=minute) + timedelta(days=hour // 24)  # '24:00' is the next midnight
-    return at if at > now else at + timedelta(days=1)
+    return local(at) if local(at) > now else local(at + timedelta(days=1))
+
+
+def local(wall: datetime) -> datetime:
+    """A time on this machine's clock (no offset) with the UTC offset it has then."""
+    return wall.astimezone()
+
+
+def later(due: datetime, every: timedelta) -> datetime:
+    """``every`` after ``due``: whole days on the clock (19:30 stays 19:30 when the clocks change), else elapsed."""
+    if every % timedelta(days=1):
+        return due + every
+    return local(due.astimezone().replace(tzinfo=None) + every)
 
 
 def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
@@ -30,8 +45,10 @@ def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
 class Schedule:
     """Falls due at the first ``clock_time`` after it is first seen, then every ``every`` seconds after that.
 
-    Its times are wall-clock times of day, so a clock that is set moves them with it: at worst one falls due
-    early, once, and none is made up for.
+    Its times are wall-clock times of day, so a clock that is set moves them with it. One missed by half its
+    period or more (the notifier stopped for days, or a Pi that started with its clock days behind and was then
+    set right) is not made up for: it is skipped to its next time, rather than sent at an hour nobody chose, and
+    again at its own hour the same day.
     """
 
     def __init__(self, store: NotifierStore, key: str, clock_time: str, every: float) -> None:
@@ -55,7 +72,8 @@ class Schedule:
         due = self.next(now)
         if now < due:
             return False
+        late = now - due >= self.every / 2
         while due <= now:
-            due += self.every
+            due = later(due, self.every)
         self.store.set_meta(self.key, due.isoformat())
-        return True
+        return not late

@@ -1,0 +1,62 @@
+"""Times of day the notifier keeps (daily notes, drills): right on the nights the clocks change, and after a jump."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from sentinel.notifier.schedule import Schedule, next_at
+from sentinel.notifier.store import NotifierStore
+
+BST, GMT = timezone(timedelta(hours=1)), UTC
+
+
+@pytest.fixture
+def london(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_time_of_day_has_the_offset_of_its_own_day(london) -> None:
+    # The last Sunday of October: 02:00 BST becomes 01:00 GMT. Before, 01:50 the next day kept today's +01:00
+    # (00:50 GMT, an hour early); in March, 02:30 kept +00:00 (03:30 BST, an hour late).
+    assert next_at(datetime(2026, 10, 25, 19, 0, tzinfo=GMT), "19:30") == datetime(2026, 10, 25, 19, 30, tzinfo=GMT)
+    assert next_at(datetime(2026, 10, 24, 20, 0, tzinfo=BST), "19:30") == datetime(2026, 10, 25, 19, 30, tzinfo=GMT)
+    assert next_at(datetime(2026, 3, 29, 0, 49, tzinfo=GMT), "02:30") == datetime(2026, 3, 29, 2, 30, tzinfo=BST)
+    assert next_at(datetime(2026, 3, 28, 20, 0, tzinfo=GMT), "24:00") == datetime(2026, 3, 29, 0, 0, tzinfo=GMT)
+
+
+def test_a_daily_time_stays_on_the_clock_when_the_clocks_change(london, tmp_path: Path) -> None:
+    store = NotifierStore(tmp_path / "n.db")
+    try:
+        daily = Schedule(store, "daily:ann", "01:50", 86400)
+        first = datetime(2026, 10, 25, 1, 50, tzinfo=BST)  # the first 01:50 of that night
+        assert daily.next(datetime(2026, 10, 25, 1, 45, tzinfo=BST)) == first
+        assert daily.due(first)
+        assert daily.next(first) == datetime(2026, 10, 26, 1, 50, tzinfo=GMT)  # not 00:50 GMT
+    finally:
+        store.close()
+
+
+def test_one_missed_by_half_its_period_is_skipped_not_sent_at_an_hour_nobody_chose(london, tmp_path: Path) -> None:
+    # A Pi that started with its clock three days behind: Ann's 19:30 note was set for three days ago. When the
+    # clock is set right at 17:31, it was sent at once, and again at 19:30 that evening.
+    store = NotifierStore(tmp_path / "n.db")
+    try:
+        daily = Schedule(store, "daily:ann", "19:30", 86400)
+        assert daily.next(datetime(2026, 11, 25, 17, 31, tzinfo=GMT)) == datetime(2026, 11, 25, 19, 30, tzinfo=GMT)
+        assert not daily.due(datetime(2026, 11, 28, 17, 31, tzinfo=GMT))
+        assert daily.next(datetime(2026, 11, 28, 17, 31, tzinfo=GMT)) == datetime(2026, 11, 28, 19, 30, tzinfo=GMT)
+        assert daily.due(datetime(2026, 11, 28, 19, 30, tzinfo=GMT))  # once that day, at its hour
+        drill = Schedule(store, "drill", "11:00", 30 * 86400)
+        drill.next(datetime(2026, 11, 25, 17, 31, tzinfo=GMT))
+        assert drill.due(datetime(2026, 11, 28, 17, 31, tzinfo=GMT))  # three days late of thirty: still sent
+    finally:
+        store.close()
