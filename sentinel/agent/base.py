@@ -141,7 +141,7 @@ class AgentBase:
     def _send_notice(self, notice: protocol.Notice, wall: datetime) -> None:
         raise NotImplementedError  # home.py
 
-    def _mode_tick(self, wall: datetime) -> None:
+    def _remind(self, wall: datetime) -> None:
         raise NotImplementedError  # home.py
 
     def _watch_activity(self, event: Event) -> bool:

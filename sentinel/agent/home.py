@@ -82,10 +82,13 @@ class HomeDecisions(AgentBase):
                     break
         return watch
 
-    def _mode_tick(self, wall: datetime) -> None:
-        """Remind the keepers of a monitor left away or paused (``modes.py``)."""
+    def _remind(self, wall: datetime) -> None:
+        """Tell the keepers of a monitor left away or paused (``modes.py``), and of a Zigbee outage that lasts."""
         if self.mode != "home" and (notice := self.modes.due(self.config.home.id, self.config.home.name, wall)):
             self._send_notice(notice, wall)
+        for lasted in self.kit.due(wall):
+            self._send_notice(lasted, wall)
+            self.kit.keep_faults()
 
     def _deadline(self, name: str, now: float, wall: datetime) -> None:
         """A sensor's deadline came (a long press held, a PIR's hold over): what its logic says now."""

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from sentinel.detect.watch import Watch
 
 FAULTS_TOLD = "kit_faults"  # the setting: the keys of the Zigbee faults the keepers were told of, as a JSON list
+OFFLINE_GRACE_S = 300.0
+"""zigbee2mqtt restarting (an update, a changed setting) is offline for seconds: the keepers hear of the bridge or a
+device offline only once it has been so this long (the watch takes it into account at once)."""
+LASTING = ("bridge_offline", "device_offline")  # the faults told only once they last
 
 
 def iso(at: datetime) -> str:
@@ -39,6 +43,8 @@ class Kit:
         self.zigbee = frozenset(zigbee)  # the sensors whose silence says nothing while the bridge is offline
         self.told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
         self.faults = self._told_before(self.zigbee)  # zigbee faults the keepers were told of, until right again
+        self.down = {k for k in self.faults if not k.startswith("battery:")}  # offline now, told or not yet
+        self.pending: dict[str, tuple[Fault, datetime]] = {}  # offline, not told yet: since when
         self.told_alone: datetime | None = None  # the start of the last run the keepers were told was not the resident
 
     def _told_before(self, zigbee: frozenset[str]) -> set[str]:
@@ -60,7 +66,7 @@ class Kit:
     @property
     def bridge_down(self) -> bool:
         """The Zigbee bridge is offline: its sensors cannot report, so their silence says nothing."""
-        return "bridge" in self.faults
+        return "bridge" in self.down
 
     def silent(self, watch: Watch, wall: datetime) -> list[Notice]:
         """A notice for each sensor newly silent far beyond its usual gaps (a dead battery, a loose wire)."""
@@ -112,7 +118,15 @@ class Kit:
         return [Notice(notice_id, self.home.id, "sensor_alone", text, iso(wall), run.sensor)]
 
     def fault(self, fault: Fault, wall: datetime) -> Notice | None:
-        """A Zigbee fault, or its end, if the keepers have not heard it yet."""
+        """A Zigbee fault, or its end, if the keepers have not heard it yet (offline: ``due`` tells it, if it lasts)."""
+        if fault.kind in LASTING:
+            if not fault.ok:
+                self.down.add(fault.key)
+                if fault.key not in self.faults:
+                    self.pending.setdefault(fault.key, (fault, wall))
+                return None
+            self.down.discard(fault.key)
+            self.pending.pop(fault.key, None)  # back within the grace: nothing to tell
         if fault.ok and fault.key in self.faults:
             self.faults.discard(fault.key)
             kind = f"{fault.kind}_ok"
@@ -121,8 +135,21 @@ class Kit:
             kind = fault.kind
         else:
             return None
+        return self._notice(fault, kind, wall, wall)
+
+    def due(self, wall: datetime) -> list[Notice]:
+        """The bridge or devices offline for ``OFFLINE_GRACE_S`` now, not told yet: to tell."""
+        lasted = [k for k, (_, since) in self.pending.items() if wall - since >= timedelta(seconds=OFFLINE_GRACE_S)]
+        notices = []
+        for key in lasted:
+            fault, since = self.pending.pop(key)
+            self.faults.add(key)
+            notices.append(self._notice(fault, fault.kind, since, wall))
+        return notices
+
+    def _notice(self, fault: Fault, kind: str, since: datetime, wall: datetime) -> Notice:
         slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", fault.key)[:60]
-        notice_id = f"{self.home.id}-{kind}-{slug}-{wall:%Y%m%dT%H%M%S}"
+        notice_id = f"{self.home.id}-{kind}-{slug}-{since:%Y%m%dT%H%M%S}"
         return Notice(notice_id, self.home.id, kind, fault.text, iso(wall))
 
 

@@ -164,10 +164,10 @@ class Messages(AgentBase):
 
     def _day_tick(self, wall: datetime) -> None:
         """Time passing for the day the circle is told of (with ``share_day``: a new day begins at 04:00), and for
-        the keepers' reminders of a monitor left away or paused."""
+        what the keepers are told once it has lasted (a monitor left away or paused, a Zigbee outage)."""
         if self.day is not None and self.day.tick(wall):
             self._publish_status()
-        self._mode_tick(wall)
+        self._remind(wall)
 
     def _publish_status(self) -> None:
         payload = self.status_payload()  # reads the store: what storage says is known once it is read
