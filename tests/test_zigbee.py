@@ -168,6 +168,8 @@ def test_zigbee_sensors_feed_the_agent_like_pins_and_a_dead_bridge_is_a_notice_n
         send("zigbee2mqtt/front door", AQARA_DOOR_OPEN, lambda: ("front_door", 1) in stored())
         send("zigbee2mqtt/help button", AQARA_BUTTON_DOUBLE, lambda: rec.on(h.topics.alert))
         assert rec.on(h.topics.alert)[0]["facts"]["gesture"] == "double press"
+        # Pressed and let go, as a wired button: a sign of life, stored (before, a Zigbee press was not).
+        assert stored()[-2:] == [("help_button", 1), ("help_button", 0)]
         send("zigbee2mqtt/bridge/state", b'{"state":"offline"}', lambda: h.agent.kit.bridge_down)
         h.clock.advance(OFFLINE_GRACE_S)  # told once it has lasted: zigbee2mqtt restarting is no news
         h.pump_until(lambda: rec.on(h.topics.notice), "the keepers' notice")

@@ -145,7 +145,7 @@ class Agent(Messages, HomeDecisions, Quiet):
         self._start_reason = self.status_reason
         self.link.start()
         self.journal.check_apart(self.queue.put)  # the whole file is read: a help press must not wait for it
-        log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.pins))
+        log.info("agent %s started for home %s with %d sensors", __version__, self.config.home.id, len(self.logic))
 
     def _new_history(self) -> History:
         # Imported here: an agent without history loads neither it nor its database client.

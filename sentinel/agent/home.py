@@ -211,8 +211,8 @@ class HomeDecisions(AgentBase):
                 self.kit.keep_faults()  # kept across a restart: told again only once it was right in between
             return
         sensor = self.config.sensor(reading.sensor)
-        if isinstance(reading, Press):
-            self._outputs(reading.sensor, [reading.gesture], wall, mono)
+        if isinstance(reading, Press):  # pressed and let go, as a wired button's: a sign of life, stored
+            self._outputs(reading.sensor, [Reading(1), Reading(0), reading.gesture], wall, mono)
         elif reading.quiet:
             self.logic[reading.sensor] = make_logic(sensor, reading.level)  # how it stood: old news, not activity
         else:
