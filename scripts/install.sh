@@ -70,12 +70,15 @@ fi
 if [ "$(id -u)" -eq 0 ] && getent group mosquitto >/dev/null; then
   chown root:mosquitto "$passwords" && chmod 640 "$passwords"
 fi
-# Kept if it is there and differs (a line added by hand): this version's goes beside it, as FILE.new.
+# FILE.new replaces FILE when FILE is as this script, or its version before (FILE.was), wrote it; else FILE has
+# lines added by hand and is kept, with this version's beside it as FILE.new.
 keep_or_new() {
   if [ ! -e "$1" ]; then mv "$1.new" "$1"
   elif cmp -s "$1.new" "$1"; then rm "$1.new"
+  elif cmp -s "$1.was" "$1"; then mv "$1.new" "$1"; say "Updated $1 (as an earlier install.sh wrote it)."
   else say "Kept your $1; this version's is $1.new: compare them (diff $1 $1.new) and merge what you need."
   fi
+  rm -f "$1.was"
 }
 cat > "$acl.new" <<EOF
 # Written by scripts/install.sh (docs/mqtt.md, "Privacy and access control").
@@ -100,6 +103,7 @@ user zigbee2mqtt
 topic readwrite zigbee2mqtt/#
 topic readwrite homeassistant/#
 EOF
+head -n -4 "$acl.new" > "$acl.was"  # before, zigbee2mqtt had no login
 keep_or_new "$acl"
 conf="$root/etc/mosquitto/conf.d/sentinel.conf"
 cat > "$conf.new" <<EOF
@@ -112,6 +116,7 @@ acl_file /etc/mosquitto/sentinel.acl
 # The whole message, topic and properties too (docs/install.md, step 1); zigbee2mqtt's list of devices fits.
 max_packet_size 1048576
 EOF
+{ head -n -2 "$conf.new"; echo 'message_size_limit 65536'; } > "$conf.was"  # before, only the payload was limited
 keep_or_new "$conf"
 
 # 4. The agent's config, from the example (a carer's edits are never overwritten)

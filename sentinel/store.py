@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,12 +68,15 @@ class Store(StoreFile):
             yield Event(sensor, kind, value, room, datetime.fromisoformat(wall), mono)
 
     def last_value(self, sensor: str, within: int = 100_000) -> int | None:
-        """The value of ``sensor``'s last stored event among the last ``within`` (None: none there)."""
-        row = self._read(
-            "SELECT value FROM events WHERE id > (SELECT COALESCE(MAX(id), 0) FROM events) - ? AND sensor = ?"
-            " ORDER BY id DESC LIMIT 1",
-            (within, sensor),
-        )
+        """The value of ``sensor``'s last stored event among the last ``within`` (None: none there, or unreadable)."""
+        try:
+            row = self._read(
+                "SELECT value FROM events WHERE id > (SELECT COALESCE(MAX(id), 0) FROM events) - ? AND sensor = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (within, sensor),
+            )
+        except sqlite3.DatabaseError:  # a damaged file is renewed once the agent runs (journal.py): not known
+            return None
         return int(row[0][0]) if row else None
 
     def last_activity(self) -> datetime | None:

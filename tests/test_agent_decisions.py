@@ -141,3 +141,14 @@ def test_a_call_for_help_takes_over_a_quiet_alert_unless_someone_is_going_to_it(
     assert meaning.of_help("Mary", AT, "a-1", None) == took
     assert meaning.of_help("Mary", AT, "a-1", "ann") is None  # it stays open beside the call, Ann still going
     assert meaning.of_help("Mary", AT, None, None) is None
+
+
+def test_a_long_home_id_and_sensor_name_still_make_a_notice_id_the_notifier_takes() -> None:
+    from sentinel.core.protocol import ALERT_ID
+
+    kit = Kit(HomeConfig(id="h" * 40, name="Mary"))
+    key = "name:" + "a_very_long_sensor_name_for_the_back_bedroom_window_" * 2
+    told = kit.fault(Fault(key, "zigbee_setup", "unknown"), AT)
+    back = kit.fault(Fault(key, "zigbee_setup", "known again", ok=True), AT)
+    assert told is not None and back is not None
+    assert ALERT_ID.match(told.notice_id) and ALERT_ID.match(back.notice_id)  # before: over 100, dropped

@@ -412,3 +412,17 @@ def test_a_database_opened_read_only_behind_the_agents_back_is_opened_again_and_
     h.pump_until(lambda: stored_alerts(h.store.path) == [alert["alert_id"]], "the alert to be stored")
     assert h.agent.journal.failing is None
     h.stop()
+
+
+def test_a_damaged_database_leaves_a_zigbee_sensors_state_unknown_and_the_agent_starts(tmp_path) -> None:
+    # Before, the Zigbee sensors' last states were read before the file was checked: a damaged one stopped the
+    # agent at every start (no alerts, no help button).
+    path = tmp_path / "agent.db"
+    make_history(path, "seeded")
+    for page in range(30, 60):
+        spoil_page(path, page)
+    store = Store(path)
+    try:
+        assert store.last_value("front_door") is None  # unreadable: not known, not a crash
+    finally:
+        store.close()

@@ -81,7 +81,13 @@ def test_install_twice_into_a_directory_then_the_broker_lets_in_only_who_it_shou
     again = install(root, port)  # safe to run twice: nothing made is overwritten
     assert again.returncode == 0, again.stdout + again.stderr
     assert digest(root) == before
-    acl = root / "etc/mosquitto/sentinel.acl"
+    # An install by the version before: its ACL (no login for zigbee2mqtt) and settings are brought up to date.
+    acl, conf = root / "etc/mosquitto/sentinel.acl", root / "etc/mosquitto/conf.d/sentinel.conf"
+    acl.write_text(acl.read_text().split("\nuser zigbee2mqtt\n")[0])
+    conf.write_text(conf.read_text().split("# The whole message")[0] + "message_size_limit 65536\n")
+    updated = install(root, port)
+    assert updated.returncode == 0 and f"Updated {acl} (as an earlier install.sh wrote it)." in updated.stdout
+    assert digest(root) == before and not list(root.rglob("*.was")) and not list(root.rglob("*.new"))
     acl.write_text(acl.read_text() + "\nuser frigate\ntopic readwrite frigate/#\n")  # a line added by hand
     kept = install(root, port)
     assert kept.returncode == 0 and f"Kept your {acl}; this version's is {acl}.new" in kept.stdout

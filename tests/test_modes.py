@@ -78,3 +78,23 @@ def test_the_agent_reminds_the_keepers_of_away_when_someone_moves_and_a_restart_
         assert h.agent.modes.due("testhome", "Mary", clock.now()) is None  # home: nothing to remind
     finally:
         h.stop()
+
+
+def test_away_set_before_the_start_was_kept_is_counted_from_the_first_start_not_each(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    from sentinel.store import Store
+
+    old = Store(tmp_path / "agent.db")  # away, set by a version that did not keep when
+    old.set_setting("mode", "away")
+    old.close()
+    clock = ManualClock(T0)
+    h = Home(tmp_path, broker.port, clock=clock).start(threaded=False)
+    try:
+        assert h.agent.mode == "away" and h.agent.modes.since == T0
+        h.stop()
+        clock.advance(2 * 86400)
+        h = Home(tmp_path, broker.port, clock=clock).start(threaded=False)
+        assert h.agent.modes.since == T0  # before: each restart moved it, and a paused home was never reminded
+    finally:
+        h.stop()

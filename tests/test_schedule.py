@@ -60,3 +60,23 @@ def test_one_missed_by_half_its_period_is_skipped_not_sent_at_an_hour_nobody_cho
         assert drill.due(datetime(2026, 11, 28, 17, 31, tzinfo=GMT))  # three days late of thirty: still sent
     finally:
         store.close()
+
+
+def test_a_time_the_clocks_skipped_comes_back_to_its_own_the_next_day(london, tmp_path: Path) -> None:
+    # 01:30 does not exist on the night the clocks go forward: that night it comes as the system reads a time
+    # the clocks skipped (an hour off); the next night, at 01:30 again. Before, it stayed an hour off all season.
+    store = NotifierStore(tmp_path / "n.db")
+    try:
+        daily = Schedule(store, "daily:ann", "01:30", 86400)
+        daily.next(datetime(2026, 3, 28, 1, 0, tzinfo=GMT))
+        assert daily.due(datetime(2026, 3, 28, 1, 30, tzinfo=GMT))
+        gap = daily.next(datetime(2026, 3, 28, 1, 30, tzinfo=GMT))
+        assert gap.astimezone(GMT).date() == datetime(2026, 3, 29).date()  # that night, as the system reads it
+        assert daily.due(gap)
+        assert daily.next(gap) == datetime(2026, 3, 30, 1, 30, tzinfo=BST)
+        late = Schedule(store, "daily:bob", "24:00", 86400)  # midnight, written as the day's end
+        late.next(datetime(2026, 3, 28, 12, 0, tzinfo=GMT))
+        assert late.due(datetime(2026, 3, 29, 0, 0, tzinfo=GMT))
+        assert late.next(datetime(2026, 3, 29, 0, 0, tzinfo=GMT)) == datetime(2026, 3, 30, 0, 0, tzinfo=BST)
+    finally:
+        store.close()

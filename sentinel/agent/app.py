@@ -129,7 +129,7 @@ class Agent(Messages, HomeDecisions, Quiet):
             self.logic[name] = make_logic(pin.sensor, pin.read())
         for sensor in self.config.sensors:
             if sensor.zigbee is not None:  # as last stored: zigbee2mqtt repeats it in every report (zigbee.py)
-                self.logic[sensor.name] = make_logic(sensor, bool(self.store.last_value(sensor.name)))
+                self.logic[sensor.name] = make_logic(sensor, self.zigbee.seed(sensor, self.store.last_value))
         checkin = self.config.detection.checkin
         if self.watch is not None and checkin.enabled:
             self.signal = Signal(checkin.buzzer_pin, checkin.led_pin, self.pin_factory)

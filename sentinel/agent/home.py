@@ -71,9 +71,12 @@ class HomeDecisions(AgentBase):
         """The reminders of a monitor left away or paused, as the store left them at a restart."""
         kept = self.journal.get_setting(MODE_SINCE)
         try:
-            since = datetime.fromisoformat(kept) if kept else self.clock.now()
+            since = datetime.fromisoformat(kept) if kept else None
         except ValueError:
+            since = None
+        if since is None:  # set before this was kept (an upgrade): from now on, and kept, or each restart moves it
             since = self.clock.now()
+            self.journal.set_setting(MODE_SINCE, since.isoformat())
         watch = ModeWatch(self.mode, since)
         if self.mode == "away":  # someone at home since it was set: found again in the store
             for event in self.store.stream_events(since + timedelta(seconds=BACK_AFTER_S)):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sentinel.agent.zigbee import Fault
 from sentinel.config.model import HomeConfig
-from sentinel.core.protocol import Notice
+from sentinel.core.protocol import MAX_ID, Notice
 
 if TYPE_CHECKING:
     from sentinel.agent.journal import Journal
@@ -148,8 +148,11 @@ class Kit:
         return notices
 
     def _notice(self, fault: Fault, kind: str, since: datetime, wall: datetime) -> Notice:
-        slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", fault.key)[:60]
-        notice_id = f"{self.home.id}-{kind}-{slug}-{since:%Y%m%dT%H%M%S}"
+        # As short as the notifier takes an id (``MAX_ID``): a long home id and sensor name must not lose the notice.
+        stamp = f"{since:%Y%m%dT%H%M%S}"
+        room = MAX_ID - len(f"{self.home.id}-{kind}--{stamp}")
+        slug = re.sub(r"[^A-Za-z0-9_.:-]+", "-", fault.key)[: max(1, room)]
+        notice_id = f"{self.home.id}-{kind}-{slug}-{stamp}"
         return Notice(notice_id, self.home.id, kind, fault.text, iso(wall))
 
 

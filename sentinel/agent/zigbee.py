@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sentinel.agent import buttons
+from sentinel.agent import zigbee_setup as setup
 from sentinel.config.model import SensorConfig, ZigbeeConfig
 from sentinel.core.sensors import Gesture
 
@@ -82,6 +84,19 @@ class Zigbee:
         self.unknown: set[tuple[str, str]] = set()  # (button, action) pairs already logged as not understood
         self.bad: set[tuple[str, str]] = set()  # (sensor, field) pairs already logged as holding no usable value
 
+    def seed(self, sensor: SensorConfig, last_value: Callable[[str], int | None]) -> bool:
+        """A sensor's state at start, as last stored (idle if none): zigbee2mqtt repeats it in every report.
+
+        Not a motion sensor's: zigbee2mqtt clears its occupancy itself a minute after, so the state it repeats
+        is idle, and one left "moving" by a stop mid-movement would swallow the next real movement.
+        """
+        if sensor.kind == "motion":
+            return False
+        level = bool(last_value(sensor.name))
+        if sensor.kind == "power":
+            self.powered[sensor.name] = level  # its hysteresis goes on from there, not from off
+        return level
+
     def topics(self) -> list[str]:
         """What to subscribe to."""
         if not self.by_name:
@@ -96,9 +111,9 @@ class Zigbee:
             return []
         rest = topic[len(self.base) + 1 :]
         if rest == "bridge/devices":  # every device, a few kB each: as long as the broker lets it be
-            return self._devices(payload)
+            return list(setup.unknown_names(_json(payload), self.by_name))
         if rest == "bridge/info":
-            return self._output(payload)
+            return list(setup.output(_json(payload)))
         if len(payload) > MAX_PAYLOAD:
             return []
         if rest == "bridge/state":
@@ -236,42 +251,6 @@ class Zigbee:
             else "The Zigbee bridge (zigbee2mqtt) is back: the Zigbee sensors report again."
         )
         return [Fault("bridge", "bridge_offline", text, ok=state == "online")]
-
-
-    def _devices(self, payload: bytes) -> list[Reading]:
-        """Each sensor whose friendly name zigbee2mqtt does not know (misspelt, renamed): it would never be heard."""
-        body = _json(payload)
-        if not isinstance(body, list):
-            return []
-        known = {d.get("friendly_name") for d in body if isinstance(d, dict)}
-        out: list[Reading] = []
-        for name, sensor in self.by_name.items():
-            where, missing = describe(sensor), name not in known
-            text = (
-                f"zigbee2mqtt has no device named {name!r}, so sentinel hears nothing from {where}. In agent.yaml,"
-                " give it the device's friendly name exactly as zigbee2mqtt shows it, and restart the agent."
-                if missing
-                else f"zigbee2mqtt knows {where} ({name!r}) again."
-            )
-            out.append(Fault(f"name:{sensor.name}", "zigbee_setup", text, ok=not missing))
-        return out
-
-    def _output(self, payload: bytes) -> list[Reading]:
-        """Whether zigbee2mqtt sends each device's state as one JSON message, the only way sentinel reads it."""
-        body = _json(payload)
-        config = body.get("config") if isinstance(body, dict) else None
-        advanced = config.get("advanced") if isinstance(config, dict) else None
-        output = advanced.get("output", "json") if isinstance(advanced, dict) else None
-        if output not in ("json", "attribute", "attribute_and_json"):
-            return []
-        text = (
-            "zigbee2mqtt sends each value on a topic of its own (advanced: output: attribute), so sentinel hears"
-            " none of the Zigbee sensors, nor the Zigbee help button. In zigbee2mqtt's configuration.yaml set"
-            " output: json (or attribute_and_json)."
-            if output == "attribute"
-            else "zigbee2mqtt sends each device's state as JSON again: sentinel hears the Zigbee sensors."
-        )
-        return [Fault("output", "zigbee_setup", text, ok=output != "attribute")]
 
 
 def describe(sensor: SensorConfig) -> str:

@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 
 from sentinel.core.alerts import Severity
 
-ALERT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}\Z")  # \Z, not $: "$" also matches before a final newline
+MAX_ID = 100  # characters in an alert's or a notice's id
+# \Z, not $: "$" also matches before a final newline
+ALERT_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{MAX_ID - 1}}}\Z")
 """An alert's or a notice's id: it becomes a topic level (``alert/<id>/ack``), so nothing that could be a wildcard."""
 
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)

@@ -103,9 +103,7 @@ class Incidents(Part):
         self.store.step(incident.alert_id, now, what, None, street.told(taken, agreed, now))
         log.info("%s %s: notifying %s", incident.alert_id, what, ", ".join(audience))
         if taken.despite_away:
-            log.warning(
-                "%s: everyone in %s's circle is away; the final call goes to them all the same", what, home.name
-            )
+            log.warning("%s: everyone in %s's circle is away: told all the same", incident.alert_id, home.name)
         if step.final:
             # After the final call comes only the last resort, a step later, if there is one.
             wait = timedelta(seconds=home.step) if lastresort.wanted(home, incident) else NEVER

@@ -25,11 +25,19 @@ def local(wall: datetime) -> datetime:
     return wall.astimezone()
 
 
-def later(due: datetime, every: timedelta) -> datetime:
-    """``every`` after ``due``: whole days on the clock (19:30 stays 19:30 when the clocks change), else elapsed."""
+def later(due: datetime, every: timedelta, clock_time: str) -> datetime:
+    """``every`` after ``due``: whole days on the clock, at ``clock_time`` (19:30 stays 19:30 when the clocks change,
+    and a time the clocks skipped that night comes back to its own the next), else elapsed time."""
     if every % timedelta(days=1):
         return due + every
-    return local(due.astimezone().replace(tzinfo=None) + every)
+    hour, minute = (int(part) for part in clock_time.split(":"))
+    set_at = timedelta(hours=hour, minutes=minute)
+    day = (due.astimezone().replace(tzinfo=None) - set_at).replace(hour=0, minute=0, second=0, microsecond=0)
+    at = local(day + every + set_at)
+    while at <= due:  # a time the clocks skipped reads an hour early: always a day on, never the same time again
+        every += timedelta(days=1)
+        at = local(day + every + set_at)
+    return at
 
 
 def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
@@ -74,6 +82,6 @@ class Schedule:
             return False
         late = now - due >= self.every / 2
         while due <= now:
-            due = later(due, self.every)
+            due = later(due, self.every, self.clock_time)
         self.store.set_meta(self.key, due.isoformat())
         return not late
