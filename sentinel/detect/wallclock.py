@@ -23,6 +23,11 @@ def naive(at: datetime) -> datetime:
     return at.replace(tzinfo=None)
 
 
+def as_then(at: datetime, then: datetime) -> datetime:
+    """``at`` in the UTC offset the clock had at ``then``: the time it read then, though the clocks changed since."""
+    return at.astimezone(then.tzinfo) if at.tzinfo is not None and then.tzinfo is not None else at
+
+
 def aware(at: datetime) -> datetime:
     """The wall-clock reading with its offset, so the detector learns real durations across summer time."""
     return at if at.tzinfo is not None else at.astimezone()

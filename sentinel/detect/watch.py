@@ -22,7 +22,7 @@ from sentinel.detect.state import restore
 from sentinel.detect.summary import Request, Summary
 from sentinel.detect.told import alert_reason
 from sentinel.detect.tracker import Tracker
-from sentinel.detect.wallclock import JUMP_S, clock_jump, naive
+from sentinel.detect.wallclock import JUMP_S, as_then, clock_jump, naive
 from sentinel.detect.wallclock import aware as aware  # the agent reads the clock as the detector does
 
 if TYPE_CHECKING:  # the settings' types only: detection reads no file
@@ -279,7 +279,7 @@ class Watch:
             quiet_s = max(0.0, self._checked_mono - self._since_mono)
         else:
             quiet_s = max(0.0, (wall - last.wall).total_seconds())
-        since = naive(wall) - timedelta(seconds=quiet_s)
+        since = naive(as_then(wall - timedelta(seconds=quiet_s), last.wall))
         reason, facts = alert_reason(
             self.home.name, since, naive(wall), context, place, last.value, limit, model,
             outing, self.cfg, self.detector.run, self.places, self._counted_from,

@@ -1,0 +1,50 @@
+"""The night the clocks go back: what an alert says of the last sign is what the clock read then."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from test_agent import PIR_PIN, Home
+
+from conftest import Mosquitto
+from sentinel.clock import ManualClock
+
+
+class LocalClock(ManualClock):
+    """A manual clock read as the machine reads its own: in the UTC offset of the moment (summer time or not)."""
+
+    def now(self) -> datetime:
+        return super().now().astimezone()
+
+
+@pytest.fixture
+def london(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_last_sign_is_told_as_the_clock_read_then(london, tmp_path: Path, broker: Mosquitto, recorder) -> None:
+    clock = LocalClock(datetime(2026, 10, 25, 0, 46, tzinfo=UTC))  # 01:46 BST; at 02:00 BST it is 01:00 GMT
+    h = Home(tmp_path, broker.port, clock=clock)
+    rec = recorder([h.topics.alert])
+    try:
+        h.start(threaded=False)
+        h.pin(PIR_PIN).drive_high()
+        h.wait(1)
+        h.pin(PIR_PIN).drive_low()
+        for _ in range(26 * 6):  # up to a day, ten minutes at a time
+            h.wait(600)
+            if rec.on(h.topics.alert):
+                break
+        alert = rec.on(h.topics.alert)[0]
+        # Before: "since 00:46", the time less the quiet on today's clock, an hour off.
+        assert alert["reason"].startswith("No sign of activity since 01:46 ("), alert["reason"]
+    finally:
+        h.stop()
