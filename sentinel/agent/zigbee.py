@@ -9,7 +9,8 @@ With ``cache_state`` (on by default) every message repeats the device's whole
 last state: an hourly battery report says again that a door is open, and
 zigbee2mqtt's start says it of every device. So only a change of state is
 news, and after a restart the agent starts each device from its last stored
-state, not from idle.
+state (a motion sensor from idle: zigbee2mqtt clears it a minute after each
+movement, ``seed``).
 Pure: payloads in, values out (and a log line, once, for a button's gesture it does not know or a value it
 cannot use).
 """
