@@ -48,3 +48,22 @@ def test_the_last_sign_is_told_as_the_clock_read_then(london, tmp_path: Path, br
         assert alert["reason"].startswith("No sign of activity since 01:46 ("), alert["reason"]
     finally:
         h.stop()
+
+
+def test_signs_stamped_before_ntp_set_the_clock_do_not_end_the_learning_week() -> None:
+    # A new Pi boots with the date its card was made (fake-hwclock): its first signs are stamped months back,
+    # then NTP sets the clock. Before, those few signs made the window look a week long: the routine was learned
+    # from a day and alerted after 30 min of quiet.
+    from sentinel.core.events import Event
+    from sentinel.demo.resident import Resident
+    from sentinel.detect.learn import learn
+    from sentinel.detect.lines import Params, Warmup
+    from sentinel.detect.summary import Request
+
+    rows = Resident(seed=3).days(datetime(2026, 11, 25, tzinfo=UTC), 3)
+    boot = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # the card's date; the monotonic clock counts from the boot
+    early = [Event("kitchen_pir", "motion", i % 2, "kitchen", boot.replace(minute=i), 10.0 + 60 * i) for i in range(6)]
+    synced = rows[0].at  # NTP sets the clock ten minutes after the boot
+    later = [Event(r.sensor, r.kind, r.value, r.room, r.at, 610.0 + (r.at - synced).total_seconds()) for r in rows]
+    summary = learn(early + later, [], Request(rows[-1].at, Params(), Warmup()))
+    assert summary.model is None  # still learning: three days of signs, not six months

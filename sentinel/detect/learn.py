@@ -23,7 +23,9 @@ def replay_stored(
 
     A spell is not learned when the home was away, paused, asked or under an
     alert, nor across a jump of the wall clock (both events of this boot, as
-    far as their monotonic times tell).
+    far as their monotonic times tell). After the clock was set forward, the
+    learning week counts from then: the signs before were stamped by a clock
+    that was behind (a Pi that booted with the date its card was made).
     """
     detector = InactivityDetector(request.params, request.warmup, request.not_back)
     detector.judge_runs(request.usual, request.faulty)  # a sensor that reported alone is not learned from
@@ -34,8 +36,11 @@ def replay_stored(
         if not event.is_activity:
             continue
         keep = naive(event.wall) not in excluded
-        if keep and last is not None and 0 < last.mono <= event.mono and abs(clock_jump(last, event)) > JUMP_S:
+        jump = clock_jump(last, event) if last is not None and 0 < last.mono <= event.mono else 0.0
+        if abs(jump) > JUMP_S:
             keep = False  # the wall clock moved (NTP on a Pi without a real-time clock): this spell's length is wrong
+        if jump > JUMP_S:
+            detector.first_at = None  # the signs before it do not make the window longer
         detector.activity(
             aware(event.wall),
             context_of(event.sensor, event.kind, event.value),
