@@ -433,3 +433,13 @@ sys.stdout.write(out.getvalue())
 def answer_gated_learning(learned: Path, gate: Path) -> list[str]:
     """The learning process: it reads the store, says so (``learned``), and answers once ``gate`` exists."""
     return [sys.executable, "-c", ANSWER_GATED_LEARNING, str(learned), str(gate)]
+
+
+@pytest.fixture
+def london(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's clock read in Europe/London, summer time and winter: the nights the clocks change."""
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from test_agent import PIR_PIN, Home
 
 from conftest import Mosquitto
@@ -19,15 +16,6 @@ class LocalClock(ManualClock):
 
     def now(self) -> datetime:
         return super().now().astimezone()
-
-
-@pytest.fixture
-def london(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "Europe/London")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_the_last_sign_is_told_as_the_clock_read_then(london, tmp_path: Path, broker: Mosquitto, recorder) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,15 +19,6 @@ def store(tmp_path: Path) -> Iterator[NotifierStore]:
     made = NotifierStore(tmp_path / "n.db")
     yield made
     made.close()
-
-
-@pytest.fixture
-def london(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "Europe/London")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_a_time_of_day_has_the_offset_of_its_own_day(london) -> None:
