@@ -14,15 +14,9 @@ def next_at(now: datetime, clock_time: str) -> datetime:
 
     The offset is that of the day it falls on, not ``now``'s: on the night the clocks change, 19:30 is 19:30.
     """
-    hour, minute = (int(part) for part in clock_time.split(":"))
-    day = now.astimezone().replace(tzinfo=None, second=0, microsecond=0)
-    at = day.replace(hour=hour % 24, minute=minute) + timedelta(days=hour // 24)  # '24:00' is the next midnight
-    return local(at) if local(at) > now else local(at + timedelta(days=1))
-
-
-def local(wall: datetime) -> datetime:
-    """A time on this machine's clock (no offset) with the UTC offset it has then."""
-    return wall.astimezone()
+    day = wall(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    at = local(day + set_at(clock_time))  # '24:00' is the next midnight
+    return at if at > now else local(day + timedelta(days=1) + set_at(clock_time))
 
 
 def later(due: datetime, every: timedelta, clock_time: str) -> datetime:
@@ -30,14 +24,28 @@ def later(due: datetime, every: timedelta, clock_time: str) -> datetime:
     and a time the clocks skipped that night comes back to its own the next), else elapsed time."""
     if every % timedelta(days=1):
         return due + every
-    hour, minute = (int(part) for part in clock_time.split(":"))
-    set_at = timedelta(hours=hour, minutes=minute)
-    day = (due.astimezone().replace(tzinfo=None) - set_at).replace(hour=0, minute=0, second=0, microsecond=0)
-    at = local(day + every + set_at)
+    day = (wall(due) - set_at(clock_time)).replace(hour=0, minute=0, second=0, microsecond=0)
+    at = local(day + every + set_at(clock_time))
     while at <= due:  # a time the clocks skipped reads an hour early: always a day on, never the same time again
         every += timedelta(days=1)
-        at = local(day + every + set_at)
+        at = local(day + every + set_at(clock_time))
     return at
+
+
+def set_at(clock_time: str) -> timedelta:
+    """How long after midnight ``clock_time`` (HH:MM, '24:00' the day's end) comes."""
+    hour, minute = (int(part) for part in clock_time.split(":"))
+    return timedelta(hours=hour, minutes=minute)
+
+
+def wall(at: datetime) -> datetime:
+    """What this machine's clock reads at ``at``, without its offset."""
+    return at.astimezone().replace(tzinfo=None)
+
+
+def local(reading: datetime) -> datetime:
+    """A reading of this machine's clock (no offset) with the UTC offset it has then."""
+    return reading.astimezone()
 
 
 def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
@@ -47,7 +55,7 @@ def quiet_until(member: MemberConfig, at: datetime) -> datetime | None:
     # ever goes as planned.
     end = window_end(at, quiet.start, quiet.end, quiet.days) if quiet is not None else None
     # 07:00 on the clock that night, in the offset it will have then (the clocks may change overnight).
-    return end.replace(tzinfo=None).astimezone() if end is not None else None
+    return local(end.replace(tzinfo=None)) if end is not None else None
 
 
 class Schedule:
