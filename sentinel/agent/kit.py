@@ -43,7 +43,6 @@ class Kit:
         self.zigbee = frozenset(zigbee)  # the sensors whose silence says nothing while the bridge is offline
         self.told_silent: set[str] = set()  # sensors the keepers were told are silent, until they report again
         self.faults = self._told_before(self.zigbee)  # zigbee faults the keepers were told of, until right again
-        self.down = {k for k in self.faults if not k.startswith("battery:")}  # offline now, told or not yet
         self.pending: dict[str, tuple[Fault, datetime]] = {}  # offline, not told yet: since when
         self.told_alone: datetime | None = None  # the start of the last run the keepers were told was not the resident
 
@@ -64,9 +63,14 @@ class Kit:
             self.journal.set_setting(FAULTS_TOLD, json.dumps(sorted(self.faults)))
 
     @property
+    def down(self) -> set[str]:
+        """The bridge and devices offline now, told (``faults``) or not yet (``pending``)."""
+        return {k for k in (*self.faults, *self.pending) if k == "bridge" or k.startswith("device:")}
+
+    @property
     def bridge_down(self) -> bool:
         """The Zigbee bridge is offline: its sensors cannot report, so their silence says nothing."""
-        return "bridge" in self.down
+        return "bridge" in self.faults or "bridge" in self.pending
 
     def silent(self, watch: Watch, wall: datetime) -> list[Notice]:
         """A notice for each sensor newly silent far beyond its usual gaps (a dead battery, a loose wire)."""
@@ -121,11 +125,9 @@ class Kit:
         """A Zigbee fault, or its end, if the keepers have not heard it yet (offline: ``due`` tells it, if it lasts)."""
         if fault.kind in LASTING:
             if not fault.ok:
-                self.down.add(fault.key)
                 if fault.key not in self.faults:
                     self.pending.setdefault(fault.key, (fault, wall))
                 return None
-            self.down.discard(fault.key)
             self.pending.pop(fault.key, None)  # back within the grace: nothing to tell
         if fault.ok and fault.key in self.faults:
             self.faults.discard(fault.key)
