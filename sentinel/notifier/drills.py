@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sentinel.config.circle import HomeCircle
 from sentinel.config.rhythm import DrillConfig
 from sentinel.notifier import messages
-from sentinel.notifier.escalation import circle_of, keepers_of
+from sentinel.notifier.escalation import away, circle_of, keepers_of
 from sentinel.notifier.part import Part, Shared
 from sentinel.notifier.schedule import Schedule, quiet_until
 from sentinel.notifier.store import Drill, NotifierStore
@@ -51,7 +51,7 @@ class Drills(Part):
         members = dict.fromkeys(m for h in self.cfg.homes for m in circle_of(h))
         for member_id in members:
             member = self.cfg.member(member_id)
-            if member.away_until and now.date().isoformat() < member.away_until:
+            if away(member, now):
                 self.store.log_member(now, "", member_id, "drill skipped", f"away until {member.away_until}")
                 continue
             # A test is never urgent: in a member's quiet hours it waits for them to end, and so does the day to answer.
